@@ -1,0 +1,201 @@
+import { Duplex } from "node:stream";
+import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
+import { SocketError } from "./errors.ts";
+import type { Fd, Sockets } from "./sockets.ts";
+
+/** Unwraps a Sockets result: a SocketError becomes a rejection. */
+function check<T>(r: T | SocketError): T {
+  if (r instanceof SocketError) throw r;
+  return r;
+}
+
+export interface ConnectOptions {
+  readonly localPort?: number;
+  readonly noDelay?: boolean;
+}
+
+/**
+ * Promise and stream style over `Sockets`, for application code:
+ *
+ * ```ts
+ * const conn = await net.connect("10.0.0.2", 80);
+ * await conn.write(bytes);
+ * for await (const chunk of conn) …;
+ * await conn.end();
+ * ```
+ *
+ * Failures reject with `SocketError` (`err.code` is "ECONNREFUSED", …).
+ */
+export class Net {
+  constructor(readonly sockets: Sockets) {}
+
+  async connect(addr: string | Ipv4Addr, port: number, opts: ConnectOptions = {}): Promise<Connection> {
+    const s = this.sockets;
+    const fd = check(s.socket("tcp"));
+    try {
+      if (opts.noDelay) check(s.setsockopt(fd, "TCP_NODELAY", true));
+      if (opts.localPort !== undefined) check(s.bind(fd, opts.localPort));
+      check(await s.connect(fd, addr, port));
+    } catch (e) {
+      s.close(fd);
+      throw e;
+    }
+    return new Connection(s, fd);
+  }
+
+  /**
+   * Listens on `port`. Connections are delivered to `onConnection` if given,
+   * else through the Server's async iterator / accept().
+   */
+  listen(port: number, onConnection?: (conn: Connection) => void, backlog = 128): Server {
+    const s = this.sockets;
+    const fd = check(s.socket("tcp"));
+    const bound = s.bind(fd, port);
+    const listening = bound ?? s.listen(fd, backlog);
+    if (listening instanceof SocketError) {
+      s.close(fd);
+      throw listening;
+    }
+    const server = new Server(s, fd);
+    if (onConnection !== undefined) {
+      void (async () => {
+        for await (const conn of server) onConnection(conn);
+      })();
+    }
+    return server;
+  }
+}
+
+export class Server implements AsyncIterable<Connection> {
+  private closed = false;
+
+  constructor(
+    private readonly sockets: Sockets,
+    readonly fd: Fd,
+  ) {}
+
+  get port(): number {
+    const info = this.sockets.info(this.fd);
+    return info instanceof SocketError ? 0 : (info.local?.port ?? 0);
+  }
+
+  /** The next connection; rejects with EBADF once the server is closed. */
+  async accept(): Promise<Connection> {
+    const fd = check(await this.sockets.accept(this.fd));
+    return new Connection(this.sockets, fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sockets.close(this.fd);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    while (!this.closed) {
+      const fd = await this.sockets.accept(this.fd);
+      if (fd instanceof SocketError) {
+        if (fd.code === "EBADF") return;
+        throw fd;
+      }
+      yield new Connection(this.sockets, fd);
+    }
+  }
+}
+
+export class Connection implements AsyncIterable<Uint8Array> {
+  private closed = false;
+
+  constructor(
+    private readonly sockets: Sockets,
+    readonly fd: Fd,
+  ) {}
+
+  get local(): Endpoint | undefined {
+    return this.sockets.tcbOf(this.fd)?.local;
+  }
+
+  get remote(): Endpoint | undefined {
+    return this.sockets.tcbOf(this.fd)?.remote;
+  }
+
+  /** Resolves once every byte is in the send buffer (not yet acknowledged). */
+  async write(data: Uint8Array): Promise<void> {
+    check(await this.sockets.send(this.fd, data));
+  }
+
+  /** Up to `max` bytes; null at end of stream. */
+  async read(max = 65536): Promise<Uint8Array | null> {
+    const data = check(await this.sockets.recv(this.fd, max));
+    return data.length === 0 ? null : data;
+  }
+
+  /** Reads until end of stream and returns everything. */
+  async readAll(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of this) {
+      parts.push(chunk);
+      total += chunk.length;
+    }
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return all;
+  }
+
+  /** Half-close: sends FIN after the queued data; resolves when all of it, FIN included, is acknowledged. */
+  async end(): Promise<void> {
+    check(this.sockets.shutdown(this.fd, "wr"));
+    check(await this.sockets.drained(this.fd));
+  }
+
+  /** Releases the socket (graceful close; a RST if unread data remains). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sockets.close(this.fd);
+  }
+
+  /** Aborts the connection with a RST. */
+  destroy(): void {
+    if (this.closed) return;
+    this.sockets.setsockopt(this.fd, "SO_LINGER", 0);
+    this.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const chunk = await this.read();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+
+  /** A Node-style Duplex over this connection. */
+  toDuplex(): Duplex {
+    const conn = this;
+    return new Duplex({
+      read() {
+        conn.read().then(
+          (chunk) => this.push(chunk),
+          (e: unknown) => this.destroy(e as Error),
+        );
+      },
+      write(chunk: Uint8Array, _enc, cb) {
+        conn.write(chunk).then(() => cb(), cb);
+      },
+      final(cb) {
+        conn.end().then(() => cb(), cb);
+      },
+      destroy(error, cb) {
+        if (error) conn.destroy();
+        else conn.close();
+        cb(error);
+      },
+    });
+  }
+}

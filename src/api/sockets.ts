@@ -1,0 +1,737 @@
+import type { Attachment } from "../runtime/attach.ts";
+import type { Host, StackError } from "../stack/host.ts";
+import { isValidPort } from "../stack/ports.ts";
+import type { UdpSocket } from "../stack/udp-socket.ts";
+import type { Listener } from "../tcp/listener.ts";
+import type { TcpSettings } from "../tcp/settings.ts";
+import { State, stateName } from "../tcp/state.ts";
+import type { Tcb } from "../tcp/tcb.ts";
+import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
+import { type ErrorCode, SocketError } from "./errors.ts";
+
+/** A socket id, like a file descriptor (the first is 3, and the lowest free id is reused). */
+export type Fd = number;
+export type SocketType = "tcp" | "udp";
+export type ShutdownHow = "rd" | "wr" | "rdwr";
+
+/** Socket options and their value types. SO_ERROR is read-only (and reading clears it). */
+export interface SocketOptions {
+  TCP_NODELAY: boolean;
+  SO_RCVBUF: number;
+  SO_SNDBUF: number;
+  SO_REUSEADDR: boolean;
+  /** Seconds to linger on close; 0 makes close() abort with a RST; undefined is the default (no linger). */
+  SO_LINGER: number | undefined;
+  SO_ERROR: ErrorCode | undefined;
+}
+export type SocketOption = keyof SocketOptions;
+export type WritableOption = Exclude<SocketOption, "SO_ERROR">;
+
+/** Readiness, as poll(2) reports it. */
+export interface PollResult {
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly error: boolean;
+  readonly hup: boolean;
+}
+
+export interface UdpRecv {
+  readonly data: Uint8Array;
+  readonly from: Endpoint;
+}
+
+/** A description of a socket for the lab's socket table. */
+export interface SocketInfo {
+  readonly fd: Fd;
+  readonly type: SocketType;
+  readonly nonBlocking: boolean;
+  readonly local: Endpoint | undefined;
+  readonly remote: Endpoint | undefined;
+  /** RFC state name of the TCB, "LISTEN", "UNCONNECTED", or "BOUND"/"UNBOUND" for UDP. */
+  readonly state: string;
+  readonly tcb: Tcb | undefined;
+}
+
+const MIN_BUF = 256;
+const MAX_BUF = 64 * 1024 * 1024;
+
+interface BaseSock {
+  readonly fd: Fd;
+  nonBlocking: boolean;
+  closed: boolean;
+  /** Blocked calls; each returns true once it has completed. */
+  readonly waiters: Set<() => boolean>;
+}
+
+interface TcpSock extends BaseSock {
+  readonly type: "tcp";
+  noDelay: boolean;
+  rcvBuf: number | undefined;
+  sndBuf: number | undefined;
+  reuseAddr: boolean;
+  linger: number | undefined;
+  boundPort: number | undefined;
+  listener: Listener | undefined;
+  tcb: Tcb | undefined;
+  /** The error to report once (SO_ERROR, or the next send/recv). */
+  pendingError: ErrorCode | undefined;
+  /** True once a failure of the connection was reported to the user. */
+  errorReported: boolean;
+  rdShut: boolean;
+  wrShut: boolean;
+  /** Detaches this socket's observer from its TCB. */
+  unobserve: (() => void) | undefined;
+}
+
+interface UdpSock extends BaseSock {
+  readonly type: "udp";
+  rcvBuf: number | undefined;
+  reuseAddr: boolean;
+  udp: UdpSocket | undefined;
+  peer: Endpoint | undefined;
+}
+
+type Sock = TcpSock | UdpSock;
+
+function err(code: ErrorCode, detail?: string): SocketError {
+  return new SocketError(code, detail);
+}
+
+function fromStack(e: StackError): SocketError {
+  return err(e);
+}
+
+/** States in which our FIN has been acknowledged or the connection is gone. */
+function finAcked(state: State): boolean {
+  return state === State.FinWait2 || state === State.TimeWait || state === State.Closed;
+}
+
+/**
+ * BSD-like sockets over one Host and its Attachment.
+ *
+ * Conventions: every call *returns* its result or a `SocketError` (test with
+ * `instanceof SocketError` / `isSocketError`) and never throws for bad
+ * arguments or network failures. Calls that may block (`connect`, `accept`,
+ * `send`, `recv`, `recvFrom`) return a Promise of the same; in non-blocking
+ * mode (`setNonBlocking`) that promise is already settled with EINPROGRESS or
+ * EAGAIN when the call cannot complete at once. Blocked calls complete from
+ * TCB events, never by polling.
+ */
+export class Sockets {
+  readonly host: Host;
+  readonly attachment: Attachment;
+  private readonly socks = new Map<Fd, Sock>();
+  private readonly byListener = new Map<Listener, TcpSock>();
+
+  constructor(host: Host, attachment: Attachment) {
+    this.host = host;
+    this.attachment = attachment;
+    const prev = host.events.acceptable;
+    host.events.acceptable = (listener, port) => {
+      prev?.(listener, port);
+      const sock = this.byListener.get(listener);
+      if (sock !== undefined) this.wake(sock);
+    };
+  }
+
+  private now(): number {
+    return this.attachment.clock.now();
+  }
+
+  private flush(): void {
+    this.attachment.flush();
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  socket(type: SocketType): Fd | SocketError {
+    if (type !== "tcp" && type !== "udp") return err("EINVAL", `socket type ${String(type)}`);
+    let fd = 3;
+    while (this.socks.has(fd)) fd++;
+    const base = { fd, nonBlocking: false, closed: false, waiters: new Set<() => boolean>() };
+    if (type === "tcp") {
+      this.socks.set(fd, {
+        ...base,
+        type,
+        noDelay: false,
+        rcvBuf: undefined,
+        sndBuf: undefined,
+        reuseAddr: false,
+        linger: undefined,
+        boundPort: undefined,
+        listener: undefined,
+        tcb: undefined,
+        pendingError: undefined,
+        errorReported: false,
+        rdShut: false,
+        wrShut: false,
+        unobserve: undefined,
+      });
+    } else {
+      this.socks.set(fd, { ...base, type, rcvBuf: undefined, reuseAddr: false, udp: undefined, peer: undefined });
+    }
+    return fd;
+  }
+
+  /** O_NONBLOCK. */
+  setNonBlocking(fd: Fd, on: boolean): undefined | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    sock.nonBlocking = on;
+    return undefined;
+  }
+
+  bind(fd: Fd, port: number, addr?: string | Ipv4Addr): undefined | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    if (!isValidPort(port)) return err("EINVAL", `port ${port}`);
+    if (addr !== undefined) {
+      const a = this.parseAddr(addr);
+      if (a instanceof SocketError) return a;
+      // One address per host: bind to it or to INADDR_ANY.
+      if (a !== 0 && a !== this.host.addr) return err("EADDRNOTAVAIL");
+    }
+    if (sock.type === "udp") {
+      if (sock.udp !== undefined) return err("EINVAL", "already bound");
+      const udp = this.host.udpBind(port, sock.rcvBuf ?? this.host.udpQueueBytes);
+      if (typeof udp === "string") return fromStack(udp);
+      this.setUdp(sock, udp);
+      return undefined;
+    }
+    if (sock.boundPort !== undefined || sock.tcb !== undefined) return err("EINVAL", "already bound");
+    if (port === 0) {
+      const p = this.host.allocateTcpPort();
+      if (p === undefined) return err("EADDRINUSE");
+      sock.boundPort = p;
+      return undefined;
+    }
+    if (this.tcpPortBusy(sock, port)) return err("EADDRINUSE", `port ${port}`);
+    sock.boundPort = port;
+    return undefined;
+  }
+
+  /**
+   * Whether binding TCP `port` conflicts: with a listener always; with another
+   * bound socket or a live connection unless both sides set SO_REUSEADDR
+   * (a simplification of BSD's rules that keeps the common "restart a server
+   * while its old connections sit in TIME-WAIT" case working).
+   */
+  private tcpPortBusy(sock: TcpSock, port: number): boolean {
+    if (this.host.listenerOn(port) !== undefined) return true;
+    for (const other of this.socks.values()) {
+      if (other === sock || other.type !== "tcp" || other.boundPort !== port) continue;
+      if (!(sock.reuseAddr && other.reuseAddr)) return true;
+    }
+    if (!sock.reuseAddr) {
+      for (const tcb of this.host.connections()) if (tcb.local.port === port) return true;
+    }
+    return false;
+  }
+
+  listen(fd: Fd, backlog = 128): undefined | SocketError {
+    const sock = this.getTcp(fd);
+    if (sock instanceof SocketError) return sock;
+    if (sock.tcb !== undefined) return err("EISCONN");
+    if (!Number.isInteger(backlog)) return err("EINVAL", `backlog ${backlog}`);
+    // Like Linux: a negative backlog means 0; listen() on a listener only adjusts it (here: no-op).
+    if (sock.listener !== undefined) return undefined;
+    if (sock.boundPort === undefined) {
+      const bound = this.bind(fd, 0);
+      if (bound instanceof SocketError) return bound;
+    }
+    const port = sock.boundPort as number;
+    const listener = this.host.listen(port, Math.max(0, backlog), { settings: this.settingsOf(sock) });
+    if (typeof listener === "string") return fromStack(listener);
+    sock.listener = listener;
+    this.byListener.set(listener, sock);
+    return undefined;
+  }
+
+  accept(fd: Fd): Promise<Fd | SocketError> {
+    const sock = this.getTcp(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    if (sock.listener === undefined) return Promise.resolve(err("EINVAL", "not listening"));
+    const listener = sock.listener;
+    return this.block(sock, () => {
+      if (sock.closed) return err("EBADF");
+      const tcb = listener.accept();
+      if (tcb === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
+      return this.adopt(sock, tcb);
+    });
+  }
+
+  /** A new fd for an accepted connection; it inherits the listener's options. */
+  private adopt(parent: TcpSock, tcb: Tcb): Fd {
+    const fd = this.socket("tcp") as Fd;
+    const sock = this.socks.get(fd) as TcpSock;
+    sock.noDelay = parent.noDelay;
+    sock.rcvBuf = parent.rcvBuf;
+    sock.sndBuf = parent.sndBuf;
+    sock.linger = parent.linger;
+    sock.boundPort = tcb.local.port;
+    this.bindTcb(sock, tcb);
+    if (parent.noDelay) tcb.setNoDelay(true);
+    if (tcb.state === State.Closed && tcb.error !== undefined) sock.pendingError = tcb.error;
+    return fd;
+  }
+
+  connect(fd: Fd, addr: string | Ipv4Addr, port: number): Promise<undefined | SocketError> {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    const a = this.parseAddr(addr);
+    if (a instanceof SocketError) return Promise.resolve(a);
+    if (!isValidPort(port) || port === 0) return Promise.resolve(err("EINVAL", `port ${port}`));
+    if (sock.type === "udp") {
+      // UDP connect only fixes the default peer.
+      if (sock.udp === undefined) {
+        const bound = this.bind(fd, 0);
+        if (bound instanceof SocketError) return Promise.resolve(bound);
+      }
+      sock.peer = { addr: a, port };
+      return Promise.resolve(undefined);
+    }
+    if (sock.listener !== undefined) return Promise.resolve(err("EINVAL", "listening socket"));
+    if (sock.tcb !== undefined) {
+      const s = sock.tcb.state;
+      if (s === State.SynSent || s === State.SynReceived) return Promise.resolve(err("EALREADY"));
+      return Promise.resolve(err("EISCONN"));
+    }
+    const tcb = this.host.connect({ addr: a, port }, this.now(), {
+      localPort: sock.boundPort ?? 0,
+      settings: this.settingsOf(sock),
+    });
+    if (typeof tcb === "string") return Promise.resolve(fromStack(tcb));
+    sock.boundPort = tcb.local.port;
+    this.bindTcb(sock, tcb);
+    if (sock.noDelay) tcb.setNoDelay(true);
+    this.flush();
+    if (sock.nonBlocking) return Promise.resolve(err("EINPROGRESS"));
+    return this.block(sock, () => {
+      if (sock.closed) return err("EBADF");
+      const state = tcb.state;
+      if (state === State.SynSent || state === State.SynReceived) return undefined;
+      if (state === State.Closed && tcb.error !== undefined) return this.takeError(sock) ?? err(tcb.error);
+      return null; // connected (or already past ESTABLISHED)
+    }).then((r) => (r === null ? undefined : r));
+  }
+
+  /** Per-connection TCP settings from the socket options. */
+  private settingsOf(sock: TcpSock): Partial<TcpSettings> {
+    const s: { -readonly [K in keyof TcpSettings]?: TcpSettings[K] } = {};
+    if (sock.rcvBuf !== undefined) s.rcvBuf = sock.rcvBuf;
+    if (sock.sndBuf !== undefined) s.sndBuf = sock.sndBuf;
+    if (sock.noDelay) s.nagle = false;
+    return s;
+  }
+
+  private bindTcb(sock: TcpSock, tcb: Tcb): void {
+    sock.tcb = tcb;
+    const wake = () => this.wake(sock);
+    sock.unobserve = tcb.observe({
+      stateChanged: wake,
+      readable: (t) => {
+        // After shutdown(rd), arriving data is read and dropped so the window stays open.
+        if (sock.rdShut && t.recvAvailable > 0) t.recv(t.recvAvailable, this.now());
+        wake();
+      },
+      writable: wake,
+      closed: (_t, error) => {
+        if (error !== undefined && !sock.errorReported) sock.pendingError = error;
+        wake();
+      },
+    });
+  }
+
+  // ───────────────────────────── data ─────────────────────────────
+
+  /**
+   * Queues `data` for sending. Blocking mode: resolves once every byte is in
+   * the send buffer. Non-blocking: the bytes that fit now, or EAGAIN.
+   */
+  send(fd: Fd, data: Uint8Array): Promise<number | SocketError> {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    if (!(data instanceof Uint8Array)) return Promise.resolve(err("EINVAL", "data must be bytes"));
+    if (sock.type === "udp") {
+      if (sock.peer === undefined) return Promise.resolve(err("EDESTADDRREQ"));
+      return Promise.resolve(this.sendTo(fd, data, sock.peer.addr, sock.peer.port));
+    }
+    let sent = 0;
+    return this.block(sock, () => {
+      if (sock.closed) return sent > 0 ? sent : err("EBADF");
+      const tcb = sock.tcb;
+      if (tcb === undefined) return err("ENOTCONN");
+      if (sock.wrShut) return sent > 0 ? sent : err("EPIPE");
+      const pending = this.takeError(sock);
+      if (pending !== undefined) return sent > 0 ? sent : pending;
+      if (data.length === sent) return sent;
+      const r = tcb.send(sent === 0 ? data : data.subarray(sent), this.now());
+      if (typeof r === "string") {
+        if (r !== "EPIPE") sock.errorReported = true;
+        return sent > 0 ? sent : err(r);
+      }
+      sent += r;
+      if (r > 0) this.flush();
+      if (sent === data.length) return sent;
+      if (sock.nonBlocking) return sent > 0 ? sent : err("EAGAIN");
+      return undefined;
+    });
+  }
+
+  /**
+   * Reads up to `max` bytes. An empty array means end of stream (the peer's
+   * FIN, or our shutdown(rd)). Blocking mode waits for data; non-blocking
+   * returns EAGAIN.
+   */
+  recv(fd: Fd, max = 65536): Promise<Uint8Array | SocketError> {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    if (!Number.isInteger(max) || max <= 0) return Promise.resolve(err("EINVAL", `length ${max}`));
+    if (sock.type === "udp") {
+      return this.recvFrom(fd, max).then((r) => (r instanceof SocketError ? r : r.data));
+    }
+    return this.block(sock, () => this.tryRecv(sock, max));
+  }
+
+  private tryRecv(sock: TcpSock, max: number): Uint8Array | SocketError | undefined {
+    if (sock.closed) return err("EBADF");
+    const tcb = sock.tcb;
+    if (tcb === undefined) return err("ENOTCONN");
+    if (sock.rdShut) return new Uint8Array(0);
+    if (tcb.recvAvailable > 0) {
+      const data = tcb.recv(max, this.now());
+      this.flush(); // reading may open the window: a window update goes out at once
+      return data;
+    }
+    if (tcb.peerClosed) return new Uint8Array(0);
+    const pending = this.takeError(sock);
+    if (pending !== undefined) return pending;
+    if (tcb.state === State.Closed) return new Uint8Array(0);
+    return sock.nonBlocking ? err("EAGAIN") : undefined;
+  }
+
+  /** UDP: sends one datagram (binding an ephemeral port first if needed). */
+  sendTo(fd: Fd, data: Uint8Array, addr: string | Ipv4Addr, port: number): number | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    if (sock.type !== "udp") return err("EOPNOTSUPP", "sendTo on a TCP socket");
+    if (!(data instanceof Uint8Array)) return err("EINVAL", "data must be bytes");
+    const a = this.parseAddr(addr);
+    if (a instanceof SocketError) return a;
+    if (!isValidPort(port) || port === 0) return err("EINVAL", `port ${port}`);
+    if (sock.udp === undefined) {
+      const bound = this.bind(fd, 0);
+      if (bound instanceof SocketError) return bound;
+    }
+    const r = (sock.udp as UdpSocket).sendTo({ addr: a, port }, data);
+    if (typeof r === "string") return err(r);
+    this.flush();
+    return r;
+  }
+
+  /** UDP: the next datagram (truncated to `max` bytes, the rest discarded, as recvfrom(2) does). */
+  recvFrom(fd: Fd, max = 65536): Promise<UdpRecv | SocketError> {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    if (sock.type !== "udp") return Promise.resolve(err("EOPNOTSUPP", "recvFrom on a TCP socket"));
+    if (!Number.isInteger(max) || max <= 0) return Promise.resolve(err("EINVAL", `length ${max}`));
+    return this.block(sock, () => {
+      if (sock.closed) return err("EBADF");
+      const udp = sock.udp;
+      if (udp === undefined) return err("EINVAL", "not bound");
+      const msg = udp.recvFrom();
+      if (msg === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
+      return { data: msg.data.length > max ? msg.data.slice(0, max) : msg.data, from: msg.from };
+    });
+  }
+
+  // ───────────────────────────── closing ─────────────────────────────
+
+  shutdown(fd: Fd, how: ShutdownHow): undefined | SocketError {
+    const sock = this.getTcp(fd);
+    if (sock instanceof SocketError) return sock;
+    if (how !== "rd" && how !== "wr" && how !== "rdwr") return err("EINVAL", `how ${String(how)}`);
+    const tcb = sock.tcb;
+    if (tcb === undefined) return err("ENOTCONN");
+    if (tcb.state === State.SynSent) return err("ENOTCONN");
+    const now = this.now();
+    if ((how === "wr" || how === "rdwr") && !sock.wrShut) {
+      sock.wrShut = true;
+      // RFC 9293 §3.10.4: CLOSE means "I have no more to send" — a FIN after queued data.
+      tcb.close(now);
+    }
+    if ((how === "rd" || how === "rdwr") && !sock.rdShut) {
+      sock.rdShut = true;
+      // Discard what is buffered, so the window stays open and readers see EOF.
+      if (tcb.recvAvailable > 0) tcb.recv(tcb.recvAvailable, now);
+    }
+    this.flush();
+    this.wake(sock);
+    return undefined;
+  }
+
+  /**
+   * Releases the fd. A connection is closed gracefully (FIN after queued
+   * data) and lives on in the host until CLOSED; with unread received data,
+   * or SO_LINGER 0, it is aborted with a RST instead (RFC 1122 §4.2.2.13,
+   * RFC 2525 §2.17). Blocked calls on the fd complete with EBADF.
+   */
+  close(fd: Fd): undefined | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    sock.closed = true;
+    this.socks.delete(fd);
+    const now = this.now();
+    if (sock.type === "udp") {
+      sock.udp?.close();
+    } else if (sock.listener !== undefined) {
+      this.byListener.delete(sock.listener);
+      this.host.unlisten(sock.boundPort as number, now);
+    } else if (sock.tcb !== undefined) {
+      const tcb = sock.tcb;
+      if (tcb.state !== State.Closed) {
+        if (sock.linger === 0 || (!sock.rdShut && tcb.recvAvailable > 0)) tcb.abort(now);
+        else if (!sock.wrShut) tcb.close(now);
+      }
+      sock.unobserve?.();
+    }
+    this.flush();
+    this.wake(sock);
+    return undefined;
+  }
+
+  /**
+   * Resolves once everything written (and our FIN, after shutdown(wr)) is
+   * acknowledged, or with the connection's error. Used by `Connection.end()`.
+   */
+  drained(fd: Fd): Promise<undefined | SocketError> {
+    const sock = this.getTcp(fd);
+    if (sock instanceof SocketError) return Promise.resolve(sock);
+    const tcb = sock.tcb;
+    if (tcb === undefined) return Promise.resolve(err("ENOTCONN"));
+    return this.block(sock, () => {
+      if (tcb.state === State.Closed && tcb.error !== undefined) return err(tcb.error);
+      if (tcb.sendQueued > 0) return undefined;
+      if (sock.wrShut && !finAcked(tcb.state)) return undefined;
+      return null;
+    }).then((r) => (r === null ? undefined : r));
+  }
+
+  // ───────────────────────────── options ─────────────────────────────
+
+  setsockopt<K extends WritableOption>(fd: Fd, opt: K, value: SocketOptions[K]): undefined | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    const v: unknown = value;
+    switch (opt as WritableOption) {
+      case "TCP_NODELAY": {
+        if (sock.type !== "tcp") return err("ENOPROTOOPT");
+        if (typeof v !== "boolean") return err("EINVAL", "TCP_NODELAY takes a boolean");
+        sock.noDelay = v;
+        sock.tcb?.setNoDelay(v, this.now());
+        this.flush(); // turning Nagle off may release a held segment
+        return undefined;
+      }
+      case "SO_RCVBUF":
+      case "SO_SNDBUF": {
+        if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+          return err("EINVAL", `${opt} takes a positive integer`);
+        }
+        // Like Linux, values are clamped rather than refused; they apply to connections opened later.
+        const size = Math.min(MAX_BUF, Math.max(MIN_BUF, v));
+        if (opt === "SO_RCVBUF") sock.rcvBuf = size;
+        else if (sock.type === "tcp") sock.sndBuf = size;
+        if (opt === "SO_RCVBUF" && sock.type === "udp" && sock.udp !== undefined) sock.udp.queueLimit = size;
+        return undefined;
+      }
+      case "SO_REUSEADDR":
+        if (typeof v !== "boolean") return err("EINVAL", "SO_REUSEADDR takes a boolean");
+        sock.reuseAddr = v;
+        return undefined;
+      case "SO_LINGER":
+        if (sock.type !== "tcp") return err("ENOPROTOOPT");
+        if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
+          return err("EINVAL", "SO_LINGER takes seconds ≥ 0 or undefined");
+        }
+        sock.linger = v as number | undefined;
+        return undefined;
+      default:
+        return err("ENOPROTOOPT", String(opt));
+    }
+  }
+
+  getsockopt<K extends SocketOption>(fd: Fd, opt: K): SocketOptions[K] | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    const value = this.readOption(sock, opt);
+    return value as SocketOptions[K] | SocketError;
+  }
+
+  private readOption(sock: Sock, opt: SocketOption): SocketOptions[SocketOption] | SocketError {
+    switch (opt) {
+      case "TCP_NODELAY":
+        return sock.type === "tcp" ? sock.noDelay : err("ENOPROTOOPT");
+      case "SO_RCVBUF":
+        return (
+          sock.rcvBuf ?? (sock.type === "tcp" ? this.host.tcpSettings.rcvBuf : this.host.udpQueueBytes)
+        );
+      case "SO_SNDBUF":
+        return sock.type === "tcp" ? (sock.sndBuf ?? this.host.tcpSettings.sndBuf) : 65535;
+      case "SO_REUSEADDR":
+        return sock.reuseAddr;
+      case "SO_LINGER":
+        return sock.type === "tcp" ? sock.linger : err("ENOPROTOOPT");
+      case "SO_ERROR":
+        // Reading SO_ERROR clears it (how a non-blocking connect learns its outcome).
+        return sock.type === "tcp" ? this.takeError(sock)?.code : undefined;
+      default:
+        return err("ENOPROTOOPT", String(opt));
+    }
+  }
+
+  // ───────────────────────────── inspection ─────────────────────────────
+
+  poll(fd: Fd): PollResult | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    if (sock.type === "udp") {
+      return { readable: (sock.udp?.queued ?? 0) > 0, writable: true, error: false, hup: false };
+    }
+    if (sock.listener !== undefined) {
+      return { readable: sock.listener.acceptQueue.length > 0, writable: false, error: false, hup: false };
+    }
+    const tcb = sock.tcb;
+    if (tcb === undefined) return { readable: false, writable: false, error: false, hup: true };
+    const error = sock.pendingError !== undefined;
+    const closed = tcb.state === State.Closed;
+    const connecting = tcb.state === State.SynSent || tcb.state === State.SynReceived;
+    return {
+      readable: tcb.recvAvailable > 0 || tcb.peerClosed || sock.rdShut || error || closed,
+      writable: !connecting && !closed && !sock.wrShut && tcb.sendSpace > 0,
+      error,
+      hup: closed || (tcb.peerClosed && sock.wrShut),
+    };
+  }
+
+  info(fd: Fd): SocketInfo | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    return this.describe(sock);
+  }
+
+  /** Every open socket, by fd. */
+  list(): SocketInfo[] {
+    return [...this.socks.values()].sort((a, b) => a.fd - b.fd).map((s) => this.describe(s));
+  }
+
+  private describe(sock: Sock): SocketInfo {
+    const addr = this.host.addr;
+    if (sock.type === "udp") {
+      return {
+        fd: sock.fd,
+        type: "udp",
+        nonBlocking: sock.nonBlocking,
+        local: sock.udp ? { addr, port: sock.udp.port } : undefined,
+        remote: sock.peer,
+        state: sock.udp ? "BOUND" : "UNBOUND",
+        tcb: undefined,
+      };
+    }
+    const tcb = sock.tcb;
+    let state = "UNCONNECTED";
+    if (sock.listener !== undefined) state = "LISTEN";
+    else if (tcb !== undefined) state = stateName(tcb.state);
+    return {
+      fd: sock.fd,
+      type: "tcp",
+      nonBlocking: sock.nonBlocking,
+      local: tcb?.local ?? (sock.boundPort !== undefined ? { addr, port: sock.boundPort } : undefined),
+      remote: tcb?.remote,
+      state,
+      tcb,
+    };
+  }
+
+  /** The TCB behind a socket (for the lab and the stream adapter). */
+  tcbOf(fd: Fd): Tcb | undefined {
+    const sock = this.socks.get(fd);
+    return sock?.type === "tcp" ? sock.tcb : undefined;
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private get(fd: Fd): Sock | SocketError {
+    const sock = this.socks.get(fd);
+    return sock ?? err("EBADF", `#${fd}`);
+  }
+
+  private getTcp(fd: Fd): TcpSock | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    if (sock.type !== "tcp") return err("EOPNOTSUPP", "not a TCP socket");
+    return sock;
+  }
+
+  private parseAddr(addr: string | Ipv4Addr): Ipv4Addr | SocketError {
+    if (typeof addr === "number") {
+      return Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff ? addr >>> 0 : err("EINVAL");
+    }
+    if (typeof addr !== "string") return err("EINVAL", "address");
+    const a = parseIpv4Addr(addr);
+    return a === undefined ? err("EINVAL", `address ${addr}`) : a;
+  }
+
+  private setUdp(sock: UdpSock, udp: UdpSocket): void {
+    sock.udp = udp;
+    udp.onReadable = () => this.wake(sock);
+  }
+
+  /** The connection's error, once: later calls see EOF / EPIPE like BSD. */
+  private takeError(sock: TcpSock): SocketError | undefined {
+    const code = sock.pendingError;
+    if (code === undefined) return undefined;
+    sock.pendingError = undefined;
+    sock.errorReported = true;
+    return err(code);
+  }
+
+  /**
+   * Runs `attempt` now; if it returns undefined ("would block"), parks it on
+   * the socket and re-runs it on every event of that socket until it returns
+   * a result.
+   */
+  private block<T>(sock: Sock, attempt: () => T | undefined): Promise<T> {
+    const first = attempt();
+    if (first !== undefined) return Promise.resolve(first);
+    return new Promise<T>((resolve) => {
+      sock.waiters.add(() => {
+        const r = attempt();
+        if (r === undefined) return false;
+        resolve(r);
+        return true;
+      });
+    });
+  }
+
+  private waking = new Set<Sock>();
+  private again = new Set<Sock>();
+
+  private wake(sock: Sock): void {
+    if (sock.waiters.size === 0) return;
+    // Attempts call into the TCB, which may raise events for this socket again: run once more then.
+    if (this.waking.has(sock)) {
+      this.again.add(sock);
+      return;
+    }
+    this.waking.add(sock);
+    try {
+      do {
+        this.again.delete(sock);
+        for (const w of [...sock.waiters]) if (w()) sock.waiters.delete(w);
+      } while (this.again.has(sock) && sock.waiters.size > 0);
+    } finally {
+      this.waking.delete(sock);
+      this.again.delete(sock);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The few libc calls the TUN driver and the namespace code need, through
+ * bun:ffi. Linux x86-64/arm64 only (struct layouts and ioctl numbers below
+ * are Linux's). Loaded lazily so that importing this module never fails on a
+ * machine without libc.so.6 (macOS, the simulated world).
+ *
+ * errno: Bun has no errno-returning FFI calls, so `errno()` reads the
+ * thread-local through `__errno_location()` right after the failing call, on
+ * the same thread, before any other JS runs.
+ */
+import { dlopen, FFIType, type Pointer, ptr, read } from "bun:ffi";
+
+// <fcntl.h>
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+
+// <sched.h>
+export const CLONE_NEWNET = 0x40000000;
+
+// <poll.h>
+export const POLLIN = 0x1;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+
+// <sys/eventfd.h>
+export const EFD_CLOEXEC = O_CLOEXEC;
+export const EFD_NONBLOCK = O_NONBLOCK;
+
+// <sys/socket.h>
+export const AF_INET = 2;
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+
+// <linux/if_tun.h>: TUNSETIFF = _IOW('T', 202, int)
+export const TUNSETIFF = 0x400454ca;
+export const IFF_TUN = 0x0001;
+export const IFF_NO_PI = 0x1000;
+
+// <linux/sockios.h>
+export const SIOCGIFFLAGS = 0x8913;
+export const SIOCSIFFLAGS = 0x8914;
+export const SIOCSIFADDR = 0x8916;
+export const SIOCSIFDSTADDR = 0x8918;
+export const SIOCSIFMTU = 0x8922;
+
+// <net/if.h>
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFNAMSIZ = 16;
+/** sizeof(struct ifreq) on 64-bit Linux: 16-byte name + 24-byte union. */
+export const IFREQ_SIZE = 40;
+
+// <errno.h>
+export const EPERM = 1;
+export const ENOENT = 2;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EACCES = 13;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const EINVAL = 22;
+
+function load() {
+  return dlopen("libc.so.6", {
+    open: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    // ioctl and fcntl are variadic; passing the third argument as a fixed
+    // pointer/long is what the x86-64 and aarch64 calling conventions allow.
+    ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i32 },
+    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  });
+}
+
+export type Libc = ReturnType<typeof load>["symbols"];
+
+let cached: Libc | undefined;
+
+/** The libc symbols, loaded on first use. Throws if libc cannot be loaded. */
+export function libc(): Libc {
+  if (cached === undefined) cached = load().symbols;
+  return cached;
+}
+
+export function errno(): number {
+  const where = libc().__errno_location();
+  return where === null ? 0 : read.i32(where, 0);
+}
+
+export function strerror(code: number): string {
+  return String(libc().strerror(code));
+}
+
+/** A NUL-terminated copy of `text` for `const char *` arguments. */
+export function cstr(text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(`${text}\0`);
+  return bytes;
+}
+
+export function pointerOf(bytes: Uint8Array): Pointer {
+  return ptr(bytes);
+}
+
+/** A zeroed `struct ifreq` with `ifr_name` set. */
+export function ifreq(name: string): { bytes: Uint8Array; view: DataView } {
+  const bytes = new Uint8Array(IFREQ_SIZE);
+  const encoded = new TextEncoder().encode(name);
+  bytes.set(encoded.subarray(0, IFNAMSIZ - 1));
+  return { bytes, view: new DataView(bytes.buffer) };
+}
+
+/** Writes a `struct sockaddr_in` (port 0) into the ifreq union at offset 16. */
+export function setIfreqAddr(view: DataView, addr: number): void {
+  view.setUint16(16, AF_INET, true); // sin_family, host order
+  view.setUint16(18, 0, false); // sin_port
+  view.setUint32(20, addr >>> 0, false); // sin_addr, network order
+}
+
+/** Result of a syscall wrapper: the value, or the errno it failed with. */
+export type SysResult = { ok: true; value: number } | { ok: false; errno: number };
+
+export function check(value: number): SysResult {
+  return value < 0 ? { ok: false, errno: errno() } : { ok: true, value };
+}

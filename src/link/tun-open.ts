@@ -1,0 +1,145 @@
+/**
+ * Opening and configuring a TUN device with our own system calls: open
+ * /dev/net/tun, TUNSETIFF (IFF_TUN | IFF_NO_PI: whole IPv4 packets, no
+ * 4-byte packet-information prefix), then MTU, point-to-point addresses and
+ * IFF_UP through the classic SIOCSIF* ioctls on an AF_INET datagram socket.
+ * Everything here is synchronous so that it can run while the calling thread
+ * is inside the lab namespace (see `enterNetns`).
+ */
+import { NOT_ROOT_HINT, TunError } from "./tun-error.ts";
+import {
+  AF_INET,
+  EACCES,
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  ENODEV,
+  ENOENT,
+  EPERM,
+  IFF_NO_PI,
+  IFF_RUNNING,
+  IFF_TUN,
+  IFF_UP,
+  IFNAMSIZ,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDWR,
+  SIOCGIFFLAGS,
+  SIOCSIFADDR,
+  SIOCSIFDSTADDR,
+  SIOCSIFFLAGS,
+  SIOCSIFMTU,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  TUNSETIFF,
+  cstr,
+  errno,
+  ifreq,
+  libc,
+  setIfreqAddr,
+  strerror,
+} from "./tun-libc.ts";
+
+export interface TunConfig {
+  /** Interface name; empty lets the kernel choose (tun0, tun1, ...). */
+  readonly name: string;
+  readonly mtu: number;
+  /** The kernel's address on the link (host order). */
+  readonly localAddr: number;
+  /** The far end's address: tcplab's own (host order). */
+  readonly peerAddr: number;
+  /** Open with O_NONBLOCK (default true). */
+  readonly nonBlocking?: boolean;
+}
+
+export interface OpenedTun {
+  readonly fd: number;
+  readonly name: string;
+}
+
+const IFNAME_RE = /^[A-Za-z0-9_.-]*$/;
+
+export function validIfName(name: string): boolean {
+  return name.length < IFNAMSIZ && IFNAME_RE.test(name) && name !== "." && name !== "..";
+}
+
+function fail(what: string, e: number): TunError {
+  if (e === EPERM || e === EACCES) {
+    return new TunError("not-root", `tcplab needs root to ${what}: ${NOT_ROOT_HINT}`, e);
+  }
+  return new TunError("configure-failed", `could not ${what}: ${strerror(e)}`, e);
+}
+
+/** Open /dev/net/tun and attach it to a new TUN interface in the current namespace. */
+export function openTunFd(name: string, nonBlocking: boolean): OpenedTun {
+  const c = libc();
+  const flags = O_RDWR | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0);
+  const fd = c.open(cstr("/dev/net/tun"), flags);
+  if (fd < 0) {
+    const e = errno();
+    if (e === ENOENT || e === ENODEV) {
+      throw new TunError(
+        "no-tun-device",
+        "/dev/net/tun is missing: load the tun module (`modprobe tun`) or, in a container, pass --device /dev/net/tun --cap-add NET_ADMIN",
+        e,
+      );
+    }
+    throw fail("open /dev/net/tun", e);
+  }
+  const req = ifreq(name);
+  req.view.setUint16(16, IFF_TUN | IFF_NO_PI, true);
+  if (c.ioctl(fd, TUNSETIFF, req.bytes) < 0) {
+    const e = errno();
+    c.close(fd);
+    if (e === EBUSY || e === EINVAL || e === EEXIST) {
+      // EBUSY: a TUN device of that name is open; EINVAL: the name belongs to
+      // a device of another kind.
+      throw new TunError(
+        "name-taken",
+        `the interface name "${name}" is already taken: pick another name (--tun NAME) or remove that interface`,
+        e,
+      );
+    }
+    throw fail("create a TUN device", e);
+  }
+  const end = req.bytes.indexOf(0);
+  const actual = new TextDecoder().decode(req.bytes.subarray(0, end < 0 ? IFNAMSIZ : end));
+  return { fd, name: actual };
+}
+
+/** MTU, point-to-point addresses, link up — for the interface `name` in the current namespace. */
+export function configureTun(name: string, mtu: number, localAddr: number, peerAddr: number): void {
+  const c = libc();
+  const sock = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) throw fail("open a configuration socket", errno());
+  try {
+    const ioctl = (request: number, fill: (v: DataView) => void, what: string) => {
+      const req = ifreq(name);
+      fill(req.view);
+      if (c.ioctl(sock, request, req.bytes) < 0) throw fail(`${what} of ${name}`, errno());
+      return req.view;
+    };
+    ioctl(SIOCSIFMTU, (v) => v.setInt32(16, mtu, true), `set the MTU (${mtu})`);
+    // On a point-to-point device SIOCSIFADDR gives a /32 local address and
+    // SIOCSIFDSTADDR names the peer, which installs the host route
+    // "peer dev NAME": traffic to tcplab really goes through the device.
+    ioctl(SIOCSIFADDR, (v) => setIfreqAddr(v, localAddr), "set the local address");
+    ioctl(SIOCSIFDSTADDR, (v) => setIfreqAddr(v, peerAddr), "set the peer address");
+    const flags = ioctl(SIOCGIFFLAGS, () => {}, "read the flags").getUint16(16, true);
+    ioctl(SIOCSIFFLAGS, (v) => v.setUint16(16, flags | IFF_UP | IFF_RUNNING, true), "bring up");
+  } finally {
+    c.close(sock);
+  }
+}
+
+/** Open and configure in the current namespace; the fd is closed again on failure. */
+export function openConfiguredTun(cfg: TunConfig): OpenedTun {
+  const opened = openTunFd(cfg.name, cfg.nonBlocking ?? true);
+  try {
+    configureTun(opened.name, cfg.mtu, cfg.localAddr, cfg.peerAddr);
+  } catch (err) {
+    libc().close(opened.fd);
+    throw err;
+  }
+  return opened;
+}

@@ -1,0 +1,85 @@
+/**
+ * Main-thread side of the TUN read loop: starts the worker, hands each
+ * batch's packets to a callback as views into the transferred buffer (no
+ * copy), returns credit, and stops the worker before the fd is closed — so
+ * the worker can never poll a closed (and possibly reused) fd number.
+ */
+import { EFD_CLOEXEC, EFD_NONBLOCK, errno, libc, strerror } from "./tun-libc.ts";
+import type { ReaderInit, ReaderMessage } from "./tun-reader-protocol.ts";
+import { TunError } from "./tun-error.ts";
+
+/** Batches the worker may post before the main thread has handled them. */
+const MAX_IN_FLIGHT = 8;
+const STOP_TIMEOUT_MS = 2000;
+
+export interface ReaderSink {
+  /** One wake-up's packets; `packets` views stay valid (the buffer is never reused). */
+  batch(packets: readonly Uint8Array[], bytes: number): void;
+  /** The read loop ended because of an error (the device went away). */
+  failed(message: string): void;
+}
+
+export class WorkerReader {
+  private readonly worker: Worker;
+  private readonly stopFd: number;
+  private readonly credit: Int32Array;
+  private stopping: Promise<void> | undefined;
+  private resolveStopped: (() => void) | undefined;
+
+  constructor(fd: number, mtu: number, sink: ReaderSink) {
+    const c = libc();
+    this.stopFd = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (this.stopFd < 0) {
+      const e = errno();
+      throw new TunError("io-failed", `could not create an eventfd for the TUN reader: ${strerror(e)}`, e);
+    }
+    const sab = new SharedArrayBuffer(4);
+    this.credit = new Int32Array(sab);
+    this.credit[0] = MAX_IN_FLIGHT;
+    this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
+    this.worker.onmessage = (event: MessageEvent<ReaderMessage>) => {
+      const msg = event.data;
+      if (msg.type === "batch") {
+        const packets: Uint8Array[] = new Array(msg.count);
+        let off = 0;
+        for (let i = 0; i < msg.count; i++) {
+          const len = msg.lengths[i] ?? 0;
+          packets[i] = new Uint8Array(msg.buf, off, len);
+          off += len;
+        }
+        try {
+          sink.batch(packets, msg.bytes);
+        } finally {
+          Atomics.add(this.credit, 0, 1);
+          Atomics.notify(this.credit, 0);
+        }
+      } else if (msg.type === "stopped") {
+        this.resolveStopped?.();
+      } else {
+        this.resolveStopped?.();
+        sink.failed(msg.errno === 0 ? "the TUN device went away" : strerror(msg.errno));
+      }
+    };
+    const init: ReaderInit = { fd, stopFd: this.stopFd, mtu, credit: sab };
+    this.worker.postMessage(init);
+  }
+
+  /** Stop the worker; resolves once it no longer touches the fd. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    const stopped = new Promise<void>((resolve) => {
+      this.resolveStopped = resolve;
+    });
+    const one = new BigUint64Array([1n]);
+    libc().write(this.stopFd, one, 8);
+    Atomics.notify(this.credit, 0);
+    this.stopping = Promise.race([
+      stopped,
+      new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS)),
+    ]).then(async () => {
+      await this.worker.terminate();
+      libc().close(this.stopFd);
+    });
+    return this.stopping;
+  }
+}

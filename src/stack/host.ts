@@ -1,0 +1,636 @@
+import type { Millis } from "../clock/clock.ts";
+import { ChallengeAckLimiter } from "../tcp/challenge.ts";
+import { IsnGenerator } from "../tcp/isn.ts";
+import { Listener } from "../tcp/listener.ts";
+import { resetFor } from "../tcp/reset.ts";
+import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { State } from "../tcp/state.ts";
+import { Tcb, type TcbEvents } from "../tcp/tcb.ts";
+import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
+import { emitIcmp, type IcmpMessage, IcmpUnreachable, icmpErrorQuote, icmpLength, parseIcmp } from "../wire/icmp.ts";
+import {
+  emitIpv4,
+  IPV4_HEADER_LEN,
+  type Ipv4Header,
+  IpProto,
+  isFragment,
+  parseIpv4,
+} from "../wire/ipv4.ts";
+import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
+import type { TcpSegment } from "../wire/tcp-types.ts";
+import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
+import { type CounterSnapshot, Counters } from "./counters.ts";
+import { ipv4Packets } from "./ip-output.ts";
+import { EphemeralPorts, isValidPort } from "./ports.ts";
+import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
+import { UdpSocket } from "./udp-socket.ts";
+
+/** Errors a host call can return because of the caller's arguments or the port space. */
+export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
+
+export interface HostOptions {
+  readonly name: string;
+  readonly addr: Ipv4Addr;
+  /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40. */
+  readonly mtu?: number;
+  /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
+  readonly tcp?: Partial<TcpSettings>;
+  /** ISN choice: a generator, or a fixed ISN (labs and tests), or RFC 6528 hashing by default. */
+  readonly isn?: IsnGenerator | { readonly fixed?: number; readonly secret?: Uint8Array };
+  readonly reassembly?: Omit<ReassemblyOptions, "onDiscard">;
+  /** Default receive queue bound of a UDP socket, in bytes. */
+  readonly udpQueueBytes?: number;
+  /** Where the ephemeral port cursor starts (RFC 6335 range 49152–65535). */
+  readonly ephemeralStart?: number;
+  /** TTL of packets we originate (default 64). */
+  readonly ttl?: number;
+}
+
+/** Notifications for the api layer and the lab; all optional. */
+export interface HostEvents {
+  /** A connection of `listener` completed its handshake: `listener.accept()` will return it. */
+  acceptable?(listener: Listener, port: number): void;
+  /** A TCB entered the connection table (active or passive open). */
+  connectionAdded?(tcb: Tcb): void;
+  /** A TCB reached CLOSED and left the table. */
+  connectionRemoved?(tcb: Tcb): void;
+  /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
+  icmpError?(msg: IcmpMessage, from: Ipv4Addr): void;
+}
+
+export interface ConnectOptions {
+  /** Local port; 0 or absent picks an ephemeral one. */
+  readonly localPort?: number;
+  readonly events?: TcbEvents;
+  /** Per-connection settings (SO_RCVBUF, SO_SNDBUF, TCP_NODELAY …) over the host's. */
+  readonly settings?: Partial<TcpSettings>;
+}
+
+export interface ListenOptions {
+  readonly settings?: Partial<TcpSettings>;
+  readonly halfOpenLimit?: number;
+}
+
+interface ListenerEntry {
+  readonly port: number;
+  readonly listener: Listener;
+  readonly settings: TcpSettings;
+}
+
+/** A datagram ready for demux: a whole packet, or one rebuilt from fragments. */
+interface Datagram {
+  readonly header: Ipv4Header;
+  readonly payload: Uint8Array;
+  /** The packet as received, when it was not reassembled (quoted verbatim by ICMP errors). */
+  readonly raw: Uint8Array | undefined;
+}
+
+const BROADCAST = 0xffffffff;
+
+/**
+ * RFC 1122 §3.2.2: no ICMP error about a datagram whose source does not name
+ * a single host (0.0.0.0, broadcast, multicast/class E, loopback).
+ */
+function isUnicastSource(addr: Ipv4Addr): boolean {
+  const first = addr >>> 24;
+  return addr !== 0 && first !== 127 && first < 224;
+}
+
+function tupleKey(localPort: number, remote: Endpoint): string {
+  return `${remote.addr}:${remote.port}:${localPort}`;
+}
+
+/**
+ * An IPv4 end host, sans-IO: packets go in through `receive(packet, now)`,
+ * come out through `takeOutput()`, and time moves only through `now`
+ * arguments and `poll(now)` at `pollAt()`.
+ */
+export class Host {
+  readonly name: string;
+  readonly addr: Ipv4Addr;
+  readonly mtu: number;
+  readonly tcpSettings: TcpSettings;
+  readonly isn: IsnGenerator;
+  readonly counters = new Counters();
+  readonly challengeAcks: ChallengeAckLimiter;
+  events: HostEvents = {};
+  readonly ttl: number;
+  readonly udpQueueBytes: number;
+
+  private out: Uint8Array[] = [];
+  private ipId = 0;
+  private readonly reassembler: Reassembler<Ipv4Header>;
+  private readonly tcbs = new Map<string, Tcb>();
+  private readonly listenerTable = new Map<number, ListenerEntry>();
+  /** Passive opens not yet handed to their listener's accept queue. */
+  private readonly halfOpen = new Map<Tcb, ListenerEntry>();
+  private readonly udpSockets = new Map<number, UdpSocket>();
+  private readonly ephemeral: EphemeralPorts;
+
+  constructor(opts: HostOptions) {
+    this.name = opts.name;
+    this.addr = opts.addr >>> 0;
+    this.mtu = opts.mtu ?? 1500;
+    if (!Number.isInteger(this.mtu) || this.mtu < 68) {
+      // RFC 791: every internet module must handle 68-byte datagrams.
+      throw new RangeError(`MTU must be an integer ≥ 68, got ${opts.mtu}`);
+    }
+    // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header).
+    this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
+    const isn = opts.isn;
+    this.isn = isn instanceof IsnGenerator ? isn : new IsnGenerator(isn ?? {});
+    this.challengeAcks = new ChallengeAckLimiter(this.tcpSettings.challengeAckLimit);
+    this.ttl = opts.ttl ?? 64;
+    this.udpQueueBytes = opts.udpQueueBytes ?? 64 * 1024;
+    this.ephemeral = new EphemeralPorts(opts.ephemeralStart);
+    this.reassembler = new Reassembler<Ipv4Header>({
+      ...opts.reassembly,
+      onDiscard: (reason: FragmentDrop, fragments: number) =>
+        this.counters.drop("ip", reason, Math.max(1, fragments)),
+    });
+  }
+
+  // ───────────────────────────── input ─────────────────────────────
+
+  /** One IPv4 packet from the link. Never throws on bad bytes: every discard is counted. */
+  receive(packet: Uint8Array, now: Millis): void {
+    this.counters.count("ip", "in");
+    const parsed = parseIpv4(packet);
+    if (!parsed.ok) {
+      this.counters.drop("ip", parsed.drop);
+      return;
+    }
+    const { header, payload } = parsed.value;
+    const dst = header.dst;
+    // RFC 1122 §3.2.1.3: a host accepts datagrams for its address (and, for UDP, limited broadcast).
+    if (dst !== this.addr && !(dst === BROADCAST && header.protocol === IpProto.UDP)) {
+      this.counters.drop("ip", "not-for-us");
+      return;
+    }
+    if (!isFragment(header)) {
+      this.deliver({ header, payload, raw: packet.subarray(0, header.totalLength) }, now);
+      return;
+    }
+    this.counters.count("ip", "fragments-in");
+    const result = this.reassembler.input(
+      {
+        src: header.src,
+        dst: header.dst,
+        protocol: header.protocol,
+        identification: header.identification,
+        offset: header.fragmentOffset,
+        moreFragments: header.moreFragments,
+        payload: payload.slice(), // the link may reuse its buffer
+        header,
+      },
+      header.headerLength,
+      now,
+    );
+    if (result.kind === "drop") {
+      this.counters.drop("ip", result.reason);
+      return;
+    }
+    if (result.kind === "pending") return;
+    this.counters.count("ip", "reassembled");
+    const whole: Ipv4Header = {
+      ...result.header,
+      totalLength: result.header.headerLength + result.payload.length,
+      moreFragments: false,
+      fragmentOffset: 0,
+    };
+    this.deliver({ header: whole, payload: result.payload, raw: undefined }, now);
+  }
+
+  private deliver(dg: Datagram, now: Millis): void {
+    switch (dg.header.protocol) {
+      case IpProto.ICMP:
+        this.icmpInput(dg);
+        return;
+      case IpProto.UDP:
+        this.udpInput(dg);
+        return;
+      case IpProto.TCP:
+        this.tcpInput(dg, now);
+        return;
+      default:
+        // RFC 1122 §3.2.2.1: a host SHOULD send Protocol Unreachable for a transport it lacks.
+        this.counters.drop("ip", "unknown-protocol");
+        this.sendIcmpError(dg, IcmpUnreachable.PROTOCOL);
+    }
+  }
+
+  private icmpInput(dg: Datagram): void {
+    this.counters.count("icmp", "in");
+    const parsed = parseIcmp(dg.payload);
+    if (!parsed.ok) {
+      this.counters.drop("icmp", parsed.drop);
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.type) {
+      case "echo-request":
+        // RFC 1122 §3.2.2.6: reply with the same identifier, sequence number and data.
+        this.counters.count("icmp", "echo-requests-in");
+        this.sendIcmp(dg.header.src, {
+          type: "echo-reply",
+          id: msg.id,
+          seq: msg.seq,
+          data: msg.data,
+        });
+        this.counters.count("icmp", "echo-replies-out");
+        return;
+      case "echo-reply":
+        this.counters.count("icmp", "echo-replies-in");
+        return;
+      case "dest-unreachable":
+      case "time-exceeded":
+        this.counters.count("icmp", `${msg.type}-in`);
+        this.events.icmpError?.(msg, dg.header.src);
+        return;
+      default:
+        this.counters.count("icmp", "other-in");
+    }
+  }
+
+  private udpInput(dg: Datagram): void {
+    this.counters.count("udp", "in");
+    const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst);
+    if (!parsed.ok) {
+      this.counters.drop("udp", parsed.drop);
+      return;
+    }
+    const d = parsed.value;
+    const sock = this.udpSockets.get(d.dstPort);
+    if (sock === undefined) {
+      this.counters.drop("udp", "no-socket");
+      // RFC 1122 §3.2.2.1 / §4.1.3.1: Port Unreachable — never about a broadcast.
+      if (dg.header.dst !== BROADCAST) this.sendIcmpError(dg, IcmpUnreachable.PORT);
+      return;
+    }
+    const ok = sock.deliver({
+      from: { addr: dg.header.src, port: d.srcPort },
+      data: d.payload.slice(),
+    });
+    if (!ok) this.counters.drop("udp", "queue-full");
+  }
+
+  private tcpInput(dg: Datagram, now: Millis): void {
+    this.counters.count("tcp", "in");
+    const { src, dst } = dg.header;
+    const parsed = parseTcp(dg.payload, src, dst);
+    if (!parsed.ok) {
+      this.counters.drop("tcp", parsed.drop);
+      return;
+    }
+    // Copy the payload out of the link's buffer: the TCB may keep it.
+    const seg: TcpSegment = { ...parsed.value, payload: parsed.value.payload.slice() };
+    const remote: Endpoint = { addr: src, port: seg.srcPort };
+    const tcb = this.tcbs.get(tupleKey(seg.dstPort, remote));
+    if (tcb !== undefined) {
+      tcb.input(seg, now);
+      this.afterTcb(tcb);
+      return;
+    }
+    const entry = this.listenerTable.get(seg.dstPort);
+    if (entry !== undefined) {
+      this.listenInput(entry, seg, remote, now);
+      return;
+    }
+    // RFC 9293 §3.10.7.1: no connection — answer with a reset (never to a RST).
+    this.counters.drop("tcp", "no-socket");
+    const rst = resetFor(seg);
+    if (rst !== undefined) {
+      this.sendTcp(src, rst);
+      this.counters.count("tcp", "rst-out");
+    }
+  }
+
+  private listenInput(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): void {
+    const verdict = entry.listener.input(seg, remote, now);
+    switch (verdict.action) {
+      case "drop":
+        this.counters.drop("tcp", `listen-${verdict.reason}`);
+        return;
+      case "reset":
+        this.sendTcp(remote.addr, verdict.rst);
+        this.counters.count("tcp", "rst-out");
+        return;
+      case "syn": {
+        const local: Endpoint = { addr: this.addr, port: entry.port };
+        const tcb = Tcb.accept({
+          local,
+          remote,
+          iss: this.isn.next(local, remote, now),
+          settings: entry.settings,
+          now,
+          syn: seg,
+          challengeLimiter: this.challengeAcks,
+        });
+        entry.listener.addHalfOpen(tcb);
+        this.halfOpen.set(tcb, entry);
+        this.tcbs.set(tupleKey(entry.port, remote), tcb);
+        this.counters.count("tcp", "passive-opens");
+        this.events.connectionAdded?.(tcb);
+        this.afterTcb(tcb);
+      }
+    }
+  }
+
+  /** Drains a TCB's output at once (causal order), hands finished handshakes over, forgets CLOSED TCBs. */
+  private afterTcb(tcb: Tcb): void {
+    for (const seg of tcb.takeOutput()) this.sendTcp(tcb.remote.addr, seg);
+    if (this.halfOpen.size > 0) {
+      const entry = this.halfOpen.get(tcb);
+      if (entry !== undefined && tcb.state !== State.SynReceived) {
+        this.halfOpen.delete(tcb);
+        if (tcb.state !== State.Closed) this.events.acceptable?.(entry.listener, entry.port);
+      }
+    }
+    if (tcb.state === State.Closed) this.forget(tcb);
+  }
+
+  private forget(tcb: Tcb): void {
+    const key = tupleKey(tcb.local.port, tcb.remote);
+    if (this.tcbs.get(key) !== tcb) return;
+    this.tcbs.delete(key);
+    this.halfOpen.delete(tcb);
+    this.events.connectionRemoved?.(tcb);
+  }
+
+  // ───────────────────────────── output ─────────────────────────────
+
+  /** Whole IPv4 packets to put on the link, oldest first; draining empties the queue. */
+  takeOutput(): Uint8Array[] {
+    // User calls on a Tcb (send, recv, close …) queue segments the Host has not seen yet.
+    for (const tcb of this.tcbs.values()) this.afterTcb(tcb);
+    const out = this.out;
+    if (out.length === 0) return out;
+    this.out = [];
+    return out;
+  }
+
+  /** True when takeOutput() would return something (without draining). */
+  get hasOutput(): boolean {
+    return this.out.length > 0;
+  }
+
+  private nextId(): number {
+    const id = this.ipId;
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return id;
+  }
+
+  private sendTcp(dst: Ipv4Addr, seg: TcpSegment): void {
+    const len = tcpLength(seg);
+    const packet = new Uint8Array(IPV4_HEADER_LEN + len);
+    // TCP avoids fragmentation by its MSS; DF lets path MTU discovery work (RFC 1191).
+    emitIpv4(
+      {
+        src: this.addr,
+        dst,
+        protocol: IpProto.TCP,
+        ttl: this.ttl,
+        identification: this.nextId(),
+        dontFragment: true,
+      },
+      len,
+      packet,
+      0,
+    );
+    emitTcp(seg, this.addr, dst, packet, IPV4_HEADER_LEN);
+    if (packet.length > this.mtu) {
+      this.counters.drop("ip", "out-too-big");
+      return;
+    }
+    this.out.push(packet);
+    this.counters.count("tcp", "out");
+    this.counters.count("ip", "out");
+  }
+
+  /** Sends a transport payload, fragmenting it when it exceeds the MTU. */
+  private sendIp(dst: Ipv4Addr, protocol: number, payload: Uint8Array): boolean {
+    const packets = ipv4Packets(
+      { src: this.addr, dst, protocol, ttl: this.ttl, identification: this.nextId() },
+      payload,
+      this.mtu,
+    );
+    if (packets === undefined) {
+      this.counters.drop("ip", "out-too-big");
+      return false;
+    }
+    if (packets.length > 1) {
+      this.counters.count("ip", "fragmented");
+      this.counters.count("ip", "fragments-out", packets.length);
+    }
+    for (const p of packets) this.out.push(p);
+    this.counters.count("ip", "out", packets.length);
+    return true;
+  }
+
+  private sendIcmp(dst: Ipv4Addr, msg: IcmpMessage): void {
+    const bytes = new Uint8Array(icmpLength(msg));
+    emitIcmp(msg, bytes, 0);
+    if (this.sendIp(dst, IpProto.ICMP, bytes)) this.counters.count("icmp", "out");
+  }
+
+  /**
+   * Destination Unreachable quoting the offending datagram's IP header and
+   * first 8 data bytes (RFC 792, RFC 1122 §3.2.2). Never about an ICMP error,
+   * a non-unicast source or a broadcast (RFC 1122 §3.2.2).
+   */
+  private sendIcmpError(dg: Datagram, code: number): void {
+    const h = dg.header;
+    if (!isUnicastSource(h.src) || h.dst === BROADCAST) return;
+    if (h.protocol === IpProto.ICMP) {
+      const type = dg.payload[0];
+      // Errors about errors would loop; only informational types (echo …) may be answered.
+      if (type !== 0 && type !== 8 && type !== 13 && type !== 14 && type !== 15 && type !== 16) {
+        return;
+      }
+    }
+    const original = dg.raw !== undefined ? icmpErrorQuote(dg.raw) : this.quoteRebuilt(dg);
+    this.sendIcmp(h.src, { type: "dest-unreachable", code, original: original.slice() });
+    this.counters.count("icmp", code === IcmpUnreachable.PORT ? "port-unreachable-out" : "unreachable-out");
+  }
+
+  /** The quote of a reassembled datagram: its header as rebuilt (no fragment bits) plus 8 bytes. */
+  private quoteRebuilt(dg: Datagram): Uint8Array {
+    const h = dg.header;
+    const data = dg.payload.subarray(0, 8);
+    const quote = new Uint8Array(h.headerLength + data.length);
+    emitIpv4(
+      {
+        src: h.src,
+        dst: h.dst,
+        protocol: h.protocol,
+        ttl: h.ttl,
+        tos: h.tos,
+        identification: h.identification,
+        dontFragment: h.dontFragment,
+        options: h.options.length > 0 ? h.options : undefined,
+      },
+      dg.payload.length,
+      quote,
+      0,
+    );
+    quote.set(data, h.headerLength);
+    return quote;
+  }
+
+  // ───────────────────────────── time ─────────────────────────────
+
+  /** The earliest deadline of any TCB or fragment reassembly, if any. */
+  pollAt(): Millis | undefined {
+    let at = this.reassembler.pollAt();
+    for (const tcb of this.tcbs.values()) {
+      const t = tcb.pollAt();
+      if (t !== undefined && (at === undefined || t < at)) at = t;
+    }
+    return at;
+  }
+
+  /** Runs every timer due at `now`: TCB timers and fragment expiry. */
+  poll(now: Millis): void {
+    this.reassembler.expire(now);
+    for (const tcb of [...this.tcbs.values()]) {
+      const t = tcb.pollAt();
+      if (t !== undefined && t <= now) tcb.onTimer(now);
+      this.afterTcb(tcb);
+    }
+  }
+
+  // ───────────────────────────── TCP calls ─────────────────────────────
+
+  /** Passive OPEN on `port` (all of our addresses). */
+  listen(port: number, backlog: number, opts: ListenOptions = {}): Listener | StackError {
+    if (!isValidPort(port) || port === 0 || !Number.isInteger(backlog) || backlog < 0) {
+      return "EINVAL";
+    }
+    if (this.listenerTable.has(port)) return "EADDRINUSE";
+    const settings = { ...this.tcpSettings, ...opts.settings };
+    const listener = new Listener(
+      { addr: 0, port },
+      { backlog, settings, ...(opts.halfOpenLimit !== undefined ? { halfOpenLimit: opts.halfOpenLimit } : {}) },
+    );
+    this.listenerTable.set(port, { port, listener, settings });
+    return listener;
+  }
+
+  /** Stops listening on `port`; queued and half-open connections are aborted. */
+  unlisten(port: number, now: Millis): void {
+    const entry = this.listenerTable.get(port);
+    if (entry === undefined) return;
+    this.listenerTable.delete(port);
+    for (const [tcb, e] of this.halfOpen) if (e === entry) this.halfOpen.delete(tcb);
+    entry.listener.close(now);
+    // close() aborted the queued TCBs: their RSTs go out with the next takeOutput().
+  }
+
+  /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
+  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): Tcb | StackError {
+    if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
+    const dst = remote.addr >>> 0;
+    if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
+    const peer: Endpoint = { addr: dst, port: remote.port };
+    let port = opts.localPort ?? 0;
+    if (!isValidPort(port)) return "EINVAL";
+    if (port === 0) {
+      const found = this.ephemeral.allocate(
+        (p) => !this.listenerTable.has(p) && !this.tcbs.has(tupleKey(p, peer)),
+      );
+      if (found === undefined) return "EADDRNOTAVAIL";
+      port = found;
+    } else if (this.tcbs.has(tupleKey(port, peer))) {
+      return "EADDRINUSE";
+    }
+    const local: Endpoint = { addr: this.addr, port };
+    const tcb = Tcb.connect({
+      local,
+      remote: peer,
+      iss: this.isn.next(local, peer, now),
+      settings: { ...this.tcpSettings, ...opts.settings },
+      now,
+      challengeLimiter: this.challengeAcks,
+      ...(opts.events !== undefined ? { events: opts.events } : {}),
+    });
+    this.tcbs.set(tupleKey(port, peer), tcb);
+    this.counters.count("tcp", "active-opens");
+    this.events.connectionAdded?.(tcb);
+    this.afterTcb(tcb);
+    return tcb;
+  }
+
+  /** The connection table (every TCB not yet CLOSED), for the lab's state table. */
+  connections(): Tcb[] {
+    return [...this.tcbs.values()];
+  }
+
+  listeners(): { port: number; listener: Listener }[] {
+    return [...this.listenerTable.values()].map((e) => ({ port: e.port, listener: e.listener }));
+  }
+
+  listenerOn(port: number): Listener | undefined {
+    return this.listenerTable.get(port)?.listener;
+  }
+
+  /** Whether any listener or connection uses local TCP port `port`. */
+  tcpPortInUse(port: number): boolean {
+    if (this.listenerTable.has(port)) return true;
+    for (const tcb of this.tcbs.values()) if (tcb.local.port === port) return true;
+    return false;
+  }
+
+  /** An unused TCP port from the ephemeral range (for bind(0) before listen). */
+  allocateTcpPort(): number | undefined {
+    return this.ephemeral.allocate((p) => !this.tcpPortInUse(p));
+  }
+
+  // ───────────────────────────── UDP calls ─────────────────────────────
+
+  /** Binds a UDP socket to `port` (0 = ephemeral). */
+  udpBind(port: number, queueBytes = this.udpQueueBytes): UdpSocket | StackError {
+    if (!isValidPort(port)) return "EINVAL";
+    if (port === 0) {
+      const found = this.ephemeral.allocate((p) => !this.udpSockets.has(p));
+      if (found === undefined) return "EADDRINUSE";
+      port = found;
+    } else if (this.udpSockets.has(port)) {
+      return "EADDRINUSE";
+    }
+    const sock = new UdpSocket(this, port, queueBytes);
+    this.udpSockets.set(port, sock);
+    return sock;
+  }
+
+  udpSend(sock: UdpSocket, dst: Endpoint, data: Uint8Array): number | "EMSGSIZE" | "EINVAL" {
+    if (!isValidPort(dst.port) || dst.port === 0) return "EINVAL";
+    // RFC 768: the length field is 16 bits; IPv4 bounds the datagram to 65535 − 20 − 8 bytes of data.
+    if (data.length > 0xffff - IPV4_HEADER_LEN - UDP_HEADER_LEN) return "EMSGSIZE";
+    const bytes = new Uint8Array(UDP_HEADER_LEN + data.length);
+    emitUdp({ srcPort: sock.port, dstPort: dst.port, payload: data }, this.addr, dst.addr >>> 0, bytes, 0);
+    if (this.sendIp(dst.addr >>> 0, IpProto.UDP, bytes)) this.counters.count("udp", "out");
+    return data.length;
+  }
+
+  udpUnbind(sock: UdpSocket): void {
+    if (this.udpSockets.get(sock.port) === sock) this.udpSockets.delete(sock.port);
+  }
+
+  // ───────────────────────────── statistics ─────────────────────────────
+
+  /** `netstat -s`: packet counters and drops by protocol and reason. */
+  stats(): CounterSnapshot {
+    return this.counters.snapshot();
+  }
+
+  /** Fragment reassembly occupancy, for the lab. */
+  reassemblyUsage(): { datagrams: number; bytes: number } {
+    return { datagrams: this.reassembler.datagramsHeld, bytes: this.reassembler.bytesHeld };
+  }
+
+  /** An ICMP echo request from this host (the lab's `ping`). */
+  ping(dst: Ipv4Addr, id: number, seq: number, data: Uint8Array): void {
+    this.sendIcmp(dst >>> 0, { type: "echo-request", id: id & 0xffff, seq: seq & 0xffff, data });
+    this.counters.count("icmp", "echo-requests-out");
+  }
+}

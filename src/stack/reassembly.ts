@@ -1,0 +1,272 @@
+import type { Millis } from "../clock/clock.ts";
+
+/**
+ * IPv4 fragment reassembly (RFC 791 §3.2, RFC 815), sans-IO.
+ *
+ * Each datagram in reassembly is keyed by (source, destination, protocol,
+ * identification) and holds a sorted list of non-overlapping byte intervals.
+ * Policy choices, all deliberate:
+ *
+ * - Overlap: any fragment that overlaps bytes already held (other than an
+ *   exact duplicate) discards the whole datagram, and later fragments of it
+ *   until its timer runs out — the rule RFC 5722 gives IPv6, applied to IPv4
+ *   too, so that no overlap trick can choose which bytes the upper layer sees.
+ * - Exact duplicate (same offset, same bytes): dropped alone; the datagram
+ *   keeps reassembling (the simulated wire duplicates packets).
+ * - Timeout: 30 s from the first fragment (RFC 791 suggests a lower bound of
+ *   15 s; RFC 1122 §3.3.2 recommends 60–120 s; 30 s is Linux's default).
+ * - Memory: at most `maxBytes` held (payload plus a fixed per-fragment
+ *   overhead) and `maxDatagrams` in reassembly. When a new fragment would go
+ *   over, the oldest datagrams are evicted first (as Linux does), so a flood
+ *   of never-completed datagrams cannot starve fresh traffic forever.
+ */
+
+export interface FragmentInput<H> {
+  readonly src: number;
+  readonly dst: number;
+  readonly protocol: number;
+  readonly identification: number;
+  /** Fragment offset in bytes (header field × 8). */
+  readonly offset: number;
+  readonly moreFragments: boolean;
+  readonly payload: Uint8Array;
+  /** The fragment's header; the header of the offset-0 fragment becomes the datagram's. */
+  readonly header: H;
+}
+
+export type FragmentDrop =
+  | "fragment-bad"
+  | "fragment-overlap"
+  | "fragment-duplicate"
+  | "fragment-memory"
+  | "fragment-timeout";
+
+export type ReassemblyResult<H> =
+  | { readonly kind: "complete"; readonly header: H; readonly payload: Uint8Array }
+  | { readonly kind: "pending" }
+  | { readonly kind: "drop"; readonly reason: FragmentDrop };
+
+export interface ReassemblyOptions {
+  readonly timeout?: Millis;
+  readonly maxBytes?: number;
+  readonly maxDatagrams?: number;
+  /** Told about datagrams discarded other than through the current fragment's result (evictions, timeouts). */
+  readonly onDiscard?: (reason: FragmentDrop, fragments: number) => void;
+}
+
+/** Bookkeeping cost charged per fragment on top of its payload. */
+export const FRAGMENT_OVERHEAD = 64;
+/** RFC 791: a datagram is at most 65535 bytes, header included. */
+const MAX_DATAGRAM = 65535;
+
+interface Piece {
+  readonly start: number;
+  readonly end: number;
+  readonly data: Uint8Array;
+}
+
+interface Datagram<H> {
+  readonly key: string;
+  readonly deadline: Millis;
+  pieces: Piece[];
+  header: H | undefined;
+  /** Total payload length, known once the last fragment (MF = 0) arrived. */
+  total: number | undefined;
+  received: number;
+  cost: number;
+  /** Set after an overlap: the datagram is dead, its later fragments are dropped until the deadline. */
+  poisoned: boolean;
+}
+
+export class Reassembler<H> {
+  readonly timeout: Millis;
+  readonly maxBytes: number;
+  readonly maxDatagrams: number;
+  private readonly onDiscard: ((reason: FragmentDrop, fragments: number) => void) | undefined;
+  /** Insertion order is arrival order of each datagram's first fragment: oldest first. */
+  private readonly datagrams = new Map<string, Datagram<H>>();
+  private held = 0;
+
+  constructor(opts: ReassemblyOptions = {}) {
+    this.timeout = opts.timeout ?? 30_000;
+    this.maxBytes = opts.maxBytes ?? 256 * 1024;
+    this.maxDatagrams = opts.maxDatagrams ?? 64;
+    this.onDiscard = opts.onDiscard;
+  }
+
+  /** Bytes currently charged against `maxBytes`. */
+  get bytesHeld(): number {
+    return this.held;
+  }
+
+  get datagramsHeld(): number {
+    return this.datagrams.size;
+  }
+
+  input(frag: FragmentInput<H>, headerLength: number, now: Millis): ReassemblyResult<H> {
+    this.expire(now);
+    const start = frag.offset;
+    const end = start + frag.payload.length;
+    // RFC 791: every fragment but the last carries a multiple of 8 bytes; nothing may reach past 65535.
+    if (frag.moreFragments && (frag.payload.length === 0 || frag.payload.length % 8 !== 0)) {
+      return { kind: "drop", reason: "fragment-bad" };
+    }
+    if (headerLength + end > MAX_DATAGRAM) return { kind: "drop", reason: "fragment-bad" };
+
+    const key = `${frag.src}/${frag.dst}/${frag.protocol}/${frag.identification}`;
+    let dg = this.datagrams.get(key);
+    if (dg?.poisoned) return { kind: "drop", reason: "fragment-overlap" };
+
+    const cost = frag.payload.length + FRAGMENT_OVERHEAD;
+    if (cost > this.maxBytes) return { kind: "drop", reason: "fragment-memory" };
+
+    if (dg !== undefined) {
+      const verdict = this.place(dg, frag, start, end);
+      if (verdict !== undefined) return verdict;
+    }
+    // Make room: evict the oldest datagrams (never the one this fragment belongs to).
+    while (
+      this.held + cost > this.maxBytes ||
+      (dg === undefined && this.datagrams.size >= this.maxDatagrams)
+    ) {
+      const oldest = this.oldestExcept(dg);
+      if (oldest === undefined) return { kind: "drop", reason: "fragment-memory" };
+      this.discard(oldest, "fragment-memory");
+    }
+    if (dg === undefined) {
+      dg = {
+        key,
+        deadline: now + this.timeout,
+        pieces: [],
+        header: undefined,
+        total: undefined,
+        received: 0,
+        cost: 0,
+        poisoned: false,
+      };
+      this.datagrams.set(key, dg);
+      const verdict = this.place(dg, frag, start, end);
+      if (verdict !== undefined) return verdict;
+    }
+    return this.insert(dg, frag, start, end, cost);
+  }
+
+  /**
+   * Checks a fragment against what `dg` holds. Returns a drop, or undefined
+   * when the fragment fits (insert it).
+   */
+  private place(
+    dg: Datagram<H>,
+    frag: FragmentInput<H>,
+    start: number,
+    end: number,
+  ): ReassemblyResult<H> | undefined {
+    // The last fragment fixes the length; a second, different "last" or data past it is an error.
+    if (!frag.moreFragments) {
+      if (dg.total !== undefined && dg.total !== end) return this.poison(dg);
+      const last = dg.pieces[dg.pieces.length - 1];
+      if (last !== undefined && last.end > end) return this.poison(dg);
+    } else if (dg.total !== undefined && end > dg.total) {
+      return this.poison(dg);
+    }
+    const i = this.firstEndingAfter(dg.pieces, start);
+    const p = dg.pieces[i];
+    if (p !== undefined && p.start < end) {
+      if (p.start === start && p.end === end && sameBytes(p.data, frag.payload)) {
+        return { kind: "drop", reason: "fragment-duplicate" };
+      }
+      return this.poison(dg);
+    }
+    // A zero-length last fragment exactly at a held piece's end is fine; at its start it overlaps nothing.
+    return undefined;
+  }
+
+  private insert(
+    dg: Datagram<H>,
+    frag: FragmentInput<H>,
+    start: number,
+    end: number,
+    cost: number,
+  ): ReassemblyResult<H> {
+    const i = this.firstEndingAfter(dg.pieces, start);
+    dg.pieces.splice(i, 0, { start, end, data: frag.payload });
+    dg.received += end - start;
+    dg.cost += cost;
+    this.held += cost;
+    if (!frag.moreFragments) dg.total = end;
+    if (start === 0) dg.header = frag.header;
+    if (dg.total === undefined || dg.received !== dg.total || dg.header === undefined) {
+      return { kind: "pending" };
+    }
+    // Pieces never overlap, so received === total means [0, total) is covered.
+    const payload = new Uint8Array(dg.total);
+    for (const piece of dg.pieces) payload.set(piece.data, piece.start);
+    const header = dg.header;
+    this.remove(dg);
+    return { kind: "complete", header, payload };
+  }
+
+  /** Index of the first piece whose end is after `pos` (binary search over sorted pieces). */
+  private firstEndingAfter(pieces: Piece[], pos: number): number {
+    let lo = 0;
+    let hi = pieces.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((pieces[mid] as Piece).end <= pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private poison(dg: Datagram<H>): ReassemblyResult<H> {
+    this.held -= dg.cost;
+    dg.cost = 0;
+    dg.pieces = [];
+    dg.received = 0;
+    dg.header = undefined;
+    dg.poisoned = true;
+    return { kind: "drop", reason: "fragment-overlap" };
+  }
+
+  private oldestExcept(keep: Datagram<H> | undefined): Datagram<H> | undefined {
+    for (const dg of this.datagrams.values()) if (dg !== keep) return dg;
+    return undefined;
+  }
+
+  private remove(dg: Datagram<H>): void {
+    this.held -= dg.cost;
+    this.datagrams.delete(dg.key);
+  }
+
+  private discard(dg: Datagram<H>, reason: FragmentDrop): void {
+    const fragments = dg.pieces.length;
+    this.remove(dg);
+    if (!dg.poisoned) this.onDiscard?.(reason, fragments);
+  }
+
+  /** Earliest reassembly deadline, if any datagram is waiting. */
+  pollAt(): Millis | undefined {
+    let at: Millis | undefined;
+    for (const dg of this.datagrams.values()) {
+      if (at === undefined || dg.deadline < at) at = dg.deadline;
+    }
+    return at;
+  }
+
+  /** Discards every datagram whose timer ran out by `now`. Returns how many incomplete datagrams timed out. */
+  expire(now: Millis): number {
+    let n = 0;
+    for (const dg of this.datagrams.values()) {
+      if (dg.deadline > now) continue;
+      if (!dg.poisoned) n++;
+      this.discard(dg, "fragment-timeout");
+    }
+    return n;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,10 @@
+/** The TCP engine's public surface (sans-IO, RFC 9293). */
+export { ChallengeAckLimiter } from "./challenge.ts";
+export { IsnGenerator } from "./isn.ts";
+export { Listener, type ListenerDropReason, type ListenerVerdict } from "./listener.ts";
+export { DEFAULT_PEER_MSS, type Negotiated, negotiate, synOptions } from "./options.ts";
+export { resetFor, segLen } from "./reset.ts";
+export { RttEstimator } from "./rtt.ts";
+export { defaultTcpSettings, type TcpSettings } from "./settings.ts";
+export { State, stateName, type TcpError } from "./state.ts";
+export { Tcb, type TcbEvents, type TcbOptions, type TimerName } from "./tcb.ts";

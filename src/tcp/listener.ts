@@ -1,0 +1,127 @@
+import type { Millis } from "../clock/clock.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { resetFor } from "./reset.ts";
+import type { TcpSettings } from "./settings.ts";
+import { State } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+
+export type ListenerVerdict =
+  | { action: "drop"; reason: ListenerDropReason }
+  | { action: "reset"; rst: TcpSegment }
+  | { action: "syn" };
+
+export type ListenerDropReason = "rst" | "syn-fin" | "no-syn" | "backlog-full" | "closed";
+
+/**
+ * A socket in LISTEN (RFC 9293 §3.10.7.2) and its backlog: connections
+ * half-open (SYN-RECEIVED) and completed ones waiting for accept().
+ *
+ * A SYN's text and a FIN on a SYN are not queued: SYN+FIN is dropped (it is
+ * a scan signature, not a connection), and data on a SYN is left
+ * unacknowledged by Tcb.accept so the peer sends it again after the handshake.
+ */
+export class Listener {
+  readonly local: Endpoint;
+  readonly backlog: number;
+  readonly halfOpenLimit: number;
+  readonly settings: TcpSettings;
+  private readonly queue: Tcb[] = [];
+  private readonly pending = new Set<Tcb>();
+  private closed = false;
+  /** Stops watching a connection (once accepted, it belongs to the application). */
+  private readonly unwatch = new Map<Tcb, () => void>();
+  /** Statistics: segments dropped, by reason (SYNs dropped for a full backlog under "backlog-full"). */
+  readonly drops: Record<ListenerDropReason, number> = {
+    rst: 0,
+    "syn-fin": 0,
+    "no-syn": 0,
+    "backlog-full": 0,
+    closed: 0,
+  };
+
+  constructor(
+    local: Endpoint,
+    opts: { backlog: number; halfOpenLimit?: number; settings: TcpSettings },
+  ) {
+    this.local = local;
+    this.backlog = Math.max(1, opts.backlog);
+    this.halfOpenLimit = opts.halfOpenLimit ?? this.backlog;
+    this.settings = opts.settings;
+  }
+
+  get acceptQueue(): readonly Tcb[] {
+    return this.queue;
+  }
+
+  get halfOpen(): ReadonlySet<Tcb> {
+    return this.pending;
+  }
+
+  /** LISTEN-state processing of one segment, in the RFC's order. */
+  input(seg: TcpSegment, _remote: Endpoint, _now: Millis): ListenerVerdict {
+    if (this.closed) return this.drop("closed");
+    // First, check for a RST: "An incoming RST should be ignored."
+    if (seg.flags & Flag.RST) return this.drop("rst");
+    // Second, check for an ACK: "<SEQ=SEG.ACK><CTL=RST>".
+    if (seg.flags & Flag.ACK) {
+      const rst = resetFor(seg);
+      return rst === undefined ? this.drop("rst") : { action: "reset", rst };
+    }
+    // Third, check for a SYN.
+    if (!(seg.flags & Flag.SYN)) return this.drop("no-syn"); // fourth: anything else
+    if (seg.flags & Flag.FIN) return this.drop("syn-fin");
+    if (this.queue.length >= this.backlog || this.pending.size >= this.halfOpenLimit) {
+      return this.drop("backlog-full");
+    }
+    return { action: "syn" };
+  }
+
+  /** Tracks a Tcb made by Tcb.accept for a SYN this listener let through. */
+  addHalfOpen(tcb: Tcb): void {
+    this.pending.add(tcb);
+    const stop = tcb.observe({
+      established: (t) => {
+        if (!this.pending.delete(t)) return;
+        this.queue.push(t);
+      },
+      closed: (t) => {
+        // Reset or timed out before accept(): forget it.
+        this.pending.delete(t);
+        const i = this.queue.indexOf(t);
+        if (i >= 0) this.queue.splice(i, 1);
+        stop();
+      },
+    });
+    // A connection that the application takes over is no longer ours to watch.
+    this.unwatch.set(tcb, stop);
+  }
+
+  /** Next completed connection, if any. */
+  accept(): Tcb | undefined {
+    const tcb = this.queue.shift();
+    if (tcb !== undefined) {
+      this.unwatch.get(tcb)?.();
+      this.unwatch.delete(tcb);
+    }
+    return tcb;
+  }
+
+  /** Closing the listening socket aborts every connection not yet accepted. */
+  close(now: Millis): void {
+    this.closed = true;
+    const all = [...this.pending, ...this.queue];
+    this.pending.clear();
+    this.queue.length = 0;
+    for (const tcb of all) {
+      this.unwatch.get(tcb)?.();
+      if (tcb.state !== State.Closed) tcb.abort(now);
+    }
+    this.unwatch.clear();
+  }
+
+  private drop(reason: ListenerDropReason): ListenerVerdict {
+    this.drops[reason]++;
+    return { action: "drop", reason };
+  }
+}

@@ -1,0 +1,388 @@
+import type { Millis } from "../clock/clock.ts";
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
+import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { resetFor, segLen } from "./reset.ts";
+import { State } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+
+/**
+ * RFC 9293 §3.10.7 "SEGMENT ARRIVES", for a Tcb in SYN-SENT or a
+ * synchronized state, in the RFC's order. LISTEN is listener.ts and CLOSED
+ * is reset.ts. Output (ACKs, data) is sent by the Tcb after this returns,
+ * except replies that the RFC sends "and drop the segment", which go at once.
+ */
+export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+  if (tcb.state === State.SynSent) synSentArrives(tcb, seg, now);
+  else synchronizedArrives(tcb, seg, now);
+}
+
+const has = (seg: TcpSegment, flag: number): boolean => (seg.flags & flag) !== 0;
+
+/** RFC 9293 §3.10.7.3: SYN-SENT. */
+function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+  // First, check the ACK bit: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
+  const ack = has(seg, Flag.ACK);
+  if (ack && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
+    // <SEQ=SEG.ACK><CTL=RST>, unless the segment is itself a reset.
+    const rst = resetFor(seg);
+    if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+    return;
+  }
+  // Second, the RST bit: with an acceptable ACK the peer refused us (RFC 5961
+  // §3.2 agrees: it acknowledges our SYN); without an ACK, drop it.
+  if (has(seg, Flag.RST)) {
+    if (ack) tcb.closeWith("ECONNREFUSED");
+    return;
+  }
+  // Third, security: not implemented. Fourth, the SYN bit.
+  if (!has(seg, Flag.SYN)) return; // fifth: neither SYN nor RST — drop
+  tcb.irs = seg.seq;
+  tcb.rcvNxt = seqAdd(seg.seq, 1);
+  tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvWnd);
+  tcb.applyNegotiation(seg.options);
+  tcb.sndWnd = seg.window;
+  tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+  tcb.sndWl1 = seg.seq;
+  if (ack) {
+    tcb.sndWl2 = seg.ack;
+    acknowledge(tcb, seg.ack, now);
+  }
+  if (seqGt(tcb.sndUna, tcb.iss)) {
+    // Our SYN is acknowledged: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    if (tcb.synRetransmitted) tcb.rttEstimator.afterSynRetransmitted(); // RFC 6298 §5.7
+    tcb.setState(State.Established);
+    tcb.ackNow = true;
+    // "If there are other controls or text in the segment, continue processing at the sixth step."
+    segmentText(tcb, seg, now);
+  } else {
+    // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    // Text on the bare SYN is not queued: the peer will send it again.
+    tcb.sndWl2 = tcb.iss;
+    tcb.setState(State.SynReceived);
+    tcb.resendSyn(now, false);
+  }
+}
+
+/** RFC 9293 §3.10.7.4: SYN-RECEIVED and every later state. */
+function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+  const s = tcb.settings;
+
+  // The opening SYN again (our SYN-ACK was lost): answer it with the SYN-ACK
+  // rather than a bare ACK, so the peer does not wait for our timer.
+  if (
+    tcb.state === State.SynReceived &&
+    seg.flags === Flag.SYN &&
+    seg.seq === tcb.irs
+  ) {
+    tcb.resendSyn(now, true);
+    return;
+  }
+
+  // First, check the sequence number.
+  if (!acceptable(tcb, seg)) {
+    if (has(seg, Flag.RST)) return;
+    if (
+      tcb.state === State.TimeWait &&
+      has(seg, Flag.FIN) &&
+      seqAdd(seg.seq, segLen(seg)) === tcb.rcvNxt
+    ) {
+      // The peer's FIN again: our last ACK was lost. Eighth step for
+      // TIME-WAIT: acknowledge it and restart the 2 MSL timeout.
+      tcb.enterTimeWait(now);
+    }
+    tcb.sendAck(); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    return;
+  }
+
+  // Second, check the RST bit.
+  if (has(seg, Flag.RST)) {
+    if (s.rfc5961 && seg.seq !== tcb.rcvNxt) {
+      // RFC 5961 §3.2: in the window but not exactly RCV.NXT — challenge ACK.
+      tcb.challengeAck(now);
+      return;
+    }
+    resetArrives(tcb);
+    return;
+  }
+
+  // Third, security and precedence: not implemented (RFC 9293 §3.10.7.4 allows).
+
+  // Fourth, check the SYN bit.
+  if (has(seg, Flag.SYN)) {
+    if (tcb.state === State.SynReceived && tcb.passive) {
+      // "If the connection was initiated with a passive OPEN, then return
+      // this connection to the LISTEN state": the listener forgets it.
+      tcb.closeWith(undefined);
+      return;
+    }
+    if (s.rfc5961) {
+      // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK.
+      tcb.challengeAck(now);
+      return;
+    }
+    // RFC 793 behaviour: the SYN is an error — reset and report it.
+    const rst = resetFor(seg);
+    if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+    tcb.closeWith("ECONNRESET");
+    return;
+  }
+
+  // Fifth, check the ACK field.
+  if (!has(seg, Flag.ACK)) return;
+  if (!ackArrives(tcb, seg, now)) return;
+
+  // Sixth, the URG bit: ignored (RFC 6093 — the urgent pointer's data is just data).
+
+  // Seventh, segment text; eighth, FIN.
+  switch (tcb.state) {
+    case State.Established:
+    case State.FinWait1:
+    case State.FinWait2:
+      segmentText(tcb, seg, now);
+      break;
+    case State.CloseWait:
+    case State.Closing:
+    case State.LastAck:
+    case State.TimeWait:
+      // Text after the peer's FIN cannot be; a FIN here is one we already have.
+      if (has(seg, Flag.FIN)) {
+        tcb.ackNow = true;
+        if (tcb.state === State.TimeWait) tcb.enterTimeWait(now);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * RFC 9293 §3.10.7.4 first step: the four acceptability cases. With RCV.WND = 0
+ * a segment at exactly RCV.NXT is let through for its ACK and RST (the
+ * special allowance); its text is trimmed away later.
+ */
+function acceptable(tcb: Tcb, seg: TcpSegment): boolean {
+  const len = segLen(seg);
+  const wnd = tcb.rcvWnd;
+  if (len === 0) {
+    return wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, wnd);
+  }
+  if (wnd === 0) return seg.seq === tcb.rcvNxt;
+  return (
+    seqInWindow(seg.seq, tcb.rcvNxt, wnd) ||
+    seqInWindow(seqAdd(seg.seq, len - 1), tcb.rcvNxt, wnd)
+  );
+}
+
+/** Second step: an acceptable RST, by state. */
+function resetArrives(tcb: Tcb): void {
+  switch (tcb.state) {
+    case State.SynReceived:
+      // Passive open: back to LISTEN (quietly forgotten); active: refused.
+      tcb.closeWith(tcb.passive ? undefined : "ECONNREFUSED");
+      return;
+    case State.Established:
+    case State.FinWait1:
+    case State.FinWait2:
+    case State.CloseWait:
+      tcb.closeWith("ECONNRESET");
+      return;
+    default:
+      // CLOSING, LAST-ACK, TIME-WAIT: the connection ends without error.
+      tcb.closeWith(undefined);
+      return;
+  }
+}
+
+/**
+ * Fifth step. Returns false when the segment is to be dropped here.
+ */
+function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+  const a = seg.ack;
+  if (tcb.state === State.SynReceived) {
+    if (!(seqLt(tcb.sndUna, a) && seqLe(a, tcb.sndNxt))) {
+      // Unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (this also
+      // answers ACKs beyond SND.NXT: most likely an old connection's).
+      const rst = resetFor(seg);
+      if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+      return false;
+    }
+    if (tcb.synRetransmitted) tcb.rttEstimator.afterSynRetransmitted(); // RFC 6298 §5.7
+    tcb.sndWnd = seg.window;
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = a;
+    tcb.setState(State.Established);
+    // A CLOSE issued while data was queued in SYN-RECEIVED takes effect now.
+    if (tcb.finQueued) tcb.setState(State.FinWait1);
+  } else if (tcb.settings.rfc5961) {
+    // RFC 5961 §5.2: acceptable only if SND.UNA − MAX.SND.WND ≤ SEG.ACK ≤ SND.NXT;
+    // otherwise discard and send a (rate-limited) challenge ACK.
+    const lower = seqAdd(tcb.sndUna, -tcb.maxSndWnd);
+    if (seqLt(a, lower) || seqGt(a, tcb.sndNxt)) {
+      tcb.challengeAck(now);
+      return false;
+    }
+  } else if (seqGt(a, tcb.sndNxt)) {
+    // ACK of something not yet sent: send an ACK, drop the segment.
+    tcb.sendAck();
+    return false;
+  }
+
+  // ESTABLISHED processing (shared by the later states).
+  tcb.probesUnanswered = 0; // the peer is answering
+  const oldUna = tcb.sndUna;
+  if (seqLt(oldUna, a)) acknowledge(tcb, a, now);
+  // Duplicate ACKs (SEG.ACK =< SND.UNA) are otherwise ignored (fast retransmit comes with SACK/CC).
+
+  // Send window update: SND.UNA =< SEG.ACK =< SND.NXT and the segment is newer
+  // than the one that last set the window (SND.WL1, SND.WL2).
+  if (
+    seqLe(oldUna, a) &&
+    (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, a)))
+  ) {
+    tcb.sndWnd = seg.window;
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = a;
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+  }
+
+  switch (tcb.state) {
+    case State.FinWait1:
+      // Our FIN acknowledged: FIN-WAIT-2.
+      if (tcb.ourFinAcked) tcb.setState(State.FinWait2);
+      return true;
+    case State.Closing:
+      if (tcb.ourFinAcked) tcb.enterTimeWait(now);
+      return true;
+    case State.LastAck:
+      if (tcb.ourFinAcked) {
+        tcb.closeWith(undefined);
+        return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+/** New data acknowledged: SND.UNA advances, the retransmission queue shrinks. */
+function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
+  const freedBefore = tcb.sendBuf.bytes.length;
+  tcb.sendBuf.acknowledge(ack);
+  tcb.sndUna = ack;
+  // RFC 6298: the timed segment is acknowledged — one RTT sample (Karn's rule
+  // is kept by retransmit(), which voids the measurement).
+  if (tcb.rttTiming !== undefined && seqLe(tcb.rttTiming.end, ack)) {
+    tcb.rttEstimator.sample(now - tcb.rttTiming.at);
+    tcb.rttTiming = undefined;
+  }
+  // §5.2/5.3: stop the timer, or restart it for what is still outstanding
+  // (rearmTimers starts it again at now + RTO).
+  tcb.rtxAt = undefined;
+  tcb.rtxCount = 0;
+  if (tcb.rexmitNxt !== undefined) {
+    tcb.rexmitNxt = seqMax(tcb.rexmitNxt, ack);
+    if (tcb.rexmitNxt === tcb.sndNxt) tcb.rexmitNxt = undefined;
+  }
+  if (tcb.sendBuf.bytes.length < freedBefore) tcb.notify((e) => e.writable?.(tcb));
+}
+
+/**
+ * Seventh step (segment text) and eighth (FIN), for states that accept text.
+ * Text is trimmed to the window; in-order text goes to the receive queue,
+ * the rest to the reassembly buffer.
+ */
+function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+  let start = seqAdd(seg.seq, has(seg, Flag.SYN) ? 1 : 0);
+  let data = seg.payload;
+  let fin = has(seg, Flag.FIN);
+  // Trim what we already have from the front.
+  const old = seqDiff(tcb.rcvNxt, start);
+  if (old > 0) {
+    if (old >= data.length) {
+      if (data.length > 0 || (fin && old > data.length)) tcb.ackNow = true; // a duplicate
+      if (old > data.length) fin = false;
+      data = data.subarray(data.length);
+    } else {
+      data = data.subarray(old);
+    }
+    start = seqMax(start, tcb.rcvNxt);
+  }
+  // Trim to the right edge of the window; a FIN beyond it is not seen.
+  const room = Math.max(0, seqDiff(seqAdd(tcb.rcvNxt, tcb.rcvWnd), start));
+  if (data.length > room) {
+    data = data.subarray(0, room);
+    fin = false;
+    tcb.ackNow = true; // tell the sender where the window ends
+  }
+
+  if (data.length > 0) {
+    if (start === tcb.rcvNxt) {
+      const hadHoles = tcb.reassembly.bytes > 0;
+      deliver(tcb, data);
+      for (const chunk of tcb.reassembly.take(tcb.rcvNxt)) deliver(tcb, chunk);
+      tcb.rcvMss = Math.max(tcb.rcvMss, Math.min(data.length, tcb.settings.mss));
+      if (hadHoles) {
+        tcb.ackNow = true; // RFC 5681 §4.2: a segment that fills a hole is ACKed at once
+      } else {
+        delayAck(tcb, data.length, now);
+      }
+      tcb.notify((e) => e.readable?.(tcb));
+    } else {
+      // Out of order: hold it and send a duplicate ACK at once (RFC 9293 §3.10.7.4, RFC 5681 §4.2).
+      tcb.reassembly.insert(tcb.rcvNxt, start, data);
+      tcb.ackNow = true;
+    }
+  }
+
+  // Eighth step: the FIN, once every byte before it is here.
+  if (fin) tcb.reassembly.finSeq = seqAdd(start, data.length);
+  if (tcb.reassembly.finSeq !== undefined && tcb.reassembly.finSeq === tcb.rcvNxt) {
+    tcb.reassembly.finSeq = undefined;
+    finArrives(tcb, now);
+  }
+  tcb.updateRcvWnd();
+}
+
+function deliver(tcb: Tcb, data: Uint8Array): void {
+  // The advertised window never exceeds the free queue space, so this fits.
+  const n = tcb.rcvQueue.push(data);
+  tcb.rcvNxt = seqAdd(tcb.rcvNxt, n);
+}
+
+/**
+ * Delayed ACK (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2): within settings.delayedAck
+ * of the first unacknowledged segment, and at once for every second full-sized one.
+ */
+function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
+  tcb.ackPendingBytes += bytes;
+  if (tcb.settings.delayedAck <= 0 || tcb.ackPendingBytes >= 2 * tcb.rcvMss) {
+    tcb.ackNow = true;
+  } else if (tcb.delayedAckAt === undefined) {
+    tcb.delayedAckAt = now + tcb.settings.delayedAck;
+  }
+}
+
+/** RFC 9293 §3.10.7.4 eighth step: RCV.NXT passes the FIN; ACK it; change state. */
+function finArrives(tcb: Tcb, now: Millis): void {
+  tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1);
+  tcb.finReceived = true;
+  tcb.ackNow = true;
+  tcb.notify((e) => e.readable?.(tcb));
+  switch (tcb.state) {
+    case State.SynReceived:
+    case State.Established:
+      tcb.setState(State.CloseWait);
+      break;
+    case State.FinWait1:
+      // Our FIN is not acknowledged yet (else we would be in FIN-WAIT-2): simultaneous close.
+      if (tcb.ourFinAcked) tcb.enterTimeWait(now);
+      else tcb.setState(State.Closing);
+      break;
+    case State.FinWait2:
+      tcb.enterTimeWait(now);
+      break;
+    default:
+      break;
+  }
+}

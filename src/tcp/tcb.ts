@@ -1,0 +1,689 @@
+import type { Millis } from "../clock/clock.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import { seqAdd, seqDiff, seqGt, seqLt } from "../wire/seq.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
+import { ByteQueue } from "./byte-queue.ts";
+import { ChallengeAckLimiter } from "./challenge.ts";
+import { negotiate, synOptions } from "./options.ts";
+import { Reassembly } from "./reassembly.ts";
+import { RttEstimator } from "./rtt.ts";
+import { segmentArrives } from "./segment-arrival.ts";
+import { SendBuffer, type SentSegment } from "./send-buffer.ts";
+import type { TcpSettings } from "./settings.ts";
+import { State, type TcpError } from "./state.ts";
+
+export interface TcbEvents {
+  stateChanged?(tcb: Tcb, from: State, to: State): void;
+  /** In-order data or the peer's FIN became available to recv(). */
+  readable?(tcb: Tcb): void;
+  /** Send-buffer space was freed (after ACKs). */
+  writable?(tcb: Tcb): void;
+  /** Reached ESTABLISHED (either open). */
+  established?(tcb: Tcb): void;
+  /** Reached CLOSED: normally after TIME-WAIT / LAST-ACK, or on reset, timeout or abort (error set). */
+  closed?(tcb: Tcb, error: TcpError | undefined): void;
+}
+
+export interface TcbOptions {
+  local: Endpoint;
+  remote: Endpoint;
+  /** Initial send sequence number, from the Host's IsnGenerator. */
+  iss: number;
+  settings: TcpSettings;
+  now: Millis;
+  events?: TcbEvents;
+  /** RFC 5961 §7 limiter shared by the host's connections; a private one is made if absent. */
+  challengeLimiter?: ChallengeAckLimiter;
+}
+
+export type TimerName = "retransmission" | "persist" | "delayed-ack" | "time-wait";
+
+/** Largest window the 16-bit header field carries (no window scaling yet, RFC 7323). */
+const MAX_WINDOW = 65535;
+
+/**
+ * One connection's Transmission Control Block (RFC 9293 §3.3.1) and the
+ * user calls on it (§3.10.1–§3.10.6). Segment arrival is in
+ * segment-arrival.ts; this class owns the variables, the buffers, the
+ * timers and the output. Sans-IO: time is always an argument, output
+ * segments are collected for takeOutput().
+ *
+ * Fields and methods marked "engine" are used by segment-arrival.ts and are
+ * not for callers outside src/tcp.
+ */
+export class Tcb {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly settings: TcpSettings;
+  /** Passive open (from a Listener): matters for RST/SYN in SYN-RECEIVED (§3.10.7.4). */
+  readonly passive: boolean;
+  state: State = State.Closed;
+  events: TcbEvents;
+  error: TcpError | undefined;
+
+  // RFC 9293 §3.3.1 send sequence variables.
+  iss: number;
+  sndUna: number;
+  sndNxt: number;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** RFC 5961 §5.2 MAX.SND.WND: the largest window the peer has offered. */
+  maxSndWnd = 0;
+  /** Effective send MSS (§3.7.1): set from the peer's SYN. */
+  sndMss: number;
+  /** Largest segment we expect from the peer: "full-sized" for delayed ACKs. */
+  rcvMss: number;
+
+  // Receive sequence variables.
+  irs = 0;
+  rcvNxt = 0;
+  rcvWnd: number;
+  /** RCV.NXT + RCV.WND as last advertised: this right edge never moves left (§3.8.6.2.2). */
+  rcvAdv = 0;
+
+  /** Statistics: segments retransmitted (RTO, go-back-N, SYN, probes repeated). */
+  retransmissions = 0;
+  /** Statistics: challenge ACKs this connection asked for (sent or suppressed). */
+  challengeAcks = 0;
+
+  // engine: buffers
+  readonly sendBuf: SendBuffer;
+  readonly rcvQueue: ByteQueue;
+  readonly reassembly: Reassembly;
+  readonly rttEstimator: RttEstimator;
+  readonly challengeLimiter: ChallengeAckLimiter;
+
+  // engine: close state
+  /** The user called CLOSE: a FIN follows the queued data. */
+  finQueued = false;
+  /** Sequence number of our FIN once sent. */
+  finSeq: number | undefined;
+  /** The peer's FIN has been received (RCV.NXT is past it). */
+  finReceived = false;
+
+  // engine: timers (deadlines, undefined = not running)
+  rtxAt: Millis | undefined;
+  persistAt: Millis | undefined;
+  delayedAckAt: Millis | undefined;
+  timeWaitAt: Millis | undefined;
+  /** Consecutive retransmission-timer expiries without progress. */
+  rtxCount = 0;
+  persistInterval: Millis = 0;
+  /** Zero-window probes sent since the peer last answered. */
+  probesUnanswered = 0;
+  /** After an RTO: resend the in-flight segments from here (go-back-N) before new data. */
+  rexmitNxt: number | undefined;
+  /** The one RTT measurement in progress: ends when SEG.ACK ≥ end. */
+  rttTiming: { end: number; at: Millis } | undefined;
+  synRetransmitted = false;
+
+  // engine: acknowledgment state
+  /** An ACK must go out with the next output (immediately). */
+  ackNow = false;
+  /** In-order bytes received and not yet acknowledged. */
+  ackPendingBytes = 0;
+
+  private noDelay: boolean;
+  private output: TcpSegment[] = [];
+  private observers = new Set<TcbEvents>();
+
+  private constructor(opts: TcbOptions, passive: boolean) {
+    this.local = opts.local;
+    this.remote = opts.remote;
+    this.settings = opts.settings;
+    this.passive = passive;
+    this.events = opts.events ?? {};
+    this.iss = opts.iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMss = Math.min(opts.settings.mss, 536);
+    this.rcvMss = this.sndMss;
+    this.rcvWnd = Math.min(opts.settings.rcvBuf, MAX_WINDOW);
+    this.noDelay = !opts.settings.nagle;
+    this.sendBuf = new SendBuffer(opts.settings.sndBuf, seqAdd(this.iss, 1));
+    this.rcvQueue = new ByteQueue(Math.min(opts.settings.rcvBuf, MAX_WINDOW));
+    this.reassembly = new Reassembly(opts.settings.oooLimit);
+    const s = opts.settings;
+    this.rttEstimator = new RttEstimator(s.initialRto, s.minRto, s.maxRto);
+    this.challengeLimiter = opts.challengeLimiter ?? new ChallengeAckLimiter(s.challengeAckLimit);
+  }
+
+  /** Active OPEN (RFC 9293 §3.10.1): SYN-SENT, with the SYN queued for output. */
+  static connect(opts: TcbOptions): Tcb {
+    const tcb = new Tcb(opts, false);
+    tcb.setState(State.SynSent);
+    tcb.sendSyn(opts.now);
+    return tcb;
+  }
+
+  /**
+   * Passive open completing LISTEN processing of a SYN (§3.10.7.2): SYN-RECEIVED
+   * with a SYN-ACK queued. Text and FIN on the SYN are not queued: they are
+   * left unacknowledged, so the peer sends them again once synchronized.
+   */
+  static accept(opts: TcbOptions & { syn: TcpSegment }): Tcb {
+    const tcb = new Tcb(opts, true);
+    const syn = opts.syn;
+    tcb.state = State.Listen;
+    tcb.irs = syn.seq;
+    tcb.rcvNxt = seqAdd(syn.seq, 1);
+    tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvWnd);
+    tcb.applyNegotiation(syn.options);
+    tcb.sndWnd = syn.window;
+    tcb.maxSndWnd = syn.window;
+    tcb.sndWl1 = syn.seq;
+    tcb.sndWl2 = tcb.iss;
+    tcb.setState(State.SynReceived);
+    tcb.sendSyn(opts.now);
+    return tcb;
+  }
+
+  // ---- RFC 9293 §3.3.1 views --------------------------------------------
+
+  get rto(): Millis {
+    return this.rttEstimator.rto;
+  }
+  get srtt(): Millis | undefined {
+    return this.rttEstimator.srtt;
+  }
+  get rttvar(): Millis | undefined {
+    return this.rttEstimator.rttvar;
+  }
+  get recvAvailable(): number {
+    return this.rcvQueue.length;
+  }
+  /** FIN received and every byte before it read: end of stream. */
+  get peerClosed(): boolean {
+    return this.finReceived && this.rcvQueue.length === 0;
+  }
+  get sendSpace(): number {
+    return this.acceptsWrites() ? this.sendBuf.bytes.free : 0;
+  }
+  get sendQueued(): number {
+    return this.sendBuf.bytes.length;
+  }
+
+  // ---- user calls (RFC 9293 §3.10) --------------------------------------
+
+  /** RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the Listener / resetFor. */
+  input(seg: TcpSegment, now: Millis): void {
+    if (this.state === State.Closed || this.state === State.Listen) return;
+    segmentArrives(this, seg, now);
+    this.afterEvent(now);
+  }
+
+  /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
+  send(data: Uint8Array, now: Millis): number | TcpError {
+    if (this.error !== undefined) return this.error;
+    if (!this.acceptsWrites()) return "EPIPE";
+    const n = this.sendBuf.bytes.push(data);
+    this.afterEvent(now);
+    return n;
+  }
+
+  /** RECEIVE (§3.10.3): in-order bytes; reading may open the window (window update). */
+  recv(max: number, now: Millis): Uint8Array {
+    const data = this.rcvQueue.peek(0, max);
+    this.rcvQueue.consume(data.length);
+    if (data.length > 0 && this.updateRcvWnd() && this.peerMaySend()) {
+      // §3.8.6.2.2: the window opened by a significant amount — tell the peer.
+      this.ackNow = true;
+      this.afterEvent(now);
+    }
+    return data;
+  }
+
+  peek(max: number): Uint8Array {
+    return this.rcvQueue.peek(0, max);
+  }
+
+  /**
+   * CLOSE (§3.10.4): "I have no more to send". A FIN follows the queued data;
+   * receiving continues (half-close). In SYN-SENT the connection just ends.
+   */
+  close(now: Millis): void {
+    switch (this.state) {
+      case State.SynSent:
+        this.closeWith(undefined);
+        return;
+      case State.SynReceived:
+        this.finQueued = true;
+        // §3.10.4: with nothing queued, FIN now and FIN-WAIT-1; else after ESTABLISHED.
+        if (this.sendBuf.bytes.length === 0) this.setState(State.FinWait1);
+        break;
+      case State.Established:
+        this.finQueued = true;
+        this.setState(State.FinWait1);
+        break;
+      case State.CloseWait:
+        this.finQueued = true;
+        this.setState(State.LastAck);
+        break;
+      default:
+        return; // already closing, or closed
+    }
+    this.afterEvent(now);
+  }
+
+  /** ABORT (§3.10.5): RST if synchronized, then CLOSED with ECONNABORTED. */
+  abort(_now: Millis): void {
+    switch (this.state) {
+      case State.SynReceived:
+      case State.Established:
+      case State.FinWait1:
+      case State.FinWait2:
+      case State.CloseWait:
+        this.emit(this.sndNxt, Flag.RST);
+        break;
+      case State.Closed:
+        return;
+      default:
+        break; // SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
+    }
+    this.closeWith("ECONNABORTED");
+  }
+
+  /** TCP_NODELAY: true turns Nagle's algorithm off (RFC 9293 §3.7.4). */
+  setNoDelay(on: boolean, now?: Millis): void {
+    this.noDelay = on;
+    if (now !== undefined) this.afterEvent(now);
+  }
+
+  /** Earliest pending deadline. */
+  pollAt(): Millis | undefined {
+    let at: Millis | undefined;
+    for (const t of this.timers()) if (at === undefined || t.deadline < at) at = t.deadline;
+    return at;
+  }
+
+  timers(): { name: TimerName; deadline: Millis }[] {
+    const out: { name: TimerName; deadline: Millis }[] = [];
+    if (this.rtxAt !== undefined) out.push({ name: "retransmission", deadline: this.rtxAt });
+    if (this.persistAt !== undefined) out.push({ name: "persist", deadline: this.persistAt });
+    if (this.delayedAckAt !== undefined)
+      out.push({ name: "delayed-ack", deadline: this.delayedAckAt });
+    if (this.timeWaitAt !== undefined) out.push({ name: "time-wait", deadline: this.timeWaitAt });
+    return out;
+  }
+
+  /** Runs every timer due at `now`. */
+  onTimer(now: Millis): void {
+    if (this.timeWaitAt !== undefined && now >= this.timeWaitAt) {
+      // RFC 9293 §3.10.8: time-wait timeout — delete the TCB.
+      this.closeWith(undefined);
+      return;
+    }
+    if (this.delayedAckAt !== undefined && now >= this.delayedAckAt) {
+      this.delayedAckAt = undefined;
+      this.ackNow = true;
+    }
+    if (this.rtxAt !== undefined && now >= this.rtxAt) {
+      this.retransmissionTimeout(now);
+      if (this.state === State.Closed) return;
+    }
+    if (this.persistAt !== undefined && now >= this.persistAt) {
+      this.persistTimeout(now);
+      if (this.state === State.Closed) return;
+    }
+    this.afterEvent(now);
+  }
+
+  takeOutput(): TcpSegment[] {
+    const out = this.output;
+    this.output = [];
+    return out;
+  }
+
+  /** Extra listeners besides `events` (the Listener uses this to track its connections). */
+  observe(events: TcbEvents): () => void {
+    this.observers.add(events);
+    return () => this.observers.delete(events);
+  }
+
+  // ---- engine: state and events -----------------------------------------
+
+  setState(to: State): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    this.notify((e) => e.stateChanged?.(this, from, to));
+    if (to === State.Established) this.notify((e) => e.established?.(this));
+    if (to === State.Closed) this.notify((e) => e.closed?.(this, this.error));
+  }
+
+  notify(fn: (events: TcbEvents) => void): void {
+    fn(this.events);
+    for (const o of this.observers) fn(o);
+  }
+
+  /** Enters CLOSED ("delete the TCB"): timers stop, queues flush on error. */
+  closeWith(error: TcpError | undefined): void {
+    if (this.state === State.Closed) return;
+    this.error = error;
+    this.rtxAt = this.persistAt = this.delayedAckAt = this.timeWaitAt = undefined;
+    this.ackNow = false;
+    this.sendBuf.inFlight.length = 0;
+    this.sendBuf.bytes.clear();
+    this.reassembly.clear();
+    if (error !== undefined) this.rcvQueue.clear();
+    this.setState(State.Closed);
+  }
+
+  /** RFC 9293 §3.10.7.4 eighth step / §3.10.8: TIME-WAIT for 2×MSL, (re)started. */
+  enterTimeWait(now: Millis): void {
+    this.setState(State.TimeWait);
+    this.rtxAt = this.persistAt = this.delayedAckAt = undefined;
+    this.rexmitNxt = undefined;
+    this.timeWaitAt = now + 2 * this.settings.msl;
+  }
+
+  /** Applies what the peer's SYN options mean (MSS now; later wscale, timestamps, SACK). */
+  applyNegotiation(options: readonly TcpOption[]): void {
+    const n = negotiate(options, this.settings);
+    this.sndMss = n.sndMss;
+    this.rcvMss = n.sndMss;
+  }
+
+  get ourFinAcked(): boolean {
+    return this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
+  }
+
+  // ---- engine: output ---------------------------------------------------
+
+  /** Queues a segment from us; any ACK we send covers what we owe (piggybacking). */
+  emit(seq: number, flags: number, payload?: Uint8Array, options: TcpOption[] = []): void {
+    const withAck = (flags & Flag.ACK) !== 0;
+    if (withAck) {
+      this.ackNow = false;
+      this.ackPendingBytes = 0;
+      this.delayedAckAt = undefined;
+    }
+    this.output.push({
+      srcPort: this.local.port,
+      dstPort: this.remote.port,
+      seq,
+      ack: withAck ? this.rcvNxt : 0,
+      flags,
+      window: flags & Flag.RST ? 0 : this.rcvWnd,
+      urgentPointer: 0,
+      options,
+      payload: payload ?? new Uint8Array(0),
+    });
+  }
+
+  /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, now. */
+  sendAck(): void {
+    this.emit(this.sndNxt, Flag.ACK);
+  }
+
+  /** RFC 5961 §7: a challenge ACK, if the host's rate limit allows. */
+  challengeAck(now: Millis): void {
+    this.challengeAcks++;
+    if (this.challengeLimiter.allow(now)) this.sendAck();
+  }
+
+  private sendSyn(now: Millis): void {
+    const rec: SentSegment = {
+      seq: this.iss,
+      len: 1,
+      syn: true,
+      fin: false,
+      probe: false,
+      firstSentAt: now,
+      lastSentAt: now,
+      transmissions: 1,
+    };
+    this.sendBuf.inFlight.push(rec);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.rttTiming = { end: this.sndNxt, at: now };
+    this.emitRecord(rec);
+    this.rtxAt = now + this.rto;
+  }
+
+  /** Sends a record's sequence space again, as the current state frames it. */
+  private emitRecord(rec: SentSegment): void {
+    if (rec.syn) {
+      // SYN-SENT: <SEQ=ISS><CTL=SYN>; SYN-RECEIVED: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+      const flags = this.state === State.SynSent ? Flag.SYN : Flag.SYN | Flag.ACK;
+      this.emit(this.iss, flags, undefined, synOptions(this.settings));
+      return;
+    }
+    const dataLen = rec.len - (rec.fin ? 1 : 0);
+    const payload = this.sendBuf.slice(rec.seq, dataLen);
+    let flags = Flag.ACK;
+    if (dataLen > 0 && seqAdd(rec.seq, dataLen) === this.sendBuf.endSeq) flags |= Flag.PSH;
+    if (rec.fin) flags |= Flag.FIN;
+    this.emit(rec.seq, flags, payload);
+  }
+
+  /** Retransmits a record (Karn's rule: the RTT measurement in progress is void). */
+  retransmit(rec: SentSegment, now: Millis): void {
+    rec.transmissions++;
+    rec.lastSentAt = now;
+    this.retransmissions++;
+    this.rttTiming = undefined;
+    if (rec.syn) this.synRetransmitted = true;
+    this.emitRecord(rec);
+  }
+
+  /**
+   * Sends our SYN again, framed for the current state (SYN-ACK in SYN-RECEIVED).
+   * `counted`: a true retransmission (statistics); either way the RTT
+   * measurement of the SYN is void, since two copies are out.
+   */
+  resendSyn(now: Millis, counted: boolean): void {
+    const rec = this.sendBuf.inFlight[0];
+    if (rec === undefined || !rec.syn) return;
+    if (counted) {
+      this.retransmit(rec, now);
+      return;
+    }
+    rec.transmissions++;
+    rec.lastSentAt = now;
+    this.rttTiming = undefined;
+    this.emitRecord(rec);
+  }
+
+  /** Sends `len` new data bytes at SND.NXT (and our FIN after them if `fin`). */
+  private sendNew(len: number, fin: boolean, now: Millis, probe = false): void {
+    const rec: SentSegment = {
+      seq: this.sndNxt,
+      len: len + (fin ? 1 : 0),
+      syn: false,
+      fin,
+      probe,
+      firstSentAt: now,
+      lastSentAt: now,
+      transmissions: 1,
+    };
+    this.sendBuf.inFlight.push(rec);
+    this.emitRecord(rec);
+    if (fin) this.finSeq = seqAdd(this.sndNxt, len);
+    this.sndNxt = seqAdd(this.sndNxt, rec.len);
+    if (this.rttTiming === undefined && !probe) this.rttTiming = { end: this.sndNxt, at: now };
+    // RFC 6298 §5.1: start the timer if it is not running.
+    if (this.rtxAt === undefined && !probe) this.rtxAt = now + this.rto;
+  }
+
+  /**
+   * "How much may I send now": the usable window SND.UNA + SND.WND − SND.NXT
+   * (RFC 9293 §3.8.6). Congestion control will min its cwnd in here.
+   */
+  sendAllowance(): number {
+    return Math.max(0, seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt));
+  }
+
+  /** Data written but never sent. */
+  unsentBytes(): number {
+    return Math.max(0, seqDiff(this.sendBuf.endSeq, this.sndNxt));
+  }
+
+  /**
+   * Sender-side silly window syndrome avoidance (RFC 9293 §3.8.6.2.1) and
+   * Nagle (§3.7.4): may a segment of `len` bytes go now?
+   */
+  private mayTransmit(len: number, unsent: number): boolean {
+    if (len >= this.sndMss) return true; // a full segment
+    const outstanding = this.sndNxt !== this.sndUna;
+    if (len === unsent) {
+      // All queued data fits: Nagle holds a small segment while data is
+      // unacknowledged, unless NODELAY or the FIN follows (nothing more will come).
+      return this.noDelay || this.finQueued || !outstanding;
+    }
+    return len >= this.maxSndWnd / 2; // Fs = 1/2 of the largest window seen
+  }
+
+  private canSendData(): boolean {
+    return (
+      this.state === State.Established ||
+      this.state === State.CloseWait ||
+      this.state === State.FinWait1 ||
+      this.state === State.LastAck ||
+      this.state === State.Closing
+    );
+  }
+
+  private acceptsWrites(): boolean {
+    if (this.finQueued || this.error !== undefined) return false;
+    return (
+      this.state === State.SynSent ||
+      this.state === State.SynReceived ||
+      this.state === State.Established ||
+      this.state === State.CloseWait
+    );
+  }
+
+  /** The peer may still send us data: window updates matter. */
+  private peerMaySend(): boolean {
+    return (
+      this.state === State.Established ||
+      this.state === State.FinWait1 ||
+      this.state === State.FinWait2 ||
+      this.state === State.SynReceived
+    );
+  }
+
+  /** Sends what may be sent, then the ACK we owe if nothing carried it; re-arms timers. */
+  afterEvent(now: Millis): void {
+    if (this.state === State.Closed) return;
+    if (this.canSendData()) {
+      // After an RTO: go back to the earliest unacknowledged segment and resend forward.
+      while (this.rexmitNxt !== undefined) {
+        const rec = this.sendBuf.recordAt(this.rexmitNxt);
+        if (rec === undefined || rec.probe) {
+          this.rexmitNxt = undefined;
+          break;
+        }
+        const end = seqAdd(rec.seq, rec.len);
+        const dataEnd = seqAdd(end, rec.fin ? -1 : 0);
+        if (seqGt(dataEnd, seqAdd(this.sndUna, this.sndWnd))) break; // window closed
+        this.retransmit(rec, now);
+        this.rexmitNxt = end === this.sndNxt ? undefined : end;
+      }
+      while (this.rexmitNxt === undefined) {
+        const unsent = this.unsentBytes();
+        const finPending = this.finQueued && this.finSeq === undefined;
+        if (unsent === 0 && !finPending) break;
+        const len = Math.min(unsent, this.sendAllowance(), this.sndMss);
+        if (unsent > 0 && (len <= 0 || !this.mayTransmit(len, unsent))) break;
+        this.sendNew(len, finPending && len === unsent, now);
+      }
+    }
+    if (this.ackNow && this.state !== State.SynSent) this.sendAck();
+    this.rearmTimers(now);
+  }
+
+  /** RFC 6298 §5.1–5.2 and the persist timer (RFC 9293 §3.8.6.1). */
+  private rearmTimers(now: Millis): void {
+    if (this.state === State.TimeWait || this.state === State.Closed) return;
+    const inFlight = this.sendBuf.inFlight;
+    const probing =
+      this.sndWnd === 0 && inFlight.length > 0 && inFlight.every((r) => r.probe);
+    if (inFlight.length > 0 && !probing) {
+      if (this.rtxAt === undefined) this.rtxAt = now + this.rto;
+    } else {
+      this.rtxAt = undefined; // §5.2: all outstanding data acknowledged
+    }
+    // Data waiting that no ACK will release: the window is closed or too small.
+    const stuck = this.canSendData() && this.unsentBytes() > 0 && (inFlight.length === 0 || probing);
+    if (stuck) {
+      if (this.persistAt === undefined) {
+        this.persistInterval = Math.min(
+          this.settings.persistMax,
+          Math.max(this.settings.persistMin, this.rto),
+        );
+        this.persistAt = now + this.persistInterval;
+      }
+    } else {
+      this.persistAt = undefined;
+    }
+  }
+
+  /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off. */
+  private retransmissionTimeout(now: Millis): void {
+    this.rtxAt = undefined;
+    const first = this.sendBuf.inFlight[0];
+    if (first === undefined) return;
+    this.rtxCount++;
+    const handshake = this.state === State.SynSent || this.state === State.SynReceived;
+    const limit = handshake ? this.settings.synRetries : this.settings.maxRetransmissions;
+    if (this.rtxCount > limit) {
+      this.closeWith("ETIMEDOUT");
+      return;
+    }
+    this.rttEstimator.backoff();
+    this.retransmit(first, now);
+    const end = seqAdd(first.seq, first.len);
+    this.rexmitNxt = seqLt(end, this.sndNxt) ? end : undefined;
+    this.rtxAt = now + this.rto;
+  }
+
+  /**
+   * Persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): the peer's window is
+   * zero (probe with the next byte) or too small for SWS rules (send what fits:
+   * the §3.8.6.2.1 override). Backs off up to persistMax; gives up only when
+   * probes go unanswered maxRetransmissions times.
+   */
+  private persistTimeout(now: Millis): void {
+    this.persistAt = undefined;
+    this.probesUnanswered++;
+    if (this.probesUnanswered > this.settings.maxRetransmissions) {
+      this.closeWith("ETIMEDOUT");
+      return;
+    }
+    const allowance = this.sendAllowance();
+    const probe = this.sendBuf.inFlight.find((r) => r.probe);
+    if (allowance > 0) {
+      const unsent = this.unsentBytes();
+      const len = Math.min(unsent, allowance, this.sndMss);
+      this.sendNew(len, this.finQueued && len === unsent, now);
+    } else if (probe !== undefined) {
+      this.retransmit(probe, now);
+    } else {
+      this.sendNew(1, false, now, true);
+    }
+    this.persistInterval = Math.min(this.persistInterval * 2, this.settings.persistMax);
+    this.persistAt = now + this.persistInterval;
+  }
+
+  // ---- engine: receive window ---------------------------------------------
+
+  /**
+   * Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge stays put
+   * until the free space exceeds it by min(rcvBuf/2, MSS); then the whole
+   * free space is offered. Returns whether the window opened.
+   */
+  updateRcvWnd(): boolean {
+    const free = Math.min(this.rcvQueue.free, MAX_WINDOW);
+    const current = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    const threshold = Math.min(this.rcvQueue.capacity / 2, this.settings.mss);
+    if (free - current >= threshold) {
+      this.rcvWnd = free;
+      this.rcvAdv = seqAdd(this.rcvNxt, free);
+      return true;
+    }
+    this.rcvWnd = current;
+    return false;
+  }
+}

@@ -1,0 +1,57 @@
+import { Host, type HostOptions } from "../../src/stack/host.ts";
+import { ip } from "../../src/wire/addr.ts";
+import { emitIpv4, type Ipv4Repr, parseIpv4 } from "../../src/wire/ipv4.ts";
+
+export const A = ip("10.0.0.1");
+export const B = ip("10.0.0.2");
+
+export function host(name: "a" | "b", opts: Partial<HostOptions> = {}): Host {
+  return new Host({ name, addr: name === "a" ? A : B, isn: { fixed: name === "a" ? 1000 : 5000 }, ...opts });
+}
+
+/**
+ * Cuts `payload` into IPv4 fragments by hand (independent of the stack's own
+ * fragmenter): `cuts` are the byte offsets where a new fragment starts.
+ */
+export function fragments(repr: Ipv4Repr, payload: Uint8Array, cuts: number[]): Uint8Array[] {
+  const starts = [0, ...cuts];
+  return starts.map((start, i) => {
+    const end = starts[i + 1] ?? payload.length;
+    const piece = payload.subarray(start, end);
+    const pkt = new Uint8Array(20 + piece.length);
+    emitIpv4({ ...repr, fragmentOffset: start, moreFragments: end < payload.length }, piece.length, pkt);
+    pkt.set(piece, 20);
+    return pkt;
+  });
+}
+
+/** Exchanges packets between two hosts until neither has output (no loss, no delay). */
+export function pump(a: Host, b: Host, now: number, maxRounds = 1000): void {
+  for (let i = 0; i < maxRounds; i++) {
+    const fromA = a.takeOutput();
+    const fromB = b.takeOutput();
+    if (fromA.length === 0 && fromB.length === 0) return;
+    for (const p of fromA) b.receive(p, now);
+    for (const p of fromB) a.receive(p, now);
+  }
+  throw new Error("pump: hosts never went quiet");
+}
+
+/** The parsed packets a host emitted. */
+export function parsed(packets: Uint8Array[]) {
+  return packets.map((p) => {
+    const r = parseIpv4(p);
+    if (!r.ok) throw new Error(`host emitted a bad packet: ${r.drop}`);
+    return r.value;
+  });
+}
+
+export function bytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}

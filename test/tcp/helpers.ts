@@ -1,0 +1,105 @@
+import { ip } from "../../src/wire/addr.ts";
+import type { Endpoint } from "../../src/wire/addr.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";
+import { type TcpSettings, defaultTcpSettings } from "../../src/tcp/settings.ts";
+import { Tcb, type TcbOptions } from "../../src/tcp/tcb.ts";
+import type { Millis } from "../../src/clock/clock.ts";
+
+export const LOCAL: Endpoint = { addr: ip("10.0.0.1"), port: 80 };
+export const REMOTE: Endpoint = { addr: ip("10.0.0.2"), port: 49152 };
+
+const LETTERS: Array<[string, number]> = [
+  ["S", Flag.SYN],
+  ["F", Flag.FIN],
+  ["R", Flag.RST],
+  ["P", Flag.PSH],
+  ["A", Flag.ACK],
+  ["U", Flag.URG],
+];
+
+export function flagsOf(text: string): number {
+  let f = 0;
+  for (const ch of text) {
+    const entry = LETTERS.find(([l]) => l === ch);
+    if (!entry) throw new Error(`unknown flag letter ${ch}`);
+    f |= entry[1];
+  }
+  return f;
+}
+
+export function flagText(flags: number): string {
+  return LETTERS.filter(([, bit]) => flags & bit)
+    .map(([l]) => l)
+    .join("") || ".";
+}
+
+/** A segment from the remote peer to LOCAL (smoltcp-style builder). */
+export function seg(p: {
+  flags: string;
+  seq: number;
+  ack?: number;
+  win?: number;
+  payload?: Uint8Array | string;
+  options?: TcpOption[];
+  urg?: number;
+}): TcpSegment {
+  const payload =
+    typeof p.payload === "string" ? new TextEncoder().encode(p.payload) : (p.payload ?? new Uint8Array(0));
+  return {
+    srcPort: REMOTE.port,
+    dstPort: LOCAL.port,
+    seq: p.seq >>> 0,
+    ack: (p.ack ?? 0) >>> 0,
+    flags: flagsOf(p.flags),
+    window: p.win ?? 65535,
+    urgentPointer: p.urg ?? 0,
+    options: p.options ?? [],
+    payload,
+  };
+}
+
+/** Compact form: "SA seq=1000 ack=101 win=65535 len=0 <mss 1460>". */
+export function fmt(s: TcpSegment): string {
+  const opts = s.options
+    .map((o) => (o.kind === "mss" ? `mss ${o.value}` : o.kind))
+    .join(",");
+  return `${flagText(s.flags)} seq=${s.seq} ack=${s.ack} win=${s.window} len=${s.payload.length}${opts ? ` <${opts}>` : ""}`;
+}
+
+export function out(tcb: Tcb): string[] {
+  return tcb.takeOutput().map(fmt);
+}
+
+export function settings(over: Partial<TcpSettings> = {}): TcpSettings {
+  return { ...defaultTcpSettings, ...over };
+}
+
+export function opts(over: Partial<TcbOptions> = {}, s: Partial<TcpSettings> = {}): TcbOptions {
+  return { local: LOCAL, remote: REMOTE, iss: 1000, settings: settings(s), now: 0, ...over };
+}
+
+export function bytes(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** A small seeded PRNG (mulberry32) for reproducible faults. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const time = (ms: number): Millis => ms;
