@@ -326,19 +326,22 @@ export class Sockets {
 
   private bindTcb(sock: TcpSock, tcb: Tcb): void {
     sock.tcb = tcb;
-    const wake = () => this.wake(sock);
+    const wake = (t: Tcb) => {
+      // Record a failure before waking anyone: stateChanged(→CLOSED) comes before closed().
+      if (t.error !== undefined && t.state === State.Closed && !sock.errorReported) {
+        sock.pendingError = t.error;
+      }
+      this.wake(sock);
+    };
     sock.unobserve = tcb.observe({
       stateChanged: wake,
       readable: (t) => {
         // After shutdown(rd), arriving data is read and dropped so the window stays open.
         if (sock.rdShut && t.recvAvailable > 0) t.recv(t.recvAvailable, this.now());
-        wake();
+        wake(t);
       },
       writable: wake,
-      closed: (_t, error) => {
-        if (error !== undefined && !sock.errorReported) sock.pendingError = error;
-        wake();
-      },
+      closed: wake,
     });
   }
 
@@ -365,6 +368,8 @@ export class Sockets {
       const pending = this.takeError(sock);
       if (pending !== undefined) return sent > 0 ? sent : pending;
       if (data.length === sent) return sent;
+      // The failure (if any) was reported above; from now on writing is a broken pipe, as in BSD.
+      if (tcb.state === State.Closed) return sent > 0 ? sent : err("EPIPE");
       const r = tcb.send(sent === 0 ? data : data.subarray(sent), this.now());
       if (typeof r === "string") {
         if (r !== "EPIPE") sock.errorReported = true;

@@ -85,6 +85,9 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   };
 
   // ── receiver: b ──
+  const listening = world.b.host.listen(port, 1);
+  if (typeof listening === "string") throw new Error(`listen failed: ${listening}`);
+  const listener = listening;
   let server: Tcb | undefined;
   let serverClosing = false;
   const serverStep = () => {
@@ -107,8 +110,6 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     }
     world.b.attachment.flush();
   };
-  const listener = world.b.host.listen(port, 1);
-  if (typeof listener === "string") throw new Error(`listen failed: ${listener}`);
   world.b.host.events.acceptable = () => schedule("b");
 
   // ── sender: a ──

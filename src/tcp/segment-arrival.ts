@@ -25,7 +25,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   if (ack && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
     // <SEQ=SEG.ACK><CTL=RST>, unless the segment is itself a reset.
     const rst = resetFor(seg);
-    if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+    if (rst !== undefined) tcb.emitRaw(rst);
     return;
   }
   // Second, the RST bit: with an acceptable ACK the peer refused us (RFC 5961
@@ -69,11 +69,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
 
   // The opening SYN again (our SYN-ACK was lost): answer it with the SYN-ACK
   // rather than a bare ACK, so the peer does not wait for our timer.
-  if (
-    tcb.state === State.SynReceived &&
-    seg.flags === Flag.SYN &&
-    seg.seq === tcb.irs
-  ) {
+  if (tcb.state === State.SynReceived && seg.flags === Flag.SYN && seg.seq === tcb.irs) {
     tcb.resendSyn(now, true);
     return;
   }
@@ -122,7 +118,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     }
     // RFC 793 behaviour: the SYN is an error — reset and report it.
     const rst = resetFor(seg);
-    if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+    if (rst !== undefined) tcb.emitRaw(rst);
     tcb.closeWith("ECONNRESET");
     return;
   }
@@ -168,8 +164,7 @@ function acceptable(tcb: Tcb, seg: TcpSegment): boolean {
   }
   if (wnd === 0) return seg.seq === tcb.rcvNxt;
   return (
-    seqInWindow(seg.seq, tcb.rcvNxt, wnd) ||
-    seqInWindow(seqAdd(seg.seq, len - 1), tcb.rcvNxt, wnd)
+    seqInWindow(seg.seq, tcb.rcvNxt, wnd) || seqInWindow(seqAdd(seg.seq, len - 1), tcb.rcvNxt, wnd)
   );
 }
 
@@ -203,7 +198,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
       // Unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (this also
       // answers ACKs beyond SND.NXT: most likely an old connection's).
       const rst = resetFor(seg);
-      if (rst !== undefined) tcb.emit(rst.seq, rst.flags);
+      if (rst !== undefined) tcb.emitRaw(rst);
       return false;
     }
     if (tcb.synRetransmitted) tcb.rttEstimator.afterSynRetransmitted(); // RFC 6298 §5.7
@@ -366,6 +361,8 @@ function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
 /** RFC 9293 §3.10.7.4 eighth step: RCV.NXT passes the FIN; ACK it; change state. */
 function finArrives(tcb: Tcb, now: Millis): void {
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1);
+  // The FIN occupies sequence space but no buffer: the right edge moves with it.
+  tcb.rcvAdv = seqAdd(tcb.rcvAdv, 1);
   tcb.finReceived = true;
   tcb.ackNow = true;
   tcb.notify((e) => e.readable?.(tcb));

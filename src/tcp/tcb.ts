@@ -318,15 +318,18 @@ export class Tcb {
       this.delayedAckAt = undefined;
       this.ackNow = true;
     }
+    let rtoFired = false;
     if (this.rtxAt !== undefined && now >= this.rtxAt) {
       this.retransmissionTimeout(now);
       if (this.state === State.Closed) return;
+      rtoFired = true;
     }
     if (this.persistAt !== undefined && now >= this.persistAt) {
       this.persistTimeout(now);
       if (this.state === State.Closed) return;
     }
-    this.afterEvent(now);
+    // RFC 6298 §5.4: on expiry only the earliest segment goes; the rest follow its ACK.
+    this.afterEvent(now, !rtoFired);
   }
 
   takeOutput(): TcpSegment[] {
@@ -410,6 +413,11 @@ export class Tcb {
       options,
       payload: payload ?? new Uint8Array(0),
     });
+  }
+
+  /** Queues a reply made elsewhere (a reset from resetFor) as it is. */
+  emitRaw(seg: TcpSegment): void {
+    this.output.push(seg);
   }
 
   /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, now. */
@@ -565,9 +573,9 @@ export class Tcb {
   }
 
   /** Sends what may be sent, then the ACK we owe if nothing carried it; re-arms timers. */
-  afterEvent(now: Millis): void {
+  afterEvent(now: Millis, resend = true): void {
     if (this.state === State.Closed) return;
-    if (this.canSendData()) {
+    if (this.canSendData() && resend) {
       // After an RTO: go back to the earliest unacknowledged segment and resend forward.
       while (this.rexmitNxt !== undefined) {
         const rec = this.sendBuf.recordAt(this.rexmitNxt);
@@ -598,15 +606,15 @@ export class Tcb {
   private rearmTimers(now: Millis): void {
     if (this.state === State.TimeWait || this.state === State.Closed) return;
     const inFlight = this.sendBuf.inFlight;
-    const probing =
-      this.sndWnd === 0 && inFlight.length > 0 && inFlight.every((r) => r.probe);
+    const probing = this.sndWnd === 0 && inFlight.length > 0 && inFlight.every((r) => r.probe);
     if (inFlight.length > 0 && !probing) {
       if (this.rtxAt === undefined) this.rtxAt = now + this.rto;
     } else {
       this.rtxAt = undefined; // §5.2: all outstanding data acknowledged
     }
     // Data waiting that no ACK will release: the window is closed or too small.
-    const stuck = this.canSendData() && this.unsentBytes() > 0 && (inFlight.length === 0 || probing);
+    const stuck =
+      this.canSendData() && this.unsentBytes() > 0 && (inFlight.length === 0 || probing);
     if (stuck) {
       if (this.persistAt === undefined) {
         this.persistInterval = Math.min(

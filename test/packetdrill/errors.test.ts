@@ -37,7 +37,9 @@ describe("system call errors", () => {
   });
 
   test("a name without parentheses", () => {
-    expect(errorOf("+0 foo bar")).toBe("1:8: expected '(' after the system call name 'foo', found 'bar'");
+    expect(errorOf("+0 foo bar")).toBe(
+      "1:8: expected '(' after the system call name 'foo', found 'bar'",
+    );
   });
 });
 
@@ -66,8 +68,12 @@ describe("packet errors", () => {
     expect(errorOf("+0 > S 0:0(0) win 5 <foo 3>")).toBe(
       "1:22: unknown TCP option 'foo' (expected nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val N ecr N, md5 HEX, FO, FOEXP)",
     );
-    expect(errorOf("+0 > S 0:0(0) win 5 <TS val 1>")).toBe("1:30: expected 'ecr' after the TS value, found '>'");
-    expect(errorOf("+0 > S 0:0(0) win 5 <mss>")).toBe("1:25: expected a value after 'mss', found '>'");
+    expect(errorOf("+0 > S 0:0(0) win 5 <TS val 1>")).toBe(
+      "1:30: expected 'ecr' after the TS value, found '>'",
+    );
+    expect(errorOf("+0 > S 0:0(0) win 5 <mss>")).toBe(
+      "1:25: expected a value after 'mss', found '>'",
+    );
   });
 
   test("<...> is only for outbound packets", () => {
@@ -89,7 +95,9 @@ describe("packet errors", () => {
   });
 
   test("out-of-range and out-of-order fields, trailing words", () => {
-    expect(errorOf("+0 > S 0:0(0) win 70000")).toBe("1:19: window 70000 is out of range (0..65535)");
+    expect(errorOf("+0 > S 0:0(0) win 70000")).toBe(
+      "1:19: window 70000 is out of range (0..65535)",
+    );
     expect(errorOf("+0 > S 0:0(0) win 5 ack 1")).toBe(
       "1:21: expected 'urg N', '<' options or end of line in the packet, found 'ack' (the order is: flags seq ack win urg <options>)",
     );
@@ -110,7 +118,9 @@ describe("time errors", () => {
     expect(errorOf("abc close(3) = 0")).toBe(
       "1:1: expected a time (like 0.100, +0.1, * or 0.1~0.2) at the start of the statement, found 'abc'",
     );
-    expect(errorOf("+x close(3) = 0")).toBe("1:2: expected a number of seconds after '+', found 'x'");
+    expect(errorOf("+x close(3) = 0")).toBe(
+      "1:2: expected a number of seconds after '+', found 'x'",
+    );
     expect(errorOf("-1 close(3) = 0")).toBe("1:1: negative time -1");
     expect(errorOf("0.2~0.1 > . 1:1(0)")).toBe("1:5: time range is backwards");
     expect(errorOf("+0.1~0.2 > . 1:1(0)")).toBe(
@@ -119,7 +129,9 @@ describe("time errors", () => {
   });
 
   test("'*' and ranges only for outbound packets", () => {
-    expect(errorOf("* close(3) = 0")).toBe("1:1: the time '*' can only be used with outbound ('>') packets");
+    expect(errorOf("* close(3) = 0")).toBe(
+      "1:1: the time '*' can only be used with outbound ('>') packets",
+    );
     expect(errorOf("+0.1~+0.2 < . 1:1(0)")).toBe(
       "1:1: a time range can only be used with outbound ('>') packets",
     );
@@ -146,7 +158,9 @@ describe("script-level errors", () => {
   });
 
   test("options after the first statement, untimed commands in the middle", () => {
-    expect(errorOf("0 close(3) = 0\n--mtu=1500")).toBe("2:1: option '--mtu' must come before the first statement");
+    expect(errorOf("0 close(3) = 0\n--mtu=1500")).toBe(
+      "2:1: option '--mtu' must come before the first statement",
+    );
     expect(errorOf("0 close(3) = 0\n`x`\n0 close(3) = 0")).toBe(
       "2:1: expected a time (like +0) before the `command`",
     );
@@ -156,7 +170,9 @@ describe("script-level errors", () => {
     expect(errorOf("/* never closed\n+0 close(3) = 0")).toBe(
       "1:1: unterminated /* comment: no closing */ before the end of file",
     );
-    expect(errorOf("+0 `echo hi")).toBe("1:4: unterminated backquoted command: no closing ` before the end of file");
+    expect(errorOf("+0 `echo hi")).toBe(
+      "1:4: unterminated backquoted command: no closing ` before the end of file",
+    );
     expect(errorOf('+0 write(3, "abc, 3) = 3')).toBe(
       '1:13: unterminated string: no closing " before the end of file',
     );
@@ -166,17 +182,24 @@ describe("script-level errors", () => {
   });
 
   test("#ifdef structure", () => {
-    expect(errorOf("#ifdef X\n+0 close(3) = 0")).toBe("2:16: unterminated #ifdef X of line 1: expected #endif");
+    expect(errorOf("#ifdef X\n+0 close(3) = 0")).toBe(
+      "2:16: unterminated #ifdef X of line 1: expected #endif",
+    );
     expect(errorOf("#endif")).toBe("1:1: #endif without a matching #ifdef");
     expect(errorOf("#ifdef X\n#ifdef Y\n#endif")).toBe(
       "2:1: #ifdef inside the #ifdef of line 1: nesting is not supported",
     );
-    expect(errorOf("#else")).toBe("1:1: unknown directive '#else': only #ifdef NAME and #endif are supported");
+    expect(errorOf("#else")).toBe(
+      "1:1: unknown directive '#else': only #ifdef NAME and #endif are supported",
+    );
   });
 
   test("the path is carried into the error", () => {
     const r = parseScript("+0 close(3)", "x.pkt");
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(formatParseError(r.error)).toBe("x.pkt:1:12: expected '=' and the expected result after close(...), found end of line");
+    if (!r.ok)
+      expect(formatParseError(r.error)).toBe(
+        "x.pkt:1:12: expected '=' and the expected result after close(...), found end of line",
+      );
   });
 });

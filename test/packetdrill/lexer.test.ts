@@ -9,8 +9,23 @@ function kinds(text: string): string[] {
 
 describe("lexer", () => {
   test("a sequence range is numbers and punctuation, not an IPv6 address", () => {
-    expect(kinds("1:1001(1000)")).toEqual(["int:1", "punct::", "int:1001", "punct:(", "int:1000", "punct:)"]);
-    expect(kinds("sack 1:2 3:4")).toEqual(["word:sack", "int:1", "punct::", "int:2", "int:3", "punct::", "int:4"]);
+    expect(kinds("1:1001(1000)")).toEqual([
+      "int:1",
+      "punct::",
+      "int:1001",
+      "punct:(",
+      "int:1000",
+      "punct:)",
+    ]);
+    expect(kinds("sack 1:2 3:4")).toEqual([
+      "word:sack",
+      "int:1",
+      "punct::",
+      "int:2",
+      "int:3",
+      "punct::",
+      "int:4",
+    ]);
   });
 
   test("addresses are single tokens; the ':' after an IPv6 address is left over", () => {
@@ -30,7 +45,13 @@ describe("lexer", () => {
   });
 
   test("numbers: negative, hex; a word may start with a digit", () => {
-    expect(kinds("-1 0x02 3des S.")).toEqual(["int:-1", "hex:0x02", "word:3des", "word:S", "punct:."]);
+    expect(kinds("-1 0x02 3des S.")).toEqual([
+      "int:-1",
+      "hex:0x02",
+      "word:3des",
+      "word:S",
+      "punct:.",
+    ]);
   });
 
   test("options, strings, commands, code and directives carry their meaning in value", () => {
@@ -58,10 +79,25 @@ describe("lexer", () => {
   });
 
   test("IPv6 validation", () => {
-    for (const good of ["::", "::1", "fd00::2", "1:2:3:4:5:6:7:8", "::ffff:192.0.2.1", "2001:db8::1:0"]) {
+    for (const good of [
+      "::",
+      "::1",
+      "fd00::2",
+      "1:2:3:4:5:6:7:8",
+      "::ffff:192.0.2.1",
+      "2001:db8::1:0",
+    ]) {
       expect([good, isValidIpv6(good)]).toEqual([good, true]);
     }
-    for (const bad of ["1:2", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::1.2.3", "g::1", "1:2:3:4:5:6:7::8"]) {
+    for (const bad of [
+      "1:2",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "12345::",
+      "::1.2.3",
+      "g::1",
+      "1:2:3:4:5:6:7::8",
+    ]) {
       expect([bad, isValidIpv6(bad)]).toEqual([bad, false]);
     }
   });

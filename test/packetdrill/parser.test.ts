@@ -10,7 +10,8 @@ import { Flag } from "../../src/wire/tcp-types.ts";
 
 function parse(text: string): Script {
   const r = parseScript(text);
-  if (!r.ok) throw new Error(`unexpected parse error ${r.error.line}:${r.error.column}: ${r.error.message}`);
+  if (!r.ok)
+    throw new Error(`unexpected parse error ${r.error.line}:${r.error.column}: ${r.error.message}`);
   return r.script;
 }
 
@@ -78,7 +79,11 @@ describe("times", () => {
     expect(timeOf("2 close(3) = 0")).toEqual({ kind: "absolute", value: 2, usecs: 2_000_000 });
     expect(timeOf("+.5 close(3) = 0")).toEqual({ kind: "relative", value: 0.5, usecs: 500_000 });
     // 0.000003 * 1e6 is 2.9999999999999996 in floating point; the literal is exact.
-    expect(timeOf("0.000003 close(3) = 0")).toEqual({ kind: "absolute", value: 0.000003, usecs: 3 });
+    expect(timeOf("0.000003 close(3) = 0")).toEqual({
+      kind: "absolute",
+      value: 0.000003,
+      usecs: 3,
+    });
   });
 
   test("'*' and ranges on outbound packets", () => {
@@ -100,21 +105,23 @@ describe("times", () => {
 
 describe("packet lines", () => {
   test("a SYN with the FreeBSD option set", () => {
-    expect(only("+0 > S 0:0(0) win 65535 <mss 1460,nop,wscale 6,sackOK,TS val 100 ecr 0>")).toEqual({
-      type: "packet",
-      direction: ">",
-      flags: "S",
-      flagMask: Flag.SYN,
-      seq: { kind: "range", start: 0, end: 0, len: 0, absolute: false },
-      win: 65535,
-      options: [
-        { kind: "mss", value: 1460 },
-        { kind: "nop" },
-        { kind: "wscale", shift: 6 },
-        { kind: "sackPermitted" },
-        { kind: "timestamps", tsVal: 100, tsEcr: 0 },
-      ],
-    });
+    expect(only("+0 > S 0:0(0) win 65535 <mss 1460,nop,wscale 6,sackOK,TS val 100 ecr 0>")).toEqual(
+      {
+        type: "packet",
+        direction: ">",
+        flags: "S",
+        flagMask: Flag.SYN,
+        seq: { kind: "range", start: 0, end: 0, len: 0, absolute: false },
+        win: 65535,
+        options: [
+          { kind: "mss", value: 1460 },
+          { kind: "nop" },
+          { kind: "wscale", shift: 6 },
+          { kind: "sackPermitted" },
+          { kind: "timestamps", tsVal: 100, tsEcr: 0 },
+        ],
+      },
+    );
   });
 
   test("flag words: S. . P. F. R R. SF FP. - and ECN letters", () => {
@@ -167,7 +174,9 @@ describe("packet lines", () => {
   });
 
   test("eol, md5, Fast Open and 32-bit edges", () => {
-    expect(only("+0 > S. 0:0(0) ack 4294967295 <eol,md5 abcd01,FO 0123456789abcdef,FOEXP>").options).toEqual([
+    expect(
+      only("+0 > S. 0:0(0) ack 4294967295 <eol,md5 abcd01,FO 0123456789abcdef,FOEXP>").options,
+    ).toEqual([
       { kind: "eol" },
       { kind: "md5", hex: "abcd01" },
       { kind: "fastOpen", cookie: "0123456789abcdef", experimental: false },
@@ -190,7 +199,10 @@ describe("packet lines", () => {
     const st = only("+0 < [ect0] 8080>80 S 0:0(0) win 100");
     expect(st.ip).toEqual({ ecn: "ect0" });
     expect(st.ports).toEqual({ src: 8080, dst: 80 });
-    expect(only("+0 > (tos 0x10, flowlabel 0x1) . 1:1(0) ack 1").ip).toEqual({ tos: 16, flowLabel: 1 });
+    expect(only("+0 > (tos 0x10, flowlabel 0x1) . 1:1(0) ack 1").ip).toEqual({
+      tos: 16,
+      flowLabel: 1,
+    });
     expect(only("+0 > [noecn] . 1:1(0) ack 1").ip).toEqual({ ecn: "noecn" });
   });
 
@@ -202,7 +214,10 @@ describe("packet lines", () => {
       icmpType: "unreachable",
       code: "frag_needed",
       mtu: 1200,
-      echoed: { protocol: "tcp", seq: { kind: "range", start: 1, end: 1461, len: 1460, absolute: false } },
+      echoed: {
+        protocol: "tcp",
+        seq: { kind: "range", start: 1, end: 1461, len: 1460, absolute: false },
+      },
     });
     expect(only("+0 < icmp unreachable port_unreachable [udp (10)]")).toMatchObject({
       type: "icmp",
@@ -226,12 +241,18 @@ describe("system calls", () => {
       result: { value: int(2, "0x02"), note: "flags O_RDWR" },
     });
     expect(only("+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0")).toMatchObject({
-      args: [int(3), word("F_SETFL"), { kind: "or", operands: [word("O_RDWR"), word("O_NONBLOCK")] }],
+      args: [
+        int(3),
+        word("F_SETFL"),
+        { kind: "or", operands: [word("O_RDWR"), word("O_NONBLOCK")] },
+      ],
     });
   });
 
   test("errno and strerror note", () => {
-    expect(only("+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)")).toMatchObject({
+    expect(
+      only("+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)"),
+    ).toMatchObject({
       name: "connect",
       result: { value: int(-1), errno: "EINPROGRESS", note: "Operation now in progress" },
     });
@@ -254,7 +275,9 @@ describe("system calls", () => {
   });
 
   test("structs: pollfd, sockaddr with calls, positional iovec", () => {
-    expect(only("+0 poll([{fd=3, events=POLLIN|POLLOUT, revents=POLLIN}], 1, 0) = 1")).toMatchObject({
+    expect(
+      only("+0 poll([{fd=3, events=POLLIN|POLLOUT, revents=POLLIN}], 1, 0) = 1"),
+    ).toMatchObject({
       args: [
         {
           kind: "array",
@@ -263,7 +286,10 @@ describe("system calls", () => {
               kind: "struct",
               fields: [
                 { name: "fd", value: int(3) },
-                { name: "events", value: { kind: "or", operands: [word("POLLIN"), word("POLLOUT")] } },
+                {
+                  name: "events",
+                  value: { kind: "or", operands: [word("POLLIN"), word("POLLOUT")] },
+                },
                 { name: "revents", value: word("POLLIN") },
               ],
             },
@@ -281,7 +307,14 @@ describe("system calls", () => {
       fields: [
         { name: "sa_family", value: word("AF_INET") },
         { name: "sin_port", value: { kind: "call", name: "htons", args: [int(8080)] } },
-        { name: "sin_addr", value: { kind: "call", name: "inet_addr", args: [{ kind: "string", value: "192.0.2.1", ellipsis: false }] } },
+        {
+          name: "sin_addr",
+          value: {
+            kind: "call",
+            name: "inet_addr",
+            args: [{ kind: "string", value: "192.0.2.1", ellipsis: false }],
+          },
+        },
       ],
     });
     expect((only("+0 writev(4, [{..., 10}], 1) = 10").args as Expr[])[1]).toEqual({
@@ -291,7 +324,9 @@ describe("system calls", () => {
   });
 
   test("a call may span lines inside its parentheses", () => {
-    const s = parse("+0 setsockopt(3, SOL_SOCKET,\n    SO_LINGER, {onoff=1, linger=0}, 8) = 0\n+0 close(3) = 0");
+    const s = parse(
+      "+0 setsockopt(3, SOL_SOCKET,\n    SO_LINGER, {onoff=1, linger=0}, 8) = 0\n+0 close(3) = 0",
+    );
     expect(s.statements.map((x) => x.line)).toEqual([1, 3]);
   });
 
@@ -329,9 +364,23 @@ describe("shell, code and #ifdef", () => {
 
   test("#ifdef blocks tag their statements, and activeStatements picks a branch", () => {
     const script = parse(
-      ["+0 close(3) = 0", "#ifdef STANDARD", "+0 > . 1:1(0) ack 1", "#endif", "#ifdef FreeBSD", "+0 close(4) = 0", "#endif", "+0 close(5) = 0"].join("\n"),
+      [
+        "+0 close(3) = 0",
+        "#ifdef STANDARD",
+        "+0 > . 1:1(0) ack 1",
+        "#endif",
+        "#ifdef FreeBSD",
+        "+0 close(4) = 0",
+        "#endif",
+        "+0 close(5) = 0",
+      ].join("\n"),
     );
-    expect(script.statements.map((s) => s.ifdef ?? null)).toEqual([null, "STANDARD", "FreeBSD", null]);
+    expect(script.statements.map((s) => s.ifdef ?? null)).toEqual([
+      null,
+      "STANDARD",
+      "FreeBSD",
+      null,
+    ]);
     expect(activeStatements(script).map((s) => s.line)).toEqual([1, 8]);
     expect(activeStatements(script, ["FreeBSD"]).map((s) => s.line)).toEqual([1, 6, 8]);
   });

@@ -28,9 +28,11 @@ export function flagsOf(text: string): number {
 }
 
 export function flagText(flags: number): string {
-  return LETTERS.filter(([, bit]) => flags & bit)
-    .map(([l]) => l)
-    .join("") || ".";
+  return (
+    LETTERS.filter(([, bit]) => flags & bit)
+      .map(([l]) => l)
+      .join("") || "."
+  );
 }
 
 /** A segment from the remote peer to LOCAL (smoltcp-style builder). */
@@ -44,7 +46,9 @@ export function seg(p: {
   urg?: number;
 }): TcpSegment {
   const payload =
-    typeof p.payload === "string" ? new TextEncoder().encode(p.payload) : (p.payload ?? new Uint8Array(0));
+    typeof p.payload === "string"
+      ? new TextEncoder().encode(p.payload)
+      : (p.payload ?? new Uint8Array(0));
   return {
     srcPort: REMOTE.port,
     dstPort: LOCAL.port,
@@ -60,9 +64,7 @@ export function seg(p: {
 
 /** Compact form: "SA seq=1000 ack=101 win=65535 len=0 <mss 1460>". */
 export function fmt(s: TcpSegment): string {
-  const opts = s.options
-    .map((o) => (o.kind === "mss" ? `mss ${o.value}` : o.kind))
-    .join(",");
+  const opts = s.options.map((o) => (o.kind === "mss" ? `mss ${o.value}` : o.kind)).join(",");
   return `${flagText(s.flags)} seq=${s.seq} ack=${s.ack} win=${s.window} len=${s.payload.length}${opts ? ` <${opts}>` : ""}`;
 }
 
@@ -103,3 +105,78 @@ export function rng(seed: number): () => number {
 }
 
 export const time = (ms: number): Millis => ms;
+
+// ---- getting a Tcb into each state: we are ISS 1000, the peer is ISS 5000 ----
+
+export const MSS: TcpOption[] = [{ kind: "mss", value: 1460 }];
+
+export function synSent(s: Partial<TcpSettings> = {}, now = 0): Tcb {
+  const tcb = Tcb.connect(opts({ now }, s));
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function synReceived(s: Partial<TcpSettings> = {}, now = 0): Tcb {
+  const tcb = Tcb.accept({
+    ...opts({ now }, s),
+    syn: seg({ flags: "S", seq: 5000, options: MSS }),
+  });
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function established(s: Partial<TcpSettings> = {}, win = 65535, now = 0): Tcb {
+  const tcb = synSent(s, now);
+  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, win, options: MSS }), now);
+  tcb.takeOutput();
+  return tcb;
+}
+
+/** ESTABLISHED → CLOSE: FIN 1001 sent, not yet acknowledged. */
+export function finWait1(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = established(s);
+  tcb.close(0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function finWait2(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = finWait1(s);
+  tcb.input(seg({ flags: "A", seq: 5001, ack: 1002 }), 0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+/** The peer's FIN (5001) received. */
+export function closeWait(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = established(s);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), 0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function lastAck(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = closeWait(s);
+  tcb.close(0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function closing(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = finWait1(s);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), 0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+/** TIME-WAIT entered at t=0 (peer FIN 5001 acknowledged, RCV.NXT = 5002). */
+export function timeWait(s: Partial<TcpSettings> = {}): Tcb {
+  const tcb = finWait2(s);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1002 }), 0);
+  tcb.takeOutput();
+  return tcb;
+}
+
+export function text(data: Uint8Array): string {
+  return new TextDecoder().decode(data);
+}

@@ -65,7 +65,6 @@ describe("two TCBs back to back", () => {
 
   test("test_close_sequence_active_closer_time_wait", () => {
     const pair = new Pair(10);
-    const states: string[] = [];
     pair.run(100);
     expect(pair.a.state).toBe(State.Established);
     expect(pair.b?.state).toBe(State.Established);
@@ -81,7 +80,6 @@ describe("two TCBs back to back", () => {
     pair.run(pair.now + 100);
     expect(pair.a.state).toBe(State.TimeWait);
     expect(pair.b?.state).toBe(State.Closed);
-    states.push("x");
     pair.run(pair.now + 2 * 30_000 + 1);
     expect(pair.a.state).toBe(State.Closed);
   });

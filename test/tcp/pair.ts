@@ -51,7 +51,10 @@ export class Pair {
   }
 
   private collect(): void {
-    for (const [from, tcb] of [["a", this.a], ["b", this.b]] as const) {
+    for (const [from, tcb] of [
+      ["a", this.a],
+      ["b", this.b],
+    ] as const) {
       if (tcb === undefined) continue;
       for (const seg of tcb.takeOutput()) {
         this.segments++;
@@ -73,7 +76,14 @@ export class Pair {
     if (this.b === undefined) {
       const v = this.listener.input(p.seg, A, this.now);
       if (v.action === "syn") {
-        this.b = Tcb.accept({ local: B, remote: A, iss: 7, settings: this.sb, now: this.now, syn: p.seg });
+        this.b = Tcb.accept({
+          local: B,
+          remote: A,
+          iss: 7,
+          settings: this.sb,
+          now: this.now,
+          syn: p.seg,
+        });
         this.listener.addHalfOpen(this.b);
       }
       return;

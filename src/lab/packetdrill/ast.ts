@@ -53,7 +53,10 @@ export type PdTcpOption =
   | { readonly kind: "mss"; readonly value: number }
   | { readonly kind: "wscale"; readonly shift: number }
   | { readonly kind: "sackPermitted" }
-  | { readonly kind: "sack"; readonly blocks: ReadonlyArray<readonly [left: number, right: number]> }
+  | {
+      readonly kind: "sack";
+      readonly blocks: ReadonlyArray<readonly [left: number, right: number]>;
+    }
   | { readonly kind: "timestamps"; readonly tsVal: number; readonly tsEcr: number }
   /** `md5 <hex>`: TCP-MD5 signature (RFC 2385). */
   | { readonly kind: "md5"; readonly hex: string }

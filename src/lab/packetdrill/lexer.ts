@@ -170,13 +170,15 @@ export function lex(source: string): LexResult {
     }
     if (source.startsWith("/*", i)) {
       const close = source.indexOf("*/", i + 2);
-      if (close < 0) return fail(i, "unterminated /* comment: no closing */ before the end of file");
+      if (close < 0)
+        return fail(i, "unterminated /* comment: no closing */ before the end of file");
       i = close + 2;
       continue;
     }
     if (source.startsWith("%{", i)) {
       const close = source.indexOf("}%", i + 2);
-      if (close < 0) return fail(i, "unterminated %{ code snippet: no closing }% before the end of file");
+      if (close < 0)
+        return fail(i, "unterminated %{ code snippet: no closing }% before the end of file");
       // lexer.l's code(): strip spaces and tabs (not newlines) at both ends.
       const code = source.slice(i + 2, close).replace(/^[ \t]+|[ \t]+$/g, "");
       push("code", i, close + 2, code);

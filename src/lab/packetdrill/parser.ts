@@ -166,7 +166,8 @@ class Parser {
   /** An integer token (decimal or hex), range-checked. */
   private integer(expected: string, max: number, what: string, lineBound = true): number {
     const t = lineBound ? this.peekSameLine() : this.peek();
-    if (t === undefined || (t.kind !== "int" && t.kind !== "hex")) this.failExpected(expected, lineBound);
+    if (t === undefined || (t.kind !== "int" && t.kind !== "hex"))
+      this.failExpected(expected, lineBound);
     this.next();
     const v = t.kind === "hex" ? Number.parseInt(t.text.slice(2), 16) : Number(t.text);
     if (v < 0 || v > max) this.failAt(t, `${what} ${t.text} is out of range (0..${max})`);
@@ -192,7 +193,10 @@ class Parser {
       }
       if (t.kind === "ifdef") {
         if (ifdef) {
-          this.failAt(t, `#ifdef inside the #ifdef of line ${ifdef.line}: nesting is not supported`);
+          this.failAt(
+            t,
+            `#ifdef inside the #ifdef of line ${ifdef.line}: nesting is not supported`,
+          );
         }
         ifdef = { name: t.value, line: t.line };
         this.next();
@@ -232,7 +236,11 @@ class Parser {
     }
     if (ifdef) {
       const eof = this.peek();
-      throw new Failure(eof.line, eof.column, `unterminated #ifdef ${ifdef.name} of line ${ifdef.line}: expected #endif`);
+      throw new Failure(
+        eof.line,
+        eof.column,
+        `unterminated #ifdef ${ifdef.name} of line ${ifdef.line}: expected #endif`,
+      );
     }
     const script: Script = {
       options,
@@ -254,7 +262,10 @@ class Parser {
     const v = this.peekSameLine();
     const simple = ["int", "hex", "float", "word", "ipv4", "ipv6", "string"];
     if (v === undefined || !simple.includes(v.kind)) {
-      this.failExpected(`a value after '--${opt.value}=' (a number, word, address or "string")`, true);
+      this.failExpected(
+        `a value after '--${opt.value}=' (a number, word, address or "string")`,
+        true,
+      );
     }
     this.next();
     let value = v.value;
@@ -299,13 +310,20 @@ class Parser {
       // parser.y: wildcard and range times only make sense for packets we wait for.
       if (st.type !== "packet" || st.direction !== ">") {
         const what = time.kind === "any" ? "the time '*'" : "a time range";
-        throw new Failure(first.line, first.column, `${what} can only be used with outbound ('>') packets`);
+        throw new Failure(
+          first.line,
+          first.column,
+          `${what} can only be used with outbound ('>') packets`,
+        );
       }
     }
     const last = this.prev() ?? first;
     if (!this.atLineEnd()) {
       const nxt = this.peek();
-      this.failAt(nxt, `expected end of line after the ${this.kindName(st)}, found ${describe(nxt)}`);
+      this.failAt(
+        nxt,
+        `expected end of line after the ${this.kindName(st)}, found ${describe(nxt)}`,
+      );
     }
     return { ...st, text: this.source.slice(first.start, last.end) };
   }
@@ -329,7 +347,8 @@ class Parser {
 
   private timeNumber(expected: string, lineBound: boolean): TimeValue {
     const t = lineBound ? this.peekSameLine() : this.peek();
-    if (t === undefined || (t.kind !== "int" && t.kind !== "float")) this.failExpected(expected, lineBound);
+    if (t === undefined || (t.kind !== "int" && t.kind !== "float"))
+      this.failExpected(expected, lineBound);
     this.next();
     if (t.text.startsWith("-")) this.failAt(t, `negative time ${t.text}`);
     return { value: Number(t.text), usecs: toUsecs(t.text) };
@@ -360,7 +379,10 @@ class Parser {
     if (kind === "relative") {
       this.expectPunct("+", "'+' before the end of a relative time range (+0.1~+0.2)", true);
     } else if (this.isPunct(this.peekSameLine(), "+")) {
-      this.failAt(this.peek(), "an absolute time range ends in an absolute time (0.1~0.2), found '+'");
+      this.failAt(
+        this.peek(),
+        "an absolute time range ends in an absolute time (0.1~0.2), found '+'",
+      );
     }
     const end = this.timeNumber("the end of the time range after '~'", true);
     if (end.usecs < start.usecs) this.failAt(this.prev() ?? t, "time range is backwards");
@@ -369,12 +391,20 @@ class Parser {
 
   // ---- packets -------------------------------------------------------------
 
-  private parsePacket(base: { line: number; column: number; time: Time; ifdef?: string }): Statement {
+  private parsePacket(base: {
+    line: number;
+    column: number;
+    time: Time;
+    ifdef?: string;
+  }): Statement {
     const dirTok = this.next();
     const direction = dirTok.text as Direction;
     const head = this.peekSameLine();
     if (head?.kind === "word" && ["ipv4", "ipv6", "gre", "mpls"].includes(head.text)) {
-      this.failAt(head, `encapsulation prefix '${head.text}' is not supported (plain TCP/UDP/ICMP only)`);
+      this.failAt(
+        head,
+        `encapsulation prefix '${head.text}' is not supported (plain TCP/UDP/ICMP only)`,
+      );
     }
     const ip = this.parseIpInfo(direction);
     const withIp = ip ? { ip } : {};
@@ -386,7 +416,15 @@ class Parser {
       this.expectPunct("(", "'(' and the UDP payload length after 'udp'", true);
       const length = this.integer("the UDP payload length", U16, "UDP payload length");
       this.expectPunct(")", "')' after the UDP payload length", true);
-      return { ...base, text: "", type: "udp", direction, ...withIp, ...(ports ? { ports } : {}), length };
+      return {
+        ...base,
+        text: "",
+        type: "udp",
+        direction,
+        ...withIp,
+        ...(ports ? { ports } : {}),
+        length,
+      };
     }
     if (this.isWord(kw, "icmp")) {
       this.next();
@@ -425,8 +463,11 @@ class Parser {
       ];
       const before = options === "any" || options.length > 0 ? [] : [...can, "'<' options"];
       const list = [...before, "end of line"];
-      const expected = list.length === 1 ? list[0] : `${list.slice(0, -1).join(", ")} or ${list.at(-1)}`;
-      const order = ["ack", "win", "urg"].includes(rest.text) ? " (the order is: flags seq ack win urg <options>)" : "";
+      const expected =
+        list.length === 1 ? list[0] : `${list.slice(0, -1).join(", ")} or ${list.at(-1)}`;
+      const order = ["ack", "win", "urg"].includes(rest.text)
+        ? " (the order is: flags seq ack win urg <options>)"
+        : "";
       this.failAt(rest, `expected ${expected} in the packet, found ${describe(rest)}${order}`);
     }
     return {
@@ -472,7 +513,10 @@ class Parser {
         this.next();
         info.ttl = this.integer("a value after 'ttl'", U8, "ttl");
       } else {
-        this.failExpected(`IP info (noecn, ect0, ect1, ce, ect01, tos N, flowlabel N or ttl N) after '${open?.text}'`, true);
+        this.failExpected(
+          `IP info (noecn, ect0, ect1, ce, ect01, tos N, flowlabel N or ttl N) after '${open?.text}'`,
+          true,
+        );
       }
       if (this.isPunct(this.peekSameLine(), ",")) {
         this.next();
@@ -548,7 +592,10 @@ class Parser {
     const len = this.integer("the payload length", U16, "payload length");
     this.expectPunct(")", "')' after the payload length", true);
     if (end !== start + len) {
-      this.failAt(t, `inconsistent sequence range ${start}:${end}(${len}): end must be start + length`);
+      this.failAt(
+        t,
+        `inconsistent sequence range ${start}:${end}(${len}): end must be start + length`,
+      );
     }
     let absolute = false;
     if (this.isPunct(this.peekSameLine(), "!")) {
@@ -587,7 +634,8 @@ class Parser {
 
   private parseTcpOption(): PdTcpOption {
     const t = this.peekSameLine();
-    const known = "nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val N ecr N, md5 HEX, FO, FOEXP";
+    const known =
+      "nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val N ecr N, md5 HEX, FO, FOEXP";
     if (t === undefined || t.kind !== "word") this.failExpected(`a TCP option (${known})`, true);
     this.next();
     switch (t.text) {
@@ -600,7 +648,10 @@ class Parser {
       case "mss":
         return { kind: "mss", value: this.integer("a value after 'mss'", U16, "mss") };
       case "wscale":
-        return { kind: "wscale", shift: this.integer("a shift count after 'wscale'", U8, "wscale") };
+        return {
+          kind: "wscale",
+          shift: this.integer("a shift count after 'wscale'", U8, "wscale"),
+        };
       case "sack": {
         const blocks: Array<readonly [number, number]> = [];
         do {
@@ -615,14 +666,16 @@ class Parser {
         if (!this.isWord(this.peekSameLine(), "val")) this.failExpected("'val' after 'TS'", true);
         this.next();
         const tsVal = this.integer("the timestamp value after 'val'", U32, "TS val");
-        if (!this.isWord(this.peekSameLine(), "ecr")) this.failExpected("'ecr' after the TS value", true);
+        if (!this.isWord(this.peekSameLine(), "ecr"))
+          this.failExpected("'ecr' after the TS value", true);
         this.next();
         const tsEcr = this.integer("the echo reply after 'ecr'", U32, "TS ecr");
         return { kind: "timestamps", tsVal, tsEcr };
       }
       case "md5": {
         const h = this.peekSameLine();
-        if (h === undefined || (h.kind !== "word" && h.kind !== "int")) this.failExpected("a hex key after 'md5'", true);
+        if (h === undefined || (h.kind !== "word" && h.kind !== "int"))
+          this.failExpected("a hex key after 'md5'", true);
         this.next();
         return { kind: "md5", hex: h.text };
       }
@@ -648,7 +701,8 @@ class Parser {
     ip: IpInfo | undefined,
   ): Statement {
     const type = this.peekSameLine();
-    if (type?.kind !== "word") this.failExpected("an ICMP type (e.g. unreachable) after 'icmp'", true);
+    if (type?.kind !== "word")
+      this.failExpected("an ICMP type (e.g. unreachable) after 'icmp'", true);
     this.next();
     let code: string | undefined;
     const c = this.peekSameLine();
@@ -698,13 +752,24 @@ class Parser {
   // ---- system calls --------------------------------------------------------
 
   /** syscall_spec: `[...END] name(args) = result [ERRNO] [(note)]`. */
-  private parseSyscall(base: { line: number; column: number; time: Time; ifdef?: string }): Statement {
+  private parseSyscall(base: {
+    line: number;
+    column: number;
+    time: Time;
+    ifdef?: string;
+  }): Statement {
     let endTime: TimeValue | undefined;
     if (this.peek().kind === "ellipsis") {
       this.next();
-      endTime = this.timeNumber("the end time of the blocking call after '...' (like ...0.200)", true);
+      endTime = this.timeNumber(
+        "the end time of the blocking call after '...' (like ...0.200)",
+        true,
+      );
       if (base.time.kind !== "any" && endTime.usecs < base.time.usecs) {
-        this.failAt(this.prev() ?? this.peek(), "the blocking call's end time is before its start time");
+        this.failAt(
+          this.prev() ?? this.peek(),
+          "the blocking call's end time is before its start time",
+        );
       }
     }
     const nameTok = this.peekSameLine();
@@ -745,7 +810,8 @@ class Parser {
     const open = this.next();
     for (;;) {
       const t = this.peekSameLine();
-      if (t === undefined) this.failExpected(`')' to close the note opened at column ${open.column}`, true);
+      if (t === undefined)
+        this.failExpected(`')' to close the note opened at column ${open.column}`, true);
       this.next();
       if (this.isPunct(t, ")")) return this.source.slice(open.end, t.start).trim();
     }
@@ -834,7 +900,7 @@ class Parser {
       default:
         break;
     }
-    return this.failExpected("a value (number, name, ..., \"string\", [array] or {struct})", true);
+    return this.failExpected('a value (number, name, ..., "string", [array] or {struct})', true);
   }
 
   private parseStructFields(): StructField[] {
@@ -880,7 +946,10 @@ export function parseScript(text: string, path?: string): ParseResult {
     return { ok: true, script: new Parser(text, lexed.tokens).parseScript(path) };
   } catch (e) {
     if (e instanceof Failure) {
-      return { ok: false, error: { line: e.line, column: e.column, message: e.message, ...withPath } };
+      return {
+        ok: false,
+        error: { line: e.line, column: e.column, message: e.message, ...withPath },
+      };
     }
     throw e;
   }
