@@ -79,17 +79,34 @@ function sim(args: string[]): number {
     return 0;
   }
   if (values.bytes === undefined) fail("--bytes is required", SIM_USAGE);
-  const bytes = num(values, "bytes", (n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 31, "a whole number of bytes") as number;
+  const bytes = num(
+    values,
+    "bytes",
+    (n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 31,
+    "a whole number of bytes",
+  ) as number;
   const loss = num(values, "loss", probability, "a probability in 0..1", 0) as number;
   const reorder = num(values, "reorder", probability, "a probability in 0..1", 0) as number;
   const duplicate = num(values, "duplicate", probability, "a probability in 0..1", 0) as number;
   const corrupt = num(values, "corrupt", probability, "a probability in 0..1", 0) as number;
   const delay = num(values, "delay", (n) => n >= 0, "a delay ≥ 0 ms", 0) as number;
   const bandwidth = num(values, "bandwidth", (n) => n > 0, "a rate > 0 Mbit/s");
-  const mtu = num(values, "mtu", (n) => Number.isInteger(n) && n >= 68 && n <= 65535, "an MTU in 68..65535", 1500) as number;
+  const mtu = num(
+    values,
+    "mtu",
+    (n) => Number.isInteger(n) && n >= 68 && n <= 65535,
+    "an MTU in 68..65535",
+    1500,
+  ) as number;
   const seed = num(values, "seed", (n) => Number.isInteger(n), "an integer", 1) as number;
   const maxSimMs = num(values, "max-sim-ms", (n) => n > 0, "a time > 0 ms", 3_600_000) as number;
-  const maxEvents = num(values, "max-events", (n) => Number.isInteger(n) && n > 0, "a whole number > 0", 50_000_000) as number;
+  const maxEvents = num(
+    values,
+    "max-events",
+    (n) => Number.isInteger(n) && n > 0,
+    "a whole number > 0",
+    50_000_000,
+  ) as number;
 
   const result = runSimTransfer({
     bytes,

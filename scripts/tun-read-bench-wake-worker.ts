@@ -8,7 +8,7 @@
  * 1 = worker may poll.
  */
 import { ptr } from "bun:ffi";
-import { EINTR, POLLIN, errno, libc } from "../src/link/tun-libc.ts";
+import { EINTR, errno, libc, POLLIN } from "../src/link/tun-libc.ts";
 
 declare const self: Worker;
 

@@ -22,17 +22,11 @@
  *   bun-stream    Bun.file(fd).stream() on a non-blocking fd (Bun's event
  *                 loop polls the fd); chunks re-split by IPv4 total length
  */
-import { FFIType, dlopen, ptr } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
 import { read as fsRead } from "node:fs";
-import { type Netns, createNetns, enterNetns } from "../src/link/netns.ts";
+import { createNetns, enterNetns, type Netns } from "../src/link/netns.ts";
 import { openTun } from "../src/link/tun.ts";
-import {
-  AF_INET,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  SOCK_DGRAM,
-  libc,
-} from "../src/link/tun-libc.ts";
+import { AF_INET, EFD_CLOEXEC, EFD_NONBLOCK, libc, SOCK_DGRAM } from "../src/link/tun-libc.ts";
 import { openConfiguredTun } from "../src/link/tun-open.ts";
 import { ip } from "../src/wire/addr.ts";
 
@@ -111,7 +105,13 @@ function count(c: Counter, packets: number, bytes: number): void {
 async function startReader(strategy: Strategy, ns: Netns): Promise<Reader> {
   const counter = newCounter();
   if (strategy === "worker-batch") {
-    const tun = await openTun({ netns: ns, name: "bench0", mtu: MTU, localAddr: KERNEL, peerAddr: LAB });
+    const tun = await openTun({
+      netns: ns,
+      name: "bench0",
+      mtu: MTU,
+      localAddr: KERNEL,
+      peerAddr: LAB,
+    });
     let seen = { packets: 0, bytes: 0, wakeups: 0 };
     // Count through the public API: one onReceive per packet, stats per wake-up.
     tun.onReceive(() => {
@@ -304,7 +304,12 @@ async function runStrategy(strategy: Strategy, seconds: number): Promise<Result>
       });
     }
     await reader.stop();
-    const result: Result = { strategy, idleCpuPct: Number(idleCpuPct.toFixed(2)), idleWakeups, load };
+    const result: Result = {
+      strategy,
+      idleCpuPct: Number(idleCpuPct.toFixed(2)),
+      idleWakeups,
+      load,
+    };
     if (strategy === "worker-batch") result.writes = await writeBench(ns);
     return result;
   } finally {
@@ -313,8 +318,16 @@ async function runStrategy(strategy: Strategy, seconds: number): Promise<Result>
 }
 
 /** write(2) per packet via FFI: UDP datagrams from tcplab to the kernel's discard port. */
-async function writeBench(ns: Netns): Promise<{ size: number; count: number; perSec: number; mbps: number }[]> {
-  const tun = await openTun({ netns: ns, name: "benchw0", mtu: MTU, localAddr: KERNEL, peerAddr: LAB });
+async function writeBench(
+  ns: Netns,
+): Promise<{ size: number; count: number; perSec: number; mbps: number }[]> {
+  const tun = await openTun({
+    netns: ns,
+    name: "benchw0",
+    mtu: MTU,
+    localAddr: KERNEL,
+    peerAddr: LAB,
+  });
   tun.onReceive(() => {}); // ICMP port unreachables come back; ignore them
   const out: { size: number; count: number; perSec: number; mbps: number }[] = [];
   for (const [size, n] of [
@@ -325,7 +338,12 @@ async function writeBench(ns: Netns): Promise<{ size: number; count: number; per
     const t0 = performance.now();
     for (let i = 0; i < n; i++) tun.send(pkt);
     const ms = performance.now() - t0;
-    out.push({ size, count: n, perSec: Math.round((n * 1000) / ms), mbps: Number(((n * size) / ms / 1e3).toFixed(1)) });
+    out.push({
+      size,
+      count: n,
+      perSec: Math.round((n * 1000) / ms),
+      mbps: Number(((n * size) / ms / 1e3).toFixed(1)),
+    });
   }
   await tun.close();
   return out;
@@ -366,26 +384,35 @@ async function main(): Promise<void> {
     process.exit(0); // fs-read leaves pool threads blocked in read(2)
   }
   const only = arg("--only")?.split(",") ?? [...STRATEGIES];
-  console.log(`tun read bench: ${seconds}s idle + ${seconds}s flood per payload size; ${navigator.hardwareConcurrency} CPUs`);
+  console.log(
+    `tun read bench: ${seconds}s idle + ${seconds}s flood per payload size; ${navigator.hardwareConcurrency} CPUs`,
+  );
   for (const s of STRATEGIES.filter((x) => only.includes(x))) {
-    const child = Bun.spawn([process.execPath, import.meta.path, "--strategy", s, "--seconds", String(seconds)], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const child = Bun.spawn(
+      [process.execPath, import.meta.path, "--strategy", s, "--seconds", String(seconds)],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     const timer = setTimeout(() => child.kill("SIGKILL"), (seconds * 4 + 30) * 1000);
     const text = await new Response(child.stdout).text();
     await child.exited;
     clearTimeout(timer);
     try {
       const r = JSON.parse(text.trim().split("\n").pop() ?? "") as Result;
-      console.log(`\n${r.strategy}: idle CPU ${r.idleCpuPct}% (${r.idleWakeups} wake-ups in ${seconds}s)`);
+      console.log(
+        `\n${r.strategy}: idle CPU ${r.idleCpuPct}% (${r.idleWakeups} wake-ups in ${seconds}s)`,
+      );
       for (const p of r.load) {
         console.log(
           `  flood ${String(p.payload).padStart(4)} B payload: sent ${p.sent}, drained ${p.drained} = ${p.pps} pkt/s, ${p.mbps} MB/s, ${p.perWakeup} pkt/wake-up, CPU ${p.cpuPct}%${p.misaligned > 0 ? `, ${p.misaligned} chunks not whole packets` : ""}`,
         );
       }
       for (const w of r.writes ?? []) {
-        console.log(`  write ${w.size} B packets: ${w.perSec} pkt/s, ${w.mbps} MB/s (${w.count} writes)`);
+        console.log(
+          `  write ${w.size} B packets: ${w.perSec} pkt/s, ${w.mbps} MB/s (${w.count} writes)`,
+        );
       }
     } catch {
       console.log(`\n${s}: failed (exit ${child.exitCode}) ${text.slice(0, 300)}`);

@@ -49,7 +49,11 @@ export class SocketError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, detail?: string) {
-    super(detail === undefined ? `${code}: ${MESSAGES[code]}` : `${code}: ${MESSAGES[code]} (${detail})`);
+    super(
+      detail === undefined
+        ? `${code}: ${MESSAGES[code]}`
+        : `${code}: ${MESSAGES[code]} (${detail})`,
+    );
     this.name = "SocketError";
     this.code = code;
   }

@@ -29,7 +29,11 @@ export interface ConnectOptions {
 export class Net {
   constructor(readonly sockets: Sockets) {}
 
-  async connect(addr: string | Ipv4Addr, port: number, opts: ConnectOptions = {}): Promise<Connection> {
+  async connect(
+    addr: string | Ipv4Addr,
+    port: number,
+    opts: ConnectOptions = {},
+  ): Promise<Connection> {
     const s = this.sockets;
     const fd = check(s.socket("tcp"));
     try {

@@ -168,7 +168,14 @@ export class Sockets {
         unobserve: undefined,
       });
     } else {
-      this.socks.set(fd, { ...base, type, rcvBuf: undefined, reuseAddr: false, udp: undefined, peer: undefined });
+      this.socks.set(fd, {
+        ...base,
+        type,
+        rcvBuf: undefined,
+        reuseAddr: false,
+        udp: undefined,
+        peer: undefined,
+      });
     }
     return fd;
   }
@@ -198,7 +205,8 @@ export class Sockets {
       this.setUdp(sock, udp);
       return undefined;
     }
-    if (sock.boundPort !== undefined || sock.tcb !== undefined) return err("EINVAL", "already bound");
+    if (sock.boundPort !== undefined || sock.tcb !== undefined)
+      return err("EINVAL", "already bound");
     if (port === 0) {
       const p = this.host.allocateTcpPort();
       if (p === undefined) return err("EADDRINUSE");
@@ -240,7 +248,9 @@ export class Sockets {
       if (bound instanceof SocketError) return bound;
     }
     const port = sock.boundPort as number;
-    const listener = this.host.listen(port, Math.max(0, backlog), { settings: this.settingsOf(sock) });
+    const listener = this.host.listen(port, Math.max(0, backlog), {
+      settings: this.settingsOf(sock),
+    });
     if (typeof listener === "string") return fromStack(listener);
     sock.listener = listener;
     this.byListener.set(listener, sock);
@@ -310,7 +320,8 @@ export class Sockets {
       if (sock.closed) return err("EBADF");
       const state = tcb.state;
       if (state === State.SynSent || state === State.SynReceived) return undefined;
-      if (state === State.Closed && tcb.error !== undefined) return this.takeError(sock) ?? err(tcb.error);
+      if (state === State.Closed && tcb.error !== undefined)
+        return this.takeError(sock) ?? err(tcb.error);
       return null; // connected (or already past ESTABLISHED)
     }).then((r) => (r === null ? undefined : r));
   }
@@ -524,7 +535,11 @@ export class Sockets {
 
   // ───────────────────────────── options ─────────────────────────────
 
-  setsockopt<K extends WritableOption>(fd: Fd, opt: K, value: SocketOptions[K]): undefined | SocketError {
+  setsockopt<K extends WritableOption>(
+    fd: Fd,
+    opt: K,
+    value: SocketOptions[K],
+  ): undefined | SocketError {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     const v: unknown = value;
@@ -546,7 +561,8 @@ export class Sockets {
         const size = Math.min(MAX_BUF, Math.max(MIN_BUF, v));
         if (opt === "SO_RCVBUF") sock.rcvBuf = size;
         else if (sock.type === "tcp") sock.sndBuf = size;
-        if (opt === "SO_RCVBUF" && sock.type === "udp" && sock.udp !== undefined) sock.udp.queueLimit = size;
+        if (opt === "SO_RCVBUF" && sock.type === "udp" && sock.udp !== undefined)
+          sock.udp.queueLimit = size;
         return undefined;
       }
       case "SO_REUSEADDR":
@@ -578,7 +594,8 @@ export class Sockets {
         return sock.type === "tcp" ? sock.noDelay : err("ENOPROTOOPT");
       case "SO_RCVBUF":
         return (
-          sock.rcvBuf ?? (sock.type === "tcp" ? this.host.tcpSettings.rcvBuf : this.host.udpQueueBytes)
+          sock.rcvBuf ??
+          (sock.type === "tcp" ? this.host.tcpSettings.rcvBuf : this.host.udpQueueBytes)
         );
       case "SO_SNDBUF":
         return sock.type === "tcp" ? (sock.sndBuf ?? this.host.tcpSettings.sndBuf) : 65535;
@@ -603,7 +620,12 @@ export class Sockets {
       return { readable: (sock.udp?.queued ?? 0) > 0, writable: true, error: false, hup: false };
     }
     if (sock.listener !== undefined) {
-      return { readable: sock.listener.acceptQueue.length > 0, writable: false, error: false, hup: false };
+      return {
+        readable: sock.listener.acceptQueue.length > 0,
+        writable: false,
+        error: false,
+        hup: false,
+      };
     }
     const tcb = sock.tcb;
     if (tcb === undefined) return { readable: false, writable: false, error: false, hup: true };
@@ -650,7 +672,8 @@ export class Sockets {
       fd: sock.fd,
       type: "tcp",
       nonBlocking: sock.nonBlocking,
-      local: tcb?.local ?? (sock.boundPort !== undefined ? { addr, port: sock.boundPort } : undefined),
+      local:
+        tcb?.local ?? (sock.boundPort !== undefined ? { addr, port: sock.boundPort } : undefined),
       remote: tcb?.remote,
       state,
       tcb,

@@ -14,23 +14,23 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { TunError } from "./tun-error.ts";
-import { notRootError, requireIproute2, requireLinuxRoot } from "./tun-preflight.ts";
 import {
   AF_INET,
   CLONE_NEWNET,
+  cstr,
+  errno,
   IFF_UP,
+  ifreq,
+  libc,
   O_CLOEXEC,
   O_WRONLY,
   SIOCGIFFLAGS,
   SIOCSIFFLAGS,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
-  cstr,
-  errno,
-  ifreq,
-  libc,
   strerror,
 } from "./tun-libc.ts";
+import { notRootError, requireIproute2, requireLinuxRoot } from "./tun-preflight.ts";
 
 export const DEFAULT_NETNS = "tcplab";
 export const NETNS_DIR = "/run/netns";
@@ -183,13 +183,21 @@ function linkUpHere(ifname: string): void {
   const sock = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) {
     const e = errno();
-    throw new TunError("configure-failed", `could not open a socket to configure ${ifname}: ${strerror(e)}`, e);
+    throw new TunError(
+      "configure-failed",
+      `could not open a socket to configure ${ifname}: ${strerror(e)}`,
+      e,
+    );
   }
   try {
     const req = ifreq(ifname);
     if (c.ioctl(sock, SIOCGIFFLAGS, req.bytes) < 0) {
       const e = errno();
-      throw new TunError("configure-failed", `could not read the flags of ${ifname}: ${strerror(e)}`, e);
+      throw new TunError(
+        "configure-failed",
+        `could not read the flags of ${ifname}: ${strerror(e)}`,
+        e,
+      );
     }
     req.view.setUint16(16, req.view.getUint16(16, true) | IFF_UP, true);
     if (c.ioctl(sock, SIOCSIFFLAGS, req.bytes) < 0) {
@@ -221,7 +229,11 @@ export function enterNetns<T>(nsPath: string, fn: () => T): T {
   const home = c.open(cstr("/proc/thread-self/ns/net"), O_CLOEXEC);
   if (home < 0) {
     const e = errno();
-    throw new TunError("configure-failed", `could not open this thread's network namespace: ${strerror(e)}`, e);
+    throw new TunError(
+      "configure-failed",
+      `could not open this thread's network namespace: ${strerror(e)}`,
+      e,
+    );
   }
   try {
     const target = c.open(cstr(nsPath), O_CLOEXEC);
@@ -236,7 +248,9 @@ export function enterNetns<T>(nsPath: string, fn: () => T): T {
     try {
       if (c.setns(target, CLONE_NEWNET) < 0) {
         const e = errno();
-        throw e === 1 ? notRootError() : new TunError("configure-failed", `setns(${nsPath}) failed: ${strerror(e)}`, e);
+        throw e === 1
+          ? notRootError()
+          : new TunError("configure-failed", `setns(${nsPath}) failed: ${strerror(e)}`, e);
       }
     } finally {
       c.close(target);
@@ -315,7 +329,8 @@ class NetnsImpl implements Netns {
   }
 
   enter<T>(fn: () => T): T {
-    if (this.gone) throw new TunError("netns-missing", `network namespace "${this.name}" was removed`);
+    if (this.gone)
+      throw new TunError("netns-missing", `network namespace "${this.name}" was removed`);
     return enterNetns(this.path, fn);
   }
 
@@ -337,14 +352,21 @@ class NetnsImpl implements Netns {
         new Response(proc.stderr).text(),
       ]);
       await proc.exited;
-      return { exitCode: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode), stdout, stderr, timedOut };
+      return {
+        exitCode: proc.exitCode,
+        signal: proc.signalCode === null ? null : String(proc.signalCode),
+        stdout,
+        stderr,
+        timedOut,
+      };
     } finally {
       clearTimeout(timer);
     }
   }
 
   spawn(argv: readonly string[], opts: SpawnOptions = {}): Bun.Subprocess {
-    if (this.gone) throw new TunError("netns-missing", `network namespace "${this.name}" was removed`);
+    if (this.gone)
+      throw new TunError("netns-missing", `network namespace "${this.name}" was removed`);
     const proc = Bun.spawn(["ip", "netns", "exec", this.name, ...argv], {
       stdin: opts.stdin ?? "ignore",
       stdout: opts.stdout ?? "ignore",
@@ -360,15 +382,12 @@ class NetnsImpl implements Netns {
     const peers = [...this.peers];
     for (const p of peers) p.kill("SIGTERM");
     // Bounded wait for peers to go, then insist.
-    const deadline = Date.now() + 2000;
-    for (const p of peers) {
-      const left = deadline - Date.now();
-      const exited = await Promise.race([
-        p.exited.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, left))),
-      ]);
-      if (!exited) p.kill("SIGKILL");
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2000);
+    });
+    await Promise.race([Promise.all(peers.map((p) => p.exited)), timeout]);
+    clearTimeout(timer);
     this.removeSync();
   }
 
@@ -387,11 +406,17 @@ class NetnsImpl implements Netns {
  * Create tcplab's namespace `name` (default "tcplab") with `lo` up, after
  * removing the leftover of a crashed run of ours under that name.
  */
-export async function createNetns(name: string = DEFAULT_NETNS, opts: NetnsOptions = {}): Promise<Netns> {
+export async function createNetns(
+  name: string = DEFAULT_NETNS,
+  opts: NetnsOptions = {},
+): Promise<Netns> {
   requireLinuxRoot();
   requireIproute2();
   if (!validNetnsName(name)) {
-    throw new TunError("bad-name", `"${name}" is not a usable namespace name: use letters, digits, '-', '_' or '.'`);
+    throw new TunError(
+      "bad-name",
+      `"${name}" is not a usable namespace name: use letters, digits, '-', '_' or '.'`,
+    );
   }
   const markerDir = opts.markerDir ?? DEFAULT_MARKER_DIR;
   const markerPath = `${markerDir}/${name}.pid`;

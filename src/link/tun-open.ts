@@ -9,6 +9,7 @@
 import { NOT_ROOT_HINT, TunError } from "./tun-error.ts";
 import {
   AF_INET,
+  cstr,
   EACCES,
   EBUSY,
   EEXIST,
@@ -16,11 +17,14 @@ import {
   ENODEV,
   ENOENT,
   EPERM,
+  errno,
   IFF_NO_PI,
   IFF_RUNNING,
   IFF_TUN,
   IFF_UP,
   IFNAMSIZ,
+  ifreq,
+  libc,
   O_CLOEXEC,
   O_NONBLOCK,
   O_RDWR,
@@ -31,13 +35,9 @@ import {
   SIOCSIFMTU,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
-  TUNSETIFF,
-  cstr,
-  errno,
-  ifreq,
-  libc,
   setIfreqAddr,
   strerror,
+  TUNSETIFF,
 } from "./tun-libc.ts";
 
 export interface TunConfig {

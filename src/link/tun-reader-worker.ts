@@ -15,7 +15,7 @@
  * {type:"error", errno}.
  */
 import { ptr } from "bun:ffi";
-import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLNVAL, errno, libc } from "./tun-libc.ts";
+import { EAGAIN, EINTR, errno, libc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./tun-libc.ts";
 import type { ReaderInit, ReaderMessage } from "./tun-reader-protocol.ts";
 
 declare const self: Worker;

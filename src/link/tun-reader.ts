@@ -4,9 +4,10 @@
  * copy), returns credit, and stops the worker before the fd is closed — so
  * the worker can never poll a closed (and possibly reused) fd number.
  */
+
+import { TunError } from "./tun-error.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, errno, libc, strerror } from "./tun-libc.ts";
 import type { ReaderInit, ReaderMessage } from "./tun-reader-protocol.ts";
-import { TunError } from "./tun-error.ts";
 
 /** Batches the worker may post before the main thread has handled them. */
 const MAX_IN_FLIGHT = 8;
@@ -31,7 +32,11 @@ export class WorkerReader {
     this.stopFd = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (this.stopFd < 0) {
       const e = errno();
-      throw new TunError("io-failed", `could not create an eventfd for the TUN reader: ${strerror(e)}`, e);
+      throw new TunError(
+        "io-failed",
+        `could not create an eventfd for the TUN reader: ${strerror(e)}`,
+        e,
+      );
     }
     const sab = new SharedArrayBuffer(4);
     this.credit = new Int32Array(sab);
@@ -73,10 +78,13 @@ export class WorkerReader {
     const one = new BigUint64Array([1n]);
     libc().write(this.stopFd, one, 8);
     Atomics.notify(this.credit, 0);
-    this.stopping = Promise.race([
-      stopped,
-      new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS)),
-    ]).then(async () => {
+    // Bounded: a worker that does not answer is terminated all the same.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+    });
+    this.stopping = Promise.race([stopped, timeout]).then(async () => {
+      clearTimeout(timer);
       await this.worker.terminate();
       libc().close(this.stopFd);
     });

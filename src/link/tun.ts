@@ -12,7 +12,7 @@
  */
 import { parseIpv4Addr } from "../wire/addr.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
-import { type Netns, NETNS_DIR, enterNetns, netnsExists, validNetnsName } from "./netns.ts";
+import { enterNetns, NETNS_DIR, type Netns, netnsExists, validNetnsName } from "./netns.ts";
 import { TunError } from "./tun-error.ts";
 import { EAGAIN, errno, libc } from "./tun-libc.ts";
 import { type OpenedTun, openConfiguredTun, validIfName } from "./tun-open.ts";
@@ -129,7 +129,7 @@ class Tun implements TunDevice {
     for (const p of packets) {
       if (this.closing !== undefined) return;
       // The link carries IPv4 only; the kernel may still emit the odd IPv6 packet.
-      if (p.length === 0 || (p[0]! >> 4) !== 4) {
+      if (p.length === 0 || p[0]! >> 4 !== 4) {
         s.droppedNotIpv4++;
         continue;
       }
@@ -214,7 +214,10 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
   } else {
     const ns = opts.netns;
     if (ns.removed || !netnsExists(ns.name)) {
-      throw new TunError("netns-missing", `network namespace "${ns.name}" was removed: create it again`);
+      throw new TunError(
+        "netns-missing",
+        `network namespace "${ns.name}" was removed: create it again`,
+      );
     }
     opened = ns.enter(() => openConfiguredTun(cfg));
   }
@@ -222,6 +225,8 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
     return new Tun(opened, mtu, opts.localAddr, opts.peerAddr);
   } catch (err) {
     libc().close(opened.fd);
-    throw err instanceof TunError ? err : new TunError("io-failed", `could not start reading ${name}: ${String(err)}`);
+    throw err instanceof TunError
+      ? err
+      : new TunError("io-failed", `could not start reading ${name}: ${String(err)}`);
   }
 }

@@ -69,7 +69,11 @@ const READ_CHUNK = 1 << 20;
 export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const wallStart = performance.now();
   const port = opts.port ?? 5001;
-  const world = simPair({ seed: opts.seed, ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}), ...(opts.wire !== undefined ? { wire: opts.wire } : {}) });
+  const world = simPair({
+    seed: opts.seed,
+    ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+    ...(opts.wire !== undefined ? { wire: opts.wire } : {}),
+  });
   const { clock } = world;
   const data = new Rng(opts.seed).fork("data").bytes(opts.bytes);
   const sentSha256 = createHash("sha256").update(data).digest("hex");
@@ -162,7 +166,8 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const a = endOf(client, aPath);
   const b = endOf(server, bPath);
   const aClean = client.state === State.Closed && client.error === undefined;
-  const bClean = server !== undefined && server.state === State.Closed && server.error === undefined;
+  const bClean =
+    server !== undefined && server.state === State.Closed && server.error === undefined;
   let failure = "";
   if (receivedBytes !== data.length || receivedSha256 !== sentSha256) {
     failure = `received ${receivedBytes} of ${data.length} bytes${receivedBytes === data.length ? " (hash differs)" : ""}`;

@@ -21,7 +21,9 @@ export type StackDropReason =
   | "queue-full"
   | "backlog-full"
   | "listener"
-  | "unknown-protocol";
+  | "unknown-protocol"
+  | "bad-source"
+  | "out-too-big";
 
 export interface CounterSnapshot {
   readonly packets: Readonly<Record<string, number>>;

@@ -7,12 +7,19 @@ import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
 import { Tcb, type TcbEvents } from "../tcp/tcb.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
-import { emitIcmp, type IcmpMessage, IcmpUnreachable, icmpErrorQuote, icmpLength, parseIcmp } from "../wire/icmp.ts";
+import {
+  emitIcmp,
+  type IcmpMessage,
+  IcmpUnreachable,
+  icmpErrorQuote,
+  icmpLength,
+  parseIcmp,
+} from "../wire/icmp.ts";
 import {
   emitIpv4,
   IPV4_HEADER_LEN,
-  type Ipv4Header,
   IpProto,
+  type Ipv4Header,
   isFragment,
   parseIpv4,
 } from "../wire/ipv4.ts";
@@ -161,6 +168,11 @@ export class Host {
       return;
     }
     const { header, payload } = parsed.value;
+    // RFC 1122 §3.2.1.3: a source that names no single host (broadcast, multicast, class E) is discarded.
+    if (header.src >>> 28 >= 0xe || header.src === BROADCAST) {
+      this.counters.drop("ip", "bad-source");
+      return;
+    }
     const dst = header.dst;
     // RFC 1122 §3.2.1.3: a host accepts datagrams for its address (and, for UDP, limited broadcast).
     if (dst !== this.addr && !(dst === BROADCAST && header.protocol === IpProto.UDP)) {
@@ -231,6 +243,7 @@ export class Host {
       case "echo-request":
         // RFC 1122 §3.2.2.6: reply with the same identifier, sequence number and data.
         this.counters.count("icmp", "echo-requests-in");
+        if (!isUnicastSource(dg.header.src)) return;
         this.sendIcmp(dg.header.src, {
           type: "echo-reply",
           id: msg.id,
@@ -450,7 +463,10 @@ export class Host {
     }
     const original = dg.raw !== undefined ? icmpErrorQuote(dg.raw) : this.quoteRebuilt(dg);
     this.sendIcmp(h.src, { type: "dest-unreachable", code, original: original.slice() });
-    this.counters.count("icmp", code === IcmpUnreachable.PORT ? "port-unreachable-out" : "unreachable-out");
+    this.counters.count(
+      "icmp",
+      code === IcmpUnreachable.PORT ? "port-unreachable-out" : "unreachable-out",
+    );
   }
 
   /** The quote of a reassembled datagram: its header as rebuilt (no fragment bits) plus 8 bytes. */
@@ -510,7 +526,11 @@ export class Host {
     const settings = { ...this.tcpSettings, ...opts.settings };
     const listener = new Listener(
       { addr: 0, port },
-      { backlog, settings, ...(opts.halfOpenLimit !== undefined ? { halfOpenLimit: opts.halfOpenLimit } : {}) },
+      {
+        backlog,
+        settings,
+        ...(opts.halfOpenLimit !== undefined ? { halfOpenLimit: opts.halfOpenLimit } : {}),
+      },
     );
     this.listenerTable.set(port, { port, listener, settings });
     return listener;
@@ -607,7 +627,13 @@ export class Host {
     // RFC 768: the length field is 16 bits; IPv4 bounds the datagram to 65535 − 20 − 8 bytes of data.
     if (data.length > 0xffff - IPV4_HEADER_LEN - UDP_HEADER_LEN) return "EMSGSIZE";
     const bytes = new Uint8Array(UDP_HEADER_LEN + data.length);
-    emitUdp({ srcPort: sock.port, dstPort: dst.port, payload: data }, this.addr, dst.addr >>> 0, bytes, 0);
+    emitUdp(
+      { srcPort: sock.port, dstPort: dst.port, payload: data },
+      this.addr,
+      dst.addr >>> 0,
+      bytes,
+      0,
+    );
     if (this.sendIp(dst.addr >>> 0, IpProto.UDP, bytes)) this.counters.count("udp", "out");
     return data.length;
   }

@@ -60,7 +60,10 @@ describe("Net: promises and streams", () => {
 
   test("connection refused rejects with SocketError ECONNREFUSED", async () => {
     const world = simPair({ wire: { delay: 1 } });
-    const err = await settle(world, world.a.net.connect("10.0.0.2", 1).catch((e: unknown) => e));
+    const err = await settle(
+      world,
+      world.a.net.connect("10.0.0.2", 1).catch((e: unknown) => e),
+    );
     expect(err).toBeInstanceOf(SocketError);
     expect((err as SocketError).code).toBe("ECONNREFUSED");
   });

@@ -12,7 +12,24 @@ async function cli(...args: string[]) {
 
 describe("tcplab sim", () => {
   test("--json prints one object with equal hashes and clean final states; exit 0", async () => {
-    const r = await cli("sim", "--bytes", "100000", "--loss", "0.1", "--reorder", "0.05", "--duplicate", "0.02", "--corrupt", "0.01", "--delay", "10", "--seed", "7", "--json");
+    const r = await cli(
+      "sim",
+      "--bytes",
+      "100000",
+      "--loss",
+      "0.1",
+      "--reorder",
+      "0.05",
+      "--duplicate",
+      "0.02",
+      "--corrupt",
+      "0.01",
+      "--delay",
+      "10",
+      "--seed",
+      "7",
+      "--json",
+    );
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(true);
@@ -28,7 +45,18 @@ describe("tcplab sim", () => {
   });
 
   test("the same seed gives the same run", async () => {
-    const args = ["sim", "--bytes", "50000", "--loss", "0.1", "--delay", "5", "--seed", "11", "--json"];
+    const args = [
+      "sim",
+      "--bytes",
+      "50000",
+      "--loss",
+      "0.1",
+      "--delay",
+      "5",
+      "--seed",
+      "11",
+      "--json",
+    ];
     const [x, y] = await Promise.all([cli(...args), cli(...args)]);
     const strip = (s: string) => {
       const o = JSON.parse(s);

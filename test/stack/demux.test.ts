@@ -4,7 +4,12 @@ import type { Tcb } from "../../src/tcp/tcb.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { emitIcmp, type IcmpMessage, icmpLength, parseIcmp } from "../../src/wire/icmp.ts";
 import { IpProto } from "../../src/wire/ipv4.ts";
-import { buildIcmpPacket, buildTcpPacket, buildUdpPacket, tcpSegment } from "../../src/wire/packet.ts";
+import {
+  buildIcmpPacket,
+  buildTcpPacket,
+  buildUdpPacket,
+  tcpSegment,
+} from "../../src/wire/packet.ts";
 import { parseTcp } from "../../src/wire/tcp.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { A, B, bytes, host, parsed, pump } from "./util.ts";
@@ -92,13 +97,21 @@ describe("UDP to a closed port", () => {
 
   test("never for a broadcast, a non-unicast source, or an ICMP error", () => {
     const b = host("b");
-    b.receive(buildUdpPacket(A, ip("255.255.255.255"), { srcPort: 1, dstPort: 53, payload: bytes(4) }), 0);
+    b.receive(
+      buildUdpPacket(A, ip("255.255.255.255"), { srcPort: 1, dstPort: 53, payload: bytes(4) }),
+      0,
+    );
     b.receive(buildUdpPacket(ip("0.0.0.0"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }), 0);
-    b.receive(buildUdpPacket(ip("224.0.0.1"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }), 0);
+    b.receive(
+      buildUdpPacket(ip("224.0.0.1"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }),
+      0,
+    );
     // An ICMP error to us: counted, never answered.
     b.receive(buildIcmpPacket(A, B, { type: "dest-unreachable", code: 3, original: bytes(28) }), 0);
     expect(b.takeOutput()).toEqual([]);
-    expect(b.stats().drops["udp.no-socket"]).toBe(3);
+    expect(b.stats().drops["udp.no-socket"]).toBe(2);
+    // A multicast source is not a host at all: discarded at the IP layer (RFC 1122 §3.2.1.3).
+    expect(b.stats().drops["ip.bad-source"]).toBe(1);
     expect(b.stats().packets["icmp.dest-unreachable-in"]).toBe(1);
   });
 });
@@ -112,12 +125,25 @@ describe("TCP to a closed port (RFC 9293 §3.10.7.1)", () => {
   }
 
   test("SYN → <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>", () => {
-    const { b, out } = reply({ srcPort: 40000, dstPort: 81, seq: 0xfffffff0, flags: Flag.SYN, window: 1000, payload: bytes(20) });
+    const { b, out } = reply({
+      srcPort: 40000,
+      dstPort: 81,
+      seq: 0xfffffff0,
+      flags: Flag.SYN,
+      window: 1000,
+      payload: bytes(20),
+    });
     expect(out.length).toBe(1);
     const rst = parseTcp(out[0]!.payload, B, A);
     if (!rst.ok) throw new Error(rst.drop);
     // SEG.LEN = 20 data bytes + 1 for the SYN, wrapping past 2^32.
-    expect(rst.value).toMatchObject({ srcPort: 81, dstPort: 40000, seq: 0, ack: 0x05, flags: Flag.RST | Flag.ACK });
+    expect(rst.value).toMatchObject({
+      srcPort: 81,
+      dstPort: 40000,
+      seq: 0,
+      ack: 0x05,
+      flags: Flag.RST | Flag.ACK,
+    });
     expect(rst.value.payload.length).toBe(0);
     expect(out[0]!.header.dontFragment).toBe(true);
     expect(b.stats().drops["tcp.no-socket"]).toBe(1);
@@ -151,7 +177,9 @@ describe("TCP demux and ports", () => {
     expect(c2.state).toBe(State.Established);
     const s1 = listener.accept()!;
     const s2 = listener.accept()!;
-    expect(new Set([s1.remote.port, s2.remote.port])).toEqual(new Set([c1.local.port, c2.local.port]));
+    expect(new Set([s1.remote.port, s2.remote.port])).toEqual(
+      new Set([c1.local.port, c2.local.port]),
+    );
     c1.send(bytes(300, 1), 1);
     c2.send(bytes(500, 2), 1);
     pump(a, b, 1);

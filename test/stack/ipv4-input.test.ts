@@ -62,7 +62,10 @@ describe("IPv4 input validation", () => {
 
   test("a bad UDP checksum is counted under udp", () => {
     const { b, sock } = boundB();
-    b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(4) }, { checksum: "bad" }), 0);
+    b.receive(
+      buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(4) }, { checksum: "bad" }),
+      0,
+    );
     expect(sock.queued).toBe(0);
     expect(b.stats().drops).toEqual({ "udp.bad-checksum": 1 });
   });
@@ -117,7 +120,11 @@ describe("IPv4 fragment reassembly", () => {
     // A forged fragment at offset 1472 overlaps the first (0..1480) with other bytes.
     const { b, sock } = boundB();
     const fs = frags();
-    const evil = fragments(repr, udp.map((x) => x ^ 0xff), [1472, 2960])[1]!;
+    const evil = fragments(
+      repr,
+      udp.map((x) => x ^ 0xff),
+      [1472, 2960],
+    )[1]!;
     b.receive(fs[0]!, 0);
     b.receive(evil, 0);
     b.receive(fs[1]!, 0);

@@ -9,7 +9,9 @@ test("property: any 8-aligned cutting, any order, any exact duplicates → the o
       fc.array(fc.nat({ max: 400 }), { maxLength: 12 }),
       fc.array(fc.nat(), { maxLength: 40 }),
       (payload, rawCuts, order) => {
-        const cuts = [...new Set(rawCuts.map((c) => c * 8).filter((c) => c > 0 && c < payload.length))].sort((x, y) => x - y);
+        const cuts = [
+          ...new Set(rawCuts.map((c) => c * 8).filter((c) => c > 0 && c < payload.length)),
+        ].sort((x, y) => x - y);
         const starts = [0, ...cuts];
         const frags = starts.map((start, i) => {
           const end = starts[i + 1] ?? payload.length;
@@ -56,7 +58,20 @@ test("property: any 8-aligned cutting, any order, any exact duplicates → the o
 test("a second, different last fragment poisons the datagram", () => {
   const r = new Reassembler<null>();
   const frag = (offset: number, len: number, more: boolean) =>
-    r.input({ src: 1, dst: 2, protocol: 17, identification: 1, offset, moreFragments: more, payload: new Uint8Array(len), header: null }, 20, 0);
+    r.input(
+      {
+        src: 1,
+        dst: 2,
+        protocol: 17,
+        identification: 1,
+        offset,
+        moreFragments: more,
+        payload: new Uint8Array(len),
+        header: null,
+      },
+      20,
+      0,
+    );
   expect(frag(0, 16, true).kind).toBe("pending");
   expect(frag(24, 8, false).kind).toBe("pending");
   expect(frag(16, 24, false)).toEqual({ kind: "drop", reason: "fragment-overlap" });
@@ -68,6 +83,19 @@ test("a second, different last fragment poisons the datagram", () => {
 
 test("past 65535 bytes is a bad fragment", () => {
   const r = new Reassembler<null>();
-  const res = r.input({ src: 1, dst: 2, protocol: 17, identification: 1, offset: 65528, moreFragments: false, payload: new Uint8Array(16), header: null }, 20, 0);
+  const res = r.input(
+    {
+      src: 1,
+      dst: 2,
+      protocol: 17,
+      identification: 1,
+      offset: 65528,
+      moreFragments: false,
+      payload: new Uint8Array(16),
+      header: null,
+    },
+    20,
+    0,
+  );
   expect(res).toEqual({ kind: "drop", reason: "fragment-bad" });
 });

@@ -6,7 +6,12 @@ export const A = ip("10.0.0.1");
 export const B = ip("10.0.0.2");
 
 export function host(name: "a" | "b", opts: Partial<HostOptions> = {}): Host {
-  return new Host({ name, addr: name === "a" ? A : B, isn: { fixed: name === "a" ? 1000 : 5000 }, ...opts });
+  return new Host({
+    name,
+    addr: name === "a" ? A : B,
+    isn: { fixed: name === "a" ? 1000 : 5000 },
+    ...opts,
+  });
 }
 
 /**
@@ -19,7 +24,11 @@ export function fragments(repr: Ipv4Repr, payload: Uint8Array, cuts: number[]): 
     const end = starts[i + 1] ?? payload.length;
     const piece = payload.subarray(start, end);
     const pkt = new Uint8Array(20 + piece.length);
-    emitIpv4({ ...repr, fragmentOffset: start, moreFragments: end < payload.length }, piece.length, pkt);
+    emitIpv4(
+      { ...repr, fragmentOffset: start, moreFragments: end < payload.length },
+      piece.length,
+      pkt,
+    );
     pkt.set(piece, 20);
     return pkt;
   });
