@@ -45,6 +45,19 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
   return true;
 }
 
+/** `promise`'s value, or `fallback` if it takes longer than `ms` (the timer never outlives it). */
+async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The TunError `fn` fails with (the test fails if it does not fail that way). */
 async function tunErrorOf(fn: () => Promise<unknown>): Promise<TunError> {
   try {
@@ -74,10 +87,11 @@ async function startChild(
     stderr: "pipe",
   });
   const reader = child.stdout.getReader();
-  const first = await Promise.race([
+  const first = await within(
     reader.read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())),
-    new Promise<string>((r) => setTimeout(() => r("timeout"), 15_000)),
-  ]);
+    15_000,
+    "timeout",
+  );
   reader.releaseLock();
   if (!first.startsWith("ready")) {
     child.kill("SIGKILL");
@@ -182,10 +196,11 @@ describe.skipIf(skip)("TUN device in a tcplab namespace", () => {
     const ns = await createNetns(uniqueName());
     const peer = ns.spawn(["sleep", "30"]);
     await ns.remove();
-    const ended = await Promise.race([
+    const ended = await within(
       peer.exited.then(() => true),
-      new Promise((r) => setTimeout(() => r(false), 5000)),
-    ]);
+      5000,
+      false,
+    );
     expect(ended).toBe(true);
     expect(netnsExists(ns.name)).toBe(false);
   });
