@@ -14,8 +14,8 @@ const MAIN_USAGE = `usage: tcplab <command> [options]
 
 commands:
   sim     transfer bytes between two simulated hosts over a faulty wire (headless)
-  lab     interactive lab shell (not available yet)
-  serve   serve on a TUN device (not available yet)
+  lab     interactive lab shell
+  serve   tcplab on a TUN device in a network namespace, with echo/discard/chargen/HTTP (root)
   run     run a lab script (not available yet)
   bench   benchmarks (not available yet)
 
@@ -200,7 +200,22 @@ function main(argv: string[]): number {
     case "sim":
       return sim(rest);
     case "lab":
+      // Asynchronous and interactive: loaded on demand so other commands stay light.
+      // runLab restores the terminal itself and never rejects; exit explicitly
+      // because a session may leave handles open.
+      import("./lab.ts")
+        .then((m) => m.runLab(rest))
+        .then(
+          (code) => process.exit(code),
+          (e: unknown) => {
+            console.error(`tcplab: cannot start the lab: ${(e as Error).message ?? e}`);
+            process.exit(1);
+          },
+        );
+      return 0;
     case "serve":
+      void import("./serve.ts").then(async (m) => process.exit(await m.runServe(rest)));
+      return 0;
     case "run":
     case "bench":
       console.error(`tcplab: "${command}" is not available yet`);

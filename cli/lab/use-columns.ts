@@ -3,21 +3,22 @@ import { useEffect, useState } from "react";
 
 const FALLBACK_COLUMNS = 80;
 
+function columnsOf(stdout: NodeJS.WritableStream): number {
+  const c = (stdout as { columns?: number }).columns;
+  return typeof c === "number" && c > 0 ? c : FALLBACK_COLUMNS;
+}
+
 /** Terminal width in cells, from Ink's stdout, updated on resize. */
 export function useColumns(): number {
   const { stdout } = useStdout();
-  const read = () => {
-    const c = (stdout as { columns?: number }).columns;
-    return typeof c === "number" && c > 0 ? c : FALLBACK_COLUMNS;
-  };
-  const [columns, setColumns] = useState(read);
+  const [columns, setColumns] = useState(() => columnsOf(stdout));
   useEffect(() => {
-    const onResize = () => setColumns(read());
+    const onResize = () => setColumns(columnsOf(stdout));
+    onResize();
     stdout.on("resize", onResize);
     return () => {
       stdout.off("resize", onResize);
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: read only closes over stdout
   }, [stdout]);
   return columns;
 }

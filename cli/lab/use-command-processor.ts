@@ -13,6 +13,8 @@ export interface CommandProcessor {
   submit(lines: readonly string[]): void;
   /** Ctrl-C while busy: drop queued lines and interrupt the running command. */
   interrupt(): void;
+  /** A command is running (or queued): rendering uses `busy`, key handlers this. */
+  isBusy(): boolean;
   readonly busy: boolean;
 }
 
@@ -88,5 +90,7 @@ export function useCommandProcessor(
     }
   }, [session]);
 
-  return { submit, interrupt, busy };
+  const isBusy = useCallback(() => running.current, []);
+
+  return { submit, interrupt, isBusy, busy };
 }

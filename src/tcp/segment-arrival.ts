@@ -239,6 +239,8 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     tcb.sndWl1 = seg.seq;
     tcb.sndWl2 = a;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+    // A probe the peer refused while the window was zero is resent now, not at the next RTO.
+    tcb.withdrawProbe();
   }
 
   switch (tcb.state) {

@@ -675,6 +675,24 @@ export class Tcb {
     this.persistAt = now + this.persistInterval;
   }
 
+  /**
+   * The peer's window reopened while our zero-window probe is outstanding and
+   * unacknowledged: the peer refused its byte (RFC 9293 §3.8.6.1). Take the
+   * probe back — SND.NXT returns to SND.UNA — so that byte leaves at once as
+   * ordinary data with the bytes behind it, instead of waiting for a
+   * retransmission timeout while Nagle holds the rest behind it.
+   */
+  withdrawProbe(): void {
+    const inFlight = this.sendBuf.inFlight;
+    if (this.sndWnd === 0 || inFlight.length === 0 || !inFlight.every((r) => r.probe)) return;
+    // Probes go out only when nothing else is in flight (rearmTimers), so
+    // they are the whole of SND.UNA..SND.NXT.
+    inFlight.length = 0;
+    this.sndNxt = this.sndUna;
+    this.rexmitNxt = undefined;
+    this.rtxAt = undefined;
+  }
+
   // ---- engine: receive window ---------------------------------------------
 
   /**

@@ -1,0 +1,217 @@
+/**
+ * `tcplab serve`: a headless tcplab host on a TUN device inside a network
+ * namespace, running the built-in services (TCP echo 7, discard 9, chargen
+ * 19, HTTP 80; UDP echo 7) until SIGINT or SIGTERM. The kernel's tools reach
+ * it from inside the namespace: `ip netns exec tcplab curl http://10.0.0.2/`.
+ *
+ * stdout: one JSON line when ready, one when stopped. Errors: one line on
+ * stderr; exit 1 (kernel world unavailable) or 2 (bad arguments).
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_NETNS, validNetnsName } from "../src/link/netns.ts";
+import { DEFAULT_TUN_MTU, DEFAULT_TUN_NAME } from "../src/link/tun.ts";
+import { TunError } from "../src/link/tun-error.ts";
+import { validIfName } from "../src/link/tun-open.ts";
+import {
+  DEFAULT_KERNEL_ADDR,
+  DEFAULT_KERNEL_PEER,
+  type KernelHost,
+  startKernelHost,
+} from "../src/runtime/kernel-host.ts";
+import { type RunningServices, startServices } from "../src/services/index.ts";
+import { parseIpv4Addr } from "../src/wire/addr.ts";
+
+export const SERVE_USAGE =
+  "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME]";
+
+const SERVE_HELP = `${SERVE_USAGE}
+
+Runs a tcplab host on a TUN device inside network namespace NAME (created,
+and removed on exit), with TCP echo 7, discard 9, chargen 19, HTTP 80 and
+UDP echo 7 on its address. Reach it with the kernel's tools from inside:
+  ip netns exec tcplab curl http://10.0.0.2/bytes/1048576 | sha256sum
+Prints one JSON line when ready; stops on SIGINT or SIGTERM (exit 0).
+Needs root.
+
+  --netns NAME   namespace to create (default ${DEFAULT_NETNS})
+  --addr A       tcplab's address (default ${DEFAULT_KERNEL_ADDR})
+  --peer A       the kernel's address on the device (default ${DEFAULT_KERNEL_PEER})
+  --mtu BYTES    device and host MTU, 68..65535 (default ${DEFAULT_TUN_MTU})
+  --pcap FILE    record every packet to FILE (classic pcap, raw IPv4)
+  --tun NAME     interface name (default ${DEFAULT_TUN_NAME})
+  --help         this text
+
+HTTP: GET / (a page), GET /bytes/N (N bytes of a xorshift32 stream, see
+src/services/http.ts), POST /sha256 (hex SHA-256 of the body).`;
+
+interface ServeArgs {
+  readonly netns: string;
+  readonly addr: string;
+  readonly peer: string;
+  readonly mtu: number;
+  readonly pcap: string | undefined;
+  readonly tun: string;
+}
+
+class ServeUsageError extends Error {}
+
+function usage(message: string): never {
+  throw new ServeUsageError(`tcplab serve: ${message}\n${SERVE_USAGE}`);
+}
+
+/** The options, checked; a ServeUsageError names the bad one. "help" when --help was given. */
+export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        netns: { type: "string" },
+        addr: { type: "string" },
+        peer: { type: "string" },
+        mtu: { type: "string" },
+        pcap: { type: "string" },
+        tun: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    // parseArgs names the offending option ("Unknown option '--x'", "Option '--mtu <value>' argument missing").
+    usage((e as Error).message.split("\n")[0] ?? "bad arguments");
+  }
+  if (values.help === true) return "help";
+  const str = (name: string, fallback: string): string => {
+    const v = values[name];
+    return typeof v === "string" ? v : fallback;
+  };
+  const netns = str("netns", DEFAULT_NETNS);
+  if (!validNetnsName(netns)) {
+    usage(`--netns "${netns}" is not a usable namespace name (letters, digits, '-', '_', '.')`);
+  }
+  const addr = str("addr", DEFAULT_KERNEL_ADDR);
+  if (parseIpv4Addr(addr) === undefined) usage(`--addr "${addr}" is not an IPv4 address`);
+  const peer = str("peer", DEFAULT_KERNEL_PEER);
+  if (parseIpv4Addr(peer) === undefined) usage(`--peer "${peer}" is not an IPv4 address`);
+  if (peer === addr) usage(`--addr and --peer are both ${addr}: they must differ`);
+  const mtuText = str("mtu", String(DEFAULT_TUN_MTU));
+  const mtu = /^[0-9]{1,5}$/.test(mtuText) ? Number(mtuText) : Number.NaN;
+  if (!(mtu >= 68 && mtu <= 65535))
+    usage(`--mtu must be a whole number in 68..65535, got "${mtuText}"`);
+  const tun = str("tun", DEFAULT_TUN_NAME);
+  if (!validIfName(tun)) {
+    usage(
+      `--tun "${tun}" is not a usable interface name (at most 15 letters, digits, '-', '_', '.')`,
+    );
+  }
+  const pcapValue = values.pcap;
+  const pcap = typeof pcapValue === "string" ? pcapValue : undefined;
+  if (pcap === "") usage("--pcap needs a file name");
+  return { netns, addr, peer, mtu, pcap, tun };
+}
+
+/** Runs `serve` until SIGINT/SIGTERM; resolves with the exit code once everything is cleaned up. */
+export async function runServe(argv: readonly string[]): Promise<number> {
+  let args: ServeArgs | "help";
+  try {
+    args = parseServeArgs(argv);
+  } catch (e) {
+    if (!(e instanceof ServeUsageError)) throw e;
+    console.error(e.message);
+    return 2;
+  }
+  if (args === "help") {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+
+  let kh: KernelHost;
+  try {
+    kh = await startKernelHost({
+      netns: args.netns,
+      addr: args.addr,
+      peer: args.peer,
+      mtu: args.mtu,
+      tunName: args.tun,
+      // Our own signal handlers below close gracefully, then remove the namespace.
+      cleanupOnExit: false,
+      ...(args.pcap !== undefined ? { pcap: args.pcap } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof TunError)) throw e;
+    console.error(`tcplab serve: ${e.message}`);
+    return 1;
+  }
+
+  let services: RunningServices;
+  try {
+    services = startServices(kh.net, kh.sockets);
+  } catch (e) {
+    await kh.close();
+    console.error(`tcplab serve: could not start the services: ${(e as Error).message}`);
+    return 1;
+  }
+
+  // Whatever ends the process from here on, the namespace goes with it.
+  const removeOnExit = () => kh.netns.removeSync();
+  process.on("exit", removeOnExit);
+
+  // The TUN reader keeps the process alive; this makes it explicit and independent of it.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let stopping = false;
+  let resolveStop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    resolveStop = resolve;
+  });
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (stopping) {
+      // A second signal while cleaning up: stop at once (the namespace still goes).
+      kh.netns.removeSync();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
+    stopping = true;
+    resolveStop(signal);
+  };
+  const onInt = () => onSignal("SIGINT");
+  const onTerm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  // A device that goes away (the namespace deleted under us) also ends the run.
+  kh.tun.onError((message) => {
+    stopping = true;
+    resolveStop(`device error: ${message}`);
+  });
+
+  console.log(
+    JSON.stringify({
+      ready: true,
+      netns: kh.netns.name,
+      addr: args.addr,
+      peer: args.peer,
+      mtu: args.mtu,
+      tun: kh.tun.name,
+      services: services.ports,
+      ...(args.pcap !== undefined ? { pcap: args.pcap } : {}),
+      pid: process.pid,
+    }),
+  );
+
+  const reason = await stopped;
+  services.close();
+  kh.attachment.flush(); // the RSTs of aborted connections
+  const stats = kh.host.stats();
+  const tun = { ...kh.tun.stats };
+  await kh.close();
+  clearInterval(keepAlive);
+  process.off("exit", removeOnExit);
+  process.off("SIGINT", onInt);
+  process.off("SIGTERM", onTerm);
+  console.log(JSON.stringify({ stopped: true, reason, stats, tun }));
+  return reason.startsWith("device error") ? 1 : 0;
+}
+
+if (import.meta.main) {
+  process.exitCode = await runServe(process.argv.slice(2));
+  process.exit();
+}

@@ -1,0 +1,127 @@
+/**
+ * `tcplab serve` as a child process: started with a namespace name and an
+ * MTU, ready when it prints its JSON ready line, stopped with SIGTERM (then
+ * SIGKILL after a bounded wait). If it dies without removing its namespace,
+ * the namespace — named by the bench, so ours — is deleted here.
+ */
+import { existsSync, rmSync } from "node:fs";
+
+export interface ServeReady {
+  readonly ready: true;
+  readonly netns: string;
+  readonly addr: string;
+  readonly peer: string;
+  readonly mtu: number;
+  readonly services?: Record<string, unknown>;
+}
+
+export interface ServeProc {
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly info: ServeReady;
+  /** True while the process runs. */
+  alive(): boolean;
+  /** The last lines serve wrote to stderr (for error messages). */
+  stderrTail(): string;
+  stop(): Promise<void>;
+}
+
+const TAIL = 4000;
+
+function parseReady(line: string): ServeReady | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    if (typeof v === "object" && v !== null && Reflect.get(v, "ready") === true) {
+      return v as ServeReady;
+    }
+  } catch {
+    // not JSON: a log line
+  }
+  return undefined;
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, onText: (s: string) => void): Promise<void> {
+  const dec = new TextDecoder();
+  try {
+    for await (const chunk of stream) onText(dec.decode(chunk, { stream: true }));
+  } catch {
+    // the process went away
+  }
+}
+
+/** Remove what a crashed serve may have left under the namespace name `name`. */
+export function removeLeftoverNetns(name: string): void {
+  if (existsSync(`/run/netns/${name}`)) {
+    Bun.spawnSync(["ip", "netns", "del", name], { stdout: "ignore", stderr: "ignore" });
+  }
+  rmSync(`/run/tcplab/${name}.pid`, { force: true });
+}
+
+export async function startServe(
+  command: readonly string[],
+  netns: string,
+  mtu: number,
+  readyTimeoutMs = 20_000,
+): Promise<ServeProc> {
+  const argv = [...command, "--netns", netns, "--mtu", String(mtu)];
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let err = "";
+  void drain(proc.stderr, (s) => {
+    err = (err + s).slice(-TAIL);
+  });
+  let out = "";
+  let info: ServeReady | undefined;
+  let readyResolve: () => void = () => {};
+  const readySeen = new Promise<void>((r) => {
+    readyResolve = r;
+  });
+  // Keep reading stdout after the ready line so serve never blocks on a full pipe.
+  void drain(proc.stdout, (s) => {
+    if (info !== undefined) return;
+    out += s;
+    for (const line of out.split("\n")) {
+      info ??= parseReady(line.trim());
+    }
+    out = out.slice(out.lastIndexOf("\n") + 1);
+    if (info !== undefined) readyResolve();
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    readySeen.then(() => "ready" as const),
+    proc.exited.then(() => "exited" as const),
+    new Promise<"timeout">((r) => {
+      timer = setTimeout(() => r("timeout"), readyTimeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  const stop = async () => {
+    if (alive()) {
+      proc.kill("SIGTERM");
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([proc.exited, new Promise((r) => (t = setTimeout(r, 5000)))]);
+      clearTimeout(t);
+      if (alive()) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+    }
+    removeLeftoverNetns(netns);
+  };
+
+  if (outcome !== "ready" || info === undefined) {
+    await stop();
+    const why = outcome === "timeout" ? `no ready line within ${readyTimeoutMs} ms` : `exited with ${proc.exitCode ?? proc.signalCode}`;
+    throw new Error(`${argv.join(" ")}: ${why}\n${err.trim()}`);
+  }
+  const ready = info;
+  return {
+    pid: proc.pid,
+    argv,
+    info: ready,
+    alive,
+    stderrTail: () => err,
+    stop,
+  };
+}

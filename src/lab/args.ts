@@ -1,0 +1,144 @@
+/** Words of a command line and the small value syntaxes the commands share. */
+import type { Millis } from "../clock/clock.ts";
+
+export interface Token {
+  /** The word with quotes removed. */
+  readonly text: string;
+  /** Where the word starts and ends in the line (quotes included). */
+  readonly start: number;
+  readonly end: number;
+  readonly quoted: boolean;
+}
+
+/** Splits on blanks; "double quotes" keep blanks inside a word (escapes stay for unescapeText()). */
+export function tokenize(line: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i] as string)) i++;
+    if (i >= line.length) break;
+    const start = i;
+    if (line[i] === '"') {
+      i++;
+      let text = "";
+      while (i < line.length && line[i] !== '"') {
+        if (line[i] === "\\" && i + 1 < line.length) {
+          text += line.slice(i, i + 2);
+          i += 2;
+        } else {
+          text += line[i];
+          i++;
+        }
+      }
+      if (i < line.length) i++; // closing quote
+      out.push({ text, start, end: i, quoted: true });
+      continue;
+    }
+    while (i < line.length && !/\s/.test(line[i] as string)) i++;
+    out.push({ text: line.slice(start, i), start, end: i, quoted: false });
+  }
+  return out;
+}
+
+/** `\r \n \t \\ \0 \" \xHH` → bytes' characters; anything else after `\` stays as written. */
+export function unescapeText(text: string): string | { error: string } {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch !== "\\") {
+      out += ch;
+      continue;
+    }
+    const next = text[i + 1];
+    i++;
+    switch (next) {
+      case "r":
+        out += "\r";
+        break;
+      case "n":
+        out += "\n";
+        break;
+      case "t":
+        out += "\t";
+        break;
+      case "0":
+        out += "\0";
+        break;
+      case "\\":
+        out += "\\";
+        break;
+      case '"':
+        out += '"';
+        break;
+      case "x": {
+        const hex = text.slice(i + 1, i + 3);
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) return { error: `\\x needs two hex digits, got "\\x${hex}"` };
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        i += 2;
+        break;
+      }
+      case undefined:
+        return { error: "a lone \\ at the end of the text" };
+      default:
+        out += `\\${next}`;
+    }
+  }
+  return out;
+}
+
+/** Bytes shown as text with the same escapes, for `recv`. */
+export function escapeBytes(data: Uint8Array): string {
+  let s = "";
+  for (const b of data) {
+    if (b === 0x0d) s += "\\r";
+    else if (b === 0x0a) s += "\\n";
+    else if (b === 0x09) s += "\\t";
+    else if (b === 0x5c) s += "\\\\";
+    else if (b === 0x22) s += '\\"';
+    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return s;
+}
+
+/** A text argument as bytes (latin-1 for \xHH, UTF-8 otherwise). */
+export function textBytes(text: string): Uint8Array {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for characters above 0xff
+  if (/^[\u0000-\u00ff]*$/.test(text)) return Uint8Array.from(text, (c) => c.charCodeAt(0));
+  return new TextEncoder().encode(text);
+}
+
+/** `200ms`, `1.5s`, `2m`, `30` (ms). */
+export function parseDuration(text: string): Millis | undefined {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m)?$/.exec(text);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  const ms = unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** `10%` or `10` → 0.1. */
+export function parsePercent(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(text);
+  if (m === null) return undefined;
+  const p = Number(m[1]) / 100;
+  return p >= 0 && p <= 1 ? p : undefined;
+}
+
+export function parseInteger(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Seconds with millisecond precision: `1.010`. */
+export function formatTime(ms: Millis): string {
+  return (ms / 1000).toFixed(3);
+}
+
+/** A span of time for people: `200 ms`, `1.5 s`, `60 s`. */
+export function formatDuration(ms: Millis): string {
+  if (ms < 1000) return `${Number(ms.toFixed(3))} ms`;
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}

@@ -1,0 +1,227 @@
+/** Session commands: help, use, quit, host (kernel world), guided labs. */
+import { err, hint, text } from "./cmd-sockets.ts";
+import { checkBlock, checkStep, currentStep, gotoStep, startLab, stepBlock } from "./lab-runner.ts";
+import type { Command, Registry } from "./registry.ts";
+import type { LabEngine } from "./session.ts";
+import type { Block, Line, Span } from "./view.ts";
+
+const USAGE = {
+  help: "help [COMMAND]",
+  use: "use HOST",
+  quit: "quit",
+  host: "host COMMAND…",
+  labList: "lab list",
+  labStart: "lab start NAME",
+  labQuit: "lab quit",
+  next: "next",
+  back: "back",
+  check: "check",
+} as const;
+
+function helpFor(cmd: Command<LabEngine>): Block {
+  const lines: Line[] = [
+    [{ text: cmd.usage, tone: "accent" }],
+    [{ text: cmd.summary }],
+    ...cmd.help.map((l): Line => [{ text: l, tone: "muted" }]),
+  ];
+  if (cmd.hostScoped !== false) lines.push([{ text: "Prefix with HOST: to run it on another host (b: …).", tone: "muted" }]);
+  return { kind: "text", lines };
+}
+
+function noLab(usage: string): Block[] {
+  return [err("no lab is running (lab list, then lab start NAME)", usage)];
+}
+
+export function registerSessionCommands(reg: Registry<LabEngine>): void {
+  reg.add({
+    name: "help",
+    usage: USAGE.help,
+    summary: "the commands, or one command in detail",
+    help: ["help alone lists every command with its usage; help CMD explains one (help udp, help drop next)."],
+    args: [{ name: "COMMAND", kind: "command", optional: true }, { name: "SUB", kind: "word", optional: true, open: true }],
+    hostScoped: false,
+    run(ctx, a) {
+      const reg = ctx.engine.registry;
+      const name = a.str("COMMAND");
+      if (name === undefined) {
+        const rows: Span[][] = reg.all().map((c) => [{ text: c.usage, tone: "accent" }, { text: c.summary }]);
+        return [
+          { kind: "table", title: "commands", columns: ["usage", ""], rows },
+          text(hint("HOST: COMMAND runs one command on another host; use HOST switches. help CMD for more.")),
+        ];
+      }
+      const sub = a.str("SUB");
+      const full = sub !== undefined ? `${name} ${sub}` : name;
+      const exact = reg.find(full.toLowerCase());
+      if (exact !== undefined) return [helpFor(exact)];
+      const family = reg.family(name.toLowerCase());
+      if (family.length > 0 && sub === undefined) return family.map(helpFor);
+      return [err(`help: no command "${full}"`, USAGE.help)];
+    },
+  });
+
+  reg.add({
+    name: "use",
+    usage: USAGE.use,
+    summary: "switch the current host",
+    help: ["Commands act on the current host (shown in the prompt). use b switches to host b."],
+    args: [{ name: "HOST", kind: "host" }],
+    hostScoped: false,
+    run(ctx, a) {
+      const h = ctx.engine.hostNamed(a.str("HOST") as string);
+      if (h === undefined) return [err("use: no such host", USAGE.use)];
+      ctx.engine.current = h;
+      return [text(`now on ${h.name}`)];
+    },
+  });
+
+  reg.add({
+    name: "quit",
+    usage: USAGE.quit,
+    summary: "leave the lab",
+    help: ["Ends the session (the kernel world removes its namespace)."],
+    args: [],
+    hostScoped: false,
+    run: () => ({ blocks: [text("bye")], quit: true }),
+  });
+
+  reg.add({
+    name: "host",
+    usage: USAGE.host,
+    summary: "run a command in the kernel world's namespace",
+    help: [
+      "Kernel world only: runs COMMAND with a shell inside the lab's network namespace, where the",
+      "Linux kernel at 10.0.0.1 talks to tcplab at 10.0.0.2. Output streams as it comes; Ctrl-C stops it.",
+      "Examples: host ping -c 1 10.0.0.2   host nc 10.0.0.2 7   host curl http://10.0.0.2/",
+    ],
+    args: [{ name: "COMMAND", kind: "text" }],
+    hostScoped: false,
+    async run(ctx, a) {
+      const { engine } = ctx;
+      const w = engine.world;
+      if (w.runHostCommand === undefined) {
+        return [err("host: there is no kernel here — host runs commands in the kernel world (sudo bun run lab)", USAGE.host)];
+      }
+      const abort = new AbortController();
+      engine.hostAbort = abort;
+      try {
+        const code = await w.runHostCommand(a.str("COMMAND") as string, {
+          signal: abort.signal,
+          output: (chunk, stream) => {
+            const lines = chunk.replace(/\n$/, "").split("\n");
+            engine.emit([
+              { kind: "text", lines: lines.map((l): Line => [{ text: l, tone: stream === "stderr" ? "warn" : "normal" }]) },
+            ]);
+          },
+        });
+        return [text(abort.signal.aborted ? "interrupted" : `exit status ${code ?? "none (killed)"}`)];
+      } finally {
+        engine.hostAbort = undefined;
+      }
+    },
+  });
+
+  reg.add({
+    name: "lab list",
+    usage: USAGE.labList,
+    summary: "the guided labs",
+    help: ["Lists the lab files in labs/ with their titles."],
+    args: [],
+    hostScoped: false,
+    run(ctx) {
+      const names = ctx.engine.labNames();
+      if (names.length === 0) return [text(`no labs found in ${ctx.engine.labsDir}`)];
+      const rows: Span[][] = names.map((n) => {
+        const lab = ctx.engine.loadLab(n);
+        return [
+          { text: n, tone: "accent" },
+          "error" in lab ? { text: lab.error, tone: "bad" } : { text: `${lab.title} (${lab.steps.length} steps)` },
+        ];
+      });
+      return [{ kind: "table", title: "labs", columns: ["name", "title"], rows }];
+    },
+  });
+
+  reg.add({
+    name: "lab start",
+    usage: USAGE.labStart,
+    summary: "start a guided lab (in a fresh world)",
+    help: ["Starts lab NAME from step 1 in a fresh world. next checks a step and moves on; back goes back."],
+    args: [{ name: "NAME", kind: "lab" }],
+    hostScoped: false,
+    async run(ctx, a) {
+      const lab = ctx.engine.loadLab(a.str("NAME") as string);
+      if ("error" in lab) return [err(`lab: ${lab.error}`, USAGE.labStart)];
+      await startLab(ctx.engine, lab);
+      const intro: Line[] = [[{ text: lab.title, tone: "accent" }], ...lab.intro.map((l): Line => [{ text: l }])];
+      return [{ kind: "text", lines: intro }, stepBlock(ctx.engine)];
+    },
+  });
+
+  reg.add({
+    name: "lab quit",
+    usage: USAGE.labQuit,
+    summary: "leave the guided lab (the world stays)",
+    help: ["Stops following the lab; the hosts and connections stay as they are."],
+    args: [],
+    hostScoped: false,
+    run(ctx) {
+      if (ctx.engine.lab === undefined) return noLab(USAGE.labQuit);
+      ctx.engine.lab = undefined;
+      return [text("lab ended")];
+    },
+  });
+
+  reg.add({
+    name: "check",
+    usage: USAGE.check,
+    summary: "check the current lab step",
+    help: ["Evaluates the step's expectations now and shows each one as ✓ or ✗."],
+    args: [],
+    hostScoped: false,
+    run(ctx) {
+      if (ctx.engine.lab === undefined) return noLab(USAGE.check);
+      return [checkBlock(checkStep(ctx.engine))];
+    },
+  });
+
+  reg.add({
+    name: "next",
+    usage: USAGE.next,
+    summary: "check this lab step and go on",
+    help: ["Checks the step's expectations; if they all hold, shows the next step."],
+    args: [],
+    hostScoped: false,
+    run(ctx) {
+      const { engine } = ctx;
+      const p = engine.lab;
+      if (p === undefined || currentStep(engine) === undefined) return noLab(USAGE.next);
+      const results = checkStep(engine);
+      if (!results.every((r) => r.ok)) {
+        return [checkBlock(results), text(hint("not yet: do what the step says, then next again"))];
+      }
+      if (p.step + 1 >= p.lab.steps.length) {
+        engine.lab = undefined;
+        return [checkBlock(results), text([{ text: `lab ${p.lab.name} complete`, tone: "good" }])];
+      }
+      gotoStep(engine, p.step + 1);
+      return [checkBlock(results), stepBlock(engine)];
+    },
+  });
+
+  reg.add({
+    name: "back",
+    usage: USAGE.back,
+    summary: "show the previous lab step again",
+    help: ["Goes back one step (the world is not rewound)."],
+    args: [],
+    hostScoped: false,
+    run(ctx) {
+      const p = ctx.engine.lab;
+      if (p === undefined) return noLab(USAGE.back);
+      if (p.step === 0) return [text("this is the first step"), stepBlock(ctx.engine)];
+      gotoStep(ctx.engine, p.step - 1);
+      return [stepBlock(ctx.engine)];
+    },
+  });
+}

@@ -1,0 +1,459 @@
+/** Socket commands, Socklab style: every socket has an id like `#3`. */
+import { SocketError } from "../api/errors.ts";
+import type { Fd } from "../api/sockets.ts";
+import { stateName } from "../tcp/state.ts";
+import { formatIpv4Addr } from "../wire/addr.ts";
+import { escapeBytes, textBytes, unescapeText } from "./args.ts";
+import type { Args, CommandContext, Registry } from "./registry.ts";
+import type { LabEngine } from "./session.ts";
+import { formatEp } from "./state-view.ts";
+import type { Block, Line } from "./view.ts";
+import type { LabHost } from "./world.ts";
+
+type Ctx = CommandContext<LabEngine>;
+
+export function err(message: string, usage?: string): Block {
+  return usage === undefined ? { kind: "error", message } : { kind: "error", message, usage };
+}
+
+export function text(...lines: (string | Line)[]): Block {
+  return { kind: "text", lines: lines.map((l) => (typeof l === "string" ? [{ text: l }] : l)) };
+}
+
+export function hint(message: string): Line {
+  return [{ text: message, tone: "muted" }];
+}
+
+function sockErr(what: string, e: SocketError, usage: string): Block {
+  return err(`${what}: ${e.message}`, usage);
+}
+
+/** A new non-blocking socket: lab calls never wait; the clock decides when things happen. */
+function newSocket(host: LabHost, type: "tcp" | "udp"): Fd | SocketError {
+  const fd = host.sockets.socket(type);
+  if (fd instanceof SocketError) return fd;
+  host.sockets.setNonBlocking(fd, true);
+  return fd;
+}
+
+function pausedHint(ctx: Ctx): Line[] {
+  return ctx.engine.clock.mode === "paused"
+    ? [hint("the clock is paused: `step` delivers what is on the wire")]
+    : [];
+}
+
+/** Text of a `send`/`udp sendto` argument: surrounding quotes removed, escapes read. */
+export function readText(raw: string): Uint8Array | { error: string } {
+  let t = raw;
+  if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) t = t.slice(1, -1);
+  const u = unescapeText(t);
+  if (typeof u !== "string") return u;
+  return textBytes(u);
+}
+
+const USAGE = {
+  listen: "listen PORT [BACKLOG]",
+  connect: "connect ADDR PORT",
+  accept: "accept [#ID]",
+  send: "send #ID TEXT | send #ID --bytes N",
+  recv: "recv #ID [N]",
+  shutdown: "shutdown #ID rd|wr|rdwr",
+  close: "close #ID",
+  abort: "abort #ID",
+  sockopt: "sockopt #ID NAME [VALUE]",
+  udpBind: "udp bind PORT",
+  udpSendto: "udp sendto #ID ADDR PORT TEXT",
+  udpRecv: "udp recv #ID",
+} as const;
+
+const SOCKOPTS = ["nodelay", "rcvbuf", "sndbuf", "reuseaddr", "linger", "error"] as const;
+
+export function registerSocketCommands(reg: Registry<LabEngine>): void {
+  reg.add({
+    name: "listen",
+    usage: USAGE.listen,
+    summary: "passive open: a listening socket on PORT",
+    help: [
+      "Creates a TCP socket, binds it to PORT and listens (RFC 9293 §3.10.1, passive OPEN).",
+      "Handshakes complete without you; `accept` takes a finished connection from the queue.",
+      "BACKLOG bounds the queue of completed connections (default 16).",
+      "Example: b: listen 80",
+    ],
+    args: [
+      { name: "PORT", kind: "port" },
+      { name: "BACKLOG", kind: "int", optional: true, max: 4096 },
+    ],
+    run(ctx, a) {
+      const { sockets } = ctx.host;
+      const port = a.num("PORT") as number;
+      const backlog = a.num("BACKLOG") ?? 16;
+      const fd = newSocket(ctx.host, "tcp");
+      if (fd instanceof SocketError) return [sockErr("listen", fd, USAGE.listen)];
+      const bound = sockets.bind(fd, port);
+      const listened = bound ?? sockets.listen(fd, backlog);
+      if (listened instanceof SocketError) {
+        sockets.close(fd);
+        return [sockErr("listen", listened, USAGE.listen)];
+      }
+      return [
+        text([
+          { text: `#${fd}`, tone: "accent" },
+          { text: ` listening on ${formatIpv4Addr(ctx.host.addr)}:${port} (backlog ${backlog})` },
+        ]),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "connect",
+    usage: USAGE.connect,
+    summary: "active open: a SYN to ADDR PORT",
+    help: [
+      "Creates a TCP socket and connects it (RFC 9293 §3.10.1, active OPEN): the SYN leaves at once",
+      "and the connection waits in SYN-SENT. ADDR is an IPv4 address or a host name (a, b).",
+      "The call does not block: watch the state table while the handshake goes on.",
+      "Example: connect 10.0.0.2 80",
+    ],
+    args: [
+      { name: "ADDR", kind: "addr" },
+      { name: "PORT", kind: "port" },
+    ],
+    async run(ctx, a) {
+      const addr = a.num("ADDR") as number;
+      const port = a.num("PORT") as number;
+      const fd = newSocket(ctx.host, "tcp");
+      if (fd instanceof SocketError) return [sockErr("connect", fd, USAGE.connect)];
+      const r = await ctx.host.sockets.connect(fd, addr, port);
+      if (r instanceof SocketError && r.code !== "EINPROGRESS") {
+        ctx.host.sockets.close(fd);
+        return [sockErr("connect", r, USAGE.connect)];
+      }
+      const tcb = ctx.host.sockets.tcbOf(fd);
+      const where = tcb !== undefined ? `${formatEp(tcb.local)} → ${formatEp(tcb.remote)}` : "";
+      return [
+        text(
+          [
+            { text: `#${fd}`, tone: "accent" },
+            { text: ` ${where} ` },
+            { text: tcb !== undefined ? stateName(tcb.state) : "connected", tone: "state" },
+          ],
+          ...pausedHint(ctx),
+        ),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "accept",
+    usage: USAGE.accept,
+    summary: "take a completed connection from a listener",
+    help: [
+      "Takes the oldest connection whose handshake is complete from the listener's accept queue",
+      "and gives it a new socket id. Without #ID, the host's only (or first) listener is used.",
+      "An empty queue is not an error: the handshake has not finished yet.",
+    ],
+    args: [{ name: "#ID", kind: "socket", optional: true }],
+    async run(ctx, a) {
+      const { sockets } = ctx.host;
+      let fd = a.num("#ID");
+      if (fd === undefined) {
+        const l = sockets.list().find((s) => s.state === "LISTEN");
+        if (l === undefined) return [err(`accept: no listening socket on ${ctx.host.name}`, USAGE.accept)];
+        fd = l.fd;
+      }
+      const r = await sockets.accept(fd);
+      if (r instanceof SocketError) {
+        if (r.code === "EAGAIN") {
+          return [
+            text(
+              `nothing to accept yet: the accept queue of #${fd} is empty`,
+              hint("a connection enters the queue when its handshake completes (SYN-RECEIVED → ESTABLISHED)"),
+            ),
+          ];
+        }
+        return [sockErr("accept", r, USAGE.accept)];
+      }
+      sockets.setNonBlocking(r, true);
+      const tcb = sockets.tcbOf(r);
+      return [
+        text([
+          { text: `#${r}`, tone: "accent" },
+          { text: ` accepted on #${fd}: ${tcb ? `${formatEp(tcb.local)} ← ${formatEp(tcb.remote)} ` : ""}` },
+          { text: tcb ? stateName(tcb.state) : "", tone: "state" },
+        ]),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "send",
+    usage: USAGE.send,
+    summary: "queue bytes for sending on a connection",
+    help: [
+      "Puts TEXT (escapes: \\r \\n \\t \\\\ \\xHH; quotes optional) in the send buffer (RFC 9293 §3.10.2).",
+      "--bytes N sends N generated bytes instead. Segments leave as the window, Nagle and MSS allow.",
+      'Example: send #3 "GET / HTTP/1.0\\r\\n\\r\\n"',
+    ],
+    args: [
+      { name: "#ID", kind: "socket" },
+      { name: "TEXT", kind: "text", optional: true },
+    ],
+    flags: [{ name: "bytes", value: "int" }],
+    async run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      let data: Uint8Array;
+      const n = a.num("bytes");
+      const raw = a.str("TEXT");
+      if (n !== undefined) {
+        if (raw !== undefined) return [err("send: give TEXT or --bytes N, not both", USAGE.send)];
+        data = new Uint8Array(n);
+        for (let i = 0; i < n; i++) data[i] = 0x61 + (i % 26); // abc…z, so a reader can follow offsets
+      } else {
+        if (raw === undefined) return [err("send: missing TEXT (or --bytes N)", USAGE.send)];
+        const r = readText(raw);
+        if (!(r instanceof Uint8Array)) return [err(`send: ${r.error}`, USAGE.send)];
+        data = r;
+      }
+      if (data.length === 0) return [err("send: nothing to send", USAGE.send)];
+      const r = await ctx.host.sockets.send(fd, data);
+      if (r instanceof SocketError) {
+        if (r.code === "EAGAIN") return [text("the send buffer is full: nothing queued (wait for ACKs)")];
+        return [sockErr("send", r, USAGE.send)];
+      }
+      const tcb = ctx.host.sockets.tcbOf(fd);
+      return [
+        text(
+          `#${fd} queued ${r} of ${data.length} bytes${r < data.length ? " (send buffer full)" : ""}`,
+          ...(tcb !== undefined ? [hint(`send queue now ${tcb.sendQueued} bytes`)] : []),
+          ...pausedHint(ctx),
+        ),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "recv",
+    usage: USAGE.recv,
+    summary: "read received bytes from a connection",
+    help: [
+      "Reads up to N bytes (default: all available) in order (RFC 9293 §3.10.3).",
+      "Reading frees receive buffer space, which may open the window (a window update).",
+    ],
+    args: [
+      { name: "#ID", kind: "socket" },
+      { name: "N", kind: "int", optional: true, min: 1 },
+    ],
+    async run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const r = await ctx.host.sockets.recv(fd, a.num("N") ?? 65536);
+      if (r instanceof SocketError) {
+        if (r.code === "EAGAIN") return [text(`#${fd}: nothing to read yet`)];
+        return [sockErr("recv", r, USAGE.recv)];
+      }
+      if (r.length === 0) return [text(`#${fd}: end of stream (the peer's FIN was read)`)];
+      return [text(`#${fd} read ${r.length} bytes:`, [{ text: `"${escapeBytes(r)}"`, tone: "accent" }])];
+    },
+  });
+
+  reg.add({
+    name: "shutdown",
+    usage: USAGE.shutdown,
+    summary: "half-close: stop reading, writing or both",
+    help: [
+      "wr sends a FIN after queued data (RFC 9293 §3.10.4, CLOSE): you can still receive.",
+      "rd discards what arrives from now on; rdwr does both.",
+    ],
+    args: [
+      { name: "#ID", kind: "socket" },
+      { name: "HOW", kind: "word", values: ["rd", "wr", "rdwr"] },
+    ],
+    run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const how = a.str("HOW") as "rd" | "wr" | "rdwr";
+      const r = ctx.host.sockets.shutdown(fd, how);
+      if (r instanceof SocketError) return [sockErr("shutdown", r, USAGE.shutdown)];
+      return [text(`#${fd} shut down (${how})`, ...pausedHint(ctx))];
+    },
+  });
+
+  reg.add({
+    name: "close",
+    usage: USAGE.close,
+    summary: "close a socket (a FIN for a connection)",
+    help: [
+      "Releases the id. A connection closes gracefully (RFC 9293 §3.10.4): FIN after queued data;",
+      "the TCB lives on through FIN-WAIT/TIME-WAIT or LAST-ACK (shown as (#ID) in `state`).",
+      "With unread data it is aborted with a RST instead (RFC 1122 §4.2.2.13).",
+    ],
+    args: [{ name: "#ID", kind: "socket" }],
+    run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const r = ctx.host.sockets.close(fd);
+      if (r instanceof SocketError) return [sockErr("close", r, USAGE.close)];
+      return [text(`#${fd} closed`, ...pausedHint(ctx))];
+    },
+  });
+
+  reg.add({
+    name: "abort",
+    usage: USAGE.abort,
+    summary: "abort a connection with a RST",
+    help: [
+      "ABORT (RFC 9293 §3.10.5): a RST goes out if the connection is synchronized and the TCB is",
+      "deleted at once — no FIN, no TIME-WAIT. (SO_LINGER 0, then close.)",
+    ],
+    args: [{ name: "#ID", kind: "socket" }],
+    run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const { sockets } = ctx.host;
+      const info = sockets.info(fd);
+      if (!(info instanceof SocketError) && info.type !== "tcp") {
+        return [err(`abort: #${fd} is not a TCP socket`, USAGE.abort)];
+      }
+      const set = sockets.setsockopt(fd, "SO_LINGER", 0);
+      if (set instanceof SocketError) return [sockErr("abort", set, USAGE.abort)];
+      const r = sockets.close(fd);
+      if (r instanceof SocketError) return [sockErr("abort", r, USAGE.abort)];
+      return [text(`#${fd} aborted`)];
+    },
+  });
+
+  reg.add({
+    name: "sockopt",
+    usage: USAGE.sockopt,
+    summary: "read or set a socket option",
+    help: [
+      "Options: nodelay on|off (TCP_NODELAY, Nagle off), rcvbuf N, sndbuf N (bytes; apply to",
+      "connections opened later), reuseaddr on|off, linger off|SECONDS, error (SO_ERROR, read-only).",
+      "Without VALUE, shows the current value.",
+    ],
+    args: [
+      { name: "#ID", kind: "socket" },
+      { name: "NAME", kind: "word", values: SOCKOPTS },
+      { name: "VALUE", kind: "word", optional: true, open: true, values: ["on", "off"] },
+    ],
+    run: (ctx, a) => sockopt(ctx, a),
+  });
+
+  reg.add({
+    name: "udp bind",
+    usage: USAGE.udpBind,
+    summary: "a UDP socket bound to PORT",
+    help: ["Creates a UDP socket on PORT (0 picks an ephemeral port)."],
+    args: [{ name: "PORT", kind: "int", max: 65535 }],
+    run(ctx, a) {
+      const port = a.num("PORT") as number;
+      const fd = newSocket(ctx.host, "udp");
+      if (fd instanceof SocketError) return [sockErr("udp bind", fd, USAGE.udpBind)];
+      const r = ctx.host.sockets.bind(fd, port);
+      if (r instanceof SocketError) {
+        ctx.host.sockets.close(fd);
+        return [sockErr("udp bind", r, USAGE.udpBind)];
+      }
+      const info = ctx.host.sockets.info(fd);
+      const local = info instanceof SocketError ? undefined : info.local;
+      return [text([{ text: `#${fd}`, tone: "accent" }, { text: ` UDP bound to ${local ? formatEp(local) : port}` }])];
+    },
+  });
+
+  reg.add({
+    name: "udp sendto",
+    usage: USAGE.udpSendto,
+    summary: "send one UDP datagram",
+    help: ["Sends TEXT (same escapes as send) as one datagram to ADDR PORT."],
+    args: [
+      { name: "#ID", kind: "socket" },
+      { name: "ADDR", kind: "addr" },
+      { name: "PORT", kind: "port" },
+      { name: "TEXT", kind: "text" },
+    ],
+    run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const data = readText(a.str("TEXT") as string);
+      if (!(data instanceof Uint8Array)) return [err(`udp sendto: ${data.error}`, USAGE.udpSendto)];
+      const r = ctx.host.sockets.sendTo(fd, data, a.num("ADDR") as number, a.num("PORT") as number);
+      if (r instanceof SocketError) return [sockErr("udp sendto", r, USAGE.udpSendto)];
+      return [text(`#${fd} sent a datagram of ${r} bytes`, ...pausedHint(ctx))];
+    },
+  });
+
+  reg.add({
+    name: "udp recv",
+    usage: USAGE.udpRecv,
+    summary: "read one UDP datagram",
+    help: ["Reads the next queued datagram and shows who sent it."],
+    args: [{ name: "#ID", kind: "socket" }],
+    async run(ctx, a) {
+      const fd = a.num("#ID") as number;
+      const r = await ctx.host.sockets.recvFrom(fd);
+      if (r instanceof SocketError) {
+        if (r.code === "EAGAIN") return [text(`#${fd}: no datagram queued`)];
+        return [sockErr("udp recv", r, USAGE.udpRecv)];
+      }
+      return [
+        text(`#${fd} datagram of ${r.data.length} bytes from ${formatEp(r.from)}:`, [
+          { text: `"${escapeBytes(r.data)}"`, tone: "accent" },
+        ]),
+      ];
+    },
+  });
+}
+
+function onOff(v: string): boolean | undefined {
+  const t = v.toLowerCase();
+  if (t === "on" || t === "1" || t === "true" || t === "yes") return true;
+  if (t === "off" || t === "0" || t === "false" || t === "no") return false;
+  return undefined;
+}
+
+function sockopt(ctx: Ctx, a: Args): Block[] {
+  const fd = a.num("#ID") as number;
+  const name = a.str("NAME") as (typeof SOCKOPTS)[number];
+  const value = a.str("VALUE");
+  const { sockets } = ctx.host;
+  const show = (v: unknown) => [text(`#${fd} ${name} = ${v === undefined ? "off" : String(v)}`)];
+  const fail = (e: SocketError) => [sockErr("sockopt", e, USAGE.sockopt)];
+  const bad = (why: string) => [err(`sockopt: ${why}`, USAGE.sockopt)];
+  switch (name) {
+    case "nodelay":
+    case "reuseaddr": {
+      const opt = name === "nodelay" ? "TCP_NODELAY" : "SO_REUSEADDR";
+      if (value === undefined) {
+        const v = sockets.getsockopt(fd, opt);
+        return v instanceof SocketError ? fail(v) : show(v ? "on" : "off");
+      }
+      const b = onOff(value);
+      if (b === undefined) return bad(`${name} takes on or off, got "${value}"`);
+      const r = sockets.setsockopt(fd, opt, b);
+      return r instanceof SocketError ? fail(r) : show(b ? "on" : "off");
+    }
+    case "rcvbuf":
+    case "sndbuf": {
+      const opt = name === "rcvbuf" ? "SO_RCVBUF" : "SO_SNDBUF";
+      if (value === undefined) {
+        const v = sockets.getsockopt(fd, opt);
+        return v instanceof SocketError ? fail(v) : show(v);
+      }
+      if (!/^\d+$/.test(value) || Number(value) <= 0) return bad(`${name} takes a size in bytes, got "${value}"`);
+      const r = sockets.setsockopt(fd, opt, Number(value));
+      if (r instanceof SocketError) return fail(r);
+      const v = sockets.getsockopt(fd, opt);
+      return v instanceof SocketError ? fail(v) : show(v);
+    }
+    case "linger": {
+      if (value === undefined) {
+        const v = sockets.getsockopt(fd, "SO_LINGER");
+        return v instanceof SocketError ? fail(v) : show(v === undefined ? "off" : `${v} s`);
+      }
+      const secs = value.toLowerCase() === "off" ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (secs !== undefined && Number.isNaN(secs)) return bad(`linger takes off or seconds, got "${value}"`);
+      const r = sockets.setsockopt(fd, "SO_LINGER", secs);
+      return r instanceof SocketError ? fail(r) : show(secs === undefined ? "off" : `${secs} s`);
+    }
+    case "error": {
+      if (value !== undefined) return bad("error is read-only");
+      const v = sockets.getsockopt(fd, "SO_ERROR");
+      return v instanceof SocketError ? fail(v) : show(v ?? "none");
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Everything the lab saw happen, in order: packets at each host's interface
+ * (with drop marks) and TCB state changes. Trace lines, the ladder, `step`
+ * summaries and lab checks are all read from this one log.
+ */
+import type { Millis } from "../clock/clock.ts";
+import type { State } from "../tcp/state.ts";
+import type { Tcb } from "../tcp/tcb.ts";
+import type { Endpoint } from "../wire/addr.ts";
+
+export interface PacketEvent {
+  readonly kind: "packet";
+  /** Position in the log (also the order of events at the same time). */
+  readonly index: number;
+  readonly time: Millis;
+  /** The tcplab host at whose interface this was seen. */
+  readonly host: string;
+  /** `>` sent by `host`, `<` arriving at `host` (packetdrill's convention). */
+  readonly dir: ">" | "<";
+  readonly bytes: Uint8Array;
+  /** Why it never got through, e.g. "drop next SYN" or "loss 10%". */
+  dropped?: string;
+  /** Put in by `inject`, not carried by the wire. */
+  readonly injected: boolean;
+  /** For `>`: when the other tcplab host saw it arrive (simulated world). */
+  arrived?: Millis;
+  /** For `<`: the `>` event of the same packet at the sending tcplab host, if any. */
+  sentAs?: PacketEvent;
+}
+
+export interface StateEvent {
+  readonly kind: "state";
+  readonly index: number;
+  readonly time: Millis;
+  readonly host: string;
+  readonly tcb: Tcb;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** Undefined when the TCB was just created (it appears in `to`). */
+  readonly from: State | undefined;
+  readonly to: State;
+}
+
+export type LabEvent = PacketEvent | StateEvent;
+
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** How far back an arrival looks for the send it belongs to. */
+const MATCH_WINDOW = 512;
+
+export class EventLog {
+  private readonly list: LabEvent[] = [];
+  private readonly listeners = new Set<(e: LabEvent) => void>();
+
+  get length(): number {
+    return this.list.length;
+  }
+
+  all(): readonly LabEvent[] {
+    return this.list;
+  }
+
+  since(mark: number): readonly LabEvent[] {
+    return this.list.slice(mark);
+  }
+
+  onEvent(fn: (e: LabEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  packet(time: Millis, host: string, dir: ">" | "<", bytes: Uint8Array, injected = false): PacketEvent {
+    const ev: PacketEvent = {
+      kind: "packet",
+      index: this.list.length,
+      time,
+      host,
+      dir,
+      bytes: bytes.slice(),
+      injected,
+    };
+    if (dir === "<" && !injected) {
+      // The same bytes sent by the other tcplab host and not yet arrived: this is their arrival.
+      const stop = Math.max(0, this.list.length - MATCH_WINDOW);
+      let found: PacketEvent | undefined;
+      for (let i = this.list.length - 1; i >= stop; i--) {
+        const e = this.list[i];
+        if (e?.kind !== "packet" || e.dir !== ">" || e.host === host) continue;
+        if (e.arrived !== undefined || e.dropped !== undefined) continue;
+        if (sameBytes(e.bytes, ev.bytes)) found = e; // keep looking: the oldest match wins
+      }
+      if (found !== undefined) {
+        found.arrived = time;
+        ev.sentAs = found;
+      }
+    }
+    this.push(ev);
+    return ev;
+  }
+
+  /** Marks a packet as dropped (and the send it belongs to). */
+  markDropped(ev: PacketEvent, reason: string): void {
+    ev.dropped = reason;
+    if (ev.sentAs !== undefined) {
+      ev.sentAs.dropped = reason;
+      ev.sentAs.arrived = undefined;
+    }
+  }
+
+  state(
+    time: Millis,
+    host: string,
+    tcb: Tcb,
+    from: State | undefined,
+    to: State,
+  ): StateEvent {
+    const ev: StateEvent = {
+      kind: "state",
+      index: this.list.length,
+      time,
+      host,
+      tcb,
+      local: tcb.local,
+      remote: tcb.remote,
+      from,
+      to,
+    };
+    this.push(ev);
+    return ev;
+  }
+
+  private push(ev: LabEvent): void {
+    this.list.push(ev);
+    for (const fn of this.listeners) fn(ev);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * `inject`: a crafted segment, written either as a packetdrill packet line
+ * relative to a connection (`inject #3 < S. 0:0(0) ack 1 win 1000 <mss 536>`)
+ * or with absolute fields (`inject tcp 10.0.0.1:4000 > 10.0.0.2:80 flags=S
+ * seq=1000`). Defaults are filled in and checksums are right unless
+ * `csum=bad` asks otherwise.
+ */
+import type { Tcb } from "../tcp/tcb.ts";
+import { State } from "../tcp/state.ts";
+import type { Ipv4Addr } from "../wire/addr.ts";
+import { parseFlags } from "../wire/format.ts";
+import { buildTcpPacket } from "../wire/packet.ts";
+import { seqAdd } from "../wire/seq.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
+import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
+import { parseInteger, textBytes, tokenize, unescapeText } from "./args.ts";
+
+export interface CraftedPacket {
+  readonly bytes: Uint8Array;
+  /** `<`: into the host as if from the wire; `>`: onto the wire as if sent by the host. */
+  readonly dir: "<" | ">";
+}
+
+export type Crafted = CraftedPacket | { readonly error: string };
+
+/** Generated payload bytes: abc…z repeating. */
+function filler(n: number): Uint8Array {
+  const data = new Uint8Array(n);
+  for (let i = 0; i < n; i++) data[i] = 0x61 + (i % 26);
+  return data;
+}
+
+function convertOptions(opts: readonly PdTcpOption[]): TcpOption[] | { error: string } {
+  const out: TcpOption[] = [];
+  for (const o of opts) {
+    switch (o.kind) {
+      case "md5":
+      case "fastOpen":
+        return { error: `the ${o.kind} option is not supported by inject` };
+      default:
+        out.push(o);
+    }
+  }
+  return out;
+}
+
+/** Pulls `csum=bad|good` off the end of a packet line (packetdrill has no such field). */
+function takeChecksum(line: string): { line: string; checksum: "good" | "bad" } {
+  const m = /\s+csum=(bad|good)\s*$/i.exec(line);
+  if (m === null) return { line, checksum: "good" };
+  return { line: line.slice(0, m.index), checksum: (m[1] as string).toLowerCase() as "good" | "bad" };
+}
+
+/** Whether the peer's ISN (IRS) is known to this TCB. */
+function knowsIrs(tcb: Tcb): boolean {
+  return tcb.state !== State.SynSent && !(tcb.state === State.Closed && tcb.rcvNxt === 0);
+}
+
+/**
+ * The peer ISN that relative numbers of inbound segments count from: IRS once
+ * known; before that (SYN-SENT) one picked here and remembered, as packetdrill
+ * picks the remote ISN of a script.
+ */
+export function peerIsn(tcb: Tcb, bases: WeakMap<Tcb, number>): number {
+  if (knowsIrs(tcb)) return tcb.irs;
+  let base = bases.get(tcb);
+  if (base === undefined) {
+    base = seqAdd(tcb.iss, 0x4000_0000);
+    bases.set(tcb, base);
+  }
+  return base;
+}
+
+/** `inject #ID < LINE` / `inject #ID > LINE`. */
+export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number>): Crafted {
+  const { line, checksum } = takeChecksum(text.trim());
+  const parsed = parseScript(`0 ${line}\n`);
+  if (!parsed.ok) return { error: `cannot read the segment: ${parsed.error.message}` };
+  const st = parsed.script.statements[0];
+  if (parsed.script.statements.length !== 1 || st === undefined || st.type !== "packet") {
+    return { error: "expected one TCP packet line, like `< S. 0:0(0) ack 1 win 1000`" };
+  }
+  if (st.options === "any") return { error: "<...> (any options) cannot be sent: name the options" };
+  const options = convertOptions(st.options);
+  if ("error" in options) return options;
+  const inbound = st.direction === "<";
+  const ours = tcb.iss;
+  const theirs = peerIsn(tcb, bases);
+  // Inbound: seq counts from the peer's ISN and ack from ours; outbound the other way round.
+  const seqBase = inbound ? theirs : ours;
+  const ackBase = inbound ? ours : theirs;
+  let seq: number;
+  let len: number;
+  if (st.seq.kind === "any") {
+    seq = inbound ? tcb.rcvNxt : tcb.sndNxt;
+    len = st.seq.len;
+  } else {
+    seq = st.seq.absolute ? st.seq.start >>> 0 : seqAdd(seqBase, st.seq.start);
+    len = st.seq.len;
+  }
+  const src = inbound ? tcb.remote : tcb.local;
+  const dst = inbound ? tcb.local : tcb.remote;
+  const seg: TcpSegment = {
+    srcPort: st.ports?.src ?? src.port,
+    dstPort: st.ports?.dst ?? dst.port,
+    seq,
+    ack: st.ack === undefined ? 0 : seqAdd(ackBase, st.ack),
+    flags: st.flagMask,
+    window: st.win ?? 65535,
+    urgentPointer: st.urg ?? 0,
+    options,
+    payload: filler(len),
+  };
+  const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
+    checksum,
+    ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
+  });
+  return { bytes, dir: st.direction };
+}
+
+/** Flags as packetdrill letters (`S.`) or names (`SYN,ACK`, `syn|ack`). */
+export function readFlags(text: string): number | undefined {
+  const letters = parseFlags(text);
+  if (letters !== undefined) return letters;
+  let flags = 0;
+  for (const name of text.split(/[,|+]/)) {
+    const bit = (Flag as Record<string, number>)[name.toUpperCase()];
+    if (bit === undefined) return undefined;
+    flags |= bit;
+  }
+  return flags;
+}
+
+function endpoint(text: string, address: (t: string) => Ipv4Addr | undefined): { addr: Ipv4Addr; port: number } | undefined {
+  const i = text.lastIndexOf(":");
+  if (i <= 0) return undefined;
+  const addr = address(text.slice(0, i));
+  const port = parseInteger(text.slice(i + 1));
+  if (addr === undefined || port === undefined || port > 65535) return undefined;
+  return { addr, port };
+}
+
+export const ABSOLUTE_FIELDS = ["flags", "seq", "ack", "win", "urg", "mss", "wscale", "len", "data", "csum", "ttl"] as const;
+
+/** `inject tcp SRC:PORT > DST:PORT [field=value …]` (the words after `tcp`). */
+export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | undefined): Crafted {
+  const tokens = tokenize(text);
+  const src = tokens[0] ? endpoint(tokens[0].text, address) : undefined;
+  if (tokens[1]?.text !== ">" || src === undefined) {
+    return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
+  }
+  const dst = tokens[2] ? endpoint(tokens[2].text, address) : undefined;
+  if (dst === undefined) return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
+  let flags = 0;
+  let seq = 0;
+  let ack = 0;
+  let win = 65535;
+  let urg = 0;
+  let ttl: number | undefined;
+  let checksum: "good" | "bad" = "good";
+  let payload: Uint8Array = new Uint8Array(0);
+  const options: TcpOption[] = [];
+  for (const t of tokens.slice(3)) {
+    const eq = t.text.indexOf("=");
+    if (eq <= 0) return { error: `expected field=value, got "${t.text}" (fields: ${ABSOLUTE_FIELDS.join(", ")})` };
+    const key = t.text.slice(0, eq).toLowerCase();
+    let value = t.text.slice(eq + 1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    const num = (max: number) => {
+      const n = parseInteger(value);
+      return n !== undefined && n <= max ? n : undefined;
+    };
+    const bad = () => ({ error: `bad value for ${key}: "${value}"` });
+    switch (key) {
+      case "flags": {
+        const f = readFlags(value);
+        if (f === undefined) return { error: `bad flags "${value}" (letters like S, S., F., R, P. or names like SYN,ACK)` };
+        flags = f;
+        break;
+      }
+      case "seq":
+      case "ack": {
+        const n = num(0xffffffff);
+        if (n === undefined) return bad();
+        if (key === "seq") seq = n;
+        else {
+          ack = n;
+          flags |= Flag.ACK;
+        }
+        break;
+      }
+      case "win":
+      case "urg": {
+        const n = num(0xffff);
+        if (n === undefined) return bad();
+        if (key === "win") win = n;
+        else urg = n;
+        break;
+      }
+      case "mss": {
+        const n = num(0xffff);
+        if (n === undefined) return bad();
+        options.push({ kind: "mss", value: n });
+        break;
+      }
+      case "wscale": {
+        const n = num(14);
+        if (n === undefined) return bad();
+        options.push({ kind: "wscale", shift: n });
+        break;
+      }
+      case "len": {
+        const n = num(65000);
+        if (n === undefined) return bad();
+        payload = filler(n);
+        break;
+      }
+      case "data": {
+        const u = unescapeText(value);
+        if (typeof u !== "string") return { error: u.error };
+        payload = textBytes(u);
+        break;
+      }
+      case "csum":
+        if (value !== "bad" && value !== "good") return bad();
+        checksum = value;
+        break;
+      case "ttl": {
+        const n = num(255);
+        if (n === undefined) return bad();
+        ttl = n;
+        break;
+      }
+      default:
+        return { error: `unknown field "${key}" (fields: ${ABSOLUTE_FIELDS.join(", ")})` };
+    }
+  }
+  const seg: TcpSegment = {
+    srcPort: src.port,
+    dstPort: dst.port,
+    seq,
+    ack,
+    flags,
+    window: win,
+    urgentPointer: urg,
+    options,
+    payload,
+  };
+  const bytes = buildTcpPacket(src.addr, dst.addr, seg, { checksum, ...(ttl !== undefined ? { ttl } : {}) });
+  return { bytes, dir: "<" };
+}

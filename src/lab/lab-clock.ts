@@ -1,0 +1,126 @@
+/**
+ * The lab's clock: tcplab's timers always live on a VirtualClock, so they can
+ * be paused and stepped in both worlds. "Running" means a driver advances
+ * that virtual clock along real time, `speed` times as fast. The simulated
+ * world starts paused; the kernel world starts running (the kernel peer keeps
+ * real time, and a tcplab whose clock stands still looks dead to it).
+ */
+import type { Clock, Millis, TimerHandle } from "../clock/clock.ts";
+import { VirtualClock } from "../clock/virtual-clock.ts";
+
+/** Real time as the driver sees it; injectable so tests need no sleeping. */
+export interface RealTime {
+  now(): Millis;
+  sleep(ms: Millis): Promise<void>;
+}
+
+export const systemRealTime: RealTime = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export type RunEnd = "paused" | "until" | "idle" | "closed";
+
+export interface RunOptions {
+  /** Virtual time at which to stop (and stay paused). */
+  readonly until?: Millis;
+  /** Stop once no timer is pending. */
+  readonly stopWhenIdle?: boolean;
+  /** Called after every tick (the session redraws the status pane). */
+  readonly onTick?: () => void;
+}
+
+/** Real-time milliseconds between two driver ticks. */
+const TICK_MS = 20;
+
+export class LabClock implements Clock {
+  readonly virtual: VirtualClock;
+  private running = false;
+  private token = 0;
+  private closed = false;
+  speed = 1;
+
+  constructor(
+    private readonly real: RealTime = systemRealTime,
+    start: Millis = 0,
+  ) {
+    this.virtual = new VirtualClock(start);
+  }
+
+  now(): Millis {
+    return this.virtual.now();
+  }
+
+  schedule(at: Millis, fn: () => void): TimerHandle {
+    return this.virtual.schedule(at, fn);
+  }
+
+  cancel(handle: TimerHandle): void {
+    this.virtual.cancel(handle);
+  }
+
+  get mode(): "paused" | "running" {
+    return this.running ? "running" : "paused";
+  }
+
+  nextDeadline(): Millis | undefined {
+    return this.virtual.nextDeadline();
+  }
+
+  /** Fires everything due at the next deadline; false if nothing is pending. */
+  stepToNext(): boolean {
+    return this.virtual.runToNextDeadline();
+  }
+
+  /** Moves time forward by `ms`, firing timers on the way. */
+  advance(ms: Millis): void {
+    this.virtual.advance(ms);
+  }
+
+  /**
+   * Follows real time at `speed` until paused, `until` is reached, or (with
+   * stopWhenIdle) nothing is pending. Resolves with why it stopped.
+   */
+  async run(opts: RunOptions = {}): Promise<RunEnd> {
+    if (this.closed) return "closed";
+    const token = ++this.token;
+    this.running = true;
+    let last = this.real.now();
+    const live = () => this.running && token === this.token && !this.closed;
+    while (live()) {
+      if (opts.stopWhenIdle && this.virtual.nextDeadline() === undefined) {
+        this.stop(token);
+        return "idle";
+      }
+      await this.real.sleep(TICK_MS);
+      if (!live()) break;
+      const real = this.real.now();
+      let target = this.virtual.now() + Math.max(0, real - last) * this.speed;
+      last = real;
+      const until = opts.until;
+      if (until !== undefined && target >= until) target = until;
+      this.virtual.advanceTo(Math.max(target, this.virtual.now()));
+      opts.onTick?.();
+      if (until !== undefined && this.virtual.now() >= until) {
+        this.stop(token);
+        return "until";
+      }
+    }
+    return this.closed ? "closed" : "paused";
+  }
+
+  /** Stops a run; the run's promise resolves with "paused" at its next tick. */
+  pause(): void {
+    this.running = false;
+    this.token++;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pause();
+  }
+
+  private stop(token: number): void {
+    if (token === this.token) this.running = false;
+  }
+}

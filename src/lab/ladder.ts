@@ -1,0 +1,239 @@
+/**
+ * The ladder: a sequence diagram of the segments between the two ends, one
+ * row per segment, time going down. Labels use packetdrill's notation with
+ * sequence numbers relative to each side's ISN (taken from the SYNs seen);
+ * state changes are written at the side of the host that changed; a segment
+ * that was dropped ends in ✕ before reaching the other side.
+ *
+ *     time                a 10.0.0.1.49152                          b 10.0.0.2.80
+ *    0.000     SYN-SENT |-- S 0:0(0) win 65535 <mss 1460> --------->|
+ *    0.010              |<-- S. 0:0(0) ack 1 win 65535 <mss 1460> --| SYN-RECEIVED
+ */
+import { formatFlags } from "../wire/format.ts";
+import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
+import { parsePacket } from "../wire/packet.ts";
+import { seqAdd } from "../wire/seq.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
+import { stateName } from "../tcp/state.ts";
+import { formatTime } from "./args.ts";
+import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
+import type { Line, Span } from "./view.ts";
+
+export interface LadderSide {
+  readonly name: string;
+  readonly addr: Ipv4Addr;
+}
+
+interface Row {
+  readonly time: number;
+  /** true: left → right. */
+  readonly rightward: boolean;
+  readonly label: string;
+  readonly lost: boolean;
+  /** Ports of the segment as [left port, right port], when TCP/UDP. */
+  readonly ports: readonly [number, number] | undefined;
+  leftState?: string;
+  rightState?: string;
+  readonly isSegment: boolean;
+}
+
+function optionText(o: TcpOption): string {
+  switch (o.kind) {
+    case "mss":
+      return `mss ${o.value}`;
+    case "wscale":
+      return `wscale ${o.shift}`;
+    case "sackPermitted":
+      return "sackOK";
+    case "timestamps":
+      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
+    case "sack":
+      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
+    case "nop":
+      return "nop";
+    case "eol":
+      return "eol";
+    case "unknown":
+      return `opt-${o.type}`;
+  }
+}
+
+/** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted. */
+export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number): string {
+  const flags = seg.flags === 0 ? "-" : formatFlags(seg.flags);
+  const start = seqAdd(seg.seq, -seqBase);
+  const len = seg.payload.length;
+  let s = `${flags} ${start}:${seqAdd(start, len)}(${len})`;
+  if (seg.flags & Flag.ACK) s += ` ack ${seqAdd(seg.ack, -ackBase)}`;
+  s += ` win ${seg.window}`;
+  const opts = seg.options.filter((o) => o.kind !== "nop" && o.kind !== "eol");
+  if (opts.length > 0) s += ` <${opts.map(optionText).join(",")}>`;
+  return s;
+}
+
+/** ISNs per direction of a 4-tuple, learnt from SYNs as the log is read in order. */
+class IsnBook {
+  private readonly isn = new Map<string, number>();
+
+  private static key(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number): string {
+    return `${src}:${sport}>${dst}:${dport}`;
+  }
+
+  see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): void {
+    if (seg.flags & Flag.SYN) this.isn.set(IsnBook.key(src, seg.srcPort, dst, seg.dstPort), seg.seq);
+  }
+
+  bases(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): { seqBase: number; ackBase: number } {
+    return {
+      seqBase: this.isn.get(IsnBook.key(src, seg.srcPort, dst, seg.dstPort)) ?? 0,
+      ackBase: this.isn.get(IsnBook.key(dst, seg.dstPort, src, seg.srcPort)) ?? 0,
+    };
+  }
+}
+
+/**
+ * Lays out the last `count` segments of `events` between `left` (a tcplab
+ * host) and `right`. `leftHosts` names the tcplab hosts on the left side (to
+ * tell which way a packet went); packets seen at a tcplab host on the right
+ * are drawn from their send, so each segment appears once.
+ */
+export function ladderLines(
+  events: readonly LabEvent[],
+  left: LadderSide,
+  right: LadderSide,
+  count: number,
+): Line[] {
+  const book = new IsnBook();
+  // Pass 1: one row per segment, in log order.
+  const segRows: { index: number; row: Row }[] = [];
+  for (const ev of events) {
+    if (ev.kind !== "packet") continue;
+    const row = packetRow(ev, left, right, book);
+    if (row !== undefined) segRows.push({ index: ev.index, row });
+  }
+  // Pass 2: interleave state changes. A change goes on the next segment its
+  // host sends at the same instant (the change caused that segment), else on
+  // a row of its own.
+  const rows: Row[] = [];
+  let next = 0;
+  for (const ev of events) {
+    if (ev.kind === "packet") {
+      const entry = segRows[next];
+      if (entry !== undefined && entry.index === ev.index) {
+        rows.push(entry.row);
+        next++;
+      }
+      continue;
+    }
+    const side = sideOf(ev, left, right);
+    if (side === undefined) continue;
+    const label = stateName(ev.to);
+    let placed = false;
+    for (let j = next; j < segRows.length; j++) {
+      const r = (segRows[j] as { row: Row }).row;
+      if (r.time !== ev.time) break;
+      if (r.rightward === (side === "left") && rowFree(r, side)) {
+        setSide(r, side, label);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) {
+      const row: Row = { time: ev.time, rightward: true, label: "", lost: false, ports: undefined, isSegment: false };
+      setSide(row, side, label);
+      rows.push(row);
+    }
+  }
+  // Keep the last `count` segments (and the state rows among them).
+  let seen = 0;
+  let from = rows.length;
+  while (from > 0 && seen < count) {
+    from--;
+    if (rows[from]?.isSegment) seen++;
+  }
+  const shown = rows.slice(from);
+  if (shown.length === 0) return [[{ text: "no segments yet", tone: "muted" }]];
+
+  const tuples = new Set(shown.filter((r) => r.ports).map((r) => `${r.ports?.[0]}:${r.ports?.[1]}`));
+  const onePair = tuples.size === 1 ? shown.find((r) => r.ports)?.ports : undefined;
+  const label = (r: Row) =>
+    onePair === undefined && r.ports !== undefined ? `[${r.ports[0]}↔${r.ports[1]}] ${r.label}` : r.label;
+  const width = Math.max(36, ...shown.map((r) => label(r).length + 8));
+  const stateW = 12;
+  const leftName = `${left.name} ${formatIpv4Addr(left.addr)}${onePair ? `.${onePair[0]}` : ""}`;
+  const rightName = `${right.name} ${formatIpv4Addr(right.addr)}${onePair ? `.${onePair[1]}` : ""}`;
+  const lines: Line[] = [];
+  const gap = Math.max(1, width + 2 - leftName.length - rightName.length);
+  lines.push([
+    { text: `${"time".padStart(8)} ${"".padStart(stateW)} `, tone: "muted" },
+    { text: leftName, tone: "accent" },
+    { text: " ".repeat(gap) },
+    { text: rightName, tone: "accent" },
+  ]);
+  for (const r of shown) {
+    const spans: Span[] = [
+      { text: `${formatTime(r.time).padStart(8)} `, tone: "muted" },
+      { text: (r.leftState ?? "").padStart(stateW), tone: "state" },
+      { text: " " },
+    ];
+    if (!r.isSegment) {
+      spans.push({ text: `|${" ".repeat(width)}|`, tone: "muted" });
+    } else {
+      const text = label(r);
+      const tone = r.lost ? "bad" : r.rightward ? "out" : "in";
+      let body: string;
+      if (r.rightward) {
+        body = r.lost ? `-- ${text} --✕`.padEnd(width) : `-- ${text} `.padEnd(width - 1, "-") + ">";
+      } else {
+        body = r.lost ? `✕-- ${text} --`.padStart(width) : `<-- ${text} `.padEnd(width, "-");
+      }
+      spans.push({ text: "|", tone: "muted" }, { text: body, tone }, { text: "|", tone: "muted" });
+    }
+    if (r.rightState !== undefined) spans.push({ text: ` ${r.rightState}`, tone: "state" });
+    lines.push(spans);
+  }
+  return lines;
+}
+
+function packetRow(ev: PacketEvent, left: LadderSide, right: LadderSide, book: IsnBook): Row | undefined {
+  // Each segment once: from its send; an arrival only when no send was seen (injected, kernel peer).
+  if (ev.dir === "<" && ev.sentAs !== undefined) return undefined;
+  const parsed = parsePacket(ev.bytes, { verifyChecksum: false });
+  if (!parsed.ok) return undefined;
+  const { src, dst } = parsed.value.ip.header;
+  const between =
+    (src === left.addr && dst === right.addr) || (src === right.addr && dst === left.addr);
+  if (!between && !ev.injected) return undefined;
+  const rightward = src === left.addr || (ev.injected && dst === right.addr);
+  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
+  const p = parsed.value;
+  if (p.kind === "tcp") {
+    const seg = p.tcp;
+    book.see(src, dst, seg);
+    const { seqBase, ackBase } = book.bases(src, dst, seg);
+    const ports: [number, number] = rightward ? [seg.srcPort, seg.dstPort] : [seg.dstPort, seg.srcPort];
+    const note = ev.injected ? " (injected)" : "";
+    return { ...base, label: segmentLabel(seg, seqBase, ackBase) + note, ports };
+  }
+  if (p.kind === "udp") {
+    const ports: [number, number] = rightward ? [p.udp.srcPort, p.udp.dstPort] : [p.udp.dstPort, p.udp.srcPort];
+    return { ...base, label: `udp (${p.udp.payload.length})`, ports };
+  }
+  if (p.kind === "icmp") return { ...base, label: `icmp ${p.icmp.type}`, ports: undefined };
+  return { ...base, label: `ip proto ${p.ip.header.protocol}`, ports: undefined };
+}
+
+function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "right" | undefined {
+  if (ev.local.addr === left.addr) return "left";
+  if (ev.local.addr === right.addr) return "right";
+  return undefined;
+}
+
+function rowFree(row: Row, side: "left" | "right"): boolean {
+  return side === "left" ? row.leftState === undefined : row.rightState === undefined;
+}
+
+function setSide(row: Row, side: "left" | "right", label: string): void {
+  if (side === "left") row.leftState = label;
+  else row.rightState = label;
+}

@@ -1,0 +1,53 @@
+/**
+ * A world is where the lab's hosts live: the simulated one (tcplab hosts `a`
+ * and `b` on a simulated wire) or the kernel one (tcplab host `lab` on a TUN
+ * device, the Linux kernel as its peer). Commands only see this interface,
+ * so both worlds accept the same commands.
+ */
+import type { Millis } from "../clock/clock.ts";
+import type { Sockets } from "../api/sockets.ts";
+import type { Attachment } from "../runtime/attach.ts";
+import type { Host } from "../stack/host.ts";
+import type { Ipv4Addr } from "../wire/addr.ts";
+import type { EventLog } from "./event-log.ts";
+import type { HostLink } from "./host-link.ts";
+import type { LabClock } from "./lab-clock.ts";
+
+export type WorldKind = "simulated" | "kernel";
+
+/** A tcplab host of the world, with everything the commands need. */
+export interface LabHost {
+  readonly name: string;
+  readonly addr: Ipv4Addr;
+  readonly host: Host;
+  readonly sockets: Sockets;
+  readonly attachment: Attachment;
+  readonly link: HostLink;
+}
+
+/** The far end that is not a tcplab host (the kernel), drawn on the ladder's right. */
+export interface PeerInfo {
+  readonly name: string;
+  readonly addr: Ipv4Addr;
+}
+
+export interface HostCommandIo {
+  readonly output: (text: string, stream: "stdout" | "stderr") => void;
+  readonly signal: AbortSignal;
+}
+
+export interface World {
+  readonly kind: WorldKind;
+  /** tcplab hosts; the first is the default host and the ladder's left side. */
+  readonly hosts: readonly LabHost[];
+  /** The non-tcplab peer, if any (kernel world). */
+  readonly peer: PeerInfo | undefined;
+  readonly clock: LabClock;
+  readonly log: EventLog;
+  /** One-way delay of the path (ms). */
+  delay(): Millis;
+  setDelay(ms: Millis): void;
+  /** Runs a shell command where the peer lives (kernel world only). Resolves with its exit code. */
+  runHostCommand?(command: string, io: HostCommandIo): Promise<number | null>;
+  close(): Promise<void>;
+}

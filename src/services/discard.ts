@@ -1,0 +1,16 @@
+/** RFC 863 Discard over TCP: read and throw away until the peer closes, then close. */
+import type { Connection, Net } from "../api/net.ts";
+import { type Service, tcpService } from "./service.ts";
+
+export const DISCARD_PORT = 9;
+
+export async function discardConnection(conn: Connection): Promise<void> {
+  for await (const _ of conn) {
+    // discarded
+  }
+  await conn.end();
+}
+
+export function startDiscard(net: Net, port = DISCARD_PORT): Service {
+  return tcpService(net, "discard", port, discardConnection);
+}

@@ -1,0 +1,14 @@
+/** RFC 862 Echo over TCP: every byte received is sent back; the peer's FIN is answered with ours. */
+import type { Connection, Net } from "../api/net.ts";
+import { type Service, tcpService } from "./service.ts";
+
+export const ECHO_PORT = 7;
+
+export async function echoConnection(conn: Connection): Promise<void> {
+  for await (const chunk of conn) await conn.write(chunk);
+  await conn.end();
+}
+
+export function startEcho(net: Net, port = ECHO_PORT): Service {
+  return tcpService(net, "echo", port, echoConnection);
+}

@@ -1,0 +1,438 @@
+/**
+ * A small HTTP/1.1 server (RFC 9112) for exercising tcplab with curl:
+ *
+ *   GET  /          a short HTML page naming tcplab
+ *   GET  /bytes/N   N bytes of the deterministic stream below (0 ≤ N ≤ 2^40)
+ *   POST /sha256    the lowercase hex SHA-256 of the request body and "\n"
+ *                   (body by Content-Length, chunked, or none = empty)
+ *
+ * HEAD works where GET does. Other paths are 404, other methods on a known
+ * path 405 (with Allow), malformed requests 400 and the connection closes.
+ * Persistent connections follow RFC 9112 §9.3 (HTTP/1.1 keeps the connection
+ * unless "Connection: close"; HTTP/1.0 closes unless "keep-alive").
+ *
+ * Everything streams: a response body is produced 64 KiB at a time and each
+ * write waits for send-buffer space, and request bodies are hashed as they
+ * arrive, so memory stays small whatever N or the body size is.
+ */
+import type { Connection, Net } from "../api/net.ts";
+import { type Service, tcpService } from "./service.ts";
+
+export const HTTP_PORT = 80;
+
+/** Bound of /bytes/N (1 TiB): larger counts are a 400. */
+export const MAX_BYTES_COUNT = 2 ** 40;
+const MAX_HEAD = 16 * 1024;
+const CHUNK = 64 * 1024;
+
+// ───────────────────────────── the byte stream ─────────────────────────────
+
+/** Seed of the /bytes stream. */
+export const BYTES_SEED = 0x2545f491;
+
+/**
+ * The deterministic stream behind /bytes/N: Marsaglia's xorshift32
+ * (x ^= x << 13; x ^= x >>> 17; x ^= x << 5, 32-bit) started at BYTES_SEED;
+ * each new state is emitted as 4 bytes, little-endian. /bytes/N is the
+ * first N bytes. The first state emitted is the one after the seed
+ * (0xe124b63a), so the stream starts 3a b6 24 e1 ab 74 9a 8b; the SHA-256
+ * of /bytes/16 is d8bf17ea…54aca5c4 (pinned in test/services/http.test.ts).
+ */
+export class ByteStream {
+  private x = BYTES_SEED;
+  /** Bytes of the last state not yet emitted (when a fill ended mid-word). */
+  private carry: number[] = [];
+
+  /** Fills `out` with the next out.length bytes of the stream. */
+  fill(out: Uint8Array): void {
+    let at = 0;
+    while (at < out.length && this.carry.length > 0) out[at++] = this.carry.shift() as number;
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let x = this.x;
+    const whole = at + ((out.length - at) & ~3);
+    for (; at < whole; at += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      view.setUint32(at, x >>> 0, true);
+    }
+    if (at < out.length) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const w = x >>> 0;
+      const bytes = [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24];
+      while (at < out.length) out[at++] = bytes.shift() as number;
+      this.carry = bytes;
+    }
+    this.x = x;
+  }
+}
+
+/** The first `n` bytes of the /bytes stream, in one array (for tests; the server streams). */
+export function deterministicBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  new ByteStream().fill(out);
+  return out;
+}
+
+// ───────────────────────────── reading requests ─────────────────────────────
+
+const CRLF_CRLF = [13, 10, 13, 10];
+
+/** Buffered reads from a connection: the head up to CRLF CRLF, lines, then raw body bytes. */
+class RequestReader {
+  private pending: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly conn: Connection) {}
+
+  /** Appends the next chunk from the connection; false at end of stream. */
+  private async more(): Promise<boolean> {
+    const chunk = await this.conn.read();
+    if (chunk === null) return false;
+    if (this.pending.length === 0) {
+      this.pending = chunk;
+    } else {
+      const joined = new Uint8Array(this.pending.length + chunk.length);
+      joined.set(this.pending);
+      joined.set(chunk, this.pending.length);
+      this.pending = joined;
+    }
+    return true;
+  }
+
+  private indexOf(pattern: readonly number[], from: number): number {
+    const p = this.pending;
+    outer: for (let i = from; i + pattern.length <= p.length; i++) {
+      for (let j = 0; j < pattern.length; j++) if (p[i + j] !== pattern[j]) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  private take(n: number): Uint8Array {
+    const out = this.pending.subarray(0, n);
+    this.pending = this.pending.subarray(n);
+    return out;
+  }
+
+  /**
+   * Bytes up to and including `terminator`, decoded as Latin-1 (RFC 9112
+   * §2.2: octets); null at a clean end of stream before anything arrived;
+   * "too-long" past `limit`; "truncated" when the stream ends mid-way.
+   */
+  async until(
+    terminator: readonly number[],
+    limit: number,
+  ): Promise<string | null | "too-long" | "truncated"> {
+    let searched = 0;
+    for (;;) {
+      const at = this.indexOf(terminator, Math.max(0, searched - terminator.length + 1));
+      if (at >= 0) return latin1(this.take(at + terminator.length));
+      searched = this.pending.length;
+      if (searched > limit) return "too-long";
+      if (!(await this.more())) return searched === 0 ? null : "truncated";
+    }
+  }
+
+  /** Up to `max` body bytes: what is buffered, else the next chunk; null at end of stream. */
+  async body(max: number): Promise<Uint8Array | null> {
+    if (this.pending.length === 0 && !(await this.more())) return null;
+    return this.take(Math.min(max, this.pending.length));
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return s;
+}
+
+interface Request {
+  readonly method: string;
+  readonly target: string;
+  readonly version: "1.0" | "1.1";
+  /** Lowercased names; repeated fields joined with ", " (RFC 9110 §5.3). */
+  readonly headers: ReadonlyMap<string, string>;
+}
+
+class BadRequest extends Error {}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** RFC 9112 §3 and §5: request line and header fields. */
+function parseHead(head: string): Request {
+  const lines = head.slice(0, -4).split("\r\n");
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+  while (lines.length > 1 && lines[0] === "") lines.shift();
+  const m = /^([^ ]+) ([^ ]+) HTTP\/1\.([01])$/.exec(lines[0] ?? "");
+  if (m === null || !TOKEN.test(m[1] as string)) throw new BadRequest("bad request line");
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    // RFC 9112 §5.1: no whitespace between the field name and the colon; no obs-fold.
+    if (colon <= 0) throw new BadRequest("bad header field");
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new BadRequest("bad header field name");
+    const key = name.toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const prev = headers.get(key);
+    headers.set(key, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return {
+    method: m[1] as string,
+    target: m[2] as string,
+    version: m[3] === "1" ? "1.1" : "1.0",
+    headers,
+  };
+}
+
+function listHas(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  return value
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .includes(token);
+}
+
+type BodyFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+/** RFC 9112 §6.3: how long the request body is. */
+function framing(req: Request): BodyFraming {
+  const te = req.headers.get("transfer-encoding");
+  const cl = req.headers.get("content-length");
+  if (te !== undefined) {
+    // §6.3 item 3/4: with both, Transfer-Encoding wins — but a sender doing that is suspect: refuse.
+    if (cl !== undefined) throw new BadRequest("both Content-Length and Transfer-Encoding");
+    const codings = te.split(",").map((s) => s.trim().toLowerCase());
+    if (codings.length !== 1 || codings[0] !== "chunked") {
+      throw new BadRequest("unsupported transfer coding");
+    }
+    return { kind: "chunked" };
+  }
+  if (cl !== undefined) {
+    // Repeated identical values were joined with ", ": §6.3 item 5 allows them.
+    const values = new Set(cl.split(",").map((s) => s.trim()));
+    const [only] = [...values];
+    if (values.size !== 1 || only === undefined || !/^[0-9]{1,15}$/.test(only)) {
+      throw new BadRequest("bad Content-Length");
+    }
+    return { kind: "length", length: Number(only) };
+  }
+  return { kind: "none" };
+}
+
+/** The body's bytes, handed to `sink` as they arrive. */
+async function readBody(
+  reader: RequestReader,
+  body: BodyFraming,
+  sink: (bytes: Uint8Array) => void,
+): Promise<void> {
+  if (body.kind === "none") return;
+  if (body.kind === "length") {
+    let left = body.length;
+    while (left > 0) {
+      const chunk = await reader.body(Math.min(left, CHUNK));
+      if (chunk === null) throw new BadRequest("body truncated");
+      sink(chunk);
+      left -= chunk.length;
+    }
+    return;
+  }
+  // RFC 9112 §7.1: chunk-size [ext] CRLF data CRLF … last-chunk trailer CRLF.
+  for (;;) {
+    const line = await reader.until([13, 10], 1024);
+    if (typeof line !== "string" || line === "truncated") throw new BadRequest("bad chunk size");
+    const m = /^([0-9A-Fa-f]{1,12})[ \t]*(;.*)?\r\n$/.exec(line);
+    if (m === null) throw new BadRequest("bad chunk size");
+    let left = Number.parseInt(m[1] as string, 16);
+    if (left === 0) break;
+    while (left > 0) {
+      const chunk = await reader.body(Math.min(left, CHUNK));
+      if (chunk === null) throw new BadRequest("chunk truncated");
+      sink(chunk);
+      left -= chunk.length;
+    }
+    if ((await reader.until([13, 10], 2)) !== "\r\n") throw new BadRequest("chunk not ended");
+  }
+  // Trailer fields (ignored) up to the empty line.
+  for (let i = 0; i < 100; i++) {
+    const line = await reader.until([13, 10], MAX_HEAD);
+    if (typeof line !== "string" || line === "truncated") throw new BadRequest("bad trailer");
+    if (line === "\r\n") return;
+  }
+  throw new BadRequest("too many trailer fields");
+}
+
+// ───────────────────────────── responses ─────────────────────────────
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  431: "Request Header Fields Too Large",
+};
+
+const encoder = new TextEncoder();
+
+function headBytes(
+  status: number,
+  headers: Record<string, string | number>,
+  keepAlive: boolean,
+): Uint8Array {
+  let text = `HTTP/1.1 ${status} ${REASONS[status] ?? "Unknown"}\r\nServer: tcplab\r\n`;
+  for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+  text += keepAlive ? "\r\n" : "Connection: close\r\n\r\n";
+  return encoder.encode(text);
+}
+
+async function respond(
+  conn: Connection,
+  status: number,
+  contentType: string,
+  body: string,
+  keepAlive: boolean,
+  extra: Record<string, string> = {},
+  headOnly = false,
+): Promise<void> {
+  const bytes = encoder.encode(body);
+  const head = headBytes(
+    status,
+    { "Content-Type": contentType, "Content-Length": bytes.length, ...extra },
+    keepAlive,
+  );
+  if (headOnly) {
+    await conn.write(head);
+    return;
+  }
+  const all = new Uint8Array(head.length + bytes.length);
+  all.set(head);
+  all.set(bytes, head.length);
+  await conn.write(all);
+}
+
+const INDEX_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>tcplab</title></head>
+<body><h1>tcplab</h1>
+<p>This page came over tcplab, a user-space TCP/IP stack in TypeScript.</p>
+<ul>
+<li><code>GET /bytes/N</code> — N deterministic bytes (xorshift32 stream)</li>
+<li><code>POST /sha256</code> — the SHA-256 of the request body</li>
+</ul></body></html>
+`;
+
+/** Streams /bytes/N: 64 KiB at a time, each write waiting for send-buffer space. */
+async function sendBytes(conn: Connection, n: number, keepAlive: boolean): Promise<void> {
+  await conn.write(
+    headBytes(200, { "Content-Type": "application/octet-stream", "Content-Length": n }, keepAlive),
+  );
+  const stream = new ByteStream();
+  const buf = new Uint8Array(CHUNK);
+  let left = n;
+  while (left > 0) {
+    const part = left >= CHUNK ? buf : buf.subarray(0, left);
+    stream.fill(part);
+    // write() resolves once the bytes are copied into the send buffer: `buf` may be reused.
+    await conn.write(part);
+    left -= part.length;
+  }
+}
+
+type Outcome = "keep-alive" | "close";
+
+async function handle(conn: Connection, reader: RequestReader, req: Request): Promise<Outcome> {
+  const connHeader = req.headers.get("connection");
+  let keepAlive =
+    req.version === "1.1" ? !listHas(connHeader, "close") : listHas(connHeader, "keep-alive");
+  const body = framing(req);
+  const path = req.target.split("?")[0] ?? "";
+  const isGet = req.method === "GET" || req.method === "HEAD";
+  const headOnly = req.method === "HEAD";
+  // A body we will not read leaves the stream unframed for the next request: close after.
+  if (body.kind !== "none" && !(req.method === "POST" && path === "/sha256")) keepAlive = false;
+  const outcome: Outcome = keepAlive ? "keep-alive" : "close";
+
+  if (path === "/") {
+    if (!isGet) {
+      await respond(conn, 405, "text/plain", "method not allowed\n", keepAlive, {
+        Allow: "GET, HEAD",
+      });
+      return outcome;
+    }
+    await respond(conn, 200, "text/html; charset=utf-8", INDEX_HTML, keepAlive, {}, headOnly);
+    return outcome;
+  }
+  const bytes = /^\/bytes\/([0-9]{1,13})$/.exec(path);
+  if (bytes !== null || path.startsWith("/bytes/")) {
+    if (!isGet) {
+      await respond(conn, 405, "text/plain", "method not allowed\n", keepAlive, {
+        Allow: "GET, HEAD",
+      });
+      return outcome;
+    }
+    const n = bytes === null ? Number.NaN : Number(bytes[1]);
+    if (!Number.isSafeInteger(n) || n > MAX_BYTES_COUNT) {
+      await respond(conn, 400, "text/plain", `N must be 0..${MAX_BYTES_COUNT}\n`, false);
+      return "close";
+    }
+    if (headOnly) {
+      await conn.write(
+        headBytes(
+          200,
+          { "Content-Type": "application/octet-stream", "Content-Length": n },
+          keepAlive,
+        ),
+      );
+    } else {
+      await sendBytes(conn, n, keepAlive);
+    }
+    return outcome;
+  }
+  if (path === "/sha256") {
+    if (req.method !== "POST") {
+      await respond(conn, 405, "text/plain", "method not allowed\n", keepAlive, { Allow: "POST" });
+      return outcome;
+    }
+    // RFC 9110 §10.1.1: answer 100 (Continue) so the client sends the body without waiting.
+    if (listHas(req.headers.get("expect"), "100-continue") && req.version === "1.1") {
+      await conn.write(encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
+    const hasher = new Bun.CryptoHasher("sha256");
+    await readBody(reader, body, (chunk) => hasher.update(chunk));
+    await respond(conn, 200, "text/plain", `${hasher.digest("hex")}\n`, keepAlive);
+    return outcome;
+  }
+  await respond(conn, 404, "text/plain", "not found\n", keepAlive);
+  return outcome;
+}
+
+/** Serves requests on one connection until either side closes it. */
+export async function httpConnection(conn: Connection): Promise<void> {
+  const reader = new RequestReader(conn);
+  for (;;) {
+    const head = await reader.until(CRLF_CRLF, MAX_HEAD);
+    if (head === null) break; // the client closed between requests
+    if (head === "truncated") break;
+    if (head === "too-long") {
+      await respond(conn, 431, "text/plain", "request head too large\n", false);
+      break;
+    }
+    let outcome: Outcome;
+    try {
+      outcome = await handle(conn, reader, parseHead(head));
+    } catch (e) {
+      if (!(e instanceof BadRequest)) throw e;
+      await respond(conn, 400, "text/plain", `bad request: ${e.message}\n`, false);
+      break;
+    }
+    if (outcome === "close") break;
+  }
+  await conn.end();
+}
+
+export function startHttp(net: Net, port = HTTP_PORT): Service {
+  return tcpService(net, "http", port, httpConnection);
+}

@@ -1,0 +1,153 @@
+/**
+ * End to end in a real pseudo-terminal (tmux): keys in, screen out, and the
+ * terminal handed back sane (icanon, echo) however the shell ends.
+ * tmux is required: `apt-get install -y tmux`.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { after, isSane, SHELL_PROMPT_SHOWN, sttyAfterExit, Tmux, tmuxAvailable } from "./tmux.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const TIMEOUT = 90_000;
+
+let tmux: Tmux | undefined;
+afterEach(() => {
+  tmux?.stop();
+  tmux = undefined;
+});
+
+async function open(command: string): Promise<Tmux> {
+  if (!tmuxAvailable()) throw new Error("tmux is not installed (apt-get install -y tmux)");
+  const t = new Tmux(120, 40);
+  tmux = t;
+  await t.start();
+  t.type(`cd ${ROOT} && TCPLAB_HISTORY=${t.dir}/history ${command}; echo "EXIT=$?"`);
+  return t;
+}
+
+const exited = (t: Tmux, code: number) =>
+  t.waitFor((s) => s.includes(`EXIT=${code}\n${SHELL_PROMPT_SHOWN}`), `exit status ${code} and the shell prompt`);
+
+describe("the UI in a real terminal (fake engine)", () => {
+  const FAKE = "bun test/cli/fake-lab-main.ts --sim";
+
+  test("type, complete, edit, interrupt, history; Ctrl-D leaves the terminal sane", async () => {
+    const t = await open(FAKE);
+    await t.waitFor((s) => /\na> *$/m.test(s) && s.includes("── host a"), "the lab prompt");
+    expect(t.all()).toContain("tcplab lab: simulated world (--sim)");
+
+    t.type("table");
+    await t.waitFor((s) => after(s, "a> table").includes("#3  10.0.0.1:49152"), "the table");
+
+    t.type("pa", false);
+    t.keys("Tab");
+    await t.waitFor((s) => s.includes("a> packets"), "completion");
+    t.keys("Enter");
+    await t.waitFor((s) => s.includes("x DROP bad checksum"), "packet lines");
+
+    t.type("connect 10", false);
+    t.keys("C-c");
+    await t.waitFor((s) => s.includes("a> connect 10^C"), "Ctrl-C to clear the line");
+
+    t.keys("Up");
+    await t.waitFor((s) => /\na> packets *\n*$/.test(s.trimEnd() + "\n"), "history ↑");
+    const { y } = t.cursor();
+    expect(t.screen().split("\n")[y]).toStartWith("a> packets");
+    t.keys("C-u", "C-d");
+    await exited(t, 0);
+    expect(isSane(await sttyAfterExit(t))).toBe(true);
+  }, TIMEOUT);
+
+  test("quit leaves only the scrollback behind", async () => {
+    const t = await open(FAKE);
+    await t.waitFor((s) => s.includes("── host a"), "the live pane");
+    t.type("help");
+    await t.waitFor((s) => s.includes("commands: listen connect"), "help");
+    t.type("quit");
+    const text = await exited(t, 0);
+    expect(after(text, "a> quit")).not.toContain("── host a");
+    expect(isSane(await sttyAfterExit(t))).toBe(true);
+  }, TIMEOUT);
+
+  test("SIGTERM restores the terminal and exits 143", async () => {
+    const t = await open(FAKE);
+    await t.waitFor((s) => s.includes("── host a"), "the live pane");
+    const child = Bun.spawnSync(["ps", "-o", "pid=", "--ppid", String(t.panePid())]).stdout.toString().trim();
+    const pid = Number(child.split(/\s+/)[0]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGTERM");
+    await exited(t, 143);
+    expect(isSane(await sttyAfterExit(t))).toBe(true);
+  }, TIMEOUT);
+});
+
+describe("a whole connection with the real engine", () => {
+  /**
+   * Type a command and wait for its output: the echoed line followed by
+   * something other than the live pane. A command with no output at all is
+   * taken as done after a short bounded wait.
+   */
+  async function run(t: Tmux, line: string): Promise<string> {
+    const echo = `a> ${line}`;
+    const before = t.all().split(echo).length;
+    t.type(line);
+    const answered = (s: string) => {
+      if (s.split(echo).length <= before) return false;
+      const next = after(s, echo).split("\n")[1] ?? "";
+      return next !== "" && !next.startsWith("── host ");
+    };
+    try {
+      return after(await t.waitFor(answered, `output of "${line}"`, 5_000), echo);
+    } catch {
+      await t.waitFor((s) => s.split(echo).length > before, `"${line}" echoed`);
+      return after(t.all(), echo);
+    }
+  }
+
+  /** Step the clock until `done` holds for the output of the probe commands (bounded). */
+  async function stepUntil(t: Tmux, probe: string[], done: (outputs: string[]) => boolean, what: string) {
+    for (let i = 0; i < 40; i++) {
+      const outputs: string[] = [];
+      for (const p of probe) outputs.push(await run(t, p));
+      if (done(outputs)) return outputs;
+      await run(t, "step");
+    }
+    throw new Error(`the clock was stepped 40 times and still not ${what}:\n${t.screen()}`);
+  }
+
+  const stateOf = (output: string) => output.split("\n").slice(1).join("\n");
+
+  test("listen, connect, ESTABLISHED on both ends, ladder, close, TIME-WAIT, quit", async () => {
+    const t = await open("bun cli/tcplab.ts lab --sim");
+    await t.waitFor((s) => /\na> *$/m.test(s), "the lab prompt");
+    expect(t.all()).toContain("simulated world");
+
+    await run(t, "b: listen 80");
+    const connect = await run(t, "connect 10.0.0.2 80");
+    const id = /#\d+/.exec(connect)?.[0];
+    expect(id).toBeDefined();
+
+    await stepUntil(
+      t,
+      ["state", "b: state"],
+      ([a, b]) => stateOf(a ?? "").includes("ESTABLISHED") && stateOf(b ?? "").includes("ESTABLISHED"),
+      "ESTABLISHED on both ends",
+    );
+
+    const ladder = await run(t, "ladder");
+    expect(ladder).toMatch(/SYN/);
+
+    const accepted = await run(t, "b: accept");
+    const peer = /#\d+/.exec(accepted)?.[0];
+    expect(peer).toBeDefined();
+    await run(t, `close ${id}`);
+    await stepUntil(t, ["b: state"], ([b]) => stateOf(b ?? "").includes("CLOSE-WAIT"), "CLOSE-WAIT on b");
+    await run(t, `b: close ${peer}`);
+    await stepUntil(t, ["state"], ([a]) => stateOf(a ?? "").includes("TIME-WAIT"), "TIME-WAIT on a");
+    await stepUntil(t, ["state"], ([a]) => !stateOf(a ?? "").includes("TIME-WAIT"), "past TIME-WAIT on a");
+
+    t.type("quit");
+    await exited(t, 0);
+    expect(isSane(await sttyAfterExit(t))).toBe(true);
+  }, TIMEOUT);
+});

@@ -1,0 +1,304 @@
+/**
+ * Shared by the kernel-interop suites: the root/CI gate, unique namespace
+ * names, `tcplab serve` as a subprocess, bounded waits, and the hashes the
+ * kernel's tools are checked against. All traffic stays inside namespaces
+ * these helpers create, and every one of them is removed.
+ */
+import { expect } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createNetns, type ExecResult, type Netns, netnsExists } from "../../src/link/netns.ts";
+import {
+  type KernelHost,
+  type KernelHostOptions,
+  startKernelHost,
+} from "../../src/runtime/kernel-host.ts";
+import { ByteStream } from "../../src/services/http.ts";
+
+const isRoot = process.getuid?.() === 0;
+const inCi = process.env.CI === "true";
+/** Skip only when not root and not in CI (in CI a missing privilege must fail, not skip). */
+export const skipKernel = !isRoot && !inCi;
+if (skipKernel) {
+  console.warn(
+    "test/interop skipped: needs root for TUN devices and namespaces (sudo bun test test/interop)",
+  );
+}
+
+let serial = 0;
+/** tcplab-k<pid>-<n>: unique per run and per test. */
+export const uniqueNetnsName = (): string => `tcplab-k${process.pid}-${++serial}`;
+
+const namespaces: Netns[] = [];
+const hosts: KernelHost[] = [];
+const children: Bun.Subprocess[] = [];
+const tempDirs: string[] = [];
+
+/** Kills leftover children, closes hosts, removes namespaces and temp dirs: each suite's afterAll. */
+export async function cleanupAll(): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }
+  for (const h of hosts.splice(0)) await h.close();
+  for (const ns of namespaces.splice(0)) await ns.remove();
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export async function freshNetns(): Promise<Netns> {
+  const ns = await createNetns(uniqueNetnsName());
+  namespaces.push(ns);
+  return ns;
+}
+
+/** A kernel host in a fresh namespace (or the one given), closed after the suite if the test does not. */
+export async function kernelHost(opts: KernelHostOptions = {}): Promise<KernelHost> {
+  const kh = await startKernelHost({ netns: uniqueNetnsName(), tunName: "tl0", ...opts });
+  hosts.push(kh);
+  return kh;
+}
+
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "tcplab-interop-"));
+  tempDirs.push(d);
+  return d;
+}
+
+/** Poll `cond` every 10 ms until it holds or `ms` pass; returns whether it held. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
+/** `promise`'s value, or a rejection naming `what` after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `ip netns exec NAME bash -c SCRIPT` with pipefail, bounded by `timeoutMs`. */
+export async function nsBash(ns: string, script: string, timeoutMs = 20_000): Promise<ExecResult> {
+  const proc = Bun.spawn(["ip", "netns", "exec", ns, "bash", "-c", `set -o pipefail; ${script}`], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(proc);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    await proc.exited;
+    return {
+      exitCode: proc.exitCode,
+      signal: proc.signalCode === null ? null : String(proc.signalCode),
+      stdout,
+      stderr,
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** SHA-256 (hex) of the first `n` bytes of the /bytes stream, computed here without the server. */
+export function bytesStreamSha256(n: number): string {
+  const h = new Bun.CryptoHasher("sha256");
+  const s = new ByteStream();
+  const buf = new Uint8Array(1 << 20);
+  for (let left = n; left > 0; left -= buf.length) {
+    const part = left >= buf.length ? buf : buf.subarray(0, left);
+    s.fill(part);
+    h.update(part);
+  }
+  return h.digest("hex");
+}
+
+/**
+ * `n` seeded pseudo-random bytes, made `chunk` bytes at a time (a different
+ * generator from the server's, so an echo of the server's own stream cannot pass).
+ */
+export function* seededChunks(n: number, seed: number, chunk = 1 << 20): Generator<Uint8Array> {
+  let a = seed >>> 0 || 1;
+  for (let left = n; left > 0; left -= chunk) {
+    const out = new Uint8Array(Math.min(chunk, left));
+    const words = new Uint32Array(out.buffer, 0, out.length >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      // mulberry32 step
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      words[i] = (t ^ (t >>> 14)) >>> 0;
+    }
+    for (let i = words.length * 4; i < out.length; i++) out[i] = i & 0xff;
+    yield out;
+  }
+}
+
+export function sha256Hex(chunks: Iterable<Uint8Array>): string {
+  const h = new Bun.CryptoHasher("sha256");
+  for (const c of chunks) h.update(c);
+  return h.digest("hex");
+}
+
+// ───────────────────────────── tcplab serve ─────────────────────────────
+
+const TCPLAB = new URL("../../cli/tcplab.ts", import.meta.url).pathname;
+
+export interface ReadyLine {
+  ready: true;
+  netns: string;
+  addr: string;
+  peer: string;
+  mtu: number;
+  tun: string;
+  services: { tcp: number[]; udp: number[] };
+  pcap?: string;
+  pid: number;
+}
+
+export interface StoppedLine {
+  stopped: true;
+  reason: string;
+  stats: { packets: Record<string, number>; drops: Record<string, number> };
+  tun: Record<string, number>;
+}
+
+export interface ServeRun {
+  readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  readonly ready: ReadyLine;
+  readonly netns: string;
+  /** SIGTERM, then the exit code, the stopped line and stderr (bounded wait). */
+  stop(
+    signal?: "SIGTERM" | "SIGINT",
+  ): Promise<{ code: number | null; stopped: StoppedLine; stderr: string }>;
+}
+
+/** Lines of a stream, one at a time. */
+class LineReader {
+  private buffered = "";
+  private readonly decoder = new TextDecoder();
+  constructor(
+    private readonly reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> },
+  ) {}
+
+  async next(): Promise<string | null> {
+    for (;;) {
+      const nl = this.buffered.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        return line;
+      }
+      const r = await this.reader.read();
+      if (r.done) {
+        const rest = this.buffered;
+        this.buffered = "";
+        return rest === "" ? null : rest;
+      }
+      this.buffered += this.decoder.decode(r.value, { stream: true });
+    }
+  }
+}
+
+/** Run `tcplab serve` with `args` and return at once (for the failure cases). */
+export async function runServeToEnd(
+  args: string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, TCPLAB, "serve", ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(proc);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { code: proc.exitCode, stdout, stderr };
+}
+
+/** Start `tcplab serve` in a fresh namespace and wait (bounded) for its ready line. */
+export async function startServe(extra: string[] = []): Promise<ServeRun> {
+  const netns = uniqueNetnsName();
+  const proc = Bun.spawn([process.execPath, TCPLAB, "serve", "--netns", netns, ...extra], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(proc);
+  const lines = new LineReader(proc.stdout.getReader());
+  const first = await within(lines.next(), 20_000, "serve ready line").catch(
+    (e: Error) => e.message,
+  );
+  let ready: ReadyLine;
+  try {
+    ready = JSON.parse(first ?? "") as ReadyLine;
+    if (ready.ready !== true) throw new Error("not ready");
+  } catch {
+    proc.kill("SIGKILL");
+    throw new Error(`serve did not start: ${first} ${await new Response(proc.stderr).text()}`);
+  }
+  return {
+    proc,
+    ready,
+    netns,
+    async stop(signal = "SIGTERM") {
+      proc.kill(signal);
+      const line = await within(lines.next(), 15_000, "serve stopped line");
+      const code = await within(proc.exited, 15_000, "serve exit");
+      const stderr = await new Response(proc.stderr).text();
+      expect(netnsExists(netns)).toBe(false);
+      expect(existsSync(`/run/tcplab/${netns}.pid`)).toBe(false);
+      return { code, stopped: JSON.parse(line ?? "{}") as StoppedLine, stderr };
+    },
+  };
+}
+
+/** The kernel's ICMP counters inside `ns` (/proc/net/snmp, "Icmp:" rows). */
+export async function kernelIcmpCounters(ns: string): Promise<Record<string, number>> {
+  const r = await nsBash(ns, "cat /proc/net/snmp");
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("Icmp:"));
+  const names = (rows[0] ?? "").split(/\s+/).slice(1);
+  const values = (rows[1] ?? "").split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0]));
+}
+
+/** Wait until a kernel TCP listener on `port` exists in `ns` (bounded). */
+export async function kernelListening(ns: string, port: number, ms = 10_000): Promise<boolean> {
+  return waitFor(async () => {
+    const r = await nsBash(ns, `ss -Hltn 'sport = :${port}'`, 5000);
+    return r.stdout.includes(`:${port}`);
+  }, ms);
+}
+
+/** Elapsed ms of `fn`, logged with `label` so the suite reports each case's time. */
+export async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    console.log(`[interop] ${label}: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  }
+}
