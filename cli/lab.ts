@@ -8,8 +8,10 @@
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import chalk from "chalk";
 import { render } from "ink";
 import { createElement } from "react";
+import { createKernelLabSession, createLabSession } from "../src/lab/index.ts";
 import type { Block, LabSession } from "../src/lab/view.ts";
 import { fileHistory, historyPath } from "./lab/history-file.ts";
 import { LabApp } from "./lab/LabApp.tsx";
@@ -53,41 +55,26 @@ export function pickWorld(
   probe: { readonly uid: number | undefined; readonly tun: boolean },
 ): WorldChoice {
   if (sim) return { world: "simulated", reason: "--sim" };
-  if (probe.uid !== 0) return { world: "simulated", reason: "not root; sudo bun run lab for the kernel world" };
+  if (probe.uid !== 0)
+    return { world: "simulated", reason: "not root; sudo bun run lab for the kernel world" };
   if (!probe.tun) return { world: "simulated", reason: "no /dev/net/tun" };
   return { world: "kernel", reason: "root and /dev/net/tun" };
 }
 
 export function bannerLine(choice: WorldChoice, netns: string | undefined): string {
-  const where = choice.world === "kernel" ? `kernel world in netns ${netns ?? "tcplab"}` : "simulated world";
+  const where =
+    choice.world === "kernel" ? `kernel world in netns ${netns ?? "tcplab"}` : "simulated world";
   return `tcplab lab: ${where} (${choice.reason}). Type help; Tab completes; Ctrl-D quits.`;
 }
 
-/** Where the lab engine's factory may live; the first module exporting createLabSession wins. */
-const ENGINE_MODULES = ["../src/lab/session.ts", "../src/lab/index.ts"];
-
 /**
- * The engine's factory, loaded on demand. The kernel world is built
- * asynchronously by `createKernelLabSession({ netns })` when the engine has
- * it; everything else goes through `createLabSession({ world })`.
+ * The engine's factories: the kernel world is built asynchronously (a
+ * network namespace and a TUN device), the simulated one at once.
  */
-export async function loadEngine(): Promise<CreateLabSession> {
-  for (const path of ENGINE_MODULES) {
-    const url = new URL(path, import.meta.url);
-    if (!existsSync(url)) continue;
-    const mod = (await import(url.href)) as { createLabSession?: unknown; createKernelLabSession?: unknown };
-    const create = mod.createLabSession;
-    const createKernel = mod.createKernelLabSession;
-    if (typeof create !== "function") continue;
-    return async (options) => {
-      if (options.world === "kernel" && typeof createKernel === "function") {
-        return (await createKernel(options.netns !== undefined ? { netns: options.netns } : {})) as LabSession;
-      }
-      return (await create(options)) as LabSession;
-    };
-  }
-  throw new Error("the lab engine (createLabSession in src/lab/) is not available yet");
-}
+export const createEngineSession: CreateLabSession = async (options) =>
+  options.world === "kernel"
+    ? await createKernelLabSession(options.netns !== undefined ? { netns: options.netns } : {})
+    : createLabSession({ world: "simulated" });
 
 export interface LabIo {
   readonly stdin: NodeJS.ReadStream;
@@ -122,7 +109,11 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { sim: { type: "boolean" }, netns: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        sim: { type: "boolean" },
+        netns: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (e) {
     io.stderr.write(`tcplab: ${(e as Error).message.split("\n")[0]}\n${LAB_USAGE}\n`);
@@ -138,14 +129,19 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
 
   let session: LabSession;
   try {
-    const create = deps.createSession ?? (await loadEngine());
-    session = await create({ world: choice.world, ...(values.netns !== undefined ? { netns: values.netns } : {}) });
+    const create = deps.createSession ?? createEngineSession;
+    session = await create({
+      world: choice.world,
+      ...(values.netns !== undefined ? { netns: values.netns } : {}),
+    });
   } catch (e) {
     io.stderr.write(`${banner}\ntcplab: cannot start the lab: ${messageOf(e)}\n`);
     return 1;
   }
 
-  const code = interactive ? await runInteractive(session, banner, io) : await runPiped(session, banner, io);
+  const code = interactive
+    ? await runInteractive(session, banner, io)
+    : await runPiped(session, banner, io);
   await closeSession(session, io);
   await flush(io.stdout);
   return code;
@@ -153,7 +149,11 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
 
 async function runPiped(session: LabSession, banner: string, io: LabIo): Promise<number> {
   io.stdout.write(`${banner}\n`);
-  const lines = createInterface({ input: io.stdin, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: io.stdin,
+    terminal: false,
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   const stop = (signal: keyof typeof SIGNAL_CODES) => {
     lines.close();
     process.exitCode = SIGNAL_CODES[signal];
@@ -178,6 +178,10 @@ interface Outcome {
 
 async function runInteractive(session: LabSession, banner: string, io: LabIo): Promise<number> {
   const color = colorEnabled(io.env, true);
+  // Our rule (NO_COLOR, FORCE_COLOR, TERM=dumb) decides, not chalk's guess:
+  // it turns colour off under CI=true even in a real terminal. Ink draws with
+  // this same chalk instance; the palette needs only the 16 basic colours.
+  if (color && chalk.level === 0) chalk.level = 1;
   const bannerBlock: Block = { kind: "text", lines: [[{ text: banner, tone: "muted" }]] };
   let settle: (o: Outcome) => void = () => {};
   const outcome = new Promise<Outcome>((resolve) => {
@@ -196,9 +200,18 @@ async function runInteractive(session: LabSession, banner: string, io: LabIo): P
         history: fileHistory(historyPath(io.env)),
         color,
         banner: [bannerBlock],
-        onExit: (code: number, error?: unknown) => settle(error === undefined ? { code } : { code, error }),
+        onExit: (code: number, error?: unknown) =>
+          settle(error === undefined ? { code } : { code, error }),
       }),
-      { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, exitOnCtrlC: false, patchConsole: true },
+      {
+        stdin: io.stdin,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        exitOnCtrlC: false,
+        patchConsole: true,
+        // Both ends are a terminal here; CI=true must not turn Ink's redrawing off.
+        interactive: true,
+      },
     );
     // Ink's own boundary ends the app on an error it caught: that is fatal too.
     instance.waitUntilExit().then(

@@ -16,7 +16,7 @@ commands:
   sim     transfer bytes between two simulated hosts over a faulty wire (headless)
   lab     interactive lab shell
   serve   tcplab on a TUN device in a network namespace, with echo/discard/chargen/HTTP (root)
-  run     run a lab script (not available yet)
+  run     run packetdrill scripts against tcplab (FILE.pkt|DIR, --personality NAME)
   bench   benchmarks (not available yet)
 
 Run "tcplab <command> --help" for the options of a command.`;
@@ -217,6 +217,10 @@ function main(argv: string[]): number {
       void import("./serve.ts").then(async (m) => process.exit(await m.runServe(rest)));
       return 0;
     case "run":
+      void import("./run.ts").then(async (m) => {
+        process.exitCode = await m.runScripts(rest);
+      });
+      return 0;
     case "bench":
       console.error(`tcplab: "${command}" is not available yet`);
       return 2;

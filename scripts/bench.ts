@@ -269,6 +269,7 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const cases: CaseResult[] = [];
+  const tunCounters: Record<string, Record<string, number>> = {};
   let idleFresh: IdleSample | null = null;
   let idleAfter: IdleSample | null = null;
   const idleMtu = opts.mtus[0] ?? 1500;
@@ -314,6 +315,8 @@ async function main(): Promise<number> {
         tcplab.upload ??= failed(why);
       } finally {
         await serve?.stop();
+        const tun = serve?.stoppedInfo()?.tun;
+        if (typeof tun === "object" && tun !== null) tunCounters[String(mtu)] = tun as Record<string, number>;
         serve = undefined;
       }
       for (const dir of ["download", "upload"] as const) {
@@ -339,6 +342,7 @@ async function main(): Promise<number> {
     git: gitDescribe(),
     cases,
     idle: { fresh: idleFresh, afterLoad: idleAfter, mtu: idleMtu },
+    tunCounters,
     commands: {
       bench: ["bun", "scripts/bench.ts", ...process.argv.slice(2)].map(shellQuote).join(" "),
       "tcplab serve (one per MTU)": serveArgv

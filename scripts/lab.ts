@@ -14,7 +14,8 @@ if (!existsSync(join(root, "node_modules", "ink", "package.json"))) {
   console.error("tcplab: dependencies missing; running bun install --frozen-lockfile first");
   const install = Bun.spawnSync([process.execPath, "install", "--frozen-lockfile"], {
     cwd: root,
-    stdio: ["ignore", "inherit", "inherit"],
+    // Its progress goes to stderr: stdout belongs to the lab (it may be piped).
+    stdio: ["ignore", 2, "inherit"],
   });
   if (install.exitCode !== 0) {
     console.error(`tcplab: bun install failed (exit ${install.exitCode ?? "signal"})`);
@@ -22,10 +23,13 @@ if (!existsSync(join(root, "node_modules", "ink", "package.json"))) {
   }
 }
 
-const child = Bun.spawn([process.execPath, join(root, "cli", "tcplab.ts"), "lab", ...process.argv.slice(2)], {
-  cwd: process.cwd(),
-  stdio: ["inherit", "inherit", "inherit"],
-});
+const child = Bun.spawn(
+  [process.execPath, join(root, "cli", "tcplab.ts"), "lab", ...process.argv.slice(2)],
+  {
+    cwd: process.cwd(),
+    stdio: ["inherit", "inherit", "inherit"],
+  },
+);
 // The terminal's signals reach the child too (same process group); keep this
 // process alive until the child has restored the terminal and exited.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

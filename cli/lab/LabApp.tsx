@@ -168,7 +168,9 @@ export function LabApp({ session, history: store, color, banner, onExit }: LabAp
           blocks: [
             {
               kind: "text",
-              lines: candidateLines(outcome.listing, columns).map((text) => [{ text, tone: "muted" }]),
+              lines: candidateLines(outcome.listing, columns).map((text) => [
+                { text, tone: "muted" },
+              ]),
             },
           ],
         },
@@ -320,5 +322,7 @@ function BusyLine() {
     const t = setTimeout(() => setShown(true), 300);
     return () => clearTimeout(t);
   }, []);
-  return shown ? <LineView line={[{ text: "running… (Ctrl-C interrupts)", tone: "muted" }]} /> : null;
+  return shown ? (
+    <LineView line={[{ text: "running… (Ctrl-C interrupts)", tone: "muted" }]} />
+  ) : null;
 }

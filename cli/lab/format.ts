@@ -43,7 +43,8 @@ export function tableLines(block: TableBlock): Line[] {
     return trimLine(out);
   };
   const lines: Line[] = [];
-  if (block.title !== undefined && block.title !== "") lines.push([{ text: block.title, tone: "accent" }]);
+  if (block.title !== undefined && block.title !== "")
+    lines.push([{ text: block.title, tone: "accent" }]);
   if (block.columns.length > 0) {
     lines.push(layout(block.columns.map((text) => ({ text, tone: "muted" as const }))));
   }
@@ -74,7 +75,9 @@ function trimLine(spans: Span[]): Line {
 export function errorLines(block: Extract<Block, { kind: "error" }>): Line[] {
   const lines: Line[] = block.message
     .split("\n")
-    .map((text, i) => [{ text: i === 0 ? `error: ${text}` : `       ${text}`, tone: "bad" as const }]);
+    .map((text, i) => [
+      { text: i === 0 ? `error: ${text}` : `       ${text}`, tone: "bad" as const },
+    ]);
   if (block.usage !== undefined && block.usage !== "") {
     const usage = /^usage:/i.test(block.usage) ? block.usage : `usage: ${block.usage}`;
     for (const text of usage.split("\n")) lines.push([{ text, tone: "muted" }]);
@@ -112,7 +115,10 @@ export function isFixedWidth(block: Block): boolean {
 export function candidateLines(candidates: readonly string[], width: number): string[] {
   if (candidates.length === 0) return [];
   const colWidth = Math.max(...candidates.map(cellWidth)) + COLUMN_GAP.length;
-  const perLine = Math.max(1, Math.floor((Math.max(width, colWidth) + COLUMN_GAP.length) / colWidth));
+  const perLine = Math.max(
+    1,
+    Math.floor((Math.max(width, colWidth) + COLUMN_GAP.length) / colWidth),
+  );
   const lines: string[] = [];
   for (let i = 0; i < candidates.length; i += perLine) {
     const row = candidates.slice(i, i + perLine);

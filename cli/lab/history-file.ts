@@ -11,8 +11,11 @@ import { dirname, join } from "node:path";
 
 export const HISTORY_LIMIT = 1000;
 
-export function historyPath(env: Record<string, string | undefined> = process.env): string | undefined {
-  if (env.TCPLAB_HISTORY !== undefined) return env.TCPLAB_HISTORY === "" ? undefined : env.TCPLAB_HISTORY;
+export function historyPath(
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  if (env.TCPLAB_HISTORY !== undefined)
+    return env.TCPLAB_HISTORY === "" ? undefined : env.TCPLAB_HISTORY;
   const state = env.XDG_STATE_HOME;
   if (state !== undefined && state !== "") return join(state, "tcplab", "history");
   let home: string;
@@ -55,7 +58,9 @@ export function fileHistory(path: string | undefined, limit = HISTORY_LIMIT): Hi
   };
 }
 
-export const memoryHistory = (initial: readonly string[] = []): HistoryStore & { entries: string[] } => {
+export const memoryHistory = (
+  initial: readonly string[] = [],
+): HistoryStore & { entries: string[] } => {
   const store = {
     entries: [...initial],
     load: () => [...store.entries],

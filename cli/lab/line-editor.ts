@@ -29,7 +29,10 @@ function nextIndex(text: string, i: number): number {
 }
 
 export function insert(s: EditorState, str: string): EditorState {
-  return { text: s.text.slice(0, s.cursor) + str + s.text.slice(s.cursor), cursor: s.cursor + str.length };
+  return {
+    text: s.text.slice(0, s.cursor) + str + s.text.slice(s.cursor),
+    cursor: s.cursor + str.length,
+  };
 }
 
 export function backspace(s: EditorState): EditorState {
@@ -41,7 +44,10 @@ export function backspace(s: EditorState): EditorState {
 /** Delete the character under the cursor (Delete, Ctrl-D on a non-empty line). */
 export function deleteForward(s: EditorState): EditorState {
   if (s.cursor >= s.text.length) return s;
-  return { text: s.text.slice(0, s.cursor) + s.text.slice(nextIndex(s.text, s.cursor)), cursor: s.cursor };
+  return {
+    text: s.text.slice(0, s.cursor) + s.text.slice(nextIndex(s.text, s.cursor)),
+    cursor: s.cursor,
+  };
 }
 
 export function left(s: EditorState): EditorState {
@@ -81,7 +87,10 @@ export function deleteWordBack(s: EditorState): EditorState {
 /** Replace text[start, cursor) with `word` and put the cursor after it. */
 export function replaceWord(s: EditorState, start: number, word: string): EditorState {
   const from = Math.max(0, Math.min(start, s.cursor));
-  return { text: s.text.slice(0, from) + word + s.text.slice(s.cursor), cursor: from + word.length };
+  return {
+    text: s.text.slice(0, from) + word + s.text.slice(s.cursor),
+    cursor: from + word.length,
+  };
 }
 
 export function commonPrefix(words: readonly string[]): string {

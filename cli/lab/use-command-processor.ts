@@ -55,7 +55,8 @@ export function useCommandProcessor(
         opts.current.append([{ kind: "echo", prompt: promptOf(session), line }]);
         try {
           const result = await session.execute(line);
-          if (result.blocks.length > 0) opts.current.append([{ kind: "blocks", blocks: result.blocks }]);
+          if (result.blocks.length > 0)
+            opts.current.append([{ kind: "blocks", blocks: result.blocks }]);
           if (result.quit) {
             quitting.current = true;
             queue.current.length = 0;

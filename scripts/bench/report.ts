@@ -46,6 +46,8 @@ export interface BenchResult {
     readonly afterLoad: IdleSample | null;
     readonly mtu: number;
   };
+  /** serve's TUN counters at exit, per MTU (all runs at that MTU together). */
+  readonly tunCounters: Record<string, Record<string, number>>;
   readonly commands: Record<string, string>;
   readonly durationSeconds: number;
   readonly ok: boolean;

@@ -19,6 +19,8 @@ export interface ServeProc {
   readonly pid: number;
   readonly argv: readonly string[];
   readonly info: ServeReady;
+  /** The `{"stopped":true,…}` line serve prints on exit (its counters), once stopped. */
+  stoppedInfo(): Record<string, unknown> | undefined;
   /** True while the process runs. */
   alive(): boolean;
   /** The last lines serve wrote to stderr (for error messages). */
@@ -36,6 +38,19 @@ function parseReady(line: string): ServeReady | undefined {
     }
   } catch {
     // not JSON: a log line
+  }
+  return undefined;
+}
+
+function parseStopped(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const v: unknown = JSON.parse(line);
+    if (typeof v === "object" && v !== null && Reflect.get(v, "stopped") === true) {
+      return v as Record<string, unknown>;
+    }
+  } catch {
+    // not JSON
   }
   return undefined;
 }
@@ -71,18 +86,20 @@ export async function startServe(
   });
   let out = "";
   let info: ServeReady | undefined;
+  let stoppedLine: Record<string, unknown> | undefined;
   let readyResolve: () => void = () => {};
   const readySeen = new Promise<void>((r) => {
     readyResolve = r;
   });
   // Keep reading stdout after the ready line so serve never blocks on a full pipe.
-  void drain(proc.stdout, (s) => {
-    if (info !== undefined) return;
-    out += s;
-    for (const line of out.split("\n")) {
+  const stdoutDone = drain(proc.stdout, (s) => {
+    out = (out + s).slice(-64 * 1024);
+    const lines = out.split("\n");
+    out = lines.pop() ?? "";
+    for (const line of lines) {
       info ??= parseReady(line.trim());
+      stoppedLine = parseStopped(line.trim()) ?? stoppedLine;
     }
-    out = out.slice(out.lastIndexOf("\n") + 1);
     if (info !== undefined) readyResolve();
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -107,6 +124,10 @@ export async function startServe(
         await proc.exited;
       }
     }
+    // Let the last line (the counters) through, boundedly.
+    let t2: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([stdoutDone, new Promise((r) => (t2 = setTimeout(r, 1000)))]);
+    clearTimeout(t2);
     removeLeftoverNetns(netns);
   };
 
@@ -121,6 +142,7 @@ export async function startServe(
     argv,
     info: ready,
     alive,
+    stoppedInfo: () => stoppedLine,
     stderrTail: () => err,
     stop,
   };

@@ -72,7 +72,8 @@ export function unescapeText(text: string): string | { error: string } {
         break;
       case "x": {
         const hex = text.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(hex)) return { error: `\\x needs two hex digits, got "\\x${hex}"` };
+        if (!/^[0-9a-fA-F]{2}$/.test(hex))
+          return { error: `\\x needs two hex digits, got "\\x${hex}"` };
         out += String.fromCharCode(Number.parseInt(hex, 16));
         i += 2;
         break;

@@ -32,10 +32,12 @@ const MATCH_WORDS = ["syn", "fin", "rst", "data", "ack", "udp", "icmp"] as const
 /** A matcher on raw IPv4 bytes for `drop next … MATCH`; undefined if the word means nothing. */
 export function packetMatcher(word: string): PacketMatcher | undefined {
   const w = word.toLowerCase();
-  const tcp = (pred: (flags: number, len: number) => boolean): PacketMatcher => (p) => {
-    const d = parsePacket(p, { verifyChecksum: false });
-    return d.ok && d.value.kind === "tcp" && pred(d.value.tcp.flags, d.value.tcp.payload.length);
-  };
+  const tcp =
+    (pred: (flags: number, len: number) => boolean): PacketMatcher =>
+    (p) => {
+      const d = parsePacket(p, { verifyChecksum: false });
+      return d.ok && d.value.kind === "tcp" && pred(d.value.tcp.flags, d.value.tcp.payload.length);
+    };
   switch (w) {
     case "syn":
       return tcp((f) => (f & Flag.SYN) !== 0);
@@ -47,7 +49,10 @@ export function packetMatcher(word: string): PacketMatcher | undefined {
       return tcp((_f, len) => len > 0);
     case "ack":
       // A pure ACK: no data, no SYN/FIN/RST.
-      return tcp((f, len) => len === 0 && (f & Flag.ACK) !== 0 && (f & (Flag.SYN | Flag.FIN | Flag.RST)) === 0);
+      return tcp(
+        (f, len) =>
+          len === 0 && (f & Flag.ACK) !== 0 && (f & (Flag.SYN | Flag.FIN | Flag.RST)) === 0,
+      );
     case "udp":
     case "icmp":
       return (p) => {
@@ -73,7 +78,11 @@ function setChance(engine: LabEngine, kind: string, p: number, action: FaultActi
   if (p === 0) return [text(`${kind} off`)];
   const pct = `${Number((p * 100).toFixed(3))}%`;
   link.addRule({ action, dir: "both", chance: p, label: `${kind} ${pct}` });
-  return [text(`${kind} ${pct} on the path between ${engine.world.hosts[0]?.name} and ${engine.world.hosts[1]?.name ?? engine.world.peer?.name}`)];
+  return [
+    text(
+      `${kind} ${pct} on the path between ${engine.world.hosts[0]?.name} and ${engine.world.hosts[1]?.name ?? engine.world.peer?.name}`,
+    ),
+  ];
 }
 
 export function registerControlCommands(reg: Registry<LabEngine>): void {
@@ -87,7 +96,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       "  inject #3 < R 1:1(0)                 (`>` puts it on the wire as if the host sent it)",
       "With absolute fields (defaults: seq 0, win 65535, no flags; ack= sets the ACK flag):",
       "  inject tcp 10.0.0.1:4000 > 10.0.0.2:80 flags=S seq=1000 win=512 mss=536",
-      "  fields: flags seq ack win urg mss wscale len data=\"…\" ttl csum=bad",
+      '  fields: flags seq ack win urg mss wscale len data="…" ttl csum=bad',
       "csum=bad sends a wrong TCP checksum: the host must drop it (see `stats`).",
     ],
     args: [
@@ -106,7 +115,8 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         if (m === null) return [err(`inject: expected #ID or tcp, got "${target}"`, USAGE.inject)];
         const fd = Number(m[1]);
         const tcb = engine.tcbById(host, fd);
-        if (tcb === undefined) return [err(`inject: #${fd} on ${host.name} has no connection`, USAGE.inject)];
+        if (tcb === undefined)
+          return [err(`inject: #${fd} on ${host.name} has no connection`, USAGE.inject)];
         crafted = craftRelative(tcb, rest, engine.injectBases);
       }
       if ("error" in crafted) return [err(`inject: ${crafted.error}`, USAGE.inject)];
@@ -118,8 +128,14 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       const after = host.host.stats().drops;
       const lines: Line[] = [
         [
-          { text: crafted.dir === "<" ? `injected into ${host.name}: ` : `sent from ${host.name}: `, tone: "accent" },
-          { text: `${crafted.dir} ${formatPacket(crafted.bytes)}`, tone: crafted.dir === "<" ? "in" : "out" },
+          {
+            text: crafted.dir === "<" ? `injected into ${host.name}: ` : `sent from ${host.name}: `,
+            tone: "accent",
+          },
+          {
+            text: `${crafted.dir} ${formatPacket(crafted.bytes)}`,
+            tone: crafted.dir === "<" ? "in" : "out",
+          },
         ],
       ];
       for (const [k, v] of Object.entries(after)) {
@@ -131,7 +147,11 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         .filter((e) => e.kind === "packet" && e.host === host.name && e.dir === ">" && !e.injected);
       if (crafted.dir === "<") {
         lines.push(
-          hint(replies.length === 0 ? `${host.name} sent nothing in reply` : `${host.name} replied with ${replies.length} segment(s) (see trace)`),
+          hint(
+            replies.length === 0
+              ? `${host.name} sent nothing in reply`
+              : `${host.name} replied with ${replies.length} segment(s) (see trace)`,
+          ),
         );
       }
       return [text(...lines)];
@@ -160,7 +180,12 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       if (word !== undefined) {
         match = packetMatcher(word);
         if (match === undefined) {
-          return [err(`drop next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp or flags like S., got "${word}"`, USAGE.dropNext)];
+          return [
+            err(
+              `drop next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp or flags like S., got "${word}"`,
+              USAGE.dropNext,
+            ),
+          ];
         }
       }
       const label = `drop next ${n}${word !== undefined ? ` ${word}` : ""}${dir !== "both" ? ` ${dir}` : ""}`;
@@ -172,7 +197,11 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         ...(match !== undefined ? { match } : {}),
       });
       const where = dir === "both" ? "sent or received" : dir === "out" ? "sent" : "received";
-      return [text(`${ctx.host.name} will drop the next ${n} ${word ?? ""}${word ? " " : ""}packet(s) it has ${where}`)];
+      return [
+        text(
+          `${ctx.host.name} will drop the next ${n} ${word ?? ""}${word ? " " : ""}packet(s) it has ${where}`,
+        ),
+      ];
     },
   });
 
@@ -180,7 +209,9 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     name: "loss",
     usage: USAGE.loss,
     summary: "drop packets at random with probability P",
-    help: ["Each packet on the path is dropped with probability P (both directions). loss 0 turns it off."],
+    help: [
+      "Each packet on the path is dropped with probability P (both directions). loss 0 turns it off.",
+    ],
     args: [{ name: "P", kind: "percent" }],
     hostScoped: false,
     run: (ctx, a) => setChance(ctx.engine, "loss", a.num("P") as number, { kind: "drop" }),
@@ -192,7 +223,8 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     help: ["Each packet on the path is sent twice with probability P. duplicate 0 turns it off."],
     args: [{ name: "P", kind: "percent" }],
     hostScoped: false,
-    run: (ctx, a) => setChance(ctx.engine, "duplicate", a.num("P") as number, { kind: "duplicate" }),
+    run: (ctx, a) =>
+      setChance(ctx.engine, "duplicate", a.num("P") as number, { kind: "duplicate" }),
   });
   reg.add({
     name: "corrupt",
@@ -263,7 +295,15 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       }
       const delay = text(hint(`one-way delay ${formatDuration(ctx.engine.world.delay())}`));
       if (rows.length === 0) return [text("no fault rules"), delay];
-      return [{ kind: "table", title: "fault rules", columns: ["rule", "host", "dir", "what", "left", "hits"], rows }, delay];
+      return [
+        {
+          kind: "table",
+          title: "fault rules",
+          columns: ["rule", "host", "dir", "what", "left", "hits"],
+          rows,
+        },
+        delay,
+      ];
     },
   });
 
@@ -298,28 +338,48 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     run(ctx, a) {
       const { engine } = ctx;
       const clock = engine.clock;
-      if (clock.mode === "running") return [err("step: the clock is running: pause it first", USAGE.step)];
+      if (clock.mode === "running")
+        return [err("step: the clock is running: pause it first", USAGE.step)];
       const t0 = clock.now();
       const d = a.num("DURATION");
       const target = d !== undefined ? t0 + d : clock.nextDeadline();
       if (target === undefined) {
-        return [text("nothing is pending: no timers running and no packets on the wire", hint("step DURATION moves time anyway"))];
+        return [
+          text(
+            "nothing is pending: no timers running and no packets on the wire",
+            hint("step DURATION moves time anyway"),
+          ),
+        ];
       }
       const due = dueTimers(engine, target);
       const mark = engine.world.log.length;
       if (d !== undefined) clock.advance(d);
       else clock.stepToNext();
       const t1 = clock.now();
-      const lines: Line[] = [[{ text: `t = ${formatTime(t1)} s`, tone: "accent" }, { text: ` (+${formatDuration(t1 - t0)})`, tone: "muted" }]];
-      for (const t of due) lines.push([{ text: `${t.host} ${t.id}: ${t.name} timer fired`, tone: "warn" }]);
+      const lines: Line[] = [
+        [
+          { text: `t = ${formatTime(t1)} s`, tone: "accent" },
+          { text: ` (+${formatDuration(t1 - t0)})`, tone: "muted" },
+        ],
+      ];
+      for (const t of due)
+        lines.push([{ text: `${t.host} ${t.id}: ${t.name} timer fired`, tone: "warn" }]);
       const events = engine.world.log.since(mark);
-      const arrived = events.filter((e) => e.kind === "packet" && e.dir === "<" && !e.injected).length;
+      const arrived = events.filter(
+        (e) => e.kind === "packet" && e.dir === "<" && !e.injected,
+      ).length;
       const lost = events.filter((e) => e.kind === "packet" && e.dropped !== undefined).length;
       if (arrived > 0 || lost > 0) {
         lines.push(hint(`${arrived} packet(s) arrived${lost > 0 ? `, ${lost} dropped` : ""}`));
       }
       const next = clock.nextDeadline();
-      lines.push(hint(next === undefined ? "nothing pending now" : `next deadline in ${formatDuration(next - t1)}`));
+      lines.push(
+        hint(
+          next === undefined
+            ? "nothing pending now"
+            : `next deadline in ${formatDuration(next - t1)}`,
+        ),
+      );
       return [text(...lines)];
     },
   });
@@ -364,7 +424,13 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         onTick: () => engine.flush(),
       });
       const why =
-        end === "idle" ? "nothing pending" : end === "until" ? "time reached" : end === "closed" ? "session closed" : "interrupted";
+        end === "idle"
+          ? "nothing pending"
+          : end === "until"
+            ? "time reached"
+            : end === "closed"
+              ? "session closed"
+              : "interrupted";
       return [text(`ran ${formatTime(t0)} → ${formatTime(clock.now())} s (${why})`)];
     },
   });
@@ -397,7 +463,8 @@ function dueTimers(engine: LabEngine, until: number): DueTimer[] {
   for (const h of engine.world.hosts) {
     const idOf = engine.idOf(h);
     for (const tcb of h.host.connections()) {
-      for (const t of tcb.timers()) if (t.deadline <= until) out.push({ host: h.name, id: idOf(tcb), name: t.name });
+      for (const t of tcb.timers())
+        if (t.deadline <= until) out.push({ host: h.name, id: idOf(tcb), name: t.name });
     }
   }
   return out;

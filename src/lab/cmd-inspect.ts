@@ -31,13 +31,14 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       "An id in parentheses, (#3), is a connection whose socket was closed but whose TCB lives on.",
       "state #ID shows everything about one connection.",
     ],
-    args: [{ name: "#ID", kind: "socket", optional: true }],
+    args: [{ name: "#ID", kind: "socket", optional: true, closedOk: true }],
     flags: [{ name: "abs" }],
     run(ctx, a) {
       const { engine, host } = ctx;
       const now = engine.clock.now();
       const fd = a.num("#ID");
-      if (fd === undefined) return [stateTable(host, now, { absolute: a.has("abs") }, engine.idOf(host))];
+      if (fd === undefined)
+        return [stateTable(host, now, { absolute: a.has("abs") }, engine.idOf(host))];
       const tcb = engine.tcbById(host, fd);
       if (tcb === undefined) {
         const info = host.sockets.info(fd);
@@ -62,25 +63,45 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       const rows = (rec: Readonly<Record<string, number>>, tone: "normal" | "bad"): Span[][] =>
         Object.entries(rec).map(([k, v]) => [{ text: k }, { text: String(v), tone }]);
       const blocks: Block[] = [
-        { kind: "table", title: `${ctx.host.name}: packets`, columns: ["counter", "count"], rows: rows(s.packets, "normal") },
+        {
+          kind: "table",
+          title: `${ctx.host.name}: packets`,
+          columns: ["counter", "count"],
+          rows: rows(s.packets, "normal"),
+        },
         {
           kind: "table",
           title: `${ctx.host.name}: drops by reason`,
           columns: ["reason", "count"],
-          rows: Object.keys(s.drops).length === 0 ? [[{ text: "none", tone: "muted" }, { text: "" }]] : rows(s.drops, "bad"),
+          rows:
+            Object.keys(s.drops).length === 0
+              ? [[{ text: "none", tone: "muted" }, { text: "" }]]
+              : rows(s.drops, "bad"),
         },
       ];
       const f = ctx.host.link.faults;
       const fin = f.counters("in");
       const fout = f.counters("out");
-      if (fin.dropped + fout.dropped + fin.duplicated + fout.duplicated + fin.corrupted + fout.corrupted + fin.delayed + fout.delayed > 0) {
+      if (
+        fin.dropped +
+          fout.dropped +
+          fin.duplicated +
+          fout.duplicated +
+          fin.corrupted +
+          fout.corrupted +
+          fin.delayed +
+          fout.delayed >
+        0
+      ) {
         blocks.push({
           kind: "table",
           title: `${ctx.host.name}: faults`,
           columns: ["dir", "seen", "dropped", "duplicated", "corrupted", "delayed"],
           rows: (["in", "out"] as const).map((d) => {
             const c = f.counters(d);
-            return [d, c.seen, c.dropped, c.duplicated, c.corrupted, c.delayed].map((v) => ({ text: String(v) }));
+            return [d, c.seen, c.dropped, c.duplicated, c.corrupted, c.delayed].map((v) => ({
+              text: String(v),
+            }));
           }),
         });
       }
@@ -107,11 +128,19 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       const on = a.str("ON|OFF") === "on";
       const which = a.str("HOST");
       if (which !== undefined && which !== "all" && engine.hostNamed(which) === undefined) {
-        return [err(`trace: no host "${which}" (hosts: ${engine.hostNames().join(", ")})`, USAGE.trace)];
+        return [
+          err(`trace: no host "${which}" (hosts: ${engine.hostNames().join(", ")})`, USAGE.trace),
+        ];
       }
       engine.traceOn = on;
       engine.traceHosts = which === undefined || which === "all" ? undefined : new Set([which]);
-      return [text(on ? `trace on (${which !== undefined && which !== "all" ? which : "all hosts"})` : "trace off")];
+      return [
+        text(
+          on
+            ? `trace on (${which !== undefined && which !== "all" ? which : "all hosts"})`
+            : "trace off",
+        ),
+      ];
     },
   });
 
@@ -130,7 +159,8 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       const w = ctx.engine.world;
       const left = w.hosts[0];
       const right = w.hosts[1] ?? w.peer;
-      if (left === undefined || right === undefined) return [err("ladder: this world has no two ends")];
+      if (left === undefined || right === undefined)
+        return [err("ladder: this world has no two ends")];
       return [
         {
           kind: "ladder",
@@ -151,11 +181,19 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
     args: [{ name: "FILE", kind: "text" }],
     run(ctx, a) {
       const file = (a.str("FILE") as string).trim().replace(/^"(.*)"$/, "$1");
-      if (ctx.host.link.pcap !== undefined) return [err(`pcap: ${ctx.host.name} is already recording (pcap stop first)`, USAGE.pcapStart)];
+      if (ctx.host.link.pcap !== undefined)
+        return [
+          err(`pcap: ${ctx.host.name} is already recording (pcap stop first)`, USAGE.pcapStart),
+        ];
       try {
         ctx.host.link.pcap = pcapFile(file);
       } catch (e) {
-        return [err(`pcap: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`, USAGE.pcapStart)];
+        return [
+          err(
+            `pcap: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`,
+            USAGE.pcapStart,
+          ),
+        ];
       }
       return [text(`recording ${ctx.host.name}'s packets to ${file}`)];
     },
@@ -199,7 +237,9 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
             rows.push([
               { text: h.name },
               { text: idOf(tcb), tone: "accent" },
-              { text: `${formatIpv4Addr(tcb.local.addr)}:${tcb.local.port} → ${formatIpv4Addr(tcb.remote.addr)}:${tcb.remote.port}` },
+              {
+                text: `${formatIpv4Addr(tcb.local.addr)}:${tcb.local.port} → ${formatIpv4Addr(tcb.remote.addr)}:${tcb.remote.port}`,
+              },
               { text: t.name, tone: "warn" },
               { text: `${formatTime(t.deadline)} s` },
               { text: `in ${formatDuration(Math.max(0, t.deadline - now))}` },
@@ -207,10 +247,18 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
           }
         }
       }
-      rows.sort((x, y) => Number.parseFloat(x[4]?.text ?? "0") - Number.parseFloat(y[4]?.text ?? "0"));
+      rows.sort(
+        (x, y) => Number.parseFloat(x[4]?.text ?? "0") - Number.parseFloat(y[4]?.text ?? "0"),
+      );
       const inFlight = w.log
         .all()
-        .filter((e) => e.kind === "packet" && e.dir === ">" && e.arrived === undefined && e.dropped === undefined).length;
+        .filter(
+          (e) =>
+            e.kind === "packet" &&
+            e.dir === ">" &&
+            e.arrived === undefined &&
+            e.dropped === undefined,
+        ).length;
       const next = engine.clock.nextDeadline();
       const head = text(
         [
@@ -226,7 +274,12 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
         head,
         rows.length === 0
           ? text(hint("no connection timers pending"))
-          : { kind: "table", title: "pending timers", columns: ["host", "id", "connection", "timer", "deadline", "remaining"], rows },
+          : {
+              kind: "table",
+              title: "pending timers",
+              columns: ["host", "id", "connection", "timer", "deadline", "remaining"],
+              rows,
+            },
       ];
     },
   });

@@ -24,7 +24,8 @@ function helpFor(cmd: Command<LabEngine>): Block {
     [{ text: cmd.summary }],
     ...cmd.help.map((l): Line => [{ text: l, tone: "muted" }]),
   ];
-  if (cmd.hostScoped !== false) lines.push([{ text: "Prefix with HOST: to run it on another host (b: …).", tone: "muted" }]);
+  if (cmd.hostScoped !== false)
+    lines.push([{ text: "Prefix with HOST: to run it on another host (b: …).", tone: "muted" }]);
   return { kind: "text", lines };
 }
 
@@ -37,17 +38,28 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     name: "help",
     usage: USAGE.help,
     summary: "the commands, or one command in detail",
-    help: ["help alone lists every command with its usage; help CMD explains one (help udp, help drop next)."],
-    args: [{ name: "COMMAND", kind: "command", optional: true }, { name: "SUB", kind: "word", optional: true, open: true }],
+    help: [
+      "help alone lists every command with its usage; help CMD explains one (help udp, help drop next).",
+    ],
+    args: [
+      { name: "COMMAND", kind: "command", optional: true },
+      { name: "SUB", kind: "word", optional: true, open: true },
+    ],
     hostScoped: false,
     run(ctx, a) {
       const reg = ctx.engine.registry;
       const name = a.str("COMMAND");
       if (name === undefined) {
-        const rows: Span[][] = reg.all().map((c) => [{ text: c.usage, tone: "accent" }, { text: c.summary }]);
+        const rows: Span[][] = reg
+          .all()
+          .map((c) => [{ text: c.usage, tone: "accent" }, { text: c.summary }]);
         return [
           { kind: "table", title: "commands", columns: ["usage", ""], rows },
-          text(hint("HOST: COMMAND runs one command on another host; use HOST switches. help CMD for more.")),
+          text(
+            hint(
+              "HOST: COMMAND runs one command on another host; use HOST switches. help CMD for more.",
+            ),
+          ),
         ];
       }
       const sub = a.str("SUB");
@@ -100,7 +112,12 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
       const { engine } = ctx;
       const w = engine.world;
       if (w.runHostCommand === undefined) {
-        return [err("host: there is no kernel here — host runs commands in the kernel world (sudo bun run lab)", USAGE.host)];
+        return [
+          err(
+            "host: there is no kernel here — host runs commands in the kernel world (sudo bun run lab)",
+            USAGE.host,
+          ),
+        ];
       }
       const abort = new AbortController();
       engine.hostAbort = abort;
@@ -110,11 +127,18 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
           output: (chunk, stream) => {
             const lines = chunk.replace(/\n$/, "").split("\n");
             engine.emit([
-              { kind: "text", lines: lines.map((l): Line => [{ text: l, tone: stream === "stderr" ? "warn" : "normal" }]) },
+              {
+                kind: "text",
+                lines: lines.map(
+                  (l): Line => [{ text: l, tone: stream === "stderr" ? "warn" : "normal" }],
+                ),
+              },
             ]);
           },
         });
-        return [text(abort.signal.aborted ? "interrupted" : `exit status ${code ?? "none (killed)"}`)];
+        return [
+          text(abort.signal.aborted ? "interrupted" : `exit status ${code ?? "none (killed)"}`),
+        ];
       } finally {
         engine.hostAbort = undefined;
       }
@@ -135,7 +159,9 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
         const lab = ctx.engine.loadLab(n);
         return [
           { text: n, tone: "accent" },
-          "error" in lab ? { text: lab.error, tone: "bad" } : { text: `${lab.title} (${lab.steps.length} steps)` },
+          "error" in lab
+            ? { text: lab.error, tone: "bad" }
+            : { text: `${lab.title} (${lab.steps.length} steps)` },
         ];
       });
       return [{ kind: "table", title: "labs", columns: ["name", "title"], rows }];
@@ -146,14 +172,19 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     name: "lab start",
     usage: USAGE.labStart,
     summary: "start a guided lab (in a fresh world)",
-    help: ["Starts lab NAME from step 1 in a fresh world. next checks a step and moves on; back goes back."],
+    help: [
+      "Starts lab NAME from step 1 in a fresh world. next checks a step and moves on; back goes back.",
+    ],
     args: [{ name: "NAME", kind: "lab" }],
     hostScoped: false,
     async run(ctx, a) {
       const lab = ctx.engine.loadLab(a.str("NAME") as string);
       if ("error" in lab) return [err(`lab: ${lab.error}`, USAGE.labStart)];
       await startLab(ctx.engine, lab);
-      const intro: Line[] = [[{ text: lab.title, tone: "accent" }], ...lab.intro.map((l): Line => [{ text: l }])];
+      const intro: Line[] = [
+        [{ text: lab.title, tone: "accent" }],
+        ...lab.intro.map((l): Line => [{ text: l }]),
+      ];
       return [{ kind: "text", lines: intro }, stepBlock(ctx.engine)];
     },
   });

@@ -158,7 +158,8 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       let fd = a.num("#ID");
       if (fd === undefined) {
         const l = sockets.list().find((s) => s.state === "LISTEN");
-        if (l === undefined) return [err(`accept: no listening socket on ${ctx.host.name}`, USAGE.accept)];
+        if (l === undefined)
+          return [err(`accept: no listening socket on ${ctx.host.name}`, USAGE.accept)];
         fd = l.fd;
       }
       const r = await sockets.accept(fd);
@@ -167,7 +168,9 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
           return [
             text(
               `nothing to accept yet: the accept queue of #${fd} is empty`,
-              hint("a connection enters the queue when its handshake completes (SYN-RECEIVED → ESTABLISHED)"),
+              hint(
+                "a connection enters the queue when its handshake completes (SYN-RECEIVED → ESTABLISHED)",
+              ),
             ),
           ];
         }
@@ -178,7 +181,9 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       return [
         text([
           { text: `#${r}`, tone: "accent" },
-          { text: ` accepted on #${fd}: ${tcb ? `${formatEp(tcb.local)} ← ${formatEp(tcb.remote)} ` : ""}` },
+          {
+            text: ` accepted on #${fd}: ${tcb ? `${formatEp(tcb.local)} ← ${formatEp(tcb.remote)} ` : ""}`,
+          },
           { text: tcb ? stateName(tcb.state) : "", tone: "state" },
         ]),
       ];
@@ -217,7 +222,8 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       if (data.length === 0) return [err("send: nothing to send", USAGE.send)];
       const r = await ctx.host.sockets.send(fd, data);
       if (r instanceof SocketError) {
-        if (r.code === "EAGAIN") return [text("the send buffer is full: nothing queued (wait for ACKs)")];
+        if (r.code === "EAGAIN")
+          return [text("the send buffer is full: nothing queued (wait for ACKs)")];
         return [sockErr("send", r, USAGE.send)];
       }
       const tcb = ctx.host.sockets.tcbOf(fd);
@@ -251,7 +257,9 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
         return [sockErr("recv", r, USAGE.recv)];
       }
       if (r.length === 0) return [text(`#${fd}: end of stream (the peer's FIN was read)`)];
-      return [text(`#${fd} read ${r.length} bytes:`, [{ text: `"${escapeBytes(r)}"`, tone: "accent" }])];
+      return [
+        text(`#${fd} read ${r.length} bytes:`, [{ text: `"${escapeBytes(r)}"`, tone: "accent" }]),
+      ];
     },
   });
 
@@ -352,7 +360,12 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       }
       const info = ctx.host.sockets.info(fd);
       const local = info instanceof SocketError ? undefined : info.local;
-      return [text([{ text: `#${fd}`, tone: "accent" }, { text: ` UDP bound to ${local ? formatEp(local) : port}` }])];
+      return [
+        text([
+          { text: `#${fd}`, tone: "accent" },
+          { text: ` UDP bound to ${local ? formatEp(local) : port}` },
+        ]),
+      ];
     },
   });
 
@@ -434,7 +447,8 @@ function sockopt(ctx: Ctx, a: Args): Block[] {
         const v = sockets.getsockopt(fd, opt);
         return v instanceof SocketError ? fail(v) : show(v);
       }
-      if (!/^\d+$/.test(value) || Number(value) <= 0) return bad(`${name} takes a size in bytes, got "${value}"`);
+      if (!/^\d+$/.test(value) || Number(value) <= 0)
+        return bad(`${name} takes a size in bytes, got "${value}"`);
       const r = sockets.setsockopt(fd, opt, Number(value));
       if (r instanceof SocketError) return fail(r);
       const v = sockets.getsockopt(fd, opt);
@@ -445,8 +459,14 @@ function sockopt(ctx: Ctx, a: Args): Block[] {
         const v = sockets.getsockopt(fd, "SO_LINGER");
         return v instanceof SocketError ? fail(v) : show(v === undefined ? "off" : `${v} s`);
       }
-      const secs = value.toLowerCase() === "off" ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
-      if (secs !== undefined && Number.isNaN(secs)) return bad(`linger takes off or seconds, got "${value}"`);
+      const secs =
+        value.toLowerCase() === "off"
+          ? undefined
+          : /^\d+$/.test(value)
+            ? Number(value)
+            : Number.NaN;
+      if (secs !== undefined && Number.isNaN(secs))
+        return bad(`linger takes off or seconds, got "${value}"`);
       const r = sockets.setsockopt(fd, "SO_LINGER", secs);
       return r instanceof SocketError ? fail(r) : show(secs === undefined ? "off" : `${secs} s`);
     }

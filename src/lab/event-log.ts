@@ -73,7 +73,13 @@ export class EventLog {
     return () => this.listeners.delete(fn);
   }
 
-  packet(time: Millis, host: string, dir: ">" | "<", bytes: Uint8Array, injected = false): PacketEvent {
+  packet(
+    time: Millis,
+    host: string,
+    dir: ">" | "<",
+    bytes: Uint8Array,
+    injected = false,
+  ): PacketEvent {
     const ev: PacketEvent = {
       kind: "packet",
       index: this.list.length,
@@ -111,13 +117,7 @@ export class EventLog {
     }
   }
 
-  state(
-    time: Millis,
-    host: string,
-    tcb: Tcb,
-    from: State | undefined,
-    to: State,
-  ): StateEvent {
+  state(time: Millis, host: string, tcb: Tcb, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
       index: this.list.length,

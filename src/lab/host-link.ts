@@ -30,7 +30,8 @@ export interface HostLink {
 function firedRule(link: FaultyLink, before: ReadonlyMap<number, number>): string {
   const after = link.rules();
   for (const r of after) {
-    if (r.spec.action.kind === "drop" && r.hits > (before.get(r.id) ?? 0)) return r.spec.label ?? "fault rule";
+    if (r.spec.action.kind === "drop" && r.hits > (before.get(r.id) ?? 0))
+      return r.spec.label ?? "fault rule";
   }
   for (const [id] of before) {
     if (!after.some((r) => r.id === id)) return spentLabels.get(link)?.get(id) ?? "fault rule";

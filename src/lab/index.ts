@@ -8,8 +8,17 @@
  *   const kernel = await createKernelLabSession();    // root: tcplab on a TUN device
  */
 export type * from "./view.ts";
-export { createLabSession, LabEngine, type LabSessionOptions, DEFAULT_LABS_DIR } from "./session.ts";
-export { createKernelLabSession, createKernelWorld, type KernelWorldOptions } from "./kernel-world.ts";
+export {
+  createLabSession,
+  LabEngine,
+  type LabSessionOptions,
+  DEFAULT_LABS_DIR,
+} from "./session.ts";
+export {
+  createKernelLabSession,
+  createKernelWorld,
+  type KernelWorldOptions,
+} from "./kernel-world.ts";
 export { createSimWorld, type SimWorldOptions, DEFAULT_SIM_DELAY } from "./sim-world.ts";
 export type { World, LabHost, WorldKind } from "./world.ts";
 export { LabClock, type RealTime } from "./lab-clock.ts";

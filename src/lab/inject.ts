@@ -48,7 +48,10 @@ function convertOptions(opts: readonly PdTcpOption[]): TcpOption[] | { error: st
 function takeChecksum(line: string): { line: string; checksum: "good" | "bad" } {
   const m = /\s+csum=(bad|good)\s*$/i.exec(line);
   if (m === null) return { line, checksum: "good" };
-  return { line: line.slice(0, m.index), checksum: (m[1] as string).toLowerCase() as "good" | "bad" };
+  return {
+    line: line.slice(0, m.index),
+    checksum: (m[1] as string).toLowerCase() as "good" | "bad",
+  };
 }
 
 /** Whether the peer's ISN (IRS) is known to this TCB. */
@@ -80,7 +83,8 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
   if (parsed.script.statements.length !== 1 || st === undefined || st.type !== "packet") {
     return { error: "expected one TCP packet line, like `< S. 0:0(0) ack 1 win 1000`" };
   }
-  if (st.options === "any") return { error: "<...> (any options) cannot be sent: name the options" };
+  if (st.options === "any")
+    return { error: "<...> (any options) cannot be sent: name the options" };
   const options = convertOptions(st.options);
   if ("error" in options) return options;
   const inbound = st.direction === "<";
@@ -131,7 +135,10 @@ export function readFlags(text: string): number | undefined {
   return flags;
 }
 
-function endpoint(text: string, address: (t: string) => Ipv4Addr | undefined): { addr: Ipv4Addr; port: number } | undefined {
+function endpoint(
+  text: string,
+  address: (t: string) => Ipv4Addr | undefined,
+): { addr: Ipv4Addr; port: number } | undefined {
   const i = text.lastIndexOf(":");
   if (i <= 0) return undefined;
   const addr = address(text.slice(0, i));
@@ -140,7 +147,19 @@ function endpoint(text: string, address: (t: string) => Ipv4Addr | undefined): {
   return { addr, port };
 }
 
-export const ABSOLUTE_FIELDS = ["flags", "seq", "ack", "win", "urg", "mss", "wscale", "len", "data", "csum", "ttl"] as const;
+export const ABSOLUTE_FIELDS = [
+  "flags",
+  "seq",
+  "ack",
+  "win",
+  "urg",
+  "mss",
+  "wscale",
+  "len",
+  "data",
+  "csum",
+  "ttl",
+] as const;
 
 /** `inject tcp SRC:PORT > DST:PORT [field=value …]` (the words after `tcp`). */
 export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | undefined): Crafted {
@@ -150,7 +169,8 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
   }
   const dst = tokens[2] ? endpoint(tokens[2].text, address) : undefined;
-  if (dst === undefined) return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
+  if (dst === undefined)
+    return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
   let flags = 0;
   let seq = 0;
   let ack = 0;
@@ -162,10 +182,14 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
   const options: TcpOption[] = [];
   for (const t of tokens.slice(3)) {
     const eq = t.text.indexOf("=");
-    if (eq <= 0) return { error: `expected field=value, got "${t.text}" (fields: ${ABSOLUTE_FIELDS.join(", ")})` };
+    if (eq <= 0)
+      return {
+        error: `expected field=value, got "${t.text}" (fields: ${ABSOLUTE_FIELDS.join(", ")})`,
+      };
     const key = t.text.slice(0, eq).toLowerCase();
     let value = t.text.slice(eq + 1);
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     const num = (max: number) => {
       const n = parseInteger(value);
       return n !== undefined && n <= max ? n : undefined;
@@ -174,7 +198,10 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     switch (key) {
       case "flags": {
         const f = readFlags(value);
-        if (f === undefined) return { error: `bad flags "${value}" (letters like S, S., F., R, P. or names like SYN,ACK)` };
+        if (f === undefined)
+          return {
+            error: `bad flags "${value}" (letters like S, S., F., R, P. or names like SYN,ACK)`,
+          };
         flags = f;
         break;
       }
@@ -246,6 +273,9 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     options,
     payload,
   };
-  const bytes = buildTcpPacket(src.addr, dst.addr, seg, { checksum, ...(ttl !== undefined ? { ttl } : {}) });
+  const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
+    checksum,
+    ...(ttl !== undefined ? { ttl } : {}),
+  });
   return { bytes, dir: "<" };
 }

@@ -30,18 +30,28 @@ export interface KernelWorldOptions {
 export const KERNEL_ADDR = "10.0.0.1";
 export const LAB_ADDR = "10.0.0.2";
 
+/** What pump needs of a stream reader. */
+interface ChunkReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+  cancel(): Promise<void>;
+}
+
+/** Streams one output of a host command to the session until it ends or is cancelled. */
 async function pump(
-  stream: ReadableStream<Uint8Array>,
+  reader: ChunkReader,
   kind: "stdout" | "stderr",
   io: HostCommandIo,
 ): Promise<void> {
   const decoder = new TextDecoder();
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const text = decoder.decode(value, { stream: true });
-    if (text !== "") io.output(text, kind);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || value === undefined) break;
+      const text = decoder.decode(value, { stream: true });
+      if (text !== "") io.output(text, kind);
+    }
+  } catch {
+    // Cancelled by an interrupt: the command's output simply ends here.
   }
 }
 
@@ -94,15 +104,34 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       const r = delayRule();
       if (r !== undefined) lab.link.faults.removeRule(r);
       // tcplab holds back what it sends and what it receives by `ms`: one-way delay each way.
-      if (ms > 0) lab.link.faults.addRule({ action: { kind: "delay", by: ms }, dir: "both", label: "delay" });
+      if (ms > 0)
+        lab.link.faults.addRule({ action: { kind: "delay", by: ms }, dir: "both", label: "delay" });
     },
     async runHostCommand(command, io) {
-      const proc = ns.spawn(["sh", "-c", command], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-      const kill = () => proc.kill("SIGINT");
+      // Its own session (setsid), so an interrupt reaches the whole pipeline, not just the shell.
+      const argv =
+        Bun.which("setsid") !== null ? ["setsid", "sh", "-c", command] : ["sh", "-c", command];
+      const proc = ns.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const readers: ChunkReader[] = [];
+      const kill = () => {
+        try {
+          process.kill(-proc.pid, "SIGINT");
+        } catch {
+          proc.kill("SIGINT");
+        }
+        for (const r of readers) void r.cancel();
+      };
       io.signal.addEventListener("abort", kill, { once: true });
       const pumps: Promise<void>[] = [];
-      if (proc.stdout instanceof ReadableStream) pumps.push(pump(proc.stdout, "stdout", io));
-      if (proc.stderr instanceof ReadableStream) pumps.push(pump(proc.stderr, "stderr", io));
+      for (const [stream, kind] of [
+        [proc.stdout, "stdout"],
+        [proc.stderr, "stderr"],
+      ] as const) {
+        if (!(stream instanceof ReadableStream)) continue;
+        const reader = stream.getReader();
+        readers.push(reader);
+        pumps.push(pump(reader, kind, io));
+      }
       const code = await proc.exited;
       await Promise.all(pumps);
       io.signal.removeEventListener("abort", kill);

@@ -24,7 +24,10 @@ export interface CheckResult {
   readonly message: string;
 }
 
-function hostSocket(engine: LabEngine, text: string): { host: LabHost; fd: number } | { error: string } {
+function hostSocket(
+  engine: LabEngine,
+  text: string,
+): { host: LabHost; fd: number } | { error: string } {
   const m = /^([A-Za-z][\w-]*):#?(\d+)$/.exec(text);
   if (m === null) return { error: `expected HOST:#ID like a:#3, got "${text}"` };
   const host = engine.hostNamed(m[1] as string);
@@ -49,10 +52,15 @@ export function checkExpect(engine: LabEngine, expect: string, mark: number): Ch
       const target = words[1] ? hostSocket(engine, words[1]) : { error: "missing HOST:#ID" };
       const want = words[2]?.toUpperCase();
       if ("error" in target || want === undefined) {
-        return fail(`bad expect "${expect}": ${"error" in target ? target.error : "missing STATE"}`);
+        return fail(
+          `bad expect "${expect}": ${"error" in target ? target.error : "missing STATE"}`,
+        );
       }
       const got = socketState(engine, target.host, target.fd);
-      return { ok: got === want, message: `${words[1]} is ${want}${got === want ? "" : ` (it is ${got})`}` };
+      return {
+        ok: got === want,
+        message: `${words[1]} is ${want}${got === want ? "" : ` (it is ${got})`}`,
+      };
     }
     case "segment": {
       let i = 1;
@@ -76,7 +84,10 @@ export function checkExpect(engine: LabEngine, expect: string, mark: number): Ch
         if (!p.ok || p.value.kind !== "tcp") continue;
         seen.push(formatFlags(p.value.tcp.flags));
         if (p.value.tcp.flags === flags && (ev.dropped !== undefined) === wantDropped) {
-          return { ok: true, message: `${host.name} ${dir === ">" ? "sent" : "received"} ${flagText}${wantDropped ? " (dropped)" : ""}` };
+          return {
+            ok: true,
+            message: `${host.name} ${dir === ">" ? "sent" : "received"} ${flagText}${wantDropped ? " (dropped)" : ""}`,
+          };
         }
       }
       return fail(
@@ -90,21 +101,32 @@ export function checkExpect(engine: LabEngine, expect: string, mark: number): Ch
       const tcb = engine.tcbById(target.host, target.fd);
       const timers = tcb?.timers().map((t) => t.name) ?? [];
       const ok = timers.includes(name as (typeof timers)[number]);
-      return { ok, message: `${words[1]} has a ${name} timer${ok ? "" : ` (timers: ${timers.join(", ") || "none"})`}` };
+      return {
+        ok,
+        message: `${words[1]} has a ${name} timer${ok ? "" : ` (timers: ${timers.join(", ") || "none"})`}`,
+      };
     }
     case "connections": {
       const host = words[1] !== undefined ? engine.hostNamed(words[1]) : undefined;
       const n = words[2] !== undefined ? parseInteger(words[2]) : undefined;
-      if (host === undefined || n === undefined) return fail(`bad expect "${expect}": expected connections HOST N`);
+      if (host === undefined || n === undefined)
+        return fail(`bad expect "${expect}": expected connections HOST N`);
       const got = host.host.connections().length;
-      return { ok: got === n, message: `${host.name} has ${n} connection(s)${got === n ? "" : ` (it has ${got})`}` };
+      return {
+        ok: got === n,
+        message: `${host.name} has ${n} connection(s)${got === n ? "" : ` (it has ${got})`}`,
+      };
     }
     case "drop": {
       const host = words[1] !== undefined ? engine.hostNamed(words[1]) : undefined;
       const key = words[2];
-      if (host === undefined || key === undefined) return fail(`bad expect "${expect}": expected drop HOST KEY`);
+      if (host === undefined || key === undefined)
+        return fail(`bad expect "${expect}": expected drop HOST KEY`);
       const got = host.host.stats().drops[key] ?? 0;
-      return { ok: got > 0, message: `${host.name} dropped a packet as ${key}${got > 0 ? "" : " (none counted)"}` };
+      return {
+        ok: got > 0,
+        message: `${host.name} dropped a packet as ${key}${got > 0 ? "" : " (none counted)"}`,
+      };
     }
     case "output": {
       const want = expect.replace(/^output\s+/, "").replace(/^"(.*)"$/, "$1");
@@ -112,6 +134,8 @@ export function checkExpect(engine: LabEngine, expect: string, mark: number): Ch
       return { ok, message: `the output shows "${want}"` };
     }
     default:
-      return fail(`unknown expect "${kind ?? ""}" (state, segment, timer, connections, drop, output)`);
+      return fail(
+        `unknown expect "${kind ?? ""}" (state, segment, timer, connections, drop, output)`,
+      );
   }
 }

@@ -37,7 +37,9 @@ export interface LabFile {
   readonly steps: readonly LabStep[];
 }
 
-export type LabParse = { readonly ok: true; readonly lab: LabFile } | { readonly ok: false; readonly error: string };
+export type LabParse =
+  | { readonly ok: true; readonly lab: LabFile }
+  | { readonly ok: false; readonly error: string };
 
 /** Drops leading and trailing blank lines. */
 function trimBlank(lines: string[]): string[] {
@@ -54,10 +56,21 @@ export function parseLabFile(text: string, name: string): LabParse {
   const intro: string[] = [];
   const steps: LabStep[] = [];
   let cur:
-    | { title: string; line: number; before: string[]; after: string[]; commands: string[]; expects: string[]; fences: number }
+    | {
+        title: string;
+        line: number;
+        before: string[];
+        after: string[];
+        commands: string[];
+        expects: string[];
+        fences: number;
+      }
     | undefined;
   let inFence = false;
-  const fail = (n: number, msg: string): LabParse => ({ ok: false, error: `${name}.md:${n}: ${msg}` });
+  const fail = (n: number, msg: string): LabParse => ({
+    ok: false,
+    error: `${name}.md:${n}: ${msg}`,
+  });
   const close = () => {
     if (cur === undefined) return;
     steps.push({
@@ -103,7 +116,15 @@ export function parseLabFile(text: string, name: string): LabParse {
     const h2 = /^##\s+(.+)$/.exec(raw);
     if (h2 !== null) {
       close();
-      cur = { title: (h2[1] as string).trim(), line: n, before: [], after: [], commands: [], expects: [], fences: 0 };
+      cur = {
+        title: (h2[1] as string).trim(),
+        line: n,
+        before: [],
+        after: [],
+        commands: [],
+        expects: [],
+        fences: 0,
+      };
       continue;
     }
     if (cur === undefined) intro.push(raw);
@@ -112,7 +133,8 @@ export function parseLabFile(text: string, name: string): LabParse {
   }
   if (inFence) return fail(lines.length, "a lab block is not closed with ```");
   close();
-  if (title === undefined) return fail(1, "no title (a first line like `# The three-way handshake`)");
+  if (title === undefined)
+    return fail(1, "no title (a first line like `# The three-way handshake`)");
   if (steps.length === 0) return fail(1, "no steps (## headings)");
   return { ok: true, lab: { name, title, intro: trimBlank(intro), steps } };
 }

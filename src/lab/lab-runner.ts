@@ -52,13 +52,17 @@ export function stepBlock(engine: LabEngine): Block {
     for (const l of step.after) lines.push([{ text: l }]);
   }
   if (step.expects.length > 0) {
-    lines.push([{ text: "" }], [{ text: "`next` checks: " + step.expects.join("; "), tone: "muted" }]);
+    lines.push(
+      [{ text: "" }],
+      [{ text: `\`next\` checks: ${step.expects.join("; ")}`, tone: "muted" }],
+    );
   }
   return { kind: "text", lines };
 }
 
 export function checkBlock(results: readonly CheckResult[]): Block {
-  if (results.length === 0) return { kind: "text", lines: [[{ text: "nothing to check in this step", tone: "muted" }]] };
+  if (results.length === 0)
+    return { kind: "text", lines: [[{ text: "nothing to check in this step", tone: "muted" }]] };
   return {
     kind: "text",
     lines: results.map((r) => [

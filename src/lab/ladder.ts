@@ -80,7 +80,8 @@ class IsnBook {
   }
 
   see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): void {
-    if (seg.flags & Flag.SYN) this.isn.set(IsnBook.key(src, seg.srcPort, dst, seg.dstPort), seg.seq);
+    if (seg.flags & Flag.SYN)
+      this.isn.set(IsnBook.key(src, seg.srcPort, dst, seg.dstPort), seg.seq);
   }
 
   bases(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): { seqBase: number; ackBase: number } {
@@ -93,9 +94,9 @@ class IsnBook {
 
 /**
  * Lays out the last `count` segments of `events` between `left` (a tcplab
- * host) and `right`. `leftHosts` names the tcplab hosts on the left side (to
- * tell which way a packet went); packets seen at a tcplab host on the right
- * are drawn from their send, so each segment appears once.
+ * host) and `right` (a tcplab host or the kernel). A packet seen at both
+ * ends is drawn once, from its send; one seen only arriving (injected, or
+ * sent by the kernel) is drawn from the other side.
  */
 export function ladderLines(
   events: readonly LabEvent[],
@@ -129,17 +130,25 @@ export function ladderLines(
     if (side === undefined) continue;
     const label = stateName(ev.to);
     let placed = false;
-    for (let j = next; j < segRows.length; j++) {
-      const r = (segRows[j] as { row: Row }).row;
-      if (r.time !== ev.time) break;
-      if (r.rightward === (side === "left") && rowFree(r, side)) {
-        setSide(r, side, label);
-        placed = true;
-        break;
-      }
+    const r = segRows[next]?.row;
+    if (
+      r !== undefined &&
+      r.time === ev.time &&
+      r.rightward === (side === "left") &&
+      rowFree(r, side)
+    ) {
+      setSide(r, side, label);
+      placed = true;
     }
     if (!placed) {
-      const row: Row = { time: ev.time, rightward: true, label: "", lost: false, ports: undefined, isSegment: false };
+      const row: Row = {
+        time: ev.time,
+        rightward: true,
+        label: "",
+        lost: false,
+        ports: undefined,
+        isSegment: false,
+      };
       setSide(row, side, label);
       rows.push(row);
     }
@@ -154,11 +163,15 @@ export function ladderLines(
   const shown = rows.slice(from);
   if (shown.length === 0) return [[{ text: "no segments yet", tone: "muted" }]];
 
-  const tuples = new Set(shown.filter((r) => r.ports).map((r) => `${r.ports?.[0]}:${r.ports?.[1]}`));
+  const tuples = new Set(
+    shown.filter((r) => r.ports).map((r) => `${r.ports?.[0]}:${r.ports?.[1]}`),
+  );
   const onePair = tuples.size === 1 ? shown.find((r) => r.ports)?.ports : undefined;
   const label = (r: Row) =>
-    onePair === undefined && r.ports !== undefined ? `[${r.ports[0]}↔${r.ports[1]}] ${r.label}` : r.label;
-  const width = Math.max(36, ...shown.map((r) => label(r).length + 8));
+    onePair === undefined && r.ports !== undefined
+      ? `[${r.ports[0]}↔${r.ports[1]}] ${r.label}`
+      : r.label;
+  const width = Math.max(36, ...shown.map((r) => label(r).length + 12));
   const stateW = 12;
   const leftName = `${left.name} ${formatIpv4Addr(left.addr)}${onePair ? `.${onePair[0]}` : ""}`;
   const rightName = `${right.name} ${formatIpv4Addr(right.addr)}${onePair ? `.${onePair[1]}` : ""}`;
@@ -183,7 +196,7 @@ export function ladderLines(
       const tone = r.lost ? "bad" : r.rightward ? "out" : "in";
       let body: string;
       if (r.rightward) {
-        body = r.lost ? `-- ${text} --✕`.padEnd(width) : `-- ${text} `.padEnd(width - 1, "-") + ">";
+        body = r.lost ? `-- ${text} --✕`.padEnd(width) : `${`-- ${text} `.padEnd(width - 1, "-")}>`;
       } else {
         body = r.lost ? `✕-- ${text} --`.padStart(width) : `<-- ${text} `.padEnd(width, "-");
       }
@@ -195,7 +208,12 @@ export function ladderLines(
   return lines;
 }
 
-function packetRow(ev: PacketEvent, left: LadderSide, right: LadderSide, book: IsnBook): Row | undefined {
+function packetRow(
+  ev: PacketEvent,
+  left: LadderSide,
+  right: LadderSide,
+  book: IsnBook,
+): Row | undefined {
   // Each segment once: from its send; an arrival only when no send was seen (injected, kernel peer).
   if (ev.dir === "<" && ev.sentAs !== undefined) return undefined;
   const parsed = parsePacket(ev.bytes, { verifyChecksum: false });
@@ -211,12 +229,16 @@ function packetRow(ev: PacketEvent, left: LadderSide, right: LadderSide, book: I
     const seg = p.tcp;
     book.see(src, dst, seg);
     const { seqBase, ackBase } = book.bases(src, dst, seg);
-    const ports: [number, number] = rightward ? [seg.srcPort, seg.dstPort] : [seg.dstPort, seg.srcPort];
+    const ports: [number, number] = rightward
+      ? [seg.srcPort, seg.dstPort]
+      : [seg.dstPort, seg.srcPort];
     const note = ev.injected ? " (injected)" : "";
     return { ...base, label: segmentLabel(seg, seqBase, ackBase) + note, ports };
   }
   if (p.kind === "udp") {
-    const ports: [number, number] = rightward ? [p.udp.srcPort, p.udp.dstPort] : [p.udp.dstPort, p.udp.srcPort];
+    const ports: [number, number] = rightward
+      ? [p.udp.srcPort, p.udp.dstPort]
+      : [p.udp.dstPort, p.udp.srcPort];
     return { ...base, label: `udp (${p.udp.payload.length})`, ports };
   }
   if (p.kind === "icmp") return { ...base, label: `icmp ${p.icmp.type}`, ports: undefined };

@@ -32,6 +32,8 @@ export interface ArgSpec {
   readonly open?: boolean;
   /** For "word": socket ids are accepted and offered too (`inject #3 …` or `inject tcp …`). */
   readonly withSockets?: boolean;
+  /** For "socket": also accept an id that was closed but whose connection the lab remembers. */
+  readonly closedOk?: boolean;
   readonly min?: number;
   readonly max?: number;
 }
@@ -73,7 +75,9 @@ export interface CommandContext<E> {
   readonly rest: string;
 }
 
-export type CommandResultBlocks = readonly Block[] | { readonly blocks: readonly Block[]; readonly quit?: boolean };
+export type CommandResultBlocks =
+  | readonly Block[]
+  | { readonly blocks: readonly Block[]; readonly quit?: boolean };
 
 export interface Command<E> {
   /** One or two words: "listen", "udp bind". */
@@ -98,6 +102,8 @@ export interface Resolver {
   /** An address by dotted quad or by host name (`b` → 10.0.0.2). */
   address(text: string): Ipv4Addr | undefined;
   labNames(): readonly string[];
+  /** Whether a closed socket id still names a connection the lab remembers. */
+  remembers(host: LabHost, fd: number): boolean;
   commandNames(): readonly string[];
 }
 
@@ -206,7 +212,10 @@ function parseValue(
       const m = /^#?(\d+)$/.exec(text);
       if (m === null) return { error: `${name} should be a socket id like #3, got "${text}"` };
       const fd = Number(m[1]);
-      if (host.sockets.info(fd) instanceof Error) return { error: `no socket #${fd} on ${host.name}` };
+      const open = !(host.sockets.info(fd) instanceof Error);
+      if (!open && !(spec.closedOk && resolve.remembers(host, fd))) {
+        return { error: `no socket #${fd} on ${host.name}` };
+      }
       return fd;
     }
     case "int":
@@ -233,7 +242,8 @@ function parseValue(
     }
     case "addr": {
       const a = resolve.address(text) ?? parseIpv4Addr(text);
-      if (a === undefined) return { error: `${name} should be an IPv4 address or a host name, got "${text}"` };
+      if (a === undefined)
+        return { error: `${name} should be an IPv4 address or a host name, got "${text}"` };
       return a;
     }
     case "host": {
@@ -244,12 +254,14 @@ function parseValue(
     }
     case "duration": {
       const d = parseDuration(text);
-      if (d === undefined) return { error: `${name} should be a duration like 200ms, 1.5s or 2m, got "${text}"` };
+      if (d === undefined)
+        return { error: `${name} should be a duration like 200ms, 1.5s or 2m, got "${text}"` };
       return d;
     }
     case "percent": {
       const p = parsePercent(text);
-      if (p === undefined) return { error: `${name} should be a percentage 0–100 like 10%, got "${text}"` };
+      if (p === undefined)
+        return { error: `${name} should be a percentage 0–100 like 10%, got "${text}"` };
       return p;
     }
     case "word": {

@@ -123,7 +123,11 @@ export class LabEngine implements LabSession, Resolver {
     return {
       prompt: `${h.name}> `,
       world: this.world.kind,
-      clock: { now: `${formatTime(this.clock.now())} s`, mode: this.clock.mode, speed: this.clock.speed },
+      clock: {
+        now: `${formatTime(this.clock.now())} s`,
+        mode: this.clock.mode,
+        speed: this.clock.speed,
+      },
       host: h.name,
       connections: {
         kind: "table",
@@ -132,7 +136,14 @@ export class LabEngine implements LabSession, Resolver {
         rows: stateRows(h, this.clock.now(), { absolute: false }, this.idOf(h)),
       },
       ...(lab !== undefined && step !== undefined
-        ? { lab: { name: lab.lab.name, step: lab.step + 1, steps: lab.lab.steps.length, title: step.title } }
+        ? {
+            lab: {
+              name: lab.lab.name,
+              step: lab.step + 1,
+              steps: lab.lab.steps.length,
+              title: step.title,
+            },
+          }
         : {}),
     };
   }
@@ -184,6 +195,10 @@ export class LabEngine implements LabSession, Resolver {
     } catch {
       return [];
     }
+  }
+
+  remembers(host: LabHost, fd: number): boolean {
+    return this.fdMemory.get(host.name)?.has(fd) ?? false;
   }
 
   commandNames(): readonly string[] {
@@ -328,14 +343,27 @@ export class LabEngine implements LabSession, Resolver {
       if (named === undefined) {
         return {
           blocks: [
-            { kind: "error", message: `no host "${prefix[1]}" (hosts: ${this.hostNames().join(", ")})`, usage: "HOST: COMMAND" },
+            {
+              kind: "error",
+              message: `no host "${prefix[1]}" (hosts: ${this.hostNames().join(", ")})`,
+              usage: "HOST: COMMAND",
+            },
           ],
         };
       }
       host = named;
       body = (prefix[2] as string).trim();
       prefixed = true;
-      if (body === "") return { blocks: [{ kind: "error", message: `a command for ${named.name} is missing`, usage: "HOST: COMMAND" }] };
+      if (body === "")
+        return {
+          blocks: [
+            {
+              kind: "error",
+              message: `a command for ${named.name} is missing`,
+              usage: "HOST: COMMAND",
+            },
+          ],
+        };
     }
     const tokens = tokenize(body);
     const matched = this.registry.match(tokens);
@@ -348,28 +376,47 @@ export class LabEngine implements LabSession, Resolver {
           blocks: [
             {
               kind: "error",
-              message: sub === undefined ? `${word} needs a subcommand` : `${word} has no subcommand "${sub}"`,
+              message:
+                sub === undefined
+                  ? `${word} needs a subcommand`
+                  : `${word} has no subcommand "${sub}"`,
               usage: family.map((c) => c.usage).join("\n"),
             },
           ],
         };
       }
-      return { blocks: [{ kind: "error", message: `unknown command "${word}" (type help for the list)` }] };
+      return {
+        blocks: [{ kind: "error", message: `unknown command "${word}" (type help for the list)` }],
+      };
     }
     const { cmd, words } = matched;
     if (prefixed && cmd.hostScoped === false) {
-      return { blocks: [{ kind: "error", message: `${cmd.name} is about the session, not a host: drop the "${host.name}:"`, usage: cmd.usage }] };
+      return {
+        blocks: [
+          {
+            kind: "error",
+            message: `${cmd.name} is about the session, not a host: drop the "${host.name}:"`,
+            usage: cmd.usage,
+          },
+        ],
+      };
     }
     const argTokens = tokens.slice(words);
     const restStart = argTokens[0]?.start ?? body.length;
     const args = parseArgs(cmd, argTokens, body, host, this);
-    if ("error" in args) return { blocks: [{ kind: "error", message: `${cmd.name}: ${args.error}`, usage: cmd.usage }] };
+    if ("error" in args)
+      return {
+        blocks: [{ kind: "error", message: `${cmd.name}: ${args.error}`, usage: cmd.usage }],
+      };
     const mark = this.world.log.length;
     const ran = await cmd.run({ engine: this, host, rest: body.slice(restStart) }, args);
     const result: CommandResult = Array.isArray(ran) ? { blocks: ran } : (ran as CommandResult);
     this.rememberFds();
     const changes = this.world.log.length > mark ? this.stateChangeLines(mark) : [];
-    const blocks = changes.length > 0 ? [...result.blocks, { kind: "text" as const, lines: changes }] : result.blocks;
+    const blocks =
+      changes.length > 0
+        ? [...result.blocks, { kind: "text" as const, lines: changes }]
+        : result.blocks;
     return result.quit ? { blocks, quit: true } : { blocks };
   }
 
@@ -389,7 +436,9 @@ export class LabEngine implements LabSession, Resolver {
     const tokens = tokenize(body);
     const endsInSpace = body.length > 0 && /\s$/.test(body);
     const word = endsInSpace || tokens.length === 0 ? "" : (tokens[tokens.length - 1]?.text ?? "");
-    const start = offset + (endsInSpace || tokens.length === 0 ? body.length : (tokens[tokens.length - 1]?.start ?? 0));
+    const start =
+      offset +
+      (endsInSpace || tokens.length === 0 ? body.length : (tokens[tokens.length - 1]?.start ?? 0));
     const done = endsInSpace ? tokens : tokens.slice(0, -1);
     const pick = (cands: readonly string[]): Completion => ({
       candidates: [...new Set(cands)].filter((c) => c.startsWith(word)).sort(),
@@ -403,7 +452,9 @@ export class LabEngine implements LabSession, Resolver {
     const first = done[0]?.text.toLowerCase() ?? "";
     const family = this.registry.family(first);
     if (done.length === 1 && family.some((c) => c.name.includes(" "))) {
-      const subs = family.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[1] as string);
+      const subs = family
+        .filter((c) => c.name.includes(" "))
+        .map((c) => c.name.split(" ")[1] as string);
       return pick(subs);
     }
     const matched = this.registry.match(done);

@@ -83,7 +83,8 @@ export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf)
   for (const s of socks) {
     if (s.tcb !== undefined) continue;
     if (s.state !== "LISTEN" && s.state !== "BOUND") continue;
-    const listener = s.state === "LISTEN" && s.local ? host.host.listenerOn(s.local.port) : undefined;
+    const listener =
+      s.state === "LISTEN" && s.local ? host.host.listenerOn(s.local.port) : undefined;
     rows.push([
       { text: `#${s.fd}`, tone: "accent" },
       { text: s.local ? formatEp({ addr: 0, port: s.local.port }) : "-" },
@@ -184,7 +185,10 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
       timers.length === 0
         ? "none"
         : timers
-            .map((t) => `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(Math.max(0, t.deadline - now))})`)
+            .map(
+              (t) =>
+                `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(Math.max(0, t.deadline - now))})`,
+            )
             .join("; "),
       timers.length === 0 ? "muted" : "warn",
     ),

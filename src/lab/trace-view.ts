@@ -24,8 +24,7 @@ export function traceLine(ev: PacketEvent): Line {
 
 /** `b #4 10.0.0.2:80 → 10.0.0.1:49152  SYN-RECEIVED → ESTABLISHED`. */
 export function stateLine(ev: StateEvent, id: string): Line {
-  const from =
-    ev.from !== undefined ? stateName(ev.from) : ev.tcb.passive ? "LISTEN" : "CLOSED";
+  const from = ev.from !== undefined ? stateName(ev.from) : ev.tcb.passive ? "LISTEN" : "CLOSED";
   return [
     { text: `${ev.host} ${id} `, tone: "accent" },
     { text: `${formatEp(ev.local)} → ${formatEp(ev.remote)}  `, tone: "muted" },

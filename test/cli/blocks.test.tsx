@@ -56,7 +56,9 @@ describe("each Block kind, colour off", () => {
   });
 
   test("ladder: fixed-width lines kept as they are", () => {
-    expect(rendered([BLOCKS.ladder])).toBe("   a                 b\n   |----- SYN ----->|\n   |<-- SYN,ACK ----|");
+    expect(rendered([BLOCKS.ladder])).toBe(
+      "   a                 b\n   |----- SYN ----->|\n   |<-- SYN,ACK ----|",
+    );
   });
 
   test("no escape codes with colour off", () => {
@@ -107,7 +109,10 @@ describe("colours carry meaning", () => {
 });
 
 describe("live pane", () => {
-  const status = (over: Partial<StatusView> = {}): StatusView => ({ ...new FakeSession().status(), ...over });
+  const status = (over: Partial<StatusView> = {}): StatusView => ({
+    ...new FakeSession().status(),
+    ...over,
+  });
 
   test("heading with host, world and clock, then the connections", () => {
     const r = renderPlain(<LivePane status={status()} columns={72} />);

@@ -5,4 +5,6 @@
 import { runLab } from "../../cli/lab.ts";
 import { FakeSession } from "./fake-session.ts";
 
-runLab(process.argv.slice(2), { createSession: () => new FakeSession() }).then((code) => process.exit(code));
+runLab(process.argv.slice(2), { createSession: () => new FakeSession() }).then((code) =>
+  process.exit(code),
+);

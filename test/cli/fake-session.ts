@@ -38,7 +38,12 @@ export const BLOCKS = {
     title: "host a",
     columns: ["ID", "LOCAL", "REMOTE", "STATE"],
     rows: [
-      [{ text: "#3" }, { text: "10.0.0.1:49152" }, { text: "10.0.0.2:80" }, { text: "ESTABLISHED", tone: "state" }],
+      [
+        { text: "#3" },
+        { text: "10.0.0.1:49152" },
+        { text: "10.0.0.2:80" },
+        { text: "ESTABLISHED", tone: "state" },
+      ],
       [{ text: "#4" }, { text: "10.0.0.1:80" }, { text: "*" }, { text: "LISTEN", tone: "state" }],
     ],
   },
@@ -91,6 +96,12 @@ export class FakeSession implements LabSession {
         return { blocks: [{ kind: "text", lines: [[{ text: args.join(" ") }]] }] };
       case "throw":
         throw new Error("boom");
+      case "crash":
+        // An error nobody catches, outside any command: fatal for the process.
+        setTimeout(() => {
+          throw new Error("kaboom");
+        }, 0);
+        return { blocks: [] };
       case "quit":
         return { blocks: [], quit: true };
       case "slow":

@@ -7,7 +7,9 @@ import { createHistory } from "../../cli/lab/use-history.ts";
 
 describe("history file", () => {
   test("path: TCPLAB_HISTORY, then XDG_STATE_HOME, then ~/.local/state", () => {
-    expect(historyPath({ TCPLAB_HISTORY: "/x/h", XDG_STATE_HOME: "/s", HOME: "/home/u" })).toBe("/x/h");
+    expect(historyPath({ TCPLAB_HISTORY: "/x/h", XDG_STATE_HOME: "/s", HOME: "/home/u" })).toBe(
+      "/x/h",
+    );
     expect(historyPath({ TCPLAB_HISTORY: "" })).toBeUndefined();
     expect(historyPath({ XDG_STATE_HOME: "/s", HOME: "/home/u" })).toBe("/s/tcplab/history");
     expect(historyPath({ HOME: "/home/u" })).toBe("/home/u/.local/state/tcplab/history");

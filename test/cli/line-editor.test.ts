@@ -39,10 +39,12 @@ describe("line editor", () => {
       listing: [],
     });
     // In the middle of the line no space is added.
-    expect(ed.applyCompletion(at("con 80", 3), { candidates: ["connect"], start: 0 }).state).toEqual(
-      at("connect 80", 7),
-    );
-    expect(ed.applyCompletion(at("b: st", 5), { candidates: ["state", "stats"], start: 3 })).toEqual({
+    expect(
+      ed.applyCompletion(at("con 80", 3), { candidates: ["connect"], start: 0 }).state,
+    ).toEqual(at("connect 80", 7));
+    expect(
+      ed.applyCompletion(at("b: st", 5), { candidates: ["state", "stats"], start: 3 }),
+    ).toEqual({
       state: at("b: stat", 7),
       listing: ["state", "stats"],
     });

@@ -12,7 +12,11 @@ describe("plain mode (stdin not a terminal)", () => {
   test("each line's blocks as plain text, in order; exit 1 after an error", async () => {
     const session = new FakeSession();
     let out = "";
-    const code = await runPlain({ session, lines: linesOf("help", "fail", "ladder"), write: (t) => (out += t) });
+    const code = await runPlain({
+      session,
+      lines: linesOf("help", "fail", "ladder"),
+      write: (t) => (out += t),
+    });
     expect(out).toBe(
       [
         "commands: listen connect",
@@ -32,7 +36,11 @@ describe("plain mode (stdin not a terminal)", () => {
   test("quit stops reading; a throwing command is an error line", async () => {
     const session = new FakeSession();
     let out = "";
-    const code = await runPlain({ session, lines: linesOf("throw", "quit", "help"), write: (t) => (out += t) });
+    const code = await runPlain({
+      session,
+      lines: linesOf("throw", "quit", "help"),
+      write: (t) => (out += t),
+    });
     expect(out).toBe("error: boom\n");
     expect(session.executed).toEqual(["throw", "quit"]);
     expect(code).toBe(1);
@@ -58,7 +66,9 @@ describe("runLab", () => {
     expect(pickWorld(false, { uid: 1000, tun: true }).world).toBe("simulated");
     expect(pickWorld(false, { uid: 0, tun: false }).world).toBe("simulated");
     expect(pickWorld(false, { uid: undefined, tun: true }).world).toBe("simulated");
-    expect(bannerLine(pickWorld(false, { uid: 0, tun: true }), "lab1")).toContain("kernel world in netns lab1");
+    expect(bannerLine(pickWorld(false, { uid: 0, tun: true }), "lab1")).toContain(
+      "kernel world in netns lab1",
+    );
   });
 
   function io() {
@@ -98,7 +108,9 @@ describe("runLab", () => {
     });
     expect(code).toBe(0);
     expect(worlds).toEqual(["simulated"]);
-    expect(t.out().split("\n")[0]).toBe("tcplab lab: simulated world (--sim). Type help; Tab completes; Ctrl-D quits.");
+    expect(t.out().split("\n")[0]).toBe(
+      "tcplab lab: simulated world (--sim). Type help; Tab completes; Ctrl-D quits.",
+    );
     expect(t.out()).toContain("commands: listen connect");
     expect(session.closed).toBe(true);
   });

@@ -43,12 +43,16 @@ describe("prompt and commands", () => {
 
   test("output between commands appears in the scrollback", async () => {
     const s = await start();
-    s.session.emit([{ kind: "packets", lines: [[{ text: "< ", tone: "in" }, { text: "R 1:1(0)" }]] }]);
+    s.session.emit([
+      { kind: "packets", lines: [[{ text: "< ", tone: "in" }, { text: "R 1:1(0)" }]] },
+    ]);
     await until(() => s.frame().includes("< R 1:1(0)"), "the packet line");
   });
 
   test("the banner is the first line", async () => {
-    const s = await start({ banner: [{ kind: "text", lines: [[{ text: "tcplab lab: simulated world" }]] }] });
+    const s = await start({
+      banner: [{ kind: "text", lines: [[{ text: "tcplab lab: simulated world" }]] }],
+    });
     expect(s.frame().split("\n")[0]).toBe("tcplab lab: simulated world");
   });
 });
@@ -219,7 +223,14 @@ describe("paste", () => {
     await until(() => s.session.executed.length === 3, "three commands");
     expect(s.session.executed).toEqual(["echo one", "echo two", "echo three"]);
     await until(() => s.frame().includes("a> echo three\nthree"), "the last output");
-    expect(scrollback(s)).toEqual(["a> echo one", "one", "a> echo two", "two", "a> echo three", "three"]);
+    expect(scrollback(s)).toEqual([
+      "a> echo one",
+      "one",
+      "a> echo two",
+      "two",
+      "a> echo three",
+      "three",
+    ]);
   });
 
   test("a bracketed paste runs its lines and never completes on a tab", async () => {

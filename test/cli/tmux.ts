@@ -49,6 +49,8 @@ export class Tmux {
       `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`,
       `HOME=${this.dir}`,
       "TERM=xterm-256color",
+      // CI=true must not change how the shell behaves in a terminal: pass it on.
+      ...(process.env.CI !== undefined ? [`CI=${process.env.CI}`] : []),
       `PS1=${SHELL_PROMPT}`,
       "bash",
       "--norc",
@@ -69,6 +71,15 @@ export class Tmux {
     this.tmux("send-keys", "-t", "t", ...names);
   }
 
+  resize(width: number, height: number): void {
+    this.tmux("resize-window", "-t", "t", "-x", String(width), "-y", String(height));
+  }
+
+  /** The visible screen with its colours and styles as escape codes. */
+  screenStyled(): string {
+    return this.tmux("capture-pane", "-p", "-e", "-t", "t");
+  }
+
   /** The visible screen. */
   screen(): string {
     return this.tmux("capture-pane", "-p", "-t", "t");
@@ -80,7 +91,9 @@ export class Tmux {
   }
 
   cursor(): { x: number; y: number } {
-    const [x, y] = this.tmux("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}").trim().split(" ");
+    const [x, y] = this.tmux("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}")
+      .trim()
+      .split(" ");
     return { x: Number(x), y: Number(y) };
   }
 
@@ -89,13 +102,19 @@ export class Tmux {
   }
 
   /** Poll (screen + scrollback) until `ready` holds; fail with the screen after `timeoutMs`. */
-  async waitFor(ready: (text: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
+  async waitFor(
+    ready: (text: string) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = this.all();
       if (ready(text)) return text;
       if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the terminal shows:\n${this.screen()}`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; the terminal shows:\n${this.screen()}`,
+        );
       }
       await Bun.sleep(POLL_MS);
     }
@@ -125,5 +144,10 @@ export async function sttyAfterExit(t: Tmux): Promise<string> {
 /** icanon and echo on: the terminal is back in the mode a shell expects. */
 export function isSane(stty: string): boolean {
   const words = stty.split(/[\s;]+/);
-  return words.includes("icanon") && words.includes("echo") && !words.includes("-icanon") && !words.includes("-echo");
+  return (
+    words.includes("icanon") &&
+    words.includes("echo") &&
+    !words.includes("-icanon") &&
+    !words.includes("-echo")
+  );
 }
