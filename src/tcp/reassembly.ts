@@ -11,13 +11,25 @@ import { seqAdd, seqDiff } from "../wire/seq.ts";
 interface Run {
   seq: number;
   data: Uint8Array;
+  /** When a segment last covered this run (insert order): SACK blocks go most recent first (RFC 2018 §4). */
+  touched: number;
+}
+
+/** A contiguous held range [start, end) and when a segment last touched it. */
+export interface HeldBlock {
+  readonly start: number;
+  readonly end: number;
+  readonly touched: number;
 }
 
 export class Reassembly {
   private runs: Run[] = [];
   private stored = 0;
+  private clock = 0;
   /** Sequence number of an out-of-order FIN, if one arrived. */
   finSeq: number | undefined;
+  /** The first part of the last insert that was held already (a duplicate, RFC 2883), as [start, end). */
+  lastDuplicate: readonly [number, number] | undefined;
 
   constructor(readonly limit: number) {}
 
@@ -36,6 +48,29 @@ export class Reassembly {
   }
 
   /**
+   * The held runs merged into contiguous blocks, in sequence order, each with
+   * the latest time a segment touched any of its runs.
+   */
+  blocks(rcvNxt: number): HeldBlock[] {
+    const out: HeldBlock[] = [];
+    for (const r of this.runs) {
+      const end = seqAdd(r.seq, r.data.length);
+      const last = out[out.length - 1];
+      if (last !== undefined && seqDiff(r.seq, last.end) <= 0) {
+        const further = seqDiff(end, last.end) > 0 ? end : last.end;
+        out[out.length - 1] = {
+          start: last.start,
+          end: further,
+          touched: Math.max(last.touched, r.touched),
+        };
+      } else if (seqDiff(end, rcvNxt) > 0) {
+        out.push({ start: r.seq, end, touched: r.touched });
+      }
+    }
+    return out;
+  }
+
+  /**
    * Holds the parts of `data` (starting at `seq`, after `rcvNxt`) that are not
    * held already, lowest first, as far as the memory bound allows.
    * Returns the number of new bytes stored.
@@ -43,9 +78,13 @@ export class Reassembly {
   insert(rcvNxt: number, seq: number, data: Uint8Array): number {
     const start = seqDiff(seq, rcvNxt);
     const end = start + data.length;
+    this.lastDuplicate = undefined;
     if (end <= 0) return 0;
-    // Collect the pieces of [start, end) not covered by a run already held.
+    const stamp = ++this.clock;
+    // Collect the pieces of [start, end) not covered by a run already held;
+    // the runs it overlaps are touched, and the first overlap is the duplicate.
     const pieces: Array<[number, number]> = [];
+    let dup: [number, number] | undefined;
     let cursor = Math.max(start, 0);
     for (const run of this.runs) {
       const rs = seqDiff(run.seq, rcvNxt);
@@ -53,10 +92,15 @@ export class Reassembly {
       if (re <= cursor) continue;
       if (rs >= end) break;
       if (rs > cursor) pieces.push([cursor, Math.min(rs, end)]);
+      run.touched = stamp;
+      const ds = Math.max(rs, cursor);
+      if (dup === undefined) dup = [ds, Math.min(re, end)];
+      else if (dup[1] === ds) dup[1] = Math.min(re, end); // still one contiguous duplicate
       cursor = Math.max(cursor, re);
       if (cursor >= end) break;
     }
     if (cursor < end) pieces.push([cursor, end]);
+    if (dup !== undefined) this.lastDuplicate = [seqAdd(rcvNxt, dup[0]), seqAdd(rcvNxt, dup[1])];
 
     let added = 0;
     for (const [ps, pe] of pieces) {
@@ -64,7 +108,7 @@ export class Reassembly {
       if (room <= 0) break;
       const take = Math.min(pe - ps, room);
       const bytes = data.slice(ps - start, ps - start + take);
-      this.runs.push({ seq: seqAdd(rcvNxt, ps), data: bytes });
+      this.runs.push({ seq: seqAdd(rcvNxt, ps), data: bytes, touched: stamp });
       this.stored += take;
       added += take;
     }
@@ -99,5 +143,6 @@ export class Reassembly {
     this.runs = [];
     this.stored = 0;
     this.finSeq = undefined;
+    this.lastDuplicate = undefined;
   }
 }

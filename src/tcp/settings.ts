@@ -2,15 +2,15 @@ import type { Millis } from "../clock/clock.ts";
 
 /**
  * Everything about TCP behaviour that a host, a lab or a personality may
- * choose. Later options (window scaling, timestamps, SACK, congestion
- * control, keep-alive) are added here too, so there is one place to switch them.
+ * choose, in one place: the SYN options (window scaling, timestamps, SACK and
+ * their layout), keep-alive and the user timeout are switched here too.
  */
 export interface TcpSettings {
   /** MSS we advertise on our SYN (RFC 9293 §3.7.1); the host derives it from the MTU. */
   readonly mss: number;
   /** Send buffer size in bytes. */
   readonly sndBuf: number;
-  /** Receive buffer size in bytes; also bounds the advertised window (≤ 65535 without window scaling). */
+  /** Receive buffer size in bytes; also bounds the advertised window (≤ 65535 unless window scaling is negotiated). */
   readonly rcvBuf: number;
   /** RFC 6298 §2.1: RTO before any RTT sample. */
   readonly initialRto: Millis;
@@ -37,7 +37,62 @@ export interface TcpSettings {
   /** Zero-window probe interval bounds (persist timer), backed off like the RTO. */
   readonly persistMin: Millis;
   readonly persistMax: Millis;
+
+  // ---- options negotiated on the SYN (src/tcp/options.ts, syn-options.ts) ----
+  /** RFC 7323 §2: offer window scaling on our SYN, accept it on the peer's. */
+  readonly windowScaling: boolean;
+  /**
+   * Our shift (Rcv.Wind.Shift) when scaling is on. undefined: the smallest
+   * shift whose scaled 16-bit window covers rcvBuf (at most 14, RFC 7323 §2.3).
+   * A personality may fix it (Linux and FreeBSD pick larger shifts than needed).
+   */
+  readonly wscaleShift: number | undefined;
+  /** RFC 7323 §3–§5: timestamps (RTTM and PAWS). */
+  readonly timestamps: boolean;
+  /**
+   * TSval at the moment the connection opens (the clock then ticks once per ms).
+   * undefined: a per-connection offset derived from the ISS (RFC 7323 §5.4 / §7.1
+   * recommend a random one); labs and tests fix it.
+   */
+  readonly tsValStart: number | undefined;
+  /** RFC 2018: SACK-permitted; as a receiver we then send SACK blocks. */
+  readonly sack: boolean;
+  /** RFC 2883: report duplicate segments in a D-SACK block (only with SACK). */
+  readonly dsack: boolean;
+  /**
+   * Our SYN's options in wire order, NOPs included, as a stack lays them out:
+   * FreeBSD `["mss","nop","wscale","sackOK","TS"]`, Linux
+   * `["mss","sackOK","TS","nop","wscale"]`. An option that is switched off is
+   * left out together with the NOPs right before it.
+   */
+  readonly synOptionLayout: readonly SynOptionSlot[];
+  /**
+   * Our SYN-ACK's options: only what the peer's SYN offered (RFC 7323 §2.2,
+   * §3.2; RFC 2018 §2) and we have switched on, in this order, with the same
+   * NOP rule as the SYN layout.
+   */
+  readonly synAckOptionLayout: readonly SynOptionSlot[];
+  /** How SYN and SYN-ACK options are padded to 4 bytes: NOPs, or EOL then zeros (FreeBSD). */
+  readonly synOptionPadding: "nop" | "eol";
+
+  // ---- keep-alive and user timeout (src/tcp/keepalive.ts) ----
+  /** RFC 9293 §3.8.4, RFC 1122 §4.2.3.6: keep-alive probes on an idle connection (SO_KEEPALIVE); off by default. */
+  readonly keepAlive: boolean;
+  /** Idle time before the first probe (RFC 1122: no less than two hours by default). */
+  readonly keepAliveIdle: Millis;
+  /** Time between unanswered probes. */
+  readonly keepAliveInterval: Millis;
+  /** Unanswered probes after which the connection is dropped with ETIMEDOUT. */
+  readonly keepAliveCount: number;
+  /**
+   * RFC 9293 §3.8.3 user timeout (RFC 5482 style): give up with ETIMEDOUT when
+   * sent data stays unacknowledged this long. 0: off (the retransmission counts decide).
+   */
+  readonly userTimeout: Millis;
 }
+
+/** One entry of a SYN / SYN-ACK option layout ("sackOK" is SACK-permitted, "TS" timestamps). */
+export type SynOptionSlot = "mss" | "nop" | "eol" | "wscale" | "sackOK" | "TS";
 
 export const defaultTcpSettings: TcpSettings = {
   mss: 1460,
@@ -56,4 +111,20 @@ export const defaultTcpSettings: TcpSettings = {
   oooLimit: 65535,
   persistMin: 1000,
   persistMax: 60_000,
+  windowScaling: true,
+  wscaleShift: undefined,
+  timestamps: true,
+  tsValStart: undefined,
+  sack: true,
+  dsack: true,
+  // tcplab's SYN is laid out like FreeBSD's: <mss,nop,wscale,sackOK,TS> — 20
+  // bytes, every option at its natural alignment, no padding needed.
+  synOptionLayout: ["mss", "nop", "wscale", "sackOK", "TS"],
+  synAckOptionLayout: ["mss", "nop", "wscale", "sackOK", "TS"],
+  synOptionPadding: "nop",
+  keepAlive: false,
+  keepAliveIdle: 2 * 60 * 60 * 1000,
+  keepAliveInterval: 75_000,
+  keepAliveCount: 9,
+  userTimeout: 0,
 };

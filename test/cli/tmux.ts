@@ -4,7 +4,7 @@
  * capture-pane. Every wait is a bounded poll of the screen.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,6 +21,7 @@ export class Tmux {
   readonly socket = `tcplab-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   readonly dir = mkdtempSync(join(tmpdir(), "tcplab-tty-"));
   private started = false;
+  private socketPath: string | undefined;
 
   constructor(
     readonly width = 120,
@@ -57,6 +58,7 @@ export class Tmux {
       "--noprofile",
     );
     this.started = true;
+    this.socketPath = this.tmux("display-message", "-p", "#{socket_path}").trim();
     await this.waitFor((s) => s.includes(SHELL_PROMPT_SHOWN), "the shell prompt");
   }
 
@@ -120,11 +122,13 @@ export class Tmux {
     }
   }
 
-  /** Kill this test's own tmux server, and only it. */
+  /** Kill this test's own tmux server, and only it; remove its socket and files. */
   stop(): void {
     if (!this.started) return;
     this.started = false;
     spawnSync("tmux", ["-L", this.socket, "kill-server"]);
+    if (this.socketPath) rmSync(this.socketPath, { force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
