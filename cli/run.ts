@@ -6,9 +6,9 @@
  * 1 when one failed or is unsupported, 2 for bad arguments.
  */
 import { parseArgs } from "node:util";
-import { personalities, personalityNamed } from "../src/lab/personality.ts";
 import { collectScripts, runBatch, type ScriptFile } from "../src/lab/packetdrill/batch.ts";
 import { formatResult, formatSummary, summaryJson } from "../src/lab/packetdrill/report.ts";
+import { personalities, personalityNamed } from "../src/lab/personality.ts";
 
 export const RUN_USAGE =
   "usage: tcplab run FILE.pkt|DIR ... [--personality NAME] [--json] [--verbose] [--trace]";

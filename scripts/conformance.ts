@@ -16,7 +16,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { collectScripts, runBatch, runScriptFile } from "../src/lab/packetdrill/batch.ts";
-import { type BatchSummary, formatSummary, type ScriptResult } from "../src/lab/packetdrill/report.ts";
+import {
+  type BatchSummary,
+  formatSummary,
+  type ScriptResult,
+} from "../src/lab/packetdrill/report.ts";
 
 export const SUITE_DIR = fileURLToPath(
   new URL("../../shared/conformance/freebsd-tcp-testsuite/state-event-engine/", import.meta.url),
@@ -39,7 +43,8 @@ const C = {
   },
   optionsSynAck: {
     id: "options-synack",
-    title: "Our SYN-ACK does not echo SACK-permitted (`<mss 1460,sackOK,eol,eol>` expected, `<mss 1460>` sent)",
+    title:
+      "Our SYN-ACK does not echo SACK-permitted (`<mss 1460,sackOK,eol,eol>` expected, `<mss 1460>` sent)",
   },
   listenerClose: {
     id: "listener-close-rst",
@@ -116,7 +121,8 @@ function behaviourCause(r: ScriptResult): Cause {
   if (/^unexpected packet: tcplab sent > R 1:1\(0\)/.test(reason)) return C.listenerClose;
   if (dir === "rcv-syn-ack-listen") return C.synAckListen;
   if (dir === "rcv-syn-fin-listen") return C.synFinListen;
-  if (dir === "rcv-syn-fin-syn-sent" && r.path.includes("dropping-enabled")) return C.synFinDropAllStates;
+  if (dir === "rcv-syn-fin-syn-sent" && r.path.includes("dropping-enabled"))
+    return C.synFinDropAllStates;
   if (reason.startsWith("read() did not return")) return C.synText;
   if (dir.endsWith("time-wait")) return C.timeWait;
   if (r.path.includes("right-edge") && dir.startsWith("rcv-rst")) return C.rightEdge;
@@ -139,7 +145,8 @@ export interface Classified {
 }
 
 async function classify(r: ScriptResult): Promise<Classified> {
-  const onlyOptions = (r.fields ?? []).length > 0 && (r.fields ?? []).every((f) => f.field === "options");
+  const onlyOptions =
+    (r.fields ?? []).length > 0 && (r.fields ?? []).every((f) => f.field === "options");
   if (!onlyOptions) return { result: r, causes: [behaviourCause(r)] };
   const first = (r.expected ?? "").includes("wscale") ? C.optionsSyn : C.optionsSynAck;
   const forecast = await runScriptFile(
@@ -193,9 +200,15 @@ function failuresMarkdown(failures: readonly Classified[]): string {
     lines.push(`### ${cause.id} (${mine.length}): ${cause.title}`, "");
     for (const f of mine) {
       const r = f.result;
-      const then = f.causes[1] !== undefined ? ` — then ${f.causes[1].id}` : f.forecast?.outcome === "passed" ? " — passes once options are negotiated" : "";
-      const where = r.line !== undefined ? `line ${r.line}` : "";
-      lines.push(`- \`${r.path}\` (${where})${then}`);
+      const then =
+        f.causes[1] !== undefined
+          ? ` — then ${f.causes[1].id}${f.causes[1].id === "other" ? `: ${f.forecast?.reason ?? ""}` : ""}`
+          : f.forecast?.outcome === "passed"
+            ? " — passes once options are negotiated"
+            : "";
+      const where = r.line !== undefined ? ` (line ${r.line})` : "";
+      const why = cause.id === "other" ? `: ${r.reason ?? ""}` : "";
+      lines.push(`- \`${r.path}\`${where}${why}${then}`);
     }
     lines.push("");
   }
@@ -210,7 +223,9 @@ function forecastMarkdown(failures: readonly Classified[]): string {
     const next = f.causes[1];
     if (next !== undefined) counts.set(next.id, (counts.get(next.id) ?? 0) + 1);
   }
-  const optionFailures = failures.filter((f) => f.causes[0] === C.optionsSyn || f.causes[0] === C.optionsSynAck).length;
+  const optionFailures = failures.filter(
+    (f) => f.causes[0] === C.optionsSyn || f.causes[0] === C.optionsSynAck,
+  ).length;
   const lines = [
     `Of the ${optionFailures} scripts whose first difference is the SYN options, ${passes} pass when options are compared as \`<...>\`; the others then differ in:`,
     "",
@@ -245,7 +260,9 @@ export function generatedSection(run: ConformanceRun): string {
 
 async function main(argv: string[]): Promise<number> {
   if (!existsSync(SUITE_DIR)) {
-    console.error(`conformance: ${SUITE_DIR} not found (shared/conformance/ must sit beside the repository clone)`);
+    console.error(
+      `conformance: ${SUITE_DIR} not found (shared/conformance/ must sit beside the repository clone)`,
+    );
     return 2;
   }
   const t0 = performance.now();
@@ -258,7 +275,11 @@ async function main(argv: string[]): Promise<number> {
           total: run.summary.total,
           byDirectory: run.summary.byDirectory,
           wallSeconds: wall,
-          failures: run.failures.map((f) => ({ path: f.result.path, causes: f.causes.map((c) => c.id), reason: f.result.reason })),
+          failures: run.failures.map((f) => ({
+            path: f.result.path,
+            causes: f.causes.map((c) => c.id),
+            reason: f.result.reason,
+          })),
         },
         null,
         2,
@@ -266,17 +287,25 @@ async function main(argv: string[]): Promise<number> {
     );
   } else {
     console.log(formatSummary(run.summary));
-    console.log(`\nwhole run (with the forecast of ${run.failures.length} failures): ${wall.toFixed(1)} s\n`);
+    console.log(
+      `\nwhole run (with the forecast of ${run.failures.length} failures): ${wall.toFixed(1)} s\n`,
+    );
     const byCause = new Map<string, number>();
-    for (const f of run.failures) byCause.set(f.causes[0]?.id ?? "other", (byCause.get(f.causes[0]?.id ?? "other") ?? 0) + 1);
-    for (const c of CAUSES) if (byCause.has(c.id)) console.log(`${String(byCause.get(c.id)).padStart(4)}  ${c.id}: ${c.title}`);
+    for (const f of run.failures)
+      byCause.set(f.causes[0]?.id ?? "other", (byCause.get(f.causes[0]?.id ?? "other") ?? 0) + 1);
+    for (const c of CAUSES)
+      if (byCause.has(c.id))
+        console.log(`${String(byCause.get(c.id)).padStart(4)}  ${c.id}: ${c.title}`);
   }
   const doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : "";
   if (argv.includes("--write-doc")) {
     const section = generatedSection(run);
     const i = doc.indexOf(BEGIN);
     const j = doc.indexOf(END);
-    const next = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + END.length) : `${doc}\n${section}\n`;
+    const next =
+      i >= 0 && j > i
+        ? doc.slice(0, i) + section + doc.slice(j + END.length)
+        : `${doc}\n${section}\n`;
     writeFileSync(DOC, next);
     console.log(`\nwrote ${DOC}`);
     return 0;
@@ -286,7 +315,8 @@ async function main(argv: string[]): Promise<number> {
   const newFailures = [...failed].filter((p) => !listed.has(p));
   const nowPassing = [...listed].filter((p) => !failed.has(p));
   for (const p of newFailures) console.log(`not in docs/conformance.md: ${p}`);
-  for (const p of nowPassing) console.log(`listed in docs/conformance.md but no longer failing: ${p}`);
+  for (const p of nowPassing)
+    console.log(`listed in docs/conformance.md but no longer failing: ${p}`);
   return newFailures.length > 0 || nowPassing.length > 0 ? 1 : 0;
 }
 

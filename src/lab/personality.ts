@@ -148,3 +148,13 @@ export const DEFAULT_PERSONALITY = "tcplab";
 export function personalityNamed(name: string): Personality | undefined {
   return Object.hasOwn(personalities, name) ? personalities[name] : undefined;
 }
+
+/**
+ * The TcpSettings a host gets for this personality. The SYN option layout
+ * (`synOptions`) is the personality's own record until TcpSettings declares
+ * the option-negotiation fields (window scaling, SACK, timestamps and their
+ * layouts); then it is mapped here, in this one place.
+ */
+export function hostSettingsFor(p: Personality): Partial<TcpSettings> {
+  return { ...p.tcp };
+}

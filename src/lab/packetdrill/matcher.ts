@@ -67,8 +67,7 @@ export function rawOptions(bytes: Uint8Array): RawOption[] | undefined {
 
 const be16 = (b: Uint8Array, i: number) => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
 const be32 = (b: Uint8Array, i: number) =>
-  (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>>
-  0;
+  (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
 
 function hex(bytes: Uint8Array): string {
   let s = "";
@@ -272,7 +271,8 @@ export function compareSegment(
   const d = (field: string, expected: string | number, actual: string | number) =>
     diffs.push({ field, expected: String(expected), actual: String(actual) });
 
-  if (want.flagMask !== got.flags) d("flags", formatPdFlags(want.flagMask), formatPdFlags(got.flags));
+  if (want.flagMask !== got.flags)
+    d("flags", formatPdFlags(want.flagMask), formatPdFlags(got.flags));
   if (want.seq.kind === "range" && want.seq.start >>> 0 !== got.seq >>> 0) {
     d("seq", want.seq.start, got.seq);
   }
@@ -281,7 +281,11 @@ export function compareSegment(
   if (ackBitsAgree && (want.ack ?? 0) >>> 0 !== got.ack >>> 0) d("ack", want.ack ?? 0, got.ack);
   if (want.win !== undefined && want.win !== got.win) d("win", want.win, got.win);
   if ((want.urg ?? 0) !== got.urg) d("urg", want.urg ?? 0, got.urg);
-  if (want.options !== "any" && !ignoreOptions && !optionsMatch(want.options, got.options, got.sackBase)) {
+  if (
+    want.options !== "any" &&
+    !ignoreOptions &&
+    !optionsMatch(want.options, got.options, got.sackBase)
+  ) {
     d(
       "options",
       formatPdOptions(want.options) || "none",
@@ -296,7 +300,8 @@ export function compareSegment(
       const ok = ip.ecn === "ect01" ? ecn === 1 || ecn === 2 : ECN_CODE[ip.ecn] === ecn;
       if (!ok) d("ecn", ip.ecn, ECN_NAME[ecn] ?? ecn);
     }
-    if (ip.tos !== undefined && ip.tos !== got.tos) d("tos", `0x${ip.tos.toString(16)}`, `0x${got.tos.toString(16)}`);
+    if (ip.tos !== undefined && ip.tos !== got.tos)
+      d("tos", `0x${ip.tos.toString(16)}`, `0x${got.tos.toString(16)}`);
     if (ip.ttl !== undefined && ip.ttl !== got.ttl) d("ttl", ip.ttl, got.ttl);
   }
   return diffs;

@@ -44,7 +44,8 @@ export function formatResult(r: ScriptResult): string {
   if (r.outcome === "passed") return `ok    ${r.path}`;
   const tag = r.outcome === "failed" ? "FAIL " : "UNSUP";
   const lines = [`${tag} ${head}${r.text !== undefined ? `: ${r.text.trim()}` : ""}`];
-  if (r.reason !== undefined) lines.push(`      ${r.outcome === "unsupported" ? "unsupported: " : ""}${r.reason}`);
+  if (r.reason !== undefined)
+    lines.push(`      ${r.outcome === "unsupported" ? "unsupported: " : ""}${r.reason}`);
   if (r.expected !== undefined) lines.push(`      expected: ${r.expected}`);
   if (r.actual !== undefined) lines.push(`      actual:   ${r.actual}`);
   if (r.fields !== undefined && r.fields.length > 0) {

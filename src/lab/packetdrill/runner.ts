@@ -26,10 +26,10 @@
  * naming it, checked before the script starts, so it is never a silent pass.
  */
 
-import { attach, type Attachment } from "../../runtime/attach.ts";
 import { Sockets } from "../../api/sockets.ts";
 import { VirtualClock } from "../../clock/virtual-clock.ts";
 import type { LinkEnd, PacketHandler } from "../../link/link.ts";
+import { type Attachment, attach } from "../../runtime/attach.ts";
 import { Host } from "../../stack/host.ts";
 import type { TcpSettings } from "../../tcp/settings.ts";
 import { State } from "../../tcp/state.ts";
@@ -39,7 +39,12 @@ import { formatPacket } from "../../wire/format.ts";
 import { IpProto, parseIpv4 } from "../../wire/ipv4.ts";
 import { buildTcpPacket } from "../../wire/packet.ts";
 import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
-import { DEFAULT_PERSONALITY, type Personality, personalityNamed } from "../personality.ts";
+import {
+  DEFAULT_PERSONALITY,
+  hostSettingsFor,
+  type Personality,
+  personalityNamed,
+} from "../personality.ts";
 import type { PacketStatement, PdTcpOption, Script, Statement, SyscallStatement } from "./ast.ts";
 import { activeStatements, formatParseError, parseScript } from "./index.ts";
 import {
@@ -223,11 +228,13 @@ function statementUnsupported(st: Statement): string | undefined {
       return shellUnsupported(parseShell(st.command));
     case "code": {
       const m = ASSERT_STATE.exec(st.code.trim());
-      if (m === null) return `code snippet %{ ${st.code.trim()} }%: only \`assert tcpi_state == TCPI_…\` is supported`;
+      if (m === null)
+        return `code snippet %{ ${st.code.trim()} }%: only \`assert tcpi_state == TCPI_…\` is supported`;
       return TCPI_STATES[m[1] as string] === undefined ? `unknown state ${m[1]}` : undefined;
     }
     case "packet": {
-      if (st.direction === "<" && st.seq.kind === "any") return "an inbound packet needs a sequence number, not ...(len)";
+      if (st.direction === "<" && st.seq.kind === "any")
+        return "an inbound packet needs a sequence number, not ...(len)";
       if (st.options !== "any") {
         for (const o of st.options) {
           if (o.kind === "md5") return "TCP-MD5 signatures (RFC 2385) are not supported";
@@ -271,7 +278,9 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
   const defines = [
     ...personality.script.defines,
     ...(opts.defines ?? []),
-    ...script.optionList.filter((o) => o.name === "define").map((o) => (o.value ?? "").split("=")[0] ?? ""),
+    ...script.optionList
+      .filter((o) => o.name === "define")
+      .map((o) => (o.value ?? "").split("=")[0] ?? ""),
   ];
   const statements = activeStatements(script, defines);
   const path = opts.path ?? script.path ?? "(script)";
@@ -287,7 +296,14 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
       simulatedSeconds: 0,
     };
   }
-  return new ScenarioRun(script, statements, personality, path, opts.ignoreOptions ?? false, opts.trace).run();
+  return new ScenarioRun(
+    script,
+    statements,
+    personality,
+    path,
+    opts.ignoreOptions ?? false,
+    opts.trace,
+  ).run();
 }
 
 class ScenarioRun {
@@ -324,13 +340,14 @@ class ScenarioRun {
     private readonly trace: ((line: string) => void) | undefined,
   ) {
     const o = script.options;
-    this.tolUs = o.tolerance_usecs !== undefined ? Number(o.tolerance_usecs) : DEFAULT_TOLERANCE_USECS;
+    this.tolUs =
+      o.tolerance_usecs !== undefined ? Number(o.tolerance_usecs) : DEFAULT_TOLERANCE_USECS;
     this.tolPercent = o.tolerance_percent !== undefined ? Number(o.tolerance_percent) : 0;
     this.mtu = o.mtu !== undefined ? Number(o.mtu) : 1500;
     this.bindPort = o.bind_port !== undefined ? Number(o.bind_port) : DEFAULT_BIND_PORT;
     this.connectPort = o.connect_port !== undefined ? Number(o.connect_port) : DEFAULT_CONNECT_PORT;
     this.syms = symbols(personality);
-    this.settings = { ...personality.tcp };
+    this.settings = hostSettingsFor(personality);
     this.conn = {
       phase: "new",
       localPort: this.bindPort,
@@ -427,7 +444,8 @@ class ScenarioRun {
     if (this.sockets === undefined) return;
     for (const info of this.sockets.list()) {
       const t = info.tcb;
-      if (t !== undefined && t.state !== State.SynSent && t.state !== State.Closed) this.synced.add(t);
+      if (t !== undefined && t.state !== State.SynSent && t.state !== State.Closed)
+        this.synced.add(t);
     }
   }
 
@@ -475,7 +493,12 @@ class ScenarioRun {
       throw new Stop(
         "failed",
         `${p.st.name}() returned at ${secs(now)} s, the script expects ${secs(p.endUs)} s (± ${secs(tol)})`,
-        { statement: p.st, fields: [{ field: "return time", expected: `${secs(p.endUs)} s`, actual: `${secs(now)} s` }] },
+        {
+          statement: p.st,
+          fields: [
+            { field: "return time", expected: `${secs(p.endUs)} s`, actual: `${secs(now)} s` },
+          ],
+        },
       );
     }
   }
@@ -488,7 +511,8 @@ class ScenarioRun {
       this.failOnUnexpected();
       if (this.nowUs() >= atUs) return;
       this.step(atUs);
-      if (++guard > 1_000_000) throw new Stop("failed", "the clock made no progress (timer livelock)");
+      if (++guard > 1_000_000)
+        throw new Stop("failed", "the clock made no progress (timer livelock)");
     }
   }
 
@@ -598,7 +622,8 @@ class ScenarioRun {
       },
       { tos, ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}) },
     );
-    if (this.deliver === undefined) throw new Stop("failed", "internal error: the host is not attached");
+    if (this.deliver === undefined)
+      throw new Stop("failed", "internal error: the host is not attached");
     this.deliver(packet);
     attachment.flush();
   }
@@ -606,7 +631,10 @@ class ScenarioRun {
   private liveOption(o: PdTcpOption, ackOffset: number): TcpOption {
     switch (o.kind) {
       case "sack":
-        return { kind: "sack", blocks: o.blocks.map(([l, r]) => [u32(l + ackOffset), u32(r + ackOffset)] as const) };
+        return {
+          kind: "sack",
+          blocks: o.blocks.map(([l, r]) => [u32(l + ackOffset), u32(r + ackOffset)] as const),
+        };
       case "timestamps":
         // The echo reply names a TS val of ours in the script's terms.
         return { kind: "timestamps", tsVal: o.tsVal, tsEcr: this.tsVals.get(o.tsEcr) ?? o.tsEcr };
@@ -628,7 +656,8 @@ class ScenarioRun {
     const doff = ((t[12] ?? 0) >> 4) * 4;
     const options = rawOptions(t.subarray(20, doff));
     if (options === undefined) return undefined;
-    const be32 = (i: number) => u32(((t[i] ?? 0) << 24) | ((t[i + 1] ?? 0) << 16) | ((t[i + 2] ?? 0) << 8) | (t[i + 3] ?? 0));
+    const be32 = (i: number) =>
+      u32(((t[i] ?? 0) << 24) | ((t[i + 1] ?? 0) << 16) | ((t[i + 2] ?? 0) << 8) | (t[i + 3] ?? 0));
     const flags = t[13] ?? 0;
     const syn = (flags & Flag.SYN) !== 0;
     const k = this.conn;
@@ -676,21 +705,21 @@ class ScenarioRun {
     }
     const due = this.due(st);
     const lo = due === undefined ? Number.NEGATIVE_INFINITY : due.at - this.tolerance(due.at);
-    const hi = due === undefined ? this.nowUs() + ANY_TIME_WAIT_USECS : due.end + this.tolerance(due.at);
+    const hi =
+      due === undefined ? this.nowUs() + ANY_TIME_WAIT_USECS : due.end + this.tolerance(due.at);
     const expected = formatExpected(st);
     let guard = 0;
     while (this.out.length === 0) {
       await this.pollPending();
       if (this.out.length > 0) break;
       if (this.nowUs() >= hi) {
-        throw new Stop(
-          "failed",
-          `expected ${expected} but nothing was sent by ${secs(hi)} s`,
-          { expected },
-        );
+        throw new Stop("failed", `expected ${expected} but nothing was sent by ${secs(hi)} s`, {
+          expected,
+        });
       }
       this.step(hi);
-      if (++guard > 1_000_000) throw new Stop("failed", "the clock made no progress (timer livelock)");
+      if (++guard > 1_000_000)
+        throw new Stop("failed", "the clock made no progress (timer livelock)");
     }
     const captured = this.out.shift() as Captured;
     const flags = this.actualOf(captured)?.flags ?? 0;
@@ -706,19 +735,36 @@ class ScenarioRun {
     }
     const actual = this.actualOf(captured, st.seq.kind === "range" && st.seq.absolute);
     if (actual === undefined) {
-      throw new Stop("failed", `expected ${expected} but tcplab sent ${formatPacket(captured.bytes)}`, {
-        expected,
-        actual: formatPacket(captured.bytes),
-      });
+      throw new Stop(
+        "failed",
+        `expected ${expected} but tcplab sent ${formatPacket(captured.bytes)}`,
+        {
+          expected,
+          actual: formatPacket(captured.bytes),
+        },
+      );
     }
     const fields = compareSegment(st, actual, this.ignoreOptions);
     const p = this.ports(captured);
     if (p !== undefined && (p.src !== c.localPort || p.dst !== c.remotePort)) {
-      fields.unshift({ field: "ports", expected: `${c.localPort}>${c.remotePort}`, actual: `${p.src}>${p.dst}` });
+      fields.unshift({
+        field: "ports",
+        expected: `${c.localPort}>${c.remotePort}`,
+        actual: `${p.src}>${p.dst}`,
+      });
     }
     if (captured.atUs < lo || captured.atUs > hi) {
-      const want = due === undefined ? "any time" : due.end !== due.at ? `${secs(due.at)}~${secs(due.end)} s` : `${secs(due.at)} s`;
-      fields.push({ field: "time", expected: `${want} (± ${secs(this.tolerance(due?.at ?? 0))})`, actual: `${secs(captured.atUs)} s` });
+      const want =
+        due === undefined
+          ? "any time"
+          : due.end !== due.at
+            ? `${secs(due.at)}~${secs(due.end)} s`
+            : `${secs(due.at)} s`;
+      fields.push({
+        field: "time",
+        expected: `${want} (± ${secs(this.tolerance(due?.at ?? 0))})`,
+        actual: `${secs(captured.atUs)} s`,
+      });
     }
     this.rememberTsVal(st, captured);
     if (fields.length > 0) {
@@ -745,7 +791,10 @@ class ScenarioRun {
     const got = this.actualOf(c)?.options.find((o) => o.kind === 8 && o.data.length === 8);
     if (want === undefined || want.kind !== "timestamps" || got === undefined) return;
     const d = got.data;
-    this.tsVals.set(want.tsVal, u32(((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)));
+    this.tsVals.set(
+      want.tsVal,
+      u32(((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)),
+    );
   }
 
   // ---- system calls ----------------------------------------------------------------
@@ -780,18 +829,27 @@ class ScenarioRun {
       listening: (fd) => {
         this.conn.phase = "listening";
         const info = sockets.info(fd);
-        if (!(info instanceof Error) && info.local !== undefined) this.conn.localPort = info.local.port;
+        if (!(info instanceof Error) && info.local !== undefined)
+          this.conn.localPort = info.local.port;
       },
       mssKnown: (fd) => {
         const t = sockets.tcbOf(fd);
-        return t !== undefined && (this.synced.has(t) || (t.state !== State.SynSent && t.state !== State.Closed));
+        return (
+          t !== undefined &&
+          (this.synced.has(t) || (t.state !== State.SynSent && t.state !== State.Closed))
+        );
       },
     });
     if (started.kind === "unsupported") throw new Stop("unsupported", started.reason);
     if (st.endTime !== undefined) {
       // `...END` is on the same base as the start: absolute, or relative to the previous statement.
       const endUs = baseUs + st.endTime.usecs;
-      this.pending = { st, complete: started.complete, endUs, limitUs: endUs + this.tolerance(endUs) };
+      this.pending = {
+        st,
+        complete: started.complete,
+        endUs,
+        limitUs: endUs + this.tolerance(endUs),
+      };
       await this.pollPending();
       return;
     }
@@ -809,7 +867,10 @@ class ScenarioRun {
   private verifyCall(st: SyscallStatement, o: CallOutcome): void {
     const fields = [...checkResult(st.result, o, this.syms), ...o.diffs];
     if (fields.length > 0) {
-      throw new Stop("failed", `${st.name}() did not return what the script expects`, { statement: st, fields });
+      throw new Stop("failed", `${st.name}() did not return what the script expects`, {
+        statement: st,
+        fields,
+      });
     }
     o.commit?.();
   }
@@ -828,7 +889,8 @@ class ScenarioRun {
       case "tcpdrop": {
         const { host, attachment } = this.world();
         const now = this.clock.now();
-        for (const tcb of host.connections()) if (FREEBSD_NAME[tcb.state] === a.state) tcb.abort(now);
+        for (const tcb of host.connections())
+          if (FREEBSD_NAME[tcb.state] === a.state) tcb.abort(now);
         attachment.flush();
         return;
       }
@@ -860,12 +922,16 @@ class ScenarioRun {
     }
     const after: Partial<TcpSettings> = { ...this.settings, rfc5961: this.rfc5961() };
     if (this.host !== undefined) {
-      const changed = (Object.keys(after) as (keyof TcpSettings)[]).filter((k) => after[k] !== before[k]);
+      const changed = (Object.keys(after) as (keyof TcpSettings)[]).filter(
+        (k) => after[k] !== before[k],
+      );
       if (changed.length > 0) {
         // Settings are copied into each connection when it opens: this applies to later ones.
         Object.assign(this.host.tcpSettings, after);
         if (this.laterStatementsUseSockets()) {
-          this.notes.push(`sysctl ${name}=${value} at line ${this.current?.line ?? "?"} applies to connections opened after it`);
+          this.notes.push(
+            `sysctl ${name}=${value} at line ${this.current?.line ?? "?"} applies to connections opened after it`,
+          );
         }
       }
     }
@@ -883,7 +949,12 @@ class ScenarioRun {
     for (const info of sockets.list()) {
       if (info.type !== "tcp") continue;
       if (info.tcb !== undefined) owned.add(info.tcb);
-      const state = info.tcb !== undefined ? FREEBSD_NAME[info.tcb.state] : info.state === "LISTEN" ? "LISTEN" : "CLOSED";
+      const state =
+        info.tcb !== undefined
+          ? FREEBSD_NAME[info.tcb.state]
+          : info.state === "LISTEN"
+            ? "LISTEN"
+            : "CLOSED";
       entries.push({
         state,
         ...(info.local ? { local: info.local.port } : {}),
@@ -893,7 +964,12 @@ class ScenarioRun {
     }
     for (const tcb of host.connections()) {
       if (owned.has(tcb)) continue;
-      entries.push({ state: FREEBSD_NAME[tcb.state], local: tcb.local.port, remote: tcb.remote.port, owned: false });
+      entries.push({
+        state: FREEBSD_NAME[tcb.state],
+        local: tcb.local.port,
+        remote: tcb.remote.port,
+        owned: false,
+      });
     }
     const count = entries.filter(
       (e) =>
@@ -904,9 +980,13 @@ class ScenarioRun {
     // `grep -c STATE | grep N` succeeds when the count's text contains N.
     if (!String(count).includes(a.expect)) {
       const all = entries.map((e) => `${e.state}${e.owned ? "" : " (no fd)"}`).join(", ") || "none";
-      throw new Stop("failed", `${count} socket(s) in ${a.state}, the script expects ${a.expect} (tcplab's sockets: ${all})`, {
-        fields: [{ field: `sockets in ${a.state}`, expected: a.expect, actual: String(count) }],
-      });
+      throw new Stop(
+        "failed",
+        `${count} socket(s) in ${a.state}, the script expects ${a.expect} (tcplab's sockets: ${all})`,
+        {
+          fields: [{ field: `sockets in ${a.state}`, expected: a.expect, actual: String(count) }],
+        },
+      );
     }
   }
 
@@ -914,7 +994,8 @@ class ScenarioRun {
     const m = ASSERT_STATE.exec(code.trim());
     const wantName = m?.[1];
     const want = wantName === undefined ? undefined : TCPI_STATES[wantName];
-    if (wantName === undefined || want === undefined) throw new Stop("unsupported", `code snippet %{ ${code} }%`);
+    if (wantName === undefined || want === undefined)
+      throw new Stop("unsupported", `code snippet %{ ${code} }%`);
     const got = this.connectionState();
     if (got !== want) {
       const gotName = Object.entries(TCPI_STATES).find(([, s]) => s === got)?.[0] ?? String(got);

@@ -41,7 +41,10 @@ export const SYSCTL_DEFAULTS: Readonly<Record<string, readonly [string, string]>
     "2",
     "ECN only when a peer asks: tcplab never asks, and no script here asks it",
   ],
-  "net.inet.tcp.blackhole": ["0", "a segment to a closed port is answered with a RST, as tcplab does"],
+  "net.inet.tcp.blackhole": [
+    "0",
+    "a segment to a closed port is answered with a RST, as tcplab does",
+  ],
   "kern.ipc.maxsockbuf": ["2097152", "above every socket buffer the scripts use"],
   "net.inet.tcp.hostcache.purgenow": [
     "1",
@@ -141,7 +144,12 @@ const unsupported = (command: string, why: string): ShellAction => ({
 });
 
 export function parseShell(command: string): ShellAction {
-  const stages = command.split("|").map((s) => s.trim().split(/\s+/).filter((w) => w !== ""));
+  const stages = command.split("|").map((s) =>
+    s
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== ""),
+  );
   const first = stages[0] ?? [];
   const cmd = first[0];
   if (cmd === "sysctl" && stages.length === 1) {
@@ -153,11 +161,15 @@ export function parseShell(command: string): ShellAction {
   }
   if (cmd === "tcpdrop" && stages.length === 1) {
     const state = first[2] ?? "";
-    if (first.length === 3 && first[1] === "-s" && isState(state)) return { kind: "tcpdrop", state };
+    if (first.length === 3 && first[1] === "-s" && isState(state))
+      return { kind: "tcpdrop", state };
     return unsupported(command, "only `tcpdrop -s STATE` is understood");
   }
   if (cmd === "sockstat") return parseSockstat(command, stages);
-  return unsupported(command, "the runner understands sysctl -w, sockstat … | grep -c STATE | grep N and tcpdrop -s STATE");
+  return unsupported(
+    command,
+    "the runner understands sysctl -w, sockstat … | grep -c STATE | grep N and tcpdrop -s STATE",
+  );
 }
 
 function parseSockstat(command: string, stages: string[][]): ShellAction {
@@ -195,7 +207,8 @@ function parseSockstat(command: string, stages: string[][]): ShellAction {
   let ownedOnly = false;
   for (const g of rest) {
     // `grep packetdril`: the sockets of the process running the script.
-    if (g.length === 2 && g[0] === "grep" && "packetdrill".startsWith(g[1] ?? "x")) ownedOnly = true;
+    if (g.length === 2 && g[0] === "grep" && "packetdrill".startsWith(g[1] ?? "x"))
+      ownedOnly = true;
     else return unsupported(command, `filter \`${g.join(" ")}\` is not understood`);
   }
   return {

@@ -12,8 +12,8 @@
 import { SocketError } from "../../api/errors.ts";
 import type { SocketOption, Sockets, WritableOption } from "../../api/sockets.ts";
 import { State } from "../../tcp/state.ts";
-import type { Expr, SyscallResult, SyscallStatement } from "./ast.ts";
 import type { Personality } from "../personality.ts";
+import type { Expr, SyscallResult, SyscallStatement } from "./ast.ts";
 import type { FieldDiff } from "./report.ts";
 
 export interface CallOutcome {
@@ -50,7 +50,14 @@ export interface SyscallHost {
 
 // ---- symbols -------------------------------------------------------------
 
-const POLL = { POLLIN: 0x1, POLLPRI: 0x2, POLLOUT: 0x4, POLLERR: 0x8, POLLHUP: 0x10, POLLNVAL: 0x20 };
+const POLL = {
+  POLLIN: 0x1,
+  POLLPRI: 0x2,
+  POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+};
 
 function symbols(p: Personality): Readonly<Record<string, number>> {
   return {
@@ -76,7 +83,10 @@ function symbols(p: Personality): Readonly<Record<string, number>> {
 }
 
 /** An integer from an expression: a number, a known symbol, `A | B`, or `[N]`. */
-export function intOf(e: Expr | undefined, syms: Readonly<Record<string, number>>): number | undefined {
+export function intOf(
+  e: Expr | undefined,
+  syms: Readonly<Record<string, number>>,
+): number | undefined {
   if (e === undefined) return undefined;
   switch (e.kind) {
     case "int":
@@ -172,7 +182,8 @@ export function checkResult(
   syms: Readonly<Record<string, number>>,
 ): FieldDiff[] {
   const diffs: FieldDiff[] = [];
-  const gotText = got.ret < 0 && got.errno !== undefined ? `${got.ret} ${got.errno}` : String(got.ret);
+  const gotText =
+    got.ret < 0 && got.errno !== undefined ? `${got.ret} ${got.errno}` : String(got.ret);
   if (expected.value.kind !== "ellipsis") {
     const want = intOf(expected.value, syms);
     if (want === undefined) {
@@ -221,7 +232,8 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
 
   // Every other call takes an fd first.
   const scriptFd = intOf(a[0], syms);
-  if (st.name !== "poll" && scriptFd === undefined) return unsup(`${st.name}(${show(a[0])}, …): the fd must be a number`);
+  if (st.name !== "poll" && scriptFd === undefined)
+    return unsup(`${st.name}(${show(a[0])}, …): the fd must be a number`);
   const fd = scriptFd === undefined ? -1 : (h.fds.get(scriptFd) ?? 1_000_000 + scriptFd);
 
   switch (st.name) {
@@ -242,7 +254,11 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
         r instanceof SocketError
           ? fail(r)
           : // packetdrill's CHECK_FD: any fd satisfies an expected fd ≥ 0; it is mapped.
-            { ret: want !== undefined && want >= 0 ? want : r, diffs: [], commit: () => h.fds.set(want ?? r, r) },
+            {
+              ret: want !== undefined && want >= 0 ? want : r,
+              diffs: [],
+              commit: () => h.fds.set(want ?? r, r),
+            },
       );
     }
     case "connect": {
@@ -264,13 +280,16 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
         return now(ok(tcb.peek(max).length));
       }
       if (max === 0) return now(ok(0));
-      return fromPromise(s.recv(fd, max), (r) => (r instanceof SocketError ? fail(r) : ok(r.length)));
+      return fromPromise(s.recv(fd, max), (r) =>
+        r instanceof SocketError ? fail(r) : ok(r.length),
+      );
     }
     case "write":
     case "send": {
       const n = intOf(a[2], syms);
       if (n === undefined) return unsup(`${st.name} length ${show(a[2])}`);
-      if (st.name === "send" && (intOf(a[3], syms) ?? 0) !== 0) return unsup(`send flags ${show(a[3])}`);
+      if (st.name === "send" && (intOf(a[3], syms) ?? 0) !== 0)
+        return unsup(`send flags ${show(a[3])}`);
       const buf = a[1];
       // packetdrill writes zeros for `...`; a string is written as its bytes.
       const data = new Uint8Array(n);
@@ -287,7 +306,11 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
     }
     case "close": {
       const r = s.close(fd);
-      return now(r instanceof SocketError ? fail(r) : ok(0, [], () => scriptFd !== undefined && h.fds.delete(scriptFd)));
+      return now(
+        r instanceof SocketError
+          ? fail(r)
+          : ok(0, [], () => scriptFd !== undefined && h.fds.delete(scriptFd)),
+      );
     }
     case "fcntl":
       return fcntl(st, fd, h, syms);
@@ -302,7 +325,12 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
   }
 }
 
-function fcntl(st: SyscallStatement, fd: number, h: SyscallHost, syms: Readonly<Record<string, number>>): Started {
+function fcntl(
+  st: SyscallStatement,
+  fd: number,
+  h: SyscallHost,
+  syms: Readonly<Record<string, number>>,
+): Started {
   const cmd = intOf(st.args[1], syms);
   const info = h.sockets.info(fd);
   if (info instanceof SocketError) return now(fail(info));
@@ -330,7 +358,12 @@ function optName(e: Expr | undefined): string | undefined {
   return e?.kind === "word" ? e.name : undefined;
 }
 
-function getsockopt(st: SyscallStatement, fd: number, h: SyscallHost, syms: Readonly<Record<string, number>>): Started {
+function getsockopt(
+  st: SyscallStatement,
+  fd: number,
+  h: SyscallHost,
+  syms: Readonly<Record<string, number>>,
+): Started {
   const name = optName(st.args[2]) ?? show(st.args[2]);
   const wantExpr = st.args[3];
   const want = wantExpr?.kind === "array" ? wantExpr.items[0] : wantExpr;
@@ -366,17 +399,24 @@ function getsockopt(st: SyscallStatement, fd: number, h: SyscallHost, syms: Read
 /**
  * SO_RCVBUF as the personality reports it: FreeBSD rounds the receive buffer
  * up to a multiple of the MSS once the connection knows it (tcp_mss()).
- * tcplab's window is capped at 65535 without window scaling, so the window
- * on the wire is the same either way.
+ * This is the socket layer's report only: tcplab's engine keeps its buffer
+ * (capped at 65535 without window scaling), so the window after unread data
+ * differs from FreeBSD's (docs/conformance.md, rcvbuf-window).
  */
 function rcvBufView(v: number, fd: number, h: SyscallHost): number {
   const tcb = h.sockets.tcbOf(fd);
-  if (h.personality.sockets.rcvBufRounding !== "mss" || tcb === undefined || !h.mssKnown(fd)) return v;
+  if (h.personality.sockets.rcvBufRounding !== "mss" || tcb === undefined || !h.mssKnown(fd))
+    return v;
   const mss = tcb.sndMss;
   return Math.ceil(v / mss) * mss;
 }
 
-function setsockopt(st: SyscallStatement, fd: number, h: SyscallHost, syms: Readonly<Record<string, number>>): Started {
+function setsockopt(
+  st: SyscallStatement,
+  fd: number,
+  h: SyscallHost,
+  syms: Readonly<Record<string, number>>,
+): Started {
   const name = optName(st.args[2]) ?? show(st.args[2]);
   const valueExpr = st.args[3];
   const opt = SOCKOPT[name];
@@ -384,9 +424,16 @@ function setsockopt(st: SyscallStatement, fd: number, h: SyscallHost, syms: Read
   let r: undefined | SocketError;
   if (opt === "SO_LINGER") {
     const fields = valueExpr?.kind === "struct" ? valueExpr.fields : undefined;
-    const onoff = intOf(fields?.find((f) => f.name === "l_onoff")?.value ?? fields?.[0]?.value, syms);
-    const secs = intOf(fields?.find((f) => f.name === "l_linger")?.value ?? fields?.[1]?.value, syms);
-    if (onoff === undefined || secs === undefined) return unsup(`setsockopt SO_LINGER ${show(valueExpr)}`);
+    const onoff = intOf(
+      fields?.find((f) => f.name === "l_onoff")?.value ?? fields?.[0]?.value,
+      syms,
+    );
+    const secs = intOf(
+      fields?.find((f) => f.name === "l_linger")?.value ?? fields?.[1]?.value,
+      syms,
+    );
+    if (onoff === undefined || secs === undefined)
+      return unsup(`setsockopt SO_LINGER ${show(valueExpr)}`);
     r = h.sockets.setsockopt(fd, "SO_LINGER", onoff ? secs : undefined);
   } else {
     const v = intOf(valueExpr, syms);
@@ -400,10 +447,15 @@ function setsockopt(st: SyscallStatement, fd: number, h: SyscallHost, syms: Read
   return now(r instanceof SocketError ? fail(r) : ok(0));
 }
 
-function poll(st: SyscallStatement, h: SyscallHost, syms: Readonly<Record<string, number>>): Started {
+function poll(
+  st: SyscallStatement,
+  h: SyscallHost,
+  syms: Readonly<Record<string, number>>,
+): Started {
   const list = st.args[0];
   const timeout = intOf(st.args[2], syms);
-  if (list?.kind !== "array" || timeout === undefined) return unsup(`poll(${st.args.map(show).join(", ")})`);
+  if (list?.kind !== "array" || timeout === undefined)
+    return unsup(`poll(${st.args.map(show).join(", ")})`);
   const entries: { fd: number; events: number; revents: Expr | undefined }[] = [];
   for (const item of list.items) {
     if (item.kind !== "struct") return unsup(`poll entry ${show(item)}`);
@@ -435,7 +487,12 @@ function poll(st: SyscallStatement, h: SyscallHost, syms: Readonly<Record<string
       entries.forEach((e, i) => {
         if (e.revents === undefined || e.revents.kind === "ellipsis") return;
         const want = intOf(e.revents, syms) ?? 0;
-        if (want !== got[i]) diffs.push({ field: `revents of fd ${e.fd}`, expected: show(e.revents), actual: pollNames(got[i] ?? 0) });
+        if (want !== got[i])
+          diffs.push({
+            field: `revents of fd ${e.fd}`,
+            expected: show(e.revents),
+            actual: pollNames(got[i] ?? 0),
+          });
       });
       return ok(ready, diffs);
     },

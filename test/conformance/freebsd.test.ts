@@ -1,0 +1,72 @@
+/**
+ * The FreeBSD TCP test suite's state-event-engine scripts (IPv4), run with
+ * the freebsd personality, as a ratchet: at least RATCHET scripts pass, and
+ * the failures are exactly docs/conformance.md's known-failure list — a new
+ * failure, or a listed script that now passes, fails this test until the
+ * doc is regenerated (`bun run conformance --write-doc`) and the ratchet
+ * raised. The scripts are read from shared/conformance/ beside the clone;
+ * without it the test fails on CI and is skipped elsewhere, with the reason.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { collectScripts, runBatch } from "../../src/lab/packetdrill/batch.ts";
+import type { BatchSummary } from "../../src/lab/packetdrill/report.ts";
+
+const DIR = fileURLToPath(
+  new URL("../../../shared/conformance/freebsd-tcp-testsuite/state-event-engine/", import.meta.url),
+);
+const DOC = fileURLToPath(new URL("../../docs/conformance.md", import.meta.url));
+
+/** IPv4 scripts passing today: raise it when more pass, never lower it. */
+const RATCHET = 16;
+
+const present = existsSync(DIR);
+
+function documented(): Set<string> {
+  const doc = readFileSync(DOC, "utf8");
+  return new Set([...doc.matchAll(/^- `([^`]+\.pkt)`/gm)].map((m) => m[1] as string));
+}
+
+if (!present && process.env.CI === "true") {
+  test("FreeBSD conformance scripts are present", () => {
+    throw new Error(`${DIR} not found: CI must provide shared/conformance beside the repository`);
+  });
+} else if (!present) {
+  test.skip(`FreeBSD conformance: skipped, ${DIR} not found (shared/ must sit beside the clone)`, () => {});
+} else {
+  describe("FreeBSD state-event-engine scripts, IPv4, freebsd personality", () => {
+    let summary: BatchSummary | undefined;
+    const ipv4 = collectScripts([DIR]).filter((s) => s.name.endsWith("-ipv4.pkt"));
+    const get = async (): Promise<BatchSummary> => {
+      summary ??= await runBatch(ipv4, { personality: "freebsd" });
+      return summary;
+    };
+
+    test("the 307 IPv4 scripts run, none unsupported", async () => {
+      const s = await get();
+      expect(ipv4.length).toBe(307);
+      expect(
+        s.results.filter((r) => r.outcome === "unsupported").map((r) => `${r.path}: ${r.reason}`),
+      ).toEqual([]);
+    });
+
+    test(`at least ${RATCHET} pass (the ratchet)`, async () => {
+      const s = await get();
+      expect(s.total.passed).toBeGreaterThanOrEqual(RATCHET);
+    });
+
+    test("every failure is explained in docs/conformance.md, and every listed one still fails", async () => {
+      const s = await get();
+      const failed = s.results.filter((r) => r.outcome === "failed").map((r) => r.path);
+      const listed = documented();
+      expect(failed.filter((p) => !listed.has(p))).toEqual([]);
+      expect([...listed].filter((p) => !failed.includes(p))).toEqual([]);
+    });
+
+    test("the run takes well under two minutes", async () => {
+      const s = await get();
+      expect(s.wallSeconds).toBeLessThan(60);
+    });
+  });
+}
