@@ -20,6 +20,8 @@ export interface SocketOptions {
   SO_RCVBUF: number;
   SO_SNDBUF: number;
   SO_REUSEADDR: boolean;
+  /** Keep-alive probes on an idle connection (RFC 1122 §4.2.3.6); timings from the host's TCP settings. */
+  SO_KEEPALIVE: boolean;
   /** Seconds to linger on close; 0 makes close() abort with a RST; undefined is the default (no linger). */
   SO_LINGER: number | undefined;
   SO_ERROR: ErrorCode | undefined;
@@ -66,6 +68,7 @@ interface BaseSock {
 interface TcpSock extends BaseSock {
   readonly type: "tcp";
   noDelay: boolean;
+  keepAlive: boolean;
   rcvBuf: number | undefined;
   sndBuf: number | undefined;
   reuseAddr: boolean;
@@ -154,6 +157,7 @@ export class Sockets {
         ...base,
         type,
         noDelay: false,
+        keepAlive: false,
         rcvBuf: undefined,
         sndBuf: undefined,
         reuseAddr: false,
@@ -278,9 +282,11 @@ export class Sockets {
     sock.rcvBuf = parent.rcvBuf;
     sock.sndBuf = parent.sndBuf;
     sock.linger = parent.linger;
+    sock.keepAlive = parent.keepAlive;
     sock.boundPort = tcb.local.port;
     this.bindTcb(sock, tcb);
     if (parent.noDelay) tcb.setNoDelay(true);
+    if (parent.keepAlive) tcb.setKeepAlive(true, this.now());
     if (tcb.state === State.Closed && tcb.error !== undefined) sock.pendingError = tcb.error;
     return fd;
   }
@@ -332,6 +338,7 @@ export class Sockets {
     if (sock.rcvBuf !== undefined) s.rcvBuf = sock.rcvBuf;
     if (sock.sndBuf !== undefined) s.sndBuf = sock.sndBuf;
     if (sock.noDelay) s.nagle = false;
+    if (sock.keepAlive) s.keepAlive = true;
     return s;
   }
 
@@ -565,6 +572,14 @@ export class Sockets {
           sock.udp.queueLimit = size;
         return undefined;
       }
+      case "SO_KEEPALIVE": {
+        if (sock.type !== "tcp") return err("ENOPROTOOPT");
+        if (typeof v !== "boolean") return err("EINVAL", "SO_KEEPALIVE takes a boolean");
+        sock.keepAlive = v;
+        sock.tcb?.setKeepAlive(v, this.now());
+        this.flush(); // the keep-alive deadline joins (or leaves) the host's timers
+        return undefined;
+      }
       case "SO_REUSEADDR":
         if (typeof v !== "boolean") return err("EINVAL", "SO_REUSEADDR takes a boolean");
         sock.reuseAddr = v;
@@ -599,6 +614,8 @@ export class Sockets {
         );
       case "SO_SNDBUF":
         return sock.type === "tcp" ? (sock.sndBuf ?? this.host.tcpSettings.sndBuf) : 65535;
+      case "SO_KEEPALIVE":
+        return sock.type === "tcp" ? sock.keepAlive : err("ENOPROTOOPT");
       case "SO_REUSEADDR":
         return sock.reuseAddr;
       case "SO_LINGER":

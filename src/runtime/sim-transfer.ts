@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Millis } from "../clock/clock.ts";
 import type { WireCounters, WireSettings } from "../link/sim-wire.ts";
+import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName, type TcpError } from "../tcp/state.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import { Rng } from "../util/rng.ts";
@@ -17,6 +18,8 @@ export interface SimTransferOptions {
   /** Stop after this many clock events (default 50 million). */
   readonly maxEvents?: number;
   readonly port?: number;
+  /** TCP settings for both hosts (congestion control, buffers, window scaling …). */
+  readonly tcp?: Partial<TcpSettings>;
 }
 
 export interface EndReport {
@@ -26,6 +29,13 @@ export interface EndReport {
   readonly path: readonly string[];
   readonly error: TcpError | null;
   readonly retransmissions: number;
+  /** Congestion control at the end: the controller and its loss-recovery counters. */
+  readonly congestion: {
+    readonly name: string;
+    readonly timeouts: number;
+    readonly recoveries: number;
+    readonly fastRetransmits: number;
+  };
 }
 
 export interface SimTransferResult {
@@ -73,6 +83,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     seed: opts.seed,
     ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
     ...(opts.wire !== undefined ? { wire: opts.wire } : {}),
+    ...(opts.tcp !== undefined ? { host: { tcp: opts.tcp } } : {}),
   });
   const { clock } = world;
   const data = new Rng(opts.seed).fork("data").bytes(opts.bytes);
@@ -162,6 +173,12 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     path,
     error: tcb?.error ?? null,
     retransmissions: tcb?.retransmissions ?? 0,
+    congestion: {
+      name: tcb?.congestion.name ?? "",
+      timeouts: tcb?.congestion.stats.timeouts ?? 0,
+      recoveries: tcb?.congestion.stats.recoveries ?? 0,
+      fastRetransmits: tcb?.congestion.stats.fastRetransmits ?? 0,
+    },
   });
   const a = endOf(client, aPath);
   const b = endOf(server, bPath);

@@ -17,6 +17,9 @@ export class RttEstimator {
   srtt: Millis | undefined;
   rttvar: Millis | undefined;
   rto: Millis;
+  /** The latest measurement and how many there have been (HyStart++ watches them, RFC 9406). */
+  latest: Millis | undefined;
+  samples = 0;
 
   constructor(
     private readonly initialRto: Millis,
@@ -29,6 +32,8 @@ export class RttEstimator {
 
   /** Feeds one RTT measurement R (RFC 6298 §2.2 first, §2.3 later ones). */
   sample(r: Millis): void {
+    this.latest = r;
+    this.samples++;
     if (this.srtt === undefined || this.rttvar === undefined) {
       this.srtt = r;
       this.rttvar = r / 2;

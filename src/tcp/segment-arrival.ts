@@ -4,6 +4,7 @@ import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor, segLen } from "./reset.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { peerWindow } from "./window-scale.ts";
 
 /**
  * RFC 9293 §3.10.7 "SEGMENT ARRIVES", for a Tcb in SYN-SENT or a
@@ -39,7 +40,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   tcb.irs = seg.seq;
   tcb.rcvNxt = seqAdd(seg.seq, 1);
   tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvWnd);
-  tcb.applyNegotiation(seg.options);
+  tcb.applyNegotiation(seg, now);
   tcb.sndWnd = seg.window;
   tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
   tcb.sndWl1 = seg.seq;
@@ -74,9 +75,22 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     return;
   }
 
+  // RFC 7323 §3.2 and §5.3 R1, before the sequence number: once negotiated, a
+  // segment without timestamps is dropped silently; PAWS (SEG.TSval <
+  // TS.Recent, not a RST) is answered with an ACK and dropped.
+  const tsVerdict = tcb.ts.check(seg, now);
+  if (tsVerdict === "missing") return;
+  if (tsVerdict === "paws") {
+    tcb.sendAck();
+    return;
+  }
+
   // First, check the sequence number.
   if (!acceptable(tcb, seg)) {
     if (has(seg, Flag.RST)) return;
+    // RFC 2883: data entirely below RCV.NXT is a duplicate — report it (D-SACK).
+    const end = seqAdd(seg.seq, seg.payload.length);
+    if (seg.payload.length > 0 && seqLe(end, tcb.rcvNxt)) tcb.sackRx.noteDuplicate(seg.seq, end);
     if (
       tcb.state === State.TimeWait &&
       has(seg, Flag.FIN) &&
@@ -89,6 +103,9 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.sendAck(); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     return;
   }
+
+  // RFC 7323 §5.3 R3: an acceptable segment may update TS.Recent.
+  tcb.ts.update(seg, now);
 
   // Second, check the RST bit.
   if (has(seg, Flag.RST)) {
@@ -193,6 +210,8 @@ function resetArrives(tcb: Tcb): void {
  */
 function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
   const a = seg.ack;
+  // RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift.
+  const wnd = peerWindow(seg, tcb.sndWscale);
   if (tcb.state === State.SynReceived) {
     if (!(seqLt(tcb.sndUna, a) && seqLe(a, tcb.sndNxt))) {
       // Unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (this also
@@ -202,8 +221,8 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
       return false;
     }
     if (tcb.synRetransmitted) tcb.rttEstimator.afterSynRetransmitted(); // RFC 6298 §5.7
-    tcb.sndWnd = seg.window;
-    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+    tcb.sndWnd = wnd;
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, wnd);
     tcb.sndWl1 = seg.seq;
     tcb.sndWl2 = a;
     tcb.setState(State.Established);
@@ -227,7 +246,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
   tcb.probesUnanswered = 0; // the peer is answering
   const oldUna = tcb.sndUna;
   if (seqLt(oldUna, a)) acknowledge(tcb, a, now);
-  // Duplicate ACKs (SEG.ACK =< SND.UNA) are otherwise ignored (fast retransmit comes with SACK/CC).
+  // Duplicate ACKs (SEG.ACK =< SND.UNA) acknowledge nothing; loss recovery looks at them below.
 
   // Send window update: SND.UNA =< SEG.ACK =< SND.NXT and the segment is newer
   // than the one that last set the window (SND.WL1, SND.WL2).
@@ -235,13 +254,17 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     seqLe(oldUna, a) &&
     (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, a)))
   ) {
-    tcb.sndWnd = seg.window;
+    tcb.sndWnd = wnd;
     tcb.sndWl1 = seg.seq;
     tcb.sndWl2 = a;
-    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, wnd);
     // A probe the peer refused while the window was zero is resent now, not at the next RTO.
     tcb.withdrawProbe();
   }
+
+  // Congestion control and loss recovery: new data acknowledged, duplicate
+  // ACKs (RFC 5681 §3.2), SACK blocks (RFC 6675) — recovery.ts.
+  tcb.congestion.onAck(seg, oldUna, now);
 
   switch (tcb.state) {
     case State.FinWait1:
@@ -267,9 +290,16 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   const freedBefore = tcb.sendBuf.bytes.length;
   tcb.sendBuf.acknowledge(ack);
   tcb.sndUna = ack;
+  // RFC 7323 §4 RTTM: with timestamps, the TSecr of an ACK that advances
+  // SND.UNA is the sample (valid across retransmissions, so no Karn rule).
+  const tsRtt = tcb.ts.rttSample(now);
+  if (tsRtt !== undefined) {
+    tcb.rttEstimator.sample(tsRtt);
+    tcb.rttTiming = undefined;
+  }
   // RFC 6298: the timed segment is acknowledged — one RTT sample (Karn's rule
   // is kept by retransmit(), which voids the measurement).
-  if (tcb.rttTiming !== undefined && seqLe(tcb.rttTiming.end, ack)) {
+  else if (tcb.rttTiming !== undefined && seqLe(tcb.rttTiming.end, ack)) {
     tcb.rttEstimator.sample(now - tcb.rttTiming.at);
     tcb.rttTiming = undefined;
   }
@@ -277,10 +307,6 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   // (rearmTimers starts it again at now + RTO).
   tcb.rtxAt = undefined;
   tcb.rtxCount = 0;
-  if (tcb.rexmitNxt !== undefined) {
-    tcb.rexmitNxt = seqMax(tcb.rexmitNxt, ack);
-    if (tcb.rexmitNxt === tcb.sndNxt) tcb.rexmitNxt = undefined;
-  }
   if (tcb.sendBuf.bytes.length < freedBefore) tcb.notify((e) => e.writable?.(tcb));
 }
 
@@ -295,6 +321,11 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   let fin = has(seg, Flag.FIN);
   // Trim what we already have from the front.
   const old = seqDiff(tcb.rcvNxt, start);
+  if (old > 0 && data.length > 0) {
+    // RFC 2883: the part below RCV.NXT was received before — D-SACK it, at once.
+    tcb.sackRx.noteDuplicate(start, seqAdd(start, Math.min(old, data.length)));
+    if (tcb.sackRx.pendingDsack !== undefined) tcb.ackNow = true;
+  }
   if (old > 0) {
     if (old >= data.length) {
       if (data.length > 0 || (fin && old > data.length)) tcb.ackNow = true; // a duplicate
@@ -328,6 +359,8 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     } else {
       // Out of order: hold it and send a duplicate ACK at once (RFC 9293 §3.10.7.4, RFC 5681 §4.2).
       tcb.reassembly.insert(tcb.rcvNxt, start, data);
+      const dup = tcb.reassembly.lastDuplicate;
+      if (dup !== undefined) tcb.sackRx.noteDuplicate(dup[0], dup[1]); // RFC 2883
       tcb.ackNow = true;
     }
   }

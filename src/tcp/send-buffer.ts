@@ -20,6 +20,12 @@ export interface SentSegment {
   lastSentAt: Millis;
   /** 1 when sent once; more means retransmitted (Karn's rule). */
   transmissions: number;
+  /** Loss-recovery marks (scoreboard.ts): covered by a SACK block (RFC 6675 §2). */
+  sacked?: boolean;
+  /** Deemed lost by a timeout or NewReno, whatever SACK says (scoreboard.ts). */
+  markedLost?: boolean;
+  /** Retransmitted in the current recovery or after the last timeout (RFC 6675 HighRxt). */
+  retransmitted?: boolean;
 }
 
 /**

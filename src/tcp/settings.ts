@@ -1,4 +1,5 @@
 import type { Millis } from "../clock/clock.ts";
+import type { CongestionControlName } from "./congestion/controller.ts";
 
 /**
  * Everything about TCP behaviour that a host, a lab or a personality may
@@ -37,6 +38,21 @@ export interface TcpSettings {
   /** Zero-window probe interval bounds (persist timer), backed off like the RTO. */
   readonly persistMin: Millis;
   readonly persistMax: Millis;
+
+  // ---- congestion control and loss recovery (src/tcp/congestion/, recovery.ts) ----
+  /** RFC 5681 + RFC 6582 NewReno, or RFC 9438 CUBIC (Linux's default). */
+  readonly congestionControl: CongestionControlName;
+  /**
+   * Initial window in segments (RFC 6928: 10, i.e. min(10·MSS, max(2·MSS, 14600))
+   * bytes; generally min(N·MSS, max(2·MSS, N·1460))). 1 if our SYN was retransmitted.
+   */
+  readonly initialWindow: number;
+  /** RFC 3042 limited transmit: new data on the first two duplicate ACKs. */
+  readonly limitedTransmit: boolean;
+  /** RFC 9406 HyStart++: leave the initial slow start when the RTT grows (needs per-ACK RTT samples: timestamps). */
+  readonly hystart: boolean;
+  /** RFC 5681 §4.1: after an idle period longer than the RTO, cwnd restarts from the initial window. */
+  readonly slowStartAfterIdle: boolean;
 
   // ---- options negotiated on the SYN (src/tcp/options.ts, syn-options.ts) ----
   /** RFC 7323 §2: offer window scaling on our SYN, accept it on the peer's. */
@@ -111,6 +127,11 @@ export const defaultTcpSettings: TcpSettings = {
   oooLimit: 65535,
   persistMin: 1000,
   persistMax: 60_000,
+  congestionControl: "cubic",
+  initialWindow: 10,
+  limitedTransmit: true,
+  hystart: true,
+  slowStartAfterIdle: true,
   windowScaling: true,
   wscaleShift: undefined,
   timestamps: true,

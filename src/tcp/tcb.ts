@@ -1,16 +1,22 @@
 import type { Millis } from "../clock/clock.ts";
 import type { Endpoint } from "../wire/addr.ts";
-import { seqAdd, seqDiff, seqGt, seqLt } from "../wire/seq.ts";
+import { seqAdd, seqDiff, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
 import { ChallengeAckLimiter } from "./challenge.ts";
-import { negotiate, synOptions } from "./options.ts";
+import { KeepAlive, userTimeoutDeadline } from "./keepalive.ts";
+import { type Negotiated, negotiate, synOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
+import { LossRecovery } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
 import { segmentArrives } from "./segment-arrival.ts";
+import { type SackBlock, SackReceiver } from "./sack-blocks.ts";
+import { segmentOptions } from "./segment-options.ts";
 import { SendBuffer, type SentSegment } from "./send-buffer.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
+import { TS_OPTION_SPACE, Timestamps } from "./timestamps.ts";
+import { MAX_WSCALE, maxWindow, openableWindow, windowField } from "./window-scale.ts";
 
 export interface TcbEvents {
   stateChanged?(tcb: Tcb, from: State, to: State): void;
@@ -36,9 +42,15 @@ export interface TcbOptions {
   challengeLimiter?: ChallengeAckLimiter;
 }
 
-export type TimerName = "retransmission" | "persist" | "delayed-ack" | "time-wait";
+export type TimerName =
+  | "retransmission"
+  | "persist"
+  | "delayed-ack"
+  | "time-wait"
+  | "keepalive"
+  | "user-timeout";
 
-/** Largest window the 16-bit header field carries (no window scaling yet, RFC 7323). */
+/** Largest window the 16-bit header field carries unscaled (RFC 7323 §2 lifts it once negotiated). */
 const MAX_WINDOW = 65535;
 
 /**
@@ -82,7 +94,21 @@ export class Tcb {
   /** RCV.NXT + RCV.WND as last advertised: this right edge never moves left (§3.8.6.2.2). */
   rcvAdv = 0;
 
-  /** Statistics: segments retransmitted (RTO, go-back-N, SYN, probes repeated). */
+  // RFC 7323 §2.2 window scaling: Snd.Wind.Shift, Rcv.Wind.Shift (0 when not negotiated).
+  sndWscale = 0;
+  rcvWscale = 0;
+  /** What the SYN exchange settled (set once the peer's SYN or SYN-ACK is seen). */
+  negotiated: Negotiated | undefined;
+  /** engine: RFC 7323 timestamps state (TS.Recent, Last.ACK.sent, our TSval clock). */
+  readonly ts: Timestamps;
+  /** engine: RFC 2018 / RFC 2883 receiver-side SACK reporting. */
+  readonly sackRx: SackReceiver;
+  /** engine: keep-alive and user-timeout state (keepalive.ts). */
+  readonly keepAlive: KeepAlive;
+  /** engine: time of the event being processed (TSval of segments emitted now). */
+  now: Millis;
+
+  /** Statistics: segments retransmitted (RTO, fast retransmit, recovery, SYN, probes repeated). */
   retransmissions = 0;
   /** Statistics: challenge ACKs this connection asked for (sent or suppressed). */
   challengeAcks = 0;
@@ -93,6 +119,8 @@ export class Tcb {
   readonly reassembly: Reassembly;
   readonly rttEstimator: RttEstimator;
   readonly challengeLimiter: ChallengeAckLimiter;
+  /** Congestion control and loss recovery (recovery.ts): cwnd, ssthresh, phase, pipe, SACK scoreboard, counters. */
+  readonly congestion: LossRecovery;
 
   // engine: close state
   /** The user called CLOSE: a FIN follows the queued data. */
@@ -112,8 +140,6 @@ export class Tcb {
   persistInterval: Millis = 0;
   /** Zero-window probes sent since the peer last answered. */
   probesUnanswered = 0;
-  /** After an RTO: resend the in-flight segments from here (go-back-N) before new data. */
-  rexmitNxt: number | undefined;
   /** The one RTT measurement in progress: ends when SEG.ACK ≥ end. */
   rttTiming: { end: number; at: Millis } | undefined;
   synRetransmitted = false;
@@ -142,11 +168,19 @@ export class Tcb {
     this.rcvWnd = Math.min(opts.settings.rcvBuf, MAX_WINDOW);
     this.noDelay = !opts.settings.nagle;
     this.sendBuf = new SendBuffer(opts.settings.sndBuf, seqAdd(this.iss, 1));
-    this.rcvQueue = new ByteQueue(Math.min(opts.settings.rcvBuf, MAX_WINDOW));
+    // With window scaling on offer the buffer may exceed 65535; the window
+    // stays within 65535 unless scaling is negotiated (updateRcvWnd).
+    const rcvCap = opts.settings.windowScaling ? maxWindow(MAX_WSCALE) : MAX_WINDOW;
+    this.rcvQueue = new ByteQueue(Math.min(opts.settings.rcvBuf, rcvCap));
     this.reassembly = new Reassembly(opts.settings.oooLimit);
     const s = opts.settings;
     this.rttEstimator = new RttEstimator(s.initialRto, s.minRto, s.maxRto);
     this.challengeLimiter = opts.challengeLimiter ?? new ChallengeAckLimiter(s.challengeAckLimit);
+    this.congestion = new LossRecovery(this);
+    this.now = opts.now;
+    this.ts = new Timestamps(s, this.iss, opts.now);
+    this.sackRx = new SackReceiver();
+    this.keepAlive = new KeepAlive(s, opts.now);
   }
 
   /** Active OPEN (RFC 9293 §3.10.1): SYN-SENT, with the SYN queued for output. */
@@ -169,7 +203,7 @@ export class Tcb {
     tcb.irs = syn.seq;
     tcb.rcvNxt = seqAdd(syn.seq, 1);
     tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvWnd);
-    tcb.applyNegotiation(syn.options);
+    tcb.applyNegotiation(syn, opts.now);
     tcb.sndWnd = syn.window;
     tcb.maxSndWnd = syn.window;
     tcb.sndWl1 = syn.seq;
@@ -190,6 +224,26 @@ export class Tcb {
   get rttvar(): Millis | undefined {
     return this.rttEstimator.rttvar;
   }
+  /** RFC 7323 timestamps negotiated. */
+  get tsEnabled(): boolean {
+    return this.ts.enabled;
+  }
+  /** TS.Recent: the peer's TSval we echo (RFC 7323 §4.3). */
+  get tsRecent(): number {
+    return this.ts.tsRecent;
+  }
+  /** RFC 2018 SACK-permitted negotiated. */
+  get sackEnabled(): boolean {
+    return this.sackRx.enabled;
+  }
+  /** The SACK blocks of the last ACK sent ([left, right) pairs; D-SACK first when there was one). */
+  get lastSackBlocks(): readonly SackBlock[] {
+    return this.sackRx.lastSent;
+  }
+  /** Data bytes per full segment: the MSS less the timestamps option (RFC 6691, RFC 9293 §3.7.1). */
+  get effSndMss(): number {
+    return Math.max(1, this.sndMss - (this.ts.enabled ? TS_OPTION_SPACE : 0));
+  }
   get recvAvailable(): number {
     return this.rcvQueue.length;
   }
@@ -209,6 +263,8 @@ export class Tcb {
   /** RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the Listener / resetFor. */
   input(seg: TcpSegment, now: Millis): void {
     if (this.state === State.Closed || this.state === State.Listen) return;
+    this.now = now;
+    this.keepAlive.heard(now); // any segment from the peer ends the idle time
     segmentArrives(this, seg, now);
     this.afterEvent(now);
   }
@@ -267,7 +323,8 @@ export class Tcb {
   }
 
   /** ABORT (§3.10.5): RST if synchronized, then CLOSED with ECONNABORTED. */
-  abort(_now: Millis): void {
+  abort(now: Millis): void {
+    this.now = now;
     switch (this.state) {
       case State.SynReceived:
       case State.Established:
@@ -290,6 +347,12 @@ export class Tcb {
     if (now !== undefined) this.afterEvent(now);
   }
 
+  /** SO_KEEPALIVE (RFC 1122 §4.2.3.6): on or off for this connection. */
+  setKeepAlive(on: boolean, now?: Millis): void {
+    this.keepAlive.on = on;
+    if (now !== undefined) this.keepAlive.since = now;
+  }
+
   /** Earliest pending deadline. */
   pollAt(): Millis | undefined {
     let at: Millis | undefined;
@@ -304,15 +367,31 @@ export class Tcb {
     if (this.delayedAckAt !== undefined)
       out.push({ name: "delayed-ack", deadline: this.delayedAckAt });
     if (this.timeWaitAt !== undefined) out.push({ name: "time-wait", deadline: this.timeWaitAt });
+    const keepAliveAt = this.keepAlive.deadline(this.state);
+    if (keepAliveAt !== undefined) out.push({ name: "keepalive", deadline: keepAliveAt });
+    const userTimeoutAt = this.timeWaitAt === undefined ? userTimeoutDeadline(this) : undefined;
+    if (userTimeoutAt !== undefined) out.push({ name: "user-timeout", deadline: userTimeoutAt });
     return out;
   }
 
   /** Runs every timer due at `now`. */
   onTimer(now: Millis): void {
+    this.now = now;
     if (this.timeWaitAt !== undefined && now >= this.timeWaitAt) {
       // RFC 9293 §3.10.8: time-wait timeout — delete the TCB.
       this.closeWith(undefined);
       return;
+    }
+    const userTimeoutAt = userTimeoutDeadline(this);
+    if (userTimeoutAt !== undefined && now >= userTimeoutAt && this.state !== State.TimeWait) {
+      // RFC 9293 §3.8.3: data unacknowledged for the user timeout — give up.
+      this.closeWith("ETIMEDOUT");
+      return;
+    }
+    const keepAliveAt = this.keepAlive.deadline(this.state);
+    if (keepAliveAt !== undefined && now >= keepAliveAt) {
+      this.keepAlive.fire(this, now);
+      if (this.state === State.Closed) return;
     }
     if (this.delayedAckAt !== undefined && now >= this.delayedAckAt) {
       this.delayedAckAt = undefined;
@@ -350,6 +429,8 @@ export class Tcb {
     const from = this.state;
     if (from === to) return;
     this.state = to;
+    // RFC 5681 §3.1: the congestion window starts with the connection (SMSS is known now).
+    if (to === State.Established) this.congestion.start();
     this.notify((e) => e.stateChanged?.(this, from, to));
     if (to === State.Established) this.notify((e) => e.established?.(this));
     if (to === State.Closed) this.notify((e) => e.closed?.(this, this.error));
@@ -377,15 +458,26 @@ export class Tcb {
   enterTimeWait(now: Millis): void {
     this.setState(State.TimeWait);
     this.rtxAt = this.persistAt = this.delayedAckAt = undefined;
-    this.rexmitNxt = undefined;
     this.timeWaitAt = now + 2 * this.settings.msl;
   }
 
-  /** Applies what the peer's SYN options mean (MSS now; later wscale, timestamps, SACK). */
-  applyNegotiation(options: readonly TcpOption[]): void {
-    const n = negotiate(options, this.settings);
+  /**
+   * Applies what the peer's SYN (or SYN-ACK) options mean: MSS, window scale
+   * (RFC 7323 §2.2), timestamps (§3.2, TS.Recent from the SYN) and
+   * SACK-permitted (RFC 2018 §2) — each on only if both SYNs carried it.
+   */
+  applyNegotiation(syn: TcpSegment, now: Millis): void {
+    const n = negotiate(syn.options, this.settings, !this.passive);
+    this.negotiated = n;
     this.sndMss = n.sndMss;
-    this.rcvMss = n.sndMss;
+    this.sndWscale = n.wscale?.snd ?? 0;
+    this.rcvWscale = n.wscale?.rcv ?? 0;
+    this.ts.enabled = n.timestamps;
+    if (n.timestamps) this.ts.fromSyn(syn, now);
+    this.sackRx.enabled = n.sack;
+    this.sackRx.dsack = n.sack && this.settings.dsack;
+    // "Full-sized" for delayed ACKs: the peer's segments carry timestamps too.
+    this.rcvMss = this.effSndMss;
   }
 
   get ourFinAcked(): boolean {
@@ -397,8 +489,11 @@ export class Tcb {
   /** Queues a segment from us; any ACK we send covers what we owe (piggybacking). */
   emit(seq: number, flags: number, payload?: Uint8Array, options: TcpOption[] = []): void {
     const withAck = (flags & Flag.ACK) !== 0;
+    // Timestamps and SACK blocks (segment-options.ts); a SYN brings its own.
+    const extra = segmentOptions(this, flags, payload?.length ?? 0);
+    if (!(flags & Flag.SYN)) options = extra.options;
     if (withAck) {
-      this.ackNow = false;
+      this.ackNow = extra.ackStillOwed;
       this.ackPendingBytes = 0;
       this.delayedAckAt = undefined;
     }
@@ -408,7 +503,7 @@ export class Tcb {
       seq,
       ack: withAck ? this.rcvNxt : 0,
       flags,
-      window: flags & Flag.RST ? 0 : this.rcvWnd,
+      window: flags & Flag.RST ? 0 : windowField(this, (flags & Flag.SYN) !== 0, this.rcvWscale),
       urgentPointer: 0,
       options,
       payload: payload ?? new Uint8Array(0),
@@ -454,7 +549,13 @@ export class Tcb {
     if (rec.syn) {
       // SYN-SENT: <SEQ=ISS><CTL=SYN>; SYN-RECEIVED: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
       const flags = this.state === State.SynSent ? Flag.SYN : Flag.SYN | Flag.ACK;
-      this.emit(this.iss, flags, undefined, synOptions(this.settings));
+      const synAck = this.state !== State.SynSent;
+      const options = synOptions(this.settings, {
+        tsVal: this.ts.tsVal(this.now),
+        tsEcr: synAck ? this.ts.tsRecent : 0,
+        reply: synAck ? this.negotiated : undefined,
+      });
+      this.emit(this.iss, flags, undefined, options);
       return;
     }
     const dataLen = rec.len - (rec.fin ? 1 : 0);
@@ -495,6 +596,7 @@ export class Tcb {
 
   /** Sends `len` new data bytes at SND.NXT (and our FIN after them if `fin`). */
   private sendNew(len: number, fin: boolean, now: Millis, probe = false): void {
+    this.congestion.noteSent(len, now);
     const rec: SentSegment = {
       seq: this.sndNxt,
       len: len + (fin ? 1 : 0),
@@ -516,10 +618,12 @@ export class Tcb {
 
   /**
    * "How much may I send now": the usable window SND.UNA + SND.WND − SND.NXT
-   * (RFC 9293 §3.8.6). Congestion control will min its cwnd in here.
+   * (RFC 9293 §3.8.6), and no more than the congestion window leaves room
+   * for: cwnd − pipe (RFC 5681 §3.1 / RFC 6675, with RFC 3042's allowance).
    */
   sendAllowance(): number {
-    return Math.max(0, seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt));
+    const usable = Math.max(0, seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt));
+    return Math.min(usable, this.congestion.room());
   }
 
   /** Data written but never sent. */
@@ -532,7 +636,7 @@ export class Tcb {
    * Nagle (§3.7.4): may a segment of `len` bytes go now?
    */
   private mayTransmit(len: number, unsent: number): boolean {
-    if (len >= this.sndMss) return true; // a full segment
+    if (len >= this.effSndMss) return true; // a full segment
     const outstanding = this.sndNxt !== this.sndUna;
     if (len === unsent) {
       // All queued data fits: Nagle holds a small segment while data is
@@ -574,32 +678,35 @@ export class Tcb {
 
   /** Sends what may be sent, then the ACK we owe if nothing carried it; re-arms timers. */
   afterEvent(now: Millis, resend = true): void {
+    this.now = now;
     if (this.state === State.Closed) return;
     if (this.canSendData() && resend) {
-      // After an RTO: go back to the earliest unacknowledged segment and resend forward.
-      while (this.rexmitNxt !== undefined) {
-        const rec = this.sendBuf.recordAt(this.rexmitNxt);
-        if (rec === undefined || rec.probe) {
-          this.rexmitNxt = undefined;
-          break;
-        }
-        const end = seqAdd(rec.seq, rec.len);
-        const dataEnd = seqAdd(end, rec.fin ? -1 : 0);
-        if (seqGt(dataEnd, seqAdd(this.sndUna, this.sndWnd))) break; // window closed
+      this.congestion.beforeSend(now);
+      // RFC 6675 NextSeg(): (1) lost segments first, (2) then new data, (3) in
+      // SACK recovery an unSACKed segment when no new data can go. NewReno's
+      // holes and the resending after an RTO come through (1) too.
+      for (;;) {
+        const lost = this.congestion.nextRetransmission(false);
+        if (lost === undefined && this.sendNewSegment(now)) continue;
+        const rec = lost ?? this.congestion.nextRetransmission(true);
+        if (rec === undefined) break;
         this.retransmit(rec, now);
-        this.rexmitNxt = end === this.sndNxt ? undefined : end;
-      }
-      while (this.rexmitNxt === undefined) {
-        const unsent = this.unsentBytes();
-        const finPending = this.finQueued && this.finSeq === undefined;
-        if (unsent === 0 && !finPending) break;
-        const len = Math.min(unsent, this.sendAllowance(), this.sndMss);
-        if (unsent > 0 && (len <= 0 || !this.mayTransmit(len, unsent))) break;
-        this.sendNew(len, finPending && len === unsent, now);
+        this.congestion.retransmitted(rec, now);
       }
     }
     if (this.ackNow && this.state !== State.SynSent) this.sendAck();
     this.rearmTimers(now);
+  }
+
+  /** One new segment if the windows, Nagle and SWS avoidance let it go; false if none went. */
+  private sendNewSegment(now: Millis): boolean {
+    const unsent = this.unsentBytes();
+    const finPending = this.finQueued && this.finSeq === undefined;
+    if (unsent === 0 && !finPending) return false;
+    const len = Math.min(unsent, this.sendAllowance(), this.effSndMss);
+    if (unsent > 0 && (len <= 0 || !this.mayTransmit(len, unsent))) return false;
+    this.sendNew(len, finPending && len === unsent, now);
+    return true;
   }
 
   /** RFC 6298 §5.1–5.2 and the persist timer (RFC 9293 §3.8.6.1). */
@@ -641,9 +748,11 @@ export class Tcb {
       return;
     }
     this.rttEstimator.backoff();
+    // RFC 5681 §3.1: cwnd = 1 SMSS and the outstanding data is presumed lost;
+    // the earliest segment goes now, the rest as ACKs open the window again.
+    if (!handshake) this.congestion.onTimeout(now);
     this.retransmit(first, now);
-    const end = seqAdd(first.seq, first.len);
-    this.rexmitNxt = seqLt(end, this.sndNxt) ? end : undefined;
+    if (!handshake) this.congestion.retransmitted(first, now);
     this.rtxAt = now + this.rto;
   }
 
@@ -664,7 +773,7 @@ export class Tcb {
     const probe = this.sendBuf.inFlight.find((r) => r.probe);
     if (allowance > 0) {
       const unsent = this.unsentBytes();
-      const len = Math.min(unsent, allowance, this.sndMss);
+      const len = Math.min(unsent, allowance, this.effSndMss);
       this.sendNew(len, this.finQueued && len === unsent, now);
     } else if (probe !== undefined) {
       this.retransmit(probe, now);
@@ -689,7 +798,6 @@ export class Tcb {
     // they are the whole of SND.UNA..SND.NXT.
     inFlight.length = 0;
     this.sndNxt = this.sndUna;
-    this.rexmitNxt = undefined;
     this.rtxAt = undefined;
   }
 
@@ -701,7 +809,8 @@ export class Tcb {
    * free space is offered. Returns whether the window opened.
    */
   updateRcvWnd(): boolean {
-    const free = Math.min(this.rcvQueue.free, MAX_WINDOW);
+    // Whole units of 2^Rcv.Wind.Shift, at most what the field carries (RFC 7323 §2.3).
+    const free = openableWindow(this.rcvQueue.free, this.rcvWscale);
     const current = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     const threshold = Math.min(this.rcvQueue.capacity / 2, this.settings.mss);
     if (free - current >= threshold) {

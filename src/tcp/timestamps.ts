@@ -61,12 +61,17 @@ export class Timestamps {
     return { kind: "timestamps", tsVal: this.tsVal(now), tsEcr: withAck ? this.tsRecent : 0 };
   }
 
-  /** TS.Recent taken from the peer's SYN or SYN-ACK (§4.3: the first TSval seen). */
+  /**
+   * TS.Recent taken from the peer's SYN or SYN-ACK (§4.3: the first TSval
+   * seen); a SYN-ACK's TSecr is the handshake's RTTM sample.
+   */
   fromSyn(seg: TcpSegment, now: Millis): void {
     const ts = timestampOf(seg);
+    this.segEcr = undefined;
     if (ts === undefined) return;
     this.tsRecent = ts.tsVal;
     this.tsRecentAt = now;
+    if (seg.flags & Flag.ACK) this.segEcr = ts.tsEcr;
   }
 
   /** TS.Recent is valid: set, and not older than 24 days (§5.5). */

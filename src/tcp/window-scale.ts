@@ -1,4 +1,4 @@
-import { seqAdd, seqDiff, seqMax } from "../wire/seq.ts";
+import { seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 
 /**
@@ -48,26 +48,25 @@ export function peerWindow(seg: TcpSegment, sndWscale: number): number {
 
 /** The receive-window variables the window field is derived from. */
 export interface ReceiveWindow {
-  rcvNxt: number;
-  rcvWnd: number;
-  rcvAdv: number;
+  readonly rcvNxt: number;
+  readonly rcvWnd: number;
+  readonly rcvAdv: number;
 }
 
 /**
  * The window field of an outgoing segment. A SYN carries RCV.WND unscaled
  * (capped at 65535, §2.2). Otherwise the window to the right edge RCV.ADV is
- * shifted right — rounding *up*: truncation would move the edge the peer
- * sees to the left (RFC 7323 §2.4; RFC 9293 §3.8.6.2.2 says it must not move
- * left). The edge actually offered is recorded in RCV.ADV and RCV.WND, so
- * the next segment starts from what the peer saw.
+ * shifted right rounding *up*: truncating would offer an edge left of what
+ * the buffer already promised (RFC 7323 §2.4, Appendix F; RFC 9293
+ * §3.8.6.2.2 says the edge must not move left). The surplus, under one unit
+ * of 2^shift bytes, is not recorded as a promise: were each rounded edge
+ * kept and rounded again as RCV.NXT moves, the window would creep right of
+ * the buffer by up to a unit per segment (with shift 14 it would never
+ * close). So the edge the peer sees never falls behind any edge backed by
+ * buffer space, and exceeds it by less than one unit.
  */
 export function windowField(w: ReceiveWindow, syn: boolean, rcvWscale: number): number {
-  if (syn) return Math.min(w.rcvWnd, MAX_WINDOW_FIELD);
-  if (rcvWscale === 0) return Math.min(w.rcvWnd, MAX_WINDOW_FIELD);
-  const unit = 2 ** rcvWscale;
-  const toEdge = Math.max(0, seqDiff(w.rcvAdv, w.rcvNxt), w.rcvWnd);
-  const field = Math.min(MAX_WINDOW_FIELD, Math.ceil(toEdge / unit));
-  w.rcvAdv = seqMax(w.rcvAdv, seqAdd(w.rcvNxt, field * unit));
-  w.rcvWnd = Math.max(0, seqDiff(w.rcvAdv, w.rcvNxt));
-  return field;
+  if (syn || rcvWscale === 0) return Math.min(w.rcvWnd, MAX_WINDOW_FIELD);
+  const toEdge = Math.max(0, seqDiff(w.rcvAdv, w.rcvNxt));
+  return Math.min(MAX_WINDOW_FIELD, Math.ceil(toEdge / 2 ** rcvWscale));
 }

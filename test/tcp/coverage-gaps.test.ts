@@ -63,9 +63,10 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
     const b = Tcb.connect({ ...opts({ iss: 5000 }), local: REMOTE, remote: LOCAL });
     const synA = a.takeOutput();
     const synB = b.takeOutput();
+    // Both offer window scale, SACK-permitted and timestamps (the defaults).
     expect([...synA, ...synB].map(fmt)).toEqual([
-      "S seq=1000 ack=0 win=65535 len=0 <mss 1460>",
-      "S seq=5000 ack=0 win=65535 len=0 <mss 1460>",
+      "S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1 ecr 0>",
+      "S seq=5000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1 ecr 0>",
     ]);
     // Each SYN arrives at a Tcb in SYN-SENT: SYN-RECEIVED and a SYN-ACK (§3.10.7.3 fourth).
     for (const s of synB) a.input(s, 10);
@@ -73,21 +74,36 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
     expect([a.state, b.state]).toEqual([State.SynReceived, State.SynReceived]);
     const synAckA = a.takeOutput();
     const synAckB = b.takeOutput();
-    expect(synAckA.map(fmt)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460>"]);
-    expect(synAckB.map(fmt)).toEqual(["SA seq=5000 ack=1001 win=65535 len=0 <mss 1460>"]);
+    // Each SYN-ACK answers the options of the SYN it received; TSecr echoes its TSval.
+    expect(synAckA.map(fmt)).toEqual([
+      "SA seq=1000 ack=5001 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 11 ecr 1>",
+    ]);
+    expect(synAckB.map(fmt)).toEqual([
+      "SA seq=5000 ack=1001 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 11 ecr 1>",
+    ]);
     // A SYN-ACK's SYN lies before RCV.NXT: unacceptable, answered with an ACK (§3.10.7.4 first).
     for (const s of synAckB) a.input(s, 20);
     for (const s of synAckA) b.input(s, 20);
     const ackA = a.takeOutput();
     const ackB = b.takeOutput();
-    expect(ackA.map(fmt)).toEqual(["A seq=1001 ack=5001 win=65535 len=0"]);
-    expect(ackB.map(fmt)).toEqual(["A seq=5001 ack=1001 win=65535 len=0"]);
+    expect(ackA.map(fmt)).toEqual([
+      "A seq=1001 ack=5001 win=65535 len=0 <nop,nop,TS val 21 ecr 1>",
+    ]);
+    expect(ackB.map(fmt)).toEqual([
+      "A seq=5001 ack=1001 win=65535 len=0 <nop,nop,TS val 21 ecr 1>",
+    ]);
     // Those ACKs acknowledge each SYN: ESTABLISHED on both sides, nothing more to say.
     for (const s of ackB) a.input(s, 30);
     for (const s of ackA) b.input(s, 30);
     expect([a.state, b.state]).toEqual([State.Established, State.Established]);
     expect([...a.takeOutput(), ...b.takeOutput()]).toEqual([]);
     expect([a.sndUna, a.rcvNxt, b.sndUna, b.rcvNxt]).toEqual([1001, 5001, 5001, 1001]);
+    expect([a.tsEnabled, a.sackEnabled, b.tsEnabled, b.sackEnabled]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   test("RST in SYN-RECEIVED after a simultaneous open: CLOSED with ECONNREFUSED (§3.10.7.4 second)", () => {
@@ -120,7 +136,7 @@ describe("RFC 9293 §3.10.7.2 / §3.7.1: what a SYN carries", () => {
     expect(text(tcb.recv(100, 10))).toBe("early");
   });
 
-  test("window scale, SACK-permitted and timestamps on a SYN are not echoed (not implemented yet)", () => {
+  test("window scale, SACK-permitted and timestamps on a SYN are answered in the SYN-ACK", () => {
     const tcb = Tcb.accept({
       ...opts(),
       syn: seg({
@@ -135,9 +151,18 @@ describe("RFC 9293 §3.10.7.2 / §3.7.1: what a SYN carries", () => {
         ],
       }),
     });
-    // RFC 7323 §2.2 / RFC 2018 §2: an option is only answered if we implement it.
-    expect(out(tcb)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460>"]);
+    // RFC 7323 §2.2, §3.2 / RFC 2018 §2: each is answered, in our own layout;
+    // TSecr echoes the SYN's TSval.
+    expect(out(tcb)).toEqual([
+      "SA seq=1000 ack=5001 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1 ecr 7>",
+    ]);
     expect(tcb.sndMss).toBe(1400);
+    expect([tcb.sndWscale, tcb.tsEnabled, tcb.tsRecent, tcb.sackEnabled]).toEqual([
+      7,
+      true,
+      7,
+      true,
+    ]);
   });
 
   test("an ECN-setup SYN (SYN+ECE+CWR) gets a plain SYN-ACK: we are not ECN-capable (RFC 3168 §6.1.1)", () => {
@@ -337,7 +362,9 @@ describe("RFC 6298 §5.7: SYN retransmitted", () => {
   test("no RTT sample from the handshake: RTO is 3 s when data transmission begins", () => {
     const tcb = synSent();
     tcb.onTimer(1000);
-    expect(out(tcb)).toEqual(["S seq=1000 ack=0 win=65535 len=0 <mss 1460>"]);
+    expect(out(tcb)).toEqual([
+      "S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1001 ecr 0>",
+    ]);
     expect(tcb.rto).toBe(2000);
     tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: MSS }), 1500);
     expect(tcb.state).toBe(State.Established);

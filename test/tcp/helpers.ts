@@ -62,9 +62,27 @@ export function seg(p: {
   };
 }
 
+/** One option as tcpdump writes it: "mss 1460", "wscale 7", "sackOK", "TS val 1 ecr 0", "sack 10:20 30:40". */
+export function fmtOption(o: TcpOption): string {
+  switch (o.kind) {
+    case "mss":
+      return `mss ${o.value}`;
+    case "wscale":
+      return `wscale ${o.shift}`;
+    case "sackPermitted":
+      return "sackOK";
+    case "timestamps":
+      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
+    case "sack":
+      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
+    default:
+      return o.kind;
+  }
+}
+
 /** Compact form: "SA seq=1000 ack=101 win=65535 len=0 <mss 1460>". */
 export function fmt(s: TcpSegment): string {
-  const opts = s.options.map((o) => (o.kind === "mss" ? `mss ${o.value}` : o.kind)).join(",");
+  const opts = s.options.map(fmtOption).join(",");
   return `${flagText(s.flags)} seq=${s.seq} ack=${s.ack} win=${s.window} len=${s.payload.length}${opts ? ` <${opts}>` : ""}`;
 }
 
@@ -72,8 +90,9 @@ export function out(tcb: Tcb): string[] {
   return tcb.takeOutput().map(fmt);
 }
 
+/** The defaults, with our TSval clock fixed to start at 1 (as the ISS is fixed at 1000). */
 export function settings(over: Partial<TcpSettings> = {}): TcpSettings {
-  return { ...defaultTcpSettings, ...over };
+  return { ...defaultTcpSettings, tsValStart: 1, ...over };
 }
 
 export function opts(over: Partial<TcbOptions> = {}, s: Partial<TcpSettings> = {}): TcbOptions {

@@ -25,7 +25,10 @@ describe("SYN-SENT (RFC 9293 §3.10.7.3)", () => {
   test("test_syn_sent_connect_sends_syn_with_mss", () => {
     const tcb = Tcb.connect(opts());
     expect(tcb.state).toBe(State.SynSent);
-    expect(out(tcb)).toEqual(["S seq=1000 ack=0 win=65535 len=0 <mss 1460>"]);
+    // MSS, then window scale, SACK-permitted and timestamps (on by default, RFC 7323 / RFC 2018).
+    expect(out(tcb)).toEqual([
+      "S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1 ecr 0>",
+    ]);
     expect(tcb.pollAt()).toBe(1000);
   });
 

@@ -1,0 +1,90 @@
+import type { Millis } from "../clock/clock.ts";
+import { seqAdd } from "../wire/seq.ts";
+import { Flag } from "../wire/tcp-types.ts";
+import type { TcpSettings } from "./settings.ts";
+import { State } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+
+/**
+ * Keep-alive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user timeout
+ * (RFC 9293 §3.8.3, RFC 5482): the two ways a quiet connection gives up.
+ *
+ * A probe is <SEQ=SND.NXT−1><ACK=RCV.NXT><CTL=ACK> with no data: its
+ * sequence number is already acknowledged, so the peer finds it
+ * unacceptable and must answer with an ACK (RFC 9293 §3.10.7.4 first
+ * step). RFC 1122 allows one garbage byte instead, for peers that do not
+ * answer an empty segment; we send none — the byte would have to be kept
+ * after it was acknowledged, and every peer tcplab meets answers the
+ * empty form (Linux and FreeBSD send it too).
+ */
+export class KeepAlive {
+  /** SO_KEEPALIVE. */
+  on: boolean;
+  /** Last time the peer was heard from (or a busy connection was checked). */
+  since: Millis;
+  /** Probes sent since the peer was last heard from. */
+  probes = 0;
+  lastProbeAt: Millis = 0;
+
+  constructor(
+    private readonly settings: TcpSettings,
+    now: Millis,
+  ) {
+    this.on = settings.keepAlive;
+    this.since = now;
+  }
+
+  /** Any segment from the peer: the connection is alive, start the idle time again. */
+  heard(now: Millis): void {
+    this.since = now;
+    this.probes = 0;
+  }
+
+  /** Probes run only where a connection can sit idle with nothing of ours outstanding. */
+  private applies(state: State): boolean {
+    return (
+      this.on &&
+      (state === State.Established || state === State.CloseWait || state === State.FinWait2)
+    );
+  }
+
+  /** When the keep-alive timer fires: idle after the last word from the peer, then every interval. */
+  deadline(state: State): Millis | undefined {
+    if (!this.applies(state)) return undefined;
+    const s = this.settings;
+    return this.probes === 0
+      ? this.since + s.keepAliveIdle
+      : this.lastProbeAt + s.keepAliveInterval;
+  }
+
+  /**
+   * The timer fired. After `keepAliveCount` unanswered probes the connection
+   * is dropped (ETIMEDOUT); while data is outstanding the retransmission
+   * timer watches the peer instead, so the idle period just starts again.
+   */
+  fire(tcb: Tcb, now: Millis): void {
+    if (this.probes >= this.settings.keepAliveCount) {
+      tcb.closeWith("ETIMEDOUT");
+      return;
+    }
+    if (tcb.sendBuf.inFlight.length > 0 || tcb.unsentBytes() > 0) {
+      this.since = now;
+      return;
+    }
+    tcb.emit(seqAdd(tcb.sndNxt, -1), Flag.ACK);
+    this.probes++;
+    this.lastProbeAt = now;
+  }
+}
+
+/**
+ * RFC 9293 §3.8.3 user timeout: the moment the oldest unacknowledged
+ * segment will have waited settings.userTimeout since it was first sent
+ * (undefined when off or nothing is outstanding).
+ */
+export function userTimeoutDeadline(tcb: Tcb): Millis | undefined {
+  const ut = tcb.settings.userTimeout;
+  const first = tcb.sendBuf.inFlight[0];
+  if (ut <= 0 || first === undefined) return undefined;
+  return first.firstSentAt + ut;
+}

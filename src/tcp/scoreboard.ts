@@ -1,0 +1,144 @@
+import { seqAdd, seqDiff, seqLe, seqLt } from "../wire/seq.ts";
+import type { SentSegment } from "./send-buffer.ts";
+
+/** RFC 6675 §2 DupThresh: duplicate ACKs (or SACKed segments above a hole) that mean loss. */
+export const DUP_THRESH = 3;
+
+/** One pass over the retransmission queue: RFC 6675 SetPipe() and NextSeg() candidates. */
+export interface ScoreboardScan {
+  /** RFC 6675 SetPipe(): bytes believed to be in the network. */
+  readonly pipe: number;
+  /** NextSeg() rule 1: the lowest segment that is lost, not SACKed and not yet retransmitted. */
+  readonly lost: SentSegment | undefined;
+  /** NextSeg() rule 3: the lowest segment below the highest SACKed one that is not SACKed, lost or retransmitted. */
+  readonly unsacked: SentSegment | undefined;
+  /** IsLost(SND.UNA). */
+  readonly firstLost: boolean;
+}
+
+/**
+ * The sender's SACK scoreboard (RFC 6675 §3–4). Marks live on the segment
+ * records of the retransmission queue (`SentSegment.sacked`, `markedLost`,
+ * `retransmitted`), so SND.UNA advancing forgets them with the records.
+ * A segment counts as SACKed only when a block covers all of it: tcplab
+ * sends whole segments and its peers SACK what they received.
+ */
+export class Scoreboard {
+  /** Some record carries a mark: without any, pipe is simply SND.NXT − SND.UNA. */
+  marked = false;
+
+  /**
+   * RFC 6675 Update(): marks the records the SACK blocks cover. Blocks are
+   * [left, right) sequence ranges; parts below SND.UNA (a D-SACK, RFC 2883)
+   * or beyond SND.NXT (bogus) are ignored. Returns the bytes newly SACKed.
+   */
+  update(
+    records: readonly SentSegment[],
+    sndUna: number,
+    sndNxt: number,
+    blocks: ReadonlyArray<readonly [number, number]>,
+  ): number {
+    let newly = 0;
+    for (const [left, right] of blocks) {
+      if (!seqLt(left, right) || !seqLt(sndUna, right) || seqLt(sndNxt, right)) continue;
+      for (let i = firstEndingAfter(records, sndUna, left); i < records.length; i++) {
+        const rec = records[i]!;
+        if (!seqLe(seqAdd(rec.seq, rec.len), right)) break;
+        if (rec.sacked || !seqLe(left, rec.seq)) continue;
+        rec.sacked = true;
+        this.marked = true;
+        newly += rec.len;
+      }
+    }
+    return newly;
+  }
+
+  /**
+   * SetPipe() and NextSeg()'s candidates in one pass from the top. IsLost(S)
+   * (RFC 6675 §4): DupThresh SACKed segments above S, or more than
+   * (DupThresh − 1)·SMSS SACKed bytes above it — or a timeout / NewReno said so.
+   */
+  scan(records: readonly SentSegment[], smss: number, sack: boolean): ScoreboardScan {
+    let pipe = 0;
+    let lost: SentSegment | undefined;
+    let unsacked: SentSegment | undefined;
+    let sackedAbove = 0;
+    let sackedBytesAbove = 0;
+    let firstLost = false;
+    let any = false;
+    for (let i = records.length - 1; i >= 0; i--) {
+      const rec = records[i]!;
+      if (rec.sacked) {
+        any = true;
+        sackedAbove++;
+        sackedBytesAbove += rec.len;
+        continue;
+      }
+      if (rec.markedLost || rec.retransmitted) any = true;
+      const isLost =
+        rec.markedLost === true ||
+        (sack && (sackedAbove >= DUP_THRESH || sackedBytesAbove > (DUP_THRESH - 1) * smss));
+      if (!isLost) pipe += rec.len;
+      if (rec.retransmitted) pipe += rec.len;
+      if (i === 0) firstLost = isLost;
+      if (rec.retransmitted || rec.probe || rec.syn) continue;
+      if (isLost) lost = rec;
+      else if (sackedAbove > 0) unsacked = rec;
+    }
+    if (!any) this.marked = false;
+    return { pipe, lost, unsacked, firstLost };
+  }
+
+  /** RFC 6675 §5.1 / RFC 2018 §8: after a timeout every outstanding segment is presumed lost and SACK marks are dropped. */
+  timeout(records: readonly SentSegment[]): void {
+    for (const rec of records) {
+      rec.sacked = false;
+      rec.retransmitted = false;
+      rec.markedLost = !rec.probe && !rec.syn;
+    }
+    this.marked = records.length > 0;
+  }
+
+  /** A new recovery episode: earlier retransmissions no longer count as HighRxt. */
+  newEpisode(records: readonly SentSegment[]): void {
+    for (const rec of records) rec.retransmitted = false;
+  }
+
+  markLost(rec: SentSegment): void {
+    rec.markedLost = true;
+    this.marked = true;
+  }
+
+  markRetransmitted(rec: SentSegment): void {
+    rec.retransmitted = true;
+    this.marked = true;
+  }
+
+  /** The SACKed sequence ranges [start, end), merged, for display. */
+  sackedRanges(records: readonly SentSegment[]): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    if (!this.marked) return out;
+    for (const rec of records) {
+      if (!rec.sacked) continue;
+      const end = seqAdd(rec.seq, rec.len);
+      const last = out.at(-1);
+      if (last !== undefined && last[1] === rec.seq) last[1] = end;
+      else out.push([rec.seq, end]);
+    }
+    return out;
+  }
+}
+
+/** Index of the first record ending after `seq` (records are in sequence order from SND.UNA). */
+function firstEndingAfter(records: readonly SentSegment[], sndUna: number, seq: number): number {
+  const target = seqDiff(seq, sndUna);
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const rec = records[mid]!;
+    if (seqDiff(seqAdd(rec.seq, rec.len), sndUna) <= target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
