@@ -11,7 +11,7 @@
  *             device, the kernel at 10.0.0.1 in the namespace)
  * and in each world, run from the kernel side with the same tools:
  *   download  curl -o /dev/null http://HOST/bytes/N (curl's time_total)
- *   upload    head -c N /dev/zero | nc -N HOST 9 (timed inside the namespace)
+ *   upload    head -c N /dev/zero | socat - TCP:HOST:9 (timed inside the namespace)
  *
  * Each case first runs a probe transfer that sizes the runs to about a
  * second or two each (also a warm-up for tcplab's JIT), then repeats and
@@ -26,6 +26,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { nsExec } from "./bench/ns-exec.ts";
 import { createKernelPair, KERNEL_SERVER_ADDR, type KernelPair } from "./bench/kernel-pair.ts";
 import { cpuSeconds, type IdleSample, measureIdle, round } from "./bench/proc-stat.ts";
 import {
@@ -75,16 +76,16 @@ interface Sizing {
 
 const TCPLAB_SIZING: Sizing = {
   probe: 16 * MiB,
-  targetSeconds: 1.5,
+  targetSeconds: 2,
   min: 4 * MiB,
-  max: 256 * MiB,
+  max: 1024 * MiB,
   timeoutMs: 60_000,
 };
 const KERNEL_SIZING: Sizing = {
   probe: 128 * MiB,
-  targetSeconds: 1,
+  targetSeconds: 1.5,
   min: 16 * MiB,
-  max: 2048 * MiB,
+  max: 4096 * MiB,
   timeoutMs: 60_000,
 };
 const QUICK_BYTES = 2 * MiB;
@@ -216,6 +217,18 @@ function runner(
     : (bytes, timeoutMs) => upload(netns, host, DISCARD_PORT, bytes, timeoutMs);
 }
 
+/** The kernel's non-zero TCP counters in `netns` (nstat, absolute since the namespace was made). */
+async function tcpCounters(netns: string): Promise<Record<string, number>> {
+  const r = await nsExec(netns, ["nstat", "-asz"], 5000);
+  const out: Record<string, number> = {};
+  for (const line of r.stdout.split("\n")) {
+    const [name, value] = line.trim().split(/\s+/);
+    if (name === undefined || !/^Tcp/.test(name) || Number(value) === 0) continue;
+    out[name] = Number(value);
+  }
+  return out;
+}
+
 function failed(error: string): SideResult {
   return { mbps: null, samples: [], bytes: 0, error };
 }
@@ -230,7 +243,10 @@ function cpuModel(): string {
 }
 
 function gitDescribe(): string {
-  const head = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stderr: "ignore" });
+  const head = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], {
+    cwd: ROOT,
+    stderr: "ignore",
+  });
   const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], {
     cwd: ROOT,
     stderr: "ignore",
@@ -239,7 +255,8 @@ function gitDescribe(): string {
   return dirty.stdout.toString().trim() === "" ? rev : `${rev} (uncommitted changes)`;
 }
 
-const shellQuote = (a: string) => (/^[\w./:=,%+-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`);
+const shellQuote = (a: string) =>
+  /^[\w./:=,%+-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
@@ -270,6 +287,7 @@ async function main(): Promise<number> {
 
   const cases: CaseResult[] = [];
   const tunCounters: Record<string, Record<string, number>> = {};
+  const kernelCounters: Record<string, Record<string, number>> = {};
   let idleFresh: IdleSample | null = null;
   let idleAfter: IdleSample | null = null;
   const idleMtu = opts.mtus[0] ?? 1500;
@@ -285,7 +303,11 @@ async function main(): Promise<number> {
       const kernel: Partial<Record<Direction, SideResult>> = {};
       for (const dir of ["download", "upload"] as const) {
         log(`bench: kernel ${dir} MTU ${mtu}…`);
-        kernel[dir] = await measure(runner(dir, pair.client.name, KERNEL_SERVER_ADDR), KERNEL_SIZING, opts);
+        kernel[dir] = await measure(
+          runner(dir, pair.client.name, KERNEL_SERVER_ADDR),
+          KERNEL_SIZING,
+          opts,
+        );
       }
       log(`bench: tcplab serve MTU ${mtu}…`);
       const tcplab: Partial<Record<Direction, SideResult>> = {};
@@ -299,12 +321,21 @@ async function main(): Promise<number> {
         }
         for (const dir of ["download", "upload"] as const) {
           log(`bench: tcplab ${dir} MTU ${mtu}…`);
-          tcplab[dir] = await measure(runner(dir, serveNetns, addr), TCPLAB_SIZING, opts, serve.pid);
+          tcplab[dir] = await measure(
+            runner(dir, serveNetns, addr),
+            TCPLAB_SIZING,
+            opts,
+            serve.pid,
+          );
           if (!serve.alive()) {
-            tcplab[dir] = failed(`tcplab serve exited during the run: ${serve.stderrTail().trim().split("\n").pop() ?? ""}`);
+            tcplab[dir] = failed(
+              `tcplab serve exited during the run: ${serve.stderrTail().trim().split("\n").pop() ?? ""}`,
+            );
             break;
           }
         }
+        // The kernel's view of the runs at this MTU (the namespace is new per serve).
+        kernelCounters[String(mtu)] = await tcpCounters(serveNetns);
         if (mtu === idleMtu && serve.alive()) {
           log(`bench: idle after load ${opts.idleSeconds} s…`);
           idleAfter = await measureIdle(serve.pid, opts.idleSeconds);
@@ -316,13 +347,15 @@ async function main(): Promise<number> {
       } finally {
         await serve?.stop();
         const tun = serve?.stoppedInfo()?.tun;
-        if (typeof tun === "object" && tun !== null) tunCounters[String(mtu)] = tun as Record<string, number>;
+        if (typeof tun === "object" && tun !== null)
+          tunCounters[String(mtu)] = tun as Record<string, number>;
         serve = undefined;
       }
       for (const dir of ["download", "upload"] as const) {
         const t = tcplab[dir] ?? failed("not run");
         const k = kernel[dir] ?? failed("not run");
-        const ratio = t.mbps !== null && k.mbps !== null && k.mbps > 0 ? round(t.mbps / k.mbps, 4) : null;
+        const ratio =
+          t.mbps !== null && k.mbps !== null && k.mbps > 0 ? round(t.mbps / k.mbps, 4) : null;
         cases.push({ name: `${dir}-mtu${mtu}`, direction: dir, mtu, tcplab: t, kernel: k, ratio });
       }
     }
@@ -332,7 +365,8 @@ async function main(): Promise<number> {
   }
 
   const ok = cases.every((c) => c.tcplab.mbps !== null && c.kernel.mbps !== null);
-  const maxSeconds = Math.floor((opts.quick ? QUICK_TIMEOUT_MS : TCPLAB_SIZING.timeoutMs) / 1000) - 1;
+  const maxSeconds =
+    Math.floor((opts.quick ? QUICK_TIMEOUT_MS : TCPLAB_SIZING.timeoutMs) / 1000) - 1;
   const result: BenchResult = {
     date: new Date().toISOString(),
     quick: opts.quick,
@@ -343,6 +377,7 @@ async function main(): Promise<number> {
     cases,
     idle: { fresh: idleFresh, afterLoad: idleAfter, mtu: idleMtu },
     tunCounters,
+    kernelCounters,
     commands: {
       bench: ["bun", "scripts/bench.ts", ...process.argv.slice(2)].map(shellQuote).join(" "),
       "tcplab serve (one per MTU)": serveArgv
@@ -351,11 +386,11 @@ async function main(): Promise<number> {
         .replace(process.execPath, "bun")
         .replace(`${ROOT}/`, ""),
       "tcplab download": `ip netns exec ${serveNetns} ${downloadArgv(TCPLAB_ADDR, 0, maxSeconds).map(shellQuote).join(" ").replace("/bytes/0", "/bytes/N")}`,
-      "tcplab upload": `ip netns exec ${serveNetns} sh -c ${shellQuote(uploadScript(TCPLAB_ADDR, DISCARD_PORT, 0).replace("head -c 0", "head -c N").replace("nc -N", `timeout ${maxSeconds} nc -N`))}`,
-      "kernel baseline namespaces": `ip netns add tcplab-bench-a${tag}; ip netns add tcplab-bench-b${tag}; ip -n tcplab-bench-a${tag} link add bench-a type veth peer name bench-b netns tcplab-bench-b${tag}; addresses 10.9.0.1/24 and 10.9.0.2/24; ip link set … mtu MTU on both ends`,
+      "tcplab upload": `ip netns exec ${serveNetns} sh -c ${shellQuote(uploadScript(TCPLAB_ADDR, DISCARD_PORT, "N", maxSeconds))}`,
+      "kernel baseline namespaces": `ip netns add tcplab-bench-a${tag}; ip netns add tcplab-bench-b${tag}; ip netns exec tcplab-bench-a${tag} ip link add bench-a type veth peer name bench-b netns tcplab-bench-b${tag}; addresses 10.9.0.1/24 and 10.9.0.2/24; ip link set … mtu MTU on both ends`,
       "kernel servers (in tcplab-bench-b)": kernelServers.join("\n"),
       "kernel download": `ip netns exec tcplab-bench-a${tag} ${downloadArgv(KERNEL_SERVER_ADDR, 0, maxSeconds).map(shellQuote).join(" ").replace("/bytes/0", "/bytes/N")}`,
-      "kernel upload": `ip netns exec tcplab-bench-a${tag} sh -c ${shellQuote(uploadScript(KERNEL_SERVER_ADDR, DISCARD_PORT, 0).replace("head -c 0", "head -c N").replace("nc -N", `timeout ${maxSeconds} nc -N`))}`,
+      "kernel upload": `ip netns exec tcplab-bench-a${tag} sh -c ${shellQuote(uploadScript(KERNEL_SERVER_ADDR, DISCARD_PORT, "N", maxSeconds))}`,
       "idle CPU": `utime+stime of /proc/<serve pid>/stat and voluntary_ctxt_switches of /proc/<serve pid>/task/*/status over ${opts.idleSeconds} s`,
     },
     durationSeconds: round((performance.now() - started) / 1000, 1),
@@ -365,7 +400,9 @@ async function main(): Promise<number> {
   writeFileSync(join(opts.out, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(opts.out, "latest.md"), markdown(result));
   console.log(textTable(result));
-  console.log(`\nwrote ${join(opts.out, "latest.json")} and latest.md (${result.durationSeconds} s)`);
+  console.log(
+    `\nwrote ${join(opts.out, "latest.json")} and latest.md (${result.durationSeconds} s)`,
+  );
   return ok ? 0 : 1;
 }
 

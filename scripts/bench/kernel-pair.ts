@@ -64,14 +64,37 @@ export async function createKernelPair(tag: string): Promise<KernelPair> {
     // Created from inside the client namespace, the pair never exists in the
     // machine's own namespace.
     await must(client.name, [
-      "ip", "link", "add", CLIENT_IF, "type", "veth", "peer", "name", SERVER_IF, "netns", server.name,
+      "ip",
+      "link",
+      "add",
+      CLIENT_IF,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      SERVER_IF,
+      "netns",
+      server.name,
     ]);
     await must(client.name, ["ip", "addr", "add", `${KERNEL_CLIENT_ADDR}/24`, "dev", CLIENT_IF]);
     await must(server.name, ["ip", "addr", "add", `${KERNEL_SERVER_ADDR}/24`, "dev", SERVER_IF]);
     await must(client.name, ["ip", "link", "set", CLIENT_IF, "up"]);
     await must(server.name, ["ip", "link", "set", SERVER_IF, "up"]);
-    const http = ["socat", "-b", SOCAT_BUF, "TCP-LISTEN:80,reuseaddr,fork", `EXEC:sh ${httpScript}`];
-    const discard = ["socat", "-b", SOCAT_BUF, "-u", "TCP-LISTEN:9,reuseaddr,fork", "OPEN:/dev/null,wronly"];
+    const http = [
+      "socat",
+      "-b",
+      SOCAT_BUF,
+      "TCP-LISTEN:80,reuseaddr,fork",
+      `EXEC:sh ${httpScript}`,
+    ];
+    const discard = [
+      "socat",
+      "-b",
+      SOCAT_BUF,
+      "-u",
+      "TCP-LISTEN:9,reuseaddr,fork",
+      "OPEN:/dev/null,wronly",
+    ];
     server.spawn(http, { stderr: "inherit" });
     server.spawn(discard, { stderr: "inherit" });
     if (!(await waitListening(server.name, 80)) || !(await waitListening(server.name, 9))) {

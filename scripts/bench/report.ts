@@ -48,6 +48,8 @@ export interface BenchResult {
   };
   /** serve's TUN counters at exit, per MTU (all runs at that MTU together). */
   readonly tunCounters: Record<string, Record<string, number>>;
+  /** The kernel's TCP counters (nstat) in serve's namespace after the runs, per MTU. */
+  readonly kernelCounters: Record<string, Record<string, number>>;
   readonly commands: Record<string, string>;
   readonly durationSeconds: number;
   readonly ok: boolean;
@@ -57,7 +59,9 @@ export function median(xs: readonly number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 === 1
+    ? (s[mid] as number)
+    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function fmt(x: number | null | undefined, digits = 1): string {
@@ -80,7 +84,14 @@ function rows(r: BenchResult): string[][] {
   ]);
 }
 
-const HEAD = ["case", "tcplab MB/s", "kernel MB/s", "ratio", "tcplab CPU %", "MiB per run (tcplab / kernel)"];
+const HEAD = [
+  "case",
+  "tcplab MB/s",
+  "kernel MB/s",
+  "ratio",
+  "tcplab CPU %",
+  "MiB per run (tcplab / kernel)",
+];
 
 function idleLine(label: string, s: IdleSample | null): string {
   if (s === null) return `${label}: not measured`;
@@ -91,13 +102,18 @@ export function textTable(r: BenchResult): string {
   const all = [HEAD, ...rows(r)];
   const widths = HEAD.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
   const line = (row: string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join("  ");
   const out = [line(HEAD), widths.map((w) => "-".repeat(w)).join("  "), ...rows(r).map(line)];
   out.push("");
   out.push(idleLine(`idle tcplab serve (MTU ${r.idle.mtu}), fresh`, r.idle.fresh));
   out.push(idleLine(`idle tcplab serve (MTU ${r.idle.mtu}), after load`, r.idle.afterLoad));
   for (const c of r.cases) {
-    for (const [side, s] of [["tcplab", c.tcplab], ["kernel", c.kernel]] as const) {
+    for (const [side, s] of [
+      ["tcplab", c.tcplab],
+      ["kernel", c.kernel],
+    ] as const) {
       if (s.error !== undefined) out.push(`${c.name} ${side}: ${s.error}`);
     }
   }
@@ -121,7 +137,9 @@ export function markdown(r: BenchResult): string {
   for (const row of rows(r)) md.push(`| ${row.join(" | ")} |`);
   md.push("");
   md.push(`- ${idleLine(`Idle \`tcplab serve\` (MTU ${r.idle.mtu}), fresh`, r.idle.fresh)}`);
-  md.push(`- ${idleLine(`Idle \`tcplab serve\` (MTU ${r.idle.mtu}), after load`, r.idle.afterLoad)}`);
+  md.push(
+    `- ${idleLine(`Idle \`tcplab serve\` (MTU ${r.idle.mtu}), after load`, r.idle.afterLoad)}`,
+  );
   md.push("");
   md.push("Every repetition, MB/s:");
   md.push("");

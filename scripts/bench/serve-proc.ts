@@ -55,7 +55,10 @@ function parseStopped(line: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-async function drain(stream: ReadableStream<Uint8Array>, onText: (s: string) => void): Promise<void> {
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  onText: (s: string) => void,
+): Promise<void> {
   const dec = new TextDecoder();
   try {
     for await (const chunk of stream) onText(dec.decode(chunk, { stream: true }));
@@ -133,7 +136,10 @@ export async function startServe(
 
   if (outcome !== "ready" || info === undefined) {
     await stop();
-    const why = outcome === "timeout" ? `no ready line within ${readyTimeoutMs} ms` : `exited with ${proc.exitCode ?? proc.signalCode}`;
+    const why =
+      outcome === "timeout"
+        ? `no ready line within ${readyTimeoutMs} ms`
+        : `exited with ${proc.exitCode ?? proc.signalCode}`;
     throw new Error(`${argv.join(" ")}: ${why}\n${err.trim()}`);
   }
   const ready = info;

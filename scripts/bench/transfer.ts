@@ -3,10 +3,12 @@
  * far end is tcplab or another kernel:
  *   download  curl fetches http://HOST/bytes/N into /dev/null; curl's own
  *             time_total is the duration (connect to last byte).
- *   upload    `head -c N /dev/zero | nc -N HOST PORT`, timed inside the
- *             namespace with date(1) around it; nc -N sends FIN after the
- *             last byte and exits when the far end closes, so every byte
- *             has been accepted by then.
+ *   upload    `head -c N /dev/zero | socat -b 262144 -t T - TCP:HOST:PORT`,
+ *             timed inside the namespace with date(1) around it. At the end
+ *             of its input socat half-closes (FIN) and waits for the far
+ *             end to close, so every byte has been accepted by then. (socat
+ *             with a 256 KiB buffer, not nc: nc's 16 KiB writes held the
+ *             kernel baseline to half its speed at MTU 1500.)
  */
 import { nsExec } from "./ns-exec.ts";
 
@@ -31,8 +33,15 @@ export function downloadArgv(host: string, bytes: number, maxSeconds: number): s
   ];
 }
 
-export function uploadScript(host: string, port: number, bytes: number): string {
-  return `s=$(date +%s%N); head -c ${bytes} /dev/zero | nc -N ${host} ${port}; rc=$?; e=$(date +%s%N); echo "$rc $s $e"`;
+/** The shell line of one upload; `limit` seconds bound socat (timeout(1) exits 124 then). */
+export function uploadScript(
+  host: string,
+  port: number,
+  bytes: number | "N",
+  limit: number,
+): string {
+  const client = `timeout ${limit} socat -b 262144 -t ${limit} - TCP:${host}:${port}`;
+  return `s=$(date +%s%N); head -c ${bytes} /dev/zero | ${client}; rc=$?; e=$(date +%s%N); echo "$rc $s $e"`;
 }
 
 export async function download(
@@ -59,15 +68,15 @@ export async function upload(
   bytes: number,
   timeoutMs: number,
 ): Promise<Sample> {
-  // The script's own limit (timeout 1) ends nc first, so a stall reports
-  // through nc's exit code rather than a killed shell.
+  // The script's own limit ends socat first, so a stall reports through
+  // its exit code rather than a killed shell.
   const limit = Math.max(1, Math.floor(timeoutMs / 1000) - 1);
-  const script = uploadScript(host, port, bytes).replace("nc -N", `timeout ${limit} nc -N`);
+  const script = uploadScript(host, port, bytes, limit);
   const r = await nsExec(netns, ["sh", "-c", script], timeoutMs);
   const [rc, start, end] = r.stdout.trim().split(" ");
   if (r.timedOut || r.exitCode !== 0 || rc !== "0" || start === undefined || end === undefined) {
     throw new Error(
-      `upload of ${bytes} B to ${host}:${port} failed: nc exit ${rc ?? "?"}${rc === "124" ? " (timed out)" : ""}${r.timedOut ? " (killed)" : ""} ${r.stderr.trim()}`.trim(),
+      `upload of ${bytes} B to ${host}:${port} failed: socat exit ${rc ?? "?"}${rc === "124" ? " (timed out)" : ""}${r.timedOut ? " (killed)" : ""} ${r.stderr.trim()}`.trim(),
     );
   }
   return { bytes, seconds: Number(BigInt(end) - BigInt(start)) / 1e9 };

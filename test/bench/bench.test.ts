@@ -24,59 +24,56 @@ const MTUS = [1500, 9000, 65535];
 const DIRECTIONS = ["download", "upload"] as const;
 
 describe.skipIf(skip)("bun scripts/bench.ts --quick", () => {
-  test(
-    "writes every case with tcplab and kernel figures, idle CPU and the commands",
-    async () => {
-      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/bench.ts"), "--quick", "--out", out], {
+  test("writes every case with tcplab and kernel figures, idle CPU and the commands", async () => {
+    const proc = Bun.spawn(
+      [process.execPath, join(ROOT, "scripts/bench.ts"), "--quick", "--out", out],
+      {
         cwd: ROOT,
         stdout: "pipe",
         stderr: "pipe",
-      });
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 100_000);
-      const [stdout, stderr] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-      ]);
-      await proc.exited;
-      clearTimeout(timer);
-      if (proc.exitCode !== 0) console.error(stdout, stderr);
-      expect(proc.exitCode).toBe(0);
+      },
+    );
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 100_000);
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    await proc.exited;
+    clearTimeout(timer);
+    if (proc.exitCode !== 0) console.error(stdout, stderr);
+    expect(proc.exitCode).toBe(0);
 
-      expect(existsSync(join(out, "latest.md"))).toBe(true);
-      const r = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as BenchResult;
-      expect(r.quick).toBe(true);
-      expect(r.ok).toBe(true);
-      const names = r.cases.map((c) => c.name).sort();
-      expect(names).toEqual(
-        MTUS.flatMap((m) => DIRECTIONS.map((d) => `${d}-mtu${m}`)).sort(),
-      );
-      for (const c of r.cases) {
-        expect(c.tcplab.error).toBeUndefined();
-        expect(c.kernel.error).toBeUndefined();
-        expect(c.tcplab.mbps).toBeGreaterThan(0);
-        expect(c.kernel.mbps).toBeGreaterThan(0);
-        expect(c.tcplab.samples.length).toBe(1);
-        expect(c.kernel.samples.length).toBe(1);
-        expect(c.tcplab.bytes).toBeGreaterThan(0);
-        expect(c.ratio).toBeCloseTo((c.tcplab.mbps ?? 0) / (c.kernel.mbps ?? 1), 3);
-      }
-      for (const idle of [r.idle.fresh, r.idle.afterLoad]) {
-        expect(idle).not.toBeNull();
-        expect(idle?.cpuPct).toBeGreaterThanOrEqual(0);
-        expect(idle?.seconds).toBeGreaterThan(0.5);
-      }
-      expect(r.machine.nproc).toBeGreaterThan(0);
-      expect(r.bun).toContain(Bun.version);
-      for (const key of ["tcplab download", "tcplab upload", "kernel download", "kernel upload"]) {
-        expect(r.commands[key]).toBeString();
-      }
-      // The table the lead quotes is in the Markdown too.
-      const md = readFileSync(join(out, "latest.md"), "utf8");
-      for (const c of r.cases) expect(md).toContain(`${c.direction} MTU ${c.mtu}`);
-      // Nothing of the run is left behind.
-      const leftovers = Bun.spawnSync(["ip", "netns", "list"]).stdout.toString();
-      expect(leftovers).not.toMatch(new RegExp(`tcplab-bench-[abs]${proc.pid}\\b`));
-    },
-    120_000,
-  );
+    expect(existsSync(join(out, "latest.md"))).toBe(true);
+    const r = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as BenchResult;
+    expect(r.quick).toBe(true);
+    expect(r.ok).toBe(true);
+    const names = r.cases.map((c) => c.name).sort();
+    expect(names).toEqual(MTUS.flatMap((m) => DIRECTIONS.map((d) => `${d}-mtu${m}`)).sort());
+    for (const c of r.cases) {
+      expect(c.tcplab.error).toBeUndefined();
+      expect(c.kernel.error).toBeUndefined();
+      expect(c.tcplab.mbps).toBeGreaterThan(0);
+      expect(c.kernel.mbps).toBeGreaterThan(0);
+      expect(c.tcplab.samples.length).toBe(1);
+      expect(c.kernel.samples.length).toBe(1);
+      expect(c.tcplab.bytes).toBeGreaterThan(0);
+      expect(c.ratio).toBeCloseTo((c.tcplab.mbps ?? 0) / (c.kernel.mbps ?? 1), 3);
+    }
+    for (const idle of [r.idle.fresh, r.idle.afterLoad]) {
+      expect(idle).not.toBeNull();
+      expect(idle?.cpuPct).toBeGreaterThanOrEqual(0);
+      expect(idle?.seconds).toBeGreaterThan(0.5);
+    }
+    expect(r.machine.nproc).toBeGreaterThan(0);
+    expect(r.bun).toContain(Bun.version);
+    for (const key of ["tcplab download", "tcplab upload", "kernel download", "kernel upload"]) {
+      expect(r.commands[key]).toBeString();
+    }
+    // The table the lead quotes is in the Markdown too.
+    const md = readFileSync(join(out, "latest.md"), "utf8");
+    for (const c of r.cases) expect(md).toContain(`${c.direction} MTU ${c.mtu}`);
+    // Nothing of the run is left behind.
+    const leftovers = Bun.spawnSync(["ip", "netns", "list"]).stdout.toString();
+    expect(leftovers).not.toMatch(new RegExp(`tcplab-bench-[abs]${proc.pid}\\b`));
+  }, 120_000);
 });
