@@ -101,9 +101,11 @@ class RequestReader {
     return true;
   }
 
-  private indexOf(pattern: readonly number[], from: number): number {
+  /** First index ≥ `from` where `pattern` starts and ends before `end`, or -1. */
+  private indexOf(pattern: readonly number[], from: number, end: number): number {
     const p = this.pending;
-    outer: for (let i = from; i + pattern.length <= p.length; i++) {
+    const stop = Math.min(end, p.length);
+    outer: for (let i = from; i + pattern.length <= stop; i++) {
       for (let j = 0; j < pattern.length; j++) if (p[i + j] !== pattern[j]) continue outer;
       return i;
     }
@@ -119,19 +121,22 @@ class RequestReader {
   /**
    * Bytes up to and including `terminator`, decoded as Latin-1 (RFC 9112
    * §2.2: octets); null at a clean end of stream before anything arrived;
-   * "too-long" past `limit`; "truncated" when the stream ends mid-way.
+   * "too-long" when `limit` bytes came without the terminator (only that
+   * much is ever searched, however much body data is buffered behind it);
+   * "truncated" when the stream ends mid-way.
    */
   async until(
     terminator: readonly number[],
     limit: number,
   ): Promise<string | null | "too-long" | "truncated"> {
+    const end = limit + terminator.length;
     let searched = 0;
     for (;;) {
-      const at = this.indexOf(terminator, Math.max(0, searched - terminator.length + 1));
+      const at = this.indexOf(terminator, Math.max(0, searched - terminator.length + 1), end);
       if (at >= 0) return latin1(this.take(at + terminator.length));
-      searched = this.pending.length;
-      if (searched > limit) return "too-long";
-      if (!(await this.more())) return searched === 0 ? null : "truncated";
+      searched = Math.min(this.pending.length, end);
+      if (searched >= end) return "too-long";
+      if (!(await this.more())) return this.pending.length === 0 ? null : "truncated";
     }
   }
 

@@ -35,13 +35,26 @@ const hosts: KernelHost[] = [];
 const children: Bun.Subprocess[] = [];
 const tempDirs: string[] = [];
 
-/** Kills leftover children, closes hosts, removes namespaces and temp dirs: each suite's afterAll. */
+/** Namespaces made by serve subprocesses (removed by serve itself, unless a test failed first). */
+const serveNamespaces: string[] = [];
+
+/**
+ * Each suite's afterAll: stops leftover children (SIGTERM, so serve removes
+ * its namespace; SIGKILL after a bounded wait), closes hosts, removes
+ * namespaces — including a serve namespace a killed serve left — and temp dirs.
+ */
 export async function cleanupAll(): Promise<void> {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  }
+  const live = children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of live) c.kill("SIGTERM");
+  await Promise.race([Promise.all(live.map((c) => c.exited)), Bun.sleep(5000)]);
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   for (const h of hosts.splice(0)) await h.close();
   for (const ns of namespaces.splice(0)) await ns.remove();
+  for (const name of serveNamespaces.splice(0)) {
+    if (!netnsExists(name)) continue;
+    Bun.spawnSync(["ip", "netns", "del", name]);
+    rmSync(`/run/tcplab/${name}.pid`, { force: true });
+  }
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
@@ -242,6 +255,7 @@ export async function runServeToEnd(
 /** Start `tcplab serve` in a fresh namespace and wait (bounded) for its ready line. */
 export async function startServe(extra: string[] = []): Promise<ServeRun> {
   const netns = uniqueNetnsName();
+  serveNamespaces.push(netns);
   const proc = Bun.spawn([process.execPath, TCPLAB, "serve", "--netns", netns, ...extra], {
     stdin: "ignore",
     stdout: "pipe",

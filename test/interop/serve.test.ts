@@ -86,6 +86,27 @@ describe.skipIf(skipKernel)("tcplab serve", () => {
     }
   });
 
+  test("without root: the one-line TunError on stderr, exit 1", async () => {
+    const tcplab = new URL("../../cli/tcplab.ts", import.meta.url).pathname;
+    const r = Bun.spawnSync(
+      [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        process.execPath,
+        tcplab,
+        "serve",
+      ],
+      { env: { ...process.env, HOME: "/tmp" } },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout.toString()).toBe("");
+    expect(r.stderr.toString()).toBe(
+      "tcplab serve: tcplab needs root to create a TUN device: run with sudo, or use `bun run lab` without root for the simulated world\n",
+    );
+  });
+
   test("ping: 5 replies at 56 and 1472 bytes; 4000 bytes reassembled and answered in fragments", async () => {
     await timed("ping", async () => {
       const run = await startServe();

@@ -216,6 +216,13 @@ describe("HTTP service", () => {
     }
   });
 
+  test("a request head over 16 KiB is refused with 431 and the connection closes", async () => {
+    const rs = parseResponses(
+      await exchange(80, [`GET / HTTP/1.1\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, get("/")]),
+    );
+    expect(rs.map((r) => r.status)).toEqual([431]);
+  });
+
   test("HTTP/1.0 and Connection: close end the connection after the response", async () => {
     for (const request of ["GET / HTTP/1.0\r\n\r\n", get("/", "Connection: close\r\n")]) {
       const rs = parseResponses(await exchange(80, [request, get("/")]));
