@@ -24,6 +24,7 @@ import {
   parseIpv4,
 } from "../wire/ipv4.ts";
 import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
+import { seqAdd, seqGt } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
@@ -299,14 +300,18 @@ export class Host {
     const seg: TcpSegment = { ...parsed.value, payload: parsed.value.payload.slice() };
     const remote: Endpoint = { addr: src, port: seg.srcPort };
     const tcb = this.tcbs.get(tupleKey(seg.dstPort, remote));
+    let issAbove: number | undefined;
     if (tcb !== undefined) {
       tcb.input(seg, now);
       this.afterTcb(tcb);
-      return;
+      if (tcb.reopenedBy === undefined) return;
+      // A new SYN ended TIME-WAIT (RFC 1122 §4.2.2.13): it is a connection
+      // request like any other, and its ISS must lie above the old SND.NXT.
+      issAbove = tcb.sndNxt;
     }
     const entry = this.listenerTable.get(seg.dstPort);
     if (entry !== undefined) {
-      this.listenInput(entry, seg, remote, now);
+      this.listenInput(entry, seg, remote, now, issAbove);
       return;
     }
     // RFC 9293 §3.10.7.1: no connection — answer with a reset (never to a RST).
@@ -318,7 +323,13 @@ export class Host {
     }
   }
 
-  private listenInput(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): void {
+  private listenInput(
+    entry: ListenerEntry,
+    seg: TcpSegment,
+    remote: Endpoint,
+    now: Millis,
+    issAbove?: number,
+  ): void {
     const verdict = entry.listener.input(seg, remote, now);
     switch (verdict.action) {
       case "drop":
@@ -330,10 +341,12 @@ export class Host {
         return;
       case "syn": {
         const local: Endpoint = { addr: this.addr, port: entry.port };
+        let iss = this.isn.next(local, remote, now);
+        if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);
         const tcb = Tcb.accept({
           local,
           remote,
-          iss: this.isn.next(local, remote, now),
+          iss,
           settings: entry.settings,
           now,
           syn: seg,
@@ -377,7 +390,9 @@ export class Host {
     // User calls on a Tcb (send, recv, close …) queue segments the Host has not seen yet.
     for (const tcb of this.tcbs.values()) this.afterTcb(tcb);
     const out = this.out;
-    if (out.length === 0) return out;
+    // Never hand out the live queue: a caller holding an empty result would
+    // see packets queued later appear in it (and send them twice).
+    if (out.length === 0) return [];
     this.out = [];
     return out;
   }

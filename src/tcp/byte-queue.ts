@@ -7,9 +7,25 @@ export class ByteQueue {
   private buf: Uint8Array;
   private head = 0;
   private len = 0;
+  private cap: number;
 
-  constructor(readonly capacity: number) {
+  constructor(capacity: number) {
+    this.cap = capacity;
     this.buf = new Uint8Array(Math.max(1, capacity));
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Enlarges the queue to `capacity` bytes, keeping what is queued (never shrinks). */
+  grow(capacity: number): void {
+    if (capacity <= this.cap) return;
+    const kept = this.peek(0, this.len);
+    this.buf = new Uint8Array(capacity);
+    this.buf.set(kept);
+    this.head = 0;
+    this.cap = capacity;
   }
 
   get length(): number {
@@ -17,7 +33,7 @@ export class ByteQueue {
   }
 
   get free(): number {
-    return this.capacity - this.len;
+    return this.cap - this.len;
   }
 
   /** Appends as much of `data` as fits; returns the number of bytes taken. */

@@ -11,15 +11,22 @@ export type ListenerVerdict =
   | { action: "reset"; rst: TcpSegment }
   | { action: "syn" };
 
-export type ListenerDropReason = "rst" | "syn-fin" | "no-syn" | "backlog-full" | "closed";
+export type ListenerDropReason =
+  | "rst"
+  | "syn-ack"
+  | "syn-fin"
+  | "no-syn"
+  | "backlog-full"
+  | "closed";
 
 /**
  * A socket in LISTEN (RFC 9293 §3.10.7.2) and its backlog: connections
  * half-open (SYN-RECEIVED) and completed ones waiting for accept().
  *
- * A SYN's text and a FIN on a SYN are not queued: SYN+FIN is dropped (it is
- * a scan signature, not a connection), and data on a SYN is left
- * unacknowledged by Tcb.accept so the peer sends it again after the handshake.
+ * A SYN's text and a FIN on a SYN are not queued: they are left
+ * unacknowledged by Tcb.accept so the peer sends them again after the
+ * handshake. SYN+FIN may be dropped outright (settings.dropSynFin: a scan
+ * signature rather than a connection).
  */
 export class Listener {
   readonly local: Endpoint;
@@ -34,6 +41,7 @@ export class Listener {
   /** Statistics: segments dropped, by reason (SYNs dropped for a full backlog under "backlog-full"). */
   readonly drops: Record<ListenerDropReason, number> = {
     rst: 0,
+    "syn-ack": 0,
     "syn-fin": 0,
     "no-syn": 0,
     "backlog-full": 0,
@@ -63,14 +71,17 @@ export class Listener {
     if (this.closed) return this.drop("closed");
     // First, check for a RST: "An incoming RST should be ignored."
     if (seg.flags & Flag.RST) return this.drop("rst");
-    // Second, check for an ACK: "<SEQ=SEG.ACK><CTL=RST>".
+    // Second, check for an ACK: "<SEQ=SEG.ACK><CTL=RST>" — for a SYN-ACK,
+    // unless settings.listenSynAckReset says drop it silently (FreeBSD).
     if (seg.flags & Flag.ACK) {
+      if (seg.flags & Flag.SYN && !this.settings.listenSynAckReset) return this.drop("syn-ack");
       const rst = resetFor(seg);
       return rst === undefined ? this.drop("rst") : { action: "reset", rst };
     }
     // Third, check for a SYN.
     if (!(seg.flags & Flag.SYN)) return this.drop("no-syn"); // fourth: anything else
-    if (seg.flags & Flag.FIN) return this.drop("syn-fin");
+    // RFC 9293 processes the SYN and leaves the FIN for later; settings.dropSynFin may drop it.
+    if (seg.flags & Flag.FIN && this.settings.dropSynFin !== "never") return this.drop("syn-fin");
     if (this.queue.length >= this.backlog || this.pending.size >= this.halfOpenLimit) {
       return this.drop("backlog-full");
     }
@@ -107,15 +118,23 @@ export class Listener {
     return tcb;
   }
 
-  /** Closing the listening socket aborts every connection not yet accepted. */
+  /**
+   * Closing the listening socket aborts every connection not yet accepted
+   * (ABORT, RFC 9293 §3.10.5: a RST). Half-open ones are forgotten without a
+   * RST when settings.listenerCloseHalfOpen is "drop" (FreeBSD, Linux).
+   */
   close(now: Millis): void {
     this.closed = true;
-    const all = [...this.pending, ...this.queue];
+    const halfOpen = [...this.pending];
+    const all = [...halfOpen, ...this.queue];
     this.pending.clear();
     this.queue.length = 0;
+    const silent = this.settings.listenerCloseHalfOpen === "drop";
     for (const tcb of all) {
       this.unwatch.get(tcb)?.();
-      if (tcb.state !== State.Closed) tcb.abort(now);
+      if (tcb.state === State.Closed) continue;
+      if (silent && halfOpen.includes(tcb)) tcb.closeWith("ECONNABORTED");
+      else tcb.abort(now);
     }
     this.unwatch.clear();
   }

@@ -13,11 +13,19 @@ import { peerWindow } from "./window-scale.ts";
  * except replies that the RFC sends "and drop the segment", which go at once.
  */
 export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+  // settings.dropSynFin "all" (FreeBSD net.inet.tcp.drop_synfin=1): SYN+FIN is
+  // a scan signature in every state, dropped before anything else looks at it.
+  if (tcb.settings.dropSynFin === "all" && has(seg, Flag.SYN) && has(seg, Flag.FIN)) return;
   if (tcb.state === State.SynSent) synSentArrives(tcb, seg, now);
   else synchronizedArrives(tcb, seg, now);
 }
 
 const has = (seg: TcpSegment, flag: number): boolean => (seg.flags & flag) !== 0;
+const EMPTY = new Uint8Array(0);
+
+/** RFC 5961 is a master switch over its three checks (settings.ts). */
+const rfc5961 = (tcb: Tcb, check: "rfc5961Rst" | "rfc5961Syn" | "rfc5961Ack"): boolean =>
+  tcb.settings.rfc5961 && tcb.settings[check];
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
 function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
@@ -57,11 +65,59 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     segmentText(tcb, seg, now);
   } else {
     // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-    // Text on the bare SYN is not queued: the peer will send it again.
+    // "If there are other controls or text in the segment, queue them for
+    // processing after the ESTABLISHED state has been reached": the text waits
+    // in the reassembly queue, unacknowledged, until ackArrives moves to
+    // ESTABLISHED. A FIN on it is not queued: left unacknowledged, the peer
+    // sends it again (as FreeBSD does).
     tcb.sndWl2 = tcb.iss;
     tcb.setState(State.SynReceived);
+    const text = seg.payload.subarray(0, Math.min(seg.payload.length, tcb.rcvWnd));
+    if (text.length > 0) tcb.reassembly.insert(tcb.rcvNxt, tcb.rcvNxt, text);
     tcb.resendSyn(now, false);
   }
+}
+
+/**
+ * TIME-WAIT choices the RFCs leave open (settings.ts). Returns true when the
+ * segment is dealt with; false sends it through the usual §3.10.7.4 steps.
+ */
+function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+  const s = tcb.settings;
+  // RFC 1337 F1: a RST cannot assassinate TIME-WAIT.
+  if (has(seg, Flag.RST)) return s.timeWaitRst === "ignore";
+  // RFC 1122 §4.2.2.13: a new SYN above the old sequence space reopens.
+  if (
+    s.timeWaitReopen &&
+    (seg.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN &&
+    seqGt(seg.seq, tcb.rcvNxt)
+  ) {
+    tcb.reopenedBy = seg;
+    tcb.closeWith(undefined);
+    return true;
+  }
+  if (s.timeWaitInput !== "bsd") return false;
+  // FreeBSD's tcp_twcheck: no sequence check; no ACK bit, no reply.
+  if (!has(seg, Flag.ACK)) return true;
+  // The peer's FIN again (it ends at RCV.NXT): our last ACK was lost.
+  if (has(seg, Flag.FIN) && seqAdd(seg.seq, segLen(seg)) === tcb.rcvNxt) tcb.enterTimeWait(now);
+  const duplicateAck =
+    seg.flags === Flag.ACK &&
+    seg.payload.length === 0 &&
+    seg.seq === tcb.rcvNxt &&
+    seg.ack === tcb.sndNxt;
+  if (!duplicateAck) tcb.sendPlainAck();
+  return true;
+}
+
+/**
+ * A segment wholly below RCV.NXT: its data (and any FIN) were received
+ * before — 4.4BSD's "complete duplicate" (Stevens vol. 2 p. 960).
+ */
+function oldDuplicate(tcb: Tcb, seg: TcpSegment): boolean {
+  const behind = seqDiff(tcb.rcvNxt, seg.seq);
+  const len = seg.payload.length;
+  return behind > 0 && (behind > len || (behind === len && !has(seg, Flag.FIN)));
 }
 
 /** RFC 9293 §3.10.7.4: SYN-RECEIVED and every later state. */
@@ -74,6 +130,8 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.resendSyn(now, true);
     return;
   }
+
+  if (tcb.state === State.TimeWait && timeWaitArrives(tcb, seg, now)) return;
 
   // RFC 7323 §3.2 and §5.3 R1, before the sequence number: once negotiated, a
   // segment without timestamps is dropped silently; PAWS (SEG.TSval <
@@ -88,9 +146,22 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   // First, check the sequence number.
   if (!acceptable(tcb, seg)) {
     if (has(seg, Flag.RST)) return;
+    if (has(seg, Flag.SYN)) {
+      // RFC 5961 §4.2: "irrespective of the sequence number", a challenge ACK.
+      if (rfc5961(tcb, "rfc5961Syn")) tcb.challengeAck(now);
+      else tcb.sendPlainAck();
+      return;
+    }
     // RFC 2883: data entirely below RCV.NXT is a duplicate — report it (D-SACK).
     const end = seqAdd(seg.seq, seg.payload.length);
     if (seg.payload.length > 0 && seqLe(end, tcb.rcvNxt)) tcb.sackRx.noteDuplicate(seg.seq, end);
+    if (s.oldSegmentAck === "process" && has(seg, Flag.ACK) && oldDuplicate(tcb, seg)) {
+      // 4.4BSD: trim it to nothing, still process its ACK field, then ACK
+      // (unless that ACK ends the connection, as in LAST-ACK).
+      tcb.ackNow = true;
+      ackArrives(tcb, { ...seg, flags: seg.flags & ~Flag.FIN, payload: EMPTY }, now);
+      return;
+    }
     if (
       tcb.state === State.TimeWait &&
       has(seg, Flag.FIN) &&
@@ -109,7 +180,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
 
   // Second, check the RST bit.
   if (has(seg, Flag.RST)) {
-    if (s.rfc5961 && seg.seq !== tcb.rcvNxt) {
+    if (rfc5961(tcb, "rfc5961Rst") && seg.seq !== tcb.rcvNxt) {
       // RFC 5961 §3.2: in the window but not exactly RCV.NXT — challenge ACK.
       tcb.challengeAck(now);
       return;
@@ -128,14 +199,19 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       tcb.closeWith(undefined);
       return;
     }
-    if (s.rfc5961) {
+    if (rfc5961(tcb, "rfc5961Syn")) {
       // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK.
       tcb.challengeAck(now);
       return;
     }
-    // RFC 793 behaviour: the SYN is an error — reset and report it.
-    const rst = resetFor(seg);
-    if (rst !== undefined) tcb.emitRaw(rst);
+    // RFC 793 behaviour: the SYN is an error — reset and report it. The
+    // reset's form is a setting (settings.synResetForm).
+    if (s.synResetForm === "connection") {
+      tcb.emit(tcb.sndNxt, Flag.RST | Flag.ACK); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
+    } else {
+      const rst = resetFor(seg);
+      if (rst !== undefined) tcb.emitRaw(rst);
+    }
     tcb.closeWith("ECONNRESET");
     return;
   }
@@ -175,7 +251,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
  */
 function acceptable(tcb: Tcb, seg: TcpSegment): boolean {
   const len = segLen(seg);
-  const wnd = tcb.rcvWnd;
+  const wnd = tcb.checkWindow;
   if (len === 0) {
     return wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, wnd);
   }
@@ -198,8 +274,14 @@ function resetArrives(tcb: Tcb): void {
     case State.CloseWait:
       tcb.closeWith("ECONNRESET");
       return;
+    case State.Closing:
+    case State.LastAck:
+      // RFC 9293: the connection ends without a signal; FreeBSD and Linux
+      // report ECONNRESET (settings.rstErrorWhenClosing).
+      tcb.closeWith(tcb.settings.rstErrorWhenClosing ? "ECONNRESET" : undefined);
+      return;
     default:
-      // CLOSING, LAST-ACK, TIME-WAIT: the connection ends without error.
+      // TIME-WAIT: the connection ends without error.
       tcb.closeWith(undefined);
       return;
   }
@@ -226,9 +308,12 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     tcb.sndWl1 = seg.seq;
     tcb.sndWl2 = a;
     tcb.setState(State.Established);
+    if (tcb.passive) tcb.roundRcvBuf();
+    // Text queued from a SYN (simultaneous open, §3.10.7.3) is processed now.
+    deliverQueued(tcb, now);
     // A CLOSE issued while data was queued in SYN-RECEIVED takes effect now.
     if (tcb.finQueued) tcb.setState(State.FinWait1);
-  } else if (tcb.settings.rfc5961) {
+  } else if (rfc5961(tcb, "rfc5961Ack")) {
     // RFC 5961 §5.2: acceptable only if SND.UNA − MAX.SND.WND ≤ SEG.ACK ≤ SND.NXT;
     // otherwise discard and send a (rate-limited) challenge ACK.
     const lower = seqAdd(tcb.sndUna, -tcb.maxSndWnd);
@@ -337,7 +422,7 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     start = seqMax(start, tcb.rcvNxt);
   }
   // Trim to the right edge of the window; a FIN beyond it is not seen.
-  const room = Math.max(0, seqDiff(seqAdd(tcb.rcvNxt, tcb.rcvWnd), start));
+  const room = Math.max(0, seqDiff(seqAdd(tcb.rcvNxt, tcb.checkWindow), start));
   if (data.length > room) {
     data = data.subarray(0, room);
     fin = false;
@@ -371,6 +456,19 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.reassembly.finSeq = undefined;
     finArrives(tcb, now);
   }
+  tcb.updateRcvWnd();
+}
+
+/** In-order text waiting in the reassembly queue at RCV.NXT goes to the receive queue. */
+function deliverQueued(tcb: Tcb, now: Millis): void {
+  let n = 0;
+  for (const chunk of tcb.reassembly.take(tcb.rcvNxt)) {
+    deliver(tcb, chunk);
+    n += chunk.length;
+  }
+  if (n === 0) return;
+  delayAck(tcb, n, now);
+  tcb.notify((e) => e.readable?.(tcb));
   tcb.updateRcvWnd();
 }
 

@@ -29,10 +29,120 @@ export interface TcpSettings {
   readonly delayedAck: Millis;
   /** Nagle's algorithm (RFC 9293 §3.7.4); false is TCP_NODELAY. */
   readonly nagle: boolean;
-  /** RFC 5961 blind-attack mitigations (challenge ACKs for RST and SYN, ACK range check). */
+  /**
+   * RFC 5961 blind-attack mitigations, all three (challenge ACKs for RST and
+   * SYN, ACK range check). false turns every one off; true leaves each to
+   * its own switch below.
+   */
   readonly rfc5961: boolean;
+  /** RFC 5961 §3.2: a RST in the window but not at RCV.NXT gets a challenge ACK (off: it resets, RFC 793). FreeBSD's net.inet.tcp.insecure_rst=1 turns it off. */
+  readonly rfc5961Rst: boolean;
+  /** RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK (off: an in-window SYN resets, RFC 793). FreeBSD's net.inet.tcp.insecure_syn=1 turns it off. */
+  readonly rfc5961Syn: boolean;
+  /** RFC 5961 §5.2: an ACK below SND.UNA − MAX.SND.WND gets a challenge ACK and is dropped. */
+  readonly rfc5961Ack: boolean;
   /** RFC 5961 §7: at most this many challenge ACKs per second per host. */
   readonly challengeAckLimit: number;
+  /**
+   * The reset that answers an in-window SYN in a synchronized state when
+   * RFC 5961 §4 is off (RFC 9293 §3.10.7.4 fourth step, RFC 793 behaviour:
+   * "send a reset", form unspecified). "segment": formed from the SYN like
+   * a closed port's reply (§3.10.7.1), <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>,
+   * which a restarted peer in SYN-SENT accepts. "connection": from the
+   * connection's own state, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, which a
+   * synchronized peer accepts (4.4BSD's tcp_drop, FreeBSD).
+   */
+  readonly synResetForm: "segment" | "connection";
+  /**
+   * RFC 9293 §3.10.7.4 second step: a RST in CLOSING or LAST-ACK "enter[s] the
+   * CLOSED state" with no signal to the user (false). FreeBSD and Linux report
+   * ECONNRESET to the socket (true).
+   */
+  readonly rstErrorWhenClosing: boolean;
+  /**
+   * A segment entirely below RCV.NXT (an old duplicate) fails the sequence
+   * check. "drop": RFC 9293 §3.10.7.4 — ACK it and drop it. "process": 4.4BSD
+   * (Stevens vol. 2 p. 960, FreeBSD) trims it to nothing and still processes
+   * its ACK field before acknowledging, so an old-numbered ACK of our FIN
+   * still closes LAST-ACK.
+   */
+  readonly oldSegmentAck: "drop" | "process";
+  /**
+   * While our FIN is sent and unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK),
+   * every ACK of the output routine repeats it: <SEQ=FIN><CTL=FIN,ACK>
+   * (4.4BSD tcp_output, FreeBSD). false: a plain <SEQ=SND.NXT><CTL=ACK>
+   * (RFC 9293 §3.10.7.4). Challenge ACKs are always plain.
+   */
+  readonly ackRepeatsFin: boolean;
+
+  // ---- TIME-WAIT (RFC 9293 §3.10.7.4, RFC 1337, RFC 1122 §4.2.2.13, RFC 6191) ----
+  /**
+   * A RST in TIME-WAIT: "close" (RFC 9293 §3.10.7.4: acceptable → CLOSED) or
+   * "ignore" (RFC 1337 fix F1 against TIME-WAIT assassination; FreeBSD).
+   */
+  readonly timeWaitRst: "close" | "ignore";
+  /**
+   * RFC 1122 §4.2.2.13 (RFC 6191 for timestamps): a new SYN (no ACK) with
+   * SEG.SEQ > RCV.NXT ends TIME-WAIT and goes to the listener as a new
+   * connection, whose ISS is then above the old SND.NXT. false: it is handled
+   * like any SYN in a synchronized state.
+   */
+  readonly timeWaitReopen: boolean;
+  /**
+   * Other segments in TIME-WAIT. "rfc9293": the sequence check and RFC 5961
+   * as in every synchronized state. "bsd": FreeBSD's tcp_twcheck — no
+   * sequence check; a segment without ACK is dropped; anything but a pure
+   * duplicate ACK (SEG.SEQ=RCV.NXT, SEG.ACK=SND.NXT, no data, no flags
+   * besides ACK) is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the
+   * peer's FIN again restarts the 2 MSL timer.
+   */
+  readonly timeWaitInput: "rfc9293" | "bsd";
+
+  // ---- LISTEN (RFC 9293 §3.10.7.2) ----
+  /**
+   * SYN+FIN: "never" dropped (RFC 9293 §3.10.7.2: the SYN is processed, the
+   * FIN later), dropped in "listen" only (Linux), or in "all" states
+   * (FreeBSD net.inet.tcp.drop_synfin=1) — it is a scan signature.
+   */
+  readonly dropSynFin: "never" | "listen" | "all";
+  /**
+   * A SYN-ACK reaching LISTEN: RFC 9293 §3.10.7.2 answers any ACK-bearing
+   * segment with <SEQ=SEG.ACK><CTL=RST> (true); FreeBSD's test suite expects
+   * it dropped silently (false).
+   */
+  readonly listenSynAckReset: boolean;
+  /**
+   * Closing a listener: its half-open connections (SYN-RECEIVED) are "reset"
+   * (ABORT, RFC 9293 §3.10.5) or forgotten silently, "drop" (FreeBSD's
+   * syncache, Linux's request sockets). Completed connections not yet
+   * accepted are always aborted with a RST.
+   */
+  readonly listenerCloseHalfOpen: "reset" | "drop";
+
+  // ---- receive buffer ----
+  /**
+   * "mss": once the MSS is known the receive buffer is rounded up to a
+   * multiple of it (FreeBSD's tcp_mss(): 65536 → 65700 for MSS 1460) so the
+   * window is whole segments. "none": as set.
+   */
+  readonly rcvBufRounding: "none" | "mss";
+  /**
+   * The window the sequence check (RFC 9293 §3.10.7.4 first step) and the
+   * trimming of text use. "advertised": RCV.WND as sent in the window field.
+   * "buffer": the free receive-buffer space when larger (FreeBSD: rcv_wnd =
+   * max(sbspace, rcv_adv − rcv_nxt)) — a 65700-byte buffer accepts up to
+   * RCV.NXT+65700 though the unscaled field says 65535.
+   */
+  readonly seqCheckWindow: "advertised" | "buffer";
+  /**
+   * Receiver SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39). "rfc9293": the
+   * suggested algorithm — RCV.NXT+RCV.WND stays put until it can move by
+   * min(rcvBuf/2, MSS). "bsd": never offer a window below min(rcvBuf/4, MSS),
+   * but otherwise offer all free space in every segment (4.4BSD tcp_output,
+   * FreeBSD), so the edge may creep by a few bytes.
+   */
+  readonly receiverSws: "rfc9293" | "bsd";
+
   /** Bytes of out-of-order data a connection may hold. */
   readonly oooLimit: number;
   /** Zero-window probe interval bounds (persist timer), backed off like the RTO. */
@@ -123,6 +233,22 @@ export const defaultTcpSettings: TcpSettings = {
   delayedAck: 200,
   nagle: true,
   rfc5961: true,
+  rfc5961Rst: true,
+  rfc5961Syn: true,
+  rfc5961Ack: true,
+  synResetForm: "segment",
+  rstErrorWhenClosing: false,
+  oldSegmentAck: "drop",
+  ackRepeatsFin: false,
+  timeWaitRst: "close",
+  timeWaitReopen: false,
+  timeWaitInput: "rfc9293",
+  dropSynFin: "never",
+  listenSynAckReset: true,
+  listenerCloseHalfOpen: "reset",
+  rcvBufRounding: "none",
+  seqCheckWindow: "advertised",
+  receiverSws: "rfc9293",
   challengeAckLimit: 10,
   oooLimit: 65535,
   persistMin: 1000,

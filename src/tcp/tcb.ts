@@ -108,6 +108,12 @@ export class Tcb {
   /** engine: time of the event being processed (TSval of segments emitted now). */
   now: Millis;
 
+  /**
+   * engine: the new SYN that ended TIME-WAIT (settings.timeWaitReopen); the
+   * Host hands it to the listener as a new connection (RFC 1122 §4.2.2.13).
+   */
+  reopenedBy: TcpSegment | undefined;
+
   /** Statistics: segments retransmitted (RTO, fast retransmit, recovery, SYN, probes repeated). */
   retransmissions = 0;
   /** Statistics: challenge ACKs this connection asked for (sent or suppressed). */
@@ -476,8 +482,22 @@ export class Tcb {
     if (n.timestamps) this.ts.fromSyn(syn, now);
     this.sackRx.enabled = n.sack;
     this.sackRx.dsack = n.sack && this.settings.dsack;
+    if (!this.passive) this.roundRcvBuf();
     // "Full-sized" for delayed ACKs: the peer's segments carry timestamps too.
     this.rcvMss = this.effSndMss;
+  }
+
+  /**
+   * engine: settings.rcvBufRounding "mss" — the receive buffer becomes a whole
+   * number of segments once the connection exists (FreeBSD's tcp_mss(): at
+   * the SYN-ACK of an active open, at ESTABLISHED of a passive one, whose
+   * SYN-RECEIVED lives in the syncache with the advertised window only).
+   */
+  roundRcvBuf(): void {
+    const s = this.settings;
+    if (s.rcvBufRounding !== "mss" || s.rcvBuf <= this.sndMss) return;
+    const rounded = Math.ceil(s.rcvBuf / this.sndMss) * this.sndMss;
+    this.rcvQueue.grow(Math.min(rounded, s.windowScaling ? maxWindow(MAX_WSCALE) : MAX_WINDOW));
   }
 
   get ourFinAcked(): boolean {
@@ -515,15 +535,44 @@ export class Tcb {
     this.output.push(seg);
   }
 
-  /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, now. */
+  /**
+   * The output routine's ACK, now: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, or,
+   * with settings.ackRepeatsFin while our FIN is unacknowledged, the FIN
+   * again: <SEQ=FIN><ACK=RCV.NXT><CTL=FIN,ACK> (4.4BSD).
+   */
   sendAck(): void {
+    const fin = this.finSeq;
+    if (this.settings.ackRepeatsFin && fin !== undefined && !this.ourFinAcked) {
+      // The FIN goes twice: an RTT measured across it would be ambiguous (Karn).
+      if (this.rttTiming !== undefined && seqGt(this.rttTiming.end, fin))
+        this.rttTiming = undefined;
+      this.emit(fin, Flag.FIN | Flag.ACK);
+      return;
+    }
+    this.emit(this.sndNxt, Flag.ACK);
+  }
+
+  /** A bare <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> formed as a reply to one segment (never repeats our FIN). */
+  sendPlainAck(): void {
     this.emit(this.sndNxt, Flag.ACK);
   }
 
   /** RFC 5961 §7: a challenge ACK, if the host's rate limit allows. */
   challengeAck(now: Millis): void {
     this.challengeAcks++;
-    if (this.challengeLimiter.allow(now)) this.sendAck();
+    if (this.challengeLimiter.allow(now)) this.sendPlainAck();
+  }
+
+  /**
+   * The receive window the sequence check and text trimming use: RCV.WND, or
+   * (settings.seqCheckWindow "buffer") the free buffer space when larger.
+   */
+  get checkWindow(): number {
+    if (this.settings.seqCheckWindow === "advertised") return this.rcvWnd;
+    // A passive open in SYN-RECEIVED is FreeBSD's syncache entry: it knows
+    // only the window its SYN-ACK advertised.
+    if (this.passive && this.state === State.SynReceived) return this.rcvWnd;
+    return Math.max(this.rcvWnd, this.rcvQueue.free);
   }
 
   private sendSyn(now: Millis): void {
@@ -806,17 +855,25 @@ export class Tcb {
   /**
    * Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge stays put
    * until the free space exceeds it by min(rcvBuf/2, MSS); then the whole
-   * free space is offered. Returns whether the window opened.
+   * free space is offered. Returns whether the window opened by that much
+   * (worth a window update). With settings.receiverSws "bsd" any segment
+   * sent offers all free space once it is at least min(rcvBuf/4, MSS)
+   * (4.4BSD tcp_output); the update is still sent only for the larger step.
    */
   updateRcvWnd(): boolean {
     // Whole units of 2^Rcv.Wind.Shift, at most what the field carries (RFC 7323 §2.3).
     const free = openableWindow(this.rcvQueue.free, this.rcvWscale);
     const current = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
-    const threshold = Math.min(this.rcvQueue.capacity / 2, this.settings.mss);
-    if (free - current >= threshold) {
+    const cap = this.rcvQueue.capacity;
+    const significant = free - current >= Math.min(cap / 2, this.settings.mss);
+    const bsd =
+      this.settings.receiverSws === "bsd" &&
+      free > current &&
+      free >= Math.min(cap / 4, this.settings.mss);
+    if (significant || bsd) {
       this.rcvWnd = free;
       this.rcvAdv = seqAdd(this.rcvNxt, free);
-      return true;
+      return significant;
     }
     this.rcvWnd = current;
     return false;

@@ -19,7 +19,7 @@ const DIR = fileURLToPath(
 const DOC = fileURLToPath(new URL("../../docs/conformance.md", import.meta.url));
 
 /** IPv4 scripts passing today: raise it when more pass, never lower it. */
-const RATCHET = 16;
+const RATCHET = 307;
 
 const present = existsSync(DIR);
 

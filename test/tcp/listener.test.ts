@@ -38,7 +38,8 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
   });
 
   test("test_listen_syn_fin_and_plain_segments_dropped", () => {
-    const l = make();
+    // SYN+FIN is dropped only when settings.dropSynFin says so (default: processed).
+    const l = new Listener(LOCAL, { backlog: 2, settings: settings({ dropSynFin: "listen" }) });
     expect(l.input(seg({ flags: "SF", seq: 1 }), REMOTE, 0)).toEqual({
       action: "drop",
       reason: "syn-fin",

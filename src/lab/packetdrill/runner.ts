@@ -325,7 +325,6 @@ class ScenarioRun {
   private readonly tsVals = new Map<number, number>();
   private pending: Pending | undefined;
   private settings: Partial<TcpSettings>;
-  private insecure = { rst: false, syn: false };
   private executed = 0;
   private current: Statement | undefined;
   private lastEventUs = 0;
@@ -413,7 +412,7 @@ class ScenarioRun {
         name: "tcplab",
         addr: ip(LOCAL_ADDR),
         mtu: this.mtu,
-        tcp: { ...this.settings, rfc5961: this.rfc5961() },
+        tcp: this.settings,
         // A fixed key: runs are reproducible; scripts see ISNs only relatively.
         isn: { secret: new Uint8Array(16) },
       });
@@ -433,10 +432,6 @@ class ScenarioRun {
       this.host = host;
     }
     return { host: this.host, sockets: this.sockets, attachment: this.attachment };
-  }
-
-  private rfc5961(): boolean {
-    return this.settings.rfc5961 !== false && !this.insecure.rst && !this.insecure.syn;
   }
 
   /** Remembers connections that got past SYN-SENT (the peer's MSS is known). */
@@ -899,7 +894,7 @@ class ScenarioRun {
 
   private sysctl(name: string, value: string): void {
     const e = sysctlEffect(name, value);
-    const before = { ...this.settings, rfc5961: this.rfc5961() };
+    const before = { ...this.settings };
     switch (e.kind) {
       case "unsupported":
         throw new Stop("unsupported", e.reason);
@@ -908,19 +903,11 @@ class ScenarioRun {
       case "fixed":
         if (!this.notes.includes(e.note)) this.notes.push(e.note);
         return;
-      case "rfc5961": {
-        this.insecure[e.check] = e.insecure;
-        if (e.insecure) {
-          const note = `net.inet.tcp.insecure_${e.check}=1 runs with settings.rfc5961=false, which turns off all of RFC 5961's checks (RST §3, SYN §4, ACK §5): tcplab has one switch for them`;
-          if (!this.notes.includes(note)) this.notes.push(note);
-        }
-        break;
-      }
       case "settings":
         this.settings = { ...this.settings, ...e.patch };
         break;
     }
-    const after: Partial<TcpSettings> = { ...this.settings, rfc5961: this.rfc5961() };
+    const after: Partial<TcpSettings> = { ...this.settings };
     if (this.host !== undefined) {
       const changed = (Object.keys(after) as (keyof TcpSettings)[]).filter(
         (k) => after[k] !== before[k],

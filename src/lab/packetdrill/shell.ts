@@ -16,8 +16,6 @@ import type { TcpSettings } from "../../tcp/settings.ts";
 export type SysctlEffect =
   /** Settings for connections opened from now on. */
   | { readonly kind: "settings"; readonly patch: Partial<TcpSettings> }
-  /** One of RFC 5961's checks made insecure (true) or secure (false). */
-  | { readonly kind: "rfc5961"; readonly check: "rst" | "syn"; readonly insecure: boolean }
   /** Accepted, but tcplab's behaviour is fixed; the note says how. */
   | { readonly kind: "fixed"; readonly note: string }
   /** Restores a default tcplab already has. */
@@ -31,12 +29,9 @@ export type SysctlEffect =
 export const SYSCTL_DEFAULTS: Readonly<Record<string, readonly [string, string]>> = {
   "net.inet.tcp.rfc1323": [
     "1",
-    "window scaling and timestamps on: the personality's SYN layout names them (the engine sends them once src/tcp/options.ts negotiates them)",
+    "window scaling and timestamps on (settings windowScaling, timestamps)",
   ],
-  "net.inet.tcp.sack.enable": [
-    "1",
-    "SACK on: the personality's SYN layout names sackOK (negotiated once src/tcp/options.ts supports it)",
-  ],
+  "net.inet.tcp.sack.enable": ["1", "SACK on (settings sack)"],
   "net.inet.tcp.ecn.enable": [
     "2",
     "ECN only when a peer asks: tcplab never asks, and no script here asks it",
@@ -68,20 +63,16 @@ export function sysctlEffect(name: string, value: string): SysctlEffect {
   }
   const n = positiveInt(value);
   switch (name) {
+    // RFC 5961 §3 (RST) and §4 (SYN) each have their own switch.
     case "net.inet.tcp.insecure_rst":
+      if (value !== "0" && value !== "1") break;
+      return { kind: "settings", patch: { rfc5961Rst: value === "0" } };
     case "net.inet.tcp.insecure_syn":
       if (value !== "0" && value !== "1") break;
-      return {
-        kind: "rfc5961",
-        check: name.endsWith("rst") ? "rst" : "syn",
-        insecure: value === "1",
-      };
+      return { kind: "settings", patch: { rfc5961Syn: value === "0" } };
     case "net.inet.tcp.drop_synfin":
       if (value !== "0" && value !== "1") break;
-      return {
-        kind: "fixed",
-        note: `net.inet.tcp.drop_synfin=${value}: tcplab always drops SYN+FIN in LISTEN and processes it in the other states`,
-      };
+      return { kind: "settings", patch: { dropSynFin: value === "1" ? "all" : "never" } };
     case "net.inet.tcp.rexmit_initial":
       if (n !== undefined) return { kind: "settings", patch: { initialRto: n } };
       break;
