@@ -5,6 +5,7 @@ import { parsePacket } from "../wire/packet.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatDuration, formatTime } from "./args.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
+import type { LabEvent, PacketEvent } from "./event-log.ts";
 import { craftAbsolute, craftRelative, readFlags } from "./inject.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
@@ -25,7 +26,19 @@ const USAGE = {
   pause: "pause",
   run: "run [DURATION]",
   speed: "speed X",
+  wait: "wait [syn|fin|rst|data|ack] [MAX]",
 } as const;
+
+const WAIT_WHAT: Readonly<Record<string, string>> = {
+  syn: "a SYN",
+  fin: "a FIN",
+  rst: "an RST",
+  data: "a data segment",
+  ack: "a pure ACK",
+};
+
+/** How long `wait` waits without MAX. */
+const WAIT_DEFAULT_MS = 2000;
 
 const MATCH_WORDS = ["syn", "fin", "rst", "data", "ack", "udp", "icmp"] as const;
 
@@ -432,6 +445,84 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
               ? "session closed"
               : "interrupted";
       return [text(`ran ${formatTime(t0)} → ${formatTime(clock.now())} s (${why})`)];
+    },
+  });
+
+  reg.add({
+    name: "wait",
+    usage: USAGE.wait,
+    summary: "kernel world: wait for the kernel's answer (a packet, or one matching MATCH)",
+    help: [
+      "The kernel does not wait for `step`: it answers in real time, a moment after what provoked it.",
+      "wait returns once a packet from the kernel has reached tcplab's interface since the previous",
+      "command began (even one a fault rule then holds or drops) — at once if one already has — or",
+      "after MAX of real time (default 2s). MATCH (syn, fin, rst, data, ack) waits for such a packet.",
+      "tcplab's clock is not moved: paused, it stays paused. Ctrl-C stops waiting.",
+      "Example: host nc 10.0.0.2 80 &   then   wait syn",
+    ],
+    args: [
+      { name: "MATCH", kind: "word", optional: true, values: MATCH_WORDS.slice(0, 5) },
+      { name: "MAX", kind: "duration", optional: true },
+    ],
+    hostScoped: false,
+    async run(ctx, a) {
+      const { engine } = ctx;
+      const w = engine.world;
+      const peer = w.peer;
+      if (peer === undefined) {
+        return [
+          err(
+            "wait: nothing comes from outside the simulated world: step or run moves it",
+            USAGE.wait,
+          ),
+        ];
+      }
+      const word = a.str("MATCH");
+      const match = word !== undefined ? packetMatcher(word) : undefined;
+      const max = a.num("MAX") ?? WAIT_DEFAULT_MS;
+      const what = word !== undefined ? (WAIT_WHAT[word] ?? `a ${word} packet`) : "a packet";
+      const fits = (ev: LabEvent): ev is PacketEvent =>
+        ev.kind === "packet" &&
+        ev.dir === "<" &&
+        !ev.injected &&
+        (match === undefined || match(ev.bytes));
+      const already = w.log.since(engine.previousCommandMark).find(fits);
+      if (already !== undefined) {
+        return [
+          text(`${what} from the ${peer.name} has arrived (at ${formatTime(already.time)} s)`),
+        ];
+      }
+      const abort = new AbortController();
+      engine.hostAbort = abort;
+      const t0 = performance.now();
+      try {
+        const got = await new Promise<"packet" | "timeout" | "interrupted">((resolve) => {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const done = (v: "packet" | "timeout" | "interrupted") => {
+            off();
+            clearTimeout(timer);
+            abort.signal.removeEventListener("abort", onAbort);
+            resolve(v);
+          };
+          const onAbort = () => done("interrupted");
+          const off = w.log.onEvent((ev) => {
+            if (fits(ev)) done("packet");
+          });
+          timer = setTimeout(() => done("timeout"), max);
+          abort.signal.addEventListener("abort", onAbort, { once: true });
+        });
+        const took = formatDuration(Math.round(performance.now() - t0));
+        if (got === "packet") return [text(`${what} from the ${peer.name} arrived after ${took}`)];
+        if (got === "interrupted") return [text("interrupted")];
+        return [
+          text(
+            `nothing arrived from the ${peer.name} in ${formatDuration(max)}`,
+            hint("is something held back? `clock` shows what is pending, `step` moves it"),
+          ),
+        ];
+      } finally {
+        if (engine.hostAbort === abort) engine.hostAbort = undefined;
+      }
     },
   });
 

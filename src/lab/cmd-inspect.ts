@@ -29,6 +29,8 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       "SND.WND, RCV.NXT, RCV.WND, the RTO, running timers and queued bytes (sndq/rcvq).",
       "Sequence numbers are relative to ISS (send side) and IRS (receive side); --abs shows raw values.",
       "An id in parentheses, (#3), is a connection whose socket was closed but whose TCB lives on.",
+      "Timers: rtx retransmission, dack delayed ACK, persist, tw TIME-WAIT, ka keep-alive, uto user timeout.",
+      "A LISTEN row shows handshakes under way (N half-open) and, as rcvq, accept queue/backlog.",
       "state #ID shows everything about one connection.",
     ],
     args: [{ name: "#ID", kind: "socket", optional: true, closedOk: true }],

@@ -1,6 +1,15 @@
 /** Session commands: help, use, quit, host (kernel world), guided labs. */
 import { err, hint, text } from "./cmd-sockets.ts";
-import { checkBlock, checkStep, currentStep, gotoStep, startLab, stepBlock } from "./lab-runner.ts";
+import { stepsFor, worldsOf } from "./lab-file.ts";
+import {
+  checkBlock,
+  checkStep,
+  currentStep,
+  gotoStep,
+  startLab,
+  stepBlock,
+  unavailableIn,
+} from "./lab-runner.ts";
 import type { Command, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";
@@ -104,7 +113,10 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     help: [
       "Kernel world only: runs COMMAND with a shell inside the lab's network namespace, where the",
       "Linux kernel at 10.0.0.1 talks to tcplab at 10.0.0.2. Output streams as it comes; Ctrl-C stops it.",
-      "Examples: host ping -c 1 10.0.0.2   host nc 10.0.0.2 7   host curl http://10.0.0.2/",
+      "A trailing & runs it in the background: the prompt comes back at once, its output is shown",
+      "as [N] lines, and a line says when it ends (`host kill PID` ends it sooner; lab start and quit",
+      "end it too). Use it for a kernel client that stays connected while you step: host nc 10.0.0.2 80 &",
+      "Examples: host ping -c 1 10.0.0.2   host ss -tn   host curl http://10.0.0.2/",
     ],
     args: [{ name: "COMMAND", kind: "text" }],
     hostScoped: false,
@@ -119,10 +131,29 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
           ),
         ];
       }
+      const command = a.str("COMMAND") as string;
+      const bg = /^(.*[^&])&\s*$/s.exec(command);
+      if (bg !== null) {
+        const job = engine.startHostJob((bg[1] as string).trim());
+        if (job === undefined) return [err("host: cannot start a background command", USAGE.host)];
+        return [
+          text([
+            { text: `[${job.id}] `, tone: "accent" },
+            { text: `${job.command}`, tone: "normal" },
+            {
+              text:
+                job.pid !== undefined
+                  ? `  (pid ${job.pid}, in the background)`
+                  : "  (in the background)",
+              tone: "muted",
+            },
+          ]),
+        ];
+      }
       const abort = new AbortController();
       engine.hostAbort = abort;
       try {
-        const code = await w.runHostCommand(a.str("COMMAND") as string, {
+        const code = await w.runHostCommand(command, {
           signal: abort.signal,
           output: (chunk, stream) => {
             const lines = chunk.replace(/\n$/, "").split("\n");
@@ -149,7 +180,7 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     name: "lab list",
     usage: USAGE.labList,
     summary: "the guided labs",
-    help: ["Lists the lab files in labs/ with their titles."],
+    help: ["Lists the lab files in labs/ with their titles and the worlds they have steps for."],
     args: [],
     hostScoped: false,
     run(ctx) {
@@ -161,10 +192,18 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
           { text: n, tone: "accent" },
           "error" in lab
             ? { text: lab.error, tone: "bad" }
-            : { text: `${lab.title} (${lab.steps.length} steps)` },
+            : { text: `${lab.title} (${stepsFor(lab, ctx.engine.world.kind).length} steps)` },
+          "error" in lab
+            ? { text: "" }
+            : {
+                text: worldsOf(lab)
+                  .map((w) => (w === "simulated" ? "sim" : w))
+                  .join(", "),
+                tone: "muted",
+              },
         ];
       });
-      return [{ kind: "table", title: "labs", columns: ["name", "title"], rows }];
+      return [{ kind: "table", title: "labs", columns: ["name", "title", "worlds"], rows }];
     },
   });
 
@@ -180,6 +219,8 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     async run(ctx, a) {
       const lab = ctx.engine.loadLab(a.str("NAME") as string);
       if ("error" in lab) return [err(`lab: ${lab.error}`, USAGE.labStart)];
+      const why = unavailableIn(ctx.engine, lab);
+      if (why !== undefined) return [err(`lab: ${why}`, USAGE.labStart)];
       await startLab(ctx.engine, lab);
       const intro: Line[] = [
         [{ text: lab.title, tone: "accent" }],
@@ -231,7 +272,7 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
       if (!results.every((r) => r.ok)) {
         return [checkBlock(results), text(hint("not yet: do what the step says, then next again"))];
       }
-      if (p.step + 1 >= p.lab.steps.length) {
+      if (p.step + 1 >= p.steps.length) {
         engine.lab = undefined;
         return [checkBlock(results), text([{ text: `lab ${p.lab.name} complete`, tone: "good" }])];
       }

@@ -24,6 +24,8 @@ export interface HostLink {
   /** Sends `packet` onto the wire as if the host had sent it (faults apply). */
   emit(packet: Uint8Array): PacketEvent;
   pcap: PcapWriter | undefined;
+  /** Called after the host has processed a packet delivered to it (the lab samples connections here). */
+  delivered: ((packet: Uint8Array) => void) | undefined;
 }
 
 /** The rule that fired between two snapshots (a count-limited rule leaves the list when spent). */
@@ -85,6 +87,7 @@ export function hostLink(
   const deliver = (packet: Uint8Array): void => {
     self.pcap?.write(clock.now(), packet);
     receiver?.(packet);
+    self.delivered?.(packet);
   };
   f.onReceive(deliver);
 
@@ -114,6 +117,7 @@ export function hostLink(
     end,
     faults: f,
     pcap: undefined,
+    delivered: undefined,
     inject(packet) {
       const ev = log.packet(clock.now(), name, "<", packet, true);
       deliver(packet);

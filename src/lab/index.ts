@@ -7,20 +7,35 @@
  *
  *   const kernel = await createKernelLabSession();    // root: tcplab on a TUN device
  */
-export type * from "./view.ts";
-export {
-  createLabSession,
-  LabEngine,
-  type LabSessionOptions,
-  DEFAULT_LABS_DIR,
-} from "./session.ts";
+
 export {
   createKernelLabSession,
   createKernelWorld,
   type KernelWorldOptions,
 } from "./kernel-world.ts";
-export { createSimWorld, type SimWorldOptions, DEFAULT_SIM_DELAY } from "./sim-world.ts";
-export type { World, LabHost, WorldKind } from "./world.ts";
 export { LabClock, type RealTime } from "./lab-clock.ts";
-export { parseLabFile, type LabFile, type LabStep } from "./lab-file.ts";
-export { runLab, formatReport, type LabRunReport } from "./lab-runner.ts";
+export {
+  type LabFile,
+  type LabStep,
+  parseLabFile,
+  type StepBody,
+  stepsFor,
+  type WorldStep,
+  worldsOf,
+} from "./lab-file.ts";
+export { formatReport, type LabRunReport, type RunLabOptions, runLab } from "./lab-runner.ts";
+export {
+  hostSettingsFor,
+  type Personality,
+  personalities,
+  personalityNamed,
+} from "./personality.ts";
+export {
+  createLabSession,
+  DEFAULT_LABS_DIR,
+  LabEngine,
+  type LabSessionOptions,
+} from "./session.ts";
+export { createSimWorld, DEFAULT_SIM_DELAY, type SimWorldOptions } from "./sim-world.ts";
+export type * from "./view.ts";
+export type { LabHost, World, WorldKind } from "./world.ts";

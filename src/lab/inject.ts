@@ -5,15 +5,16 @@
  * seq=1000`). Defaults are filled in and checksums are right unless
  * `csum=bad` asks otherwise.
  */
-import type { Tcb } from "../tcp/tcb.ts";
+
 import { State } from "../tcp/state.ts";
+import type { Tcb } from "../tcp/tcb.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 import { parseFlags } from "../wire/format.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
-import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
 import { parseInteger, textBytes, tokenize, unescapeText } from "./args.ts";
+import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
 
 export interface CraftedPacket {
   readonly bytes: Uint8Array;

@@ -14,6 +14,7 @@ import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
+import type { Personality } from "./personality.ts";
 import { LabEngine, type LabSessionOptions } from "./session.ts";
 import type { HostCommandIo, World } from "./world.ts";
 
@@ -23,12 +24,20 @@ export interface KernelWorldOptions {
   readonly tunName?: string;
   readonly mtu?: number;
   readonly seed?: number;
+  /** tcplab's personality (default tcplab). */
+  readonly personality?: Personality;
+  /** Settings fixed over the personality. */
   readonly tcp?: Partial<TcpSettings>;
   readonly realTime?: RealTime;
 }
 
 export const KERNEL_ADDR = "10.0.0.1";
 export const LAB_ADDR = "10.0.0.2";
+
+/** How long an interrupted host command may take to end before it is killed. */
+const KILL_GRACE_MS = 2000;
+/** How long output is still read after a host command's shell has exited. */
+const DRAIN_GRACE_MS = 250;
 
 /** What pump needs of a stream reader. */
 interface ChunkReader {
@@ -81,6 +90,7 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       mtu,
       isn: { secret: isnSecret(rng.fork("isn")) },
       ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
+      ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
     },
     tun,
     clock,
@@ -89,6 +99,7 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
   );
   // The kernel keeps real time: so does tcplab's clock, until `pause`.
   void clock.run();
+  const live = new Set<Bun.Subprocess>();
   const delayRule = () => lab.link.faults.rules().find((r) => r.spec.label === "delay");
   return {
     kind: "kernel",
@@ -112,14 +123,22 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       const argv =
         Bun.which("setsid") !== null ? ["setsid", "sh", "-c", command] : ["sh", "-c", command];
       const proc = ns.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      live.add(proc);
+      io.started?.(proc.pid);
       const readers: ChunkReader[] = [];
-      const kill = () => {
+      const signal = (sig: NodeJS.Signals) => {
         try {
-          process.kill(-proc.pid, "SIGINT");
+          process.kill(-proc.pid, sig);
         } catch {
-          proc.kill("SIGINT");
+          proc.kill(sig);
         }
+      };
+      let lingering: ReturnType<typeof setTimeout> | undefined;
+      const kill = () => {
+        signal("SIGINT");
         for (const r of readers) void r.cancel();
+        // A command that ignores SIGINT is not left behind in the namespace.
+        lingering = setTimeout(() => signal("SIGKILL"), KILL_GRACE_MS);
       };
       io.signal.addEventListener("abort", kill, { once: true });
       const pumps: Promise<void>[] = [];
@@ -133,12 +152,34 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
         pumps.push(pump(reader, kind, io));
       }
       const code = await proc.exited;
-      await Promise.all(pumps);
+      live.delete(proc);
+      if (lingering !== undefined) clearTimeout(lingering);
+      // What the command wrote before it ended is read to the end; a child it left in the
+      // background (`… &` inside it) would keep the pipes open, so reading stops shortly after.
+      const drained = Promise.all(pumps);
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        drained,
+        new Promise<void>((resolve) => {
+          grace = setTimeout(resolve, DRAIN_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+      for (const r of readers) void r.cancel();
+      await drained;
       io.signal.removeEventListener("abort", kill);
       return proc.signalCode !== null ? null : code;
     },
     async close() {
       clock.close();
+      for (const p of live) {
+        try {
+          process.kill(-p.pid, "SIGKILL");
+        } catch {
+          p.kill("SIGKILL");
+        }
+      }
+      await Promise.all([...live].map((p) => p.exited));
       lab.attachment.detach();
       await tun.close();
       await ns.remove();
@@ -146,10 +187,13 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
   };
 }
 
-/** A lab session in the kernel world (root only). `lab start` switches to a fresh simulated world. */
+/** A lab session in the kernel world (root only). `lab start` builds a fresh kernel world. */
 export async function createKernelLabSession(
   opts: KernelWorldOptions & Omit<LabSessionOptions, "world" | "worldInstance"> = {},
 ): Promise<LabEngine> {
   const world = await createKernelWorld(opts);
-  return new LabEngine(world, opts);
+  return new LabEngine(world, {
+    worldFactory: () => createKernelWorld(opts),
+    ...opts,
+  });
 }

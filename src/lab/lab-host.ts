@@ -4,25 +4,62 @@ import type { Clock } from "../clock/clock.ts";
 import type { LinkEnd } from "../link/link.ts";
 import { attach } from "../runtime/attach.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
+import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import type { Rng } from "../util/rng.ts";
 import type { EventLog } from "./event-log.ts";
 import { hostLink } from "./host-link.ts";
+import {
+  DEFAULT_PERSONALITY,
+  hostSettingsFor,
+  type Personality,
+  personalityNamed,
+} from "./personality.ts";
+import { HostSamples } from "./samples.ts";
 import type { LabHost } from "./world.ts";
 
+export interface LabHostOptions extends Omit<HostOptions, "tcp"> {
+  /** Default: tcplab (small TSvals, shift 0 for 64 KiB: easy to read). */
+  readonly personality?: Personality;
+  /** Settings fixed over the personality. */
+  readonly tcp?: Partial<TcpSettings>;
+}
+
+/** The host-wide TcpSettings of a lab host: defaults, then the personality, then the world's overrides. */
+export function labHostSettings(
+  mtu: number,
+  p: Personality,
+  overrides: Partial<TcpSettings>,
+): TcpSettings {
+  // RFC 9293 §3.7.1: the MSS follows the MTU, as Host derives it.
+  return { ...defaultTcpSettings, mss: mtu - 40, ...hostSettingsFor(p), ...overrides };
+}
+
 export function makeLabHost(
-  opts: HostOptions,
+  opts: LabHostOptions,
   wire: LinkEnd,
   clock: Clock,
   log: EventLog,
   rng: Rng,
 ): LabHost {
-  const host = new Host(opts);
+  const personality = opts.personality ?? (personalityNamed(DEFAULT_PERSONALITY) as Personality);
+  const overrides = opts.tcp ?? {};
+  const host = new Host({
+    ...opts,
+    tcp: labHostSettings(opts.mtu ?? 1500, personality, overrides),
+  });
   const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`));
   const attachment = attach(host, link.end, clock);
   const sockets = new Sockets(host, attachment);
+  const samples = new HostSamples(() => host.connections(), host.addr);
+  link.delivered = (packet) => samples.delivered(packet, clock.now());
+  log.onEvent((ev) => {
+    if (ev.kind === "packet" && ev.host === host.name && ev.dir === ">" && !ev.injected)
+      samples.sent(ev.bytes, ev.time);
+  });
   const prev = host.events.connectionAdded;
   host.events.connectionAdded = (tcb) => {
     prev?.(tcb);
+    samples.added(tcb, clock.now());
     log.state(clock.now(), host.name, tcb, undefined, tcb.state);
     tcb.observe({
       stateChanged: (t, from, to) => {
@@ -30,7 +67,31 @@ export function makeLabHost(
       },
     });
   };
-  return { name: host.name, addr: host.addr, host, sockets, attachment, link };
+  return {
+    name: host.name,
+    addr: host.addr,
+    host,
+    sockets,
+    attachment,
+    link,
+    personality,
+    tcpOverrides: overrides,
+    samples,
+  };
+}
+
+/**
+ * Switches a host's personality. Host copies its settings into every
+ * listener and connection when it opens them (Host.listen, Host.connect),
+ * so rewriting the host-wide record here changes what later opens get and
+ * leaves running listeners and connections as they are.
+ */
+export function setPersonality(h: LabHost, p: Personality): void {
+  const next = labHostSettings(h.host.mtu, p, h.tcpOverrides);
+  // Host declares tcpSettings readonly for its callers; the lab owns this host and changes
+  // the record in place (keys absent from `next` cannot exist: it is built from the full defaults).
+  Object.assign(h.host.tcpSettings as { -readonly [K in keyof TcpSettings]: TcpSettings[K] }, next);
+  h.personality = p;
 }
 
 /** A 16-byte ISN secret drawn from the world's seed, so a seeded session replays exactly. */

@@ -9,12 +9,13 @@
  *    0.000     SYN-SENT |-- S 0:0(0) win 65535 <mss 1460> --------->|
  *    0.010              |<-- S. 0:0(0) ack 1 win 65535 <mss 1460> --| SYN-RECEIVED
  */
-import { formatFlags } from "../wire/format.ts";
+
+import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
+import { formatFlags } from "../wire/format.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
-import { stateName } from "../tcp/state.ts";
 import { formatTime } from "./args.ts";
 import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
 import type { Line, Span } from "./view.ts";
@@ -114,7 +115,8 @@ export function ladderLines(
   }
   // Pass 2: interleave state changes. A change goes on the next segment its
   // host sends at the same instant (the change caused that segment), else on
-  // a row of its own.
+  // a row of its own. When several changes come before that segment, the
+  // last one caused it: the earlier ones move to rows of their own, in order.
   const rows: Row[] = [];
   let next = 0;
   for (const ev of events) {
@@ -131,27 +133,13 @@ export function ladderLines(
     const label = stateName(ev.to);
     let placed = false;
     const r = segRows[next]?.row;
-    if (
-      r !== undefined &&
-      r.time === ev.time &&
-      r.rightward === (side === "left") &&
-      rowFree(r, side)
-    ) {
+    if (r !== undefined && r.time === ev.time && r.rightward === (side === "left")) {
+      const earlier = side === "left" ? r.leftState : r.rightState;
+      if (earlier !== undefined) rows.push(stateRow(ev.time, side, earlier));
       setSide(r, side, label);
       placed = true;
     }
-    if (!placed) {
-      const row: Row = {
-        time: ev.time,
-        rightward: true,
-        label: "",
-        lost: false,
-        ports: undefined,
-        isSegment: false,
-      };
-      setSide(row, side, label);
-      rows.push(row);
-    }
+    if (!placed) rows.push(stateRow(ev.time, side, label));
   }
   // Keep the last `count` segments (and the state rows among them).
   let seen = 0;
@@ -251,8 +239,18 @@ function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "
   return undefined;
 }
 
-function rowFree(row: Row, side: "left" | "right"): boolean {
-  return side === "left" ? row.leftState === undefined : row.rightState === undefined;
+/** A row with no segment, only a state change at one side. */
+function stateRow(time: number, side: "left" | "right", label: string): Row {
+  const row: Row = {
+    time,
+    rightward: true,
+    label: "",
+    lost: false,
+    ports: undefined,
+    isSegment: false,
+  };
+  setSide(row, side, label);
+  return row;
 }
 
 function setSide(row: Row, side: "left" | "right", label: string): void {

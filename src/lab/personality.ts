@@ -6,21 +6,18 @@
  * buffer is rounded. Real stacks differ there, and a script written against
  * one stack encodes that stack's choices. A personality names them:
  *
- * - `tcp`: overrides of TcpSettings the engine honours today;
- * - `synOptions`: the SYN and SYN-ACK option layout the stack should use.
- *   The engine does not yet negotiate window scale, SACK-permitted or
- *   timestamps (src/tcp/options.ts sends only the MSS); the layout is named
- *   here so that option negotiation can honour it once it exists;
+ * - `tcp`: overrides of TcpSettings (buffers, timers, RFC 5961);
+ * - `synOptions`: the SYN and SYN-ACK option layout, padding, window-scale
+ *   shift and first TSval — mapped onto TcpSettings by hostSettingsFor();
  * - `sockets`: how the socket layer reports things (fcntl flag values,
  *   SO_RCVBUF rounding);
  * - `script`: defaults of the packetdrill runner (the `#ifdef` names that
  *   are defined, the window of injected segments that omit `win`).
  */
 
-import type { TcpSettings } from "../tcp/settings.ts";
+import type { SynOptionSlot, TcpSettings } from "../tcp/settings.ts";
 
-/** One entry of a SYN option layout, in wire order. */
-export type SynOptionSlot = "mss" | "nop" | "eol" | "wscale" | "sackOK" | "TS";
+export type { SynOptionSlot };
 
 export interface SynOptionLayout {
   /** Options on our SYN (active open), in order, padding included. */
@@ -31,9 +28,12 @@ export interface SynOptionLayout {
    */
   readonly synAckOrder: readonly SynOptionSlot[];
   readonly synAckPad: "eol" | "nop";
-  /** Our window scale shift when window scaling is on (RFC 7323 §2.3). */
-  readonly wscale: number;
-  /** The first TSval we send (scripts compare TSval only loosely). */
+  /**
+   * Our window scale shift when window scaling is on (RFC 7323 §2.3);
+   * undefined: the smallest shift that covers the receive buffer.
+   */
+  readonly wscale: number | undefined;
+  /** The TSval a connection starts with, then one tick per ms (scripts compare TSval only loosely). */
   readonly tsValStart: number;
 }
 
@@ -65,16 +65,22 @@ export interface Personality {
   readonly script: ScriptDefaults;
 }
 
-/** tcplab's own choices: the engine's defaults. */
+/**
+ * tcplab's own choices, made for reading: the engine's defaults
+ * (src/tcp/settings.ts) with a window-scale shift just big enough for the
+ * buffer (0 for 64 KiB, so windows read as bytes) and a TSval that starts at
+ * 1 when a connection opens — TSval − 1 is the connection's age in ms.
+ */
 const tcplab: Personality = {
   name: "tcplab",
-  description: "tcplab's defaults (src/tcp/settings.ts): MSS-only SYN options, RFC 6298 timers",
+  description:
+    "tcplab's defaults, for reading: small TSvals (1 + ms since open), shift 0 for 64 KiB",
   tcp: {},
   synOptions: {
     syn: ["mss", "nop", "wscale", "sackOK", "TS"],
     synAckOrder: ["mss", "nop", "wscale", "sackOK", "TS"],
     synAckPad: "nop",
-    wscale: 7,
+    wscale: undefined,
     tsValStart: 1,
   },
   sockets: { oRdwr: 0x2, oNonblock: 0x800, rcvBufRounding: "none" },
@@ -101,6 +107,21 @@ const freebsd: Personality = {
     msl: 30_000,
     delayedAck: 100,
     rfc5961: true,
+    // Where FreeBSD's tcp_input / tcp_twcheck / syncache choose differently
+    // from tcplab's RFC 9293 defaults (src/tcp/settings.ts says why each is open).
+    synResetForm: "connection",
+    rstErrorWhenClosing: true,
+    oldSegmentAck: "process",
+    ackRepeatsFin: true,
+    timeWaitRst: "ignore",
+    timeWaitReopen: true,
+    timeWaitInput: "bsd",
+    dropSynFin: "never", // net.inet.tcp.drop_synfin=0
+    listenSynAckReset: false,
+    listenerCloseHalfOpen: "drop",
+    rcvBufRounding: "mss",
+    seqCheckWindow: "buffer",
+    receiverSws: "bsd",
   },
   synOptions: {
     syn: ["mss", "nop", "wscale", "sackOK", "TS"],
@@ -117,6 +138,12 @@ const freebsd: Personality = {
  * Linux as packetdrill's own scripts expect it: SYN
  * `<mss 1460,sackOK,TS val … ecr 0,nop,wscale 7>`, RTO floor 200 ms,
  * delayed ACK 40 ms, MSL 60 s (TIME-WAIT 60 s).
+ *
+ * Linux's SYN-ACK packs sackOK next to TS when the peer offered both
+ * (`<mss,sackOK,TS,nop,wscale>`, tcp_options_write) but writes
+ * `<mss,nop,nop,sackOK,nop,wscale>` without timestamps. One static layout
+ * cannot say both; this one is exact for a peer that offers timestamps (any
+ * modern stack) and keeps sackOK before wscale otherwise.
  */
 const linux: Personality = {
   name: "linux",
@@ -129,10 +156,18 @@ const linux: Personality = {
     msl: 30_000,
     delayedAck: 40,
     rfc5961: true,
+    // Known Linux choices: tcp_reset() reports ECONNRESET in CLOSING/LAST-ACK,
+    // tcp_timewait_state_process() takes a new SYN above RCV.NXT, SYN+FIN is
+    // dropped in LISTEN only, request sockets die silently with their
+    // listener. The other switches stay at tcplab's defaults.
+    rstErrorWhenClosing: true,
+    timeWaitReopen: true,
+    dropSynFin: "listen",
+    listenerCloseHalfOpen: "drop",
   },
   synOptions: {
     syn: ["mss", "sackOK", "TS", "nop", "wscale"],
-    synAckOrder: ["mss", "nop", "nop", "sackOK", "nop", "wscale"],
+    synAckOrder: ["mss", "sackOK", "TS", "nop", "wscale"],
     synAckPad: "nop",
     wscale: 7,
     tsValStart: 1,
@@ -149,12 +184,24 @@ export function personalityNamed(name: string): Personality | undefined {
   return Object.hasOwn(personalities, name) ? personalities[name] : undefined;
 }
 
+/** The names, for completion and messages. */
+export function personalityNames(): readonly string[] {
+  return Object.keys(personalities);
+}
+
 /**
- * The TcpSettings a host gets for this personality. The SYN option layout
- * (`synOptions`) is the personality's own record until TcpSettings declares
- * the option-negotiation fields (window scaling, SACK, timestamps and their
- * layouts); then it is mapped here, in this one place.
+ * The TcpSettings a host gets for this personality, over the engine's
+ * defaults: its `tcp` overrides and its SYN option layout, mapped in this
+ * one place (wscaleShift is present even when undefined: "the smallest shift").
  */
 export function hostSettingsFor(p: Personality): Partial<TcpSettings> {
-  return { ...p.tcp };
+  const o = p.synOptions;
+  return {
+    ...p.tcp,
+    synOptionLayout: o.syn,
+    synAckOptionLayout: o.synAckOrder,
+    synOptionPadding: o.synAckPad,
+    wscaleShift: o.wscale,
+    tsValStart: o.tsValStart,
+  };
 }

@@ -32,6 +32,8 @@ export interface ArgSpec {
   readonly open?: boolean;
   /** For "word": socket ids are accepted and offered too (`inject #3 …` or `inject tcp …`). */
   readonly withSockets?: boolean;
+  /** For "word": host names are offered too (`personality b linux` or `personality linux`). */
+  readonly withHosts?: boolean;
   /** For "socket": also accept an id that was closed but whose connection the lab remembers. */
   readonly closedOk?: boolean;
   readonly min?: number;
@@ -296,6 +298,7 @@ export function candidatesFor(spec: ArgSpec, host: LabHost, resolve: Resolver): 
       return [
         ...(spec.values ?? []),
         ...(spec.withSockets ? host.sockets.list().map((s) => `#${s.fd}`) : []),
+        ...(spec.withHosts ? resolve.hostNames() : []),
       ];
     case "lab":
       return [...resolve.labNames()];

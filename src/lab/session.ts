@@ -11,14 +11,16 @@ import { formatIpv4Addr, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { formatTime, tokenize } from "./args.ts";
 import { registerControlCommands } from "./cmd-control.ts";
 import { registerInspectCommands } from "./cmd-inspect.ts";
+import { registerPersonalityCommands } from "./cmd-personality.ts";
+import { registerPlotCommands } from "./cmd-plot.ts";
 import { registerSessionCommands } from "./cmd-session.ts";
 import { registerSocketCommands } from "./cmd-sockets.ts";
 import type { PacketEvent, StateEvent } from "./event-log.ts";
 import type { LabClock, RealTime } from "./lab-clock.ts";
-import { type LabFile, parseLabFile } from "./lab-file.ts";
+import { type LabFile, parseLabFile, type WorldStep } from "./lab-file.ts";
 import { type Command, candidatesFor, parseArgs, Registry, type Resolver } from "./registry.ts";
 import { createSimWorld, type SimWorldOptions } from "./sim-world.ts";
-import { stateRows, STATE_COLUMNS } from "./state-view.ts";
+import { STATE_COLUMNS, stateRows } from "./state-view.ts";
 import { stateLine, traceLine } from "./trace-view.ts";
 import type { Block, CommandResult, Completion, LabSession, Line, StatusView } from "./view.ts";
 import type { LabHost, World } from "./world.ts";
@@ -42,14 +44,27 @@ export interface LabSessionOptions {
 
 export const DEFAULT_LABS_DIR = fileURLToPath(new URL("../../labs/", import.meta.url));
 
-interface LabProgress {
+export interface LabProgress {
   readonly lab: LabFile;
+  /** The lab's steps in this session's world (stepsFor). */
+  readonly steps: readonly WorldStep[];
   step: number;
   /** Log position when the current step began: `segment` checks look from here. */
   mark: number;
 }
 
 type OutputListener = (blocks: readonly Block[]) => void;
+
+/** A host command running in the background (`host nc 10.0.0.2 80 &`). */
+export interface HostJob {
+  readonly id: number;
+  readonly command: string;
+  /** The process id once started (for `host kill PID`). */
+  readonly pid: number | undefined;
+  readonly abort: AbortController;
+  /** Settles when the command has ended. */
+  readonly done: Promise<void>;
+}
 
 export class LabEngine implements LabSession, Resolver {
   world: World;
@@ -67,8 +82,18 @@ export class LabEngine implements LabSession, Resolver {
   private readonly fdMemory = new Map<string, Map<number, Tcb>>();
   /** Peer ISNs chosen by `inject` for connections whose IRS is not known yet. */
   readonly injectBases = new WeakMap<Tcb, number>();
-  /** Pending host command, for interrupt(). */
+  /** Pending host command or `wait`, for interrupt(). */
   hostAbort: AbortController | undefined;
+  /** Host commands started with a trailing `&`, by job number. */
+  readonly hostJobs = new Map<number, HostJob>();
+  private nextJobId = 1;
+  /** Text emitted while a command runs (host output), for `output` checks. */
+  private captured: string[] | undefined;
+  /** Log position when the previous command began (`wait` looks from there). */
+  previousCommandMark = 0;
+  private currentCommandMark = 0;
+  /** Jobs are being ended with the world: their end is not news. */
+  private closing = false;
   private traceMark = 0;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly statusListeners = new Set<() => void>();
@@ -84,6 +109,8 @@ export class LabEngine implements LabSession, Resolver {
     registerSocketCommands(this.registry);
     registerInspectCommands(this.registry);
     registerControlCommands(this.registry);
+    registerPersonalityCommands(this.registry);
+    registerPlotCommands(this.registry);
     registerSessionCommands(this.registry);
     this.bindWorld();
   }
@@ -95,15 +122,23 @@ export class LabEngine implements LabSession, Resolver {
   // ───────────────────────────── LabSession ─────────────────────────────
 
   async execute(line: string): Promise<CommandResult> {
+    const captured: string[] = [];
+    this.captured = captured;
+    if (line.trim() !== "") {
+      this.previousCommandMark = this.currentCommandMark;
+      this.currentCommandMark = this.world.log.length;
+    }
     try {
       const result = await this.executeUnsafe(line);
-      this.lastOutput = blocksText(result.blocks);
+      this.lastOutput = [...captured, blocksText(result.blocks)].join("\n");
       this.flush();
       return result;
     } catch (err) {
       // Backstop: commands return errors as Blocks; anything thrown is a bug, reported not raised.
       const message = err instanceof Error ? err.message : String(err);
       return { blocks: [{ kind: "error", message: `internal error: ${message}` }] };
+    } finally {
+      if (this.captured === captured) this.captured = undefined;
     }
   }
 
@@ -119,7 +154,7 @@ export class LabEngine implements LabSession, Resolver {
   status(): StatusView {
     const h = this.current;
     const lab = this.lab;
-    const step = lab?.lab.steps[lab.step];
+    const step = lab?.steps[lab.step];
     return {
       prompt: `${h.name}> `,
       world: this.world.kind,
@@ -140,7 +175,7 @@ export class LabEngine implements LabSession, Resolver {
             lab: {
               name: lab.lab.name,
               step: lab.step + 1,
-              steps: lab.lab.steps.length,
+              steps: lab.steps.length,
               title: step.title,
             },
           }
@@ -160,6 +195,7 @@ export class LabEngine implements LabSession, Resolver {
 
   async close(): Promise<void> {
     this.interrupt();
+    await this.endJobs();
     this.unlistenLog?.();
     const pcaps = this.world.hosts.map((h) => h.link.pcap);
     for (const h of this.world.hosts) h.link.pcap = undefined;
@@ -224,6 +260,7 @@ export class LabEngine implements LabSession, Resolver {
   async resetWorld(): Promise<void> {
     // The old world goes first: a kernel world's namespace name can only be held once.
     this.clock.pause();
+    await this.endJobs();
     this.unlistenLog?.();
     for (const h of this.world.hosts) {
       h.link.pcap?.close();
@@ -236,6 +273,8 @@ export class LabEngine implements LabSession, Resolver {
     this.current = next.hosts[0] as LabHost;
     this.fdMemory.clear();
     this.traceMark = 0;
+    this.previousCommandMark = 0;
+    this.currentCommandMark = 0;
     this.bindWorld();
   }
 
@@ -292,6 +331,10 @@ export class LabEngine implements LabSession, Resolver {
 
   emit(blocks: readonly Block[]): void {
     if (blocks.length === 0) return;
+    if (this.captured !== undefined) {
+      const t = blocksText(blocks.filter((b) => b.kind !== "packets"));
+      if (t !== "") this.captured.push(t);
+    }
     for (const fn of this.outputListeners) fn(blocks);
   }
 
@@ -313,6 +356,85 @@ export class LabEngine implements LabSession, Resolver {
       if (this.traceOn && lines.length > 0) this.emit([{ kind: "packets", lines }]);
     }
     this.emitStatus();
+  }
+
+  /**
+   * Starts `command` where the peer lives without waiting for it (`host … &`):
+   * its output is shown as it comes, prefixed with the job number, and a line
+   * says when it ends. It ends with the world at the latest.
+   */
+  startHostJob(command: string): HostJob | undefined {
+    const run = this.world.runHostCommand;
+    if (run === undefined) return undefined;
+    const id = this.nextJobId++;
+    const abort = new AbortController();
+    let pid: number | undefined;
+    const tag = `[${id}] `;
+    const done = run
+      .call(this.world, command, {
+        signal: abort.signal,
+        started: (p) => {
+          pid = p;
+        },
+        output: (chunk, stream) => {
+          const lines = chunk.replace(/\n$/, "").split("\n");
+          this.emit([
+            {
+              kind: "text",
+              lines: lines.map(
+                (l): Line => [
+                  { text: tag, tone: "muted" },
+                  { text: l, tone: stream === "stderr" ? "warn" : "normal" },
+                ],
+              ),
+            },
+          ]);
+        },
+      })
+      .then(
+        (code) => {
+          this.hostJobs.delete(id);
+          if (this.closing) return;
+          this.emit([
+            {
+              kind: "text",
+              lines: [
+                [
+                  { text: tag, tone: "muted" },
+                  {
+                    text: `done: ${command} (${code === null ? "killed" : `exit status ${code}`})`,
+                    tone: "muted",
+                  },
+                ],
+              ],
+            },
+          ]);
+        },
+        () => {
+          this.hostJobs.delete(id);
+        },
+      );
+    const job: HostJob = {
+      id,
+      command,
+      get pid() {
+        return pid;
+      },
+      abort,
+      done,
+    };
+    this.hostJobs.set(id, job);
+    return job;
+  }
+
+  /** Ends every background host command (lab start, quit). */
+  private async endJobs(): Promise<void> {
+    const jobs = [...this.hostJobs.values()];
+    if (jobs.length === 0) return;
+    this.closing = true;
+    for (const j of jobs) j.abort.abort();
+    await Promise.all(jobs.map((j) => j.done));
+    this.closing = false;
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -468,7 +590,8 @@ export class LabEngine implements LabSession, Resolver {
     for (const spec of cmd.args) {
       if (i < argWords.length) {
         const t = argWords[i]?.text ?? "";
-        if (spec.optional && spec.kind === "word" && !(spec.values ?? []).includes(t)) continue;
+        const words = [...(spec.values ?? []), ...(spec.withHosts ? this.hostNames() : [])];
+        if (spec.optional && spec.kind === "word" && !words.includes(t)) continue;
         i++;
         continue;
       }

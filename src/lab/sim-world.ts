@@ -12,6 +12,7 @@ import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
+import type { Personality } from "./personality.ts";
 import type { World } from "./world.ts";
 
 export interface SimWorldOptions {
@@ -20,6 +21,9 @@ export interface SimWorldOptions {
   /** One-way wire delay (default 10 ms: enough to see segments in flight). */
   readonly delay?: Millis;
   readonly mtu?: number;
+  /** Both hosts' personality (default tcplab); `personality HOST NAME` changes one later. */
+  readonly personality?: Personality;
+  /** Settings fixed over the personality. */
   readonly tcp?: Partial<TcpSettings>;
   readonly realTime?: RealTime;
 }
@@ -43,6 +47,7 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
         mtu,
         isn: { secret: isnSecret(rng.fork(`isn-${name}`)) },
         ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
+        ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
       },
       end,
       clock,

@@ -32,19 +32,30 @@ export function formatEp(ep: Endpoint): string {
   return `${ep.addr === 0 ? "*" : formatIpv4Addr(ep.addr)}:${ep.port}`;
 }
 
-/** Short timer names for the table. */
+/** Short timer names for the table (the full names are in `state #ID` and `clock`). */
 const TIMER_SHORT: Record<string, string> = {
   retransmission: "rtx",
   persist: "persist",
-  "delayed-ack": "delack",
-  "time-wait": "2msl",
+  "delayed-ack": "dack",
+  "time-wait": "tw",
+  keepalive: "ka",
+  "user-timeout": "uto",
 };
+
+/** A duration in few characters for the table: 200ms, 1.2s, 59s, 2m. */
+export function shortDuration(ms: Millis): string {
+  const v = Math.max(0, ms);
+  if (v < 1000) return `${Math.round(v)}ms`;
+  if (v < 10_000) return `${Number((v / 1000).toFixed(1))}s`;
+  if (v < 120_000) return `${Math.round(v / 1000)}s`;
+  return `${Math.round(v / 60_000)}m`;
+}
 
 export function timerText(tcb: Tcb, now: Millis): string {
   return tcb
     .timers()
-    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${formatDuration(Math.max(0, t.deadline - now))}`)
-    .join(", ");
+    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(t.deadline - now)}`)
+    .join(" ");
 }
 
 /** Whether IRS is known (the peer's SYN was seen). */
@@ -96,15 +107,20 @@ export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf)
       { text: "" },
       { text: "" },
       { text: "" },
+      // A listener's queues, as `ss` shows them: handshakes under way in the timers column,
+      // finished connections waiting for accept() over the backlog in rcvq.
       {
         text:
-          listener !== undefined
-            ? `accept queue ${listener.acceptQueue.length}, half-open ${listener.halfOpen.size}`
+          listener !== undefined && listener.halfOpen.size > 0
+            ? `${listener.halfOpen.size} half-open`
             : "",
         tone: "muted",
       },
       { text: "" },
-      { text: "" },
+      {
+        text: listener !== undefined ? `${listener.acceptQueue.length}/${listener.backlog}` : "",
+        tone: "muted",
+      },
     ]);
   }
   const tcbs = host.host.connections();
@@ -116,7 +132,8 @@ export function tcbRow(tcb: Tcb, now: Millis, view: SeqView, id: string): Span[]
   const name = stateName(tcb.state);
   return [
     { text: id, tone: id.startsWith("#") ? "accent" : "muted" },
-    { text: formatEp(tcb.local) },
+    // The host's address is in the table's title: the local end is its port.
+    { text: `:${tcb.local.port}` },
     { text: formatEp(tcb.remote) },
     { text: name, tone: stateTone(name) },
     { text: sndSeq(tcb, tcb.sndUna, view) },
@@ -124,7 +141,7 @@ export function tcbRow(tcb: Tcb, now: Millis, view: SeqView, id: string): Span[]
     { text: String(tcb.sndWnd) },
     { text: rcvSeq(tcb, tcb.rcvNxt, view) },
     { text: String(tcb.rcvWnd) },
-    { text: formatDuration(tcb.rto) },
+    { text: shortDuration(tcb.rto) },
     { text: timerText(tcb, now), tone: "warn" },
     { text: String(tcb.sendQueued) },
     { text: String(tcb.recvAvailable) },
@@ -169,7 +186,10 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
     kv("SND.WND", String(tcb.sndWnd)),
     kv("RCV.NXT", both(tcb.rcvNxt, "rcv")),
     kv("RCV.WND", String(tcb.rcvWnd)),
-    kv("MSS", `send ${tcb.sndMss}, receive ${tcb.rcvMss}`),
+    kv("MSS", mssText(tcb)),
+    kv("window scale", wscaleText(tcb)),
+    kv("timestamps", tsText(tcb)),
+    kv("SACK", sackText(tcb, rel)),
     kv(
       "RTT",
       tcb.srtt === undefined
@@ -178,6 +198,7 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
     ),
     kv("RTO", formatDuration(tcb.rto)),
     kv("retransmits", String(tcb.retransmissions)),
+    ...congestionLines(tcb, rel, kv),
     kv("send queue", `${tcb.sendQueued} bytes (${tcb.sendSpace} free)`),
     kv("receive queue", `${tcb.recvAvailable} bytes${tcb.finReceived ? ", FIN received" : ""}`),
     kv(
@@ -194,4 +215,101 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
     ),
   ];
   return { kind: "text", lines };
+}
+
+// ───────────────────────── negotiated options and congestion (state #ID) ─────────────────────────
+
+/** Before the peer's SYN is seen nothing is negotiated yet. */
+function negotiatedYet(tcb: Tcb): boolean {
+  return tcb.negotiated !== undefined;
+}
+
+function mssText(tcb: Tcb): string {
+  const n = tcb.negotiated;
+  const offered =
+    n === undefined
+      ? ""
+      : n.peerMss !== undefined
+        ? `, peer offered ${n.peerMss}`
+        : ", peer sent none: 536 assumed";
+  const eff =
+    tcb.effSndMss !== tcb.sndMss ? `; ${tcb.effSndMss} data bytes per segment with timestamps` : "";
+  return `send ${tcb.sndMss}, receive ${tcb.rcvMss}${offered}${eff}`;
+}
+
+function wscaleText(tcb: Tcb): string {
+  if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
+  const w = tcb.negotiated?.wscale;
+  if (w === undefined) return "off (not on both SYNs): windows are 16-bit byte counts";
+  return `on: peer's windows × 2^${tcb.sndWscale} (its shift ${tcb.sndWscale}${w.peerShiftClamped ? ", clamped to 14" : ""}), ours × 2^${tcb.rcvWscale} (RFC 7323 §2)`;
+}
+
+function tsText(tcb: Tcb): string {
+  if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
+  if (!tcb.tsEnabled) return "off (not on both SYNs)";
+  return `on: TS.Recent ${tcb.tsRecent >>> 0} (the peer's TSval we echo, RFC 7323 §4.3)`;
+}
+
+function sackText(tcb: Tcb, view: SeqView): string {
+  if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
+  if (!tcb.sackEnabled) return "off (not on both SYNs)";
+  const blocks = tcb.lastSackBlocks;
+  const sent =
+    blocks.length === 0
+      ? "no blocks in our last ACK"
+      : `our last ACK's blocks ${blocks.map(([l, r]) => `${rcvSeq(tcb, l, view)}:${rcvSeq(tcb, r, view)}`).join(" ")}`;
+  return `on (RFC 2018): ${sent}`;
+}
+
+const PHASES: Readonly<Record<string, string>> = {
+  "slow-start": "slow start",
+  "congestion-avoidance": "congestion avoidance",
+  recovery: "fast recovery",
+  loss: "loss recovery after a timeout",
+};
+
+function bytesText(v: number): string {
+  return Number.isFinite(v) ? `${v}` : "∞";
+}
+
+function congestionLines(
+  tcb: Tcb,
+  view: SeqView,
+  kv: (k: string, v: string, tone?: Tone) => Line,
+): Line[] {
+  const c = tcb.congestion;
+  if (tcb.state === State.SynSent || tcb.state === State.SynReceived) {
+    // RFC 5681 §3.1: the window starts with the connection, once SMSS is known.
+    return [kv("congestion", `${c.name}; cwnd is set when the connection is established`)];
+  }
+  const mss =
+    c.cwnd > 0 && tcb.effSndMss > 0 ? ` (${(c.cwnd / tcb.effSndMss).toFixed(1)} segments)` : "";
+  const lines: Line[] = [
+    kv(
+      "congestion",
+      `${c.name}, ${PHASES[c.phase] ?? c.phase}`,
+      c.phase === "recovery" || c.phase === "loss" ? "warn" : undefined,
+    ),
+    kv(
+      "cwnd",
+      `${c.cwnd}${mss}, ssthresh ${bytesText(c.ssthresh)}${Number.isFinite(c.ssthresh) ? "" : " (no loss yet)"}`,
+    ),
+    kv("flight", `FlightSize ${c.flightSize}, pipe ${c.pipe}`),
+    kv(
+      "recovery",
+      `point ${sndSeq(tcb, c.recoveryPoint, view)}; ${c.dupAcks} duplicate ACK(s) in a row; ${c.stats.recoveries} recoveries, ${c.stats.fastRetransmits} fast retransmits, ${c.stats.timeouts} timeouts`,
+    ),
+  ];
+  if (c.sack) {
+    const ranges = c.sackedRanges;
+    lines.push(
+      kv(
+        "SACKed",
+        ranges.length === 0
+          ? "nothing above SND.UNA"
+          : ranges.map(([a, b]) => `${sndSeq(tcb, a, view)}:${sndSeq(tcb, b, view)}`).join(" "),
+      ),
+    );
+  }
+  return lines;
 }

@@ -39,11 +39,20 @@ export interface CommandResult {
 export interface StatusView {
   readonly prompt: string;
   readonly world: "simulated" | "kernel";
-  readonly clock: { readonly now: string; readonly mode: "paused" | "running"; readonly speed: number };
+  readonly clock: {
+    readonly now: string;
+    readonly mode: "paused" | "running";
+    readonly speed: number;
+  };
   readonly host: string;
   readonly connections: Extract<Block, { kind: "table" }>;
   /** Current guided-lab step, if a lab is running. */
-  readonly lab?: { readonly name: string; readonly step: number; readonly steps: number; readonly title: string };
+  readonly lab?: {
+    readonly name: string;
+    readonly step: number;
+    readonly steps: number;
+    readonly title: string;
+  };
 }
 
 export interface Completion {

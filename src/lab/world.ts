@@ -4,14 +4,18 @@
  * device, the Linux kernel as its peer). Commands only see this interface,
  * so both worlds accept the same commands.
  */
-import type { Millis } from "../clock/clock.ts";
+
 import type { Sockets } from "../api/sockets.ts";
+import type { Millis } from "../clock/clock.ts";
 import type { Attachment } from "../runtime/attach.ts";
 import type { Host } from "../stack/host.ts";
+import type { TcpSettings } from "../tcp/settings.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 import type { EventLog } from "./event-log.ts";
 import type { HostLink } from "./host-link.ts";
 import type { LabClock } from "./lab-clock.ts";
+import type { Personality } from "./personality.ts";
+import type { HostSamples } from "./samples.ts";
 
 export type WorldKind = "simulated" | "kernel";
 
@@ -23,6 +27,12 @@ export interface LabHost {
   readonly sockets: Sockets;
   readonly attachment: Attachment;
   readonly link: HostLink;
+  /** Whose choices new connections and listeners follow (`personality` switches it). */
+  personality: Personality;
+  /** Settings the world fixes over any personality (tests, `SimWorldOptions.tcp`). */
+  readonly tcpOverrides: Partial<TcpSettings>;
+  /** cwnd, ssthresh and sent segments over time, per connection (`plot`). */
+  readonly samples: HostSamples;
 }
 
 /** The far end that is not a tcplab host (the kernel), drawn on the ladder's right. */
@@ -33,7 +43,10 @@ export interface PeerInfo {
 
 export interface HostCommandIo {
   readonly output: (text: string, stream: "stdout" | "stderr") => void;
+  /** Ends the command (SIGINT to its process group; SIGKILL if it lingers). */
   readonly signal: AbortSignal;
+  /** Told the process id once the command has started. */
+  readonly started?: (pid: number) => void;
 }
 
 export interface World {

@@ -86,7 +86,7 @@ describe("socket commands", () => {
     const { s } = session();
     await established(s);
     await run(s, "close #3");
-    expect((await run(s, "state")).text).toMatch(/\(#3\)\s+10\.0\.0\.1:49152.*FIN-WAIT-1/);
+    expect((await run(s, "state")).text).toMatch(/\(#3\)\s+:49152\s+10\.0\.0\.2:80.*FIN-WAIT-1/);
     expect((await run(s, "state #3")).text).toContain("FIN-WAIT-1");
     const b = await run(s, "b: abort #4");
     expect(b.text).toContain("#4 aborted");
@@ -147,9 +147,11 @@ describe("state and stats", () => {
       "sndq",
       "rcvq",
     ]);
+    // The local end is a port: the host's address is the table's title.
+    expect(table.title).toBe("a 10.0.0.1 (sequence numbers relative to ISS/IRS)");
     expect(table.rows[0]?.map((c) => c.text)).toEqual([
       "#3",
-      "10.0.0.1:49152",
+      ":49152",
       "10.0.0.2:80",
       "ESTABLISHED",
       "1",
@@ -157,8 +159,8 @@ describe("state and stats", () => {
       "65535",
       "1",
       "65535",
-      "1 s",
-      "rtx 1 s",
+      "1s",
+      "rtx 1s",
       "5",
       "0",
     ]);
@@ -174,12 +176,15 @@ describe("state and stats", () => {
     const { s } = session();
     await runAll(s, ["b: listen 80", "connect b 80"]);
     expect(linesOf((await run(s, "state")).blocks[0])[0]).toBe(
-      "#3|10.0.0.1:49152|10.0.0.2:80|SYN-SENT|0|1|0|-|65535|1 s|rtx 1 s|0|0",
+      "#3|:49152|10.0.0.2:80|SYN-SENT|0|1|0|-|65535|1s|rtx 1s|0|0",
     );
     await run(s, "step");
     const b = linesOf((await run(s, "b: state")).blocks[0]);
-    expect(b[0]).toBe("#3|*:80|*|LISTEN|||||||accept queue 0, half-open 1||");
-    expect(b[1]).toMatch(/^-\|10\.0\.0\.2:80\|10\.0\.0\.1:49152\|SYN-RECEIVED\|0\|1\|65535\|1\|/);
+    // A listener, as `ss` shows one: 1 handshake under way; accept queue 0 of a backlog of 16.
+    expect(b[0]).toBe("#3|*:80|*|LISTEN|||||||1 half-open||0/16");
+    expect(b[1]).toMatch(/^-\|:80\|10\.0\.0\.1:49152\|SYN-RECEIVED\|0\|1\|65535\|1\|/);
+    await runAll(s, ["step", "step"]);
+    expect(linesOf((await run(s, "b: state")).blocks[0])[0]).toBe("#3|*:80|*|LISTEN|||||||||1/16");
   });
 
   test("state #ID details one connection", async () => {
@@ -219,5 +224,18 @@ describe("pcap", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("kernel-world commands in the simulated world", () => {
+  test("wait and host explain that there is no kernel here", async () => {
+    const { s } = session();
+    const w = (await run(s, "wait syn")).errors[0];
+    expect(w?.message).toBe("wait: nothing comes from outside the simulated world: step or run moves it");
+    expect(w?.usage).toBe("wait [syn|fin|rst|data|ack] [MAX]");
+    expect((await run(s, "host nc 10.0.0.2 80 &")).errors[0]?.message).toContain(
+      "host: there is no kernel here",
+    );
+    expect((await run(s, "wait bogus")).errors[0]?.message).toContain("MAX should be a duration");
   });
 });

@@ -228,6 +228,6 @@ describe("time", () => {
     const row = linesOf((await run(s, "state")).blocks[0])[0];
     expect(row).toContain("ESTABLISHED");
     await runAll(s, ["send #3 hi"]);
-    expect(linesOf((await run(s, "state")).blocks[0])[0]).toContain("rtx 1 s");
+    expect(linesOf((await run(s, "state")).blocks[0])[0]).toContain("rtx 1s");
   });
 });

@@ -1,49 +1,86 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseLabFile } from "../../src/lab/lab-file.ts";
-import { formatReport, runLab } from "../../src/lab/lab-runner.ts";
+import { createKernelLabSession } from "../../src/lab/kernel-world.ts";
+import { type LabFile, parseLabFile, stepsFor, worldsOf } from "../../src/lab/lab-file.ts";
+import { formatReport, runLab, startLab } from "../../src/lab/lab-runner.ts";
 import { DEFAULT_LABS_DIR } from "../../src/lab/session.ts";
-import { run, session } from "./helpers.ts";
+import { describeKernelWorld, run, session, uniqueKernelNames } from "./helpers.ts";
 
 const files = readdirSync(DEFAULT_LABS_DIR).filter((f) => f.endsWith(".md"));
 
+function load(file: string): LabFile {
+  const name = file.slice(0, -3);
+  const parsed = parseLabFile(readFileSync(join(DEFAULT_LABS_DIR, file), "utf8"), name);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.lab;
+}
+
 describe("every guided lab runs in the simulated world", () => {
-  test("the labs directory holds the handshake and close labs", () => {
+  test("the labs directory holds the handshake and close labs, for both worlds", () => {
     expect(files).toContain("handshake.md");
     expect(files).toContain("close.md");
+    for (const f of files) expect(worldsOf(load(f))).toEqual(["simulated", "kernel"]);
   });
 
   for (const file of files) {
     for (const seed of [1, 42, 0xdead]) {
       test(`${file} (seed ${seed})`, async () => {
-        const name = file.slice(0, -3);
-        const parsed = parseLabFile(readFileSync(join(DEFAULT_LABS_DIR, file), "utf8"), name);
-        if (!parsed.ok) throw new Error(parsed.error);
+        const lab = load(file);
         const { s } = session({ seed });
-        const report = await runLab(s, parsed.lab);
+        const report = await runLab(s, lab);
         if (!report.ok) throw new Error(`seed ${seed}\n${formatReport(report)}`);
-        expect(report.steps).toHaveLength(parsed.lab.steps.length);
+        const steps = stepsFor(lab, "simulated");
+        expect(report.steps).toHaveLength(steps.length);
         // Every step teaches something checkable.
-        for (const step of parsed.lab.steps) expect(step.expects.length).toBeGreaterThan(0);
+        for (const step of steps) expect(step.expects.length).toBeGreaterThan(0);
       });
     }
   }
 });
+
+describeKernelWorld(
+  "every guided lab runs in the kernel world (the Linux kernel as the peer)",
+  () => {
+    for (const file of files) {
+      test(`${file}`, async () => {
+        const lab = load(file);
+        const steps = stepsFor(lab, "kernel");
+        for (const step of steps) expect(step.expects.length).toBeGreaterThan(0);
+        const s = await createKernelLabSession({
+          ...uniqueKernelNames(file.slice(0, 5)),
+          trace: false,
+          seed: 7,
+        });
+        try {
+          const report = await runLab(s, lab);
+          if (!report.ok) throw new Error(formatReport(report));
+          expect(report.steps).toHaveLength(steps.length);
+          expect(report.world).toBe("kernel");
+        } finally {
+          await s.close();
+        }
+      }, 60_000);
+    }
+  },
+);
 
 describe("lab commands", () => {
   test("lab list, lab start, check, next, back, lab quit", async () => {
     const { s } = session();
     const list = await run(s, "lab list");
     expect(list.text).toContain("handshake The three-way handshake");
+    expect(list.text).toContain("sim, kernel");
     const start = await run(s, "lab start handshake");
-    expect(start.text).toContain("Step 1/7: b listens on port 80");
+    expect(start.text).toContain("Step 1/7: The server listens on port 80");
     expect(start.text).toContain("b: listen 80");
+    // The simulated world's block only: the kernel world's commands are not shown here.
+    expect(start.text).not.toContain("delay 10ms");
     expect(s.status().lab).toEqual({
       name: "handshake",
       step: 1,
       steps: 7,
-      title: "b listens on port 80",
+      title: "The server listens on port 80",
     });
     const notYet = await run(s, "next");
     expect(notYet.text).toContain("✗ b:#3 is LISTEN (it is CLOSED)");
@@ -51,7 +88,7 @@ describe("lab commands", () => {
     await run(s, "b: listen 80");
     expect((await run(s, "check")).text).toBe("✓ b:#3 is LISTEN");
     const next = await run(s, "next");
-    expect(next.text).toContain("Step 2/7: a sends a SYN");
+    expect(next.text).toContain("Step 2/7: The client sends a SYN");
     expect((await run(s, "back")).text).toContain("Step 1/7");
     expect((await run(s, "back")).text).toContain("this is the first step");
     expect((await run(s, "lab quit")).text).toBe("lab ended");
@@ -78,7 +115,7 @@ describe("lab commands", () => {
       "t",
     );
     if (!lab.ok) throw new Error(lab.error);
-    s.lab = { lab: lab.lab, step: 0, mark: 0 };
+    await startLab(s, lab.lab);
     await run(s, "b: listen 80");
     expect((await run(s, "next")).text).toContain("lab t complete");
     expect(s.lab).toBeUndefined();
@@ -106,15 +143,82 @@ describe("lab file format", () => {
     if (!r.ok) throw new Error(r.error);
     expect(r.lab.title).toBe("Title here");
     expect(r.lab.intro).toEqual(["Intro line."]);
+    const body = { commands: ["b: listen 80"], expects: ["state b:#3 LISTEN"], after: ["After."] };
+    // A plain `lab` block serves both worlds.
     expect(r.lab.steps[0]).toEqual({
       title: "First",
       line: 4,
       before: ["Before."],
-      after: ["After."],
-      commands: ["b: listen 80"],
-      expects: ["state b:#3 LISTEN"],
+      bodies: { simulated: body, kernel: body },
+      proseOnly: false,
     });
-    expect(r.lab.steps[1]?.commands).toEqual([]);
+    expect(r.lab.steps[1]?.proseOnly).toBe(true);
+    for (const world of ["simulated", "kernel"] as const) {
+      expect(stepsFor(r.lab, world)).toEqual([
+        { title: "First", line: 4, before: ["Before."], ...body },
+        {
+          title: "Second",
+          line: 12,
+          before: ["Only prose."],
+          after: [],
+          commands: [],
+          expects: [],
+        },
+      ]);
+    }
+  });
+
+  test("per-world blocks: each world gets its own commands, checks and prose; world-only steps", () => {
+    const text = [
+      "# T",
+      "## Both",
+      "Shared.",
+      "```lab sim",
+      "b: listen 80",
+      "expect: state b:#3 LISTEN",
+      "```",
+      "Sim prose.",
+      "```lab kernel",
+      "listen 80",
+      "expect: state lab:#3 LISTEN",
+      "```",
+      "Kernel prose.",
+      "## Kernel only",
+      "```lab kernel",
+      "host nc 10.0.0.2 80 &",
+      "expect: segment lab < S",
+      "```",
+    ].join("\n");
+    const r = parseLabFile(text, "x");
+    if (!r.ok) throw new Error(r.error);
+    expect(worldsOf(r.lab)).toEqual(["simulated", "kernel"]);
+    expect(stepsFor(r.lab, "simulated")).toEqual([
+      {
+        title: "Both",
+        line: 2,
+        before: ["Shared."],
+        after: ["Sim prose."],
+        commands: ["b: listen 80"],
+        expects: ["state b:#3 LISTEN"],
+      },
+    ]);
+    const kernel = stepsFor(r.lab, "kernel");
+    expect(kernel.map((s) => [s.title, s.after, s.commands])).toEqual([
+      ["Both", ["Kernel prose."], ["listen 80"]],
+      ["Kernel only", [], ["host nc 10.0.0.2 80 &"]],
+    ]);
+  });
+
+  test("a lab without blocks for the session's world does not run there", async () => {
+    const { s } = session();
+    const lab = parseLabFile(
+      "# K\n## k\n```lab kernel\nlisten 80\nexpect: state lab:#3 LISTEN\n```\n",
+      "k",
+    );
+    if (!lab.ok) throw new Error(lab.error);
+    const report = await runLab(s, lab.lab);
+    expect(report.ok).toBe(false);
+    expect(report.error).toBe("lab k has no steps for the simulated world (it has: kernel)");
   });
 
   test("malformed lab files are reported with file and line", () => {
@@ -136,7 +240,19 @@ describe("lab file format", () => {
     });
     expect(parseLabFile("# T\n## s\n```lab\n```\n```lab\n```\n", "x")).toEqual({
       ok: false,
-      error: "x.md:5: one lab block per step",
+      error: "x.md:5: a plain lab block serves every world: it cannot follow another block",
+    });
+    expect(parseLabFile("# T\n## s\n```lab sim\n```\n```lab sim\n```\n", "x")).toEqual({
+      ok: false,
+      error: "x.md:5: one lab block per world and step (sim has one already)",
+    });
+    expect(parseLabFile("# T\n## s\n```lab\n```\n```lab kernel\n```\n", "x")).toEqual({
+      ok: false,
+      error: "x.md:5: one lab block per world and step (kernel has one already)",
+    });
+    expect(parseLabFile("# T\n## s\n```lab mars\n```\n", "x")).toEqual({
+      ok: false,
+      error: 'x.md:3: unknown world "mars" (a lab block is `lab`, `lab sim` or `lab kernel`)',
     });
     expect(parseLabFile("# T\n## s\n```lab\nexpect:\n```\n", "x")).toEqual({
       ok: false,
