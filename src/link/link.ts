@@ -10,6 +10,17 @@ export interface LinkEnd {
   send(packet: Uint8Array): void;
   /** Register the receiver of packets arriving at this side (one receiver). */
   onReceive(handler: PacketHandler): void;
+  /**
+   * Optional, for links that deliver arrivals in bursts (the TUN device: all
+   * the packets of one reader wake-up, synchronously one after another):
+   * `handler` runs after each burst — after the last packet the link
+   * delivered, in the same task, also when the burst ended in drops — so a
+   * receiver may hold its output until then and answer a burst of ACKs with
+   * one output pass. A link that lacks it delivers packets one by one (the
+   * simulated wire: its order of events stays exactly as scheduled). A
+   * wrapper forwards it only if it delivers synchronously what it receives.
+   */
+  onBatchEnd?(handler: () => void): void;
   /** Largest IPv4 packet this link carries. */
   readonly mtu: number;
 }

@@ -284,9 +284,12 @@ function removeAllSync(): void {
 }
 
 function onSignal(signal: "SIGINT" | "SIGTERM"): void {
+  // Count before removing: removeAllSync() takes our own listeners off, and
+  // counted afterwards an application's handler would look like ours alone.
+  const othersHandle = process.listenerCount(signal) > 1;
   removeAllSync();
   // If nobody else handles the signal, keep its default meaning: exit.
-  if (process.listenerCount(signal) <= 1) process.exit(signal === "SIGINT" ? 130 : 143);
+  if (!othersHandle) process.exit(signal === "SIGINT" ? 130 : 143);
 }
 const onSigint = () => onSignal("SIGINT");
 const onSigterm = () => onSignal("SIGTERM");

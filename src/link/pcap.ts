@@ -170,6 +170,10 @@ export function pcapTap(inner: LinkEnd, writer: PcapWriter, clock: Clock): LinkE
         handler(packet);
       });
     },
+    // A synchronous pass-through: the inner link's bursts are the tap's.
+    ...(inner.onBatchEnd === undefined
+      ? {}
+      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
   };
 }
 

@@ -65,5 +65,9 @@ export function trace(
         handler(packet);
       });
     },
+    // A synchronous pass-through: the inner link's bursts are the trace's.
+    ...(inner.onBatchEnd === undefined
+      ? {}
+      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
   };
 }

@@ -5,9 +5,17 @@ export interface ReaderInit {
   readonly stopFd: number;
   /** Largest packet to read (the device MTU). */
   readonly mtu: number;
-  /** One Int32: batches the worker may still post before it must wait. */
+  /**
+   * Two Int32s: [CREDIT] batches the worker may still post before it must
+   * wait; [WAITING] 1 while the worker is (about to be) in Atomics.wait, so
+   * the main thread notifies only then.
+   */
   readonly credit: SharedArrayBuffer;
 }
+
+/** Int32 indexes into ReaderInit.credit. */
+export const CREDIT = 0;
+export const WAITING = 1;
 
 export type ReaderMessage =
   | {

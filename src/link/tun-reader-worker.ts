@@ -16,7 +16,7 @@
  */
 import { ptr } from "bun:ffi";
 import { EAGAIN, EINTR, errno, libc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./tun-libc.ts";
-import type { ReaderInit, ReaderMessage } from "./tun-reader-protocol.ts";
+import { CREDIT, type ReaderInit, type ReaderMessage, WAITING } from "./tun-reader-protocol.ts";
 
 declare const self: Worker;
 
@@ -92,9 +92,13 @@ function run(init: ReaderInit): void {
 
     function send(): boolean {
       // Wait for credit: the main thread returns one per batch it has handled.
-      while (Atomics.sub(credit, 0, 1) <= 0) {
-        Atomics.add(credit, 0, 1);
-        Atomics.wait(credit, 0, 0, 50);
+      while (Atomics.sub(credit, CREDIT, 1) <= 0) {
+        Atomics.add(credit, CREDIT, 1);
+        // Announce the wait first (the main thread notifies only then); a
+        // credit returned in between makes the wait return at once.
+        Atomics.store(credit, WAITING, 1);
+        Atomics.wait(credit, CREDIT, 0, 50);
+        Atomics.store(credit, WAITING, 0);
         if (stopRequested()) {
           stopping = true;
           return false;

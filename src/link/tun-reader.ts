@@ -7,7 +7,7 @@
 
 import { TunError } from "./tun-error.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, errno, libc, strerror } from "./tun-libc.ts";
-import type { ReaderInit, ReaderMessage } from "./tun-reader-protocol.ts";
+import { CREDIT, type ReaderInit, type ReaderMessage, WAITING } from "./tun-reader-protocol.ts";
 
 /** Batches the worker may post before the main thread has handled them. */
 const MAX_IN_FLIGHT = 8;
@@ -38,9 +38,9 @@ export class WorkerReader {
         e,
       );
     }
-    const sab = new SharedArrayBuffer(4);
+    const sab = new SharedArrayBuffer(8);
     this.credit = new Int32Array(sab);
-    this.credit[0] = MAX_IN_FLIGHT;
+    this.credit[CREDIT] = MAX_IN_FLIGHT;
     this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
     this.worker.onmessage = (event: MessageEvent<ReaderMessage>) => {
       const msg = event.data;
@@ -55,8 +55,12 @@ export class WorkerReader {
         try {
           sink.batch(packets, msg.bytes);
         } finally {
-          Atomics.add(this.credit, 0, 1);
-          Atomics.notify(this.credit, 0);
+          Atomics.add(this.credit, CREDIT, 1);
+          // A notify costs a futex call: make it only when the worker waits
+          // for credit. The worker sets WAITING before it waits, and its wait
+          // expects credit 0, so a credit added before it sleeps is never
+          // missed (all Atomics operations are sequentially consistent).
+          if (Atomics.load(this.credit, WAITING) !== 0) Atomics.notify(this.credit, CREDIT);
         }
       } else if (msg.type === "stopped") {
         this.resolveStopped?.();
@@ -77,7 +81,7 @@ export class WorkerReader {
     });
     const one = new BigUint64Array([1n]);
     libc().write(this.stopFd, one, 8);
-    Atomics.notify(this.credit, 0);
+    Atomics.notify(this.credit, CREDIT);
     // Bounded: a worker that does not answer is terminated all the same.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {

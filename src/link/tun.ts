@@ -90,6 +90,7 @@ class Tun implements TunDevice {
   };
   error: string | undefined;
   private receiver: PacketHandler | undefined;
+  private batchEnd: (() => void) | undefined;
   private errorHandler: ((message: string) => void) | undefined;
   private readonly reader: WorkerReader;
   private closing: Promise<void> | undefined;
@@ -126,19 +127,24 @@ class Tun implements TunDevice {
     s.readWakeups++;
     s.packetsIn += packets.length;
     s.bytesIn += bytes;
-    for (const p of packets) {
-      if (this.closing !== undefined) return;
-      // The link carries IPv4 only; the kernel may still emit the odd IPv6 packet.
-      if (p.length === 0 || p[0]! >> 4 !== 4) {
-        s.droppedNotIpv4++;
-        continue;
+    try {
+      for (const p of packets) {
+        if (this.closing !== undefined) return;
+        // The link carries IPv4 only; the kernel may still emit the odd IPv6 packet.
+        if (p.length === 0 || p[0]! >> 4 !== 4) {
+          s.droppedNotIpv4++;
+          continue;
+        }
+        const receiver = this.receiver;
+        if (receiver === undefined) {
+          s.droppedNoReceiver++;
+          continue;
+        }
+        receiver(p);
       }
-      const receiver = this.receiver;
-      if (receiver === undefined) {
-        s.droppedNoReceiver++;
-        continue;
-      }
-      receiver(p);
+    } finally {
+      // One wake-up's packets are one burst (LinkEnd.onBatchEnd).
+      this.batchEnd?.();
     }
   }
 
@@ -161,6 +167,10 @@ class Tun implements TunDevice {
 
   onReceive(handler: PacketHandler): void {
     this.receiver = handler;
+  }
+
+  onBatchEnd(handler: () => void): void {
+    this.batchEnd = handler;
   }
 
   onError(handler: (message: string) => void): void {

@@ -14,6 +14,7 @@ import { type PcapWriter, pcapFile, pcapTap } from "../link/pcap.ts";
 import { DEFAULT_TUN_MTU, DEFAULT_TUN_NAME, openTun, type TunDevice } from "../link/tun.ts";
 import { TunError } from "../link/tun-error.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
+import { BULK_BUFFERS } from "../tcp/settings.ts";
 import { parseIpv4Addr } from "../wire/addr.ts";
 import { type Attachment, attach } from "./attach.ts";
 
@@ -53,7 +54,10 @@ export interface KernelHostOptions {
    * netns.removeSync() on exit).
    */
   readonly cleanupOnExit?: boolean;
-  /** More Host options (TCP settings, ISN …). */
+  /**
+   * More Host options (TCP settings, ISN …). TCP buffers default to
+   * BULK_BUFFERS (1 MiB each) here; `host.tcp` overrides them.
+   */
   readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
 }
 
@@ -132,7 +136,13 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     });
     const inner = opts.wrapLink === undefined ? tun : opts.wrapLink(tun, clock);
     const link: LinkEnd = pcap === undefined ? inner : pcapTap(inner, pcap, clock);
-    host = new Host({ ...opts.host, name: opts.name ?? "tcplab", addr, mtu });
+    host = new Host({
+      ...opts.host,
+      tcp: { ...BULK_BUFFERS, ...opts.host?.tcp },
+      name: opts.name ?? "tcplab",
+      addr,
+      mtu,
+    });
     attachment = attach(host, link, clock);
   } catch (err) {
     // Leave nothing behind: device, namespace, file, timers.

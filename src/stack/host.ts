@@ -364,7 +364,8 @@ export class Host {
 
   /** Drains a TCB's output at once (causal order), hands finished handshakes over, forgets CLOSED TCBs. */
   private afterTcb(tcb: Tcb): void {
-    for (const seg of tcb.takeOutput()) this.sendTcp(tcb.remote.addr, seg);
+    // sendTcp copies each payload into its packet at once: the views may go.
+    tcb.drainOutput((seg) => this.sendTcp(tcb.remote.addr, seg));
     if (this.halfOpen.size > 0) {
       const entry = this.halfOpen.get(tcb);
       if (entry !== undefined && tcb.state !== State.SynReceived) {

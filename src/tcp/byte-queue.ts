@@ -67,6 +67,20 @@ export class ByteQueue {
     return out;
   }
 
+  /**
+   * `len` bytes starting `offset` bytes after the head (clamped like peek):
+   * a view into the ring when they lie in one piece, else a copy. A view is
+   * valid only until the space is reused — after consume() and a push()
+   * that wraps over it; callers that keep it must copy.
+   */
+  view(offset: number, len: number): Uint8Array {
+    const start = Math.min(Math.max(0, offset), this.len);
+    const n = Math.min(Math.max(0, len), this.len - start);
+    const pos = (this.head + start) % this.buf.length;
+    if (pos + n <= this.buf.length) return this.buf.subarray(pos, pos + n);
+    return this.peek(offset, len);
+  }
+
   /** Drops `n` bytes from the head. */
   consume(n: number): void {
     const k = Math.min(Math.max(0, n), this.len);

@@ -31,7 +31,7 @@ export class Reassembly {
   /** The first part of the last insert that was held already (a duplicate, RFC 2883), as [start, end). */
   lastDuplicate: readonly [number, number] | undefined;
 
-  constructor(readonly limit: number) {}
+  constructor(public limit: number) {}
 
   /** Bytes currently held. */
   get bytes(): number {

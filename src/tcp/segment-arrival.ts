@@ -4,7 +4,7 @@ import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor, segLen } from "./reset.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
-import { peerWindow } from "./window-scale.ts";
+import { maxWindow, peerWindow } from "./window-scale.ts";
 
 /**
  * RFC 9293 §3.10.7 "SEGMENT ARRIVES", for a Tcb in SYN-SENT or a
@@ -480,11 +480,18 @@ function deliver(tcb: Tcb, data: Uint8Array): void {
 
 /**
  * Delayed ACK (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2): within settings.delayedAck
- * of the first unacknowledged segment, and at once for every second full-sized one.
+ * of the first unacknowledged segment, and at once for every second full-sized
+ * one — or once half the window we can offer is unacknowledged: a window
+ * under two MSS never sees two full-sized segments, and the sender, stopped
+ * at its edge, would wait out the timer every round trip.
  */
 function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
   tcb.ackPendingBytes += bytes;
-  if (tcb.settings.delayedAck <= 0 || tcb.ackPendingBytes >= 2 * tcb.rcvMss) {
+  // The window we can offer: the buffer, within what the field carries
+  // (65535 when scaling was not negotiated, whatever the buffer).
+  const window = Math.min(tcb.rcvQueue.capacity, maxWindow(tcb.rcvWscale));
+  const threshold = Math.min(2 * tcb.rcvMss, Math.floor(window / 2));
+  if (tcb.settings.delayedAck <= 0 || tcb.ackPendingBytes >= threshold) {
     tcb.ackNow = true;
   } else if (tcb.delayedAckAt === undefined) {
     tcb.delayedAckAt = now + tcb.settings.delayedAck;

@@ -49,6 +49,11 @@ export class SendBuffer {
     return this.bytes.peek(seqDiff(seq, this.headSeq), len);
   }
 
+  /** As slice(), but a view into the buffer where possible: valid until the next acknowledge(). */
+  view(seq: number, len: number): Uint8Array {
+    return this.bytes.view(seqDiff(seq, this.headSeq), len);
+  }
+
   /** Sequence number one past the last byte written by the application. */
   get endSeq(): number {
     return seqAdd(this.headSeq, this.bytes.length);

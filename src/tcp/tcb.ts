@@ -52,6 +52,7 @@ export type TimerName =
 
 /** Largest window the 16-bit header field carries unscaled (RFC 7323 §2 lifts it once negotiated). */
 const MAX_WINDOW = 65535;
+const NO_PAYLOAD = new Uint8Array(0);
 
 /**
  * One connection's Transmission Control Block (RFC 9293 §3.3.1) and the
@@ -157,7 +158,11 @@ export class Tcb {
   ackPendingBytes = 0;
 
   private noDelay: boolean;
+  /** Inside input() or onTimer(): user calls from events queue, the output routine runs at the end. */
+  private eventDepth = 0;
   private output: TcpSegment[] = [];
+  /** Some queued output's payload is a view into the send buffer (see drainOutput). */
+  private outputViews = false;
   private observers = new Set<TcbEvents>();
 
   private constructor(opts: TcbOptions, passive: boolean) {
@@ -178,7 +183,10 @@ export class Tcb {
     // stays within 65535 unless scaling is negotiated (updateRcvWnd).
     const rcvCap = opts.settings.windowScaling ? maxWindow(MAX_WSCALE) : MAX_WINDOW;
     this.rcvQueue = new ByteQueue(Math.min(opts.settings.rcvBuf, rcvCap));
-    this.reassembly = new Reassembly(opts.settings.oooLimit);
+    // Out-of-order data may fill what the window offers: by default the bound
+    // is the receive buffer (a 64 KiB bound under a 1 MiB window would drop
+    // everything past it behind one hole).
+    this.reassembly = new Reassembly(opts.settings.oooLimit ?? this.rcvQueue.capacity);
     const s = opts.settings;
     this.rttEstimator = new RttEstimator(s.initialRto, s.minRto, s.maxRto);
     this.challengeLimiter = opts.challengeLimiter ?? new ChallengeAckLimiter(s.challengeAckLimit);
@@ -250,6 +258,24 @@ export class Tcb {
   get effSndMss(): number {
     return Math.max(1, this.sndMss - (this.ts.enabled ? TS_OPTION_SPACE : 0));
   }
+  /**
+   * The length of a full new segment: the effective MSS, bounded by half the
+   * largest window the peer has offered (MAX.SND.WND; all of it if ≤ 536,
+   * the default MSS). A peer whose window holds less than two segments would
+   * otherwise get one at a time and sit on each until its delayed-ACK timer
+   * fires (RFC 9293 §3.8.6.3 lets it wait for a second): the classic case is
+   * a 64 KiB MTU without window scaling, a 65495-byte MSS against a 65535-byte
+   * window. Two half-window segments keep the ACK clock going (Linux's
+   * tcp_bound_to_half_wnd). settings.boundToHalfWindow turns it off.
+   */
+  get sndSegmentSize(): number {
+    const mss = this.effSndMss;
+    const max = this.maxSndWnd;
+    if (!this.settings.boundToHalfWindow || max <= 0) return mss;
+    const bound = max > 536 ? Math.floor(max / 2) : max;
+    // A floor like Linux's (68 bytes of IP datagram): never dribble single bytes.
+    return Math.max(Math.min(mss, bound), Math.min(mss, 48));
+  }
   get recvAvailable(): number {
     return this.rcvQueue.length;
   }
@@ -271,7 +297,19 @@ export class Tcb {
     if (this.state === State.Closed || this.state === State.Listen) return;
     this.now = now;
     this.keepAlive.heard(now); // any segment from the peer ends the idle time
-    segmentArrives(this, seg, now);
+    // An ACK may free send-buffer space that a write then reuses: output not
+    // yet taken must not keep views of it.
+    if (this.outputViews) this.copyOutputPayloads();
+    // Events raised mid-segment (writable after SND.UNA moves, readable …) may
+    // call send() at once; its output waits for the end of the segment, when
+    // SND.WND is updated too (fifth step) — else it would use the old window
+    // with the new SND.UNA and overrun the peer's right edge (§3.8.6.2.1).
+    this.eventDepth++;
+    try {
+      segmentArrives(this, seg, now);
+    } finally {
+      this.eventDepth--;
+    }
     this.afterEvent(now);
   }
 
@@ -382,6 +420,19 @@ export class Tcb {
 
   /** Runs every timer due at `now`. */
   onTimer(now: Millis): void {
+    // As in input(): user calls from events raised here send at the end.
+    this.eventDepth++;
+    let resend: boolean | undefined;
+    try {
+      resend = this.runTimers(now);
+    } finally {
+      this.eventDepth--;
+    }
+    if (resend !== undefined) this.afterEvent(now, resend);
+  }
+
+  /** The timers due at `now`; whether new data may follow (undefined: the TCB closed). */
+  private runTimers(now: Millis): boolean | undefined {
     this.now = now;
     if (this.timeWaitAt !== undefined && now >= this.timeWaitAt) {
       // RFC 9293 §3.10.8: time-wait timeout — delete the TCB.
@@ -414,13 +465,37 @@ export class Tcb {
       if (this.state === State.Closed) return;
     }
     // RFC 6298 §5.4: on expiry only the earliest segment goes; the rest follow its ACK.
-    this.afterEvent(now, !rtoFired);
+    return !rtoFired;
   }
 
+  /** The segments queued for output, oldest first; each owns its payload bytes. */
   takeOutput(): TcpSegment[] {
+    if (this.outputViews) this.copyOutputPayloads();
     const out = this.output;
     this.output = [];
     return out;
+  }
+
+  /**
+   * Hands each queued segment to `send` and empties the queue. A payload may
+   * be a view into the send buffer, valid only during the call: `send` must
+   * copy it (the host writes it into the packet) — one copy instead of two.
+   */
+  drainOutput(send: (seg: TcpSegment) => void): void {
+    const out = this.output;
+    if (out.length === 0) return;
+    this.output = [];
+    this.outputViews = false;
+    for (let i = 0; i < out.length; i++) send(out[i] as TcpSegment);
+  }
+
+  private copyOutputPayloads(): void {
+    const out = this.output;
+    for (let i = 0; i < out.length; i++) {
+      const seg = out[i] as TcpSegment;
+      if (seg.payload.length > 0) out[i] = { ...seg, payload: seg.payload.slice() };
+    }
+    this.outputViews = false;
   }
 
   /** Extra listeners besides `events` (the Listener uses this to track its connections). */
@@ -498,6 +573,7 @@ export class Tcb {
     if (s.rcvBufRounding !== "mss" || s.rcvBuf <= this.sndMss) return;
     const rounded = Math.ceil(s.rcvBuf / this.sndMss) * this.sndMss;
     this.rcvQueue.grow(Math.min(rounded, s.windowScaling ? maxWindow(MAX_WSCALE) : MAX_WINDOW));
+    if (s.oooLimit === undefined) this.reassembly.limit = this.rcvQueue.capacity;
   }
 
   get ourFinAcked(): boolean {
@@ -526,7 +602,7 @@ export class Tcb {
       window: flags & Flag.RST ? 0 : windowField(this, (flags & Flag.SYN) !== 0, this.rcvWscale),
       urgentPointer: 0,
       options,
-      payload: payload ?? new Uint8Array(0),
+      payload: payload ?? NO_PAYLOAD,
     });
   }
 
@@ -608,7 +684,8 @@ export class Tcb {
       return;
     }
     const dataLen = rec.len - (rec.fin ? 1 : 0);
-    const payload = this.sendBuf.slice(rec.seq, dataLen);
+    const payload = this.sendBuf.view(rec.seq, dataLen);
+    if (dataLen > 0) this.outputViews = true;
     let flags = Flag.ACK;
     if (dataLen > 0 && seqAdd(rec.seq, dataLen) === this.sendBuf.endSeq) flags |= Flag.PSH;
     if (rec.fin) flags |= Flag.FIN;
@@ -685,7 +762,7 @@ export class Tcb {
    * Nagle (§3.7.4): may a segment of `len` bytes go now?
    */
   private mayTransmit(len: number, unsent: number): boolean {
-    if (len >= this.effSndMss) return true; // a full segment
+    if (len >= this.sndSegmentSize) return true; // a full segment
     const outstanding = this.sndNxt !== this.sndUna;
     if (len === unsent) {
       // All queued data fits: Nagle holds a small segment while data is
@@ -728,7 +805,7 @@ export class Tcb {
   /** Sends what may be sent, then the ACK we owe if nothing carried it; re-arms timers. */
   afterEvent(now: Millis, resend = true): void {
     this.now = now;
-    if (this.state === State.Closed) return;
+    if (this.state === State.Closed || this.eventDepth > 0) return; // input()/onTimer() send at their end
     if (this.canSendData() && resend) {
       this.congestion.beforeSend(now);
       // RFC 6675 NextSeg(): (1) lost segments first, (2) then new data, (3) in
@@ -752,7 +829,7 @@ export class Tcb {
     const unsent = this.unsentBytes();
     const finPending = this.finQueued && this.finSeq === undefined;
     if (unsent === 0 && !finPending) return false;
-    const len = Math.min(unsent, this.sendAllowance(), this.effSndMss);
+    const len = Math.min(unsent, this.sendAllowance(), this.sndSegmentSize);
     if (unsent > 0 && (len <= 0 || !this.mayTransmit(len, unsent))) return false;
     this.sendNew(len, finPending && len === unsent, now);
     return true;
@@ -822,7 +899,7 @@ export class Tcb {
     const probe = this.sendBuf.inFlight.find((r) => r.probe);
     if (allowance > 0) {
       const unsent = this.unsentBytes();
-      const len = Math.min(unsent, allowance, this.effSndMss);
+      const len = Math.min(unsent, allowance, this.sndSegmentSize);
       this.sendNew(len, this.finQueued && len === unsent, now);
     } else if (probe !== undefined) {
       this.retransmit(probe, now);

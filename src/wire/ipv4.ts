@@ -107,7 +107,7 @@ export function parseIpv4(bytes: Uint8Array, opts?: Ipv4ParseOptions): Parsed<Ip
   }
   if (opts?.verifyChecksum !== false) {
     // RFC 791 §3.1: the sum over the header, checksum included, must be all ones.
-    if (checksumFinish(checksumAccumulate(bytes.subarray(0, headerLength))) !== 0) {
+    if (checksumFinish(checksumAccumulate(bytes, 0, 0, headerLength)) !== 0) {
       return drop("bad-checksum", "ip header");
     }
   }
@@ -212,7 +212,7 @@ export function emitIpv4(
   b[o + 18] = (dst >>> 8) & 0xff;
   b[o + 19] = dst & 0xff;
   if (options !== undefined) b.set(options, o + IPV4_HEADER_LEN);
-  const sum = checksumFinish(checksumAccumulate(b.subarray(o, o + headerLength)));
+  const sum = checksumFinish(checksumAccumulate(b, 0, o, o + headerLength));
   b[o + 10] = sum >>> 8;
   b[o + 11] = sum & 0xff;
   return headerLength;

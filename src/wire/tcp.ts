@@ -296,7 +296,7 @@ export function emitTcp(
   b.fill(0, i, o + headerLength);
   b.set(seg.payload, o + headerLength);
   let sum = checksumFinish(
-    checksumAccumulate(b.subarray(o, o + length), pseudoHeaderSum(src, dst, IpProto.TCP, length)),
+    checksumAccumulate(b, pseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
   );
   if (opts?.checksum === "bad") sum = corruptChecksum(sum);
   put16(b, o + 16, sum);

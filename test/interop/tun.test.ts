@@ -74,12 +74,24 @@ function expectOneLine(err: TunError): void {
   expect(err.message.length).toBeGreaterThan(20);
 }
 
+/** What is left on a stream `startChild` has already read from (bounded by the process's exit). */
+async function readRest(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text;
+    text += dec.decode(value, { stream: true });
+  }
+}
+
 const CHILD = new URL("./fixtures/netns-child.ts", import.meta.url).pathname;
 
 /** Start the fixture tcplab process and wait (bounded) for it to say "ready". */
 async function startChild(
   name: string,
-  mode: "exit" | "wait",
+  mode: "exit" | "wait" | "handler",
 ): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
   const child = Bun.spawn([process.execPath, CHILD, name, mode], {
     stdin: "ignore",
@@ -221,6 +233,21 @@ describe.skipIf(skip)("TUN device in a tcplab namespace", () => {
       child.kill(signal);
       expect(await child.exited).toBe(signal === "SIGTERM" ? 143 : 130);
       expect(netnsExists(name)).toBe(false);
+    }
+  });
+
+  test("an application's own SIGTERM/SIGINT handler still runs, after the namespace is removed", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const name = uniqueName();
+      const child = await startChild(name, "handler");
+      expect(netnsExists(name)).toBe(true);
+      child.kill(signal);
+      // Not 143/130: tcplab's hook must not exit before the application's handler runs.
+      expect(await within(child.exited, 10_000, -1)).toBe(0);
+      const out = await readRest(child.stdout);
+      expect(out).toContain(`app handler ran ${signal} netns removed`);
+      expect(netnsExists(name)).toBe(false);
+      expect(existsSync(`/run/tcplab/${name}.pid`)).toBe(false);
     }
   });
 
