@@ -15,9 +15,10 @@ import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
 import { formatFlags } from "../wire/format.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
-import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
+import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
 import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
+import { formatSegmentOption } from "./packetdrill/matcher.ts";
 import type { Line, Span } from "./view.ts";
 
 export interface LadderSide {
@@ -38,27 +39,6 @@ interface Row {
   readonly isSegment: boolean;
 }
 
-function optionText(o: TcpOption): string {
-  switch (o.kind) {
-    case "mss":
-      return `mss ${o.value}`;
-    case "wscale":
-      return `wscale ${o.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "timestamps":
-      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
-    case "sack":
-      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
-    case "nop":
-      return "nop";
-    case "eol":
-      return "eol";
-    case "unknown":
-      return `opt-${o.type}`;
-  }
-}
-
 /** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted. */
 export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number): string {
   const flags = seg.flags === 0 ? "-" : formatFlags(seg.flags);
@@ -68,7 +48,7 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
   if (seg.flags & Flag.ACK) s += ` ack ${seqAdd(seg.ack, -ackBase)}`;
   s += ` win ${seg.window}`;
   const opts = seg.options.filter((o) => o.kind !== "nop" && o.kind !== "eol");
-  if (opts.length > 0) s += ` <${opts.map(optionText).join(",")}>`;
+  if (opts.length > 0) s += ` <${opts.map(formatSegmentOption).join(",")}>`;
   return s;
 }
 

@@ -24,6 +24,11 @@ export const TcpOptionKind = {
   SACK_PERMITTED: 4,
   SACK: 5,
   TIMESTAMPS: 8,
+  /** RFC 2385 TCP MD5 signature (only recognised by scripts; never interpreted). */
+  MD5: 19,
+  /** RFC 7413 TCP Fast Open cookie, and its experimental form. */
+  FAST_OPEN: 34,
+  FAST_OPEN_EXP: 254,
 } as const;
 
 export interface TcpParseOptions {

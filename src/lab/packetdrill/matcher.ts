@@ -17,23 +17,14 @@
  * - IP: ECN codepoint, TOS and TTL when the line pins them down.
  */
 
-import { Flag } from "../../wire/tcp-types.ts";
+import { formatFlags } from "../../wire/format.ts";
+import { TcpOptionKind } from "../../wire/tcp.ts";
+import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
 import type { PacketStatement, PdTcpOption } from "./ast.ts";
 import type { FieldDiff } from "./report.ts";
 
-/** TCP option kinds (IANA). */
-export const OptKind = {
-  EOL: 0,
-  NOP: 1,
-  MSS: 2,
-  WSCALE: 3,
-  SACK_PERMITTED: 4,
-  SACK: 5,
-  TIMESTAMPS: 8,
-  MD5: 19,
-  FAST_OPEN: 34,
-  FAST_OPEN_EXP: 254,
-} as const;
+/** TCP option kinds (IANA), shared with the wire codec. */
+export const OptKind = TcpOptionKind;
 
 /** One option exactly as it sits in the header: EOL and NOP are one byte each. */
 export interface RawOption {
@@ -141,21 +132,31 @@ export function formatRawOptions(opts: readonly RawOption[], sackBase = 0): stri
   return opts.length === 0 ? "" : `<${opts.map((o) => formatRawOption(o, sackBase)).join(",")}>`;
 }
 
-/** packetdrill's flag letters in its print order: F S R P . U E W; "-" for none. */
+/** packetdrill's flag letters, in tcpdump's order (F S R P . U E W); "-" for none. */
 export function formatPdFlags(mask: number): string {
-  const letters: Array<[number, string]> = [
-    [Flag.FIN, "F"],
-    [Flag.SYN, "S"],
-    [Flag.RST, "R"],
-    [Flag.PSH, "P"],
-    [Flag.ACK, "."],
-    [Flag.URG, "U"],
-    [Flag.ECE, "E"],
-    [Flag.CWR, "W"],
-  ];
-  let s = "";
-  for (const [bit, l] of letters) if (mask & bit) s += l;
-  return s === "" ? "-" : s;
+  const letters = formatFlags(mask);
+  return letters === "none" ? "-" : letters;
+}
+
+/** A parsed option in packetdrill's notation (`mss 1460`, `sackOK`, `TS val 1 ecr 0`, `sack 1:2`). */
+export function formatSegmentOption(o: TcpOption): string {
+  switch (o.kind) {
+    case "mss":
+      return `mss ${o.value}`;
+    case "wscale":
+      return `wscale ${o.shift}`;
+    case "sackPermitted":
+      return "sackOK";
+    case "timestamps":
+      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
+    case "sack":
+      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
+    case "nop":
+    case "eol":
+      return o.kind;
+    case "unknown":
+      return `opt-${o.type}`;
+  }
 }
 
 /** A segment tcplab sent, with seq, ack and SACK already mapped into the script's space. */
