@@ -98,6 +98,10 @@ export class LabEngine implements LabSession, Resolver {
   private readonly outputListeners = new Set<OutputListener>();
   private readonly statusListeners = new Set<() => void>();
   private flushQueued = false;
+  /** Log position up to which state changes have been reported (by a command or by flush). */
+  private stateMark = 0;
+  /** A command is running: its own result reports the state changes it caused. */
+  private commandRunning = false;
   private unlistenLog: (() => void) | undefined;
 
   constructor(world: World, options: LabSessionOptions = {}) {
@@ -342,9 +346,18 @@ export class LabEngine implements LabSession, Resolver {
     for (const fn of this.statusListeners) fn();
   }
 
-  /** Sends trace lines for packets logged since the last flush, then a status update. */
+  /**
+   * Sends trace lines for packets logged since the last flush, the state
+   * changes that happened between commands (kernel world, a running clock:
+   * a peer's reset must not go unnoticed with trace off), then a status update.
+   */
   flush(): void {
     const log = this.world.log;
+    if (!this.commandRunning && this.stateMark < log.length) {
+      const changes = this.stateChangeLines(this.stateMark);
+      this.stateMark = log.length;
+      if (changes.length > 0) this.emit([{ kind: "text", lines: changes }]);
+    }
     if (this.traceMark < log.length) {
       const lines: Line[] = [];
       for (const ev of log.since(this.traceMark)) {
@@ -441,6 +454,7 @@ export class LabEngine implements LabSession, Resolver {
 
   private bindWorld(): void {
     this.traceMark = this.world.log.length;
+    this.stateMark = this.world.log.length;
     // Packets can arrive between commands (kernel world, `run`): trace them as they come,
     // one microtask later so drop marks are already set.
     this.unlistenLog = this.world.log.onEvent(() => {
@@ -530,11 +544,20 @@ export class LabEngine implements LabSession, Resolver {
       return {
         blocks: [{ kind: "error", message: `${cmd.name}: ${args.error}`, usage: cmd.usage }],
       };
+    // State changes from between commands go out first, on their own.
+    this.flush();
     const mark = this.world.log.length;
-    const ran = await cmd.run({ engine: this, host, rest: body.slice(restStart) }, args);
+    this.commandRunning = true;
+    let ran: Awaited<ReturnType<typeof cmd.run>>;
+    try {
+      ran = await cmd.run({ engine: this, host, rest: body.slice(restStart) }, args);
+    } finally {
+      this.commandRunning = false;
+    }
     const result: CommandResult = Array.isArray(ran) ? { blocks: ran } : (ran as CommandResult);
     this.rememberFds();
     const changes = this.world.log.length > mark ? this.stateChangeLines(mark) : [];
+    this.stateMark = Math.max(this.stateMark, this.world.log.length);
     const blocks =
       changes.length > 0
         ? [...result.blocks, { kind: "text" as const, lines: changes }]

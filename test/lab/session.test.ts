@@ -162,3 +162,29 @@ describe("status and output", () => {
     expect((await run(s, "help nothing")).errors[0]?.usage).toBe("help [COMMAND]");
   });
 });
+
+describe("state changes between commands", () => {
+  test("a connection that changes state outside any command is announced, once", async () => {
+    const { s } = session();
+    await runAll(s, ["trace off", "b: listen 80", "connect 10.0.0.2 80", "step", "step", "step"]);
+    await run(s, "b: accept");
+    const seen: string[] = [];
+    s.onOutput((blocks) => {
+      for (const b of blocks) if (b.kind === "text") seen.push(...linesOf(b));
+    });
+    // As a kernel peer or a running clock would: b's application aborts its
+    // connection while no command runs (SO_LINGER 0 then close sends a RST).
+    const b = s.hostNamed("b");
+    if (b === undefined) throw new Error("no host b");
+    b.sockets.setsockopt(4, "SO_LINGER", 0);
+    b.sockets.close(4);
+    await Promise.resolve(); // the session flushes one microtask after the event
+    expect(seen.join("\n")).toMatch(/b \(#4\).*ESTABLISHED → CLOSED/);
+    // The RST reaches a during the next command: that command's result reports
+    // a's change, and b's is not repeated.
+    const step = await run(s, "step");
+    expect(step.text).toMatch(/a #3.*ESTABLISHED → CLOSED/);
+    expect(step.text).not.toMatch(/b \(#4\)/);
+    expect(seen.filter((l) => /b \(#4\).*→ CLOSED/.test(l))).toHaveLength(1);
+  });
+});
