@@ -26,8 +26,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { nsExec } from "./bench/ns-exec.ts";
 import { createKernelPair, KERNEL_SERVER_ADDR, type KernelPair } from "./bench/kernel-pair.ts";
+import { nsExec } from "./bench/ns-exec.ts";
 import { cpuSeconds, type IdleSample, measureIdle, round } from "./bench/proc-stat.ts";
 import {
   type BenchResult,
@@ -38,6 +38,7 @@ import {
   textTable,
 } from "./bench/report.ts";
 import { type ServeProc, startServe } from "./bench/serve-proc.ts";
+import { runSimBench, SIM_FULL, SIM_QUICK, type SimBenchResult } from "./bench/sim.ts";
 import {
   type Direction,
   download,
@@ -48,7 +49,7 @@ import {
 } from "./bench/transfer.ts";
 
 const USAGE =
-  "usage: bun scripts/bench.ts [--quick] [--out DIR] [--mtu 1500,9000,65535] [--reps N] [--idle-seconds S] [--serve-cmd CMD]";
+  "usage: bun scripts/bench.ts [--quick] [--out DIR] [--mtu 1500,9000,65535] [--reps N] [--idle-seconds S] [--serve-cmd CMD] [--no-sim]";
 
 const HELP = `${USAGE}
 
@@ -58,6 +59,8 @@ const HELP = `${USAGE}
   --reps N           repetitions per case (default 3; median reported)
   --idle-seconds S   idle measurement period (default 5)
   --serve-cmd CMD    command that starts tcplab serve (default "bun cli/tcplab.ts serve")
+  --no-sim           skip the simulated-wire cases (congestion control, window scaling;
+                     5 seeds and 200 MB long runs, about a minute; --quick: 1 seed, 4 MB)
   --help             this text`;
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -98,6 +101,7 @@ interface Options {
   readonly reps: number;
   readonly idleSeconds: number;
   readonly serveCmd: readonly string[];
+  readonly sim: boolean;
 }
 
 function usageError(message: string): never {
@@ -117,6 +121,7 @@ function parseOptions(argv: string[]): Options {
         reps: { type: "string" },
         "idle-seconds": { type: "string" },
         "serve-cmd": { type: "string" },
+        "no-sim": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -154,6 +159,7 @@ function parseOptions(argv: string[]): Options {
     reps,
     idleSeconds,
     serveCmd,
+    sim: values["no-sim"] !== true,
   };
 }
 
@@ -265,6 +271,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = performance.now();
+  // The simulated cases first: CPU-bound, no namespaces yet (a Ctrl-C here
+  // needs no cleanup, so the signal handlers come after), nothing else running.
+  const sim: SimBenchResult | null = opts.sim
+    ? runSimBench({ ...(opts.quick ? SIM_QUICK : SIM_FULL), log: (s) => console.error(s) })
+    : null;
   const tag = String(process.pid);
   const serveNetns = `tcplab-bench-s${tag}`;
   let pair: KernelPair | undefined;
@@ -364,7 +375,10 @@ async function main(): Promise<number> {
     await pair?.remove();
   }
 
-  const ok = cases.every((c) => c.tcplab.mbps !== null && c.kernel.mbps !== null);
+  const simOk =
+    sim === null ||
+    (sim.cases.every((c) => c.medianMbps !== null) && sim.steady.every((x) => x.ok));
+  const ok = simOk && cases.every((c) => c.tcplab.mbps !== null && c.kernel.mbps !== null);
   const maxSeconds =
     Math.floor((opts.quick ? QUICK_TIMEOUT_MS : TCPLAB_SIZING.timeoutMs) / 1000) - 1;
   const result: BenchResult = {
@@ -392,7 +406,9 @@ async function main(): Promise<number> {
       "kernel download": `ip netns exec tcplab-bench-a${tag} ${downloadArgv(KERNEL_SERVER_ADDR, 0, maxSeconds).map(shellQuote).join(" ").replace("/bytes/0", "/bytes/N")}`,
       "kernel upload": `ip netns exec tcplab-bench-a${tag} sh -c ${shellQuote(uploadScript(KERNEL_SERVER_ADDR, DISCARD_PORT, "N", maxSeconds))}`,
       "idle CPU": `utime+stime of /proc/<serve pid>/stat and voluntary_ctxt_switches of /proc/<serve pid>/task/*/status over ${opts.idleSeconds} s`,
+      ...(sim === null ? {} : sim.commands),
     },
+    sim,
     durationSeconds: round((performance.now() - started) / 1000, 1),
     ok,
   };

@@ -3,6 +3,7 @@
  * Throughput is MB/s = 10^6 bytes per second; sizes are in MiB.
  */
 import type { IdleSample } from "./proc-stat.ts";
+import { type SimBenchResult, simMarkdown, simText } from "./sim.ts";
 import type { Direction } from "./transfer.ts";
 
 export interface SideResult {
@@ -51,6 +52,8 @@ export interface BenchResult {
   /** The kernel's TCP counters (nstat) in serve's namespace after the runs, per MTU. */
   readonly kernelCounters: Record<string, Record<string, number>>;
   readonly commands: Record<string, string>;
+  /** The simulated-wire cases (congestion control, window scaling), null if skipped. */
+  readonly sim: SimBenchResult | null;
   readonly durationSeconds: number;
   readonly ok: boolean;
 }
@@ -117,6 +120,7 @@ export function textTable(r: BenchResult): string {
       if (s.error !== undefined) out.push(`${c.name} ${side}: ${s.error}`);
     }
   }
+  if (r.sim !== null) out.push("", simText(r.sim));
   return out.join("\n");
 }
 
@@ -149,6 +153,7 @@ export function markdown(r: BenchResult): string {
     md.push(`- ${c.name}: tcplab ${t}; kernel ${k}`);
   }
   md.push("");
+  if (r.sim !== null) md.push(simMarkdown(r.sim));
   md.push("## Commands");
   md.push("");
   md.push("```sh");

@@ -20,6 +20,29 @@ export interface SimTransferOptions {
   readonly port?: number;
   /** TCP settings for both hosts (congestion control, buffers, window scaling …). */
   readonly tcp?: Partial<TcpSettings>;
+  /**
+   * Record the sender's congestion state and the receiver's progress every
+   * `sampleEveryMs` of simulated time until the receiver has read the end of
+   * the stream (read-only: the transfer itself is unchanged).
+   */
+  readonly sampleEveryMs?: Millis;
+}
+
+/** One look at the transfer (see `sampleEveryMs`). */
+export interface SimSample {
+  readonly t: Millis;
+  /** Bytes the receiving application has read. */
+  readonly received: number;
+  /** The sender's cwnd and ssthresh, bytes. */
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  /** The sender's SND.NXT − SND.UNA, bytes. */
+  readonly flight: number;
+  /** The sender's SRTT (ms), once measured. */
+  readonly srtt: Millis | undefined;
+  /** The sender's loss-recovery episodes and data timeouts so far. */
+  readonly recoveries: number;
+  readonly timeouts: number;
 }
 
 export interface EndReport {
@@ -61,6 +84,8 @@ export interface SimTransferResult {
     readonly a: { packets: Record<string, number>; drops: Record<string, number> };
     readonly b: { packets: Record<string, number>; drops: Record<string, number> };
   };
+  /** With `sampleEveryMs`: the samples, in time order. */
+  readonly samples?: readonly SimSample[];
 }
 
 /** The receive buffer is drained in pieces of this size. */
@@ -163,6 +188,26 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     });
   }
 
+  const samples: SimSample[] = [];
+  const every = opts.sampleEveryMs;
+  if (every !== undefined && every > 0) {
+    const sample = () => {
+      const cc = client.congestion;
+      samples.push({
+        t: clock.now(),
+        received: receivedBytes,
+        cwnd: cc.cwnd,
+        ssthresh: cc.ssthresh,
+        flight: cc.flightSize,
+        srtt: client.srtt,
+        recoveries: cc.stats.recoveries,
+        timeouts: cc.stats.timeouts,
+      });
+      if (transferMs === null) clock.schedule(clock.now() + every, sample);
+    };
+    clock.schedule(clock.now() + every, sample);
+  }
+
   world.a.attachment.flush();
   const maxSimMs = opts.maxSimMs ?? 3_600_000;
   const run = clock.runUntilIdle({ maxTime: maxSimMs, maxEvents: opts.maxEvents ?? 50_000_000 });
@@ -212,5 +257,6 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
       "b->a": structuredClone(world.wire.counters("b->a")),
     },
     stats: { a: world.a.host.stats(), b: world.b.host.stats() },
+    ...(every !== undefined ? { samples } : {}),
   };
 }

@@ -6,6 +6,11 @@ import type { DropReason } from "../wire/result.ts";
  * - `packets`: traffic and events, `<proto>.<what>` — e.g. "ip.in", "ip.out",
  *   "ip.fragments-in", "ip.reassembled", "ip.fragments-out", "icmp.in",
  *   "icmp.echo-replies-out", "udp.in", "tcp.out", "tcp.rst-out".
+ *   What was delivered: "ip.fragments-reassembled" (fragments that made a
+ *   whole datagram), "udp.delivered" (queued to a socket), "tcp.delivered"
+ *   (to a connection, or taken or answered by a listener); with the ICMP
+ *   "...-in" counts and the drops they account for every packet received:
+ *   ip.in + ip.reassembled = input drops + delivered.
  * - `drops`: discarded input by protocol and reason, `<proto>.<reason>` —
  *   e.g. "ip.bad-checksum", "ip.fragment-timeout", "udp.no-socket",
  *   "tcp.no-socket", "udp.queue-full".

@@ -170,7 +170,9 @@ export class Host {
     }
     const { header, payload } = parsed.value;
     // RFC 1122 §3.2.1.3: a source that names no single host (broadcast, multicast, class E) is discarded.
-    if (header.src >>> 28 >= 0xe || header.src === BROADCAST) {
+    // So is our own address from the link: forged (a "land" packet), and our
+    // replies to it would come back to us (Linux: a martian source).
+    if (header.src >>> 28 >= 0xe || header.src === BROADCAST || header.src === this.addr) {
       this.counters.drop("ip", "bad-source");
       return;
     }
@@ -205,6 +207,7 @@ export class Host {
     }
     if (result.kind === "pending") return;
     this.counters.count("ip", "reassembled");
+    this.counters.count("ip", "fragments-reassembled", result.fragments);
     const whole: Ipv4Header = {
       ...result.header,
       totalLength: result.header.headerLength + result.payload.length,
@@ -285,12 +288,20 @@ export class Host {
       from: { addr: dg.header.src, port: d.srcPort },
       data: d.payload.slice(),
     });
-    if (!ok) this.counters.drop("udp", "queue-full");
+    if (ok) this.counters.count("udp", "delivered");
+    else this.counters.drop("udp", "queue-full");
   }
 
   private tcpInput(dg: Datagram, now: Millis): void {
     this.counters.count("tcp", "in");
     const { src, dst } = dg.header;
+    // RFC 1122 §3.2.1.3 (g), done by the transport: 0.0.0.0 and 127/8 may
+    // reach UDP (a host learning its address), but never name a TCP peer —
+    // no connection, no reset.
+    if (!isUnicastSource(src)) {
+      this.counters.drop("tcp", "bad-source");
+      return;
+    }
     const parsed = parseTcp(dg.payload, src, dst);
     if (!parsed.ok) {
       this.counters.drop("tcp", parsed.drop);
@@ -304,7 +315,10 @@ export class Host {
     if (tcb !== undefined) {
       tcb.input(seg, now);
       this.afterTcb(tcb);
-      if (tcb.reopenedBy === undefined) return;
+      if (tcb.reopenedBy === undefined) {
+        this.counters.count("tcp", "delivered");
+        return;
+      }
       // A new SYN ended TIME-WAIT (RFC 1122 §4.2.2.13): it is a connection
       // request like any other, and its ISS must lie above the old SND.NXT.
       issAbove = tcb.sndNxt;
@@ -336,10 +350,12 @@ export class Host {
         this.counters.drop("tcp", `listen-${verdict.reason}`);
         return;
       case "reset":
+        this.counters.count("tcp", "delivered");
         this.sendTcp(remote.addr, verdict.rst);
         this.counters.count("tcp", "rst-out");
         return;
       case "syn": {
+        this.counters.count("tcp", "delivered");
         const local: Endpoint = { addr: this.addr, port: entry.port };
         let iss = this.isn.next(local, remote, now);
         if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);

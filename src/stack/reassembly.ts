@@ -42,7 +42,13 @@ export type FragmentDrop =
   | "fragment-timeout";
 
 export type ReassemblyResult<H> =
-  | { readonly kind: "complete"; readonly header: H; readonly payload: Uint8Array }
+  | {
+      readonly kind: "complete";
+      readonly header: H;
+      readonly payload: Uint8Array;
+      /** How many fragments made the datagram (counted as delivered by the host). */
+      readonly fragments: number;
+    }
   | { readonly kind: "pending" }
   | { readonly kind: "drop"; readonly reason: FragmentDrop };
 
@@ -203,7 +209,7 @@ export class Reassembler<H> {
     for (const piece of dg.pieces) payload.set(piece.data, piece.start);
     const header = dg.header;
     this.remove(dg);
-    return { kind: "complete", header, payload };
+    return { kind: "complete", header, payload, fragments: dg.pieces.length };
   }
 
   /** Index of the first piece whose end is after `pos` (binary search over sorted pieces). */
@@ -219,6 +225,9 @@ export class Reassembler<H> {
   }
 
   private poison(dg: Datagram<H>): ReassemblyResult<H> {
+    // The fragments held so far go with it: told to onDiscard, so each is
+    // counted once (the current one is the caller's drop).
+    if (dg.pieces.length > 0) this.onDiscard?.("fragment-overlap", dg.pieces.length);
     this.held -= dg.cost;
     dg.cost = 0;
     dg.pieces = [];

@@ -68,7 +68,11 @@ export class KeepAlive {
       return;
     }
     if (tcb.sendBuf.inFlight.length > 0 || tcb.unsentBytes() > 0) {
+      // The idle period starts again, and so does the probe count: with
+      // probes > 0 the deadline is lastProbeAt + interval, which would stay
+      // at `now` and fire again at once, forever.
       this.since = now;
+      this.probes = 0;
       return;
     }
     tcb.emit(seqAdd(tcb.sndNxt, -1), Flag.ACK);

@@ -88,9 +88,19 @@ export class Listener {
     return { action: "syn" };
   }
 
+  /** Statistics: handshakes held back in SYN-RECEIVED because the accept queue was full. */
+  acceptOverflows = 0;
+
   /** Tracks a Tcb made by Tcb.accept for a SYN this listener let through. */
   addHalfOpen(tcb: Tcb): void {
     this.pending.add(tcb);
+    // Half-open connections may outnumber the free places in the accept
+    // queue: the one that completes when it is full waits (Tcb.admit).
+    tcb.admit = () => {
+      if (this.queue.length < this.backlog) return true;
+      this.acceptOverflows++;
+      return false;
+    };
     const stop = tcb.observe({
       established: (t) => {
         if (!this.pending.delete(t)) return;
@@ -112,6 +122,7 @@ export class Listener {
   accept(): Tcb | undefined {
     const tcb = this.queue.shift();
     if (tcb !== undefined) {
+      tcb.admit = undefined;
       this.unwatch.get(tcb)?.();
       this.unwatch.delete(tcb);
     }

@@ -1,5 +1,5 @@
 import type { Millis } from "../clock/clock.ts";
-import { seqAdd, seqDiff, seqGe, seqLe } from "../wire/seq.ts";
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import {
   type CongestionController,
@@ -72,6 +72,10 @@ export class LossRecovery {
   private lastSendAt: Millis | undefined;
   /** RTT samples of the Tcb's estimator already seen (HyStart++ takes each new one). */
   private rttSamplesSeen = 0;
+  /** RFC 6675 RescueRxt: RecoveryPoint of the episode that had its rescue retransmission. */
+  private rescueRxt: number | undefined;
+  /** The rescue retransmission nextRetransmission() just returned. */
+  private rescue: SentSegment | undefined;
 
   constructor(private readonly tcb: Tcb) {
     const s = tcb.settings;
@@ -231,17 +235,29 @@ export class LossRecovery {
     if (!this.scoreboard.marked) return undefined;
     const scan = this.scan();
     const inRecovery = this.controller.phase === "recovery";
-    const rec = scan.lost ?? (rule3 && inRecovery && this.sack ? scan.unsacked : undefined);
+    const rule3Ok = rule3 && inRecovery && this.sack;
+    const hole = scan.lost ?? (rule3Ok ? scan.unsacked : undefined);
+    const rec = hole ?? (rule3Ok ? this.rescueCandidate() : undefined);
     if (rec === undefined) return undefined;
     const dataLen = rec.len - (rec.fin ? 1 : 0);
     if (this.controller.cwnd - scan.pipe < Math.max(1, dataLen)) return undefined; // RFC 6675 (C)
     const rightEdge = seqAdd(tcb.sndUna, tcb.sndWnd);
     if (!seqLe(seqAdd(rec.seq, dataLen), rightEdge)) return undefined;
+    if (hole === undefined) this.rescue = rec;
     return rec;
   }
 
   /** The Tcb retransmitted `rec` (fast retransmit, hole, or after a timeout). */
   retransmitted(rec: SentSegment, now: Millis): void {
+    if (rec === this.rescue) {
+      // RFC 6675 §4 NextSeg() (4): RescueRxt = RecoveryPoint; HighRxt is not
+      // updated (the segment is not marked resent, so pipe counts it once).
+      this.rescue = undefined;
+      this.rescueRxt = this.recoveryPoint;
+      this.stats.fastRetransmits++;
+      this.lastSendAt = now;
+      return;
+    }
     this.scoreboard.markRetransmitted(rec);
     if (this.controller.phase === "recovery") this.stats.fastRetransmits++;
     this.lastSendAt = now;
@@ -275,6 +291,26 @@ export class LossRecovery {
     if (est.samples === this.rttSamplesSeen) return undefined;
     this.rttSamplesSeen = est.samples;
     return est.latest;
+  }
+
+  /**
+   * RFC 6675 §4 NextSeg() rule (4), the rescue retransmission: when rules 1–3
+   * find nothing, once per recovery episode (HighACK > RescueRxt), the
+   * segment holding the highest outstanding unSACKed sequence number. It is
+   * what keeps a loss at the tail of a flight — no segments after it to be
+   * SACKed, so never IsLost — from waiting for the retransmission timer.
+   * tcplab only rescues a segment not yet resent in this episode: one already
+   * resent is being repaired (rules 1 and 3 took it).
+   */
+  private rescueCandidate(): SentSegment | undefined {
+    if (this.rescueRxt !== undefined && !seqGt(this.tcb.sndUna, this.rescueRxt)) return undefined;
+    const records = this.tcb.sendBuf.inFlight;
+    for (let i = records.length - 1; i >= 0; i--) {
+      const rec = records[i] as SentSegment;
+      if (rec.sacked) continue;
+      return rec.retransmitted || rec.syn || rec.probe ? undefined : rec;
+    }
+    return undefined;
   }
 
   private scan(): ScoreboardScan {

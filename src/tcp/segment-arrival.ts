@@ -302,6 +302,8 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
       if (rst !== undefined) tcb.emitRaw(rst);
       return false;
     }
+    // The listener's accept queue is full: drop the ACK, stay in SYN-RECEIVED (Tcb.admit).
+    if (tcb.admit !== undefined && !tcb.admit()) return false;
     if (tcb.synRetransmitted) tcb.rttEstimator.afterSynRetransmitted(); // RFC 6298 §5.7
     tcb.sndWnd = wnd;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, wnd);

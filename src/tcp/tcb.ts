@@ -115,6 +115,15 @@ export class Tcb {
    */
   reopenedBy: TcpSegment | undefined;
 
+  /**
+   * engine: for a passive open, whether its listener's accept queue has room
+   * (set by Listener.addHalfOpen). Without room the ACK that would complete
+   * the handshake is dropped and the TCB stays in SYN-RECEIVED, as Linux
+   * does (tcp_abort_on_overflow off): our SYN-ACK's retransmission brings
+   * the peer's ACK again later. The backlog bounds the accept queue.
+   */
+  admit: (() => boolean) | undefined;
+
   /** Statistics: segments retransmitted (RTO, fast retransmit, recovery, SYN, probes repeated). */
   retransmissions = 0;
   /** Statistics: challenge ACKs this connection asked for (sent or suppressed). */
@@ -938,8 +947,15 @@ export class Tcb {
    * (4.4BSD tcp_output); the update is still sent only for the larger step.
    */
   updateRcvWnd(): boolean {
+    // RFC 7323 §2.2: a SYN's window is never scaled. While our SYN is
+    // unacknowledged a retransmitted SYN-ACK may have to carry the window,
+    // so the edge stays within 65535 of RCV.NXT — else that SYN-ACK would
+    // move it left (§3.8.6.2.2). Only reachable through CLOSE in SYN-RECEIVED
+    // (FIN-WAIT-1 before the handshake completes), where text is accepted.
+    const synPending = this.sendBuf.inFlight[0]?.syn === true;
+    const room = synPending ? Math.min(this.rcvQueue.free, MAX_WINDOW) : this.rcvQueue.free;
     // Whole units of 2^Rcv.Wind.Shift, at most what the field carries (RFC 7323 §2.3).
-    const free = openableWindow(this.rcvQueue.free, this.rcvWscale);
+    const free = openableWindow(room, this.rcvWscale);
     const current = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     const cap = this.rcvQueue.capacity;
     const significant = free - current >= Math.min(cap / 2, this.settings.mss);

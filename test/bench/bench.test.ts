@@ -2,7 +2,8 @@
  * Smoke test of the bench harness (not of speed: no thresholds on figures).
  * Runs `bun scripts/bench.ts --quick` as root and checks the results file:
  * every case is there, with a positive tcplab figure and a positive kernel
- * baseline measured in the same run, plus idle CPU. Under CI=true it always
+ * baseline measured in the same run, plus idle CPU, and the simulated-wire
+ * table (congestion control and window scaling) with its model figures. Under CI=true it always
  * runs; elsewhere without root it is skipped with the reason.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -10,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BenchResult } from "../../scripts/bench/report.ts";
+import { SIM_CASES } from "../../scripts/bench/sim.ts";
 
 const isRoot = process.getuid?.() === 0;
 const inCi = process.env.CI === "true";
@@ -72,6 +74,25 @@ describe.skipIf(skip)("bun scripts/bench.ts --quick", () => {
     // The table the lead quotes is in the Markdown too.
     const md = readFileSync(join(out, "latest.md"), "utf8");
     for (const c of r.cases) expect(md).toContain(`${c.direction} MTU ${c.mtu}`);
+    // The simulated cases: every one ran (one seed in a quick run) and is in the Markdown table.
+    const sim = r.sim;
+    expect(sim).not.toBeNull();
+    if (sim !== null) {
+      expect(sim.cases.map((c) => c.id)).toEqual(SIM_CASES.map((c) => c.id));
+      for (const c of sim.cases) {
+        expect(c.runs).toHaveLength(1);
+        expect(c.runs[0]?.ok).toBe(true);
+        expect(c.medianMbps).toBeGreaterThan(0);
+        // Goodput can never beat the 100 Mbit/s bottleneck.
+        expect(c.medianMbps).toBeLessThanOrEqual(100);
+      }
+      // The Mathis bound at 0.1% loss, 50 ms, MSS 1448: √1500 · 1448 B / 50 ms ≈ 8.97 Mbit/s.
+      expect(sim.models[0]?.renoMbps).toBeCloseTo(8.97, 1);
+      expect(sim.steady).toEqual([]); // no long runs in a quick run
+      expect(md).toContain("## Simulated wire");
+      expect(md).toContain("| cubic, 64 KiB, no wscale | 0 |");
+      expect(md).toContain("### What the models allow");
+    }
     // Nothing of the run is left behind.
     const leftovers = Bun.spawnSync(["ip", "netns", "list"]).stdout.toString();
     expect(leftovers).not.toMatch(new RegExp(`tcplab-bench-[abs]${proc.pid}\\b`));

@@ -198,8 +198,10 @@ describe("state #ID: negotiated options and congestion", () => {
     const r = (await run(s, "state #3")).text;
     expect(r).toContain("congestion    cubic, fast recovery");
     expect(r).toMatch(/SACKed {8}1449:\d+/);
+    // Two retransmissions in one recovery: the hole at SND.UNA, then RFC 6675's
+    // rescue retransmission (NextSeg rule 4) of the highest unSACKed segment.
     expect(r).toMatch(
-      /recovery {6}point \d+; \d+ duplicate ACK\(s\) in a row; 1 recoveries, 1 fast retransmits, 0 timeouts/,
+      /recovery {6}point \d+; \d+ duplicate ACK\(s\) in a row; 1 recoveries, 2 fast retransmits, 0 timeouts/,
     );
   });
 

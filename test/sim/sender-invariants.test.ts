@@ -5,7 +5,9 @@
  * 1. Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle: no new segment
  *    shorter than the MSS leaves while more than an MSS is queued behind
  *    it — a small window of congestion-window room waits for the ACK clock
- *    instead of dribbling out. The only short segment is the stream's last.
+ *    instead of dribbling out. The only short segments are the stream's
+ *    last, and the persist timer's override when nothing is in flight and
+ *    the peer's window (its update lost) is smaller than a segment.
  * 2. The peer's window: no data beyond the right edge SND.UNA + SND.WND the
  *    receiver has offered (§3.8.6.2.1, "never send beyond").
  *
@@ -104,7 +106,11 @@ function run(c: Case, seed: number): Outcome {
     // Queued from this segment's first byte to the end of what the application wrote.
     const queued = seqDiff(client.sendBuf.endSeq, seg.seq);
     const streamEnd = seqDiff(end, client.iss + 1) === c.bytes;
-    if (isNew && len < mss && queued > mss && !streamEnd) {
+    // The one allowed exception: nothing outstanding and a window too small
+    // for a full segment (the peer's window update was lost) — the persist
+    // timer's §3.8.6.2.1 override then sends exactly what the window offers.
+    const override = seg.seq === client.sndUna && edge !== undefined && end === edge;
+    if (isNew && len < mss && queued > mss && !streamEnd && !override) {
       violations.push(
         `t=${clock.now()} short segment ${seg.seq}+${len} (MSS ${mss}) with ${queued} bytes queued; cwnd ${client.congestion.cwnd} pipe ${client.congestion.pipe} wnd ${client.sndWnd}`,
       );

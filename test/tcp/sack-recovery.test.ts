@@ -81,7 +81,9 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
       ],
       56,
     ); // 9: three above — "6" is lost
-    expect(sentIdx(tcb)).toEqual([5]);
+    // "6" by rule 1; then nothing is lost and no new data waits, so NextSeg()
+    // rule 4 sends the rescue retransmission: the highest unSACKed segment, 10.
+    expect(sentIdx(tcb)).toEqual([5, 9]);
     expect(cc.sackedRanges).toEqual([
       [at(3), at(5)],
       [at(6), at(9)],
@@ -94,15 +96,64 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
         [3, 5],
       ],
       57,
-    ); // 10: nothing left to resend
+    ); // 10: nothing left to resend (one rescue per episode)
     expect(sentIdx(tcb)).toEqual([]);
     sackAck(tcb, 5, [[6, 10]], 100); // "3" arrived: a partial ACK
     expect(sentIdx(tcb)).toEqual([]);
     sackAck(tcb, 10, [], 101); // "6" arrived: recovery is over
     expect(sentIdx(tcb)).toEqual([]);
     expect([cc.phase, cc.cwnd]).toEqual(["congestion-avoidance", 5840]);
-    expect(cc.stats).toMatchObject({ recoveries: 1, fastRetransmits: 2, timeouts: 0 });
+    expect(cc.stats).toMatchObject({ recoveries: 1, fastRetransmits: 3, timeouts: 0 });
+    expect(tcb.retransmissions).toBe(3);
+  });
+
+  test("the last segment lost too: the rescue retransmission (NextSeg rule 4) resends it within the episode, once", () => {
+    const tcb = establishedSack();
+    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.takeOutput();
+    // Segments 3 and 10 (indices 2 and 9) are lost; 4..9 arrive one by one.
+    // Nothing follows 10, so no SACK can ever make it IsLost.
+    sackAck(tcb, 1, [], 50);
+    sackAck(tcb, 2, [], 51);
+    const resent: Array<[number, number[]]> = [];
+    for (let top = 4; top <= 9; top++) {
+      sackAck(tcb, 2, [[3, top]], 50 + top);
+      const out = sentIdx(tcb);
+      if (out.length > 0) resent.push([top, out]);
+    }
+    // 3 on the third duplicate; 10 as soon as cwnd − pipe allows (cwnd = 5 segments,
+    // pipe = the resent 3 plus 10 plus what is still unSACKed below it).
+    expect(resent).toEqual([
+      [6, [2]],
+      [8, [9]],
+    ]);
+    expect(tcb.congestion.stats).toMatchObject({ recoveries: 1, fastRetransmits: 2, timeouts: 0 });
+    // The rescue is counted once in pipe (HighRxt is not moved): 3 resent + 10.
+    expect(tcb.congestion.pipe).toBe(2 * SMSS);
+    // Both repairs arrive: all acknowledged before the retransmission timer (1 s).
+    sackAck(tcb, 9, [[9, 10]], 120);
+    sackAck(tcb, 10, [], 121);
+    expect(sentIdx(tcb)).toEqual([]);
+    expect(tcb.sndUna).toBe(at(10));
+    expect(tcb.congestion.phase).toBe("congestion-avoidance");
+    expect(tcb.congestion.stats.timeouts).toBe(0);
     expect(tcb.retransmissions).toBe(2);
+  });
+
+  test("no rescue while new data can still be sent: the tail is then SACK-detectable", () => {
+    const tcb = establishedSack();
+    tcb.send(new Uint8Array(30 * SMSS), 0);
+    expect(sentIdx(tcb)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // IW 10
+    // The first segment is lost; 2..10 arrive. Sending continues with new data
+    // (rule 2), so segment 10 is never rescued: later segments SACK past it.
+    const out: number[] = [];
+    for (let top = 2; top <= 10; top++) {
+      sackAck(tcb, 0, [[1, top]], 50 + top);
+      out.push(...sentIdx(tcb));
+    }
+    expect(out.filter((i) => i < 10)).toEqual([0]);
+    expect(out.filter((i) => i >= 10).length).toBeGreaterThan(0);
+    expect(tcb.retransmissions).toBe(1);
   });
 
   test("recovery starts on the first ACK that makes SND.UNA IsLost, before three duplicates", () => {
