@@ -3,38 +3,15 @@
  * hard time limit. Used for namespaces the bench owns and for the one
  * `tcplab serve` creates, alike.
  */
-export interface NsExecResult {
-  readonly exitCode: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-}
+import { type ExecResult, execInNetns } from "../../src/link/netns.ts";
+export type NsExecResult = ExecResult;
 
-export async function nsExec(
+export function nsExec(
   netns: string,
   argv: readonly string[],
   timeoutMs: number,
 ): Promise<NsExecResult> {
-  const proc = Bun.spawn(["ip", "netns", "exec", netns, ...argv], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  try {
-    const [stdout, stderr] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ]);
-    await proc.exited;
-    return { exitCode: proc.exitCode, stdout, stderr, timedOut };
-  } finally {
-    clearTimeout(timer);
-  }
+  return execInNetns(netns, argv, { timeoutMs });
 }
 
 /** Poll `check` every `everyMs` until it is true, at most `tries` times. */

@@ -57,6 +57,47 @@ export interface ExecResult {
   readonly timedOut: boolean;
 }
 
+/**
+ * Runs `argv` inside the named namespace (`ip netns exec NAME …`) and collects
+ * its output; the command is killed (SIGKILL) when `timeoutMs` runs out, so a
+ * hung peer never hangs its caller. `spawned` sees the process, for callers
+ * that keep a list of children to clean up.
+ */
+export async function execInNetns(
+  name: string,
+  argv: readonly string[],
+  opts: ExecOptions & { readonly spawned?: (proc: Bun.Subprocess) => void } = {},
+): Promise<ExecResult> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const proc = Bun.spawn(["ip", "netns", "exec", name, ...argv], {
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  opts.spawned?.(proc);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    await proc.exited;
+    return {
+      exitCode: proc.exitCode,
+      signal: proc.signalCode === null ? null : String(proc.signalCode),
+      stdout,
+      stderr,
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface SpawnOptions {
   /** "pipe" to read the peer's output; default "ignore". */
   readonly stdout?: "pipe" | "ignore" | "inherit";
@@ -337,34 +378,8 @@ class NetnsImpl implements Netns {
     return enterNetns(this.path, fn);
   }
 
-  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const timeoutMs = opts.timeoutMs ?? 10_000;
-    const proc = Bun.spawn(["ip", "netns", "exec", this.name, ...argv], {
-      stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      proc.kill("SIGKILL");
-    }, timeoutMs);
-    try {
-      const [stdout, stderr] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-      ]);
-      await proc.exited;
-      return {
-        exitCode: proc.exitCode,
-        signal: proc.signalCode === null ? null : String(proc.signalCode),
-        stdout,
-        stderr,
-        timedOut,
-      };
-    } finally {
-      clearTimeout(timer);
-    }
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return execInNetns(this.name, argv, opts);
   }
 
   spawn(argv: readonly string[], opts: SpawnOptions = {}): Bun.Subprocess {

@@ -8,7 +8,13 @@ import { expect } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createNetns, type ExecResult, type Netns, netnsExists } from "../../src/link/netns.ts";
+import {
+  createNetns,
+  type ExecResult,
+  execInNetns,
+  type Netns,
+  netnsExists,
+} from "../../src/link/netns.ts";
 import {
   type KernelHost,
   type KernelHostOptions,
@@ -101,34 +107,11 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** `ip netns exec NAME bash -c SCRIPT` with pipefail, bounded by `timeoutMs`. */
-export async function nsBash(ns: string, script: string, timeoutMs = 20_000): Promise<ExecResult> {
-  const proc = Bun.spawn(["ip", "netns", "exec", ns, "bash", "-c", `set -o pipefail; ${script}`], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+export function nsBash(ns: string, script: string, timeoutMs = 20_000): Promise<ExecResult> {
+  return execInNetns(ns, ["bash", "-c", `set -o pipefail; ${script}`], {
+    timeoutMs,
+    spawned: (proc) => children.push(proc),
   });
-  children.push(proc);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  try {
-    const [stdout, stderr] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ]);
-    await proc.exited;
-    return {
-      exitCode: proc.exitCode,
-      signal: proc.signalCode === null ? null : String(proc.signalCode),
-      stdout,
-      stderr,
-      timedOut,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** SHA-256 (hex) of the first `n` bytes of the /bytes stream, computed here without the server. */
