@@ -124,10 +124,14 @@ function oldDuplicate(tcb: Tcb, seg: TcpSegment): boolean {
 function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   const s = tcb.settings;
 
-  // The opening SYN again (our SYN-ACK was lost): answer it with the SYN-ACK
-  // rather than a bare ACK, so the peer does not wait for our timer.
+  // The opening SYN again (our SYN-ACK was lost, or the network copied the
+  // SYN): answer it with the SYN-ACK rather than a bare ACK, so the peer does
+  // not wait for our timer. Not counted as our retransmission: a copy is no
+  // loss, so neither the one-segment window of RFC 5681 §3.1 nor the 3 s RTO
+  // of RFC 6298 §5.7 applies (Linux, too, cuts the window only after more
+  // than one). The SYN-ACK's RTT sample is dropped all the same (Karn).
   if (tcb.state === State.SynReceived && seg.flags === Flag.SYN && seg.seq === tcb.irs) {
-    tcb.resendSyn(now, true);
+    tcb.resendSyn(now, false);
     return;
   }
 

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { Listener } from "../../src/tcp/listener.ts";
+import { defaultTcpSettings } from "../../src/tcp/settings.ts";
 import { State, stateName } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
+import { ip } from "../../src/wire/addr.ts";
 import { seqAdd, seqGe } from "../../src/wire/seq.ts";
 import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
 import {
@@ -445,5 +447,33 @@ describe("listen backlog: the accept queue", () => {
     expect(l.accept()).toBeUndefined();
     // Its place in the backlog is free again.
     expect(l.input({ ...syn, srcPort: 1 }, { ...REMOTE, port: 1 }, 30)).toEqual({ action: "syn" });
+  });
+});
+
+describe("a copy of the opening SYN in SYN-RECEIVED", () => {
+  test("is answered with the SYN-ACK at once, but is no loss: IW stays 10 segments, RTO stays 1 s", () => {
+    const A = { addr: ip("10.0.0.1"), port: 49152 };
+    const B = { addr: ip("10.0.0.2"), port: 80 };
+    const s = { ...defaultTcpSettings, timestamps: false };
+    const a = Tcb.connect({ local: A, remote: B, iss: 100, settings: s, now: 0 });
+    const [syn] = a.takeOutput();
+    if (syn === undefined) throw new Error("no SYN");
+    const b = Tcb.accept({ local: B, remote: A, iss: 900, settings: s, now: 5, syn });
+    const [synAck] = b.takeOutput();
+    if (synAck === undefined) throw new Error("no SYN-ACK");
+    b.input(syn, 6); // the network duplicated the SYN
+    const again = b.takeOutput();
+    expect(again).toHaveLength(1);
+    expect(again[0]?.flags).toBe(Flag.SYN | Flag.ACK);
+    expect(again[0]?.seq).toBe(900);
+    a.input(synAck, 10);
+    const [ack] = a.takeOutput();
+    if (ack === undefined) throw new Error("no ACK");
+    b.input(ack, 15);
+    expect(b.state).toBe(State.Established);
+    expect(b.congestion.cwnd).toBe(10 * b.effSndMss);
+    expect(b.rto).toBe(1000);
+    // Karn: the SYN-ACK went twice, so the handshake gave no RTT sample.
+    expect(b.srtt).toBeUndefined();
   });
 });
