@@ -12,6 +12,7 @@ import type { Ipv4Addr } from "../wire/addr.ts";
 import { parseFlags } from "../wire/format.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
+import { TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, textBytes, tokenize, unescapeText } from "./args.ts";
 import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
@@ -25,6 +26,14 @@ export interface CraftedPacket {
 export type Crafted = CraftedPacket | { readonly error: string };
 
 /** Generated payload bytes: abc…z repeating. */
+/** RFC 9293 §3.1: the data offset is 4 bits of 32-bit words, so options get at most 40 bytes. */
+function optionsTooLong(options: readonly TcpOption[]): { error: string } | undefined {
+  const n = tcpOptionsLength(options);
+  return n > TCP_MAX_OPTIONS_LEN
+    ? { error: `these options take ${n} bytes; a TCP header holds at most ${TCP_MAX_OPTIONS_LEN}` }
+    : undefined;
+}
+
 function filler(n: number): Uint8Array {
   const data = new Uint8Array(n);
   for (let i = 0; i < n; i++) data[i] = 0x61 + (i % 26);
@@ -116,6 +125,8 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
     options,
     payload: filler(len),
   };
+  const tooLong = optionsTooLong(options);
+  if (tooLong !== undefined) return tooLong;
   const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
     checksum,
     ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
@@ -274,6 +285,8 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     options,
     payload,
   };
+  const tooLong = optionsTooLong(options);
+  if (tooLong !== undefined) return tooLong;
   const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
     checksum,
     ...(ttl !== undefined ? { ttl } : {}),

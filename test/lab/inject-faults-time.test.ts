@@ -30,6 +30,22 @@ describe("inject", () => {
     expect((await run(s, "recv #3")).text).toContain('"abcde"');
   });
 
+  test("options over the 40 bytes a header holds: a plain error with the usage, nothing sent", async () => {
+    const { s } = session();
+    await run(s, "connect 10.0.0.2 81");
+    const before = s.world.log.length;
+    const r = await run(s, "inject #3 < . 1:1(0) ack 1 win 65535 <sack 1:2 3:4 5:6 7:8 9:10>");
+    // Five SACK blocks: 2 + 5 × 8 = 42 bytes.
+    expect(r.errors).toEqual([
+      {
+        kind: "error",
+        message: "inject: these options take 42 bytes; a TCP header holds at most 40",
+        usage: INJECT_USAGE,
+      },
+    ]);
+    expect(s.world.log.since(before).filter((e) => e.kind === "packet")).toEqual([]);
+  });
+
   test("absolute fields: a SYN to a listener gets a SYN-ACK", async () => {
     const { s } = session();
     await run(s, "b: listen 80");
