@@ -448,7 +448,9 @@ describe("ESTABLISHED: ACK processing (§3.10.7.4 fifth)", () => {
     expect(tcb.maxSndWnd).toBe(65535);
   });
 
-  test("test_established_duplicate_ack_is_ignored", () => {
+  // RFC 5681 §3.2: below DupThresh (3) a duplicate ACK acknowledges nothing and,
+  // with nothing new to send (limited transmit has nothing to offer), sends nothing.
+  test("test_established_two_duplicate_acks_below_dupthresh_send_nothing_new", () => {
     const tcb = withData();
     tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 20);
     tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 21);
