@@ -13,6 +13,7 @@ import { render } from "ink";
 import { createElement } from "react";
 import { createKernelLabSession, createLabSession } from "../src/lab/index.ts";
 import type { Block, LabSession } from "../src/lab/view.ts";
+import { parseArgsError } from "./args.ts";
 import { fileHistory, historyPath } from "./lab/history-file.ts";
 import { LabApp } from "./lab/LabApp.tsx";
 import { runPlain } from "./lab/plain.ts";
@@ -116,7 +117,7 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
       },
     }));
   } catch (e) {
-    io.stderr.write(`tcplab: ${(e as Error).message.split("\n")[0]}\n${LAB_USAGE}\n`);
+    io.stderr.write(`tcplab: ${parseArgsError(e)}\n${LAB_USAGE}\n`);
     return 2;
   }
   if (values.help) {

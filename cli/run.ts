@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { collectScripts, runBatch, type ScriptFile } from "../src/lab/packetdrill/batch.ts";
 import { formatResult, formatSummary, summaryJson } from "../src/lab/packetdrill/report.ts";
 import { personalities, personalityNamed } from "../src/lab/personality.ts";
+import { parseArgsError } from "./args.ts";
 
 export const RUN_USAGE =
   "usage: tcplab run FILE.pkt|DIR ... [--personality NAME] [--json] [--verbose] [--trace]";
@@ -31,7 +32,7 @@ export async function runScripts(argv: string[]): Promise<number> {
   try {
     parsed = parse(argv);
   } catch (e) {
-    console.error(`tcplab run: ${(e as Error).message.split("\n")[0]}\n${RUN_USAGE}`);
+    console.error(`tcplab run: ${parseArgsError(e)}\n${RUN_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -20,6 +20,7 @@ import {
 } from "../src/runtime/kernel-host.ts";
 import { type RunningServices, startServices } from "../src/services/index.ts";
 import { parseIpv4Addr } from "../src/wire/addr.ts";
+import { parseArgsError } from "./args.ts";
 
 export const SERVE_USAGE =
   "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME]";
@@ -79,7 +80,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
     }));
   } catch (e) {
     // parseArgs names the offending option ("Unknown option '--x'", "Option '--mtu <value>' argument missing").
-    usage((e as Error).message.split("\n")[0] ?? "bad arguments");
+    usage(parseArgsError(e));
   }
   if (values.help === true) return "help";
   const str = (name: string, fallback: string): string => {

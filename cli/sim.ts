@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { runSimTransfer, type SimTransferResult } from "../src/runtime/sim-transfer.ts";
+import { parseArgsError } from "./args.ts";
 
 const SIM_USAGE =
   "usage: tcplab sim --bytes N [--loss P] [--reorder P] [--duplicate P] [--corrupt P] [--delay MS] [--bandwidth MBIT] [--mtu BYTES] [--seed S] [--max-sim-ms MS] [--max-events N] [--json]";
@@ -59,8 +60,7 @@ export function runSim(args: string[]): number {
     parsed = parseSimArgs(args);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    // parseArgs names the offending option in its message ("Unknown option '--x'" …).
-    fail((e as Error).message.split("\n")[0] ?? "bad arguments", SIM_USAGE);
+    fail(parseArgsError(e), SIM_USAGE);
   }
   const { values } = parsed;
   if (values.help) {
@@ -176,4 +176,3 @@ function printSim(r: SimTransferResult): void {
   ];
   console.log(lines.join("\n"));
 }
-

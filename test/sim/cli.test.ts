@@ -84,6 +84,16 @@ describe("tcplab sim", () => {
     });
   }
 
+  test("a value starting with '-' after a space: says how to write it; with '=' it is range-checked", async () => {
+    const spaced = await cli("sim", "--bytes", "100", "--delay", "-1");
+    expect(spaced.stderr.split("\n")[0]).toBe(
+      'tcplab: --delay needs a value; write one that starts with "-" as --delay=VALUE',
+    );
+    const joined = await cli("sim", "--bytes", "100", "--delay=-1");
+    expect(joined.exitCode).toBe(2);
+    expect(joined.stderr.split("\n")[0]).toBe('tcplab: --delay must be a delay ≥ 0 ms, got "-1"');
+  });
+
   test("--help and unknown commands", async () => {
     const help = await cli("--help");
     expect(help.exitCode).toBe(0);
