@@ -71,7 +71,7 @@ describe.skipIf(skip)("bun scripts/bench.ts --quick", () => {
     for (const key of ["tcplab download", "tcplab upload", "kernel download", "kernel upload"]) {
       expect(r.commands[key]).toBeString();
     }
-    // The table the lead quotes is in the Markdown too.
+    // The table people quote is in the Markdown report too.
     const md = readFileSync(join(out, "latest.md"), "utf8");
     for (const c of r.cases) expect(md).toContain(`${c.direction} MTU ${c.mtu}`);
     // The simulated cases: every one ran (one seed in a quick run) and is in the Markdown table.
