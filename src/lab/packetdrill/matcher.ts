@@ -140,23 +140,8 @@ export function formatPdFlags(mask: number): string {
 
 /** A parsed option in packetdrill's notation (`mss 1460`, `sackOK`, `TS val 1 ecr 0`, `sack 1:2`). */
 export function formatSegmentOption(o: TcpOption): string {
-  switch (o.kind) {
-    case "mss":
-      return `mss ${o.value}`;
-    case "wscale":
-      return `wscale ${o.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "timestamps":
-      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
-    case "sack":
-      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
-    case "nop":
-    case "eol":
-      return o.kind;
-    case "unknown":
-      return `opt-${o.type}`;
-  }
+  // Every wire option but "unknown" has the same shape as the script's.
+  return o.kind === "unknown" ? `opt-${o.type}` : formatPdOption(o);
 }
 
 /** A segment tcplab sent, with seq, ack and SACK already mapped into the script's space. */
