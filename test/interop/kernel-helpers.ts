@@ -299,3 +299,18 @@ export async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> 
     console.log(`[interop] ${label}: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   }
 }
+
+/**
+ * Runs a command as nobody: not root and without CAP_NET_ADMIN, so opening a
+ * TUN device fails as it does for a user who forgot sudo. The one capability
+ * kept, CAP_DAC_READ_SEARCH, only lets it read the checkout and its current
+ * directory, which may be a 0700 directory of root's (a mktemp clone).
+ */
+export const AS_NOBODY: readonly string[] = [
+  "setpriv",
+  "--reuid=65534",
+  "--regid=65534",
+  "--clear-groups",
+  "--inh-caps=-all,+dac_read_search",
+  "--ambient-caps=-all,+dac_read_search",
+];

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chargenPeriod } from "../../src/services/chargen.ts";
 import {
+  AS_NOBODY,
   bytesStreamSha256,
   cleanupAll,
   kernelIcmpCounters,
@@ -88,18 +89,9 @@ describe.skipIf(skipKernel)("tcplab serve", () => {
 
   test("without root: the one-line TunError on stderr, exit 1", async () => {
     const tcplab = new URL("../../cli/tcplab.ts", import.meta.url).pathname;
-    const r = Bun.spawnSync(
-      [
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        process.execPath,
-        tcplab,
-        "serve",
-      ],
-      { env: { ...process.env, HOME: "/tmp" } },
-    );
+    const r = Bun.spawnSync([...AS_NOBODY, process.execPath, tcplab, "serve"], {
+      env: { ...process.env, HOME: "/tmp" },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stdout.toString()).toBe("");
     expect(r.stderr.toString()).toBe(

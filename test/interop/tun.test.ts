@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { createNetns, type Netns, netnsExists } from "../../src/link/netns.ts";
 import { openTun, TunError } from "../../src/link/tun.ts";
 import { buildEchoReply, parseEchoRequest } from "./echo-helper.ts";
+import { AS_NOBODY } from "./kernel-helpers.ts";
 
 const isRoot = process.getuid?.() === 0;
 const inCi = process.env.CI === "true";
@@ -349,10 +350,7 @@ describe.skipIf(skip)("TUN device in a tcplab namespace", () => {
   test("without root: one line saying what to do", async () => {
     // Run a tcplab process as nobody (setpriv is util-linux, always on Debian).
     const proc = Bun.spawnSync([
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
+      ...AS_NOBODY,
       process.execPath,
       "-e",
       `import { openTun } from ${JSON.stringify(new URL("../../src/link/tun.ts", import.meta.url).pathname)};
