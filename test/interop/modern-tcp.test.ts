@@ -234,7 +234,6 @@ describe.skipIf(skipKernel)(
           );
         }
         await kh.close(); // flushes the pcap
-        require("node:fs").copyFileSync(pcap, "/tmp/mt/keep.pcap"); // DEBUG
         run = { pcap, how, download: view(dl), upload: view(ul) };
       });
     }, 330_000);
