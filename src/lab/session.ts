@@ -15,6 +15,7 @@ import { registerPersonalityCommands } from "./cmd-personality.ts";
 import { registerPlotCommands } from "./cmd-plot.ts";
 import { registerSessionCommands } from "./cmd-session.ts";
 import { registerSocketCommands } from "./cmd-sockets.ts";
+import { blocksText } from "./render.ts";
 import type { PacketEvent, StateEvent } from "./event-log.ts";
 import type { LabClock, RealTime } from "./lab-clock.ts";
 import { type LabFile, parseLabFile, type WorldStep } from "./lab-file.ts";
@@ -623,18 +624,6 @@ export class LabEngine implements LabSession, Resolver {
     }
     return pick(cands);
   }
-}
-
-function blocksText(blocks: readonly Block[]): string {
-  const out: string[] = [];
-  for (const b of blocks) {
-    if (b.kind === "error") out.push(b.message, b.usage ?? "");
-    else if (b.kind === "table") {
-      out.push(b.title ?? "", b.columns.join(" "));
-      for (const r of b.rows) out.push(r.map((s) => s.text).join(" "));
-    } else for (const l of b.lines) out.push(l.map((s) => s.text).join(""));
-  }
-  return out.join("\n");
 }
 
 export { blocksText };

@@ -201,10 +201,10 @@ describe("state and stats", () => {
     const { s } = session();
     await established(s);
     const r = await run(s, "b: stats");
-    expect(r.text).toContain("tcp.passive-opens 1");
+    expect(r.text).toMatch(/tcp\.passive-opens +1\n/);
     expect(r.text).toContain("drops by reason");
     await run(s, "b: inject tcp a:1 > b:9 flags=S");
-    expect((await run(s, "b: stats")).text).toContain("tcp.no-socket 1");
+    expect((await run(s, "b: stats")).text).toMatch(/tcp\.no-socket +1/);
   });
 });
 
