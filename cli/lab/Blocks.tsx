@@ -16,7 +16,13 @@ export function LineView({ line, fixed = false }: { line: Line; fixed?: boolean 
         const style = spanStyle(span);
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: spans of a line never move
-          <Text key={i} color={style.color} dimColor={style.dimColor} bold={style.bold}>
+          <Text
+            key={i}
+            color={style.color}
+            dimColor={style.dimColor}
+            bold={style.bold}
+            italic={style.italic}
+          >
             {span.text}
           </Text>
         );

@@ -9,6 +9,7 @@ export interface SpanStyle {
   readonly color?: string;
   readonly dimColor?: boolean;
   readonly bold?: boolean;
+  readonly italic?: boolean;
 }
 
 const TONES: Record<Tone, SpanStyle> = {
@@ -22,6 +23,10 @@ const TONES: Record<Tone, SpanStyle> = {
   // Packet direction (packetdrill's convention): `<` into tcplab, `>` out of it.
   in: { color: "blueBright" },
   out: { color: "magentaBright" },
+  code: { color: "cyan" },
+  emph: { italic: true },
+  strong: { bold: true },
+  ref: { color: "yellowBright" },
 };
 
 /** Colour of a TCP state name (RFC 9293 §3.3.2 spelling, e.g. "SYN-SENT"). */

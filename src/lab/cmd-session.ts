@@ -1,15 +1,6 @@
 /** Session commands: help, use, quit, host (kernel world), guided labs. */
 import { err, hint, text } from "./cmd-sockets.ts";
-import { stepsFor, worldsOf } from "./lab-file.ts";
-import {
-  checkBlock,
-  checkStep,
-  currentStep,
-  gotoStep,
-  startLab,
-  stepBlock,
-  unavailableIn,
-} from "./lab-runner.ts";
+import { registerLabCommands } from "./cmd-lab.ts";
 import type { Command, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";
@@ -19,12 +10,6 @@ const USAGE = {
   use: "use HOST",
   quit: "quit",
   host: "host COMMAND…",
-  labList: "lab list",
-  labStart: "lab start NAME",
-  labQuit: "lab quit",
-  next: "next",
-  back: "back",
-  check: "check",
 } as const;
 
 function helpFor(cmd: Command<LabEngine>): Block {
@@ -36,10 +21,6 @@ function helpFor(cmd: Command<LabEngine>): Block {
   if (cmd.hostScoped !== false)
     lines.push([{ text: "Prefix with HOST: to run it on another host (b: …).", tone: "muted" }]);
   return { kind: "text", lines };
-}
-
-function noLab(usage: string): Block[] {
-  return [err("no lab is running (lab list, then lab start NAME)", usage)];
 }
 
 export function registerSessionCommands(reg: Registry<LabEngine>): void {
@@ -176,124 +157,5 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
     },
   });
 
-  reg.add({
-    name: "lab list",
-    usage: USAGE.labList,
-    summary: "the guided labs",
-    help: ["Lists the lab files in labs/ with their titles and the worlds they have steps for."],
-    args: [],
-    hostScoped: false,
-    run(ctx) {
-      const names = ctx.engine.labNames();
-      if (names.length === 0) return [text(`no labs found in ${ctx.engine.labsDir}`)];
-      const rows: Span[][] = names.map((n) => {
-        const lab = ctx.engine.loadLab(n);
-        return [
-          { text: n, tone: "accent" },
-          "error" in lab
-            ? { text: lab.error, tone: "bad" }
-            : { text: `${lab.title} (${stepsFor(lab, ctx.engine.world.kind).length} steps)` },
-          "error" in lab
-            ? { text: "" }
-            : {
-                text: worldsOf(lab)
-                  .map((w) => (w === "simulated" ? "sim" : w))
-                  .join(", "),
-                tone: "muted",
-              },
-        ];
-      });
-      return [{ kind: "table", title: "labs", columns: ["name", "title", "worlds"], rows }];
-    },
-  });
-
-  reg.add({
-    name: "lab start",
-    usage: USAGE.labStart,
-    summary: "start a guided lab (in a fresh world)",
-    help: [
-      "Starts lab NAME from step 1 in a fresh world. next checks a step and moves on; back goes back.",
-    ],
-    args: [{ name: "NAME", kind: "lab" }],
-    hostScoped: false,
-    async run(ctx, a) {
-      const lab = ctx.engine.loadLab(a.str("NAME") as string);
-      if ("error" in lab) return [err(`lab: ${lab.error}`, USAGE.labStart)];
-      const why = unavailableIn(ctx.engine, lab);
-      if (why !== undefined) return [err(`lab: ${why}`, USAGE.labStart)];
-      await startLab(ctx.engine, lab);
-      const intro: Line[] = [
-        [{ text: lab.title, tone: "accent" }],
-        ...lab.intro.map((l): Line => [{ text: l }]),
-      ];
-      return [{ kind: "text", lines: intro }, stepBlock(ctx.engine)];
-    },
-  });
-
-  reg.add({
-    name: "lab quit",
-    usage: USAGE.labQuit,
-    summary: "leave the guided lab (the world stays)",
-    help: ["Stops following the lab; the hosts and connections stay as they are."],
-    args: [],
-    hostScoped: false,
-    run(ctx) {
-      if (ctx.engine.lab === undefined) return noLab(USAGE.labQuit);
-      ctx.engine.lab = undefined;
-      return [text("lab ended")];
-    },
-  });
-
-  reg.add({
-    name: "check",
-    usage: USAGE.check,
-    summary: "check the current lab step",
-    help: ["Evaluates the step's expectations now and shows each one as ✓ or ✗."],
-    args: [],
-    hostScoped: false,
-    run(ctx) {
-      if (ctx.engine.lab === undefined) return noLab(USAGE.check);
-      return [checkBlock(checkStep(ctx.engine))];
-    },
-  });
-
-  reg.add({
-    name: "next",
-    usage: USAGE.next,
-    summary: "check this lab step and go on",
-    help: ["Checks the step's expectations; if they all hold, shows the next step."],
-    args: [],
-    hostScoped: false,
-    run(ctx) {
-      const { engine } = ctx;
-      const p = engine.lab;
-      if (p === undefined || currentStep(engine) === undefined) return noLab(USAGE.next);
-      const results = checkStep(engine);
-      if (!results.every((r) => r.ok)) {
-        return [checkBlock(results), text(hint("not yet: do what the step says, then next again"))];
-      }
-      if (p.step + 1 >= p.steps.length) {
-        engine.lab = undefined;
-        return [checkBlock(results), text([{ text: `lab ${p.lab.name} complete`, tone: "good" }])];
-      }
-      gotoStep(engine, p.step + 1);
-      return [checkBlock(results), stepBlock(engine)];
-    },
-  });
-
-  reg.add({
-    name: "back",
-    usage: USAGE.back,
-    summary: "show the previous lab step again",
-    help: ["Goes back one step (the world is not rewound)."],
-    args: [],
-    hostScoped: false,
-    run(ctx) {
-      const p = ctx.engine.lab;
-      if (p === undefined) return noLab(USAGE.back);
-      if (p.step === 0) return [text("this is the first step"), stepBlock(ctx.engine)];
-      gotoStep(ctx.engine, p.step - 1);
-      return [stepBlock(ctx.engine)];
-    },
-  });
+  registerLabCommands(reg);
 }

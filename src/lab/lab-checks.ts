@@ -1,141 +1,368 @@
 /**
- * Machine-checkable outcomes of a lab step (`expect:` lines):
+ * Machine-checkable outcomes of a lab step (`expect:` lines). Each looks at
+ * what the stack did or holds, never at what the learner typed:
  *
- *   state HOST:#ID STATE         the socket's connection is in STATE (LISTEN, ESTABLISHED, CLOSED …)
- *   segment [HOST] >|< FLAGS [dropped]
- *                                since the step began, HOST sent (>) or received (<) a TCP
- *                                segment with exactly FLAGS (S, S., ., F., R …)
- *   timer HOST:#ID NAME          a timer is pending (retransmission, delayed-ack, persist, time-wait)
+ *   state HOST:#ID STATE [port N] [peer ADDR:PORT]
+ *                                the socket is in STATE (LISTEN, ESTABLISHED, CLOSED …),
+ *                                listening on / connected to the given ports
+ *   segment PATTERN              since the step began, a TCP segment like PATTERN was
+ *                                seen (segment-pattern.ts: ports, flags, relative seq/ack,
+ *                                window, options, dropped, times N)
+ *   packet HOST >|< TEXT [dropped]
+ *                                a packet whose trace line contains TEXT (ICMP, UDP,
+ *                                fragments: `packet b > udp port 9 unreachable`)
+ *   timer HOST:#ID NAME|none     a timer is pending (retransmission, delayed-ack, persist,
+ *                                time-wait, keepalive, user-timeout), or none is
+ *   field HOST:#ID NAME OP N     a TCB variable (fields.ts) compares: = != < <= > >=
+ *   error HOST:#ID NAME          the connection ended with ECONNREFUSED, ECONNRESET …
  *   connections HOST N           HOST has N TCBs (0: every connection is CLOSED)
+ *   stat HOST KEY [OP N]         a counter (`stats`) compares (default: >= 1)
  *   drop HOST KEY                HOST counted at least one drop KEY (e.g. tcp.bad-checksum)
  *   output TEXT                  the last command's output contains TEXT
+ *
+ * A failed check says what was expected, what was found, and where it can
+ * guess it, a hint for the usual mistake: the wrong host, port or socket, or
+ * a command not typed yet.
  */
 import { stateName } from "../tcp/state.ts";
-import { formatFlags } from "../wire/format.ts";
-import { parsePacket } from "../wire/packet.ts";
+import type { Tcb } from "../tcp/tcb.ts";
+import { formatPacket } from "../wire/format.ts";
 import { parseInteger, tokenize } from "./args.ts";
-import { readFlags } from "./inject.ts";
-import type { LabEngine } from "./session.ts";
+import type { EventLog } from "./event-log.ts";
+import { FIELD_NAMES, fieldNamed } from "./fields.ts";
+import {
+  describeSeen,
+  matchPattern,
+  type PatternContext,
+  parseSegmentPattern,
+} from "./segment-pattern.ts";
 import type { LabHost } from "./world.ts";
 
 export interface CheckResult {
   readonly ok: boolean;
   /** What was expected and, on failure, what was found. */
   readonly message: string;
+  /** On failure: what the usual mistake is, when it can be told. */
+  readonly hint?: string;
 }
 
-function hostSocket(
-  engine: LabEngine,
-  text: string,
-): { host: LabHost; fd: number } | { error: string } {
+/** What checks read: the world's log and hosts, the socket names, the last output. */
+export interface CheckContext extends PatternContext {
+  readonly log: EventLog;
+  readonly hosts: readonly LabHost[];
+  readonly lastOutput: string;
+}
+
+export const CHECK_KINDS = [
+  "state",
+  "segment",
+  "packet",
+  "timer",
+  "field",
+  "error",
+  "connections",
+  "stat",
+  "drop",
+  "output",
+] as const;
+
+type Target = { host: LabHost; fd: number } | { error: string };
+
+function hostSocket(ctx: CheckContext, text: string | undefined): Target {
+  if (text === undefined) return { error: "missing HOST:#ID" };
   const m = /^([A-Za-z][\w-]*):#?(\d+)$/.exec(text);
   if (m === null) return { error: `expected HOST:#ID like a:#3, got "${text}"` };
-  const host = engine.hostNamed(m[1] as string);
+  const host = ctx.hostNamed(m[1] as string);
   if (host === undefined) return { error: `no host "${m[1]}"` };
   return { host, fd: Number(m[2]) };
 }
 
 /** The state a socket id shows: its TCB's state, LISTEN/BOUND/UNCONNECTED, or CLOSED. */
-export function socketState(engine: LabEngine, host: LabHost, fd: number): string {
-  const tcb = engine.tcbById(host, fd);
+export function socketState(ctx: PatternContext, host: LabHost, fd: number): string {
+  const tcb = ctx.tcbById(host, fd);
   if (tcb !== undefined) return stateName(tcb.state);
   const info = host.sockets.info(fd);
   return info instanceof Error ? "CLOSED" : info.state;
 }
 
-export function checkExpect(engine: LabEngine, expect: string, mark: number): CheckResult {
+const OPS: Record<string, (a: number, b: number) => boolean> = {
+  "=": (a, b) => a === b,
+  "==": (a, b) => a === b,
+  "!=": (a, b) => a !== b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};
+
+function compare(op: string | undefined, a: number, b: number): boolean | undefined {
+  const f = op === undefined ? undefined : OPS[op];
+  return f === undefined ? undefined : f(a, b);
+}
+
+/** Nothing happened at all since the step began: the learner has not typed its commands yet. */
+function untouched(ctx: CheckContext, mark: number): boolean {
+  return ctx.log.length <= mark;
+}
+
+const NOT_YET = "nothing has happened in this step yet: type its commands first";
+
+export function checkExpect(ctx: CheckContext, expect: string, mark: number): CheckResult {
   const words = tokenize(expect).map((t) => t.text);
   const kind = words[0];
-  const fail = (message: string): CheckResult => ({ ok: false, message });
+  const malformed = (why: string): CheckResult => ({
+    ok: false,
+    message: `bad expect "${expect}": ${why}`,
+  });
   switch (kind) {
-    case "state": {
-      const target = words[1] ? hostSocket(engine, words[1]) : { error: "missing HOST:#ID" };
-      const want = words[2]?.toUpperCase();
-      if ("error" in target || want === undefined) {
-        return fail(
-          `bad expect "${expect}": ${"error" in target ? target.error : "missing STATE"}`,
-        );
+    case "state":
+      return checkState(ctx, expect, words, mark);
+    case "segment": {
+      const p = parseSegmentPattern(expect.replace(/^segment\s+/, ""), ctx);
+      if ("error" in p) return malformed(p.error);
+      const r = matchPattern(p, ctx.log.all(), mark, ctx);
+      const host = p.host ?? ctx.current.name;
+      const verb = p.dir === ">" ? "sent" : "received";
+      const want = `${host} ${verb} ${p.text.replace(/^\S+\s+[<>]\s+|^[<>]\s+/, "")}`;
+      if (r.ok) return { ok: true, message: want };
+      if (p.times !== undefined && r.matches.length > 0) {
+        return {
+          ok: false,
+          message: `${want} (seen ${r.matches.length} time${r.matches.length === 1 ? "" : "s"})`,
+        };
       }
-      const got = socketState(engine, target.host, target.fd);
+      if (r.closest === undefined) {
+        return { ok: false, message: `${want} (no TCP segment in this step)`, hint: NOT_YET };
+      }
       return {
-        ok: got === want,
-        message: `${words[1]} is ${want}${got === want ? "" : ` (it is ${got})`}`,
+        ok: false,
+        message: `${want} (closest: ${describeSeen(r.closest.seen, ctx)})`,
+        hint: `${r.closest.diffs.join("; ")}${wrongHostHint(r.closest.diffs, host)}`,
       };
     }
-    case "segment": {
-      let i = 1;
-      let host = engine.current;
-      const named = words[i] !== undefined ? engine.hostNamed(words[i] as string) : undefined;
-      if (named !== undefined) {
-        host = named;
-        i++;
+    case "packet": {
+      const host = words[1] !== undefined ? ctx.hostNamed(words[1]) : undefined;
+      const dir = words[2];
+      const wantDropped = words[words.length - 1] === "dropped";
+      const textWords = words.slice(3, wantDropped ? -1 : undefined);
+      if (host === undefined || (dir !== ">" && dir !== "<") || textWords.length === 0) {
+        return malformed("expected packet HOST >|< TEXT [dropped]");
       }
-      const dir = words[i];
-      const flagText = words[i + 1];
-      const wantDropped = words[i + 2] === "dropped";
-      const flags = flagText !== undefined ? readFlags(flagText) : undefined;
-      if ((dir !== ">" && dir !== "<") || flags === undefined) {
-        return fail(`bad expect "${expect}": expected segment [HOST] >|< FLAGS [dropped]`);
-      }
+      const want = textWords.join(" ");
       const seen: string[] = [];
-      for (const ev of engine.world.log.since(mark)) {
+      for (const ev of ctx.log.since(mark)) {
         if (ev.kind !== "packet" || ev.host !== host.name || ev.dir !== dir) continue;
-        const p = parsePacket(ev.bytes, { verifyChecksum: false });
-        if (!p.ok || p.value.kind !== "tcp") continue;
-        seen.push(formatFlags(p.value.tcp.flags));
-        if (p.value.tcp.flags === flags && (ev.dropped !== undefined) === wantDropped) {
-          return {
-            ok: true,
-            message: `${host.name} ${dir === ">" ? "sent" : "received"} ${flagText}${wantDropped ? " (dropped)" : ""}`,
-          };
+        const line = formatPacket(ev.bytes);
+        if (line.includes(want) && (ev.dropped !== undefined) === wantDropped) {
+          return { ok: true, message: `${host.name} ${dir === ">" ? "sent" : "received"} ${want}` };
         }
+        seen.push(line.replace(/^IP /, ""));
       }
-      return fail(
-        `${host.name} ${dir === ">" ? "sent" : "received"} ${flagText}${wantDropped ? " (dropped)" : ""} (seen in this step: ${seen.length === 0 ? "nothing" : seen.join(" ")})`,
-      );
+      return {
+        ok: false,
+        message: `${host.name} ${dir === ">" ? "sent" : "received"} ${want}${wantDropped ? " (dropped)" : ""}`,
+        hint: seen.length === 0 ? NOT_YET : `seen instead: ${seen.slice(-3).join(" | ")}`,
+      };
     }
     case "timer": {
-      const target = words[1] ? hostSocket(engine, words[1]) : { error: "missing HOST:#ID" };
+      const t = hostSocket(ctx, words[1]);
       const name = words[2];
-      if ("error" in target || name === undefined) return fail(`bad expect "${expect}"`);
-      const tcb = engine.tcbById(target.host, target.fd);
-      const timers = tcb?.timers().map((t) => t.name) ?? [];
-      const ok = timers.includes(name as (typeof timers)[number]);
+      if ("error" in t || name === undefined) return malformed("expected timer HOST:#ID NAME|none");
+      const tcb = ctx.tcbById(t.host, t.fd);
+      const timers = tcb?.timers().map((x) => x.name as string) ?? [];
+      const list = timers.join(", ") || "none";
+      if (name === "none") {
+        const ok = timers.length === 0;
+        return { ok, message: `${words[1]} has no timer running${ok ? "" : ` (it has: ${list})`}` };
+      }
+      const ok = timers.includes(name);
       return {
         ok,
-        message: `${words[1]} has a ${name} timer${ok ? "" : ` (timers: ${timers.join(", ") || "none"})`}`,
+        message: `${words[1]} has a ${name} timer${ok ? "" : ` (timers: ${list})`}`,
+        ...(ok || tcb !== undefined ? {} : { hint: `${words[1]} has no connection` }),
+      };
+    }
+    case "field": {
+      const t = hostSocket(ctx, words[1]);
+      const field = words[2] !== undefined ? fieldNamed(words[2]) : undefined;
+      const op = words[3];
+      const want = words[4] !== undefined ? Number(words[4]) : Number.NaN;
+      if (
+        "error" in t ||
+        field === undefined ||
+        OPS[op ?? ""] === undefined ||
+        Number.isNaN(want)
+      ) {
+        return malformed(
+          `expected field HOST:#ID NAME OP NUMBER (NAME: ${FIELD_NAMES.join(", ")})`,
+        );
+      }
+      const tcb = ctx.tcbById(t.host, t.fd);
+      const got = tcb === undefined ? undefined : field.read(tcb);
+      const ok = got !== undefined && compare(op, got, want) === true;
+      const unit = field.unit === "" ? "" : ` ${field.unit}`;
+      return {
+        ok,
+        message: `${words[1]} ${field.name} ${op} ${want}${unit}${ok ? "" : ` (it is ${got ?? "not known"}${got === undefined ? "" : unit})`}`,
+      };
+    }
+    case "error": {
+      const t = hostSocket(ctx, words[1]);
+      const want = words[2]?.toUpperCase();
+      if ("error" in t || want === undefined)
+        return malformed("expected error HOST:#ID ECONNREFUSED|ECONNRESET|ETIMEDOUT|…");
+      const got = ctx.tcbById(t.host, t.fd)?.error;
+      return {
+        ok: got === want,
+        message: `${words[1]} reported ${want}${got === want ? "" : ` (it reported ${got ?? "no error"})`}`,
       };
     }
     case "connections": {
-      const host = words[1] !== undefined ? engine.hostNamed(words[1]) : undefined;
+      const host = words[1] !== undefined ? ctx.hostNamed(words[1]) : undefined;
       const n = words[2] !== undefined ? parseInteger(words[2]) : undefined;
-      if (host === undefined || n === undefined)
-        return fail(`bad expect "${expect}": expected connections HOST N`);
+      if (host === undefined || n === undefined) return malformed("expected connections HOST N");
       const got = host.host.connections().length;
       return {
         ok: got === n,
         message: `${host.name} has ${n} connection(s)${got === n ? "" : ` (it has ${got})`}`,
+        ...(got === n || !untouched(ctx, mark) ? {} : { hint: NOT_YET }),
       };
     }
+    case "stat":
     case "drop": {
-      const host = words[1] !== undefined ? engine.hostNamed(words[1]) : undefined;
+      const host = words[1] !== undefined ? ctx.hostNamed(words[1]) : undefined;
       const key = words[2];
-      if (host === undefined || key === undefined)
-        return fail(`bad expect "${expect}": expected drop HOST KEY`);
-      const got = host.host.stats().drops[key] ?? 0;
-      return {
-        ok: got > 0,
-        message: `${host.name} dropped a packet as ${key}${got > 0 ? "" : " (none counted)"}`,
-      };
+      const op = kind === "drop" ? ">=" : (words[3] ?? ">=");
+      const want = kind === "drop" ? 1 : words[4] !== undefined ? Number(words[4]) : 1;
+      if (host === undefined || key === undefined || OPS[op] === undefined || Number.isNaN(want)) {
+        return malformed(
+          kind === "drop" ? "expected drop HOST KEY" : "expected stat HOST KEY [OP N]",
+        );
+      }
+      const s = host.host.stats();
+      const got = (kind === "drop" ? s.drops[key] : (s.packets[key] ?? s.drops[key])) ?? 0;
+      const ok = compare(op, got, want) === true;
+      const what =
+        kind === "drop"
+          ? `${host.name} dropped a packet as ${key}${ok ? "" : " (none counted)"}`
+          : `${host.name} counted ${key} ${op} ${want}${ok ? "" : ` (it is ${got})`}`;
+      return { ok, message: what };
     }
     case "output": {
       const want = expect.replace(/^output\s+/, "").replace(/^"(.*)"$/, "$1");
-      const ok = engine.lastOutput.includes(want);
-      return { ok, message: `the output shows "${want}"` };
+      const ok = ctx.lastOutput.includes(want);
+      return {
+        ok,
+        message: `the output shows "${want}"`,
+        ...(ok ? {} : { hint: "type the step's commands; the last one's output is what is read" }),
+      };
     }
     default:
-      return fail(
-        `unknown expect "${kind ?? ""}" (state, segment, timer, connections, drop, output)`,
-      );
+      return malformed(`unknown check "${kind ?? ""}" (${CHECK_KINDS.join(", ")})`);
   }
+}
+
+function wrongHostHint(diffs: readonly string[], host: string): string {
+  return diffs.some((d) => d.includes(`, not ${host}`))
+    ? ` — run it on ${host}: prefix the command with "${host}:" or switch with "use ${host}"`
+    : "";
+}
+
+function checkState(ctx: CheckContext, expect: string, words: string[], mark: number): CheckResult {
+  const t = hostSocket(ctx, words[1]);
+  const want = words[2]?.toUpperCase();
+  if ("error" in t || want === undefined) {
+    return {
+      ok: false,
+      message: `bad expect "${expect}": ${"error" in t ? t.error : "missing STATE"}`,
+    };
+  }
+  let wantPort: number | undefined;
+  let wantPeer: { addr: number | undefined; port: number } | undefined;
+  for (let i = 3; i < words.length; i += 2) {
+    const v = words[i + 1];
+    if (words[i] === "port" && v !== undefined && parseInteger(v) !== undefined)
+      wantPort = parseInteger(v);
+    else if (words[i] === "peer" && v !== undefined && v.includes(":")) {
+      const at = v.lastIndexOf(":");
+      const port = parseInteger(v.slice(at + 1));
+      const who = v.slice(0, at);
+      const addr = who === "" ? undefined : ctx.address(who);
+      if (port === undefined || (who !== "" && addr === undefined)) {
+        return { ok: false, message: `bad expect "${expect}": "${v}" is not HOST:PORT` };
+      }
+      wantPeer = { addr, port };
+    } else {
+      return {
+        ok: false,
+        message: `bad expect "${expect}": expected state HOST:#ID STATE [port N] [peer HOST:PORT]`,
+      };
+    }
+  }
+  const label = words[1] as string;
+  const got = socketState(ctx, t.host, t.fd);
+  const ends = socketEnds(ctx, t.host, t.fd);
+  const portOk = wantPort === undefined || ends?.localPort === wantPort;
+  const peerOk =
+    wantPeer === undefined ||
+    (ends?.remote !== undefined &&
+      ends.remote.port === wantPeer.port &&
+      (wantPeer.addr === undefined || ends.remote.addr === wantPeer.addr));
+  const extra = `${wantPort !== undefined ? ` on port ${wantPort}` : ""}${wantPeer !== undefined ? ` with ${words.slice(-1)[0]}` : ""}`;
+  const message = `${label} is ${want}${extra}`;
+  if (got === want && portOk && peerOk) return { ok: true, message };
+  if (got === want) {
+    const where = !portOk
+      ? `it is on port ${ends?.localPort}`
+      : `its peer is ${ends?.remote?.port === undefined ? "none" : `port ${ends.remote.port}`}`;
+    return {
+      ok: false,
+      message: `${message} (${where})`,
+      hint: "check the port in the command you typed",
+    };
+  }
+  return {
+    ok: false,
+    message: `${message} (it is ${got})`,
+    hint: stateHint(ctx, t, want, got, mark),
+  };
+}
+
+function socketEnds(
+  ctx: PatternContext,
+  host: LabHost,
+  fd: number,
+):
+  | { localPort: number | undefined; remote: { addr: number; port: number } | undefined }
+  | undefined {
+  const tcb: Tcb | undefined = ctx.tcbById(host, fd);
+  if (tcb !== undefined) return { localPort: tcb.local.port, remote: tcb.remote };
+  const info = host.sockets.info(fd);
+  if (info instanceof Error) return undefined;
+  return { localPort: info.local?.port, remote: info.remote };
+}
+
+/** The usual reasons a socket is not in the state a step asks for. */
+function stateHint(
+  ctx: CheckContext,
+  t: { host: LabHost; fd: number },
+  want: string,
+  got: string,
+  mark: number,
+): string | undefined {
+  for (const other of ctx.hosts) {
+    if (other === t.host) continue;
+    if (socketState(ctx, other, t.fd) === want) {
+      return `${other.name}'s socket #${t.fd} is ${want}: the step wants it on ${t.host.name} — prefix the command with "${t.host.name}:"`;
+    }
+  }
+  for (const s of t.host.sockets.list()) {
+    if (s.fd !== t.fd && socketState(ctx, t.host, s.fd) === want) {
+      return `#${s.fd} is ${want}, the step expects #${t.fd}: an extra socket was opened first (lab start NAME begins again)`;
+    }
+  }
+  if (untouched(ctx, mark)) return NOT_YET;
+  if (got !== "CLOSED" && got !== want)
+    return `it is still ${got}: \`step\` delivers what is on the wire`;
+  return undefined;
 }

@@ -14,8 +14,18 @@
  *
  *     What to look at in the state table or the ladder.
  *
- * Inside a `lab` block, `expect:` lines are checks and every other non-blank
- * line is a command; `#` starts a comment line.
+ * Inside a `lab` block, `expect:` lines are checks (lab-checks.ts), `ask:`,
+ * `answer:` and `explain:` lines a question to predict before the commands
+ * run (questions.ts), and every other non-blank line is a command; `#`
+ * starts a comment line.
+ *
+ * A file may begin with a header that places it in the curriculum:
+ *
+ *     ---
+ *     topic: Connection management
+ *     order: 3
+ *     requires: handshake, close
+ *     ---
  *
  * The same lab runs in both worlds. Where the worlds need different commands
  * (the kernel world has one tcplab host, `lab`, and the Linux kernel as its
@@ -40,6 +50,7 @@
  * world's lab, so a world may also have steps of its own. A step with no
  * block at all is prose only and shows in both.
  */
+import { type AnswerKind, answerKind, type Question } from "./questions.ts";
 import type { WorldKind } from "./world.ts";
 
 export const WORLDS: readonly WorldKind[] = ["simulated", "kernel"];
@@ -48,6 +59,8 @@ export const WORLDS: readonly WorldKind[] = ["simulated", "kernel"];
 export interface StepBody {
   readonly commands: readonly string[];
   readonly expects: readonly string[];
+  /** A prediction asked before the commands run. */
+  readonly question?: Question | undefined;
   /** Prose after the block: what to look at. */
   readonly after: readonly string[];
 }
@@ -71,12 +84,25 @@ export interface WorldStep {
   readonly after: readonly string[];
   readonly commands: readonly string[];
   readonly expects: readonly string[];
+  readonly question?: Question | undefined;
   readonly line: number;
+}
+
+/** Where a lab sits in the curriculum (its header). */
+export interface LabMeta {
+  readonly topic: string;
+  /** Position in the curriculum (labs sort by it; without one, last). */
+  readonly order: number;
+  /** Labs to do first. */
+  readonly requires: readonly string[];
 }
 
 export interface LabFile {
   readonly name: string;
   readonly title: string;
+  readonly meta: LabMeta;
+  /** The file it was read from, for messages. */
+  readonly path?: string;
   readonly intro: readonly string[];
   readonly steps: readonly LabStep[];
 }
@@ -98,6 +124,7 @@ export function stepsFor(lab: LabFile, world: WorldKind): WorldStep[] {
       after: body?.after ?? [],
       commands: body?.commands ?? [],
       expects: body?.expects ?? [],
+      question: body?.question,
     });
   }
   return out;
@@ -130,11 +157,50 @@ interface OpenBody {
   worlds: readonly WorldKind[];
   commands: string[];
   expects: string[];
+  ask: string[];
+  answer: { spec: string; kind: AnswerKind } | undefined;
+  explain: string[];
+  /** Line of the first `ask:`, for messages. */
+  askLine: number;
   after: string[];
+}
+
+const HEADER_KEYS = ["topic", "order", "requires"] as const;
+
+/** The `---` header: topic, order, requires. */
+function readHeader(
+  lines: readonly string[],
+): { meta: LabMeta; next: number } | { error: string; line: number } {
+  const meta = { topic: "Other labs", order: Number.POSITIVE_INFINITY, requires: [] as string[] };
+  if ((lines[0] ?? "").trim() !== "---") return { meta, next: 0 };
+  for (let i = 1; i < lines.length; i++) {
+    const l = (lines[i] as string).trim();
+    if (l === "---") return { meta, next: i + 1 };
+    if (l === "") continue;
+    const m = /^(\w+):\s*(.*)$/.exec(l);
+    const key = m?.[1];
+    const value = (m?.[2] ?? "").trim();
+    if (m === null || !HEADER_KEYS.includes(key as (typeof HEADER_KEYS)[number])) {
+      return {
+        error: `unknown header line "${l}" (the header has ${HEADER_KEYS.join(", ")})`,
+        line: i + 1,
+      };
+    }
+    if (key === "topic") meta.topic = value;
+    else if (key === "order") {
+      const n = Number(value);
+      if (value === "" || !Number.isFinite(n))
+        return { error: `order: "${value}" is not a number`, line: i + 1 };
+      meta.order = n;
+    } else meta.requires = value.split(/[,\s]+/).filter((x) => x !== "");
+  }
+  return { error: "the header (---) is not closed with ---", line: lines.length };
 }
 
 export function parseLabFile(text: string, name: string): LabParse {
   const lines = text.split(/\r?\n/);
+  const header = readHeader(lines);
+  if ("error" in header) return { ok: false, error: `${name}.md:${header.line}: ${header.error}` };
   let title: string | undefined;
   const intro: string[] = [];
   const steps: LabStep[] = [];
@@ -151,6 +217,15 @@ export function parseLabFile(text: string, name: string): LabParse {
       const body: StepBody = {
         commands: b.commands,
         expects: b.expects,
+        question:
+          b.answer === undefined
+            ? undefined
+            : {
+                ask: b.ask.join(" "),
+                answer: b.answer.spec,
+                kind: b.answer.kind,
+                explain: b.explain,
+              },
         after: trimBlank(b.after),
       };
       for (const w of b.worlds) bodies[w] = body;
@@ -163,22 +238,44 @@ export function parseLabFile(text: string, name: string): LabParse {
       proseOnly: cur.blocks.length === 0,
     });
   };
-  for (let i = 0; i < lines.length; i++) {
+  for (let i = header.next; i < lines.length; i++) {
     const raw = lines[i] as string;
     const n = i + 1;
     if (inFence !== undefined) {
       if (/^```\s*$/.test(raw)) {
+        const b: OpenBody = inFence;
+        if (b.ask.length > 0 && b.answer === undefined)
+          return fail(
+            b.askLine,
+            "an ask: without an answer: line saying where the stack shows the answer",
+          );
+        if (b.explain.length > 0 && b.ask.length === 0)
+          return fail(n, "an explain: without an ask:");
         inFence = undefined;
         continue;
       }
       const l = raw.trim();
       if (l === "" || l.startsWith("#")) continue;
-      const m = /^expect:\s*(.*)$/.exec(l);
-      if (m !== null) {
-        if ((m[1] ?? "") === "") return fail(n, "an empty expect:");
-        inFence.expects.push(m[1] as string);
-      } else {
+      const m = /^(expect|ask|answer|explain):\s*(.*)$/.exec(l);
+      const value = (m?.[2] ?? "").trim();
+      if (m === null) {
         inFence.commands.push(l);
+        continue;
+      }
+      if (value === "") return fail(n, `an empty ${m[1]}:`);
+      if (m[1] === "expect") inFence.expects.push(value);
+      else if (m[1] === "ask") {
+        if (inFence.answer !== undefined)
+          return fail(n, "one question per block: this ask: follows an answer:");
+        if (inFence.ask.length === 0) inFence.askLine = n;
+        inFence.ask.push(value);
+      } else if (m[1] === "explain") inFence.explain.push(value);
+      else {
+        if (inFence.ask.length === 0) return fail(n, "an answer: needs an ask: before it");
+        if (inFence.answer !== undefined) return fail(n, "one answer: per question");
+        const kind = answerKind(value);
+        if (typeof kind !== "string") return fail(n, kind.error);
+        inFence.answer = { spec: value, kind };
       }
       continue;
     }
@@ -201,7 +298,16 @@ export function parseLabFile(text: string, name: string): LabParse {
           );
         }
       }
-      inFence = { worlds, commands: [], expects: [], after: [] };
+      inFence = {
+        worlds,
+        commands: [],
+        expects: [],
+        ask: [],
+        answer: undefined,
+        explain: [],
+        askLine: n,
+        after: [],
+      };
       cur.blocks.push(inFence);
       continue;
     }
@@ -228,5 +334,5 @@ export function parseLabFile(text: string, name: string): LabParse {
   if (title === undefined)
     return fail(1, "no title (a first line like `# The three-way handshake`)");
   if (steps.length === 0) return fail(1, "no steps (## headings)");
-  return { ok: true, lab: { name, title, intro: trimBlank(intro), steps } };
+  return { ok: true, lab: { name, title, meta: header.meta, intro: trimBlank(intro), steps } };
 }

@@ -1,12 +1,14 @@
 /**
- * Guided labs: starting one, showing a step, checking it, and running a whole
- * lab file unattended (each step's commands, then its checks) — which is how
- * every file in labs/ becomes a test, in each world it has steps for.
+ * Guided labs: starting one, and running a whole lab file unattended (each
+ * step's commands, its question answered with what the stack shows, then
+ * its checks) — which is how every file in labs/ becomes a test, in each
+ * world it has steps for, and what `tcplab lab check` runs.
  */
-import { type CheckResult, checkExpect } from "./lab-checks.ts";
+import { GuidedLab } from "./guide.ts";
+import type { CheckResult } from "./lab-checks.ts";
 import { type LabFile, stepsFor, type WorldStep, worldsOf } from "./lab-file.ts";
+import { readAnswer, truthAsAnswer, truthOf } from "./questions.ts";
 import type { LabEngine } from "./session.ts";
-import type { Block, Line } from "./view.ts";
 
 /** Why `lab` cannot run in the engine's world, if it cannot. */
 export function unavailableIn(engine: LabEngine, lab: LabFile): string | undefined {
@@ -16,79 +18,39 @@ export function unavailableIn(engine: LabEngine, lab: LabFile): string | undefin
   return `lab ${lab.name} has no steps for the ${kind} world (it has: ${worlds.join(", ") || "none"})`;
 }
 
-export async function startLab(engine: LabEngine, lab: LabFile): Promise<void> {
+/** Starts `lab` in a fresh world, at its first step. */
+export async function startLab(engine: LabEngine, lab: LabFile): Promise<GuidedLab> {
   await engine.resetWorld();
-  engine.lab = {
+  const guide = new GuidedLab(
     lab,
-    steps: stepsFor(lab, engine.world.kind),
-    step: 0,
-    mark: engine.world.log.length,
-  };
+    stepsFor(lab, engine.world.kind),
+    engine.world.log.length,
+    engine.clock.now(),
+  );
+  engine.lab = guide;
+  return guide;
 }
 
 export function currentStep(engine: LabEngine): WorldStep | undefined {
-  const p = engine.lab;
-  return p === undefined ? undefined : p.steps[p.step];
+  return engine.lab?.current;
 }
 
 /** Checks of the current step, evaluated now. */
 export function checkStep(engine: LabEngine): CheckResult[] {
-  const p = engine.lab;
-  const step = currentStep(engine);
-  if (p === undefined || step === undefined) return [];
-  return step.expects.map((e) => checkExpect(engine, e, p.mark));
+  return engine.lab?.check(engine.checkContext()) ?? [];
 }
 
-/** Moves to step `index` (clamped); `segment` checks look from here on. */
+/** Moves to step `index` (clamped); checks look from here on. */
 export function gotoStep(engine: LabEngine, index: number): void {
-  const p = engine.lab;
-  if (p === undefined) return;
-  p.step = Math.max(0, Math.min(index, p.steps.length - 1));
-  p.mark = engine.world.log.length;
-}
-
-/** The step as the learner sees it: what happens, what to type, what to look at. */
-export function stepBlock(engine: LabEngine): Block {
-  const p = engine.lab;
-  const step = currentStep(engine);
-  if (p === undefined || step === undefined) return { kind: "text", lines: [] };
-  const lines: Line[] = [
-    [{ text: `Step ${p.step + 1}/${p.steps.length}: ${step.title}`, tone: "accent" }],
-  ];
-  for (const l of step.before) lines.push([{ text: l }]);
-  if (step.commands.length > 0) {
-    lines.push([{ text: "" }], [{ text: "Type:", tone: "muted" }]);
-    for (const c of step.commands) lines.push([{ text: `  ${c}`, tone: "accent" }]);
-  }
-  if (step.after.length > 0) {
-    lines.push([{ text: "" }]);
-    for (const l of step.after) lines.push([{ text: l }]);
-  }
-  if (step.expects.length > 0) {
-    lines.push(
-      [{ text: "" }],
-      [{ text: `\`next\` checks: ${step.expects.join("; ")}`, tone: "muted" }],
-    );
-  }
-  return { kind: "text", lines };
-}
-
-export function checkBlock(results: readonly CheckResult[]): Block {
-  if (results.length === 0)
-    return { kind: "text", lines: [[{ text: "nothing to check in this step", tone: "muted" }]] };
-  return {
-    kind: "text",
-    lines: results.map((r) => [
-      { text: r.ok ? "✓ " : "✗ ", tone: r.ok ? "good" : "bad" },
-      { text: r.message, tone: r.ok ? "normal" : "bad" },
-    ]),
-  };
+  engine.lab?.goto(index, engine.world.log.length, engine.clock.now());
 }
 
 export interface StepReport {
   readonly title: string;
   readonly commands: readonly { readonly line: string; readonly errors: readonly string[] }[];
   readonly checks: readonly CheckResult[];
+  /** The question's answer as the stack showed it, when the step asks one. */
+  readonly answered?: string;
   readonly ok: boolean;
 }
 
@@ -109,14 +71,20 @@ export interface RunLabOptions {
    * is exact (0: checked once).
    */
   readonly settleMs?: number;
+  /** Run only the first N steps (resuming a lab replays the steps before). */
+  readonly steps?: number;
+  /** Keep the lab running afterwards (resume), instead of ending it. */
+  readonly keep?: boolean;
 }
 
 const SETTLE_POLL_MS = 20;
 
 /**
- * Runs every step of `lab` in `engine`'s world: its commands, then its
- * checks. A command that answers with an error fails its step. Stops at
- * the first failing step.
+ * Runs every step of `lab` in `engine`'s world: its commands, then the
+ * answer to its question (the value the stack shows, read as a learner's
+ * answer would be), then its checks. A command that answers with an error,
+ * a question whose answer the stack cannot show, or a failing check fails
+ * its step. Stops at the first failing step.
  */
 export async function runLab(
   engine: LabEngine,
@@ -126,8 +94,8 @@ export async function runLab(
   const world = engine.world.kind;
   const why = unavailableIn(engine, lab);
   if (why !== undefined) return { lab: lab.name, world, ok: false, steps: [], error: why };
-  await startLab(engine, lab);
-  const all = engine.lab?.steps ?? [];
+  const guide = await startLab(engine, lab);
+  const all = guide.steps.slice(0, opts.steps ?? guide.steps.length);
   const settle = opts.settleMs ?? (engine.world.kind === "kernel" ? 3000 : 0);
   const steps: StepReport[] = [];
   for (let i = 0; i < all.length; i++) {
@@ -139,22 +107,59 @@ export async function runLab(
       const errors = r.blocks.flatMap((b) => (b.kind === "error" ? [b.message] : []));
       commands.push({ line, errors });
     }
-    let checks = checkStep(engine);
     const deadline = performance.now() + settle;
+    const answered = await answerWithTruth(engine, guide, i, deadline);
+    let checks = guide.check(engine.checkContext());
     while (!checks.every((c) => c.ok) && performance.now() < deadline) {
       await Bun.sleep(SETTLE_POLL_MS);
-      checks = checkStep(engine);
+      checks = guide.check(engine.checkContext());
+    }
+    if (answered !== undefined && "error" in answered) {
+      checks = [...checks, { ok: false, message: `the question's answer: ${answered.error}` }];
     }
     const ok = commands.every((c) => c.errors.length === 0) && checks.every((c) => c.ok);
-    steps.push({ title: step.title, commands, checks, ok });
+    steps.push({
+      title: step.title,
+      commands,
+      checks,
+      ...(answered !== undefined && "text" in answered ? { answered: answered.text } : {}),
+      ok,
+    });
     if (!ok) break;
   }
-  engine.lab = undefined;
+  if (!opts.keep) engine.lab = undefined;
   const ok = steps.length === all.length && steps.every((s) => s.ok);
   return { lab: lab.name, world, ok, steps };
 }
 
-/** A failing report in a few lines (for test output). */
+/** Answers step `i`'s question with what the stack shows (waiting up to `deadline` for it). */
+async function answerWithTruth(
+  engine: LabEngine,
+  guide: GuidedLab,
+  i: number,
+  deadline: number,
+): Promise<{ text: string } | { error: string } | undefined> {
+  const q = guide.steps[i]?.question;
+  if (q === undefined) return undefined;
+  const ctx = engine.checkContext();
+  let truth = truthOf(q, ctx, guide.mark);
+  while ("pending" in truth && performance.now() < deadline) {
+    await Bun.sleep(SETTLE_POLL_MS);
+    truth = truthOf(q, engine.checkContext(), guide.mark);
+  }
+  if ("pending" in truth) return { error: truth.pending };
+  const text = truthAsAnswer(truth);
+  const answer = readAnswer(q.kind, text, ctx);
+  if ("error" in answer)
+    return { error: `the stack's own value does not read as an answer: ${answer.error}` };
+  guide.predictions.set(i, { answer, late: true, judged: undefined });
+  const j = guide.judgeCurrent(engine.checkContext());
+  if (j === undefined || !j.right)
+    return { error: `the stack's value ${text} was not judged right` };
+  return { text };
+}
+
+/** A failing report in a few lines (for test output and `tcplab lab check`). */
 export function formatReport(report: LabRunReport): string {
   const out: string[] = [
     `lab ${report.lab} (${report.world} world): ${report.ok ? "passed" : "FAILED"}`,
@@ -163,7 +168,11 @@ export function formatReport(report: LabRunReport): string {
   report.steps.forEach((s, i) => {
     out.push(`  step ${i + 1} ${s.ok ? "ok" : "FAILED"}: ${s.title}`);
     for (const c of s.commands) for (const e of c.errors) out.push(`    ${c.line}: ${e}`);
-    for (const c of s.checks) if (!c.ok) out.push(`    ✗ ${c.message}`);
+    for (const c of s.checks) {
+      if (c.ok) continue;
+      out.push(`    ✗ ${c.message}`);
+      if (c.hint !== undefined) out.push(`      hint: ${c.hint}`);
+    }
   });
   return out.join("\n");
 }

@@ -53,7 +53,7 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
 }
 
 /** ISNs per direction of a 4-tuple, learnt from SYNs as the log is read in order. */
-class IsnBook {
+export class IsnBook {
   private readonly isn = new Map<string, number>();
 
   private static key(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number): string {

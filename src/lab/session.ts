@@ -3,9 +3,6 @@
  * runs it against the world through the command table, and returns Blocks;
  * packet lines and status changes go to listeners as they happen.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Tcb } from "../tcp/tcb.ts";
 import { formatIpv4Addr, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { formatTime, tokenize } from "./args.ts";
@@ -17,8 +14,12 @@ import { registerSessionCommands } from "./cmd-session.ts";
 import { registerSocketCommands } from "./cmd-sockets.ts";
 import { blocksText } from "./render.ts";
 import type { PacketEvent, StateEvent } from "./event-log.ts";
+import { DEFAULT_LABS_DIR, LabCatalog } from "./catalog.ts";
+import type { GuidedLab } from "./guide.ts";
+import type { CheckContext } from "./lab-checks.ts";
 import type { LabClock, RealTime } from "./lab-clock.ts";
-import { type LabFile, parseLabFile, type WorldStep } from "./lab-file.ts";
+import type { LabFile } from "./lab-file.ts";
+import { memoryProgress, type ProgressStore } from "./progress.ts";
 import { type Command, candidatesFor, parseArgs, Registry, type Resolver } from "./registry.ts";
 import { createSimWorld, type SimWorldOptions } from "./sim-world.ts";
 import { STATE_COLUMNS, stateRows } from "./state-view.ts";
@@ -37,22 +38,17 @@ export interface LabSessionOptions {
   readonly sim?: Omit<SimWorldOptions, "seed" | "realTime">;
   /** Directory of guided lab files (default: the repository's labs/). */
   readonly labsDir?: string;
+  /** More folders of labs (a teacher's own: `--labs DIR`, TCPLAB_LABS); later ones win. */
+  readonly extraLabDirs?: readonly string[];
+  /** Where progress is kept across runs (default: in memory). */
+  readonly progress?: ProgressStore;
   /** Real time for `run` (tests pass a fake one). */
   readonly realTime?: RealTime;
   /** Packet trace on at start (default true). */
   readonly trace?: boolean;
 }
 
-export const DEFAULT_LABS_DIR = fileURLToPath(new URL("../../labs/", import.meta.url));
-
-export interface LabProgress {
-  readonly lab: LabFile;
-  /** The lab's steps in this session's world (stepsFor). */
-  readonly steps: readonly WorldStep[];
-  step: number;
-  /** Log position when the current step began: `segment` checks look from here. */
-  mark: number;
-}
+export { DEFAULT_LABS_DIR };
 
 type OutputListener = (blocks: readonly Block[]) => void;
 
@@ -73,10 +69,12 @@ export class LabEngine implements LabSession, Resolver {
   readonly registry = new Registry<LabEngine>();
   readonly options: LabSessionOptions;
   readonly labsDir: string;
+  readonly catalog: LabCatalog;
+  readonly progress: ProgressStore;
   traceOn: boolean;
   /** Trace only these hosts (undefined: all). */
   traceHosts: ReadonlySet<string> | undefined;
-  lab: LabProgress | undefined;
+  lab: GuidedLab | undefined;
   /** Text of the last command's output (for lab `output` checks). */
   lastOutput = "";
   /** The socket id each TCB was last seen under, per host (kept after close, for `(#3)`). */
@@ -108,6 +106,8 @@ export class LabEngine implements LabSession, Resolver {
   constructor(world: World, options: LabSessionOptions = {}) {
     this.options = options;
     this.labsDir = options.labsDir ?? DEFAULT_LABS_DIR;
+    this.catalog = new LabCatalog([this.labsDir, ...(options.extraLabDirs ?? [])]);
+    this.progress = options.progress ?? memoryProgress();
     this.world = world;
     this.current = world.hosts[0] as LabHost;
     this.traceOn = options.trace ?? true;
@@ -227,15 +227,7 @@ export class LabEngine implements LabSession, Resolver {
   }
 
   labNames(): readonly string[] {
-    if (!existsSync(this.labsDir)) return [];
-    try {
-      return readdirSync(this.labsDir)
-        .filter((f) => f.endsWith(".md"))
-        .map((f) => f.slice(0, -3))
-        .sort();
-    } catch {
-      return [];
-    }
+    return this.catalog.names();
   }
 
   remembers(host: LabHost, fd: number): boolean {
@@ -248,17 +240,30 @@ export class LabEngine implements LabSession, Resolver {
 
   // ───────────────────────────── helpers for commands ─────────────────────────────
 
-  /** Reads and parses labs/NAME.md. */
+  /** Reads and parses the lab NAME from the catalog's folders. */
   loadLab(name: string): LabFile | { error: string } {
-    const path = join(this.labsDir, `${name}.md`);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      return { error: `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    const parsed = parseLabFile(text, name);
-    return parsed.ok ? parsed.lab : { error: parsed.error };
+    return this.catalog.load(name);
+  }
+
+  /** What lab checks and questions read: the world, the socket names, the last output. */
+  checkContext(): CheckContext {
+    const engine = this;
+    return {
+      log: this.world.log,
+      hosts: this.world.hosts,
+      current: this.current,
+      lastOutput: this.lastOutput,
+      hostNamed: (n) => engine.hostNamed(n),
+      address: (t) => engine.address(t),
+      nameOf: (a) =>
+        engine.world.hosts.find((h) => h.addr === a)?.name ??
+        (engine.world.peer?.addr === a ? engine.world.peer.name : undefined),
+      tcbById: (h, fd) => engine.tcbById(h, fd),
+      listeningPort: (h, fd) => {
+        const info = h.sockets.info(fd);
+        return info instanceof Error || info.tcb !== undefined ? undefined : info.local?.port;
+      },
+    };
   }
 
   /** Replaces the world with a fresh one (lab start). */

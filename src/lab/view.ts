@@ -5,7 +5,21 @@
  */
 
 /** A semantic tone; the UI maps it to a colour, or to nothing under NO_COLOR. */
-export type Tone = "normal" | "muted" | "good" | "warn" | "bad" | "accent" | "state" | "in" | "out";
+export type Tone =
+  | "normal"
+  | "muted"
+  | "good"
+  | "warn"
+  | "bad"
+  | "accent"
+  | "state"
+  | "in"
+  | "out"
+  /** Lab prose: a code span, emphasis, strong emphasis, an RFC reference. */
+  | "code"
+  | "emph"
+  | "strong"
+  | "ref";
 
 export interface Span {
   readonly text: string;

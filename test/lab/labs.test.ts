@@ -91,7 +91,9 @@ describe("lab commands", () => {
     expect(next.text).toContain("Step 2/7: The client sends a SYN");
     expect((await run(s, "back")).text).toContain("Step 1/7");
     expect((await run(s, "back")).text).toContain("this is the first step");
-    expect((await run(s, "lab quit")).text).toBe("lab ended");
+    expect((await run(s, "lab quit")).text).toBe(
+      "lab ended (lab start handshake resume continues at step 1)",
+    );
     expect(s.status().lab).toBeUndefined();
     for (const cmd of ["next", "back", "check", "lab quit"]) {
       expect((await run(s, cmd)).errors[0]?.message).toContain("no lab is running");
@@ -105,7 +107,7 @@ describe("lab commands", () => {
     expect(s.world.hosts[1]?.sockets.list()).toHaveLength(0);
     const e = (await run(s, "lab start nope")).errors[0];
     expect(e?.message).toContain('no lab "nope"');
-    expect(e?.usage).toBe("lab start NAME");
+    expect(e?.usage).toBe("lab start NAME [resume|restart]");
   });
 
   test("finishing the last step ends the lab", async () => {
@@ -270,7 +272,9 @@ describe("lab file format", () => {
     const report = await runLab(s, lab.lab);
     expect(report.ok).toBe(false);
     const text = formatReport(report);
-    expect(text).toContain("✗ a sent S. (seen in this step: S)");
-    expect(text).toContain('✗ unknown expect "frobnicate"');
+    // What was expected, the closest segment seen, and what differed.
+    expect(text).toContain("✗ a sent S. (closest: a:49152 > b:80 S 0:0(0) win 65535");
+    expect(text).toContain("hint: its flags are S, not S.");
+    expect(text).toContain('✗ bad expect "frobnicate": unknown check "frobnicate"');
   });
 });
