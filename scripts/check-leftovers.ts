@@ -65,7 +65,8 @@ export function findLeftovers(root: string): Finding[] {
       const lines = readFileSync(path, "utf8").split("\n");
       lines.forEach((text, i) => {
         for (const rule of RULES) {
-          if (rule.matches(text)) findings.push({ file: relative(root, path), line: i + 1, what: rule.what });
+          if (rule.matches(text))
+            findings.push({ file: relative(root, path), line: i + 1, what: rule.what });
         }
       });
     }

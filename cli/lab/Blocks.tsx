@@ -15,8 +15,8 @@ export function LineView({ line, fixed = false }: { line: Line; fixed?: boolean 
       {line.map((span, i) => {
         const style = spanStyle(span);
         return (
-          // biome-ignore lint/suspicious/noArrayIndexKey: spans of a line never move
           <Text
+            // biome-ignore lint/suspicious/noArrayIndexKey: spans of a line never move
             key={i}
             color={style.color}
             dimColor={style.dimColor}

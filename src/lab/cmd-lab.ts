@@ -161,8 +161,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
             },
             { text: `lab start ${name} resume`, tone: "accent" },
             {
-              text:
-                " replays steps 1–" + (stoppedAt - 1) + " in a fresh world and continues there; ",
+              text: ` replays steps 1–${stoppedAt - 1} in a fresh world and continues there; `,
             },
             { text: `lab start ${name} restart`, tone: "accent" },
             { text: " begins again." },

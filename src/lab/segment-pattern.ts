@@ -120,7 +120,7 @@ export function parseSegmentPattern(
     return bad(`expected > (sent) or < (received), got "${dir ?? ""}"`);
   let peer: SegmentPattern["peer"];
   const maybePeer = words[i];
-  if (maybePeer !== undefined && maybePeer.includes(":") && !SEQ_RE.test(maybePeer)) {
+  if (maybePeer?.includes(":") && !SEQ_RE.test(maybePeer)) {
     const at = maybePeer.lastIndexOf(":");
     const who = maybePeer.slice(0, at);
     const port = num(maybePeer.slice(at + 1));

@@ -247,18 +247,17 @@ export class LabEngine implements LabSession, Resolver {
 
   /** What lab checks and questions read: the world, the socket names, the last output. */
   checkContext(): CheckContext {
-    const engine = this;
     return {
       log: this.world.log,
       hosts: this.world.hosts,
       current: this.current,
       lastOutput: this.lastOutput,
-      hostNamed: (n) => engine.hostNamed(n),
-      address: (t) => engine.address(t),
+      hostNamed: (n) => this.hostNamed(n),
+      address: (t) => this.address(t),
       nameOf: (a) =>
-        engine.world.hosts.find((h) => h.addr === a)?.name ??
-        (engine.world.peer?.addr === a ? engine.world.peer.name : undefined),
-      tcbById: (h, fd) => engine.tcbById(h, fd),
+        this.world.hosts.find((h) => h.addr === a)?.name ??
+        (this.world.peer?.addr === a ? this.world.peer.name : undefined),
+      tcbById: (h, fd) => this.tcbById(h, fd),
       listeningPort: (h, fd) => {
         const info = h.sockets.info(fd);
         return info instanceof Error || info.tcb !== undefined ? undefined : info.local?.port;

@@ -18,7 +18,10 @@ export type TcpOption =
   | { readonly kind: "mss"; readonly value: number }
   | { readonly kind: "wscale"; readonly shift: number }
   | { readonly kind: "sackPermitted" }
-  | { readonly kind: "sack"; readonly blocks: ReadonlyArray<readonly [left: number, right: number]> }
+  | {
+      readonly kind: "sack";
+      readonly blocks: ReadonlyArray<readonly [left: number, right: number]>;
+    }
   | { readonly kind: "timestamps"; readonly tsVal: number; readonly tsEcr: number }
   /** An option we do not interpret, kept byte for byte. */
   | { readonly kind: "unknown"; readonly type: number; readonly data: Uint8Array };

@@ -231,7 +231,9 @@ describe("kernel-world commands in the simulated world", () => {
   test("wait and host explain that there is no kernel here", async () => {
     const { s } = session();
     const w = (await run(s, "wait syn")).errors[0];
-    expect(w?.message).toBe("wait: nothing comes from outside the simulated world: step or run moves it");
+    expect(w?.message).toBe(
+      "wait: nothing comes from outside the simulated world: step or run moves it",
+    );
     expect(w?.usage).toBe("wait [syn|fin|rst|data|ack] [MAX]");
     expect((await run(s, "host nc 10.0.0.2 80 &")).errors[0]?.message).toContain(
       "host: there is no kernel here",

@@ -137,9 +137,7 @@ describe("deliberately broken scripts fail with a clear message", () => {
 `);
     expect(r.outcome).toBe("failed");
     expect(r.line).toBe(6);
-    expect(r.reason).toBe(
-      "expected > S 0:0(0) win 65535 <...> but nothing was sent by 0.501000 s",
-    );
+    expect(r.reason).toBe("expected > S 0:0(0) win 65535 <...> but nothing was sent by 0.501000 s");
   });
 
   test("a packet too early", async () => {
