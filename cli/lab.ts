@@ -11,7 +11,9 @@ import { parseArgs } from "node:util";
 import chalk from "chalk";
 import { render } from "ink";
 import { createElement } from "react";
+import { labDirsFromEnv } from "../src/lab/catalog.ts";
 import { createKernelLabSession, createLabSession } from "../src/lab/index.ts";
+import { fileProgress, type ProgressStore, progressPath } from "../src/lab/progress.ts";
 import type { Block, LabSession } from "../src/lab/view.ts";
 import { parseArgsError } from "./args.ts";
 import { fileHistory, historyPath } from "./lab/history-file.ts";
@@ -19,7 +21,8 @@ import { LabApp } from "./lab/LabApp.tsx";
 import { runPlain } from "./lab/plain.ts";
 import { colorEnabled } from "./lab/theme.ts";
 
-export const LAB_USAGE = "usage: tcplab lab [--sim] [--netns NAME]";
+export const LAB_USAGE = `usage: tcplab lab [--sim] [--netns NAME] [--labs DIR]…
+       tcplab lab check NAME… | --all [--world sim|kernel] [--seed N] [--json] [--labs DIR]…`;
 
 const LAB_HELP = `${LAB_USAGE}
 
@@ -31,7 +34,17 @@ line and the output is printed as plain text.
 
   --sim          use the simulated world even when the kernel world is possible
   --netns NAME   network namespace of the kernel world (default tcplab)
+  --labs DIR     also offer the labs in DIR (repeatable; TCPLAB_LABS=DIR[:DIR] too);
+                 a lab there replaces one of the same name
   --help         this text
+
+Your progress in the guided labs is kept in $XDG_STATE_HOME/tcplab/progress.json
+(~/.local/state/tcplab/progress.json; TCPLAB_PROGRESS=FILE elsewhere, "" not at all).
+
+tcplab lab check runs labs without a terminal — each step's commands, its
+question answered with what the stack shows, its checks — and prints a line
+per lab (--json: a last line {"passed":N,"failed":N,"labs":[…]}). It exits 0
+only when every lab passed. See docs/writing-labs.md.
 
 Keys: Tab completes, ↑/↓ history, Ctrl-C interrupts or clears the line,
 Ctrl-D on an empty line (or "quit") leaves.`;
@@ -41,6 +54,9 @@ export type World = "simulated" | "kernel";
 export interface LabSessionOptions {
   readonly world: World;
   readonly netns?: string;
+  /** Folders of a teacher's own labs. */
+  readonly labDirs?: readonly string[];
+  readonly progress?: ProgressStore;
 }
 
 export type CreateLabSession = (options: LabSessionOptions) => LabSession | Promise<LabSession>;
@@ -72,10 +88,18 @@ export function bannerLine(choice: WorldChoice, netns: string | undefined): stri
  * The engine's factories: the kernel world is built asynchronously (a
  * network namespace and a TUN device), the simulated one at once.
  */
-export const createEngineSession: CreateLabSession = async (options) =>
-  options.world === "kernel"
-    ? await createKernelLabSession(options.netns !== undefined ? { netns: options.netns } : {})
-    : createLabSession({ world: "simulated" });
+export const createEngineSession: CreateLabSession = async (options) => {
+  const common = {
+    extraLabDirs: options.labDirs ?? [],
+    ...(options.progress !== undefined ? { progress: options.progress } : {}),
+  };
+  return options.world === "kernel"
+    ? await createKernelLabSession({
+        ...common,
+        ...(options.netns !== undefined ? { netns: options.netns } : {}),
+      })
+    : createLabSession({ world: "simulated", ...common });
+};
 
 export interface LabIo {
   readonly stdin: NodeJS.ReadStream;
@@ -104,7 +128,11 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
     tunPresent: existsSync("/dev/net/tun"),
     ...deps.io,
   };
-  let values: { sim?: boolean; netns?: string; help?: boolean };
+  if (argv[0] === "check") {
+    const { runLabCheck } = await import("./lab-check.ts");
+    return runLabCheck(argv.slice(1), io);
+  }
+  let values: { sim?: boolean; netns?: string; labs?: string[]; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -113,6 +141,7 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
       options: {
         sim: { type: "boolean" },
         netns: { type: "string" },
+        labs: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -134,6 +163,8 @@ export async function runLab(argv: readonly string[], deps: LabDeps = {}): Promi
     session = await create({
       world: choice.world,
       ...(values.netns !== undefined ? { netns: values.netns } : {}),
+      labDirs: [...labDirsFromEnv(io.env), ...(values.labs ?? [])],
+      progress: fileProgress(progressPath(io.env)),
     });
   } catch (e) {
     io.stderr.write(`${banner}\ntcplab: cannot start the lab: ${messageOf(e)}\n`);
