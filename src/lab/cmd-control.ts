@@ -40,7 +40,7 @@ const WAIT_WHAT: Readonly<Record<string, string>> = {
 /** How long `wait` waits without MAX. */
 const WAIT_DEFAULT_MS = 2000;
 
-const MATCH_WORDS = ["syn", "fin", "rst", "data", "ack", "udp", "icmp"] as const;
+const MATCH_WORDS = ["syn", "fin", "rst", "data", "ack", "udp", "icmp", "frag"] as const;
 
 /** A matcher on raw IPv4 bytes for `drop next … MATCH`; undefined if the word means nothing. */
 export function packetMatcher(word: string): PacketMatcher | undefined {
@@ -71,6 +71,12 @@ export function packetMatcher(word: string): PacketMatcher | undefined {
       return (p) => {
         const d = parsePacket(p, { verifyChecksum: false });
         return d.ok && d.value.kind === w;
+      };
+    case "frag":
+      // A fragment of a larger datagram (RFC 791: MF set or a non-zero offset).
+      return (p) => {
+        const d = parsePacket(p, { verifyChecksum: false });
+        return d.ok && d.value.kind === "fragment";
       };
   }
   // Exact packetdrill flags: `S`, `S.`, `F.`.
@@ -177,7 +183,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     summary: "drop the next N matching packets",
     help: [
       "Drops the next N packets at this host's interface: out (sent by it), in (arriving), or both.",
-      "MATCH: SYN, FIN, RST (flag set), data (payload), ack (pure ACK), udp, icmp, or exact",
+      "MATCH: SYN, FIN, RST (flag set), data (payload), ack (pure ACK), udp, icmp, frag (an IP fragment), or exact",
       "packetdrill flags like S. or F. . Example: drop next 1 out SYN — then `step` to the RTO.",
     ],
     args: [
@@ -195,7 +201,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         if (match === undefined) {
           return [
             err(
-              `drop next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp or flags like S., got "${word}"`,
+              `drop next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp, frag or flags like S., got "${word}"`,
               USAGE.dropNext,
             ),
           ];

@@ -53,7 +53,7 @@ export function readText(raw: string): Uint8Array | { error: string } {
 
 const USAGE = {
   listen: "listen PORT [BACKLOG]",
-  connect: "connect ADDR PORT",
+  connect: "connect ADDR PORT [--port LOCAL]",
   accept: "accept [#ID]",
   send: "send #ID TEXT | send #ID --bytes N",
   recv: "recv #ID [N]",
@@ -66,7 +66,15 @@ const USAGE = {
   udpRecv: "udp recv #ID",
 } as const;
 
-const SOCKOPTS = ["nodelay", "rcvbuf", "sndbuf", "reuseaddr", "linger", "error"] as const;
+const SOCKOPTS = [
+  "nodelay",
+  "keepalive",
+  "rcvbuf",
+  "sndbuf",
+  "reuseaddr",
+  "linger",
+  "error",
+] as const;
 
 export function registerSocketCommands(reg: Registry<LabEngine>): void {
   reg.add({
@@ -112,17 +120,31 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       "Creates a TCP socket and connects it (RFC 9293 §3.10.1, active OPEN): the SYN leaves at once",
       "and the connection waits in SYN-SENT. ADDR is an IPv4 address or a host name (a, b).",
       "The call does not block: watch the state table while the handshake goes on.",
-      "Example: connect 10.0.0.2 80",
+      "--port LOCAL binds the local port first (else an ephemeral one is picked): two hosts",
+      "connecting to each other's bound ports open simultaneously (RFC 9293 §3.5, figure 8).",
+      "Example: connect 10.0.0.2 80    connect b 80 --port 7000",
     ],
     args: [
       { name: "ADDR", kind: "addr" },
       { name: "PORT", kind: "port" },
     ],
+    flags: [{ name: "port", value: "int" }],
     async run(ctx, a) {
       const addr = a.num("ADDR") as number;
       const port = a.num("PORT") as number;
+      const local = a.num("port");
+      if (local !== undefined && (local < 1 || local > 65535)) {
+        return [err(`connect: --port takes 1 to 65535, got ${local}`, USAGE.connect)];
+      }
       const fd = newSocket(ctx.host, "tcp");
       if (fd instanceof SocketError) return [sockErr("connect", fd, USAGE.connect)];
+      if (local !== undefined) {
+        const bound = ctx.host.sockets.bind(fd, local);
+        if (bound instanceof SocketError) {
+          ctx.host.sockets.close(fd);
+          return [sockErr("connect", bound, USAGE.connect)];
+        }
+      }
       const r = await ctx.host.sockets.connect(fd, addr, port);
       if (r instanceof SocketError && r.code !== "EINPROGRESS") {
         ctx.host.sockets.close(fd);
@@ -331,7 +353,8 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
     usage: USAGE.sockopt,
     summary: "read or set a socket option",
     help: [
-      "Options: nodelay on|off (TCP_NODELAY, Nagle off), rcvbuf N, sndbuf N (bytes; apply to",
+      "Options: nodelay on|off (TCP_NODELAY, Nagle off), keepalive on|off (SO_KEEPALIVE: probes after",
+      "the idle time `set keepAliveIdle` gives), rcvbuf N, sndbuf N (bytes; apply to",
       "connections opened later), reuseaddr on|off, linger off|SECONDS, error (SO_ERROR, read-only).",
       "Without VALUE, shows the current value.",
     ],
@@ -429,8 +452,10 @@ function sockopt(ctx: Ctx, a: Args): Block[] {
   const bad = (why: string) => [err(`sockopt: ${why}`, USAGE.sockopt)];
   switch (name) {
     case "nodelay":
+    case "keepalive":
     case "reuseaddr": {
-      const opt = name === "nodelay" ? "TCP_NODELAY" : "SO_REUSEADDR";
+      const opt =
+        name === "nodelay" ? "TCP_NODELAY" : name === "keepalive" ? "SO_KEEPALIVE" : "SO_REUSEADDR";
       if (value === undefined) {
         const v = sockets.getsockopt(fd, opt);
         return v instanceof SocketError ? fail(v) : show(v ? "on" : "off");

@@ -9,7 +9,7 @@
  *     b > S. 0:0(0) ack 1           the SYN-ACK acknowledging the ISN + 1
  *     a > F. 1:1(0) ack 1 dropped   a FIN lost on the way
  *
- *   [HOST[:#ID|:PORT]] >|< [PEER[:PORT]|:PORT] FLAGS [SEQ:END(LEN)] [ack N]
+ *   [HOST[:#ID|:PORT]] >|< [PEER|PEER:PORT|:PORT] FLAGS [SEQ:END(LEN)] [ack N]
  *                                  [win N] [<OPTIONS[,...]>] [dropped] [times N]
  *
  * Any number may be `*`. Options are compared as a set; a trailing `...`
@@ -75,7 +75,7 @@ export interface PatternContext {
 }
 
 export const SEGMENT_USAGE =
-  "[HOST[:#ID|:PORT]] >|< [PEER:PORT] FLAGS [SEQ:END(LEN)] [ack N] [win N] [<OPTIONS>] [dropped] [times N]";
+  "[HOST[:#ID|:PORT]] >|< [PEER[:PORT]] FLAGS [SEQ:END(LEN)] [ack N] [win N] [<OPTIONS>] [dropped] [times N]";
 
 function num(text: string): Num | null {
   if (text === "*") return undefined;
@@ -95,7 +95,7 @@ export function parseSegmentPattern(
   prefixOnly = false,
 ): SegmentPattern | { error: string } {
   // Options go in one piece: `<mss 1460,TS val 1 ecr 0>` holds spaces.
-  const optMatch = /<([^>]*)>/.exec(text);
+  const optMatch = /<([^\s<>][^<>]*)>/.exec(text);
   const withoutOpts = optMatch === null ? text : text.replace(optMatch[0], " ");
   const words = tokenize(withoutOpts).map((t) => t.text);
   let i = 0;
@@ -120,18 +120,23 @@ export function parseSegmentPattern(
     return bad(`expected > (sent) or < (received), got "${dir ?? ""}"`);
   let peer: SegmentPattern["peer"];
   const maybePeer = words[i];
-  if (maybePeer?.includes(":") && !SEQ_RE.test(maybePeer)) {
-    const at = maybePeer.lastIndexOf(":");
-    const who = maybePeer.slice(0, at);
-    const port = num(maybePeer.slice(at + 1));
-    if (port === null) return bad(`"${maybePeer}": the port is not a number`);
-    let addr: Ipv4Addr | undefined;
-    if (who !== "" && who !== "*") {
-      addr = ctx.address(who);
-      if (addr === undefined) return bad(`"${who}" is neither a host nor an address`);
+  if (maybePeer !== undefined && !SEQ_RE.test(maybePeer)) {
+    // PEER:PORT, :PORT, or a bare host name or address (never a set of flags).
+    const at = maybePeer.includes(":") ? maybePeer.lastIndexOf(":") : -1;
+    const who = at < 0 ? maybePeer : maybePeer.slice(0, at);
+    const bare =
+      at < 0 && readFlags(maybePeer) === undefined && ctx.address(maybePeer) !== undefined;
+    if (at >= 0 || bare) {
+      const port = at < 0 ? undefined : num(maybePeer.slice(at + 1));
+      if (port === null) return bad(`"${maybePeer}": the port is not a number`);
+      let addr: Ipv4Addr | undefined;
+      if (who !== "" && who !== "*") {
+        addr = ctx.address(who);
+        if (addr === undefined) return bad(`"${who}" is neither a host nor an address`);
+      }
+      peer = { addr, port, text: maybePeer };
+      i++;
     }
-    peer = { addr, port, text: maybePeer };
-    i++;
   }
   const flagsText = words[i];
   let flags: number | undefined;

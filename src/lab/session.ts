@@ -11,6 +11,7 @@ import { registerInspectCommands } from "./cmd-inspect.ts";
 import { registerPersonalityCommands } from "./cmd-personality.ts";
 import { registerPlotCommands } from "./cmd-plot.ts";
 import { registerSessionCommands } from "./cmd-session.ts";
+import { registerSetCommands } from "./cmd-set.ts";
 import { registerSocketCommands } from "./cmd-sockets.ts";
 import { blocksText } from "./render.ts";
 import type { PacketEvent, StateEvent } from "./event-log.ts";
@@ -115,6 +116,7 @@ export class LabEngine implements LabSession, Resolver {
     registerInspectCommands(this.registry);
     registerControlCommands(this.registry);
     registerPersonalityCommands(this.registry);
+    registerSetCommands(this.registry);
     registerPlotCommands(this.registry);
     registerSessionCommands(this.registry);
     this.bindWorld();

@@ -126,7 +126,7 @@ describe("runLab", () => {
         return new FakeSession();
       },
     });
-    expect(seen).toEqual([{ world: "kernel", netns: "lab7" }]);
+    expect(seen).toMatchObject([{ world: "kernel", netns: "lab7", labDirs: [] }]);
   });
 
   test("a bad option: one line naming it, the usage, exit 2", async () => {

@@ -83,10 +83,11 @@ describe("lab commands", () => {
       title: "The server listens on port 80",
     });
     const notYet = await run(s, "next");
-    expect(notYet.text).toContain("✗ b:#3 is LISTEN (it is CLOSED)");
+    expect(notYet.text).toContain("✗ b:#3 is LISTEN on port 80 (it is CLOSED)");
+    expect(notYet.text).toContain("hint: nothing has happened in this step yet");
     expect(s.status().lab?.step).toBe(1);
     await run(s, "b: listen 80");
-    expect((await run(s, "check")).text).toBe("✓ b:#3 is LISTEN");
+    expect((await run(s, "check")).text).toBe("✓ b:#3 is LISTEN on port 80");
     const next = await run(s, "next");
     expect(next.text).toContain("Step 2/7: The client sends a SYN");
     expect((await run(s, "back")).text).toContain("Step 1/7");
