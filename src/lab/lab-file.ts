@@ -162,6 +162,8 @@ interface OpenBody {
   explain: string[];
   /** Line of the first `ask:`, for messages. */
   askLine: number;
+  /** Line of the opening fence. */
+  openLine: number;
   after: string[];
 }
 
@@ -306,6 +308,7 @@ export function parseLabFile(text: string, name: string): LabParse {
         answer: undefined,
         explain: [],
         askLine: n,
+        openLine: n,
         after: [],
       };
       cur.blocks.push(inFence);
@@ -329,7 +332,7 @@ export function parseLabFile(text: string, name: string): LabParse {
       else last.after.push(raw);
     }
   }
-  if (inFence !== undefined) return fail(lines.length, "a lab block is not closed with ```");
+  if (inFence !== undefined) return fail(inFence.openLine, "a lab block is not closed with ```");
   close();
   if (title === undefined)
     return fail(1, "no title (a first line like `# The three-way handshake`)");
