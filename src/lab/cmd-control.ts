@@ -136,7 +136,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         const tcb = engine.tcbById(host, fd);
         if (tcb === undefined)
           return [err(`inject: #${fd} on ${host.name} has no connection`, USAGE.inject)];
-        crafted = craftRelative(tcb, rest, engine.injectBases);
+        crafted = craftRelative(tcb, rest, engine.names.injectBases);
       }
       if ("error" in crafted) return [err(`inject: ${crafted.error}`, USAGE.inject)];
       const before = host.host.stats().drops;
@@ -434,13 +434,13 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       const d = a.num("DURATION");
       const t0 = clock.now();
       if (engine.world.kind === "kernel" && d === undefined) {
-        void clock.run({ onTick: () => engine.emitStatus() });
+        void clock.run({ onTick: () => engine.feed.status() });
         return [text(`clock running at ${clock.speed}×`)];
       }
       const end = await clock.run({
         until: t0 + (d ?? 600_000),
         stopWhenIdle: d === undefined,
-        onTick: () => engine.flush(),
+        onTick: () => engine.feed.flush(),
       });
       const why =
         end === "idle"
@@ -499,7 +499,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         ];
       }
       const abort = new AbortController();
-      engine.hostAbort = abort;
+      engine.jobs.foreground = abort;
       const t0 = performance.now();
       try {
         const got = await new Promise<"packet" | "timeout" | "interrupted">((resolve) => {
@@ -527,7 +527,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
           ),
         ];
       } finally {
-        if (engine.hostAbort === abort) engine.hostAbort = undefined;
+        if (engine.jobs.foreground === abort) engine.jobs.foreground = undefined;
       }
     },
   });
@@ -558,7 +558,7 @@ interface DueTimer {
 function dueTimers(engine: LabEngine, until: number): DueTimer[] {
   const out: DueTimer[] = [];
   for (const h of engine.world.hosts) {
-    const idOf = engine.idOf(h);
+    const idOf = engine.names.idOf(h);
     for (const tcb of h.host.connections()) {
       for (const t of tcb.timers())
         if (t.deadline <= until) out.push({ host: h.name, id: idOf(tcb), name: t.name });

@@ -40,7 +40,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       const now = engine.clock.now();
       const fd = a.num("#ID");
       if (fd === undefined)
-        return [stateTable(host, now, { absolute: a.has("abs") }, engine.idOf(host))];
+        return [stateTable(host, now, { absolute: a.has("abs") }, engine.names.idOf(host))];
       const tcb = engine.tcbById(host, fd);
       if (tcb === undefined) {
         const info = host.sockets.info(fd);
@@ -134,8 +134,8 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
           err(`trace: no host "${which}" (hosts: ${engine.hostNames().join(", ")})`, USAGE.trace),
         ];
       }
-      engine.traceOn = on;
-      engine.traceHosts = which === undefined || which === "all" ? undefined : new Set([which]);
+      engine.feed.on = on;
+      engine.feed.hosts = which === undefined || which === "all" ? undefined : new Set([which]);
       return [
         text(
           on
@@ -233,7 +233,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       const now = engine.clock.now();
       const rows: Span[][] = [];
       for (const h of w.hosts) {
-        const idOf = engine.idOf(h);
+        const idOf = engine.names.idOf(h);
         for (const tcb of h.host.connections()) {
           for (const t of tcb.timers()) {
             rows.push([

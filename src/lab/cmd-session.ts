@@ -115,7 +115,7 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
       const command = a.str("COMMAND") as string;
       const bg = /^(.*[^&])&\s*$/s.exec(command);
       if (bg !== null) {
-        const job = engine.startHostJob((bg[1] as string).trim());
+        const job = engine.jobs.start(engine.world, (bg[1] as string).trim());
         if (job === undefined) return [err("host: cannot start a background command", USAGE.host)];
         return [
           text([
@@ -132,13 +132,13 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
         ];
       }
       const abort = new AbortController();
-      engine.hostAbort = abort;
+      engine.jobs.foreground = abort;
       try {
         const code = await w.runHostCommand(command, {
           signal: abort.signal,
           output: (chunk, stream) => {
             const lines = chunk.replace(/\n$/, "").split("\n");
-            engine.emit([
+            engine.feed.emit([
               {
                 kind: "text",
                 lines: lines.map(
@@ -152,7 +152,7 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
           text(abort.signal.aborted ? "interrupted" : `exit status ${code ?? "none (killed)"}`),
         ];
       } finally {
-        engine.hostAbort = undefined;
+        engine.jobs.foreground = undefined;
       }
     },
   });

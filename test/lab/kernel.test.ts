@@ -63,7 +63,7 @@ describeKernelWorld("kernel world", () => {
       await run(s, "listen 80");
       const started = await run(s, "host nc 10.0.0.2 80 &");
       expect(started.text).toMatch(/^\[1\] nc 10\.0\.0\.2 80 {2}\(pid \d+, in the background\)$/);
-      expect(s.hostJobs.size).toBe(1);
+      expect(s.jobs.jobs.size).toBe(1);
       // The SYN arrived while nc runs on: wait sees it at once (it came after the previous command began).
       // (or a moment later, while wait waits).
       expect((await run(s, "wait syn")).text).toMatch(
@@ -93,7 +93,7 @@ describeKernelWorld("kernel world", () => {
       await s.close();
     }
     // The background nc ended with the world, silently.
-    expect(s.hostJobs.size).toBe(0);
+    expect(s.jobs.jobs.size).toBe(0);
     expect(out.flatMap(linesOf).some((l) => l.includes("done: nc"))).toBe(false);
   }, 30_000);
 });
