@@ -267,4 +267,63 @@ describe("a whole connection with the real engine", () => {
     },
     TIMEOUT,
   );
+
+  test(
+    "a guided lab: a wrong prediction explained, a right one, the score; the progress after a restart",
+    async () => {
+      // The shell's HOME is the terminal's own temporary folder: progress goes to
+      // $HOME/.local/state/tcplab/progress.json, the default place.
+      const t = await open("bun cli/tcplab.ts lab --sim");
+      await t.waitFor((s) => /\na> *$/m.test(s), "the lab prompt");
+      expect(await run(t, "lab start handshake")).toContain(
+        "Step 1/7: The server listens on port 80",
+      );
+      await run(t, "b: listen 80");
+      expect(await run(t, "next")).toContain("Step 2/7");
+      await run(t, "connect 10.0.0.2 80");
+      expect(await run(t, "next")).toContain("Predict: When the SYN reaches b's listener");
+      expect(await run(t, "answer R")).toContain("noted: you predict R");
+      await run(t, "step");
+      const wrong = await run(t, "next");
+      expect(wrong).toContain("you predicted R; the stack shows S. 0:0(0) ack 1");
+      expect(wrong).toContain("A listener answers an acceptable SYN");
+      await run(t, "answer 1");
+      await run(t, "step");
+      expect(await run(t, "next")).toContain("you predicted 1: right");
+      for (const line of [
+        "step",
+        "b: accept",
+        "next",
+        "drop next 1 out SYN",
+        "connect 10.0.0.2 80",
+        "step",
+        "next",
+        "step",
+        "step",
+        "step",
+        "state #4",
+      ]) {
+        await run(t, line);
+      }
+      const done = await run(t, "next");
+      expect(done).toContain("lab handshake complete");
+      expect(done).toContain("Predictions: 1 of 2 right.");
+      t.type("quit");
+      await exited(t, 0);
+      // A new shell remembers.
+      t.type(`cd ${ROOT} && bun cli/tcplab.ts lab --sim; echo "EXIT=$?"`);
+      await t.waitFor(
+        (s) => s.split("simulated world").length > 2 && /\na> *$/m.test(s),
+        "the second lab prompt",
+      );
+      const list = await run(t, "lab list");
+      expect(list).toMatch(
+        /handshake +The three-way handshake \(7 steps\) +sim, kernel +✓ done, 1\/2 predicted/,
+      );
+      expect(Bun.file(`${t.dir}/.local/state/tcplab/progress.json`).size).toBeGreaterThan(0);
+      t.type("quit");
+      expect(isSane(await sttyAfterExit(t))).toBe(true);
+    },
+    TIMEOUT,
+  );
 });
