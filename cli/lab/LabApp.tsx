@@ -4,7 +4,7 @@
  * them to the session. Nothing here knows what a command means.
  */
 import { Box, type Key, Static, useInput, usePaste } from "ink";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Block, LabSession, StatusView } from "../../src/lab/view.ts";
 import { BlocksView, LineView } from "./Blocks.tsx";
 import { ItemBoundary, RootBoundary } from "./boundaries.tsx";
@@ -94,17 +94,36 @@ const EXIT_HINT: Block = {
   lines: [[{ text: "(Ctrl-C again, Ctrl-D or quit to leave the lab)", tone: "muted" }]],
 };
 
+/** Scrollback items held at most (they are on the terminal already). */
+export const SCROLLBACK_KEEP = 500;
+
 export function LabApp({ session, history: store, color, banner, onExit }: LabAppProps) {
   const columns = useColumns();
   const history = useHistory(store);
   const nextId = useRef(0);
-  const [items, setItems] = useState<ScrollItem[]>(() =>
-    banner && banner.length > 0 ? [{ id: nextId.current++, kind: "blocks", blocks: banner }] : [],
-  );
+  // Scrollback: <Static> writes each item to the terminal once; the items are
+  // kept only until then. Past SCROLLBACK_KEEP a new generation starts (a new
+  // <Static>, by key) with just what is not written yet, so a long session
+  // holds a bounded list and an append copies at most that much.
+  const [scroll, setScroll] = useState<{ gen: number; items: ScrollItem[] }>(() => ({
+    gen: 0,
+    items:
+      banner && banner.length > 0 ? [{ id: nextId.current++, kind: "blocks", blocks: banner }] : [],
+  }));
+  const written = useRef({ gen: 0, count: 0 });
+  useLayoutEffect(() => {
+    written.current = { gen: scroll.gen, count: scroll.items.length };
+  }, [scroll]);
   const append = useCallback((entries: readonly ScrollEntry[]) => {
     if (entries.length === 0) return;
     const stamped = entries.map((e) => ({ ...e, id: nextId.current++ }) as ScrollItem);
-    setItems((prev) => [...prev, ...stamped]);
+    setScroll((prev) => {
+      if (prev.items.length < SCROLLBACK_KEEP)
+        return { gen: prev.gen, items: [...prev.items, ...stamped] };
+      const w = written.current;
+      const unwritten = w.gen === prev.gen ? prev.items.slice(w.count) : prev.items;
+      return { gen: prev.gen + 1, items: [...unwritten, ...stamped] };
+    });
   }, []);
 
   // The live pane re-reads the session on every render; ticks just ask for one.
@@ -288,7 +307,7 @@ export function LabApp({ session, history: store, color, banner, onExit }: LabAp
 
   return (
     <ColorContext.Provider value={color}>
-      <Static items={items}>
+      <Static key={scroll.gen} items={scroll.items}>
         {(item) => (
           <ItemBoundary key={item.id}>
             {item.kind === "echo" ? (

@@ -40,51 +40,54 @@ export function tokenize(line: string): Token[] {
   return out;
 }
 
-/** `\r \n \t \\ \0 \" \xHH` → bytes' characters; anything else after `\` stays as written. */
-export function unescapeText(text: string): string | { error: string } {
-  let out = "";
+/**
+ * A text argument as bytes: the text is UTF-8 (always: "café" is 5 bytes),
+ * and the escapes `\r \n \t \\ \0 \" \xHH` stand for single bytes, so
+ * `\xff` is the byte 0xff, not a character. Anything else after `\` stays
+ * as written.
+ */
+export function unescapeBytes(text: string): Uint8Array | { error: string } {
+  const out: number[] = [];
+  const utf8 = new TextEncoder();
+  let run = "";
+  const flush = () => {
+    if (run !== "") out.push(...utf8.encode(run));
+    run = "";
+  };
+  const ESCAPES: Record<string, number> = {
+    r: 0x0d,
+    n: 0x0a,
+    t: 0x09,
+    "0": 0x00,
+    "\\": 0x5c,
+    '"': 0x22,
+  };
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] as string;
     if (ch !== "\\") {
-      out += ch;
+      run += ch;
       continue;
     }
     const next = text[i + 1];
     i++;
-    switch (next) {
-      case "r":
-        out += "\r";
-        break;
-      case "n":
-        out += "\n";
-        break;
-      case "t":
-        out += "\t";
-        break;
-      case "0":
-        out += "\0";
-        break;
-      case "\\":
-        out += "\\";
-        break;
-      case '"':
-        out += '"';
-        break;
-      case "x": {
-        const hex = text.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(hex))
-          return { error: `\\x needs two hex digits, got "\\x${hex}"` };
-        out += String.fromCharCode(Number.parseInt(hex, 16));
-        i += 2;
-        break;
-      }
-      case undefined:
-        return { error: "a lone \\ at the end of the text" };
-      default:
-        out += `\\${next}`;
+    if (next === undefined) return { error: "a lone \\ at the end of the text" };
+    const byte = ESCAPES[next];
+    if (byte !== undefined) {
+      flush();
+      out.push(byte);
+    } else if (next === "x") {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex))
+        return { error: `\\x needs two hex digits, got "\\x${hex}"` };
+      flush();
+      out.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      run += `\\${next}`;
     }
   }
-  return out;
+  flush();
+  return Uint8Array.from(out);
 }
 
 /** Bytes shown as text with the same escapes, for `recv`. */
@@ -100,13 +103,6 @@ export function escapeBytes(data: Uint8Array): string {
     else s += `\\x${b.toString(16).padStart(2, "0")}`;
   }
   return s;
-}
-
-/** A text argument as bytes (latin-1 for \xHH, UTF-8 otherwise). */
-export function textBytes(text: string): Uint8Array {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for characters above 0xff
-  if (/^[\u0000-\u00ff]*$/.test(text)) return Uint8Array.from(text, (c) => c.charCodeAt(0));
-  return new TextEncoder().encode(text);
 }
 
 /** `200ms`, `1.5s`, `2m`, `30` (ms). */

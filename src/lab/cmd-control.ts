@@ -350,11 +350,12 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     help: [
       "Without DURATION: jumps to the earliest pending event — a packet arriving, a retransmission,",
       "a delayed ACK, the end of TIME-WAIT — and runs everything due then.",
-      "With DURATION (200ms, 1.5s, 2m): moves time forward by that much, running all that falls due.",
+      "With DURATION (200ms, 1.5s, 2m): moves time forward by that much, running all that falls due;",
+      "a long one shows its progress as it goes, and Ctrl-C stops it where it is.",
     ],
     args: [{ name: "DURATION", kind: "duration", optional: true }],
     hostScoped: false,
-    run(ctx, a) {
+    async run(ctx, a) {
       const { engine } = ctx;
       const clock = engine.clock;
       if (clock.mode === "running")
@@ -372,13 +373,33 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       }
       const due = dueTimers(engine, target);
       const mark = engine.world.log.length;
-      if (d !== undefined) clock.advance(d);
-      else clock.stepToNext();
+      let reached = true;
+      if (d !== undefined) {
+        // A long step runs in slices: the screen keeps drawing and Ctrl-C stops it.
+        const abort = new AbortController();
+        engine.jobs.foreground = abort;
+        try {
+          reached = await clock.advanceSliced(target, {
+            signal: abort.signal,
+            onSlice: () => engine.feed.flush(),
+          });
+        } finally {
+          if (engine.jobs.foreground === abort) engine.jobs.foreground = undefined;
+        }
+      } else clock.stepToNext();
       const t1 = clock.now();
       const lines: Line[] = [
         [
           { text: `t = ${formatTime(t1)} s`, tone: "accent" },
           { text: ` (+${formatDuration(t1 - t0)})`, tone: "muted" },
+          ...(reached
+            ? []
+            : [
+                {
+                  text: ` — interrupted, ${formatDuration(target - t1)} short of the step`,
+                  tone: "warn" as const,
+                },
+              ]),
         ],
       ];
       for (const t of due)

@@ -107,6 +107,16 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
           }),
         });
       }
+      const log = ctx.engine.world.log;
+      if (log.forgotten > 0) {
+        blocks.push(
+          text(
+            hint(
+              `the lab's log keeps the last ${log.limit} events: ${log.forgotten} older ones were let go (ladder and checks see the rest)`,
+            ),
+          ),
+        );
+      }
       return blocks;
     },
   });

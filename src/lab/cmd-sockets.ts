@@ -3,7 +3,7 @@ import { SocketError } from "../api/errors.ts";
 import type { Fd } from "../api/sockets.ts";
 import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr } from "../wire/addr.ts";
-import { escapeBytes, textBytes, unescapeText } from "./args.ts";
+import { escapeBytes, unescapeBytes } from "./args.ts";
 import type { Args, CommandContext, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import { formatEp } from "./state-view.ts";
@@ -46,10 +46,11 @@ function pausedHint(ctx: Ctx): Line[] {
 export function readText(raw: string): Uint8Array | { error: string } {
   let t = raw;
   if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) t = t.slice(1, -1);
-  const u = unescapeText(t);
-  if (typeof u !== "string") return u;
-  return textBytes(u);
+  return unescapeBytes(t);
 }
+
+/** The most one `send --bytes` generates: the send buffer takes what fits, the rest is refused. */
+const MAX_SEND_BYTES = 64 * 1024 * 1024;
 
 const USAGE = {
   listen: "listen PORT [BACKLOG]",
@@ -233,6 +234,14 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       const raw = a.str("TEXT");
       if (n !== undefined) {
         if (raw !== undefined) return [err("send: give TEXT or --bytes N, not both", USAGE.send)];
+        if (n > MAX_SEND_BYTES) {
+          return [
+            err(
+              `send: --bytes ${n} is more than one send takes: at most ${MAX_SEND_BYTES} (64 MiB); send again as the buffer drains`,
+              USAGE.send,
+            ),
+          ];
+        }
         data = new Uint8Array(n);
         for (let i = 0; i < n; i++) data[i] = 0x61 + (i % 26); // abc…z, so a reader can follow offsets
       } else {

@@ -2,6 +2,11 @@
  * Everything the lab saw happen, in order: packets at each host's interface
  * (with drop marks) and TCB state changes. Trace lines, the ladder, `step`
  * summaries and lab checks are all read from this one log.
+ *
+ * The log keeps the most recent `limit` events (each packet is a copy of its
+ * bytes, each state change holds its TCB): a lab left running with a bulk
+ * transfer stays within memory. Positions stay absolute — `length` counts
+ * every event ever logged — and `forgotten` counts those let go.
  */
 import type { Millis } from "../clock/clock.ts";
 import type { State } from "../tcp/state.ts";
@@ -52,20 +57,35 @@ function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
 /** How far back an arrival looks for the send it belongs to. */
 const MATCH_WINDOW = 512;
 
+/** Events kept by default: about 80 MB at worst, with full-size packets. */
+export const DEFAULT_LOG_LIMIT = 50_000;
+
 export class EventLog {
-  private readonly list: LabEvent[] = [];
+  private list: LabEvent[] = [];
+  /** Absolute position of list[0]. */
+  private base = 0;
   private readonly listeners = new Set<(e: LabEvent) => void>();
 
+  constructor(readonly limit: number = DEFAULT_LOG_LIMIT) {}
+
+  /** Every event ever logged (the next event's position). */
   get length(): number {
-    return this.list.length;
+    return this.base + this.list.length;
   }
 
+  /** Events let go to keep the log within its limit. */
+  get forgotten(): number {
+    return this.base;
+  }
+
+  /** The events kept, oldest first. */
   all(): readonly LabEvent[] {
     return this.list;
   }
 
+  /** The kept events at position `mark` and later. */
   since(mark: number): readonly LabEvent[] {
-    return this.list.slice(mark);
+    return this.list.slice(Math.max(0, mark - this.base));
   }
 
   onEvent(fn: (e: LabEvent) => void): () => void {
@@ -82,7 +102,7 @@ export class EventLog {
   ): PacketEvent {
     const ev: PacketEvent = {
       kind: "packet",
-      index: this.list.length,
+      index: this.length,
       time,
       host,
       dir,
@@ -120,7 +140,7 @@ export class EventLog {
   state(time: Millis, host: string, tcb: Tcb, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
-      index: this.list.length,
+      index: this.length,
       time,
       host,
       tcb,
@@ -135,6 +155,12 @@ export class EventLog {
 
   private push(ev: LabEvent): void {
     this.list.push(ev);
+    if (this.list.length > this.limit) {
+      // Let the oldest quarter go at once, so trimming costs O(1) per event on average.
+      const drop = Math.max(1, Math.floor(this.limit / 4));
+      this.list = this.list.slice(drop);
+      this.base += drop;
+    }
     for (const fn of this.listeners) fn(ev);
   }
 }

@@ -12,9 +12,10 @@ import type { Ipv4Addr } from "../wire/addr.ts";
 import { parseFlags } from "../wire/format.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
-import { TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
+import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
+import { TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
-import { parseInteger, textBytes, tokenize, unescapeText } from "./args.ts";
+import { parseInteger, tokenize, unescapeBytes } from "./args.ts";
 import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
 
 export interface CraftedPacket {
@@ -25,15 +26,28 @@ export interface CraftedPacket {
 
 export type Crafted = CraftedPacket | { readonly error: string };
 
-/** Generated payload bytes: abc…z repeating. */
-/** RFC 9293 §3.1: the data offset is 4 bits of 32-bit words, so options get at most 40 bytes. */
-function optionsTooLong(options: readonly TcpOption[]): { error: string } | undefined {
+/**
+ * What cannot be put in one IPv4 packet: options over the 40 bytes the data
+ * offset allows (RFC 9293 §3.1), or a datagram over 65535 bytes (RFC 791
+ * §3.1, Total Length is 16 bits).
+ */
+function tooLong(options: readonly TcpOption[], payloadLen: number): { error: string } | undefined {
   const n = tcpOptionsLength(options);
-  return n > TCP_MAX_OPTIONS_LEN
-    ? { error: `these options take ${n} bytes; a TCP header holds at most ${TCP_MAX_OPTIONS_LEN}` }
-    : undefined;
+  if (n > TCP_MAX_OPTIONS_LEN) {
+    return {
+      error: `these options take ${n} bytes; a TCP header holds at most ${TCP_MAX_OPTIONS_LEN}`,
+    };
+  }
+  const headers = IPV4_HEADER_LEN + TCP_HEADER_LEN + n;
+  if (headers + payloadLen > 0xffff) {
+    return {
+      error: `${payloadLen} bytes of data make a ${headers + payloadLen}-byte datagram; an IPv4 datagram holds at most 65535 bytes (RFC 791), so at most ${0xffff - headers} bytes of data here`,
+    };
+  }
+  return undefined;
 }
 
+/** Generated payload bytes: abc…z repeating. */
 function filler(n: number): Uint8Array {
   const data = new Uint8Array(n);
   for (let i = 0; i < n; i++) data[i] = 0x61 + (i % 26);
@@ -125,8 +139,8 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
     options,
     payload: filler(len),
   };
-  const tooLong = optionsTooLong(options);
-  if (tooLong !== undefined) return tooLong;
+  const unfit = tooLong(options, seg.payload.length);
+  if (unfit !== undefined) return unfit;
   const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
     checksum,
     ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
@@ -255,9 +269,9 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
         break;
       }
       case "data": {
-        const u = unescapeText(value);
-        if (typeof u !== "string") return { error: u.error };
-        payload = textBytes(u);
+        const u = unescapeBytes(value);
+        if (!(u instanceof Uint8Array)) return { error: u.error };
+        payload = u;
         break;
       }
       case "csum":
@@ -285,8 +299,8 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     options,
     payload,
   };
-  const tooLong = optionsTooLong(options);
-  if (tooLong !== undefined) return tooLong;
+  const unfit = tooLong(options, seg.payload.length);
+  if (unfit !== undefined) return unfit;
   const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
     checksum,
     ...(ttl !== undefined ? { ttl } : {}),

@@ -29,6 +29,8 @@ export interface KernelWorldOptions {
   /** Settings fixed over the personality. */
   readonly tcp?: Partial<TcpSettings>;
   readonly realTime?: RealTime;
+  /** Events the lab log keeps (default DEFAULT_LOG_LIMIT); older ones are let go and counted. */
+  readonly logLimit?: number;
 }
 
 export const KERNEL_ADDR = "10.0.0.1";
@@ -82,7 +84,7 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
   }
   const rng = new Rng(opts.seed ?? Date.now());
   const clock = new LabClock(opts.realTime);
-  const log = new EventLog();
+  const log = new EventLog(opts.logLimit);
   const lab = makeLabHost(
     {
       name: "lab",

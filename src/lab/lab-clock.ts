@@ -30,6 +30,16 @@ export interface RunOptions {
   readonly onTick?: () => void;
 }
 
+export interface SlicedOptions {
+  /** Stops the advance early (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** Called between slices, when the event loop has had its turn (progress). */
+  readonly onSlice?: () => void;
+}
+
+/** Real-time milliseconds a sliced advance works before it lets input and drawing in. */
+const SLICE_MS = 15;
+
 /** Real-time milliseconds between two driver ticks. */
 const TICK_MS = 20;
 
@@ -39,6 +49,13 @@ export class LabClock implements Clock {
   private token = 0;
   private closed = false;
   speed = 1;
+  /**
+   * Told of a timer that threw. The clock goes on with the next timer: one
+   * failing connection must not stop the others', or the shell.
+   */
+  onError: ((error: unknown) => void) | undefined;
+  /** Timer errors from before anyone listened (at most a few), for the session to report. */
+  readonly earlyErrors: unknown[] = [];
 
   constructor(
     private readonly real: RealTime = systemRealTime,
@@ -69,12 +86,53 @@ export class LabClock implements Clock {
 
   /** Fires everything due at the next deadline; false if nothing is pending. */
   stepToNext(): boolean {
-    return this.virtual.runToNextDeadline();
+    const next = this.virtual.nextDeadline();
+    if (next === undefined) return false;
+    this.advanceGuarded(next);
+    return true;
   }
 
   /** Moves time forward by `ms`, firing timers on the way. */
   advance(ms: Millis): void {
-    this.virtual.advance(ms);
+    this.advanceGuarded(this.virtual.now() + ms);
+  }
+
+  /**
+   * Moves time to `target` like advance(), but in slices: after each
+   * SLICE_MS of work it yields to the event loop (so the screen redraws and
+   * Ctrl-C is read) and calls onSlice. A step of ten minutes over a bulk
+   * transfer is millions of timers; it must not freeze the shell. Resolves
+   * with true if it reached `target`, false if stopped by the signal.
+   */
+  async advanceSliced(target: Millis, opts: SlicedOptions = {}): Promise<boolean> {
+    let sliceStart = this.real.now();
+    for (;;) {
+      if (opts.signal?.aborted || this.closed) return false;
+      const next = this.virtual.nextDeadline();
+      if (next === undefined || next > target) {
+        this.advanceGuarded(target);
+        return true;
+      }
+      this.advanceGuarded(next);
+      if (this.real.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        opts.onSlice?.();
+        sliceStart = this.real.now();
+      }
+    }
+  }
+
+  /** advanceTo, with a timer that throws reported and the rest still fired. */
+  private advanceGuarded(target: Millis): void {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      try {
+        this.virtual.advanceTo(Math.max(target, this.virtual.now()));
+        return;
+      } catch (error) {
+        if (this.onError !== undefined) this.onError(error);
+        else if (this.earlyErrors.length < 8) this.earlyErrors.push(error);
+      }
+    }
   }
 
   /**
@@ -99,7 +157,7 @@ export class LabClock implements Clock {
       last = real;
       const until = opts.until;
       if (until !== undefined && target >= until) target = until;
-      this.virtual.advanceTo(Math.max(target, this.virtual.now()));
+      this.advanceGuarded(target);
       opts.onTick?.();
       if (until !== undefined && this.virtual.now() >= until) {
         this.stop(token);

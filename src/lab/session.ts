@@ -92,7 +92,20 @@ export class LabEngine implements LabSession, Resolver {
     registerSetCommands(this.registry);
     registerPlotCommands(this.registry);
     registerSessionCommands(this.registry);
+    this.bind(world);
+  }
+
+  /** Follows a (new) world: its log feeds the trace, its clock's timer errors are reported. */
+  private bind(world: World): void {
     this.feed.bind(world);
+    const report = (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.feed.emit([
+        { kind: "error", message: `a timer failed and was skipped (the hosts run on): ${message}` },
+      ]);
+    };
+    for (const e of world.clock.earlyErrors.splice(0)) report(e);
+    world.clock.onError = report;
   }
 
   get clock(): LabClock {
@@ -261,7 +274,7 @@ export class LabEngine implements LabSession, Resolver {
     this.names.clear();
     this.previousCommandMark = 0;
     this.currentCommandMark = 0;
-    this.feed.bind(next);
+    this.bind(next);
   }
 
   // ───────────────────────────── internals ─────────────────────────────

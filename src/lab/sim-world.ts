@@ -26,6 +26,8 @@ export interface SimWorldOptions {
   /** Settings fixed over the personality. */
   readonly tcp?: Partial<TcpSettings>;
   readonly realTime?: RealTime;
+  /** Events the lab log keeps (default DEFAULT_LOG_LIMIT); older ones are let go and counted. */
+  readonly logLimit?: number;
 }
 
 export const DEFAULT_SIM_DELAY: Millis = 10;
@@ -33,7 +35,7 @@ export const DEFAULT_SIM_DELAY: Millis = 10;
 export function createSimWorld(opts: SimWorldOptions = {}): World {
   const rng = new Rng(opts.seed ?? 1);
   const clock = new LabClock(opts.realTime);
-  const log = new EventLog();
+  const log = new EventLog(opts.logLimit);
   const mtu = opts.mtu ?? 1500;
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,

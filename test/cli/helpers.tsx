@@ -50,6 +50,8 @@ export interface Shell {
   readonly exits: { code: number; error?: unknown }[];
   /** The whole frame: scrollback, live pane, prompt. */
   frame(): string;
+  /** Every frame written so far, oldest first. */
+  frames(): readonly string[];
   /** The last line of the frame: the prompt and the line being edited. */
   promptLine(): string;
   type(text: string): Promise<void>;
@@ -78,6 +80,7 @@ export async function startShell(
     history,
     exits,
     frame,
+    frames: () => r.frames,
     promptLine: () => frame().split("\n").at(-1) ?? "",
     async type(text: string) {
       r.stdin.write(text);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { SCROLLBACK_KEEP } from "../../cli/lab/LabApp.tsx";
 import { FakeSession } from "./fake-session.ts";
 import { KEY, type Shell, startShell, turns, until } from "./helpers.tsx";
 
@@ -47,6 +48,24 @@ describe("prompt and commands", () => {
       { kind: "packets", lines: [[{ text: "< ", tone: "in" }, { text: "R 1:1(0)" }]] },
     ]);
     await until(() => s.frame().includes("< R 1:1(0)"), "the packet line");
+  });
+
+  test("a long session: every line is written once; the shell keeps only the recent ones", async () => {
+    const s = await start();
+    const n = SCROLLBACK_KEEP * 2 + 137;
+    for (let i = 0; i < n; i++) {
+      s.session.emit([{ kind: "text", lines: [[{ text: `line ${i}.` }]] }]);
+      if (i % 97 === 0) await turns(2);
+    }
+    await until(() => s.frame().includes(`line ${n - 1}.`), "the last line");
+    // Every line reached the terminal…
+    const seen = new Set<string>();
+    for (const f of s.frames()) for (const l of f.split("\n")) if (/^line \d+\.$/.test(l)) seen.add(l);
+    expect(seen.size).toBe(n);
+    // …but what the shell holds (and Ink would replay) is bounded.
+    const held = s.frame().split("\n").filter((l) => /^line \d+\.$/.test(l));
+    expect(held.length).toBeLessThanOrEqual(SCROLLBACK_KEEP);
+    expect(held.at(-1)).toBe(`line ${n - 1}.`);
   });
 
   test("the banner is the first line", async () => {
