@@ -39,7 +39,8 @@ describe("the event log", () => {
   test("keeps the most recent events, positions stay absolute, what it let go is counted", async () => {
     const { s } = session({ sim: { logLimit: 400 } });
     await established(s);
-    for (let i = 0; i < 10; i++) await runAll(s, ["send #3 --bytes 60000", "step 1s", "b: recv #4"]);
+    for (let i = 0; i < 10; i++)
+      await runAll(s, ["send #3 --bytes 60000", "step 1s", "b: recv #4"]);
     const log = s.world.log;
     expect(log.length).toBeGreaterThan(1000);
     expect(log.all().length).toBeLessThanOrEqual(400);
