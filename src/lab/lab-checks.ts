@@ -141,27 +141,16 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
       };
     }
     case "packet": {
-      const host = words[1] !== undefined ? ctx.hostNamed(words[1]) : undefined;
-      const dir = words[2];
-      const wantDropped = words[words.length - 1] === "dropped";
-      const textWords = words.slice(3, wantDropped ? -1 : undefined);
-      if (host === undefined || (dir !== ">" && dir !== "<") || textWords.length === 0) {
-        return malformed("expected packet HOST >|< TEXT [dropped]");
-      }
-      const want = textWords.join(" ");
-      const seen: string[] = [];
-      for (const ev of ctx.log.since(mark)) {
-        if (ev.kind !== "packet" || ev.host !== host.name || ev.dir !== dir) continue;
-        const line = formatPacket(ev.bytes);
-        if (line.includes(want) && (ev.dropped !== undefined) === wantDropped) {
-          return { ok: true, message: `${host.name} ${dir === ">" ? "sent" : "received"} ${want}` };
-        }
-        seen.push(line.replace(/^IP /, ""));
-      }
+      const q = readPacketQuery(ctx, words.slice(1));
+      if (q === undefined) return malformed("expected packet HOST >|< TEXT [dropped]");
+      const seen = packetsSeen(ctx, q, mark);
+      const what = `${q.host.name} ${q.dir === ">" ? "sent" : "received"} ${q.text}`;
+      if (seen.matches > 0) return { ok: true, message: what };
       return {
         ok: false,
-        message: `${host.name} ${dir === ">" ? "sent" : "received"} ${want}${wantDropped ? " (dropped)" : ""}`,
-        hint: seen.length === 0 ? NOT_YET : `seen instead: ${seen.slice(-3).join(" | ")}`,
+        message: `${what}${q.dropped ? " (dropped)" : ""}`,
+        hint:
+          seen.others.length === 0 ? NOT_YET : `seen instead: ${seen.others.slice(-3).join(" | ")}`,
       };
     }
     case "timer": {
@@ -260,6 +249,45 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
     default:
       return malformed(`unknown check "${kind ?? ""}" (${CHECK_KINDS.join(", ")})`);
   }
+}
+
+/** Packets at one host's interface whose trace line holds `text`: `HOST >|< TEXT [dropped]`. */
+export interface PacketQuery {
+  readonly host: LabHost;
+  readonly dir: ">" | "<";
+  readonly text: string;
+  /** Only packets a fault rule dropped (else only packets that got through). */
+  readonly dropped: boolean;
+}
+
+/** Reads the words `HOST >|< TEXT… [dropped]`, or undefined when they are not that. */
+export function readPacketQuery(
+  ctx: CheckContext,
+  words: readonly string[],
+): PacketQuery | undefined {
+  const host = words[0] !== undefined ? ctx.hostNamed(words[0]) : undefined;
+  const dir = words[1];
+  const dropped = words.length > 2 && words[words.length - 1] === "dropped";
+  const text = words.slice(2, dropped ? -1 : undefined).join(" ");
+  if (host === undefined || (dir !== ">" && dir !== "<") || text === "") return undefined;
+  return { host, dir, text, dropped };
+}
+
+/** How many packets since `mark` match `q`, and the trace lines of the others at that interface. */
+export function packetsSeen(
+  ctx: CheckContext,
+  q: PacketQuery,
+  mark: number,
+): { readonly matches: number; readonly others: readonly string[] } {
+  let matches = 0;
+  const others: string[] = [];
+  for (const ev of ctx.log.since(mark)) {
+    if (ev.kind !== "packet" || ev.host !== q.host.name || ev.dir !== q.dir) continue;
+    const line = formatPacket(ev.bytes);
+    if (line.includes(q.text) && (ev.dropped !== undefined) === q.dropped) matches++;
+    else others.push(line.replace(/^IP /, ""));
+  }
+  return { matches, others };
 }
 
 function wrongHostHint(diffs: readonly string[], host: string): string {

@@ -8,6 +8,9 @@
  *   answer: number FIELD HOST:#ID [±TOL]     a TCB variable (fields.ts): RCV.NXT, RTO, cwnd …
  *   answer: number stat HOST KEY [±TOL]      a counter from `stats`
  *   answer: number count PATTERN             how many segments like PATTERN this step saw
+ *   answer: number packets HOST >|< TEXT [dropped]
+ *                                            how many packets this step saw whose trace line
+ *                                            holds TEXT (fragments, ICMP, UDP: as `packet` checks)
  *   answer: state HOST:#ID                   the socket's state (ESTABLISHED, TIME-WAIT …)
  *   answer: segment HOST >|< [PEER:PORT] [FLAGS …]
  *                                            the first such segment this step saw; the learner
@@ -18,7 +21,7 @@
 import { State, stateName } from "../tcp/state.ts";
 import { tokenize } from "./args.ts";
 import type { CheckContext } from "./lab-checks.ts";
-import { socketState } from "./lab-checks.ts";
+import { packetsSeen, readPacketQuery, socketState } from "./lab-checks.ts";
 import { FIELD_NAMES, fieldNamed } from "./fields.ts";
 import {
   differences,
@@ -50,10 +53,10 @@ export const ANSWER_USAGE: Readonly<Record<AnswerKind, string>> = {
 export function answerKind(spec: string): AnswerKind | { error: string } {
   const w = tokenize(spec).map((t) => t.text);
   if (w[0] === "number") {
-    if (w[1] === "stat" || w[1] === "count") return "number";
+    if (w[1] === "stat" || w[1] === "count" || w[1] === "packets") return "number";
     if (w[1] !== undefined && fieldNamed(w[1]) !== undefined) return "number";
     return {
-      error: `answer: number needs FIELD HOST:#ID, stat HOST KEY or count PATTERN (fields: ${FIELD_NAMES.join(", ")})`,
+      error: `answer: number needs FIELD HOST:#ID, stat HOST KEY, count PATTERN or packets HOST >|< TEXT (fields: ${FIELD_NAMES.join(", ")})`,
     };
   }
   if (w[0] === "state" || w[0] === "segment") return w[0];
@@ -105,6 +108,13 @@ export function truthOf(q: Question, ctx: CheckContext, mark: number): Truth | {
     if ("error" in p) return { pending: `the lab's answer: ${p.error}` };
     const n = matchPattern({ ...p, times: undefined }, ctx.log.all(), mark, ctx).matches.length;
     return { kind: "number", value: n, unit: "", tol: { abs: 0 } };
+  }
+  if (w[1] === "packets") {
+    const pq = readPacketQuery(ctx, w.slice(2));
+    if (pq === undefined) {
+      return { pending: `the lab's answer: "${q.answer}" is not number packets HOST >|< TEXT` };
+    }
+    return { kind: "number", value: packetsSeen(ctx, pq, mark).matches, unit: "", tol: { abs: 0 } };
   }
   if (w[1] === "stat") {
     const host = w[2] !== undefined ? ctx.hostNamed(w[2]) : undefined;

@@ -209,6 +209,48 @@ describe("predictions", () => {
     expect((await run(s, "next")).text).toContain("✓ you predicted 21ms: right");
   });
 
+  test("number packets counts this step's packets whose trace line holds the text", async () => {
+    const { s } = session();
+    const l = lab(
+      [
+        "# T",
+        "## ping",
+        "```lab",
+        "ask: How many fragments will a send?",
+        "answer: number packets a > frag",
+        "explain: 1480 bytes a fragment (RFC 791 §2.3).",
+        "ping b 4000",
+        "expect: packet a > frag",
+        "```",
+        "## lost",
+        "```lab",
+        "ask: How many fragments will the rule drop?",
+        "answer: number packets a > frag dropped",
+        "drop next 1 out frag",
+        "ping b 4000",
+        "expect: packet a > frag dropped",
+        "```",
+      ].join("\n"),
+    );
+    await startLab(s, l);
+    await run(s, "answer 2");
+    await run(s, "ping b 4000");
+    const wrong = await run(s, "next");
+    expect(wrong.text).toContain("✗ you predicted 2; the stack shows 3");
+    expect(wrong.text).toContain("1480 bytes a fragment (RFC 791 §2.3).");
+    // Only this step's packets count, and `dropped` counts only what a rule dropped.
+    await run(s, "answer 1");
+    await runAll(s, ["drop next 1 out frag", "ping b 4000"]);
+    expect((await run(s, "next")).text).toContain("✓ you predicted 1: right");
+    const bad = lab(
+      "# T\n## s\n```lab\nask: ?\nanswer: number packets a frag\nping b\nexpect: packet a > ICMP\n```\n",
+    );
+    const r = await runLab(s, bad);
+    expect(formatReport(r)).toContain(
+      '"number packets a frag" is not number packets HOST >|< TEXT',
+    );
+  });
+
   test("headless runs answer with what the stack shows, and fail on a truth it cannot show", async () => {
     const { s } = session();
     expect((await runLab(s, lab(QUIZ, "quiz"))).ok).toBe(true);
