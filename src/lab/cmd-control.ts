@@ -7,7 +7,7 @@ import { formatDuration, formatTime } from "./args.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
 import { craftAbsolute, craftRelative, readFlags } from "./inject.ts";
-import type { Registry } from "./registry.ts";
+import type { Args, ArgSpec, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";
 import type { LabHost } from "./world.ts";
@@ -15,6 +15,7 @@ import type { LabHost } from "./world.ts";
 const USAGE = {
   inject: "inject #ID <|> PACKET [csum=bad] | inject tcp SRC:PORT > DST:PORT [field=value …]",
   dropNext: "drop next N [in|out] [SYN|FIN|RST|data|ack|FLAGS]",
+  reorderNext: "reorder next N [in|out] [SYN|FIN|RST|data|ack|FLAGS]",
   loss: "loss P%",
   delay: "delay MS",
   duplicate: "duplicate P%",
@@ -40,7 +41,17 @@ const WAIT_WHAT: Readonly<Record<string, string>> = {
 /** How long `wait` waits without MAX. */
 const WAIT_DEFAULT_MS = 2000;
 
-const MATCH_WORDS = ["syn", "fin", "rst", "data", "ack", "udp", "icmp", "frag"] as const;
+const MATCH_WORDS = [
+  "syn",
+  "fin",
+  "rst",
+  "data",
+  "ack",
+  "udp",
+  "icmp",
+  "frag",
+  "lastfrag",
+] as const;
 
 /** A matcher on raw IPv4 bytes for `drop next … MATCH`; undefined if the word means nothing. */
 export function packetMatcher(word: string): PacketMatcher | undefined {
@@ -78,6 +89,12 @@ export function packetMatcher(word: string): PacketMatcher | undefined {
         const d = parsePacket(p, { verifyChecksum: false });
         return d.ok && d.value.kind === "fragment";
       };
+    case "lastfrag":
+      // The last fragment: MF clear, a non-zero offset (fragment zero may have arrived).
+      return (p) => {
+        const d = parsePacket(p, { verifyChecksum: false });
+        return d.ok && d.value.kind === "fragment" && !d.value.ip.header.moreFragments;
+      };
   }
   // Exact packetdrill flags: `S`, `S.`, `F.`.
   const flags = readFlags(word);
@@ -100,6 +117,55 @@ function setChance(engine: LabEngine, kind: string, p: number, action: FaultActi
   return [
     text(
       `${kind} ${pct} on the path between ${engine.world.hosts[0]?.name} and ${engine.world.hosts[1]?.name ?? engine.world.peer?.name}`,
+    ),
+  ];
+}
+
+const MATCH_HELP =
+  "SYN, FIN, RST (flag set), data (payload), ack (pure ACK), udp, icmp, frag (an IP fragment), lastfrag (a datagram's last fragment)";
+
+const NEXT_ARGS: readonly ArgSpec[] = [
+  { name: "N", kind: "int", min: 1, max: 1000 },
+  { name: "DIR", kind: "word", optional: true, values: ["in", "out"] },
+  { name: "MATCH", kind: "word", optional: true, open: true, values: MATCH_WORDS },
+];
+
+/** `drop next` / `reorder next`: a rule on the next N matching packets at the host's interface. */
+function nextRule(
+  host: LabHost,
+  a: Args,
+  verb: "drop" | "reorder",
+  action: FaultAction,
+  usage: string,
+): Block[] {
+  const n = a.num("N") as number;
+  const dir = (a.str("DIR") ?? "both") as FaultDirs;
+  const word = a.str("MATCH");
+  let match: PacketMatcher | undefined;
+  if (word !== undefined) {
+    match = packetMatcher(word);
+    if (match === undefined) {
+      return [
+        err(
+          `${verb} next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp, frag, lastfrag or flags like S., got "${word}"`,
+          usage,
+        ),
+      ];
+    }
+  }
+  const label = `${verb} next ${n}${word !== undefined ? ` ${word}` : ""}${dir !== "both" ? ` ${dir}` : ""}`;
+  host.link.faults.addRule({
+    action,
+    dir,
+    count: n,
+    label,
+    ...(match !== undefined ? { match } : {}),
+  });
+  const where = dir === "both" ? "sent or received" : dir === "out" ? "sent" : "received";
+  const what = verb === "drop" ? "drop" : "hold back";
+  return [
+    text(
+      `${host.name} will ${what} the next ${n} ${word ?? ""}${word ? " " : ""}packet(s) it has ${where}`,
     ),
   ];
 }
@@ -183,45 +249,32 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     summary: "drop the next N matching packets",
     help: [
       "Drops the next N packets at this host's interface: out (sent by it), in (arriving), or both.",
-      "MATCH: SYN, FIN, RST (flag set), data (payload), ack (pure ACK), udp, icmp, frag (an IP fragment), or exact",
+      `MATCH: ${MATCH_HELP}, or exact`,
       "packetdrill flags like S. or F. . Example: drop next 1 out SYN — then `step` to the RTO.",
     ],
-    args: [
-      { name: "N", kind: "int", min: 1, max: 1000 },
-      { name: "DIR", kind: "word", optional: true, values: ["in", "out"] },
-      { name: "MATCH", kind: "word", optional: true, open: true, values: MATCH_WORDS },
+    args: NEXT_ARGS,
+    run: (ctx, a) => nextRule(ctx.host, a, "drop", { kind: "drop" }, USAGE.dropNext),
+  });
+
+  reg.add({
+    name: "reorder next",
+    usage: USAGE.reorderNext,
+    summary: "hold the next N matching packets back so later ones overtake them",
+    help: [
+      "Holds the next N matching packets at this host's interface back by twice the path delay",
+      "(at least 5 ms), as reorder does at random, so packets sent after them arrive first.",
+      `MATCH as for drop next: ${MATCH_HELP}, or flags.`,
+      "Example: reorder next 1 out frag — the first fragment of a datagram arrives last.",
     ],
-    run(ctx, a) {
-      const n = a.num("N") as number;
-      const dir = (a.str("DIR") ?? "both") as FaultDirs;
-      const word = a.str("MATCH");
-      let match: PacketMatcher | undefined;
-      if (word !== undefined) {
-        match = packetMatcher(word);
-        if (match === undefined) {
-          return [
-            err(
-              `drop next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp, frag or flags like S., got "${word}"`,
-              USAGE.dropNext,
-            ),
-          ];
-        }
-      }
-      const label = `drop next ${n}${word !== undefined ? ` ${word}` : ""}${dir !== "both" ? ` ${dir}` : ""}`;
-      ctx.host.link.faults.addRule({
-        action: { kind: "drop" },
-        dir,
-        count: n,
-        label,
-        ...(match !== undefined ? { match } : {}),
-      });
-      const where = dir === "both" ? "sent or received" : dir === "out" ? "sent" : "received";
-      return [
-        text(
-          `${ctx.host.name} will drop the next ${n} ${word ?? ""}${word ? " " : ""}packet(s) it has ${where}`,
-        ),
-      ];
-    },
+    args: NEXT_ARGS,
+    run: (ctx, a) =>
+      nextRule(
+        ctx.host,
+        a,
+        "reorder",
+        { kind: "delay", by: Math.max(5, 2 * ctx.engine.world.delay()) },
+        USAGE.reorderNext,
+      ),
   });
 
   reg.add({

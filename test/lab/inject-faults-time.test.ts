@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { LabClock, type RealTime } from "../../src/lab/lab-clock.ts";
+import { formatPacket } from "../../src/wire/format.ts";
 import { established, linesOf, run, runAll, session } from "./helpers.ts";
 
 const INJECT_USAGE =
@@ -139,6 +140,34 @@ describe("faults", () => {
     expect((await run(s, "drop next 1 sideways")).errors[0]?.message).toContain("MATCH should be");
     expect((await run(s, "drop next 0")).errors[0]?.usage).toBe(
       "drop next N [in|out] [SYN|FIN|RST|data|ack|FLAGS]",
+    );
+  });
+
+  test("reorder next N MATCH holds packets back so later ones overtake them; lastfrag", async () => {
+    const { s } = session();
+    const arrivals = () =>
+      s.world.log
+        .all()
+        .filter((e) => e.kind === "packet" && e.host === "b" && e.dir === "<")
+        .map((e) => (e.kind === "packet" ? formatPacket(e.bytes).replace(/^.*@/, "@") : ""));
+    expect((await run(s, "reorder next 1 out frag")).text).toBe(
+      "a will hold back the next 1 frag packet(s) it has sent",
+    );
+    expect((await run(s, "faults")).text).toMatch(/1\s+a\s+out\s+reorder next 1 frag out\s+1\s+0/);
+    await runAll(s, ["ping b 4000", "step"]);
+    // The fragments at offsets 1480 and 2960 arrive first; fragment zero 20 ms later.
+    expect(arrivals()).toEqual(["@1480+)", "@2960)"]);
+    await runAll(s, ["step", "step"]);
+    expect(arrivals()).toEqual(["@1480+)", "@2960)", "@0+)"]);
+    expect(s.world.hosts[1]?.host.stats().packets["ip.reassembled"]).toBe(1);
+    // lastfrag takes the fragment with MF clear only.
+    await runAll(s, ["step", "drop next 1 out lastfrag", "ping b 4000"]);
+    const dropped = s.world.log.all().filter((e) => e.kind === "packet" && e.dropped !== undefined);
+    expect(dropped.map((e) => (e.kind === "packet" ? formatPacket(e.bytes) : ""))).toEqual([
+      "IP 10.0.0.1 > 10.0.0.2: icmp (frag 1:1048@2960)",
+    ]);
+    expect((await run(s, "reorder next 1 sideways")).errors[0]?.message).toContain(
+      'reorder next: MATCH should be SYN, FIN, RST, data, ack, udp, icmp, frag, lastfrag or flags like S., got "sideways"',
     );
   });
 
