@@ -42,28 +42,38 @@ const KILL_GRACE_MS = 2000;
 const DRAIN_GRACE_MS = 250;
 
 /** What pump needs of a stream reader. */
-interface ChunkReader {
+export interface ChunkReader {
   read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
   cancel(): Promise<void>;
 }
 
-/** Streams one output of a host command to the session until it ends or is cancelled. */
-async function pump(
+/**
+ * Streams one output of a host command to the session until it ends or is
+ * cancelled, a line at a time: a program that writes one line in several
+ * pieces (`nc: ` … `: Connection refused`) is shown as that one line. What
+ * is left without a line end is passed on when the output ends.
+ */
+export async function pump(
   reader: ChunkReader,
   kind: "stdout" | "stderr",
-  io: HostCommandIo,
+  io: Pick<HostCommandIo, "output">,
 ): Promise<void> {
   const decoder = new TextDecoder();
+  let pending = "";
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done || value === undefined) break;
-      const text = decoder.decode(value, { stream: true });
-      if (text !== "") io.output(text, kind);
+      pending += decoder.decode(value, { stream: true });
+      const end = pending.lastIndexOf("\n") + 1;
+      if (end === 0) continue;
+      io.output(pending.slice(0, end), kind);
+      pending = pending.slice(end);
     }
   } catch {
     // Cancelled by an interrupt: the command's output simply ends here.
   }
+  if (pending !== "") io.output(pending, kind);
 }
 
 export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<World> {

@@ -1,7 +1,30 @@
 import { expect, test } from "bun:test";
-import { createKernelLabSession } from "../../src/lab/kernel-world.ts";
+import { createKernelLabSession, pump } from "../../src/lab/kernel-world.ts";
 import type { Block } from "../../src/lab/view.ts";
 import { describeKernelWorld, linesOf, run, uniqueKernelNames } from "./helpers.ts";
+
+test("a host command's output is passed on a line at a time, the rest at its end", async () => {
+  const pieces = [
+    "nc: ",
+    "connect to 10.0.0.2 port 81 (tcp) failed",
+    ": Connection refused\n",
+    "tail",
+  ];
+  const enc = new TextEncoder();
+  const reader = {
+    read: async () => {
+      const p = pieces.shift();
+      return p === undefined ? { done: true } : { done: false, value: enc.encode(p) };
+    },
+    cancel: async () => {},
+  };
+  const got: string[] = [];
+  await pump(reader, "stderr", { output: (text) => got.push(text) });
+  expect(got).toEqual([
+    "nc: connect to 10.0.0.2 port 81 (tcp) failed: Connection refused\n",
+    "tail",
+  ]);
+});
 
 // The kernel world needs root and /dev/net/tun: without them these tests are skipped
 // (with the reason), except under CI=true, where they fail.
