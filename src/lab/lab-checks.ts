@@ -144,11 +144,11 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
       const q = readPacketQuery(ctx, words.slice(1));
       if (q === undefined) return malformed("expected packet HOST >|< TEXT [dropped]");
       const seen = packetsSeen(ctx, q, mark);
-      const what = `${q.host.name} ${q.dir === ">" ? "sent" : "received"} ${q.text}`;
+      const what = `${q.host.name} ${q.dir === ">" ? "sent" : "received"} ${q.text}${q.dropped ? " (dropped)" : ""}`;
       if (seen.matches > 0) return { ok: true, message: what };
       return {
         ok: false,
-        message: `${what}${q.dropped ? " (dropped)" : ""}`,
+        message: what,
         hint:
           seen.others.length === 0 ? NOT_YET : `seen instead: ${seen.others.slice(-3).join(" | ")}`,
       };

@@ -241,7 +241,9 @@ describe("predictions", () => {
     // Only this step's packets count, and `dropped` counts only what a rule dropped.
     await run(s, "answer 1");
     await runAll(s, ["drop next 1 out frag", "ping b 4000"]);
-    expect((await run(s, "next")).text).toContain("✓ you predicted 1: right");
+    const n2 = (await run(s, "next")).text;
+    expect(n2).toContain("✓ a sent frag (dropped)");
+    expect(n2).toContain("✓ you predicted 1: right");
     const bad = lab(
       "# T\n## s\n```lab\nask: ?\nanswer: number packets a frag\nping b\nexpect: packet a > ICMP\n```\n",
     );
