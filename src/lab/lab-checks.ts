@@ -146,12 +146,7 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
       const seen = packetsSeen(ctx, q, mark);
       const what = `${q.host.name} ${q.dir === ">" ? "sent" : "received"} ${q.text}${q.dropped ? " (dropped)" : ""}`;
       if (seen.matches > 0) return { ok: true, message: what };
-      return {
-        ok: false,
-        message: what,
-        hint:
-          seen.others.length === 0 ? NOT_YET : `seen instead: ${seen.others.slice(-3).join(" | ")}`,
-      };
+      return { ok: false, message: what, hint: packetHint(ctx, q, seen, mark) };
     }
     case "timer": {
       const t = hostSocket(ctx, words[1]);
@@ -273,21 +268,43 @@ export function readPacketQuery(
   return { host, dir, text, dropped };
 }
 
-/** How many packets since `mark` match `q`, and the trace lines of the others at that interface. */
-export function packetsSeen(
-  ctx: CheckContext,
-  q: PacketQuery,
-  mark: number,
-): { readonly matches: number; readonly others: readonly string[] } {
+export interface PacketsSeen {
+  readonly matches: number;
+  /** Trace lines of the other packets at that interface, in that direction. */
+  readonly others: readonly string[];
+  /** Another host whose interface saw such a packet in that direction (a command on the wrong host). */
+  readonly elsewhere: string | undefined;
+}
+
+/** How many packets since `mark` match `q`, and what else the step saw. */
+export function packetsSeen(ctx: CheckContext, q: PacketQuery, mark: number): PacketsSeen {
   let matches = 0;
+  let elsewhere: string | undefined;
   const others: string[] = [];
   for (const ev of ctx.log.since(mark)) {
-    if (ev.kind !== "packet" || ev.host !== q.host.name || ev.dir !== q.dir) continue;
+    if (ev.kind !== "packet" || ev.dir !== q.dir) continue;
     const line = formatPacket(ev.bytes);
-    if (line.includes(q.text) && (ev.dropped !== undefined) === q.dropped) matches++;
+    const match = line.includes(q.text) && (ev.dropped !== undefined) === q.dropped;
+    if (ev.host !== q.host.name) {
+      if (match) elsewhere ??= ev.host;
+    } else if (match) matches++;
     else others.push(line.replace(/^IP /, ""));
   }
-  return { matches, others };
+  return { matches, others, elsewhere };
+}
+
+/** Why a packet check failed: the wrong host, other packets, or nothing at all yet. */
+function packetHint(ctx: CheckContext, q: PacketQuery, seen: PacketsSeen, mark: number): string {
+  const host = q.host.name;
+  if (seen.elsewhere !== undefined) {
+    const verb = q.dir === ">" ? "sent" : "received";
+    return `${seen.elsewhere} ${verb} it, not ${host}: was a command typed on the wrong host (the "HOST:" prefix)?`;
+  }
+  if (seen.others.length > 0) return `seen instead: ${seen.others.slice(-3).join(" | ")}`;
+  if (untouched(ctx, mark)) return NOT_YET;
+  return q.dir === ">"
+    ? `${host} sent nothing in this step`
+    : `nothing reached ${host} in this step (on a paused clock, \`step\` delivers what is on the wire)`;
 }
 
 function wrongHostHint(diffs: readonly string[], host: string): string {

@@ -100,6 +100,26 @@ describe("segment checks name what the step asks", () => {
     );
   });
 
+  test("packet checks: the wrong host, other packets, nothing delivered yet", async () => {
+    const { s } = session();
+    await runAll(s, ["b: ping a"]);
+    const c = (e: string) => checkExpect(s.checkContext(), e, 0);
+    expect(c("packet a > ICMP echo request").hint).toBe(
+      'b sent it, not a: was a command typed on the wrong host (the "HOST:" prefix)?',
+    );
+    expect(c("packet b > udp").hint).toBe(
+      "seen instead: 10.0.0.2 > 10.0.0.1: ICMP echo request, id 31771, seq 1, length 64",
+    );
+    expect(c("packet a < ICMP echo request").hint).toBe(
+      "nothing reached a in this step (on a paused clock, `step` delivers what is on the wire)",
+    );
+    await run(s, "step");
+    expect(c("packet b < ICMP echo request").hint).toBe(
+      'a received it, not b: was a command typed on the wrong host (the "HOST:" prefix)?',
+    );
+    expect(c("packet b > ICMP echo request").ok).toBe(true);
+  });
+
   test("a check before anything happened says to type the step's commands", async () => {
     const { s } = session();
     const r = checkExpect(s.checkContext(), "segment a > S", 0);
