@@ -8,9 +8,10 @@
  *   segment PATTERN              since the step began, a TCP segment like PATTERN was
  *                                seen (segment-pattern.ts: ports, flags, relative seq/ack,
  *                                window, options, dropped, times N)
- *   packet HOST >|< TEXT [dropped]
+ *   packet HOST >|< TEXT [dropped] [times N]
  *                                a packet whose trace line contains TEXT (ICMP, UDP,
- *                                fragments: `packet b > udp port 9 unreachable`)
+ *                                fragments: `packet b > udp port 9 unreachable`), or
+ *                                exactly N of them (`times 0`: none)
  *   timer HOST:#ID NAME|none     a timer is pending (retransmission, delayed-ack, persist,
  *                                time-wait, keepalive, user-timeout), or none is
  *   field HOST:#ID NAME OP N     a TCB variable (fields.ts) compares: = != < <= > >=
@@ -142,10 +143,21 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
     }
     case "packet": {
       const q = readPacketQuery(ctx, words.slice(1));
-      if (q === undefined) return malformed("expected packet HOST >|< TEXT [dropped]");
+      if (q === undefined) return malformed("expected packet HOST >|< TEXT [dropped] [times N]");
       const seen = packetsSeen(ctx, q, mark);
+      const n = seen.matches.length;
       const what = `${q.host.name} ${q.dir === ">" ? "sent" : "received"} ${q.text}${q.dropped ? " (dropped)" : ""}`;
-      if (seen.matches > 0) return { ok: true, message: what };
+      if (q.times !== undefined) {
+        const message = `${what} ${timesText(q.times)}`;
+        if (n === q.times) return { ok: true, message };
+        return {
+          ok: false,
+          message: `${message} (seen ${timesText(n)})`,
+          hint:
+            n > 0 ? `seen: ${seen.matches.slice(-3).join(" | ")}` : packetHint(ctx, q, seen, mark),
+        };
+      }
+      if (n > 0) return { ok: true, message: what };
       return { ok: false, message: what, hint: packetHint(ctx, q, seen, mark) };
     }
     case "timer": {
@@ -246,30 +258,43 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
   }
 }
 
-/** Packets at one host's interface whose trace line holds `text`: `HOST >|< TEXT [dropped]`. */
+/** Packets at one host's interface whose trace line holds `text`: `HOST >|< TEXT [dropped] [times N]`. */
 export interface PacketQuery {
   readonly host: LabHost;
   readonly dir: ">" | "<";
   readonly text: string;
   /** Only packets a fault rule dropped (else only packets that got through). */
   readonly dropped: boolean;
+  /** Exactly this many such packets (`times 0`: none). */
+  readonly times: number | undefined;
 }
 
-/** Reads the words `HOST >|< TEXT… [dropped]`, or undefined when they are not that. */
+/** Reads the words `HOST >|< TEXT… [dropped] [times N]`, or undefined when they are not that. */
 export function readPacketQuery(
   ctx: CheckContext,
   words: readonly string[],
 ): PacketQuery | undefined {
   const host = words[0] !== undefined ? ctx.hostNamed(words[0]) : undefined;
   const dir = words[1];
-  const dropped = words.length > 2 && words[words.length - 1] === "dropped";
-  const text = words.slice(2, dropped ? -1 : undefined).join(" ");
+  let rest = words.slice(2);
+  const n =
+    rest.length >= 3 && rest[rest.length - 2] === "times" ? rest[rest.length - 1] : undefined;
+  const times = n === undefined ? undefined : parseInteger(n);
+  if (n !== undefined) rest = rest.slice(0, -2);
+  const dropped = rest.length > 0 && rest[rest.length - 1] === "dropped";
+  const text = rest.slice(0, dropped ? -1 : undefined).join(" ");
   if (host === undefined || (dir !== ">" && dir !== "<") || text === "") return undefined;
-  return { host, dir, text, dropped };
+  if (n !== undefined && times === undefined) return undefined;
+  return { host, dir, text, dropped, times };
+}
+
+function timesText(n: number): string {
+  return `${n} time${n === 1 ? "" : "s"}`;
 }
 
 export interface PacketsSeen {
-  readonly matches: number;
+  /** Trace lines of the packets that match. */
+  readonly matches: readonly string[];
   /** Trace lines of the other packets at that interface, in that direction. */
   readonly others: readonly string[];
   /** Another host whose interface saw such a packet in that direction (a command on the wrong host). */
@@ -278,7 +303,7 @@ export interface PacketsSeen {
 
 /** How many packets since `mark` match `q`, and what else the step saw. */
 export function packetsSeen(ctx: CheckContext, q: PacketQuery, mark: number): PacketsSeen {
-  let matches = 0;
+  const matches: string[] = [];
   let elsewhere: string | undefined;
   const others: string[] = [];
   for (const ev of ctx.log.since(mark)) {
@@ -287,8 +312,7 @@ export function packetsSeen(ctx: CheckContext, q: PacketQuery, mark: number): Pa
     const match = line.includes(q.text) && (ev.dropped !== undefined) === q.dropped;
     if (ev.host !== q.host.name) {
       if (match) elsewhere ??= ev.host;
-    } else if (match) matches++;
-    else others.push(line.replace(/^IP /, ""));
+    } else (match ? matches : others).push(line.replace(/^IP /, ""));
   }
   return { matches, others, elsewhere };
 }

@@ -114,7 +114,8 @@ export function truthOf(q: Question, ctx: CheckContext, mark: number): Truth | {
     if (pq === undefined) {
       return { pending: `the lab's answer: "${q.answer}" is not number packets HOST >|< TEXT` };
     }
-    return { kind: "number", value: packetsSeen(ctx, pq, mark).matches, unit: "", tol: { abs: 0 } };
+    const n = packetsSeen(ctx, pq, mark).matches.length;
+    return { kind: "number", value: n, unit: "", tol: { abs: 0 } };
   }
   if (w[1] === "stat") {
     const host = w[2] !== undefined ? ctx.hostNamed(w[2]) : undefined;

@@ -118,6 +118,19 @@ describe("segment checks name what the step asks", () => {
       'a received it, not b: was a command typed on the wrong host (the "HOST:" prefix)?',
     );
     expect(c("packet b > ICMP echo request").ok).toBe(true);
+    // times N: exactly N such packets in the step; times 0, none.
+    expect(c("packet b > ICMP echo request times 1").message).toBe(
+      "b sent ICMP echo request 1 time",
+    );
+    expect(c("packet a > UDP times 0")).toEqual({ ok: true, message: "a sent UDP 0 times" });
+    const some = c("packet b > ICMP times 0");
+    expect(some.message).toBe("b sent ICMP 0 times (seen 1 time)");
+    expect(some.hint).toBe(
+      "seen: 10.0.0.2 > 10.0.0.1: ICMP echo request, id 31771, seq 1, length 64",
+    );
+    expect(c("packet b > ICMP times many").message).toContain(
+      "expected packet HOST >|< TEXT [dropped] [times N]",
+    );
   });
 
   test("a check before anything happened says to type the step's commands", async () => {
