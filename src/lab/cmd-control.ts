@@ -424,8 +424,10 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
           ),
         ];
       }
-      const due = dueTimers(engine, target);
       const mark = engine.world.log.length;
+      // Each timer is read just before its instant: one that something on the way
+      // cancelled (an ACK arrived first) did not fire.
+      const due: DueTimer[] = [];
       let reached = true;
       if (d !== undefined) {
         // A long step runs in slices: the screen keeps drawing and Ctrl-C stops it.
@@ -435,11 +437,15 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
           reached = await clock.advanceSliced(target, {
             signal: abort.signal,
             onSlice: () => engine.feed.flush(),
+            beforeDeadline: (at) => due.push(...dueTimers(engine, at)),
           });
         } finally {
           if (engine.jobs.foreground === abort) engine.jobs.foreground = undefined;
         }
-      } else clock.stepToNext();
+      } else {
+        due.push(...dueTimers(engine, target));
+        clock.stepToNext();
+      }
       const t1 = clock.now();
       const lines: Line[] = [
         [

@@ -432,6 +432,6 @@ function stateHint(
   }
   if (untouched(ctx, mark)) return NOT_YET;
   if (got !== "CLOSED" && got !== want)
-    return `it is still ${got}: \`step\` delivers what is on the wire`;
+    return `it is still ${got}: nothing in this step moved it — check the command for ${t.host.name}:#${t.fd} (its host prefix, its socket id), and \`step\` if a segment has yet to reach it`;
   return undefined;
 }

@@ -35,6 +35,8 @@ export interface SlicedOptions {
   readonly signal?: AbortSignal;
   /** Called between slices, when the event loop has had its turn (progress). */
   readonly onSlice?: () => void;
+  /** Called with each deadline on the way, just before the timers due then fire. */
+  readonly beforeDeadline?: (at: Millis) => void;
 }
 
 /** Real-time milliseconds a sliced advance works before it lets input and drawing in. */
@@ -113,6 +115,7 @@ export class LabClock implements Clock {
         this.advanceGuarded(target);
         return true;
       }
+      opts.beforeDeadline?.(next);
       this.advanceGuarded(next);
       if (this.real.now() - sliceStart >= SLICE_MS) {
         await new Promise<void>((resolve) => setTimeout(resolve, 0));

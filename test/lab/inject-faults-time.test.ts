@@ -223,6 +223,17 @@ describe("time", () => {
     expect((await run(s, "step")).text).toContain("nothing is pending");
   });
 
+  test("step DURATION lists the timers that fired, not those an ACK cancelled on the way", async () => {
+    const { s } = session();
+    await established(s);
+    await run(s, "b: send #4 hello");
+    // b's retransmission timer (1 s) is cancelled by a's delayed ACK (200 ms) long before.
+    const r = await run(s, "step 5s");
+    expect(r.text).toContain("a #3: delayed-ack timer fired");
+    expect(r.text).not.toContain("retransmission timer fired");
+    expect(r.text).toContain("t = 5.030 s (+5 s)");
+  });
+
   test("step DURATION; duration syntax errors", async () => {
     const { s } = session();
     expect((await run(s, "step 1.5s")).text).toContain("t = 1.500 s (+1.5 s)");

@@ -5,7 +5,7 @@ import { createKernelLabSession } from "../../src/lab/kernel-world.ts";
 import { type LabFile, parseLabFile, stepsFor, worldsOf } from "../../src/lab/lab-file.ts";
 import { formatReport, runLab, startLab } from "../../src/lab/lab-runner.ts";
 import { DEFAULT_LABS_DIR } from "../../src/lab/session.ts";
-import { describeKernelWorld, run, session, uniqueKernelNames } from "./helpers.ts";
+import { describeKernelWorld, established, run, session, uniqueKernelNames } from "./helpers.ts";
 
 const files = readdirSync(DEFAULT_LABS_DIR).filter((f) => f.endsWith(".md"));
 
@@ -261,6 +261,24 @@ describe("lab file format", () => {
       ok: false,
       error: "x.md:4: an empty expect:",
     });
+  });
+
+  test("a socket the step did not move: the hint points at the command, not only at step", async () => {
+    const { s } = session();
+    const lab = parseLabFile(
+      "# T\n## s\n```lab\nclose #3\nexpect: state a:#3 FIN-WAIT-1\n```\n",
+      "t",
+    );
+    if (!lab.ok) throw new Error(lab.error);
+    await startLab(s, lab.lab);
+    await established(s);
+    // The learner closes b's connection instead of a's.
+    await run(s, "b: close #4");
+    const r = await run(s, "check");
+    expect(r.text).toContain("✗ a:#3 is FIN-WAIT-1 (it is ESTABLISHED)");
+    expect(r.text).toContain(
+      "hint: it is still ESTABLISHED: nothing in this step moved it — check the command for a:#3 (its host prefix, its socket id)",
+    );
   });
 
   test("a failing check is reported with what was found", async () => {

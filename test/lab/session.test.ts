@@ -83,6 +83,7 @@ describe("completion", () => {
     const labs = s.complete("lab start ", 10).candidates;
     expect(labs).toEqual([...labs].sort());
     expect(labs).toEqual(expect.arrayContaining(["close", "handshake"]));
+    expect(s.complete("lab start hand", 14).candidates).toEqual(["handshake"]);
     expect(s.complete("shutdown #3 r", 13).candidates).toEqual(["rd", "rdwr"]);
     expect(s.complete("state --a", 9).candidates).toEqual(["--abs"]);
     expect(s.complete("drop next 1 ", 12).candidates).toContain("out");
