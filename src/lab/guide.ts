@@ -139,11 +139,13 @@ export class GuidedLab {
       for (const c of step.commands) lines.push([{ text: `  ${c}`, tone: "accent" }]);
     }
     if (step.after.length > 0) lines.push([{ text: "" }], ...markdownLines(step.after));
+    // With a question open the checks would give its answer away: they show when `next` runs.
     if (step.expects.length > 0) {
-      lines.push(
-        [{ text: "" }],
-        [{ text: `\`next\` checks: ${step.expects.join("; ")}`, tone: "muted" }],
-      );
+      const said =
+        q === undefined
+          ? `\`next\` checks: ${step.expects.join("; ")}`
+          : "`next` checks the step, and your prediction, once you have typed its commands.";
+      lines.push([{ text: "" }], [{ text: said, tone: "muted" }]);
     }
     return { kind: "text", lines };
   }

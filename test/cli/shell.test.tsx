@@ -60,10 +60,14 @@ describe("prompt and commands", () => {
     await until(() => s.frame().includes(`line ${n - 1}.`), "the last line");
     // Every line reached the terminal…
     const seen = new Set<string>();
-    for (const f of s.frames()) for (const l of f.split("\n")) if (/^line \d+\.$/.test(l)) seen.add(l);
+    for (const f of s.frames())
+      for (const l of f.split("\n")) if (/^line \d+\.$/.test(l)) seen.add(l);
     expect(seen.size).toBe(n);
     // …but what the shell holds (and Ink would replay) is bounded.
-    const held = s.frame().split("\n").filter((l) => /^line \d+\.$/.test(l));
+    const held = s
+      .frame()
+      .split("\n")
+      .filter((l) => /^line \d+\.$/.test(l));
     expect(held.length).toBeLessThanOrEqual(SCROLLBACK_KEEP);
     expect(held.at(-1)).toBe(`line ${n - 1}.`);
   });

@@ -322,6 +322,10 @@ describe("a whole connection with the real engine", () => {
       );
       expect(Bun.file(`${t.dir}/.local/state/tcplab/progress.json`).size).toBeGreaterThan(0);
       t.type("quit");
+      await t.waitFor(
+        (s) => s.split(`EXIT=0\n${SHELL_PROMPT_SHOWN}`).length > 2,
+        "the second shell's exit",
+      );
       expect(isSane(await sttyAfterExit(t))).toBe(true);
     },
     TIMEOUT,
