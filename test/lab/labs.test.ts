@@ -20,7 +20,39 @@ describe("every guided lab runs in the simulated world", () => {
   test("the labs directory holds the handshake and close labs, for both worlds", () => {
     expect(files).toContain("handshake.md");
     expect(files).toContain("close.md");
-    for (const f of files) expect(worldsOf(load(f))).toEqual(["simulated", "kernel"]);
+    for (const f of ["handshake.md", "close.md"])
+      expect(worldsOf(load(f))).toEqual(["simulated", "kernel"]);
+  });
+
+  test("every lab is placed in the curriculum and asks at least two questions in each world it runs in", () => {
+    const names = files.map((f) => f.slice(0, -3));
+    for (const f of files) {
+      const lab = load(f);
+      expect({
+        f,
+        topic: lab.meta.topic !== "Other labs",
+        order: Number.isFinite(lab.meta.order),
+      }).toEqual({
+        f,
+        topic: true,
+        order: true,
+      });
+      for (const r of lab.meta.requires)
+        expect({ f, requires: r, exists: names.includes(r) }).toEqual({
+          f,
+          requires: r,
+          exists: true,
+        });
+      expect(worldsOf(lab)).toContain("simulated");
+      for (const w of worldsOf(lab)) {
+        const asked = stepsFor(lab, w).filter((st) => st.question !== undefined).length;
+        expect({ f, w, atLeastTwoQuestions: asked >= 2 }).toEqual({
+          f,
+          w,
+          atLeastTwoQuestions: true,
+        });
+      }
+    }
   });
 
   for (const file of files) {
