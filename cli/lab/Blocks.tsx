@@ -8,7 +8,7 @@ import { spanStyle } from "./theme.ts";
 export function LineView({ line, fixed = false }: { line: Line; fixed?: boolean }) {
   const color = useColor();
   const wrap = fixed ? "truncate-end" : "wrap";
-  if (line.length === 0) return <Text> </Text>;
+  if (line.every((s) => s.text === "")) return <Text> </Text>;
   if (!color) return <Text wrap={wrap}>{line.map((s) => s.text).join("")}</Text>;
   return (
     <Text wrap={wrap}>

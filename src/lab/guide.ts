@@ -123,6 +123,7 @@ export class GuidedLab {
     const step = this.current;
     if (step === undefined) return { kind: "text", lines: [] };
     const lines: Line[] = [
+      [{ text: "" }],
       [{ text: `Step ${this.step + 1}/${this.steps.length}: ${step.title}`, tone: "accent" }],
       ...markdownLines(step.before),
     ];
