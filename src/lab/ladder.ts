@@ -60,9 +60,16 @@ export class IsnBook {
     return `${src}:${sport}>${dst}:${dport}`;
   }
 
-  see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): void {
-    if (seg.flags & Flag.SYN)
-      this.isn.set(IsnBook.key(src, seg.srcPort, dst, seg.dstPort), seg.seq);
+  /**
+   * A SYN gives its direction's ISN. An injected one on a direction that
+   * already has an ISN does not: it is a blind attacker's SYN (RFC 5961 §4)
+   * aimed at the connection, whose numbers still count from the real SYN.
+   */
+  see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment, injected = false): void {
+    if (!(seg.flags & Flag.SYN)) return;
+    const key = IsnBook.key(src, seg.srcPort, dst, seg.dstPort);
+    if (injected && this.isn.has(key)) return;
+    this.isn.set(key, seg.seq);
   }
 
   bases(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): { seqBase: number; ackBase: number } {
@@ -195,7 +202,7 @@ function packetRow(
   const p = parsed.value;
   if (p.kind === "tcp") {
     const seg = p.tcp;
-    book.see(src, dst, seg);
+    book.see(src, dst, seg, ev.injected);
     const { seqBase, ackBase } = book.bases(src, dst, seg);
     const ports: [number, number] = rightward
       ? [seg.srcPort, seg.dstPort]

@@ -236,7 +236,7 @@ export function seenSegments(events: readonly LabEvent[], mark: number): SeenSeg
     if (!p.ok || p.value.kind !== "tcp") continue;
     const { src, dst } = p.value.ip.header;
     const seg = p.value.tcp;
-    book.see(src, dst, seg);
+    book.see(src, dst, seg, ev.injected);
     if (ev.index < mark) continue;
     const { seqBase, ackBase } = book.bases(src, dst, seg);
     const srcEp = { addr: src, port: seg.srcPort };
