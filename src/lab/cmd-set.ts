@@ -33,6 +33,9 @@ const DURATIONS: ReadonlySet<Key> = new Set<Key>([
   "userTimeout",
 ]);
 
+/** Settings the host keeps for itself rather than copying into each connection. */
+const HOST_WIDE: ReadonlySet<Key> = new Set<Key>(["challengeAckLimit"]);
+
 /** Settings with a fixed set of values. */
 const CHOICES: Readonly<Partial<Record<Key, readonly string[]>>> = {
   congestionControl: ["newreno", "cubic"],
@@ -153,11 +156,10 @@ export function registerSetCommands(reg: Registry<LabEngine>): void {
       // An override of `undefined` is kept: it means "automatic" over any personality's value.
       (h.tcpOverrides as Record<string, unknown>)[k] = v.value;
       setPersonality(h, h.personality);
-      return [
-        text(
-          `${h.name} ${k} = ${show(k, h.host.tcpSettings[k])} (for connections opened from now on)`,
-        ),
-      ];
+      const when = HOST_WIDE.has(k)
+        ? "for every connection of the host, at once"
+        : "for connections opened from now on";
+      return [text(`${h.name} ${k} = ${show(k, h.host.tcpSettings[k])} (${when})`)];
     },
   });
 

@@ -91,6 +91,8 @@ export function setPersonality(h: LabHost, p: Personality): void {
   // Host declares tcpSettings readonly for its callers; the lab owns this host and changes
   // the record in place (keys absent from `next` cannot exist: it is built from the full defaults).
   Object.assign(h.host.tcpSettings as { -readonly [K in keyof TcpSettings]: TcpSettings[K] }, next);
+  // The challenge-ACK limit is the host's own (RFC 5961 §7), not copied into connections.
+  h.host.challengeAcks.limitPerSecond = next.challengeAckLimit;
   h.personality = p;
 }
 

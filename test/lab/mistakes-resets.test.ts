@@ -1,17 +1,22 @@
 import { describe, expect, test } from "bun:test";
 import { linesOf, run, runAll, session } from "./helpers.ts";
 
+/** a:#3 → b:80, accepted as b:#4, both ESTABLISHED, without timestamps (RFC 7323 would drop a bare injected SYN). */
+const OPEN_WITHOUT_TIMESTAMPS = [
+  "set timestamps off",
+  "b: listen 80",
+  "connect b 80",
+  "step",
+  "step",
+  "step",
+  "b: accept",
+];
+
 describe("what the resets, blind-attacks, backlog and keepalive labs need of the engine", () => {
   test("a SYN injected into a connection keeps the relative numbers of its real SYN", async () => {
     const { s } = session();
     await runAll(s, [
-      "set timestamps off",
-      "b: listen 80",
-      "connect b 80",
-      "step",
-      "step",
-      "step",
-      "b: accept",
+      ...OPEN_WITHOUT_TIMESTAMPS,
       "send #3 hello",
       "step",
       "step",
@@ -25,5 +30,16 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
     // The challenge ACK acknowledges byte 6 of a's numbering, not a number counted from the SYN.
     expect(lines[2]).toMatch(/\|<-- \[49152↔80\] \. 1:1\(0\) ack 6 win 65530 -+\|$/);
     expect(lines[3]).toMatch(/\|-- \[1000↔80\] S 0:0\(0\) win 65535 \(injected\) -+>\|/);
+  });
+
+  test("set challengeAckLimit changes the host's limit at once, for connections already open", async () => {
+    const { s } = session();
+    await runAll(s, OPEN_WITHOUT_TIMESTAMPS);
+    const set = await run(s, "b: set challengeAckLimit 2");
+    expect(set.text).toBe("b challengeAckLimit = 2 (for every connection of the host, at once)");
+    // Four RSTs in b's window but not at RCV.NXT, at one instant: two challenge ACKs (RFC 5961 §7).
+    for (let i = 0; i < 4; i++) await run(s, "b: inject #4 < R 1000:1000(0)");
+    expect(s.world.hosts[1]?.host.challengeAcks.sent).toBe(2);
+    expect(s.world.hosts[1]?.host.challengeAcks.suppressed).toBe(2);
   });
 });
