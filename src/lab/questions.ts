@@ -13,7 +13,8 @@
  *                                            holds TEXT (fragments, ICMP, UDP: as `packet` checks)
  *   answer: state HOST:#ID                   the socket's state (ESTABLISHED, TIME-WAIT …)
  *   answer: segment HOST >|< [PEER:PORT] [FLAGS …]
- *                                            the first such segment this step saw; the learner
+ *                                            the first such segment this step saw (a fault
+ *                                            rule may have dropped it); the learner
  *                                            names its flags and, if they like, seq, ack, win
  *
  * TOL is a number in the field's unit (`±10`) or a percentage (`±5%`).
@@ -96,8 +97,12 @@ export function truthOf(q: Question, ctx: CheckContext, mark: number): Truth | {
   if (q.kind === "segment") {
     const p = parseSegmentPattern(q.answer.replace(/^segment\s+/, ""), ctx, true);
     if ("error" in p) return { pending: `the lab's answer: ${p.error}` };
-    const r = matchPattern(p, ctx.log.all(), mark, ctx);
-    const first = r.matches[0];
+    // What was sent is the answer, whether or not a fault rule then dropped it
+    // (unless the pattern asks for a dropped one).
+    const seen = (dropped: boolean) =>
+      matchPattern({ ...p, dropped }, ctx.log.all(), mark, ctx).matches;
+    const matches = p.dropped ? seen(true) : [...seen(false), ...seen(true)];
+    const first = [...matches].sort((x, y) => x.event.index - y.event.index)[0];
     return first === undefined
       ? { pending: "that segment has not been seen yet" }
       : { kind: "segment", seen: first };

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { parseLabFile } from "../../src/lab/lab-file.ts";
+import { startLab } from "../../src/lab/lab-runner.ts";
 import { linesOf, run, runAll, session } from "./helpers.ts";
 
 /** a:#3 → b:80, accepted as b:#4, both ESTABLISHED, without timestamps (RFC 7323 would drop a bare injected SYN). */
@@ -41,5 +43,31 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
     for (let i = 0; i < 4; i++) await run(s, "b: inject #4 < R 1000:1000(0)");
     expect(s.world.hosts[1]?.host.challengeAcks.sent).toBe(2);
     expect(s.world.hosts[1]?.host.challengeAcks.suppressed).toBe(2);
+  });
+
+  test("a question about the segment a host sends is answered even when a fault rule drops it", async () => {
+    const { s } = session();
+    const lab = parseLabFile(
+      [
+        "# T",
+        "## s",
+        "```lab",
+        "ask: Which segment will a send?",
+        "answer: segment a:#3 > b",
+        "explain: a SYN (§3.10.1).",
+        "drop next 1 out SYN",
+        "connect b 80",
+        "expect: segment a:#3 > b:80 S 0:0(0) dropped",
+        "```",
+      ].join("\n"),
+      "t",
+    );
+    if (!lab.ok) throw new Error(lab.error);
+    await startLab(s, lab.lab);
+    await run(s, "answer S 0:0(0)");
+    await runAll(s, ["drop next 1 out SYN", "connect b 80"]);
+    const next = await run(s, "next");
+    expect(next.text).toContain("you predicted S 0:0(0): right");
+    expect(next.text).toContain("lab t complete");
   });
 });
