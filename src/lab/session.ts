@@ -58,6 +58,13 @@ export interface LabSessionOptions {
 export { DEFAULT_LABS_DIR };
 export type { HostJob } from "./host-jobs.ts";
 
+/**
+ * Commands that guide the learner rather than act on the world: their output
+ * (a check's own message quoting the expected text) is never what an
+ * `output` check reads.
+ */
+const GUIDE_COMMANDS: ReadonlySet<string> = new Set(["next", "check", "back", "answer", "lab"]);
+
 export class LabEngine implements LabSession, Resolver {
   world: World;
   current: LabHost;
@@ -122,7 +129,8 @@ export class LabEngine implements LabSession, Resolver {
     }
     try {
       const result = await this.run(line.trim());
-      this.lastOutput = [...captured, blocksText(result.blocks)].join("\n");
+      if (!GUIDE_COMMANDS.has(line.trim().split(/\s+/)[0] ?? ""))
+        this.lastOutput = [...captured, blocksText(result.blocks)].join("\n");
       this.feed.flush();
       return result;
     } catch (err) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseLabFile } from "../../src/lab/lab-file.ts";
 import { startLab } from "../../src/lab/lab-runner.ts";
+import type { LabEngine } from "../../src/lab/session.ts";
 import { linesOf, run, runAll, session } from "./helpers.ts";
 
 /** a:#3 → b:80, accepted as b:#4, both ESTABLISHED, without timestamps (RFC 7323 would drop a bare injected SYN). */
@@ -13,6 +14,15 @@ const OPEN_WITHOUT_TIMESTAMPS = [
   "step",
   "b: accept",
 ];
+
+/** A fresh simulated session running a lab "t" of one step whose block holds `lines`. */
+async function oneStepLab(lines: readonly string[]): Promise<LabEngine> {
+  const { s } = session();
+  const lab = parseLabFile(["# T", "## s", "```lab", ...lines, "```"].join("\n"), "t");
+  if (!lab.ok) throw new Error(lab.error);
+  await startLab(s, lab.lab);
+  return s;
+}
 
 describe("what the resets, blind-attacks, backlog and keepalive labs need of the engine", () => {
   test("a SYN injected into a connection keeps the relative numbers of its real SYN", async () => {
@@ -46,28 +56,34 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
   });
 
   test("a question about the segment a host sends is answered even when a fault rule drops it", async () => {
-    const { s } = session();
-    const lab = parseLabFile(
-      [
-        "# T",
-        "## s",
-        "```lab",
-        "ask: Which segment will a send?",
-        "answer: segment a:#3 > b",
-        "explain: a SYN (§3.10.1).",
-        "drop next 1 out SYN",
-        "connect b 80",
-        "expect: segment a:#3 > b:80 S 0:0(0) dropped",
-        "```",
-      ].join("\n"),
-      "t",
-    );
-    if (!lab.ok) throw new Error(lab.error);
-    await startLab(s, lab.lab);
+    const s = await oneStepLab([
+      "ask: Which segment will a send?",
+      "answer: segment a:#3 > b",
+      "explain: a SYN (§3.10.1).",
+      "drop next 1 out SYN",
+      "connect b 80",
+      "expect: segment a:#3 > b:80 S 0:0(0) dropped",
+    ]);
     await run(s, "answer S 0:0(0)");
     await runAll(s, ["drop next 1 out SYN", "connect b 80"]);
     const next = await run(s, "next");
     expect(next.text).toContain("you predicted S 0:0(0): right");
     expect(next.text).toContain("lab t complete");
+  });
+
+  test("an output check reads the world's commands, never the text of a failed next", async () => {
+    const s = await oneStepLab([
+      "connect b 81",
+      "step",
+      "step",
+      "sockopt #3 error",
+      "expect: output ECONNREFUSED",
+    ]);
+    await runAll(s, ["connect b 81", "step", "step"]);
+    // The failed check quotes ECONNREFUSED; the next `next` must not read that as the output.
+    expect((await run(s, "next")).text).toContain('✗ the output shows "ECONNREFUSED"');
+    expect((await run(s, "next")).text).toContain('✗ the output shows "ECONNREFUSED"');
+    await run(s, "sockopt #3 error");
+    expect((await run(s, "next")).text).toContain("lab t complete");
   });
 });
