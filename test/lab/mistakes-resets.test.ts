@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseLabFile } from "../../src/lab/lab-file.ts";
 import { startLab } from "../../src/lab/lab-runner.ts";
-import type { LabEngine } from "../../src/lab/session.ts";
+import { DEFAULT_LABS_DIR, type LabEngine } from "../../src/lab/session.ts";
 import { linesOf, run, runAll, session } from "./helpers.ts";
 
 /** a:#3 → b:80, accepted as b:#4, both ESTABLISHED, without timestamps (RFC 7323 would drop a bare injected SYN). */
@@ -85,5 +87,40 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
     expect((await run(s, "next")).text).toContain('✗ the output shows "ECONNREFUSED"');
     await run(s, "sockopt #3 error");
     expect((await run(s, "next")).text).toContain("lab t complete");
+  });
+});
+
+/** A fresh simulated session running labs/NAME.md from its first step. */
+async function startNamed(name: string): Promise<LabEngine> {
+  const { s } = session();
+  const lab = parseLabFile(readFileSync(join(DEFAULT_LABS_DIR, `${name}.md`), "utf8"), name);
+  if (!lab.ok) throw new Error(lab.error);
+  await startLab(s, lab.lab);
+  return s;
+}
+
+describe("typical mistakes: next refuses with a hint, then accepts the step done right", () => {
+  test("resets: the SYN sent to the wrong port; the error not read", async () => {
+    let s = await startNamed("resets");
+    await runAll(s, ["answer R. 0:0(0) ack 1", "connect 10.0.0.2 80", "step"]);
+    let next = await run(s, "next");
+    expect(next.text).toContain("hint: it went to port 80, the step asks for port 81");
+    expect(next.text).toContain("hint: b's port is 80, not 81");
+    expect(s.status().lab?.step).toBe(1);
+    // Done right, in a fresh world.
+    s = await startNamed("resets");
+    await runAll(s, ["answer R. 0:0(0) ack 1", "connect 10.0.0.2 81", "step"]);
+    next = await run(s, "next");
+    expect(next.text).toContain("you predicted R. 0:0(0) ack 1: right");
+    expect(s.status().lab?.step).toBe(2);
+    // Step 2 without `sockopt #3 error`: the state holds, the output does not.
+    await runAll(s, ["answer closed", "step"]);
+    next = await run(s, "next");
+    expect(next.text).toContain("✓ a:#3 reported ECONNREFUSED");
+    expect(next.text).toContain(
+      "hint: type the step's commands; the last one's output is what is read",
+    );
+    await run(s, "sockopt #3 error");
+    expect((await run(s, "next")).text).toContain("Step 3/12: A connection to abort");
   });
 });
