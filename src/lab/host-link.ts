@@ -21,7 +21,7 @@ export interface HostLink {
   readonly faults: FaultyLink;
   /** Delivers `packet` to the host as if it had arrived from the wire (no faults). */
   inject(packet: Uint8Array): PacketEvent;
-  /** Sends `packet` onto the wire as if the host had sent it (faults apply). */
+  /** Sends `packet` onto the wire as if the host had sent it (faults apply; logged as injected). */
   emit(packet: Uint8Array): PacketEvent;
   pcap: PcapWriter | undefined;
   /** Called after the host has processed a packet delivered to it (the lab samples connections here). */
@@ -91,8 +91,8 @@ export function hostLink(
   };
   f.onReceive(deliver);
 
-  const send = (packet: Uint8Array): PacketEvent => {
-    const ev = log.packet(clock.now(), name, ">", packet);
+  const send = (packet: Uint8Array, injected = false): PacketEvent => {
+    const ev = log.packet(clock.now(), name, ">", packet, injected);
     self.pcap?.write(clock.now(), packet);
     const before = f.counters("out").dropped;
     const hits = hitsOf(f);
@@ -123,7 +123,7 @@ export function hostLink(
       deliver(packet);
       return ev;
     },
-    emit: send,
+    emit: (packet) => send(packet, true),
   };
   return self;
 }

@@ -52,6 +52,11 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
   return s;
 }
 
+/** Whether `inject` made the packet (into a host, or onto the wire as if the host sent it). */
+export function wasInjected(ev: PacketEvent): boolean {
+  return ev.injected || ev.sentAs?.injected === true;
+}
+
 /** ISNs per direction of a 4-tuple, learnt from SYNs as the log is read in order. */
 export class IsnBook {
   private readonly isn = new Map<string, number>();
@@ -202,7 +207,7 @@ function packetRow(
   const p = parsed.value;
   if (p.kind === "tcp") {
     const seg = p.tcp;
-    book.see(src, dst, seg, ev.injected);
+    book.see(src, dst, seg, wasInjected(ev));
     const { seqBase, ackBase } = book.bases(src, dst, seg);
     const ports: [number, number] = rightward
       ? [seg.srcPort, seg.dstPort]

@@ -31,7 +31,7 @@ import type { TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
 import { readFlags } from "./inject.ts";
-import { IsnBook, segmentLabel } from "./ladder.ts";
+import { IsnBook, segmentLabel, wasInjected } from "./ladder.ts";
 import { formatSegmentOption } from "./packetdrill/matcher.ts";
 import type { LabHost } from "./world.ts";
 
@@ -236,7 +236,7 @@ export function seenSegments(events: readonly LabEvent[], mark: number): SeenSeg
     if (!p.ok || p.value.kind !== "tcp") continue;
     const { src, dst } = p.value.ip.header;
     const seg = p.value.tcp;
-    book.see(src, dst, seg, ev.injected);
+    book.see(src, dst, seg, wasInjected(ev));
     if (ev.index < mark) continue;
     const { seqBase, ackBase } = book.bases(src, dst, seg);
     const srcEp = { addr: src, port: seg.srcPort };

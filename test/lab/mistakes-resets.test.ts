@@ -46,6 +46,14 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
     expect(lines[3]).toMatch(/\|-- \[1000↔80\] S 0:0\(0\) win 65535 \(injected\) -+>\|/);
   });
 
+  test("a SYN put on the wire with inject > is marked injected and renumbers nothing", async () => {
+    const { s } = session();
+    await runAll(s, [...OPEN_WITHOUT_TIMESTAMPS, "inject #3 > S 2000:2000(0)", "step", "step"]);
+    const lines = linesOf((await run(s, "ladder 2")).blocks[0]);
+    expect(lines[1]).toMatch(/\|-- S 2000:2000\(0\) win 65535 \(injected\) -+>\|$/);
+    expect(lines[2]).toMatch(/\|<-- \. 1:1\(0\) ack 1 win 65535 -+\|$/);
+  });
+
   test("set challengeAckLimit changes the host's limit at once, for connections already open", async () => {
     const { s } = session();
     await runAll(s, OPEN_WITHOUT_TIMESTAMPS);
