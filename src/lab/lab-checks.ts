@@ -36,6 +36,7 @@ import {
   matchPattern,
   type PatternContext,
   parseSegmentPattern,
+  stillOnTheWire,
 } from "./segment-pattern.ts";
 import type { LabHost } from "./world.ts";
 
@@ -130,6 +131,14 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
         return {
           ok: false,
           message: `${want} (seen ${r.matches.length} time${r.matches.length === 1 ? "" : "s"})`,
+        };
+      }
+      const onTheWire = stillOnTheWire(p, ctx.log.all(), mark, ctx);
+      if (onTheWire !== undefined) {
+        return {
+          ok: false,
+          message: `${want} (${onTheWire.event.host} sent it; it has not arrived yet)`,
+          hint: "it is still on the wire: `step` delivers it",
         };
       }
       if (r.closest === undefined) {

@@ -342,6 +342,35 @@ function optionMatches(want: string, got: string): boolean {
   return w.length === g.length && w.every((x, i) => x === "*" || x === g[i]);
 }
 
+/**
+ * For a pattern of a segment arriving (`<`): a segment that another tcplab
+ * host sent in this step, that has not arrived yet (nor been dropped), and
+ * that would match once it arrives — the learner has not `step`ped yet.
+ */
+export function stillOnTheWire(
+  p: SegmentPattern,
+  events: readonly LabEvent[],
+  mark: number,
+  ctx: PatternContext,
+): SeenSegment | undefined {
+  const name = p.host ?? ctx.current.name;
+  const host = ctx.hostNamed(name);
+  if (p.dir !== "<" || p.dropped || host === undefined) return undefined;
+  for (const s of seenSegments(events, mark)) {
+    const ev = s.event;
+    if (ev.dir !== ">" || ev.host === name || ev.dropped !== undefined) continue;
+    if (ev.arrived !== undefined || s.remote.addr !== host.addr) continue;
+    const arrival: SeenSegment = {
+      ...s,
+      event: { ...ev, host: name, dir: "<" },
+      local: s.remote,
+      remote: s.local,
+    };
+    if (differences(p, arrival, ctx).length === 0) return s;
+  }
+  return undefined;
+}
+
 /** The segment as a learner reads it in messages: `a:49152 > b:80 S 0:0(0) …`. */
 export function describeSeen(s: SeenSegment, ctx: PatternContext): string {
   const name = (a: Ipv4Addr) => ctx.nameOf(a) ?? formatIpv4Addr(a);

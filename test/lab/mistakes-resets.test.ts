@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkExpect } from "../../src/lab/lab-checks.ts";
 import { parseLabFile } from "../../src/lab/lab-file.ts";
 import { startLab } from "../../src/lab/lab-runner.ts";
 import { DEFAULT_LABS_DIR, type LabEngine } from "../../src/lab/session.ts";
@@ -52,6 +53,20 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
     const lines = linesOf((await run(s, "ladder 2")).blocks[0]);
     expect(lines[1]).toMatch(/\|-- S 2000:2000\(0\) win 65535 \(injected\) -+>\|$/);
     expect(lines[2]).toMatch(/\|<-- \. 1:1\(0\) ack 1 win 65535 -+\|$/);
+  });
+
+  test("a segment not yet delivered: the hint says to step, not to change hosts", async () => {
+    const { s } = session();
+    await runAll(s, ["b: listen 80", "connect b 80"]);
+    const before = checkExpect(s.checkContext(), "segment b:80 < a S 0:0(0)", 0);
+    expect(before.ok).toBe(false);
+    expect(before.message).toBe("b received a S 0:0(0) (a sent it; it has not arrived yet)");
+    expect(before.hint).toBe("it is still on the wire: `step` delivers it");
+    await run(s, "step");
+    expect(checkExpect(s.checkContext(), "segment b:80 < a S 0:0(0)", 0).ok).toBe(true);
+    // A segment that a fault rule dropped is not on the wire any more: the usual hint.
+    await runAll(s, ["drop next 1 out SYN", "connect b 81"]);
+    expect(checkExpect(s.checkContext(), "segment b:81 < a S", 0).hint).not.toContain("wire");
   });
 
   test("set challengeAckLimit changes the host's limit at once, for connections already open", async () => {
