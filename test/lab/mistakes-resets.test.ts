@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
 import { parseLabFile } from "../../src/lab/lab-file.ts";
-import { startLab } from "../../src/lab/lab-runner.ts";
+import { formatReport, runLab, startLab } from "../../src/lab/lab-runner.ts";
 import { DEFAULT_LABS_DIR, type LabEngine } from "../../src/lab/session.ts";
 import { linesOf, run, runAll, session } from "./helpers.ts";
 
@@ -113,12 +113,21 @@ describe("what the resets, blind-attacks, backlog and keepalive labs need of the
   });
 });
 
-/** A fresh simulated session running labs/NAME.md from its first step. */
-async function startNamed(name: string): Promise<LabEngine> {
+/**
+ * A fresh simulated session running labs/NAME.md at step `at` (1-based): the
+ * steps before it done as `lab check` does them, then `next`.
+ */
+async function startNamed(name: string, at = 1): Promise<LabEngine> {
   const { s } = session();
   const lab = parseLabFile(readFileSync(join(DEFAULT_LABS_DIR, `${name}.md`), "utf8"), name);
   if (!lab.ok) throw new Error(lab.error);
-  await startLab(s, lab.lab);
+  if (at === 1) {
+    await startLab(s, lab.lab);
+    return s;
+  }
+  const done = await runLab(s, lab.lab, { steps: at - 1, keep: true });
+  if (!done.ok) throw new Error(formatReport(done));
+  expect((await run(s, "next")).text).toContain(`Step ${at}/`);
   return s;
 }
 
@@ -145,5 +154,25 @@ describe("typical mistakes: next refuses with a hint, then accepts the step done
     );
     await run(s, "sockopt #3 error");
     expect((await run(s, "next")).text).toContain("Step 3/12: A connection to abort");
+  });
+
+  test("blind-attacks: the challenge ACK not yet delivered to a; the reset typed on a", async () => {
+    const s = await startNamed("blind-attacks", 3);
+    await runAll(s, ["answer . 1:1(0) ack 6", "b: inject #4 < R 1000:1000(0)"]);
+    let next = await run(s, "next");
+    expect(next.text).toContain("✓ b sent a . 1:1(0) ack 6");
+    expect(next.text).toContain("hint: it is still on the wire: `step` delivers it");
+    await run(s, "step");
+    next = await run(s, "next");
+    expect(next.text).toContain("you predicted . 1:1(0) ack 6: right");
+    expect(next.text).toContain("Step 4/12: Data with an ACK from the past");
+    // Step 4 typed without the b: prefix: a has no socket #4, and nothing happens.
+    await run(s, "answer 6");
+    const typo = await run(s, "inject #4 < P. 6:11(5) ack 4294901760");
+    expect(typo.errors[0]?.message).toBe("inject: #4 on a has no connection");
+    next = await run(s, "next");
+    expect(next.text).toContain("hint: nothing has happened in this step yet");
+    await runAll(s, ["b: inject #4 < P. 6:11(5) ack 4294901760", "step"]);
+    expect((await run(s, "next")).text).toContain("Step 5/12: A SYN on the connection");
   });
 });
