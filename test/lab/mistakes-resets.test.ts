@@ -175,4 +175,16 @@ describe("typical mistakes: next refuses with a hint, then accepts the step done
     await runAll(s, ["b: inject #4 < P. 6:11(5) ack 4294901760", "step"]);
     expect((await run(s, "next")).text).toContain("Step 5/12: A SYN on the connection");
   });
+
+  test("backlog: the listener opened on a instead of b", async () => {
+    const s = await startNamed("backlog");
+    await runAll(s, ["b: set synRetries 3", "listen 80 2", "b: state"]);
+    const next = await run(s, "next");
+    expect(next.text).toContain("✗ b:#3 is LISTEN on port 80 (it is CLOSED)");
+    expect(next.text).toContain(
+      'hint: a\'s socket #3 is LISTEN: the step wants it on b — prefix the command with "b:"',
+    );
+    await runAll(s, ["b: listen 80 2", "b: state"]);
+    expect((await run(s, "next")).text).toContain("Step 2/10: Three clients, room for two");
+  });
 });
