@@ -187,4 +187,26 @@ describe("typical mistakes: next refuses with a hint, then accepts the step done
     await runAll(s, ["b: listen 80 2", "b: state"]);
     expect((await run(s, "next")).text).toContain("Step 2/10: Three clients, room for two");
   });
+
+  test("keepalive: SO_KEEPALIVE never turned on, then turned on", async () => {
+    const s = await startNamed("keepalive");
+    await runAll(s, [
+      "set keepAliveIdle 10s",
+      "set keepAliveInterval 5s",
+      "set keepAliveCount 3",
+      "b: listen 80",
+      "connect 10.0.0.2 80",
+      "step",
+      "step",
+      "step",
+      "b: accept",
+    ]);
+    const next = await run(s, "next");
+    expect(next.text).toContain("✗ a:#3 has a keepalive timer (timers: none)");
+    expect(next.text).toContain(
+      "hint: type the step's commands; the last one's output is what is read",
+    );
+    await run(s, "sockopt #3 keepalive on");
+    expect((await run(s, "next")).text).toContain("Step 2/9: The first probe");
+  });
 });
