@@ -158,7 +158,7 @@ export function registerSetCommands(reg: Registry<LabEngine>): void {
       setPersonality(h, h.personality);
       const when = HOST_WIDE.has(k)
         ? "for every connection of the host, at once"
-        : "for connections opened from now on";
+        : "for listeners and connections opened from now on; an accepted connection follows its listener";
       return [text(`${h.name} ${k} = ${show(k, h.host.tcpSettings[k])} (${when})`)];
     },
   });

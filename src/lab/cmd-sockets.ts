@@ -287,7 +287,17 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
         if (r.code === "EAGAIN") return [text(`#${fd}: nothing to read yet`)];
         return [sockErr("recv", r, USAGE.recv)];
       }
-      if (r.length === 0) return [text(`#${fd}: end of stream (the peer's FIN was read)`)];
+      if (r.length === 0) {
+        // Zero bytes is the end of the stream: a FIN read, or a connection that is over.
+        const tcb = ctx.engine.tcbById(ctx.host, fd);
+        const why =
+          tcb?.error !== undefined
+            ? `the connection ended with ${tcb.error}`
+            : tcb?.finReceived
+              ? "the peer's FIN was read"
+              : "the connection is closed";
+        return [text(`#${fd}: end of stream (${why})`)];
+      }
       return [
         text(`#${fd} read ${r.length} bytes:`, [{ text: `"${escapeBytes(r)}"`, tone: "accent" }]),
       ];
