@@ -13,6 +13,7 @@ import { formatTime } from "./args.ts";
 import { DEFAULT_LABS_DIR, LabCatalog } from "./catalog.ts";
 import { registerControlCommands } from "./cmd-control.ts";
 import { registerInspectCommands } from "./cmd-inspect.ts";
+import { registerPathCommands } from "./cmd-path.ts";
 import { registerPersonalityCommands } from "./cmd-personality.ts";
 import { registerPlotCommands } from "./cmd-plot.ts";
 import { registerSessionCommands } from "./cmd-session.ts";
@@ -55,8 +56,8 @@ export interface LabSessionOptions {
   readonly trace?: boolean;
 }
 
-export { DEFAULT_LABS_DIR };
 export type { HostJob } from "./host-jobs.ts";
+export { DEFAULT_LABS_DIR };
 
 /**
  * Commands that guide the learner rather than act on the world: their output
@@ -98,6 +99,7 @@ export class LabEngine implements LabSession, Resolver {
     registerPersonalityCommands(this.registry);
     registerSetCommands(this.registry);
     registerPlotCommands(this.registry);
+    registerPathCommands(this.registry);
     registerSessionCommands(this.registry);
     this.bind(world);
   }
