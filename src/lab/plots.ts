@@ -316,14 +316,21 @@ export function rateBetween(conn: ConnectionSeries, from: number, to: number): n
   return (((b.una - (a?.una ?? 0)) * 8) / (to - from)) * 1000;
 }
 
-/** Each connection's delivery rate over time, in bins of about a cell's width. */
+/**
+ * Each connection's delivery rate over time, in `bins` steps: at each, the
+ * bytes acknowledged over the last 1/16 of the range (at least one step) —
+ * a cumulative ACK that jumps when a hole is filled would otherwise read as
+ * a burst far above the path's rate.
+ */
 export function ratePlot(conns: readonly Plotted[], r: TimeRange, bins: number): ChartSeries[] {
   const width = (r.to - r.from) / bins;
+  const window = Math.max(width, (r.to - r.from) / 16);
   return conns.flatMap((p, i) => {
     const points: { t: number; v: number }[] = [];
     for (let k = 0; k < bins; k++) {
       const t0 = r.from + k * width;
-      const rate = rateBetween(p.conn, t0, t0 + width);
+      const end = t0 + width;
+      const rate = rateBetween(p.conn, Math.max(r.from, end - window), end);
       if (rate !== undefined) points.push({ t: t0, v: rate });
     }
     const series: ChartSeries = {

@@ -253,6 +253,7 @@ export class LabEngine implements LabSession, Resolver {
       hosts: world.hosts,
       current: this.current,
       lastOutput: this.lastOutput,
+      now: this.clock.now(),
       hostNamed: (n) => this.hostNamed(n),
       address: (t) => this.address(t),
       nameOf: (a) =>
@@ -264,6 +265,21 @@ export class LabEngine implements LabSession, Resolver {
         return info instanceof Error || info.tcb !== undefined ? undefined : info.local?.port;
       },
     };
+  }
+
+  /**
+   * Runs a lab step's `show:` line (a command that only looks, like
+   * `plot #3 seq`) and returns what it drew, without counting it as the
+   * learner's last command.
+   */
+  async show(line: string): Promise<readonly Block[]> {
+    const parsed = parseLine(line, this.registry, this, this.current);
+    if ("error" in parsed) return parsed.error;
+    const ran = await parsed.cmd.run(
+      { engine: this, host: parsed.host, rest: parsed.rest },
+      parsed.args,
+    );
+    return Array.isArray(ran) ? ran : (ran as CommandResult).blocks;
   }
 
   /** Replaces the world with a fresh one (lab start). */
