@@ -8,6 +8,7 @@ import { formatTime } from "./args.ts";
 import { type Chart, type ChartSeries, renderChart } from "./chart.ts";
 import { err, hint } from "./cmd-sockets.ts";
 import {
+  busiestPeriod,
   cwndPlot,
   PHASE_LETTER,
   PHASE_NAME,
@@ -95,11 +96,21 @@ function seqBlock(p: Plotted, r: TimeRange): Block {
     },
   ];
   const notes: Line[] = [];
+  const busy = busiestPeriod([conn], r);
+  if (busy !== undefined) notes.push(zoomHint(`${p.id} seq`, busy));
   if (edgeAbove)
     notes.push(
       hint("the window edge is above the chart: the window is far larger than the flight"),
     );
   return chartLines(chart, head, notes);
+}
+
+/** `most segments left in 0.03–0.16 s: plot #3 seq 0.03s..0.16s zooms in`. */
+function zoomHint(what: string, busy: TimeRange): Line {
+  const at = (t: number) => Number((t / 1000).toFixed(3));
+  return hint(
+    `most segments left in ${at(busy.from)}–${at(busy.to)} s: plot ${what} ${at(busy.from)}s..${at(busy.to)}s zooms in`,
+  );
 }
 
 function cwndBlock(ps: readonly Plotted[], r: TimeRange): Block {
@@ -135,6 +146,8 @@ function cwndBlock(ps: readonly Plotted[], r: TimeRange): Block {
         text: `${c.name}: cwnd ${c.cwnd}, ssthresh ${compactBytes(c.ssthresh)}, ${PHASE_NAME[c.phase]}`,
       },
     ];
+    const busy = busiestPeriod([one.conn], r);
+    if (busy !== undefined) notes.push(zoomHint(`${one.id} cwnd`, busy));
     notes.push(
       hint("phase: S slow start, A avoidance, R recovery, L timeout; ssthresh ∞ is not drawn"),
     );

@@ -51,6 +51,31 @@ export function activePeriod(conns: readonly ConnectionSeries[], now: number): T
   return { from, to: Math.min(Math.max(now, from + MIN_SPAN), last + span * 0.03) };
 }
 
+/**
+ * Where most of the action is, when it is a small part of `r`: the shortest
+ * period holding 80% of the segments sent, if it spans under a quarter of `r`
+ * (a transfer of 0.2 s followed by a few late retransmissions or probes).
+ */
+export function busiestPeriod(
+  conns: readonly ConnectionSeries[],
+  r: TimeRange,
+): TimeRange | undefined {
+  const ts = conns
+    .flatMap((c) => c.sent.filter((s) => s.len > 0 && within(s.t, r)).map((s) => s.t))
+    .sort((x, y) => x - y);
+  const n = Math.ceil(ts.length * 0.8);
+  if (ts.length < 10) return undefined;
+  let best: TimeRange | undefined;
+  for (let i = 0; i + n - 1 < ts.length; i++) {
+    const from = ts[i] as number;
+    const to = ts[i + n - 1] as number;
+    if (best === undefined || to - from < best.to - best.from) best = { from, to };
+  }
+  if (best === undefined || best.to - best.from >= (r.to - r.from) / 4) return undefined;
+  const pad = Math.max(MIN_SPAN / 2, (best.to - best.from) * 0.1);
+  return { from: Math.max(r.from, best.from - pad), to: best.to + pad };
+}
+
 /** A moment: `1.5s`, `200ms`, or a bare number of seconds (`1.5`), as the time axis shows them. */
 export function parseMoment(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s)?$/.exec(text);
