@@ -4,6 +4,7 @@ import { formatPacket } from "../wire/format.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatDuration, formatTime } from "./args.ts";
+import { describeBottleneck } from "./cmd-path.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
 import { craftAbsolute, craftRelative, readFlags } from "./inject.ts";
@@ -365,7 +366,12 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
           ]);
         }
       }
-      const delay = text(hint(`one-way delay ${formatDuration(ctx.engine.world.delay())}`));
+      const b = ctx.engine.world.bottleneck?.();
+      const delay = text(
+        hint(
+          `one-way delay ${formatDuration(ctx.engine.world.delay())}${b === undefined ? "" : `; bottleneck ${describeBottleneck(b)}`}`,
+        ),
+      );
       if (rows.length === 0) return [text("no fault rules"), delay];
       return [
         {

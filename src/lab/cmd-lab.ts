@@ -313,7 +313,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
     ],
     args: [],
     hostScoped: false,
-    run(ctx) {
+    async run(ctx) {
       const { engine } = ctx;
       const guide = engine.lab;
       if (guide === undefined || guide.current === undefined) return noLab(USAGE.next);
@@ -328,6 +328,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
       const j = guide.judgeCurrent(checkCtx);
       if (q !== undefined && p !== undefined && j !== undefined)
         blocks.push(judgementBlock(q, p, j));
+      for (const line of guide.current.shows) blocks.push(...(await engine.show(line)));
       if (guide.finished) {
         save(engine, guide, "done");
         engine.lab = undefined;

@@ -11,6 +11,7 @@ import {
   parseArgs,
   type Registry,
   type Resolver,
+  SOCKET_ID,
 } from "./registry.ts";
 import type { Block, Completion } from "./view.ts";
 import type { LabHost } from "./world.ts";
@@ -135,6 +136,7 @@ export function completeLine<E>(
       const t = argWords[i]?.text ?? "";
       const words = [...(spec.values ?? []), ...(spec.withHosts ? resolver.hostNames() : [])];
       if (spec.optional && spec.kind === "word" && !words.includes(t)) continue;
+      if (spec.optional && spec.kind === "socket" && !SOCKET_ID.test(t)) continue;
       i++;
       continue;
     }

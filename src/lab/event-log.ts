@@ -65,6 +65,7 @@ export class EventLog {
   /** Absolute position of list[0]. */
   private base = 0;
   private readonly listeners = new Set<(e: LabEvent) => void>();
+  private readonly dropListeners = new Set<(e: PacketEvent) => void>();
 
   constructor(readonly limit: number = DEFAULT_LOG_LIMIT) {}
 
@@ -91,6 +92,12 @@ export class EventLog {
   onEvent(fn: (e: LabEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Told when a packet logged earlier is marked dropped (both its events, when it has two). */
+  onDropped(fn: (e: PacketEvent) => void): () => void {
+    this.dropListeners.add(fn);
+    return () => this.dropListeners.delete(fn);
   }
 
   packet(
@@ -134,6 +141,10 @@ export class EventLog {
     if (ev.sentAs !== undefined) {
       ev.sentAs.dropped = reason;
       ev.sentAs.arrived = undefined;
+    }
+    for (const fn of this.dropListeners) {
+      fn(ev);
+      if (ev.sentAs !== undefined) fn(ev.sentAs);
     }
   }
 

@@ -53,3 +53,14 @@ export function fieldNamed(name: string): Field | undefined {
   const key = (s: string) => s.toLowerCase().replace(/[._]/g, "");
   return FIELDS.find((f) => key(f.name) === key(name));
 }
+
+/** The comparisons a check may make: `field a:#3 cwnd >= 14480`, `cwnd a:#3 at 0.5s > 0`. */
+export const OPS: Readonly<Record<string, (a: number, b: number) => boolean>> = {
+  "=": (a, b) => a === b,
+  "==": (a, b) => a === b,
+  "!=": (a, b) => a !== b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};

@@ -148,6 +148,9 @@ export class GuidedLab {
           : "`next` checks the step, and your prediction, once you have typed its commands.";
       lines.push([{ text: "" }], [{ text: said, tone: "muted" }]);
     }
+    if (step.shows.length > 0) {
+      lines.push([{ text: `then shows: ${step.shows.join("; ")}`, tone: "muted" }]);
+    }
     return { kind: "text", lines };
   }
 }

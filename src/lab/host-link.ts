@@ -55,12 +55,18 @@ function hitsOf(link: FaultyLink): Map<number, number> {
   return m;
 }
 
+/**
+ * `lostOnWire`, where the wire can tell, says why the packet just handed to
+ * it was dropped there (a full bottleneck queue), and forgets it: the
+ * packet's event is marked dropped like one a fault rule dropped.
+ */
 export function hostLink(
   name: string,
   wire: LinkEnd,
   clock: Clock,
   log: EventLog,
   rng: Rng,
+  lostOnWire?: () => string | undefined,
 ): HostLink {
   let receiver: PacketHandler | undefined;
   let link: FaultyLink | undefined;
@@ -96,8 +102,13 @@ export function hostLink(
     self.pcap?.write(clock.now(), packet);
     const before = f.counters("out").dropped;
     const hits = hitsOf(f);
+    lostOnWire?.();
     f.send(packet);
     if (f.counters("out").dropped > before) log.markDropped(ev, firedRule(f, hits));
+    else {
+      const why = lostOnWire?.();
+      if (why !== undefined) log.markDropped(ev, why);
+    }
     return ev;
   };
 

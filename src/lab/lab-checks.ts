@@ -30,7 +30,8 @@ import type { Tcb } from "../tcp/tcb.ts";
 import { formatPacket } from "../wire/format.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { EventLog } from "./event-log.ts";
-import { FIELD_NAMES, fieldNamed } from "./fields.ts";
+import { FIELD_NAMES, fieldNamed, OPS } from "./fields.ts";
+import { checkPlot } from "./plot-checks.ts";
 import {
   describeSeen,
   matchPattern,
@@ -53,6 +54,8 @@ export interface CheckContext extends PatternContext {
   readonly log: EventLog;
   readonly hosts: readonly LabHost[];
   readonly lastOutput: string;
+  /** The clock's reading (plot checks read what was recorded up to now). */
+  readonly now: number;
 }
 
 export const CHECK_KINDS = [
@@ -66,6 +69,9 @@ export const CHECK_KINDS = [
   "stat",
   "drop",
   "output",
+  "retransmitted",
+  "rate",
+  "cwnd … at",
 ] as const;
 
 type Target = { host: LabHost; fd: number } | { error: string };
@@ -86,16 +92,6 @@ export function socketState(ctx: PatternContext, host: LabHost, fd: number): str
   const info = host.sockets.info(fd);
   return info instanceof Error ? "CLOSED" : info.state;
 }
-
-const OPS: Record<string, (a: number, b: number) => boolean> = {
-  "=": (a, b) => a === b,
-  "==": (a, b) => a === b,
-  "!=": (a, b) => a !== b,
-  "<": (a, b) => a < b,
-  "<=": (a, b) => a <= b,
-  ">": (a, b) => a > b,
-  ">=": (a, b) => a >= b,
-};
 
 function compare(op: string | undefined, a: number, b: number): boolean | undefined {
   const f = op === undefined ? undefined : OPS[op];
@@ -263,7 +259,10 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
       };
     }
     default:
-      return malformed(`unknown check "${kind ?? ""}" (${CHECK_KINDS.join(", ")})`);
+      return (
+        checkPlot(ctx, expect, words) ??
+        malformed(`unknown check "${kind ?? ""}" (${CHECK_KINDS.join(", ")})`)
+      );
   }
 }
 

@@ -16,8 +16,9 @@
  *
  * Inside a `lab` block, `expect:` lines are checks (lab-checks.ts), `ask:`,
  * `answer:` and `explain:` lines a question to predict before the commands
- * run (questions.ts), and every other non-blank line is a command; `#`
- * starts a comment line.
+ * run (questions.ts), `show:` lines pictures shown once the step's checks
+ * pass (`show: plot #3 seq`, `show: ladder 6`), and every other non-blank
+ * line is a command; `#` starts a comment line.
  *
  * A file may begin with a header that places it in the curriculum:
  *
@@ -55,10 +56,15 @@ import type { WorldKind } from "./world.ts";
 
 export const WORLDS: readonly WorldKind[] = ["simulated", "kernel"];
 
+/** What a `show:` line may run: commands that only look. */
+export const SHOW_COMMANDS: readonly string[] = ["plot", "ladder", "state", "stats", "faults"];
+
 /** What to type and what must hold, in one world. */
 export interface StepBody {
   readonly commands: readonly string[];
   readonly expects: readonly string[];
+  /** Pictures shown once the checks pass (`plot #3 seq`, `ladder 6`). */
+  readonly shows: readonly string[];
   /** A prediction asked before the commands run. */
   readonly question?: Question | undefined;
   /** Prose after the block: what to look at. */
@@ -84,6 +90,7 @@ export interface WorldStep {
   readonly after: readonly string[];
   readonly commands: readonly string[];
   readonly expects: readonly string[];
+  readonly shows: readonly string[];
   readonly question?: Question | undefined;
   readonly line: number;
 }
@@ -124,6 +131,7 @@ export function stepsFor(lab: LabFile, world: WorldKind): WorldStep[] {
       after: body?.after ?? [],
       commands: body?.commands ?? [],
       expects: body?.expects ?? [],
+      shows: body?.shows ?? [],
       question: body?.question,
     });
   }
@@ -157,6 +165,7 @@ interface OpenBody {
   worlds: readonly WorldKind[];
   commands: string[];
   expects: string[];
+  shows: string[];
   ask: string[];
   answer: { spec: string; kind: AnswerKind } | undefined;
   explain: string[];
@@ -219,6 +228,7 @@ export function parseLabFile(text: string, name: string): LabParse {
       const body: StepBody = {
         commands: b.commands,
         expects: b.expects,
+        shows: b.shows,
         question:
           b.answer === undefined
             ? undefined
@@ -258,7 +268,7 @@ export function parseLabFile(text: string, name: string): LabParse {
       }
       const l = raw.trim();
       if (l === "" || l.startsWith("#")) continue;
-      const m = /^(expect|ask|answer|explain):\s*(.*)$/.exec(l);
+      const m = /^(expect|ask|answer|explain|show):\s*(.*)$/.exec(l);
       const value = (m?.[2] ?? "").trim();
       if (m === null) {
         inFence.commands.push(l);
@@ -266,7 +276,15 @@ export function parseLabFile(text: string, name: string): LabParse {
       }
       if (value === "") return fail(n, `an empty ${m[1]}:`);
       if (m[1] === "expect") inFence.expects.push(value);
-      else if (m[1] === "ask") {
+      else if (m[1] === "show") {
+        const cmd = value.split(/\s+/)[0]?.toLowerCase() ?? "";
+        if (!SHOW_COMMANDS.includes(cmd))
+          return fail(
+            n,
+            `show: runs a command that only looks (${SHOW_COMMANDS.join(", ")}), not "${cmd}"`,
+          );
+        inFence.shows.push(value);
+      } else if (m[1] === "ask") {
         if (inFence.answer !== undefined)
           return fail(n, "one question per block: this ask: follows an answer:");
         if (inFence.ask.length === 0) inFence.askLine = n;
@@ -304,6 +322,7 @@ export function parseLabFile(text: string, name: string): LabParse {
         worlds,
         commands: [],
         expects: [],
+        shows: [],
         ask: [],
         answer: undefined,
         explain: [],

@@ -40,6 +40,7 @@ export function makeLabHost(
   clock: Clock,
   log: EventLog,
   rng: Rng,
+  lostOnWire?: () => string | undefined,
 ): LabHost {
   const personality = opts.personality ?? (personalityNamed(DEFAULT_PERSONALITY) as Personality);
   const overrides = opts.tcp ?? {};
@@ -47,14 +48,17 @@ export function makeLabHost(
     ...opts,
     tcp: labHostSettings(opts.mtu ?? 1500, personality, overrides),
   });
-  const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`));
+  const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`), lostOnWire);
   const attachment = attach(host, link.end, clock);
   const sockets = new Sockets(host, attachment);
   const samples = new HostSamples(() => host.connections(), host.addr);
   link.delivered = (packet) => samples.delivered(packet, clock.now());
   log.onEvent((ev) => {
     if (ev.kind === "packet" && ev.host === host.name && ev.dir === ">" && !ev.injected)
-      samples.sent(ev.bytes, ev.time);
+      samples.sent(ev);
+  });
+  log.onDropped((ev) => {
+    if (ev.host === host.name && ev.dir === ">") samples.dropped(ev);
   });
   const prev = host.events.connectionAdded;
   host.events.connectionAdded = (tcb) => {

@@ -117,6 +117,14 @@ export async function runLab(
     if (answered !== undefined && "error" in answered) {
       checks = [...checks, { ok: false, message: `the question's answer: ${answered.error}` }];
     }
+    // The step's pictures, once its checks hold: a show: line that cannot draw fails the step.
+    if (checks.every((c) => c.ok)) {
+      for (const line of step.shows) {
+        const shown = await engine.show(line);
+        const errors = shown.flatMap((b) => (b.kind === "error" ? [b.message] : []));
+        commands.push({ line: `show: ${line}`, errors });
+      }
+    }
     const ok = commands.every((c) => c.errors.length === 0) && checks.every((c) => c.ok);
     steps.push({
       title: step.title,

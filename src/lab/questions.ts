@@ -11,6 +11,10 @@
  *   answer: number packets HOST >|< TEXT [dropped]
  *                                            how many packets this step saw whose trace line
  *                                            holds TEXT (fragments, ICMP, UDP: as `packet` checks)
+ *   answer: number cwnd HOST:#ID at T [±TOL] a value the plots are drawn from, at a moment
+ *                                            (cwnd, ssthresh, FlightSize, SND.UNA, SND.WND)
+ *   answer: number rate HOST:#ID between T1 T2 [±TOL]
+ *                                            the delivery rate over a period (bit/s)
  *   answer: state HOST:#ID                   the socket's state (ESTABLISHED, TIME-WAIT …)
  *   answer: segment HOST >|< [PEER:PORT] [FLAGS …]
  *                                            the first such segment this step saw (a fault
@@ -21,9 +25,10 @@
  */
 import { State, stateName } from "../tcp/state.ts";
 import { tokenize } from "./args.ts";
+import { FIELD_NAMES, fieldNamed } from "./fields.ts";
 import type { CheckContext } from "./lab-checks.ts";
 import { packetsSeen, readPacketQuery, socketState } from "./lab-checks.ts";
-import { FIELD_NAMES, fieldNamed } from "./fields.ts";
+import { readPlot } from "./plot-checks.ts";
 import {
   differences,
   matchPattern,
@@ -54,10 +59,10 @@ export const ANSWER_USAGE: Readonly<Record<AnswerKind, string>> = {
 export function answerKind(spec: string): AnswerKind | { error: string } {
   const w = tokenize(spec).map((t) => t.text);
   if (w[0] === "number") {
-    if (w[1] === "stat" || w[1] === "count" || w[1] === "packets") return "number";
+    if (["stat", "count", "packets", "rate"].includes(w[1] ?? "")) return "number";
     if (w[1] !== undefined && fieldNamed(w[1]) !== undefined) return "number";
     return {
-      error: `answer: number needs FIELD HOST:#ID, stat HOST KEY, count PATTERN or packets HOST >|< TEXT (fields: ${FIELD_NAMES.join(", ")})`,
+      error: `answer: number needs FIELD HOST:#ID [at T], stat HOST KEY, count PATTERN, packets HOST >|< TEXT or rate HOST:#ID between T1 T2 (fields: ${FIELD_NAMES.join(", ")})`,
     };
   }
   if (w[0] === "state" || w[0] === "segment") return w[0];
@@ -132,6 +137,21 @@ export function truthOf(q: Question, ctx: CheckContext, mark: number): Truth | {
     const s = host.host.stats();
     return { kind: "number", value: s.packets[key] ?? s.drops[key] ?? 0, unit: "", tol };
   }
+  if (w[3] === "at" || w[1] === "rate") {
+    const reading = readPlot(ctx, w.slice(1));
+    const tol = readTolerance(w[1] === "rate" ? w[6] : w[5]);
+    if (
+      reading === undefined ||
+      tol === undefined ||
+      ("error" in reading && /^expected/.test(reading.error))
+    ) {
+      return {
+        pending: `the lab's answer: "${q.answer}" is not number NAME HOST:#ID at T [±TOL] or number rate HOST:#ID between T1 T2 [±TOL]`,
+      };
+    }
+    if ("error" in reading) return { pending: reading.error };
+    return { kind: "number", value: reading.value, unit: reading.unit, tol };
+  }
   const field = fieldNamed(w[1] ?? "");
   const m = /^([A-Za-z][\w-]*):#?(\d+)$/.exec(w[2] ?? "");
   const host = m === null ? undefined : ctx.hostNamed(m[1] as string);
@@ -173,10 +193,13 @@ export function readAnswer(
 ): Answer | { error: string } {
   const t = text.trim();
   if (kind === "number") {
-    const m = /^(-?\d+(?:\.\d+)?)\s*(ms|s|bytes?|b|segments?)?$/i.exec(t);
+    const m = /^(-?\d+(?:\.\d+)?)\s*(ms|s|bytes?|b|segments?|[kmg]?bit(?:\/s)?|[kmg]bps)?$/i.exec(
+      t,
+    );
     if (m === null) return { error: `"${t}" is not a number` };
     const unit = (m[2] ?? "").toLowerCase();
-    const value = Number(m[1]) * (unit === "s" ? 1000 : 1);
+    const scale = unit === "s" ? 1000 : ({ k: 1e3, m: 1e6, g: 1e9 }[unit[0] ?? ""] ?? 1);
+    const value = Number(m[1]) * (/bit|bps/.test(unit) || unit === "s" ? scale : 1);
     return { kind, value, text: t };
   }
   if (kind === "state") {

@@ -140,6 +140,9 @@ export class Registry<E> {
   }
 }
 
+/** How a socket id is written: `#3` (or `3`). */
+export const SOCKET_ID = /^#?\d+$/;
+
 /**
  * Reads the argument words of `cmd` (tokens after its name) against its spec.
  * Returns the values, or what was wrong in one sentence.
@@ -189,6 +192,8 @@ export function parseArgs<E>(
       if (spec.optional) continue;
       return { error: `missing ${spec.name}` };
     }
+    // An optional socket id that is not written like one (#3) may be the next argument.
+    if (spec.optional && spec.kind === "socket" && !SOCKET_ID.test(t.text)) continue;
     const v = parseValue(spec, t.text, host, resolve);
     if (typeof v === "object") {
       // An optional word that is not one of its words may be the next argument.

@@ -54,7 +54,7 @@ export function tableLines(block: TableBlock): Line[] {
 }
 
 /** Drop trailing whitespace-only spans and trailing spaces of the last span. */
-function trimLine(spans: Span[]): Line {
+export function trimLine(spans: Span[]): Line {
   const out = [...spans];
   while (out.length > 0) {
     const last = out[out.length - 1] as Span;
@@ -92,6 +92,7 @@ export function blockLines(block: Block): Line[] {
     case "text":
     case "packets":
     case "ladder":
+    case "chart":
       return [...block.lines];
     case "table":
       return tableLines(block);
@@ -109,7 +110,7 @@ export function blocksToPlainLines(blocks: readonly Block[]): string[] {
 
 /** Whether a block's lines are laid out in fixed columns (cut, never wrapped). */
 export function isFixedWidth(block: Block): boolean {
-  return block.kind === "table" || block.kind === "ladder";
+  return block.kind === "table" || block.kind === "ladder" || block.kind === "chart";
 }
 
 /** Blocks as one string: what the lab's `output` checks read. */

@@ -1,17 +1,19 @@
 /**
- * Per-connection samples for `plot`: the congestion window, ssthresh and
- * flight size over time, and every segment the connection sent. The TCP
- * engine records nothing for this; the lab looks at each Tcb after every
- * event that can change it — a segment it sent (the host has finished the
- * work that made it), and a packet delivered to it (after the host has
- * processed it).
+ * Per-connection samples for `plot` and the lab's plot checks: the congestion
+ * window, ssthresh, flight size, the acknowledged edge and the peer's window
+ * over time, every segment the connection sent (and whether it was lost on
+ * the way), and the SACK blocks of the ACKs it received. The TCP engine
+ * records nothing for this; the lab looks at each Tcb after every event that
+ * can change it — a segment it sent (the host has finished the work that
+ * made it), and a packet delivered to it (after the host has processed it).
  */
 import type { Millis } from "../clock/clock.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import { parsePacket } from "../wire/packet.ts";
-import { seqDiff } from "../wire/seq.ts";
+import { seqAdd, seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import type { PacketEvent } from "./event-log.ts";
 
 /** The sender's window state at one moment. Bytes; ssthresh is Infinity before the first loss. */
 export interface WindowSample {
@@ -23,6 +25,14 @@ export interface WindowSample {
   readonly phase: CongestionPhase;
   /** SND.UNA relative to ISS (the cumulative ACK line of a sequence plot). */
   readonly una: number;
+  /** SND.UNA + SND.WND relative to ISS: the right edge of the peer's window. */
+  readonly edge: number;
+}
+
+/** The SACK blocks of one ACK the connection received, relative to ISS (RFC 2018). */
+export interface SackSample {
+  readonly t: Millis;
+  readonly blocks: readonly (readonly [left: number, right: number])[];
 }
 
 /** One segment the connection sent, its sequence number relative to ISS. */
@@ -33,6 +43,8 @@ export interface SentSample {
   /** Sent before: its data starts below the highest sequence number sent so far. */
   readonly retransmission: boolean;
   readonly flags: number;
+  /** Why it never arrived (a fault rule, the wire's loss, a full bottleneck queue), once known. */
+  lost?: string;
 }
 
 /** Samples kept per connection before the older half is thinned (every other one dropped). */
@@ -41,6 +53,7 @@ const MAX_SAMPLES = 20_000;
 export class ConnectionSeries {
   readonly window: WindowSample[] = [];
   readonly sent: SentSample[] = [];
+  readonly sacks: SackSample[] = [];
   /** Highest relative sequence number sent so far (end of data, SYN and FIN included). */
   private highest = 0;
   private anySent = false;
@@ -57,6 +70,7 @@ export class ConnectionSeries {
       flight: c.flightSize,
       phase: c.phase,
       una: seqDiff(this.tcb.sndUna, this.tcb.iss),
+      edge: seqDiff(seqAdd(this.tcb.sndUna, this.tcb.sndWnd), this.tcb.iss),
     };
     const last = this.window[this.window.length - 1];
     if (
@@ -65,15 +79,28 @@ export class ConnectionSeries {
       last.ssthresh === s.ssthresh &&
       last.flight === s.flight &&
       last.phase === s.phase &&
-      last.una === s.una
+      last.una === s.una &&
+      last.edge === s.edge
     ) {
       return;
     }
     push(this.window, s);
   }
 
+  /** Records the SACK blocks of an ACK the connection received. */
+  receivedAck(now: Millis, seg: TcpSegment): void {
+    for (const o of seg.options) {
+      if (o.kind !== "sack" || o.blocks.length === 0) continue;
+      const iss = this.tcb.iss;
+      push(this.sacks, {
+        t: now,
+        blocks: o.blocks.map(([l, r]) => [seqDiff(l, iss), seqDiff(r, iss)] as const),
+      });
+    }
+  }
+
   /** Records a segment the connection sent. */
-  sentSegment(now: Millis, seg: TcpSegment): void {
+  sentSegment(now: Millis, seg: TcpSegment): SentSample {
     const rel = seqDiff(seg.seq, this.tcb.iss);
     const len = seg.payload.length;
     const syn = (seg.flags & Flag.SYN) !== 0 ? 1 : 0;
@@ -86,7 +113,9 @@ export class ConnectionSeries {
       if (!this.anySent || end > this.highest) this.highest = end;
       this.anySent = true;
     }
-    push(this.sent, { t: now, seq: rel, len, retransmission, flags: seg.flags });
+    const sample: SentSample = { t: now, seq: rel, len, retransmission, flags: seg.flags };
+    push(this.sent, sample);
+    return sample;
   }
 }
 
@@ -103,6 +132,8 @@ function push<T>(list: T[], item: T): void {
 /** Every connection of one lab host, by Tcb, for as long as the lab remembers the Tcb. */
 export class HostSamples {
   private readonly byTcb = new WeakMap<Tcb, ConnectionSeries>();
+  /** The sample of each packet sent, to mark it lost when the log learns it was dropped. */
+  private readonly byEvent = new WeakMap<PacketEvent, SentSample>();
 
   constructor(
     private readonly connections: () => readonly Tcb[],
@@ -120,24 +151,35 @@ export class HostSamples {
     s.sample(now);
   }
 
-  /** The host sent `packet`: the connection it belongs to sent a segment. */
-  sent(packet: Uint8Array, now: Millis): void {
-    const seg = tcpOf(packet);
+  /** The host sent the packet of `ev`: the connection it belongs to sent a segment. */
+  sent(ev: PacketEvent): void {
+    const seg = tcpOf(ev.bytes);
     if (seg === undefined) return;
     const tcb = this.find(seg.srcPort, seg.dst, seg.dstPort);
     if (tcb === undefined) return;
     const s = this.byTcb.get(tcb);
     if (s === undefined) return;
-    s.sentSegment(now, seg.tcp);
-    s.sample(now);
+    const sample = s.sentSegment(ev.time, seg.tcp);
+    if (ev.dropped !== undefined) sample.lost = ev.dropped;
+    else this.byEvent.set(ev, sample);
+    s.sample(ev.time);
   }
 
-  /** The host processed `packet`: sample the connection it was for. */
+  /** The log marked `ev` dropped: if this host sent it, its sample is marked lost. */
+  dropped(ev: PacketEvent): void {
+    const sample = this.byEvent.get(ev);
+    if (sample !== undefined && ev.dropped !== undefined) sample.lost = ev.dropped;
+  }
+
+  /** The host processed `packet`: sample the connection it was for (and its ACK's SACK blocks). */
   delivered(packet: Uint8Array, now: Millis): void {
     const seg = tcpOf(packet);
     if (seg === undefined) return;
     const tcb = this.find(seg.dstPort, seg.src, seg.srcPort);
-    if (tcb !== undefined) this.byTcb.get(tcb)?.sample(now);
+    if (tcb === undefined) return;
+    const s = this.byTcb.get(tcb);
+    s?.receivedAck(now, seg.tcp);
+    s?.sample(now);
   }
 
   private find(localPort: number, remoteAddr: number, remotePort: number): Tcb | undefined {

@@ -13,6 +13,7 @@ import { formatTime } from "./args.ts";
 import { DEFAULT_LABS_DIR, LabCatalog } from "./catalog.ts";
 import { registerControlCommands } from "./cmd-control.ts";
 import { registerInspectCommands } from "./cmd-inspect.ts";
+import { registerPathCommands } from "./cmd-path.ts";
 import { registerPersonalityCommands } from "./cmd-personality.ts";
 import { registerPlotCommands } from "./cmd-plot.ts";
 import { registerSessionCommands } from "./cmd-session.ts";
@@ -55,8 +56,8 @@ export interface LabSessionOptions {
   readonly trace?: boolean;
 }
 
-export { DEFAULT_LABS_DIR };
 export type { HostJob } from "./host-jobs.ts";
+export { DEFAULT_LABS_DIR };
 
 /**
  * Commands that guide the learner rather than act on the world: their output
@@ -98,6 +99,7 @@ export class LabEngine implements LabSession, Resolver {
     registerPersonalityCommands(this.registry);
     registerSetCommands(this.registry);
     registerPlotCommands(this.registry);
+    registerPathCommands(this.registry);
     registerSessionCommands(this.registry);
     this.bind(world);
   }
@@ -251,6 +253,7 @@ export class LabEngine implements LabSession, Resolver {
       hosts: world.hosts,
       current: this.current,
       lastOutput: this.lastOutput,
+      now: this.clock.now(),
       hostNamed: (n) => this.hostNamed(n),
       address: (t) => this.address(t),
       nameOf: (a) =>
@@ -262,6 +265,21 @@ export class LabEngine implements LabSession, Resolver {
         return info instanceof Error || info.tcb !== undefined ? undefined : info.local?.port;
       },
     };
+  }
+
+  /**
+   * Runs a lab step's `show:` line (a command that only looks, like
+   * `plot #3 seq`) and returns what it drew, without counting it as the
+   * learner's last command.
+   */
+  async show(line: string): Promise<readonly Block[]> {
+    const parsed = parseLine(line, this.registry, this, this.current);
+    if ("error" in parsed) return parsed.error;
+    const ran = await parsed.cmd.run(
+      { engine: this, host: parsed.host, rest: parsed.rest },
+      parsed.args,
+    );
+    return Array.isArray(ran) ? ran : (ran as CommandResult).blocks;
   }
 
   /** Replaces the world with a fresh one (lab start). */

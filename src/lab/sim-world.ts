@@ -3,9 +3,16 @@
  * a SimWire on a virtual clock that starts paused. Nothing moves until
  * `step` or `run`: a user call acts at once (connect queues its SYN on the
  * wire), but crossing the wire takes the wire's delay.
+ *
+ * The wire may be made a bottleneck (`bottleneck RATE [QUEUE]`): each
+ * direction then serializes packets at RATE behind one drop-tail queue, and
+ * every connection between a and b waits in that one queue — two flows
+ * share it as flows from different senders share a router's. A packet the
+ * full queue drops is marked dropped in the log like one a fault rule drops.
  */
 import type { Millis } from "../clock/clock.ts";
-import { SimWire } from "../link/sim-wire.ts";
+import type { LinkEnd } from "../link/link.ts";
+import { SimWire, type WireCounters, type WireDropReason } from "../link/sim-wire.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
@@ -13,7 +20,7 @@ import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
 import type { Personality } from "./personality.ts";
-import type { World } from "./world.ts";
+import type { Bottleneck, World } from "./world.ts";
 
 export interface SimWorldOptions {
   /** Seeds ISNs and random faults; the same seed replays the same session. */
@@ -28,9 +35,48 @@ export interface SimWorldOptions {
   readonly realTime?: RealTime;
   /** Events the lab log keeps (default DEFAULT_LOG_LIMIT); older ones are let go and counted. */
   readonly logLimit?: number;
+  /** A bottleneck on the wire from the start (default: none, the wire takes no time to send). */
+  readonly bottleneck?: Bottleneck;
 }
 
 export const DEFAULT_SIM_DELAY: Millis = 10;
+
+/** How a drop on the wire reads in the trace, the ladder and the plots. */
+const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
+  queue: "bottleneck queue full",
+  loss: "lost on the wire",
+  fault: "the wire is down",
+  mtu: "larger than the wire's MTU",
+  "no-receiver": "no receiver",
+};
+
+/** One end of the wire, and why the last packet sent through it was dropped on the wire. */
+function watched(
+  end: LinkEnd,
+  counters: () => Readonly<WireCounters>,
+): { end: LinkEnd; lost: () => string | undefined } {
+  let why: string | undefined;
+  const reasons = Object.keys(WIRE_DROP) as WireDropReason[];
+  return {
+    end: {
+      get mtu() {
+        return end.mtu;
+      },
+      send(packet) {
+        const before = reasons.map((r) => counters().dropped[r]);
+        end.send(packet);
+        const i = reasons.findIndex((r, k) => counters().dropped[r] > (before[k] as number));
+        if (i >= 0) why = WIRE_DROP[reasons[i] as WireDropReason];
+      },
+      onReceive: (handler) => end.onReceive(handler),
+    },
+    lost() {
+      const w = why;
+      why = undefined;
+      return w;
+    },
+  };
+}
 
 export function createSimWorld(opts: SimWorldOptions = {}): World {
   const rng = new Rng(opts.seed ?? 1);
@@ -39,9 +85,14 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
   const mtu = opts.mtu ?? 1500;
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,
-    settings: { delay: opts.delay ?? DEFAULT_SIM_DELAY },
+    settings: {
+      delay: opts.delay ?? DEFAULT_SIM_DELAY,
+      ...(opts.bottleneck !== undefined
+        ? { bandwidth: opts.bottleneck.rate, queueLimit: opts.bottleneck.queue }
+        : {}),
+    },
   });
-  const host = (name: string, addr: string, end: typeof wire.a) =>
+  const host = (name: string, addr: string, end: ReturnType<typeof watched>) =>
     makeLabHost(
       {
         name,
@@ -51,12 +102,24 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
         ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
         ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
       },
-      end,
+      end.end,
       clock,
       log,
       rng.fork(name),
+      end.lost,
     );
-  const hosts = [host("a", "10.0.0.1", wire.a), host("b", "10.0.0.2", wire.b)];
+  const hosts = [
+    host(
+      "a",
+      "10.0.0.1",
+      watched(wire.a, () => wire.counters("a->b")),
+    ),
+    host(
+      "b",
+      "10.0.0.2",
+      watched(wire.b, () => wire.counters("b->a")),
+    ),
+  ];
   return {
     kind: "simulated",
     hosts,
@@ -66,6 +129,13 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
     delay: () => wire.settings("a->b").delay,
     setDelay(ms) {
       wire.configure("both", { delay: ms });
+    },
+    bottleneck() {
+      const s = wire.settings("a->b");
+      return s.bandwidth === undefined ? undefined : { rate: s.bandwidth, queue: s.queueLimit };
+    },
+    setBottleneck(b) {
+      wire.configure("both", { bandwidth: b?.rate, queueLimit: b?.queue });
     },
     async close() {
       clock.close();

@@ -41,7 +41,9 @@ export type Block =
   /** Packet trace lines (`<` in, `>` out) and drops, as they happen. */
   | { readonly kind: "packets"; readonly lines: readonly Line[] }
   /** A sequence diagram: already laid out as lines by the engine (fixed-width text). */
-  | { readonly kind: "ladder"; readonly lines: readonly Line[] };
+  | { readonly kind: "ladder"; readonly lines: readonly Line[] }
+  /** A plot: already drawn as lines by the engine (fixed-width text, braille and marks). */
+  | { readonly kind: "chart"; readonly lines: readonly Line[] };
 
 export interface CommandResult {
   readonly blocks: readonly Block[];

@@ -49,6 +49,14 @@ export interface HostCommandIo {
   readonly started?: (pid: number) => void;
 }
 
+/** A bandwidth limit on the path, with the queue packets wait in for it. */
+export interface Bottleneck {
+  /** Bits per second. */
+  readonly rate: number;
+  /** Packets that may wait; more are dropped (drop-tail). Undefined: no limit. */
+  readonly queue: number | undefined;
+}
+
 export interface World {
   readonly kind: WorldKind;
   /** tcplab hosts; the first is the default host and the ladder's left side. */
@@ -60,6 +68,9 @@ export interface World {
   /** One-way delay of the path (ms). */
   delay(): Millis;
   setDelay(ms: Millis): void;
+  /** The path's bottleneck, if the world has one to set (the simulated world). */
+  bottleneck?(): Bottleneck | undefined;
+  setBottleneck?(b: Bottleneck | undefined): void;
   /** Runs a shell command where the peer lives (kernel world only). Resolves with its exit code. */
   runHostCommand?(command: string, io: HostCommandIo): Promise<number | null>;
   close(): Promise<void>;

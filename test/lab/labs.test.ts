@@ -178,7 +178,12 @@ describe("lab file format", () => {
     if (!r.ok) throw new Error(r.error);
     expect(r.lab.title).toBe("Title here");
     expect(r.lab.intro).toEqual(["Intro line."]);
-    const body = { commands: ["b: listen 80"], expects: ["state b:#3 LISTEN"], after: ["After."] };
+    const body = {
+      commands: ["b: listen 80"],
+      expects: ["state b:#3 LISTEN"],
+      shows: [],
+      after: ["After."],
+    };
     // A plain `lab` block serves both worlds.
     expect(r.lab.steps[0]).toEqual({
       title: "First",
@@ -198,6 +203,7 @@ describe("lab file format", () => {
           after: [],
           commands: [],
           expects: [],
+          shows: [],
         },
       ]);
     }
@@ -235,6 +241,7 @@ describe("lab file format", () => {
         after: ["Sim prose."],
         commands: ["b: listen 80"],
         expects: ["state b:#3 LISTEN"],
+        shows: [],
       },
     ]);
     const kernel = stepsFor(r.lab, "kernel");
