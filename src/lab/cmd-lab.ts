@@ -81,6 +81,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
       const topics = new Map<string, Span[][]>();
       const broken: Line[] = [];
       let n = 0;
+      let anyOneWorld = false;
       for (const e of entries) {
         if ("error" in e) {
           broken.push([
@@ -93,18 +94,23 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
         const rows = topics.get(lab.meta.topic) ?? [];
         topics.set(lab.meta.topic, rows);
         const steps = stepsFor(lab, engine.world.kind).length;
-        const worlds = worldsOf(lab).map((w) => (w === "simulated" ? "sim" : w));
+        const worlds = worldsOf(lab);
+        // Most labs run in both worlds: only the exceptions say which.
+        const only =
+          worlds.length === 1 ? `${worlds[0] === "simulated" ? "sim" : "kernel"} only` : "";
+        if (only !== "") anyOneWorld = true;
         const notDone = lab.meta.requires.filter((r) => engine.progress.get(r)?.status !== "done");
         rows.push([
           { text: String(++n), tone: "muted" },
           { text: lab.name, tone: "accent" },
-          { text: `${lab.title} (${steps} steps)` },
-          { text: worlds.join(", "), tone: "muted" },
+          { text: lab.title },
+          { text: String(steps), tone: "muted" },
           {
-            text: lab.meta.requires.length === 0 ? "" : `after ${lab.meta.requires.join(", ")}`,
+            text: lab.meta.requires.join(", "),
             tone: notDone.length > 0 ? "warn" : "muted",
           },
           progressText(engine.progress.get(lab.name)),
+          { text: only, tone: "muted" },
         ]);
       }
       const blocks: Block[] = [];
@@ -112,8 +118,16 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
         blocks.push({
           kind: "table",
           title: topic,
-          columns: ["", "name", "title", "worlds", "requires", "progress"],
-          rows,
+          columns: [
+            "",
+            "name",
+            "title",
+            "steps",
+            "requires",
+            "progress",
+            ...(anyOneWorld ? ["world"] : []),
+          ],
+          rows: anyOneWorld ? rows : rows.map((r) => r.slice(0, -1)),
         });
       }
       if (broken.length > 0)
@@ -121,7 +135,13 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
           kind: "text",
           lines: [[{ text: "labs with mistakes:", tone: "bad" }], ...broken],
         });
-      blocks.push(text(hint("lab start NAME begins one; your progress is kept between runs.")));
+      blocks.push(
+        text(
+          hint(
+            `lab start NAME begins one; your progress is kept between runs.${anyOneWorld ? "" : " Every lab runs in both worlds."}`,
+          ),
+        ),
+      );
       return blocks;
     },
   });

@@ -318,7 +318,7 @@ describe("a whole connection with the real engine", () => {
       );
       const list = await run(t, "lab list");
       expect(list).toMatch(
-        /handshake +The three-way handshake \(7 steps\) +sim, kernel +✓ done, 1\/2 predicted/,
+        /handshake +The three-way handshake +7 +✓ done, 1\/2 predicted/,
       );
       expect(Bun.file(`${t.dir}/.local/state/tcplab/progress.json`).size).toBeGreaterThan(0);
       t.type("quit");

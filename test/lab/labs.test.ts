@@ -102,7 +102,7 @@ describe("lab commands", () => {
     const { s } = session();
     const list = await run(s, "lab list");
     expect(list.text).toMatch(/handshake +The three-way handshake/);
-    expect(list.text).toContain("sim, kernel");
+    expect(list.text).toContain("Every lab runs in both worlds.");
     const start = await run(s, "lab start handshake");
     expect(start.text).toContain("Step 1/7: The server listens on port 80");
     expect(start.text).toContain("b: listen 80");
