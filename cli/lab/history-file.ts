@@ -6,25 +6,15 @@
  * history.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { statePath } from "../../src/util/state-path.ts";
 
 export const HISTORY_LIMIT = 1000;
 
 export function historyPath(
   env: Record<string, string | undefined> = process.env,
 ): string | undefined {
-  if (env.TCPLAB_HISTORY !== undefined)
-    return env.TCPLAB_HISTORY === "" ? undefined : env.TCPLAB_HISTORY;
-  const state = env.XDG_STATE_HOME;
-  if (state !== undefined && state !== "") return join(state, "tcplab", "history");
-  let home: string;
-  try {
-    home = env.HOME !== undefined && env.HOME !== "" ? env.HOME : homedir();
-  } catch {
-    return undefined;
-  }
-  return join(home, ".local", "state", "tcplab", "history");
+  return statePath("history", "TCPLAB_HISTORY", env);
 }
 
 export interface HistoryStore {

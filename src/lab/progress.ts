@@ -6,8 +6,8 @@
  * only means progress is not remembered.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { statePath } from "../util/state-path.ts";
 
 export interface LabProgressRecord {
   readonly status: "started" | "done";
@@ -33,16 +33,7 @@ export function memoryProgress(): ProgressStore {
 export function progressPath(
   env: Record<string, string | undefined> = process.env,
 ): string | undefined {
-  if (env.TCPLAB_PROGRESS !== undefined)
-    return env.TCPLAB_PROGRESS === "" ? undefined : env.TCPLAB_PROGRESS;
-  const state = env.XDG_STATE_HOME;
-  if (state !== undefined && state !== "") return join(state, "tcplab", "progress.json");
-  try {
-    const home = env.HOME !== undefined && env.HOME !== "" ? env.HOME : homedir();
-    return join(home, ".local", "state", "tcplab", "progress.json");
-  } catch {
-    return undefined;
-  }
+  return statePath("progress.json", "TCPLAB_PROGRESS", env);
 }
 
 function isRecord(v: unknown): v is LabProgressRecord {
