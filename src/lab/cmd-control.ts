@@ -367,9 +367,11 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         }
       }
       const b = ctx.engine.world.bottleneck?.();
+      const mtu = ctx.engine.world.pathMtu?.();
+      const hostMtu = Math.min(...ctx.engine.world.hosts.map((h) => h.host.mtu));
       const delay = text(
         hint(
-          `one-way delay ${formatDuration(ctx.engine.world.delay())}${b === undefined ? "" : `; bottleneck ${describeBottleneck(b)}`}`,
+          `one-way delay ${formatDuration(ctx.engine.world.delay())}${b === undefined ? "" : `; bottleneck ${describeBottleneck(b)}`}${mtu !== undefined && mtu < hostMtu ? `; path MTU ${mtu} bytes` : ""}`,
         ),
       );
       if (rows.length === 0) return [text("no fault rules"), delay];

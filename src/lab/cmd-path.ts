@@ -4,7 +4,9 @@
  * so the connections between a and b share it; `sink #ID` makes a host read
  * whatever arrives on a connection as it arrives, as an application that
  * keeps up would — the receiver never closes its window, and what limits
- * the transfer is the network.
+ * the transfer is the network. `mtu BYTES` gives the path a smaller MTU
+ * than the hosts': a larger packet is dropped on it, with no ICMP message
+ * back — a path-MTU black hole (RFC 2923 §2.1).
  */
 import type { Tcb } from "../tcp/tcb.ts";
 import { formatDuration } from "./args.ts";
@@ -17,6 +19,7 @@ import type { Bottleneck, World } from "./world.ts";
 
 const USAGE = {
   bottleneck: "bottleneck RATE [QUEUE] | bottleneck off",
+  mtu: "mtu [BYTES]",
   sink: "sink #ID [off]",
 } as const;
 
@@ -114,6 +117,53 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
               ? `the queue holds one bandwidth-delay product (${formatRate(rate)} × ${formatDuration(2 * world.delay())} round trip); bottleneck RATE QUEUE sets another`
               : "connections between a and b now share this queue",
           ),
+        ),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "mtu",
+    usage: USAGE.mtu,
+    summary: "the path's MTU: a larger packet is dropped on the way",
+    help: [
+      "mtu 1492: the simulated path carries IP packets of at most 1492 bytes (each way), as a link with a",
+      "smaller MTU somewhere between a and b would. The hosts' own MTU stays as it was, and so does the",
+      "MSS their SYNs announce. A larger packet is dropped on the path (✕ in the trace and the ladder,",
+      '"larger than the path\'s MTU"): TCP sets DF, so a router may not fragment it (RFC 1191), and here',
+      'no ICMP "fragmentation needed" comes back — a black hole (RFC 2923 §2.1). mtu alone shows it.',
+      "Example: mtu 1492   mtu 1500 (back to the hosts' MTU)",
+    ],
+    args: [{ name: "BYTES", kind: "int", optional: true, min: 68, max: 65535 }],
+    hostScoped: false,
+    run(ctx, a) {
+      const world = ctx.engine.world;
+      if (world.setPathMtu === undefined || world.pathMtu === undefined) {
+        return [
+          err(
+            "mtu: the kernel world's path is the kernel's (set its MTU there: host ip link set dev … mtu N)",
+            USAGE.mtu,
+          ),
+        ];
+      }
+      const hostMtu = Math.min(...world.hosts.map((h) => h.host.mtu));
+      const bytes = a.num("BYTES");
+      if (bytes !== undefined) world.setPathMtu(bytes);
+      const mtu = world.pathMtu();
+      const line =
+        mtu < hostMtu
+          ? `path MTU ${mtu} bytes; the hosts' MTU is ${hostMtu}: a packet over ${mtu} bytes is dropped on the path`
+          : `path MTU ${mtu} bytes: the path carries every packet the hosts send (their MTU is ${hostMtu})`;
+      return [
+        text(
+          line,
+          ...(mtu < hostMtu
+            ? [
+                hint(
+                  "no ICMP message says so (no path-MTU discovery here): the sender just sees no ACK",
+                ),
+              ]
+            : []),
         ),
       ];
     },

@@ -46,7 +46,7 @@ const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
   queue: "bottleneck queue full",
   loss: "lost on the wire",
   fault: "the wire is down",
-  mtu: "larger than the wire's MTU",
+  mtu: "larger than the path's MTU",
   "no-receiver": "no receiver",
 };
 
@@ -136,6 +136,10 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
     },
     setBottleneck(b) {
       wire.configure("both", { bandwidth: b?.rate, queueLimit: b?.queue });
+    },
+    pathMtu: () => wire.mtu,
+    setPathMtu(bytes) {
+      wire.mtu = bytes;
     },
     async close() {
       clock.close();

@@ -71,6 +71,9 @@ export interface World {
   /** The path's bottleneck, if the world has one to set (the simulated world). */
   bottleneck?(): Bottleneck | undefined;
   setBottleneck?(b: Bottleneck | undefined): void;
+  /** The largest packet the path carries (the simulated world); larger ones are dropped on it. */
+  pathMtu?(): number;
+  setPathMtu?(bytes: number): void;
   /** Runs a shell command where the peer lives (kernel world only). Resolves with its exit code. */
   runHostCommand?(command: string, io: HostCommandIo): Promise<number | null>;
   close(): Promise<void>;
