@@ -44,6 +44,8 @@ const FIELDS: readonly Field[] = [
   { name: "rcvq", unit: "bytes", read: (t) => t.recvAvailable },
   { name: "SND.WSCALE", unit: "", read: (t) => t.sndWscale },
   { name: "RCV.WSCALE", unit: "", read: (t) => t.rcvWscale },
+  // RFC 7323 §4.3: the peer's TSval our next segment echoes (raw, as the trace shows it).
+  { name: "TS.Recent", unit: "", read: (t) => (t.tsEnabled ? t.tsRecent >>> 0 : undefined) },
 ];
 
 export const FIELD_NAMES: readonly string[] = FIELDS.map((f) => f.name);
