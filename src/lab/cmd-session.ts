@@ -97,6 +97,7 @@ export function registerSessionCommands(reg: Registry<LabEngine>): void {
       "A trailing & runs it in the background: the prompt comes back at once, its output is shown",
       "as [N] lines, and a line says when it ends (`host kill PID` ends it sooner; lab start and quit",
       "end it too). Use it for a kernel client that stays connected while you step: host nc 10.0.0.2 80 &",
+      "$TCPLAB_TUN names the kernel's interface to tcplab: host ip link set dev $TCPLAB_TUN mtu 576",
       "Examples: host ping -c 1 10.0.0.2   host ss -tn   host curl http://10.0.0.2/",
     ],
     args: [{ name: "COMMAND", kind: "text" }],

@@ -132,8 +132,10 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
     },
     async runHostCommand(command, io) {
       // Its own session (setsid), so an interrupt reaches the whole pipeline, not just the shell.
-      const argv =
-        Bun.which("setsid") !== null ? ["setsid", "sh", "-c", command] : ["sh", "-c", command];
+      // $TCPLAB_TUN names the kernel's interface to tcplab, so a lab can write
+      // `ip link set dev $TCPLAB_TUN mtu 576` whatever the device is called.
+      const shell = ["env", `TCPLAB_TUN=${tun.name}`, "sh", "-c", command];
+      const argv = Bun.which("setsid") !== null ? ["setsid", ...shell] : shell;
       const proc = ns.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
       live.add(proc);
       io.started?.(proc.pid);

@@ -1,11 +1,22 @@
 /**
  * `mtu BYTES`: the simulated path carries packets up to BYTES; a larger one
  * is dropped on it and marked so in the log (a black hole: no ICMP back),
- * while the hosts keep their own MTU and the MSS they announce.
+ * while the hosts keep their own MTU and the MSS they announce. In the
+ * kernel world the path is the kernel's: `mtu` refuses, and host commands
+ * find the kernel's interface to tcplab in $TCPLAB_TUN.
  */
 import { describe, expect, test } from "bun:test";
+import { createKernelLabSession } from "../../src/lab/kernel-world.ts";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
-import { established, run, runAll, session } from "./helpers.ts";
+import {
+  describeKernelWorld,
+  established,
+  linesOf,
+  run,
+  runAll,
+  session,
+  uniqueKernelNames,
+} from "./helpers.ts";
 
 describe("the path's MTU", () => {
   test("shown, set, and refused below 68 bytes", async () => {
@@ -41,4 +52,30 @@ describe("the path's MTU", () => {
     await runAll(s, ["mtu 1500", "step", "step"]);
     expect(ok("segment b:#4 < a P. 1:1449(1448)")).toBe(true);
   });
+});
+
+describeKernelWorld("the kernel's interface", () => {
+  test("host commands name it $TCPLAB_TUN; a lower MTU there lowers the kernel's MSS", async () => {
+    const names = uniqueKernelNames("mtu");
+    const s = await createKernelLabSession({ ...names, trace: false, seed: 1 });
+    const out: string[] = [];
+    s.onOutput((bs) => {
+      for (const b of bs) out.push(...linesOf(b));
+    });
+    try {
+      expect((await run(s, "mtu 576")).errors[0]?.message).toContain(
+        "the kernel world's path is the kernel's",
+      );
+      await run(s, "host echo dev=$TCPLAB_TUN");
+      expect(out).toContain(`dev=${names.tunName}`);
+      await runAll(s, ["pause", "delay 10ms", "listen 80"]);
+      expect((await run(s, "host ip link set dev $TCPLAB_TUN mtu 576")).text).toBe("exit status 0");
+      await runAll(s, ["host nc 10.0.0.2 80 >/dev/null &", "wait syn"]);
+      expect(
+        checkExpect(s.checkContext(), "segment lab:80 < kernel S 0:0(0) <mss 536,...>", 0).ok,
+      ).toBe(true);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
 });
