@@ -122,6 +122,12 @@ const freebsd: Personality = {
     rcvBufRounding: "mss",
     seqCheckWindow: "buffer",
     receiverSws: "bsd",
+    // Hardening knobs at FreeBSD's values: net.inet.tcp.minmss, the ack_war
+    // rate limit (net.inet.tcp.ack_war_cnt per ack_war_timewindow), and
+    // net.inet.tcp.reass.maxqueuelen (segments there, holes here).
+    minMss: 216,
+    challengeAckPerConnection: { count: 5, interval: 1000 },
+    oooHoleLimit: 100,
   },
   synOptions: {
     syn: ["mss", "nop", "wscale", "sackOK", "TS"],
@@ -164,6 +170,11 @@ const linux: Personality = {
     timeWaitReopen: true,
     dropSynFin: "listen",
     listenerCloseHalfOpen: "drop",
+    // tcp_min_snd_mss, tcp_invalid_ratelimit (one per 500 ms per socket), and
+    // the host-wide tcp_challenge_ack_limit before it became unlimited.
+    minMss: 48,
+    challengeAckPerConnection: { count: 1, interval: 500 },
+    challengeAckLimit: 1000,
   },
   synOptions: {
     syn: ["mss", "sackOK", "TS", "nop", "wscale"],

@@ -94,8 +94,11 @@ export function negotiate(
 ): Negotiated {
   const peerMss = peerMssOf(peerSynOptions);
   // RFC 9293 §3.7.1 / RFC 6691: never send more than the peer accepts nor
-  // more than our own link allows; a zero MSS would stall, so floor it at 1.
-  const sndMss = Math.max(1, Math.min(peerMss ?? DEFAULT_PEER_MSS, settings.mss));
+  // more than our own link allows. The floor (settings.minMss, Linux's
+  // tcp_min_snd_mss) keeps a peer from asking for one-byte segments
+  // (CVE-2019-11479); our own MSS stays the ceiling.
+  const floor = Math.max(1, Math.min(settings.minMss, settings.mss));
+  const sndMss = Math.max(floor, Math.min(peerMss ?? DEFAULT_PEER_MSS, settings.mss));
   const ours = offered(settings, active ? settings.synOptionLayout : settings.synAckOptionLayout);
   let wscale: Negotiated["wscale"];
   let timestamps = false;

@@ -47,19 +47,23 @@ export class SackReceiver {
   /** The blocks to report now, at most `max`; a pending D-SACK first (consumed by `sent`). */
   blocks(reassembly: Reassembly, rcvNxt: number, max: number): SackBlock[] {
     if (!this.enabled || max <= 0) return [];
-    const held = reassembly
-      .blocks(rcvNxt)
-      .sort((a, b) => b.touched - a.touched)
-      .map((b): SackBlock => [b.start, b.end]);
     const out: SackBlock[] = [];
     const d = this.pendingDsack;
+    let inside: SackBlock | undefined;
     if (d !== undefined) {
       out.push(d);
       // RFC 2883 §4: the held block containing the duplicate comes second.
-      const i = held.findIndex(([l, r]) => seqLe(l, d[0]) && seqLe(d[1], r));
-      if (i >= 0) out.push(...held.splice(i, 1));
+      const b = reassembly.blockContaining(rcvNxt, d[0], d[1]);
+      if (b !== undefined) {
+        inside = [b.start, b.end];
+        out.push(inside);
+      }
     }
-    out.push(...held);
+    // Most recently touched first (RFC 2018 §4), without looking at every hole.
+    for (const b of reassembly.recentBlocks(rcvNxt, max + 1)) {
+      if (out.length >= max) break;
+      if (inside === undefined || b.start !== inside[0]) out.push([b.start, b.end]);
+    }
     return out.slice(0, max);
   }
 

@@ -20,8 +20,10 @@ export interface ScoreboardScan {
  * The sender's SACK scoreboard (RFC 6675 §3–4). Marks live on the segment
  * records of the retransmission queue (`SentSegment.sacked`, `markedLost`,
  * `retransmitted`), so SND.UNA advancing forgets them with the records.
- * A segment counts as SACKed only when a block covers all of it: tcplab
- * sends whole segments and its peers SACK what they received.
+ * A segment counts as SACKed when a block covers all of it; a block that
+ * covers only part of one (the peer or a middlebox cut our segments
+ * differently) is kept as the record's `sackedPart`, whose bytes count in
+ * pipe and in IsLost's byte rule — RFC 6675 counts octets, not segments.
  */
 export class Scoreboard {
   /** Some record carries a mark: without any, pipe is simply SND.NXT − SND.UNA. */
@@ -43,14 +45,43 @@ export class Scoreboard {
       if (!seqLt(left, right) || !seqLt(sndUna, right) || seqLt(sndNxt, right)) continue;
       for (let i = firstEndingAfter(records, sndUna, left); i < records.length; i++) {
         const rec = records[i]!;
-        if (!seqLe(seqAdd(rec.seq, rec.len), right)) break;
-        if (rec.sacked || !seqLe(left, rec.seq)) continue;
-        rec.sacked = true;
+        if (!seqLt(rec.seq, right)) break;
+        if (rec.sacked) continue;
+        const end = seqAdd(rec.seq, rec.len);
+        if (seqLe(left, rec.seq) && seqLe(end, right)) {
+          newly += rec.len - partBytes(rec);
+          rec.sacked = true;
+          rec.sackedPart = undefined;
+        } else {
+          newly += this.coverPart(
+            rec,
+            seqLt(left, rec.seq) ? rec.seq : left,
+            seqLt(right, end) ? right : end,
+          );
+        }
         this.marked = true;
-        newly += rec.len;
       }
     }
     return newly;
+  }
+
+  /** Adds [from, to) inside `rec` to its SACKed part; returns the bytes newly covered. */
+  private coverPart(rec: SentSegment, from: number, to: number): number {
+    const before = partBytes(rec);
+    const part = rec.sackedPart;
+    if (part === undefined || seqLt(part[1], from) || seqLt(to, part[0])) {
+      // Disjoint from what we knew: keep the larger of the two ranges.
+      if (part === undefined || seqDiff(to, from) > seqDiff(part[1], part[0]))
+        rec.sackedPart = [from, to];
+    } else {
+      rec.sackedPart = [seqLt(part[0], from) ? part[0] : from, seqLt(to, part[1]) ? part[1] : to];
+    }
+    const after = partBytes(rec);
+    if (after >= rec.len) {
+      rec.sacked = true;
+      rec.sackedPart = undefined;
+    }
+    return Math.max(0, after - before);
   }
 
   /**
@@ -75,10 +106,15 @@ export class Scoreboard {
         continue;
       }
       if (rec.markedLost || rec.retransmitted) any = true;
+      const part = partBytes(rec);
       const isLost =
         rec.markedLost === true ||
         (sack && (sackedAbove >= DUP_THRESH || sackedBytesAbove > (DUP_THRESH - 1) * smss));
-      if (!isLost) pipe += rec.len;
+      if (part > 0) {
+        any = true;
+        sackedBytesAbove += part; // these octets arrived: they count for the records below
+      }
+      if (!isLost) pipe += rec.len - part;
       if (rec.retransmitted) pipe += rec.len;
       if (i === 0) firstLost = isLost;
       if (rec.retransmitted || rec.probe || rec.syn) continue;
@@ -93,6 +129,7 @@ export class Scoreboard {
   timeout(records: readonly SentSegment[]): void {
     for (const rec of records) {
       rec.sacked = false;
+      rec.sackedPart = undefined;
       rec.retransmitted = false;
       rec.markedLost = !rec.probe && !rec.syn;
     }
@@ -141,4 +178,14 @@ function firstEndingAfter(records: readonly SentSegment[], sndUna: number, seq: 
     else hi = mid;
   }
   return lo;
+}
+
+/** Bytes of `rec` inside its SACKed part (the record may have been trimmed since). */
+function partBytes(rec: SentSegment): number {
+  const part = rec.sackedPart;
+  if (part === undefined) return 0;
+  const end = seqAdd(rec.seq, rec.len);
+  const from = seqLt(part[0], rec.seq) ? rec.seq : part[0];
+  const to = seqLt(end, part[1]) ? end : part[1];
+  return Math.max(0, seqDiff(to, from));
 }

@@ -52,6 +52,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   tcb.sndWnd = seg.window;
   tcb.maxSndWnd = Math.max(tcb.maxSndWnd, seg.window);
   tcb.sndWl1 = seg.seq;
+  tcb.keepAlive.heard(now); // a SYN-ACK or SYN that passed the checks above
   if (ack) {
     tcb.sndWl2 = seg.ack;
     acknowledge(tcb, seg.ack, now);
@@ -130,7 +131,9 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   // loss, so neither the one-segment window of RFC 5681 §3.1 nor the 3 s RTO
   // of RFC 6298 §5.7 applies (Linux, too, cuts the window only after more
   // than one). The SYN-ACK's RTT sample is dropped all the same (Karn).
-  if (tcb.state === State.SynReceived && seg.flags === Flag.SYN && seg.seq === tcb.irs) {
+  // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR too — still the same SYN.
+  const bareFlags = seg.flags & ~(Flag.ECE | Flag.CWR);
+  if (tcb.state === State.SynReceived && bareFlags === Flag.SYN && seg.seq === tcb.irs) {
     tcb.resendSyn(now, false);
     return;
   }
@@ -335,6 +338,11 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
 
   // ESTABLISHED processing (shared by the later states).
   tcb.probesUnanswered = 0; // the peer is answering
+  // Keep-alive: only a segment that passed PAWS, the sequence, RST, SYN and
+  // ACK checks shows the peer is alive (RFC 9293 §3.10.7.4 order; Linux
+  // stamps rcv_tstamp in tcp_ack) — blind junk must not keep a dead peer's
+  // connection open, nor reset the probe count.
+  tcb.keepAlive.heard(now);
   const oldUna = tcb.sndUna;
   if (seqLt(oldUna, a)) acknowledge(tcb, a, now);
   // Duplicate ACKs (SEG.ACK =< SND.UNA) acknowledge nothing; loss recovery looks at them below.

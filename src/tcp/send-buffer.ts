@@ -22,6 +22,12 @@ export interface SentSegment {
   transmissions: number;
   /** Loss-recovery marks (scoreboard.ts): covered by a SACK block (RFC 6675 §2). */
   sacked?: boolean;
+  /**
+   * Covered in part by SACK blocks: the one sequence range [start, end)
+   * inside this record known to have arrived (the largest, if blocks left
+   * several). Bounded per record, so a peer's odd blocks cannot grow a list.
+   */
+  sackedPart?: readonly [number, number];
   /** Deemed lost by a timeout or NewReno, whatever SACK says (scoreboard.ts). */
   markedLost?: boolean;
   /** Retransmitted in the current recovery or after the last timeout (RFC 6675 HighRxt). */

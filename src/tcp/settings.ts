@@ -41,8 +41,20 @@ export interface TcpSettings {
   readonly rfc5961Syn: boolean;
   /** RFC 5961 §5.2: an ACK below SND.UNA − MAX.SND.WND gets a challenge ACK and is dropped. */
   readonly rfc5961Ack: boolean;
-  /** RFC 5961 §7: at most this many challenge ACKs per second per host. */
+  /**
+   * RFC 5961 §7: challenge ACKs per second per host, on average. The budget
+   * of each second is drawn at random from [limit/2, 3·limit/2) (Linux after
+   * CVE-2016-5696): with a fixed budget an off-path attacker counts how many
+   * a victim's connection spent (RFC 5961 §10). 0 turns the host-wide limit off.
+   */
   readonly challengeAckLimit: number;
+  /**
+   * At most `count` challenge ACKs per `interval` ms per connection, before
+   * the host-wide budget is touched (Linux's tcp_invalid_ratelimit: 1 per
+   * 500 ms; FreeBSD's ack_war: 5 per 1000 ms). What one connection can spend
+   * then says nothing about the others.
+   */
+  readonly challengeAckPerConnection: { readonly count: number; readonly interval: Millis };
   /**
    * The reset that answers an in-window SYN in a synchronized state when
    * RFC 5961 §4 is off (RFC 9293 §3.10.7.4 fourth step, RFC 793 behaviour:
@@ -157,6 +169,34 @@ export interface TcpSettings {
    * buffer (everything the window offers may arrive behind one hole).
    */
   readonly oooLimit: number | undefined;
+  /**
+   * Holes the out-of-order queue may leave (its runs of held bytes); a
+   * segment that would open one more is dropped and retransmitted later.
+   * Without it a peer sending every other byte makes the list as long as the
+   * window (smoltcp caps its contigs; FreeBSD's reass.maxqueuelen caps segments).
+   */
+  readonly oooHoleLimit: number;
+  /**
+   * The smallest send MSS a peer's MSS option may impose (RFC 9293 §3.7.1 /
+   * RFC 6691 leave the floor open; Linux's tcp_min_snd_mss 48, FreeBSD's
+   * net.inet.tcp.minmss 216): an MSS of 1 turns a 1 MiB reply into a million
+   * segments (CVE-2019-11479). Our own settings.mss stays the ceiling.
+   */
+  readonly minMss: number;
+  /**
+   * Segments one event (an ACK, a timer, a write) may send: the work a
+   * single arriving segment can cause stays bounded whatever the window;
+   * the ACKs of this burst release the next one.
+   */
+  readonly maxBurst: number;
+  /**
+   * A TCP option whose length byte is wrong. RFC 9293 §3.2 (MUST-7) asks only
+   * to be prepared for it. "skip": a known option of the wrong size is
+   * ignored, and a length below 2 or past the header ends the option list —
+   * the segment is processed (Linux tcp_parse_options, FreeBSD tcp_dooptions).
+   * "drop": the segment is discarded. Either way it is counted.
+   */
+  readonly badOptionLength: "skip" | "drop";
   /** Zero-window probe interval bounds (persist timer), backed off like the RTO. */
   readonly persistMin: Millis;
   readonly persistMax: Millis;
@@ -280,8 +320,13 @@ export const defaultTcpSettings: TcpSettings = {
   seqCheckWindow: "advertised",
   receiverSws: "rfc9293",
   challengeAckLimit: 10,
+  challengeAckPerConnection: { count: 1, interval: 500 },
   boundToHalfWindow: true,
   oooLimit: undefined,
+  oooHoleLimit: 1024,
+  minMss: 48,
+  maxBurst: 64,
+  badOptionLength: "skip",
   persistMin: 1000,
   persistMax: 60_000,
   congestionControl: "cubic",

@@ -3,7 +3,7 @@ import type { Endpoint } from "../wire/addr.ts";
 import { seqAdd, seqDiff, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
-import { ChallengeAckLimiter } from "./challenge.ts";
+import { ChallengeAckLimiter, ConnectionChallengeLimit } from "./challenge.ts";
 import { KeepAlive, userTimeoutDeadline } from "./keepalive.ts";
 import { type Negotiated, negotiate, synOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
@@ -128,6 +128,8 @@ export class Tcb {
   retransmissions = 0;
   /** Statistics: challenge ACKs this connection asked for (sent or suppressed). */
   challengeAcks = 0;
+  /** Statistics: of those, suppressed by this connection's own limit. */
+  challengeAcksLimited = 0;
 
   // engine: buffers
   readonly sendBuf: SendBuffer;
@@ -135,6 +137,7 @@ export class Tcb {
   readonly reassembly: Reassembly;
   readonly rttEstimator: RttEstimator;
   readonly challengeLimiter: ChallengeAckLimiter;
+  private readonly ownChallengeLimit: ConnectionChallengeLimit;
   /** Congestion control and loss recovery (recovery.ts): cwnd, ssthresh, phase, pipe, SACK scoreboard, counters. */
   readonly congestion: LossRecovery;
 
@@ -195,10 +198,14 @@ export class Tcb {
     // Out-of-order data may fill what the window offers: by default the bound
     // is the receive buffer (a 64 KiB bound under a 1 MiB window would drop
     // everything past it behind one hole).
-    this.reassembly = new Reassembly(opts.settings.oooLimit ?? this.rcvQueue.capacity);
+    this.reassembly = new Reassembly(
+      opts.settings.oooLimit ?? this.rcvQueue.capacity,
+      opts.settings.oooHoleLimit,
+    );
     const s = opts.settings;
     this.rttEstimator = new RttEstimator(s.initialRto, s.minRto, s.maxRto);
     this.challengeLimiter = opts.challengeLimiter ?? new ChallengeAckLimiter(s.challengeAckLimit);
+    this.ownChallengeLimit = new ConnectionChallengeLimit(s.challengeAckPerConnection);
     this.congestion = new LossRecovery(this);
     this.now = opts.now;
     this.ts = new Timestamps(s, this.iss, opts.now);
@@ -305,7 +312,6 @@ export class Tcb {
   input(seg: TcpSegment, now: Millis): void {
     if (this.state === State.Closed || this.state === State.Listen) return;
     this.now = now;
-    this.keepAlive.heard(now); // any segment from the peer ends the idle time
     // An ACK may free send-buffer space that a write then reuses: output not
     // yet taken must not keep views of it.
     if (this.outputViews) this.copyOutputPayloads();
@@ -642,9 +648,16 @@ export class Tcb {
     this.emit(this.sndNxt, Flag.ACK);
   }
 
-  /** RFC 5961 §7: a challenge ACK, if the host's rate limit allows. */
+  /**
+   * RFC 5961 §7: a challenge ACK, if this connection's own limit and then
+   * the host's budget allow (challenge.ts says why both).
+   */
   challengeAck(now: Millis): void {
     this.challengeAcks++;
+    if (!this.ownChallengeLimit.allow(now)) {
+      this.challengeAcksLimited++;
+      return;
+    }
     if (this.challengeLimiter.allow(now)) this.sendPlainAck();
   }
 
@@ -819,8 +832,10 @@ export class Tcb {
       this.congestion.beforeSend(now);
       // RFC 6675 NextSeg(): (1) lost segments first, (2) then new data, (3) in
       // SACK recovery an unSACKed segment when no new data can go. NewReno's
-      // holes and the resending after an RTO come through (1) too.
-      for (;;) {
+      // holes and the resending after an RTO come through (1) too. At most
+      // settings.maxBurst segments per event: with a tiny MSS one ACK could
+      // otherwise release thousands; the ACKs of these release the rest.
+      for (let burst = 0; burst < this.settings.maxBurst; burst++) {
         const lost = this.congestion.nextRetransmission(false);
         if (lost === undefined && this.sendNewSegment(now)) continue;
         const rec = lost ?? this.congestion.nextRetransmission(true);

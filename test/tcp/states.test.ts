@@ -363,7 +363,8 @@ describe("ESTABLISHED: RST and SYN (RFC 5961)", () => {
   test("test_established_syn_gets_challenge_ack", () => {
     const tcb = established();
     tcb.input(seg({ flags: "S", seq: 5100 }), 10);
-    tcb.input(seg({ flags: "S", seq: 9_999_999 }), 10); // out of window: the ACK of the first check
+    // Out of window, past this connection's own limit (one per 500 ms): still a challenge ACK.
+    tcb.input(seg({ flags: "S", seq: 9_999_999 }), 510);
     expect(out(tcb)).toEqual([
       "A seq=1001 ack=5001 win=65535 len=0",
       "A seq=1001 ack=5001 win=65535 len=0",
@@ -379,12 +380,28 @@ describe("ESTABLISHED: RST and SYN (RFC 5961)", () => {
   });
 
   test("test_established_challenge_acks_are_rate_limited", () => {
-    const tcb = established({ challengeAckLimit: 2 });
+    // The host-wide limit alone: this connection's own limit is lifted.
+    const tcb = established({
+      challengeAckLimit: 2,
+      challengeAckPerConnection: { count: 100, interval: 1000 },
+    });
     for (let i = 0; i < 5; i++) tcb.input(seg({ flags: "R", seq: 5100 + i }), 100 + i);
     expect(out(tcb)).toHaveLength(2);
     tcb.input(seg({ flags: "R", seq: 5200 }), 1100);
     expect(out(tcb)).toHaveLength(1);
     expect(tcb.challengeLimiter.suppressed).toBe(3);
+  });
+
+  test("test_established_challenge_acks_limited_per_connection", () => {
+    // Linux's tcp_invalid_ratelimit: one challenge ACK per 500 ms per
+    // connection, whatever the host's budget has left.
+    const tcb = established({ challengeAckLimit: 1000 });
+    for (let i = 0; i < 5; i++) tcb.input(seg({ flags: "R", seq: 5100 + i }), 100 + i);
+    expect(out(tcb)).toHaveLength(1);
+    expect(tcb.challengeAcksLimited).toBe(4);
+    tcb.input(seg({ flags: "R", seq: 5200 }), 600);
+    expect(out(tcb)).toHaveLength(1);
+    expect(tcb.challengeLimiter.suppressed).toBe(0);
   });
 });
 
