@@ -1,5 +1,5 @@
 import type { Millis } from "../clock/clock.ts";
-import { ChallengeAckLimiter } from "../tcp/challenge.ts";
+import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
@@ -31,7 +31,10 @@ import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "./ip-output.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
+import { IpIds } from "./ip-id.ts";
+import { TokenBucket } from "./token-bucket.ts";
 import { UdpSocket } from "./udp-socket.ts";
+import { Rng } from "../util/rng.ts";
 
 /** Errors a host call can return because of the caller's arguments or the port space. */
 export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
@@ -52,6 +55,15 @@ export interface HostOptions {
   readonly ephemeralStart?: number;
   /** TTL of packets we originate (default 64). */
   readonly ttl?: number;
+  /**
+   * Entropy from the edge, 32 random bits per call: each second's
+   * challenge-ACK budget and the keys of the IP ID counters. The sans-IO
+   * host reads none itself; without it a generator seeded from the address
+   * stands in (repeatable, for simulations and tests — not secret).
+   */
+  readonly random?: Random32;
+  /** ICMP error rate limit (RFC 1812 §4.3.2.8): a token bucket for the host. */
+  readonly icmpErrors?: { readonly perSecond: number; readonly burst: number };
 }
 
 /** Notifications for the api layer and the lab; all optional. */
@@ -95,6 +107,15 @@ interface Datagram {
 
 const BROADCAST = 0xffffffff;
 
+/** Linux's host-wide ICMP budget: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
+const DEFAULT_ICMP_ERRORS = { perSecond: 1000, burst: 50 } as const;
+
+/** A repeatable stand-in for the edge's entropy (HostOptions.random). */
+function seededRandom(addr: Ipv4Addr): Random32 {
+  const rng = new Rng(addr);
+  return () => rng.uint32();
+}
+
 /**
  * RFC 1122 §3.2.2: no ICMP error about a datagram whose source does not name
  * a single host (0.0.0.0, broadcast, multicast/class E, loopback).
@@ -126,7 +147,8 @@ export class Host {
   readonly udpQueueBytes: number;
 
   private out: Uint8Array[] = [];
-  private ipId = 0;
+  private readonly ipIds: IpIds;
+  private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
   private readonly tcbs = new Map<string, Tcb>();
   private readonly listenerTable = new Map<number, ListenerEntry>();
@@ -147,7 +169,11 @@ export class Host {
     this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
     const isn = opts.isn;
     this.isn = isn instanceof IsnGenerator ? isn : new IsnGenerator(isn ?? {});
-    this.challengeAcks = new ChallengeAckLimiter(this.tcpSettings.challengeAckLimit);
+    const random = opts.random ?? seededRandom(this.addr);
+    this.challengeAcks = new ChallengeAckLimiter(this.tcpSettings.challengeAckLimit, random);
+    this.ipIds = new IpIds(random);
+    const icmp = opts.icmpErrors ?? DEFAULT_ICMP_ERRORS;
+    this.icmpErrorBucket = new TokenBucket(icmp.perSecond, icmp.burst);
     this.ttl = opts.ttl ?? 64;
     this.udpQueueBytes = opts.udpQueueBytes ?? 64 * 1024;
     this.ephemeral = new EphemeralPorts(opts.ephemeralStart);
@@ -223,7 +249,7 @@ export class Host {
         this.icmpInput(dg);
         return;
       case IpProto.UDP:
-        this.udpInput(dg);
+        this.udpInput(dg, now);
         return;
       case IpProto.TCP:
         this.tcpInput(dg, now);
@@ -231,7 +257,7 @@ export class Host {
       default:
         // RFC 1122 §3.2.2.1: a host SHOULD send Protocol Unreachable for a transport it lacks.
         this.counters.drop("ip", "unknown-protocol");
-        this.sendIcmpError(dg, IcmpUnreachable.PROTOCOL);
+        this.sendIcmpError(dg, IcmpUnreachable.PROTOCOL, now);
     }
   }
 
@@ -269,7 +295,7 @@ export class Host {
     }
   }
 
-  private udpInput(dg: Datagram): void {
+  private udpInput(dg: Datagram, now: Millis): void {
     this.counters.count("udp", "in");
     const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst);
     if (!parsed.ok) {
@@ -281,7 +307,7 @@ export class Host {
     if (sock === undefined) {
       this.counters.drop("udp", "no-socket");
       // RFC 1122 §3.2.2.1 / §4.1.3.1: Port Unreachable — never about a broadcast.
-      if (dg.header.dst !== BROADCAST) this.sendIcmpError(dg, IcmpUnreachable.PORT);
+      if (dg.header.dst !== BROADCAST) this.sendIcmpError(dg, IcmpUnreachable.PORT, now);
       return;
     }
     const ok = sock.deliver({
@@ -302,9 +328,21 @@ export class Host {
       this.counters.drop("tcp", "bad-source");
       return;
     }
-    const parsed = parseTcp(dg.payload, src, dst);
+    // A bad option length: skipped or the segment dropped (settings.badOptionLength); counted either way.
+    const skipBad = this.tcpSettings.badOptionLength === "skip";
+    const parsed = parseTcp(dg.payload, src, dst, {
+      badOptions: skipBad ? "skip" : "drop",
+      onSkippedOption: () => this.counters.count("tcp", "bad-option-skipped"),
+    });
     if (!parsed.ok) {
       this.counters.drop("tcp", parsed.drop);
+      return;
+    }
+    // RFC 6335 §6: port 0 is reserved and names no endpoint. A SYN from it
+    // would open a connection no reply can reach; nothing answers it, not
+    // even with a reset (a probe from port 0 learns nothing).
+    if (parsed.value.srcPort === 0 || parsed.value.dstPort === 0) {
+      this.counters.drop("tcp", "bad-port");
       return;
     }
     // Copy the payload out of the link's buffer: the TCB may keep it.
@@ -419,12 +457,6 @@ export class Host {
     return this.out.length > 0;
   }
 
-  private nextId(): number {
-    const id = this.ipId;
-    this.ipId = (this.ipId + 1) & 0xffff;
-    return id;
-  }
-
   private sendTcp(dst: Ipv4Addr, seg: TcpSegment): void {
     const len = tcpLength(seg);
     const packet = new Uint8Array(IPV4_HEADER_LEN + len);
@@ -435,7 +467,7 @@ export class Host {
         dst,
         protocol: IpProto.TCP,
         ttl: this.ttl,
-        identification: this.nextId(),
+        identification: this.ipIds.next(dst, IpProto.TCP),
         dontFragment: true,
       },
       len,
@@ -455,7 +487,13 @@ export class Host {
   /** Sends a transport payload, fragmenting it when it exceeds the MTU. */
   private sendIp(dst: Ipv4Addr, protocol: number, payload: Uint8Array): boolean {
     const packets = ipv4Packets(
-      { src: this.addr, dst, protocol, ttl: this.ttl, identification: this.nextId() },
+      {
+        src: this.addr,
+        dst,
+        protocol,
+        ttl: this.ttl,
+        identification: this.ipIds.next(dst, protocol),
+      },
       payload,
       this.mtu,
     );
@@ -483,7 +521,7 @@ export class Host {
    * first 8 data bytes (RFC 792, RFC 1122 §3.2.2). Never about an ICMP error,
    * a non-unicast source or a broadcast (RFC 1122 §3.2.2).
    */
-  private sendIcmpError(dg: Datagram, code: number): void {
+  private sendIcmpError(dg: Datagram, code: number, now: Millis): void {
     const h = dg.header;
     if (!isUnicastSource(h.src) || h.dst === BROADCAST) return;
     if (h.protocol === IpProto.ICMP) {
@@ -492,6 +530,12 @@ export class Host {
       if (type !== 0 && type !== 8 && type !== 13 && type !== 14 && type !== 15 && type !== 16) {
         return;
       }
+    }
+    // RFC 1812 §4.3.2.8, RFC 1122 §3.2.2: errors are rate-limited, so a scan
+    // of closed ports is not answered at line rate (nor used to flood a victim).
+    if (!this.icmpErrorBucket.take(now)) {
+      this.counters.count("icmp", "errors-rate-limited");
+      return;
     }
     const original = dg.raw !== undefined ? icmpErrorQuote(dg.raw) : this.quoteRebuilt(dg);
     this.sendIcmp(h.src, { type: "dest-unreachable", code, original: original.slice() });

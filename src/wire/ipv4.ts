@@ -89,8 +89,33 @@ function checkHeader(bytes: Uint8Array): Parsed<number> {
 }
 
 /**
- * Parses and validates an IPv4 packet. Options are skipped (kept as bytes):
- * RFC 1122 §3.2.1.8 lets a host ignore options it does not implement.
+ * Walks the option list (RFC 791 §3.1): EOL ends it, NOP is one byte, every
+ * other option has a length byte of at least 2 that stays within the
+ * header. Returns what is wrong, or undefined.
+ */
+function badOption(options: Uint8Array): string | undefined {
+  let i = 0;
+  while (i < options.length) {
+    const type = options[i]!;
+    if (type === 0) return undefined; // End of Option List
+    if (type === 1) {
+      i++; // No Operation
+      continue;
+    }
+    if (i + 1 >= options.length) return `option ${type} has no length byte`;
+    const length = options[i + 1]!;
+    if (length < 2 || i + length > options.length) return `option ${type} length ${length}`;
+    i += length;
+  }
+  return undefined;
+}
+
+/**
+ * Parses and validates an IPv4 packet. Options are kept as bytes and not
+ * acted on (RFC 1122 §3.2.1.8 lets a host ignore options it does not
+ * implement), but a list whose lengths cannot be followed makes the header
+ * malformed: dropped and counted, as Linux's ip_options_compile drops it
+ * (RFC 1122 §3.2.2.5 would allow a Parameter Problem; we send none).
  */
 export function parseIpv4(bytes: Uint8Array, opts?: Ipv4ParseOptions): Parsed<Ipv4Packet> {
   const checked = checkHeader(bytes);
@@ -110,6 +135,10 @@ export function parseIpv4(bytes: Uint8Array, opts?: Ipv4ParseOptions): Parsed<Ip
     if (checksumFinish(checksumAccumulate(bytes, 0, 0, headerLength)) !== 0) {
       return drop("bad-checksum", "ip header");
     }
+  }
+  if (headerLength > IPV4_HEADER_LEN) {
+    const bad = badOption(bytes.subarray(IPV4_HEADER_LEN, headerLength));
+    if (bad !== undefined) return drop("bad-ip-option", bad);
   }
   return ok({
     header: readHeader(bytes, headerLength),

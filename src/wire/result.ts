@@ -10,6 +10,7 @@ export type DropReason =
   | "bad-checksum"
   | "bad-data-offset"
   | "bad-option-length"
+  | "bad-ip-option"
   | "bad-length"
   | "unsupported-protocol"
   | "unsupported-icmp"

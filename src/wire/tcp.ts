@@ -34,6 +34,10 @@ export const TcpOptionKind = {
 export interface TcpParseOptions {
   /** Default true. */
   readonly verifyChecksum?: boolean;
+  /** An option with a bad length: "drop" the segment (default) or "skip" the option (parseTcpOptions). */
+  readonly badOptions?: "drop" | "skip";
+  /** Told of each option skipped under badOptions "skip". */
+  readonly onSkippedOption?: (detail: string) => void;
 }
 
 function be16(b: Uint8Array, i: number): number {
@@ -79,11 +83,24 @@ function expectedLength(kind: number, length: number): boolean {
  * Parses the option bytes of a TCP header (RFC 9293 §3.2). EOL ends the list
  * and is not reported (what follows it is padding); unknown kinds are kept
  * byte for byte. A length byte below 2, running past the header, or wrong for
- * a known kind makes the whole segment suspect: we drop it.
+ * a known kind: with `badOptions` "drop" (the default) the whole segment is
+ * suspect and dropped; with "skip" the option is ignored — a known kind of
+ * the wrong size is passed over, and a length that cannot be followed ends
+ * the list (Linux tcp_parse_options, FreeBSD tcp_dooptions) — and
+ * `onSkipped` hears about it.
  */
-export function parseTcpOptions(bytes: Uint8Array): Parsed<TcpOption[]> {
+export function parseTcpOptions(
+  bytes: Uint8Array,
+  badOptions: "drop" | "skip" = "drop",
+  onSkipped?: (detail: string) => void,
+): Parsed<TcpOption[]> {
   const options: TcpOption[] = [];
   const end = bytes.length;
+  const bad = (detail: string): Parsed<TcpOption[]> | undefined => {
+    if (badOptions === "drop") return drop("bad-option-length", detail);
+    onSkipped?.(detail);
+    return undefined;
+  };
   let i = 0;
   while (i < end) {
     const kind = bytes[i]!;
@@ -93,14 +110,20 @@ export function parseTcpOptions(bytes: Uint8Array): Parsed<TcpOption[]> {
       i += 1;
       continue;
     }
-    if (i + 1 >= end) return drop("bad-option-length", `option ${kind} has no length byte`);
-    const length = bytes[i + 1]!;
-    if (length < 2) return drop("bad-option-length", `option ${kind} length ${length}`);
-    if (i + length > end) {
-      return drop("bad-option-length", `option ${kind} length ${length} runs past the header`);
+    const length = i + 1 < end ? bytes[i + 1]! : 0;
+    if (i + 1 >= end || length < 2 || i + length > end) {
+      // No length byte, or one that cannot be followed: nothing after it can be read.
+      const detail =
+        i + 1 >= end
+          ? `option ${kind} has no length byte`
+          : `option ${kind} length ${length}${i + length > end ? " runs past the header" : ""}`;
+      return bad(detail) ?? ok(options);
     }
     if (!expectedLength(kind, length)) {
-      return drop("bad-option-length", `option ${kind} length ${length}`);
+      const refused = bad(`option ${kind} length ${length}`);
+      if (refused !== undefined) return refused;
+      i += length;
+      continue;
     }
     switch (kind) {
       case TcpOptionKind.MSS:
@@ -155,7 +178,11 @@ export function parseTcp(
     const sum = checksumAccumulate(bytes, pseudoHeaderSum(src, dst, IpProto.TCP, bytes.length));
     if (checksumFinish(sum) !== 0) return drop("bad-checksum", "tcp");
   }
-  const options = parseTcpOptions(bytes.subarray(TCP_HEADER_LEN, dataOffset));
+  const options = parseTcpOptions(
+    bytes.subarray(TCP_HEADER_LEN, dataOffset),
+    opts?.badOptions,
+    opts?.onSkippedOption,
+  );
   if (!options.ok) return options;
   return ok({
     srcPort: be16(bytes, 0),

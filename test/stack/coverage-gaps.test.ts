@@ -171,7 +171,12 @@ describe("TCP at the host", () => {
 
   test("RFC 5961 §7: the challenge ACK budget is shared by all connections of a host", () => {
     const a = host("a");
-    const b = host("b", { tcp: { challengeAckLimit: 3 } });
+    // Each connection may ask for two at once (its own limit), and the
+    // host's budget is drawn as 2 + 1 (random() % 3 = 1): three.
+    const b = host("b", {
+      tcp: { challengeAckLimit: 3, challengeAckPerConnection: { count: 2, interval: 1000 } },
+      random: () => 1,
+    });
     b.listen(80, 4);
     const clients = [0, 1].map(() => a.connect({ addr: B, port: 80 }, 0) as Tcb);
     pump(a, b, 0);

@@ -174,6 +174,24 @@ describe("emitIpv4", () => {
     expect(() => emitIpv4(base, 0, new Uint8Array(10))).toThrow(RangeError);
   });
 
+  /** Option lists a parser must accept (RFC 791 §3.1): NOPs and type-length-value options, EOL padding. */
+  const wellFormedOptions = fc
+    .array(
+      fc.oneof(
+        fc.constant([1]),
+        fc
+          .tuple(fc.integer({ min: 2, max: 255 }), fc.uint8Array({ maxLength: 6 }))
+          .map(([type, data]) => [type, data.length + 2, ...data]),
+      ),
+      { maxLength: 8 },
+    )
+    .map((opts) => {
+      const bytes: number[] = [];
+      for (const o of opts) if (bytes.length + o.length <= 40) bytes.push(...o);
+      while (bytes.length % 4 !== 0) bytes.push(0); // EOL, then padding
+      return new Uint8Array(bytes);
+    });
+
   test("round trip: random headers parse back to what was emitted", () => {
     const repr = fc.record({
       src: fc.integer({ min: 0, max: 0xffffffff }),
@@ -185,9 +203,7 @@ describe("emitIpv4", () => {
       dontFragment: fc.boolean(),
       moreFragments: fc.boolean(),
       fragmentOffset: fc.integer({ min: 0, max: 0x1fff }).map((u) => u * 8),
-      options: fc
-        .integer({ min: 0, max: 10 })
-        .chain((w) => fc.uint8Array({ minLength: 4 * w, maxLength: 4 * w })),
+      options: wellFormedOptions,
     });
     fc.assert(
       fc.property(repr, fc.uint8Array({ maxLength: 300 }), (r: Ipv4Repr, payload) => {
