@@ -223,6 +223,43 @@ describe("HTTP service", () => {
     expect(rs.map((r) => r.status)).toEqual([431]);
   });
 
+  test("HTTP/1.0 with Connection: Keep-Alive is answered with Connection: keep-alive and stays open (RFC 9112 §9.3)", async () => {
+    const request = "GET /bytes/3 HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
+    const rs = parseResponses(await exchange(80, [request, request]));
+    expect(rs.map((r) => r.status)).toEqual([200, 200]);
+    for (const r of rs) expect(r.headers.get("connection")).toBe("keep-alive");
+  });
+
+  test("a keep-alive response leaves in one write: no wait for the client's delayed ACK", async () => {
+    // Two small writes (head, then body) would hold the body behind Nagle
+    // until the client's delayed ACK (200 ms here) of the head.
+    const world = simPair();
+    startHttp(world.b.net);
+    const elapsed = await settle(
+      world,
+      (async () => {
+        const conn = await world.a.net.connect("10.0.0.2", 80);
+        const times: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const start = world.clock.now();
+          await conn.write(enc.encode(get("/bytes/100")));
+          let got = 0;
+          while (got < 100) {
+            const chunk = await conn.read();
+            if (chunk === null) throw new Error("closed");
+            const text = Buffer.from(chunk).toString("latin1");
+            const head = text.indexOf("\r\n\r\n");
+            got += head >= 0 ? chunk.length - head - 4 : chunk.length;
+          }
+          times.push(world.clock.now() - start);
+        }
+        conn.close();
+        return times;
+      })(),
+    );
+    for (const t of elapsed) expect(t).toBeLessThan(40);
+  });
+
   test("HTTP/1.0 and Connection: close end the connection after the response", async () => {
     for (const request of ["GET / HTTP/1.0\r\n\r\n", get("/", "Connection: close\r\n")]) {
       const rs = parseResponses(await exchange(80, [request, get("/")]));
