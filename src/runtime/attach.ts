@@ -16,6 +16,25 @@ import type { Host } from "../stack/host.ts";
  * for its end, in the same task. Other links (the simulated wire) get a
  * flush after every packet, so simulated runs keep their exact order.
  */
+/** Where a throw inside the host was caught: a timer run, a packet's processing, or taking its output. */
+export type HostErrorSource = "poll" | "receive" | "flush";
+
+export interface AttachOptions {
+  /**
+   * A throw from the host (a bug: bad input is dropped, never thrown). The
+   * attachment contains it, reports it here — the lab shows it — and keeps
+   * the host running: its output is flushed and its timer re-armed.
+   * Without a handler the error is written to stderr.
+   */
+  readonly onError?: (error: unknown, source: HostErrorSource) => void;
+}
+
+/**
+ * After a throw from poll, the timer is re-armed no sooner than this: a
+ * deadline that throws every time would otherwise fire again at once, forever.
+ */
+export const ERROR_RETRY_MS = 100;
+
 export interface Attachment {
   readonly host: Host;
   readonly link: LinkEnd;
@@ -24,10 +43,25 @@ export interface Attachment {
   flush(): void;
   /** Stops listening to the link and cancels the timer. */
   detach(): void;
+  /** Throws contained so far (see AttachOptions.onError). */
+  readonly errors: number;
 }
 
-export function attach(host: Host, link: LinkEnd, clock: Clock): Attachment {
+export function attach(
+  host: Host,
+  link: LinkEnd,
+  clock: Clock,
+  opts: AttachOptions = {},
+): Attachment {
   let timer: TimerHandle | undefined;
+  let errors = 0;
+  /** No timer before this (after a throw from poll). */
+  let notBefore: Millis | undefined;
+  const report = (error: unknown, source: HostErrorSource): void => {
+    errors++;
+    if (opts.onError !== undefined) opts.onError(error, source);
+    else console.error(`tcplab: host ${host.name}: error in ${source}:`, error);
+  };
   let armedAt: Millis | undefined;
   let attached = true;
   /** Inside a burst of a batching link: flushes wait for its end. */
@@ -38,12 +72,22 @@ export function attach(host: Host, link: LinkEnd, clock: Clock): Attachment {
     timer = undefined;
     armedAt = undefined;
     if (!attached) return;
-    host.poll(clock.now());
+    const now = clock.now();
+    try {
+      host.poll(now);
+    } catch (error) {
+      notBefore = now + ERROR_RETRY_MS;
+      report(error, "poll");
+    }
     flush();
   };
 
   const arm = (): void => {
-    const at = host.pollAt();
+    let at = host.pollAt();
+    if (at !== undefined && notBefore !== undefined) {
+      if (clock.now() >= notBefore) notBefore = undefined;
+      else at = Math.max(at, notBefore);
+    }
     if (at === armedAt && (timer !== undefined || at === undefined)) return;
     if (timer !== undefined) clock.cancel(timer);
     armedAt = at;
@@ -56,7 +100,12 @@ export function attach(host: Host, link: LinkEnd, clock: Clock): Attachment {
       flushWanted = true;
       return;
     }
-    const out = host.takeOutput();
+    let out: Uint8Array[] = [];
+    try {
+      out = host.takeOutput();
+    } catch (error) {
+      report(error, "flush");
+    }
     for (let i = 0; i < out.length; i++) link.send(out[i] as Uint8Array);
     arm();
   };
@@ -65,7 +114,11 @@ export function attach(host: Host, link: LinkEnd, clock: Clock): Attachment {
   link.onReceive((packet) => {
     if (!attached) return;
     if (batching) inBatch = true;
-    host.receive(packet, clock.now());
+    try {
+      host.receive(packet, clock.now());
+    } catch (error) {
+      report(error, "receive");
+    }
     flush();
   });
   link.onBatchEnd?.(() => {
@@ -82,6 +135,9 @@ export function attach(host: Host, link: LinkEnd, clock: Clock): Attachment {
     link,
     clock,
     flush,
+    get errors() {
+      return errors;
+    },
     detach() {
       attached = false;
       if (timer !== undefined) clock.cancel(timer);
