@@ -7,8 +7,13 @@
  * models. See scripts/bench/sim.ts for the path and the models.
  *
  *   bun scripts/bench-sim.ts [--seeds 1,2,3,4,5] [--bytes N] [--quick] [--no-steady] [--json]
+ *   bun scripts/bench-sim.ts --reassembly-only [--json]
+ *
+ * The out-of-order reassembly case (scripts/bench/reassembly.ts) follows the
+ * congestion-control table, or runs alone with --reassembly-only.
  */
 import { parseArgs } from "node:util";
+import { reassemblyText, runReassemblyBench } from "./bench/reassembly.ts";
 import { runSimBench, SIM_FULL, SIM_QUICK, simText } from "./bench/sim.ts";
 
 const { values } = parseArgs({
@@ -19,9 +24,16 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     "no-steady": { type: "boolean" },
     json: { type: "boolean" },
+    "reassembly-only": { type: "boolean" },
   },
   strict: true,
 });
+
+if (values["reassembly-only"] === true) {
+  const r = runReassemblyBench();
+  console.log(values.json === true ? JSON.stringify(r, null, 2) : reassemblyText(r));
+  process.exit(r.ok ? 0 : 1);
+}
 
 const base = values.quick === true ? SIM_QUICK : SIM_FULL;
 const seeds =
@@ -39,7 +51,16 @@ const result = runSimBench({
   steady: values["no-steady"] === true ? [] : base.steady,
   log: (line) => console.error(line),
 });
-console.log(values.json === true ? JSON.stringify(result, null, 2) : simText(result));
-if (result.cases.some((c) => c.medianMbps === null) || result.steady.some((s) => !s.ok)) {
+const reassembly = runReassemblyBench();
+console.log(
+  values.json === true
+    ? JSON.stringify({ ...result, reassembly }, null, 2)
+    : `${simText(result)}\n\n${reassemblyText(reassembly)}`,
+);
+if (
+  result.cases.some((c) => c.medianMbps === null) ||
+  result.steady.some((s) => !s.ok) ||
+  !reassembly.ok
+) {
   process.exitCode = 1;
 }

@@ -38,6 +38,7 @@ import {
   textTable,
 } from "./bench/report.ts";
 import { type ServeProc, startServe } from "./bench/serve-proc.ts";
+import { type ReassemblyBench, reassemblyText, runReassemblyBench } from "./bench/reassembly.ts";
 import { runSimBench, SIM_FULL, SIM_QUICK, type SimBenchResult } from "./bench/sim.ts";
 import {
   type Direction,
@@ -59,8 +60,9 @@ const HELP = `${USAGE}
   --reps N           repetitions per case (default 3; median reported)
   --idle-seconds S   idle measurement period (default 5)
   --serve-cmd CMD    command that starts tcplab serve (default "bun cli/tcplab.ts serve")
-  --no-sim           skip the simulated-wire cases (congestion control, window scaling;
-                     5 seeds and 200 MB long runs, about a minute; --quick: 1 seed, 4 MB)
+  --no-sim           skip the simulated cases (congestion control, window scaling: 5 seeds
+                     and 200 MB long runs, about a minute, --quick: 1 seed, 4 MB; and
+                     out-of-order reassembly with 2,000 and 20,000 holes, a few seconds)
   --help             this text`;
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -276,6 +278,8 @@ async function main(): Promise<number> {
   const sim: SimBenchResult | null = opts.sim
     ? runSimBench({ ...(opts.quick ? SIM_QUICK : SIM_FULL), log: (s) => console.error(s) })
     : null;
+  const reassembly: ReassemblyBench | null = opts.sim ? runReassemblyBench() : null;
+  if (reassembly !== null) console.error(reassemblyText(reassembly));
   const tag = String(process.pid);
   const serveNetns = `tcplab-bench-s${tag}`;
   let pair: KernelPair | undefined;
@@ -378,7 +382,10 @@ async function main(): Promise<number> {
   const simOk =
     sim === null ||
     (sim.cases.every((c) => c.medianMbps !== null) && sim.steady.every((x) => x.ok));
-  const ok = simOk && cases.every((c) => c.tcplab.mbps !== null && c.kernel.mbps !== null);
+  // The reassembly ratio is a figure of a full run; a quick run only smoke-tests it.
+  const reassemblyOk = reassembly === null || opts.quick || reassembly.ok;
+  const ok =
+    simOk && reassemblyOk && cases.every((c) => c.tcplab.mbps !== null && c.kernel.mbps !== null);
   const maxSeconds =
     Math.floor((opts.quick ? QUICK_TIMEOUT_MS : TCPLAB_SIZING.timeoutMs) / 1000) - 1;
   const result: BenchResult = {
@@ -407,8 +414,10 @@ async function main(): Promise<number> {
       "kernel upload": `ip netns exec tcplab-bench-a${tag} sh -c ${shellQuote(uploadScript(KERNEL_SERVER_ADDR, DISCARD_PORT, "N", maxSeconds))}`,
       "idle CPU": `utime+stime of /proc/<serve pid>/stat and voluntary_ctxt_switches of /proc/<serve pid>/task/*/status over ${opts.idleSeconds} s`,
       ...(sim === null ? {} : sim.commands),
+      ...(reassembly === null ? {} : { "reassembly (no root)": reassembly.command }),
     },
     sim,
+    reassembly,
     durationSeconds: round((performance.now() - started) / 1000, 1),
     ok,
   };

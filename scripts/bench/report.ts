@@ -3,6 +3,7 @@
  * Throughput is MB/s = 10^6 bytes per second; sizes are in MiB.
  */
 import type { IdleSample } from "./proc-stat.ts";
+import { type ReassemblyBench, reassemblyMarkdown, reassemblyText } from "./reassembly.ts";
 import { type SimBenchResult, simMarkdown, simText } from "./sim.ts";
 import type { Direction } from "./transfer.ts";
 
@@ -54,6 +55,8 @@ export interface BenchResult {
   readonly commands: Record<string, string>;
   /** The simulated-wire cases (congestion control, window scaling), null if skipped. */
   readonly sim: SimBenchResult | null;
+  /** Out-of-order reassembly against a hostile peer (simulated, with the sim cases), null if skipped. */
+  readonly reassembly: ReassemblyBench | null;
   readonly durationSeconds: number;
   readonly ok: boolean;
 }
@@ -121,6 +124,7 @@ export function textTable(r: BenchResult): string {
     }
   }
   if (r.sim !== null) out.push("", simText(r.sim));
+  if (r.reassembly !== null) out.push("", reassemblyText(r.reassembly));
   return out.join("\n");
 }
 
@@ -154,6 +158,7 @@ export function markdown(r: BenchResult): string {
   }
   md.push("");
   if (r.sim !== null) md.push(simMarkdown(r.sim));
+  if (r.reassembly !== null) md.push(reassemblyMarkdown(r.reassembly));
   md.push("## Commands");
   md.push("");
   md.push("```sh");

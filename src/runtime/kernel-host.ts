@@ -16,7 +16,8 @@ import { TunError } from "../link/tun-error.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
 import { BULK_BUFFERS } from "../tcp/settings.ts";
 import { parseIpv4Addr } from "../wire/addr.ts";
-import { type Attachment, attach } from "./attach.ts";
+import { type AttachOptions, type Attachment, attach } from "./attach.ts";
+import { cryptoRandom32 } from "./entropy.ts";
 
 export const DEFAULT_KERNEL_ADDR = "10.0.0.2";
 export const DEFAULT_KERNEL_PEER = "10.0.0.1";
@@ -59,6 +60,8 @@ export interface KernelHostOptions {
    * BULK_BUFFERS (1 MiB each) here; `host.tcp` overrides them.
    */
   readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
+  /** How the attachment reports a throw from the host (default: to stderr). */
+  readonly attach?: AttachOptions;
 }
 
 export interface KernelHost {
@@ -142,8 +145,10 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       name: opts.name ?? "tcplab",
       addr,
       mtu,
+      // A real peer: challenge-ACK budgets and IP ID keys it cannot predict.
+      random: opts.host?.random ?? cryptoRandom32(),
     });
-    attachment = attach(host, link, clock);
+    attachment = attach(host, link, clock, opts.attach ?? {});
   } catch (err) {
     // Leave nothing behind: device, namespace, file, timers.
     await tun?.close();

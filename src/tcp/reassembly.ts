@@ -1,16 +1,19 @@
 import { seqAdd, seqDiff } from "../wire/seq.ts";
+import { NIL, RunTree } from "./run-tree.ts";
 
 /**
  * Out-of-order segments held until the gap before them fills (RFC 9293
  * §3.10.7.4 seventh step: segments beyond RCV.NXT "may be held for later
  * processing").
  *
- * The held sequence space is a sorted list of runs that are never adjacent
- * nor overlapping: a segment that touches a run merges with it, so the list
- * has one entry per hole. Insertion finds its place by binary search. The
- * bytes themselves live in a ring indexed by sequence number (seq mod a
- * power of two at least the span held, which the window bounds), so merging
- * runs never copies data — the shape of smoltcp's assembler over its ring.
+ * The held sequence space is a set of runs that are never adjacent nor
+ * overlapping: a segment that touches a run merges with it, so there is one
+ * run per hole. They are kept in a balanced tree (run-tree.ts): finding,
+ * adding and removing a run is O(log n) whatever order the segments come
+ * in. The bytes themselves live in a ring indexed by sequence number (seq
+ * mod a power of two at least the span held, which the window bounds), so
+ * merging runs never copies data — smoltcp's assembler over its ring, with
+ * Linux's tree for the out-of-order queue.
  *
  * Two bounds, and what does not fit is dropped (the sender retransmits it):
  * `limit` bytes held (settings.oooLimit), and `holeLimit` runs — a peer
@@ -19,12 +22,6 @@ import { seqAdd, seqDiff } from "../wire/seq.ts";
  * net.inet.tcp.reass.maxqueuelen caps segments; Linux prunes its queue).
  * A FIN seen ahead of the gap is remembered too.
  */
-interface Run {
-  /** First sequence number held. */
-  seq: number;
-  len: number;
-}
-
 /** A contiguous held range [start, end). */
 export interface HeldBlock {
   readonly start: number;
@@ -37,11 +34,18 @@ const RECENT = 8;
 const MIN_RING = 4096;
 
 export class Reassembly {
-  private runs: Run[] = [];
+  private readonly runs = new RunTree();
   private stored = 0;
   private ring: Uint8Array | undefined;
-  /** A sequence number inside each run most recently touched, newest first, one per run. */
+  /**
+   * The runs most recently touched, newest first, one entry per run: a
+   * sequence number inside it and the node that held it then (checked
+   * before use: runs merge and go).
+   */
   private recent: number[] = [];
+  private recentNodes: number[] = [];
+  /** The highest run (NIL when empty): segments beyond it, the usual case, need no search. */
+  private max = NIL;
   /** Sequence number of an out-of-order FIN, if one arrived. */
   finSeq: number | undefined;
   /** The first part of the last insert that was held already (a duplicate, RFC 2883), as [start, end). */
@@ -61,49 +65,56 @@ export class Reassembly {
 
   /** Runs currently held (one per hole before it). */
   get holes(): number {
-    return this.runs.length;
+    return this.runs.size;
   }
 
   get isEmpty(): boolean {
-    return this.runs.length === 0 && this.finSeq === undefined;
+    return this.runs.size === 0 && this.finSeq === undefined;
   }
 
   /** The held runs as [start, end) sequence ranges, in order (for SACK blocks and the lab). */
   ranges(): Array<readonly [number, number]> {
-    return this.runs.map((r) => [r.seq, seqAdd(r.seq, r.len)] as const);
+    return this.blocks().map((b) => [b.start, b.end] as const);
   }
 
   /** The held runs in sequence order (they are contiguous blocks: runs never touch). */
   blocks(): HeldBlock[] {
-    return this.runs.map((r) => ({ start: r.seq, end: seqAdd(r.seq, r.len) }));
+    const out: HeldBlock[] = [];
+    this.runs.forEach((n) => {
+      out.push(this.block(n));
+    });
+    return out;
   }
 
   /**
    * Up to `max` held blocks, the most recently touched first (RFC 2018 §4),
    * then others in sequence order if fewer were touched lately. Cost is
-   * independent of the number of holes.
+   * independent of the number of holes (O(max · log n)).
    */
-  recentBlocks(rcvNxt: number, max: number): HeldBlock[] {
+  recentBlocks(max: number): HeldBlock[] {
     const out: HeldBlock[] = [];
-    const seen = new Set<number>();
-    for (const s of this.recent) {
+    const seen: number[] = [];
+    for (let i = 0; i < this.recent.length; i++) {
       if (out.length >= max) break;
-      const i = this.runContaining(rcvNxt, s);
-      if (i < 0 || seen.has(i)) continue;
-      seen.add(i);
-      out.push(this.block(i));
+      const s = this.recent[i] as number;
+      const hint = this.recentNodes[i] as number;
+      const n = this.holds(hint, s) ? hint : this.runContaining(s);
+      if (n === NIL || seen.includes(n)) continue;
+      seen.push(n);
+      out.push(this.block(n));
     }
-    for (let i = 0; i < this.runs.length && out.length < max; i++) {
-      if (!seen.has(i)) out.push(this.block(i));
+    if (out.length >= max) return out;
+    for (let n = this.runs.first(); n !== NIL && out.length < max; n = this.runs.next(n)) {
+      if (!seen.includes(n)) out.push(this.block(n));
     }
     return out;
   }
 
   /** The held block that contains [left, right), if one does. */
-  blockContaining(rcvNxt: number, left: number, right: number): HeldBlock | undefined {
-    const i = this.runContaining(rcvNxt, left);
-    if (i < 0) return undefined;
-    const b = this.block(i);
+  blockContaining(left: number, right: number): HeldBlock | undefined {
+    const n = this.runContaining(left);
+    if (n === NIL) return undefined;
+    const b = this.block(n);
     return seqDiff(right, b.end) <= 0 ? b : undefined;
   }
 
@@ -122,10 +133,12 @@ export class Reassembly {
     const pieces: Array<[number, number]> = [];
     let dup: [number, number] | undefined;
     let cursor = Math.max(start, 0);
-    for (let i = this.firstEndingAfter(rcvNxt, cursor); i < this.runs.length; i++) {
-      const run = this.runs[i]!;
-      const rs = seqDiff(run.seq, rcvNxt);
-      const re = rs + run.len;
+    // Beyond the highest run (a peer filling the window upwards): nothing to look for.
+    const beyond = this.max === NIL || seqDiff(this.runs.end(this.max), rcvNxt) <= cursor;
+    const firstOverlap = beyond ? NIL : this.runs.endingAfter(seqAdd(rcvNxt, cursor));
+    for (let n = firstOverlap; n !== NIL; n = this.runs.next(n)) {
+      const rs = seqDiff(this.runs.seq(n), rcvNxt);
+      const re = rs + this.runs.len(n);
       if (rs >= end) break;
       if (rs > cursor) pieces.push([cursor, rs]);
       const ds = Math.max(rs, cursor);
@@ -137,7 +150,7 @@ export class Reassembly {
     if (cursor < end) pieces.push([cursor, end]);
     if (dup !== undefined) {
       this.lastDuplicate = [seqAdd(rcvNxt, dup[0]), seqAdd(rcvNxt, dup[1])];
-      this.touch(rcvNxt, seqAdd(rcvNxt, dup[0]));
+      this.touch(seqAdd(rcvNxt, dup[0]), NIL);
     }
 
     let added = 0;
@@ -145,14 +158,15 @@ export class Reassembly {
       const room = this.limit - this.stored;
       if (room <= 0) break;
       const take = Math.min(pe - ps, room);
-      if (!this.addRun(rcvNxt, ps, ps + take)) {
+      const run = this.addRun(rcvNxt, ps, ps + take);
+      if (run === NIL) {
         this.holeLimitDrops += take;
         continue;
       }
       this.write(seqAdd(rcvNxt, ps), data.subarray(ps - start, ps - start + take), rcvNxt);
       this.stored += take;
       added += take;
-      this.touch(rcvNxt, seqAdd(rcvNxt, ps));
+      this.touch(seqAdd(rcvNxt, ps), run);
     }
     return added;
   }
@@ -164,133 +178,136 @@ export class Reassembly {
    */
   take(rcvNxt: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    let removed = 0;
     let next = rcvNxt;
-    while (removed < this.runs.length) {
-      const run = this.runs[removed]!;
-      const rs = seqDiff(run.seq, next);
+    for (let n = this.runs.first(); n !== NIL; n = this.runs.first()) {
+      const rs = seqDiff(this.runs.seq(n), next);
       if (rs > 0) break;
-      removed++;
-      this.stored -= run.len;
+      const len = this.runs.len(n);
       const skip = -rs;
-      if (skip < run.len) {
-        const fresh = this.read(seqAdd(run.seq, skip), run.len - skip);
+      if (skip < len) {
+        const fresh = this.read(seqAdd(this.runs.seq(n), skip), len - skip);
         out.push(fresh);
         next = seqAdd(next, fresh.length);
       }
+      this.stored -= len;
+      this.runs.remove(n);
+      if (n === this.max) this.max = NIL;
     }
-    if (removed > 0) this.runs.splice(0, removed);
-    if (this.runs.length === 0) this.recent.length = 0;
+    if (this.runs.size === 0) {
+      this.recent.length = 0;
+      this.recentNodes.length = 0;
+    }
     return out;
   }
 
   clear(): void {
-    this.runs = [];
+    this.runs.clear();
     this.stored = 0;
     this.ring = undefined;
     this.recent = [];
+    this.recentNodes = [];
+    this.max = NIL;
     this.finSeq = undefined;
     this.lastDuplicate = undefined;
   }
 
   // ---- the run list ----------------------------------------------------
 
-  private block(i: number): HeldBlock {
-    const r = this.runs[i]!;
-    return { start: r.seq, end: seqAdd(r.seq, r.len) };
+  private block(n: number): HeldBlock {
+    return { start: this.runs.seq(n), end: this.runs.end(n) };
   }
 
-  /** Index of the first run whose end is after offset `off` from rcvNxt (binary search). */
-  private firstEndingAfter(rcvNxt: number, off: number): number {
-    let lo = 0;
-    let hi = this.runs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const r = this.runs[mid]!;
-      if (seqDiff(r.seq, rcvNxt) + r.len <= off) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /** Whether node `n` is a run now and holds `seq`. */
+  private holds(n: number, seq: number): boolean {
+    if (!this.runs.alive(n)) return false;
+    const o = seqDiff(seq, this.runs.seq(n));
+    return o >= 0 && o < this.runs.len(n);
   }
 
-  /** Index of the run holding sequence number `seq`, or −1. */
-  private runContaining(rcvNxt: number, seq: number): number {
-    const off = seqDiff(seq, rcvNxt);
-    const i = this.firstEndingAfter(rcvNxt, off);
-    const r = this.runs[i];
-    return r !== undefined && seqDiff(r.seq, rcvNxt) <= off ? i : -1;
+  /** The run holding sequence number `seq`, or NIL. */
+  private runContaining(seq: number): number {
+    const n = this.runs.endingAfter(seq);
+    return n !== NIL && seqDiff(this.runs.seq(n), seq) <= 0 ? n : NIL;
   }
 
   /**
    * Adds the free range [ps, pe) (offsets from rcvNxt), merging with a run
-   * ending at ps and one starting at pe. False when it would be a new hole
-   * past holeLimit.
+   * ending at ps and one starting at pe. Returns the run that now holds it,
+   * or NIL when it would be a new hole past holeLimit.
    */
-  private addRun(rcvNxt: number, ps: number, pe: number): boolean {
-    const i = this.firstEndingAfter(rcvNxt, ps - 1); // the first run ending at or after ps
-    const left = this.runs[i];
-    const joinsLeft = left !== undefined && seqDiff(left.seq, rcvNxt) + left.len === ps;
-    const rightIndex = joinsLeft ? i + 1 : i;
-    const right = this.runs[rightIndex];
-    const joinsRight = right !== undefined && seqDiff(right.seq, rcvNxt) === pe;
-    if (joinsLeft && left !== undefined) {
-      left.len += pe - ps;
-      if (joinsRight && right !== undefined) {
-        left.len += right.len;
-        this.runs.splice(rightIndex, 1);
+  private addRun(rcvNxt: number, ps: number, pe: number): number {
+    const from = seqAdd(rcvNxt, ps);
+    const to = seqAdd(rcvNxt, pe);
+    const top = this.max;
+    let n: number;
+    if (top === NIL || seqDiff(this.runs.end(top), from) < 0) {
+      n = NIL; // beyond every run, not touching the highest
+    } else if (this.runs.end(top) === from) {
+      n = top; // right after the highest run
+    } else {
+      // The first run ending at or after `from`: it ends there exactly, or
+      // (the range being free) starts at or after `to`.
+      n = this.runs.endingAfter(seqAdd(from, -1));
+    }
+    const joinsLeft = n !== NIL && this.runs.end(n) === from;
+    const right = joinsLeft ? (n === top ? NIL : this.runs.next(n)) : n;
+    const joinsRight = right !== NIL && this.runs.seq(right) === to;
+    if (joinsLeft) {
+      this.runs.extend(n, pe - ps);
+      if (joinsRight) {
+        this.runs.extend(n, this.runs.len(right));
+        this.runs.remove(right);
+        if (right === top) this.max = n;
       }
-      return true;
+      return n;
     }
-    if (joinsRight && right !== undefined) {
-      right.seq = seqAdd(rcvNxt, ps);
-      right.len += pe - ps;
-      return true;
+    if (joinsRight) {
+      this.runs.extendBack(right, pe - ps);
+      return right;
     }
-    if (this.runs.length >= this.holeLimit) return false;
-    this.runs.splice(i, 0, { seq: seqAdd(rcvNxt, ps), len: pe - ps });
-    return true;
+    if (this.runs.size >= this.holeLimit) return NIL;
+    const added = this.runs.insert(from, pe - ps);
+    if (top === NIL || seqDiff(from, this.runs.seq(top)) > 0) this.max = added;
+    return added;
   }
 
-  /** Remembers that the run holding `seq` was touched now (for SACK order). */
-  private touch(rcvNxt: number, seq: number): void {
-    const i = this.runContaining(rcvNxt, seq);
-    if (i < 0) return;
-    const r = this.runs[i]!;
-    const rs = seqDiff(r.seq, rcvNxt);
+  /** Remembers that the run holding `seq` (node `hint`, if known) was touched now (for SACK order). */
+  private touch(seq: number, hint: number): void {
+    const n = this.holds(hint, seq) ? hint : this.runContaining(seq);
+    if (n === NIL) return;
+    const start = this.runs.seq(n);
+    const len = this.runs.len(n);
     // One entry per run: entries now inside this (possibly merged) run go.
-    this.recent = this.recent.filter((s) => {
-      const o = seqDiff(s, rcvNxt);
-      return o < rs || o >= rs + r.len;
-    });
+    let kept = 0;
+    for (let i = 0; i < this.recent.length && kept < RECENT - 1; i++) {
+      const s = this.recent[i] as number;
+      const o = seqDiff(s, start);
+      if (o >= 0 && o < len) continue;
+      this.recent[kept] = s;
+      this.recentNodes[kept] = this.recentNodes[i] as number;
+      kept++;
+    }
+    this.recent.length = kept;
+    this.recentNodes.length = kept;
     this.recent.unshift(seq);
-    if (this.recent.length > RECENT) this.recent.length = RECENT;
+    this.recentNodes.unshift(n);
   }
 
   // ---- the ring of bytes ----------------------------------------------
 
-  /** Makes the ring cover [rcvNxt, end): doubles it and lays the held bytes out again. */
+  /** Makes the ring cover [rcvNxt, end): doubles it and moves the held bytes over. */
   private cover(rcvNxt: number, end: number): Uint8Array {
     const span = seqDiff(end, rcvNxt);
-    let ring = this.ring;
+    const ring = this.ring;
     if (ring !== undefined && span <= ring.length) return ring;
     let size = ring?.length ?? MIN_RING;
     while (size < span) size *= 2;
     const grown = new Uint8Array(size);
-    if (ring !== undefined) {
-      for (const r of this.runs) {
-        for (let k = 0; k < r.len; ) {
-          const s = seqAdd(r.seq, k);
-          const from = s & (ring.length - 1);
-          const n = Math.min(r.len - k, ring.length - from);
-          const piece = ring.subarray(from, from + n);
-          this.copyIn(grown, s, piece);
-          k += n;
-        }
-      }
-    }
-    ring = grown;
-    this.ring = ring;
-    return ring;
+    // Everything held lies in [rcvNxt, rcvNxt + old size): move that window
+    // whole (a byte's slot is its sequence number modulo the ring size).
+    if (ring !== undefined) this.copyIn(grown, rcvNxt, this.read(rcvNxt, ring.length));
+    this.ring = grown;
+    return grown;
   }
 
   private write(seq: number, bytes: Uint8Array, rcvNxt: number): void {

@@ -45,7 +45,7 @@ export class SackReceiver {
   }
 
   /** The blocks to report now, at most `max`; a pending D-SACK first (consumed by `sent`). */
-  blocks(reassembly: Reassembly, rcvNxt: number, max: number): SackBlock[] {
+  blocks(reassembly: Reassembly, max: number): SackBlock[] {
     if (!this.enabled || max <= 0) return [];
     const out: SackBlock[] = [];
     const d = this.pendingDsack;
@@ -53,14 +53,14 @@ export class SackReceiver {
     if (d !== undefined) {
       out.push(d);
       // RFC 2883 §4: the held block containing the duplicate comes second.
-      const b = reassembly.blockContaining(rcvNxt, d[0], d[1]);
+      const b = reassembly.blockContaining(d[0], d[1]);
       if (b !== undefined) {
         inside = [b.start, b.end];
         out.push(inside);
       }
     }
     // Most recently touched first (RFC 2018 §4), without looking at every hole.
-    for (const b of reassembly.recentBlocks(rcvNxt, max + 1)) {
+    for (const b of reassembly.recentBlocks(max + 1)) {
       if (out.length >= max) break;
       if (inside === undefined || b.start !== inside[0]) out.push([b.start, b.end]);
     }

@@ -35,7 +35,7 @@ export function segmentOptions(
     const room =
       payloadLen > 0 ? Math.min(MAX_OPTION_SPACE, tcb.sndMss - payloadLen) : MAX_OPTION_SPACE;
     const fit = Math.min(alone, blocksThatFit(room - used));
-    const wanted = tcb.sackRx.blocks(tcb.reassembly, tcb.rcvNxt, alone);
+    const wanted = tcb.sackRx.blocks(tcb.reassembly, alone);
     const blocks: SackBlock[] = wanted.slice(0, fit);
     if (blocks.length > 0) options.push({ kind: "nop" }, { kind: "nop" }, { kind: "sack", blocks });
     tcb.sackRx.sent(blocks);

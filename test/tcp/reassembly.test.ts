@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { Reassembly } from "../../src/tcp/reassembly.ts";
 import { seqAdd } from "../../src/wire/seq.ts";
+import { fcParams } from "../wire/prop.ts";
 
 describe("Reassembly", () => {
   test("test_reassembly_holds_and_splices_runs", () => {
@@ -86,6 +87,44 @@ describe("Reassembly", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("Reassembly runs against a bitmap model", () => {
+  test("property: the runs are the merged held bytes, within both bounds, whatever the order", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 12 })), {
+          maxLength: 200,
+        }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 50, max: 400 }),
+        (rcvNxt, inserts, holeLimit, limit) => {
+          const r = new Reassembly(limit, holeLimit);
+          const held = new Uint8Array(320);
+          for (const [off, len] of inserts) {
+            r.insert(rcvNxt, seqAdd(rcvNxt, off), new Uint8Array(len).fill(off & 0xff));
+            // The model: what the runs say is held, byte by byte.
+            held.fill(0);
+            for (const [s, e] of r.ranges()) {
+              for (let x = (s - rcvNxt) >>> 0; x !== (e - rcvNxt) >>> 0; x++) held[x] = 1;
+            }
+            const runs = r.ranges();
+            expect(runs.length).toBeLessThanOrEqual(holeLimit);
+            expect(held.reduce((n, b) => n + b, 0)).toBe(r.bytes);
+            expect(r.bytes).toBeLessThanOrEqual(limit);
+            // Sorted, disjoint and never touching: one run per hole.
+            for (let i = 1; i < runs.length; i++) {
+              const gap = (runs[i]![0] - runs[i - 1]![1]) >>> 0;
+              expect(gap).toBeGreaterThan(0);
+              expect(gap).toBeLessThan(320);
+            }
+          }
+        },
+      ),
+      fcParams(300),
     );
   });
 });

@@ -1,0 +1,17 @@
+/**
+ * The edge's entropy for a sans-IO Host (HostOptions.random): 32 bits from
+ * the platform's cryptographic generator per call, taken 256 at a time.
+ * Unpredictable to a peer — what the challenge-ACK budget and the IP ID keys
+ * need against off-path attackers.
+ */
+export function cryptoRandom32(): () => number {
+  const pool = new Uint32Array(256);
+  let at = pool.length;
+  return () => {
+    if (at === pool.length) {
+      crypto.getRandomValues(pool);
+      at = 0;
+    }
+    return pool[at++] as number;
+  };
+}
