@@ -22,6 +22,7 @@ const TOOLS: readonly (readonly [command: string, pkg: string])[] = [
   ["setpriv", "util-linux"],
   ["tmux", "tmux"],
   ["tc", "iproute2"],
+  ["hping3", "hping3"],
 ];
 
 function missingPackages(): string[] {
