@@ -55,7 +55,7 @@ function references(doc: string): Reference[] {
   const short = shorthands(doc);
   const out: Reference[] = [];
   for (const [i, row] of doc.split("\n").entries()) {
-    if (!row.startsWith("|") || row.startsWith("|---")) continue;
+    if (!row.startsWith("|") || /^\|\s*-/.test(row)) continue;
     const cells = row.split(/(?<!\\)\|/).slice(1, -1);
     const cell = cells.at(-1) ?? "";
     // "`file` › "a", "b"; `other` › "c"" — a file, then the names up to the next file.

@@ -219,7 +219,7 @@ describe("SACK blocks that cover part of a segment (RFC 6675 counts octets)", ()
 });
 
 describe("the opening SYN again, with ECN bits (RFC 3168 §6.1.1)", () => {
-  test("a retransmitted SYN carrying ECE|CWR in SYN-RECEIVED gets the SYN-ACK, not a challenge ACK", () => {
+  test("a retransmitted SYN carrying ECE and CWR in SYN-RECEIVED gets the SYN-ACK, not a challenge ACK", () => {
     const tcb = synReceived();
     const syn = seg({ flags: "S", seq: 5000, options: [{ kind: "mss", value: 1460 }] });
     tcb.input({ ...syn, flags: Flag.SYN | Flag.ECE | Flag.CWR }, 100);

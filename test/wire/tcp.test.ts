@@ -205,6 +205,29 @@ describe("parseTcp", () => {
       expect(dropOf(withRawOptions([5, 6, 0, 0, 0, 0, 0, 0]))).toBe("bad-option-length"); // sack 2+8n
       expect(dropOf(withRawOptions([5, 2, 1, 1]))).toBe("bad-option-length"); // sack with no block
     });
+
+    test("badOptions 'skip': a known kind of the wrong size is passed over, an unfollowable length ends the list", () => {
+      const skipped: string[] = [];
+      const parse = (options: number[]) => {
+        const r = parseTcp(withRawOptions(options), A, B, {
+          badOptions: "skip",
+          onSkippedOption: (d) => skipped.push(d),
+        });
+        if (!r.ok) throw new Error(r.drop);
+        return r.value.options;
+      };
+      // MSS of length 5, then wscale 7: the MSS is skipped, wscale read.
+      expect(parse([2, 5, 5, 180, 0, 3, 3, 7])).toEqual([{ kind: "wscale", shift: 7 }]);
+      // NOP, then length 0: the list ends there (nothing after it can be found).
+      expect(parse([1, 8, 0, 1])).toEqual([{ kind: "nop" }]);
+      // A length past the header: the same.
+      expect(parse([3, 3, 7, 2, 9, 0, 0, 0])).toEqual([{ kind: "wscale", shift: 7 }]);
+      expect(skipped).toEqual([
+        "option 2 length 5",
+        "option 8 length 0",
+        "option 2 length 9 runs past the header",
+      ]);
+    });
   });
 });
 
