@@ -128,6 +128,7 @@ const freebsd: Personality = {
     minMss: 216,
     challengeAckPerConnection: { count: 5, interval: 1000 },
     oooHoleLimit: 100,
+    badOptionLength: "skip", // tcp_dooptions passes over what it cannot use
   },
   synOptions: {
     syn: ["mss", "nop", "wscale", "sackOK", "TS"],
@@ -175,6 +176,7 @@ const linux: Personality = {
     minMss: 48,
     challengeAckPerConnection: { count: 1, interval: 500 },
     challengeAckLimit: 1000,
+    badOptionLength: "skip", // tcp_parse_options, likewise
   },
   synOptions: {
     syn: ["mss", "sackOK", "TS", "nop", "wscale"],
