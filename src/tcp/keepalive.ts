@@ -34,7 +34,11 @@ export class KeepAlive {
     this.since = now;
   }
 
-  /** Any segment from the peer: the connection is alive, start the idle time again. */
+  /**
+   * An acceptable segment from the peer (past PAWS and the sequence, RST,
+   * SYN and ACK checks: segment-arrival.ts): the connection is alive, start
+   * the idle time again.
+   */
   heard(now: Millis): void {
     this.since = now;
     this.probes = 0;
