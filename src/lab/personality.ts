@@ -69,13 +69,17 @@ export interface Personality {
  * tcplab's own choices, made for reading: the engine's defaults
  * (src/tcp/settings.ts) with a window-scale shift just big enough for the
  * buffer (0 for 64 KiB, so windows read as bytes) and a TSval that starts at
- * 1 when a connection opens — TSval − 1 is the connection's age in ms.
+ * 1 when a connection opens — TSval − 1 is the connection's age in ms. Its
+ * challenge ACKs follow RFC 5961 §7 as written, one fixed budget a second
+ * for the host, so a lab can count them and then show why Linux hardened
+ * it (the engine's defaults, used by `tcplab serve`, limit each connection
+ * and draw the budget at random).
  */
 const tcplab: Personality = {
   name: "tcplab",
   description:
     "tcplab's defaults, for reading: small TSvals (1 + ms since open), shift 0 for 64 KiB",
-  tcp: {},
+  tcp: { challengeAckRandom: false, challengeAckPerConnection: 0 },
   synOptions: {
     syn: ["mss", "nop", "wscale", "sackOK", "TS"],
     synAckOrder: ["mss", "nop", "wscale", "sackOK", "TS"],
@@ -126,7 +130,8 @@ const freebsd: Personality = {
     // rate limit (net.inet.tcp.ack_war_cnt per ack_war_timewindow), and
     // net.inet.tcp.reass.maxqueuelen (segments there, holes here).
     minMss: 216,
-    challengeAckPerConnection: { count: 5, interval: 1000 },
+    challengeAckPerConnection: 5,
+    challengeAckInterval: 1000,
     oooHoleLimit: 100,
     badOptionLength: "skip", // tcp_dooptions passes over what it cannot use
   },
@@ -174,7 +179,8 @@ const linux: Personality = {
     // tcp_min_snd_mss, tcp_invalid_ratelimit (one per 500 ms per socket), and
     // the host-wide tcp_challenge_ack_limit before it became unlimited.
     minMss: 48,
-    challengeAckPerConnection: { count: 1, interval: 500 },
+    challengeAckPerConnection: 1,
+    challengeAckInterval: 500,
     challengeAckLimit: 1000,
     badOptionLength: "skip", // tcp_parse_options, likewise
   },

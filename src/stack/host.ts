@@ -170,7 +170,11 @@ export class Host {
     const isn = opts.isn;
     this.isn = isn instanceof IsnGenerator ? isn : new IsnGenerator(isn ?? {});
     const random = opts.random ?? seededRandom(this.addr);
-    this.challengeAcks = new ChallengeAckLimiter(this.tcpSettings.challengeAckLimit, random);
+    this.challengeAcks = new ChallengeAckLimiter(
+      this.tcpSettings.challengeAckLimit,
+      random,
+      () => this.tcpSettings.challengeAckRandom,
+    );
     this.ipIds = new IpIds(random);
     const icmp = opts.icmpErrors ?? DEFAULT_ICMP_ERRORS;
     this.icmpErrorBucket = new TokenBucket(icmp.perSecond, icmp.burst);

@@ -27,12 +27,14 @@ export class ChallengeAckLimiter {
 
   /**
    * `limitPerSecond`: the mean budget (0: no host-wide limit). `random`:
-   * where each second's budget comes from; without it the budget is the
-   * limit itself (deterministic, for tests of the limit alone).
+   * where each second's budget comes from, drawn while `randomise()` says so
+   * (settings.challengeAckRandom, read live); otherwise, or without a
+   * source, the budget is the limit itself.
    */
   constructor(
     public limitPerSecond: number,
     private readonly random?: Random32,
+    private readonly randomise: () => boolean = () => true,
   ) {}
 
   /** Whether one more challenge ACK may be sent at `now` (and counts it if so). */
@@ -56,7 +58,7 @@ export class ChallengeAckLimiter {
 
   private drawBudget(): number {
     const limit = this.limitPerSecond;
-    if (this.random === undefined) return limit;
+    if (this.random === undefined || !this.randomise()) return limit;
     const half = Math.ceil(limit / 2);
     return half + (this.random() % Math.max(1, limit));
   }
@@ -64,21 +66,25 @@ export class ChallengeAckLimiter {
 
 /**
  * One connection's own challenge-ACK allowance: `count` per `interval` ms
- * (settings.challengeAckPerConnection), checked before the host's budget.
+ * (settings.challengeAckPerConnection, challengeAckInterval), checked before
+ * the host's budget. A count of 0 (or no interval) is no limit.
  */
 export class ConnectionChallengeLimit {
   private windowStart: Millis = Number.NEGATIVE_INFINITY;
   private used = 0;
 
-  constructor(private readonly limit: { readonly count: number; readonly interval: Millis }) {}
+  constructor(
+    private readonly count: number,
+    private readonly interval: Millis,
+  ) {}
 
   allow(now: Millis): boolean {
-    if (this.limit.interval <= 0) return true; // off
-    if (now - this.windowStart >= this.limit.interval) {
+    if (this.count <= 0 || this.interval <= 0) return true; // off
+    if (now - this.windowStart >= this.interval) {
       this.windowStart = now;
       this.used = 0;
     }
-    if (this.used >= this.limit.count) return false;
+    if (this.used >= this.count) return false;
     this.used++;
     return true;
   }

@@ -42,19 +42,27 @@ export interface TcpSettings {
   /** RFC 5961 §5.2: an ACK below SND.UNA − MAX.SND.WND gets a challenge ACK and is dropped. */
   readonly rfc5961Ack: boolean;
   /**
-   * RFC 5961 §7: challenge ACKs per second per host, on average. The budget
-   * of each second is drawn at random from [limit/2, 3·limit/2) (Linux after
-   * CVE-2016-5696): with a fixed budget an off-path attacker counts how many
-   * a victim's connection spent (RFC 5961 §10). 0 turns the host-wide limit off.
+   * RFC 5961 §7: challenge ACKs per second per host (on average when
+   * challengeAckRandom). 0 turns the host-wide limit off.
    */
   readonly challengeAckLimit: number;
   /**
-   * At most `count` challenge ACKs per `interval` ms per connection, before
-   * the host-wide budget is touched (Linux's tcp_invalid_ratelimit: 1 per
-   * 500 ms; FreeBSD's ack_war: 5 per 1000 ms). What one connection can spend
-   * then says nothing about the others.
+   * Each second's host-wide budget is drawn at random from [limit/2,
+   * 3·limit/2) (Linux after CVE-2016-5696): with a fixed budget an off-path
+   * attacker counts how many a victim's connection spent (RFC 5961 §10).
+   * false: exactly challengeAckLimit a second, as RFC 5961 §7 reads.
    */
-  readonly challengeAckPerConnection: { readonly count: number; readonly interval: Millis };
+  readonly challengeAckRandom: boolean;
+  /**
+   * At most this many challenge ACKs per challengeAckInterval per
+   * connection, before the host-wide budget is touched (Linux's
+   * tcp_invalid_ratelimit: 1 per 500 ms; FreeBSD's ack_war: 5 per 1000 ms):
+   * what one connection spends then says nothing about the others. 0: no
+   * limit per connection.
+   */
+  readonly challengeAckPerConnection: number;
+  /** The period of challengeAckPerConnection. */
+  readonly challengeAckInterval: Millis;
   /**
    * The reset that answers an in-window SYN in a synchronized state when
    * RFC 5961 §4 is off (RFC 9293 §3.10.7.4 fourth step, RFC 793 behaviour:
@@ -320,7 +328,9 @@ export const defaultTcpSettings: TcpSettings = {
   seqCheckWindow: "advertised",
   receiverSws: "rfc9293",
   challengeAckLimit: 10,
-  challengeAckPerConnection: { count: 1, interval: 500 },
+  challengeAckRandom: true,
+  challengeAckPerConnection: 1,
+  challengeAckInterval: 500,
   boundToHalfWindow: true,
   oooLimit: undefined,
   oooHoleLimit: 1024,

@@ -205,7 +205,10 @@ export class Tcb {
     const s = opts.settings;
     this.rttEstimator = new RttEstimator(s.initialRto, s.minRto, s.maxRto);
     this.challengeLimiter = opts.challengeLimiter ?? new ChallengeAckLimiter(s.challengeAckLimit);
-    this.ownChallengeLimit = new ConnectionChallengeLimit(s.challengeAckPerConnection);
+    this.ownChallengeLimit = new ConnectionChallengeLimit(
+      s.challengeAckPerConnection,
+      s.challengeAckInterval,
+    );
     this.congestion = new LossRecovery(this);
     this.now = opts.now;
     this.ts = new Timestamps(s, this.iss, opts.now);

@@ -174,7 +174,7 @@ describe("TCP at the host", () => {
     // Each connection may ask for two at once (its own limit), and the
     // host's budget is drawn as 2 + 1 (random() % 3 = 1): three.
     const b = host("b", {
-      tcp: { challengeAckLimit: 3, challengeAckPerConnection: { count: 2, interval: 1000 } },
+      tcp: { challengeAckLimit: 3, challengeAckPerConnection: 2, challengeAckInterval: 1000 },
       random: () => 1,
     });
     b.listen(80, 4);
