@@ -182,9 +182,6 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     return;
   }
 
-  // RFC 7323 §5.3 R3: an acceptable segment may update TS.Recent.
-  tcb.ts.update(seg, now);
-
   // Second, check the RST bit.
   if (has(seg, Flag.RST)) {
     if (rfc5961(tcb, "rfc5961Rst") && seg.seq !== tcb.rcvNxt) {
@@ -226,6 +223,13 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   // Fifth, check the ACK field.
   if (!has(seg, Flag.ACK)) return;
   if (!ackArrives(tcb, seg, now)) return;
+
+  // RFC 7323 §5.3 R3: an acceptable segment may update TS.Recent — only one
+  // that passed the RST, SYN and ACK checks too. A blind segment that draws a
+  // challenge ACK must not move it: a TSval far ahead would make PAWS drop
+  // every later segment of the real peer (Linux moved the update out of
+  // tcp_validate_incoming for the same reason).
+  tcb.ts.update(seg, now);
 
   // Sixth, the URG bit: ignored (RFC 6093 — the urgent pointer's data is just data).
 

@@ -370,6 +370,30 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
     expect(tcb.sndMss).toBe(1460);
   });
 
+  test("a blind segment that draws a challenge ACK does not move TS.Recent (RFC 7323 §5.3 R3 after RFC 5961)", () => {
+    for (const blind of [
+      // An ACK from beyond SND.NXT (RFC 5961 §5.2).
+      seg({ flags: "A", seq: 5001, ack: 100000, options: [TS(99999, 1)] }),
+      // A SYN at RCV.NXT (RFC 5961 §4.2).
+      seg({ flags: "S", seq: 5001, ack: 0, options: [TS(99999, 1)] }),
+      // A RST in the window but not at RCV.NXT (RFC 5961 §3.2).
+      seg({ flags: "R", seq: 5500, ack: 0, options: [TS(99999, 1)] }),
+    ]) {
+      const tcb = tsEstablished();
+      tcb.input(blind, 10);
+      // The challenge ACK echoes the real peer's TSval, not the attacker's.
+      expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0 <nop,nop,TS val 11 ecr 500>"]);
+      expect(tcb.tsRecent).toBe(500);
+      // The real peer's next segment (TSval 510) still passes PAWS and is taken.
+      tcb.input(
+        seg({ flags: "PA", seq: 5001, ack: 1001, payload: "hi", options: [TS(510, 1)] }),
+        20,
+      );
+      expect(tcb.rcvNxt).toBe(5003);
+      expect(tcb.tsRecent).toBe(510);
+    }
+  });
+
   test("TS.Recent: a delayed ACK covering two segments echoes the first (§4.3 SEG.SEQ ≤ Last.ACK.sent)", () => {
     const tcb = tsEstablished();
     tcb.input(
