@@ -177,7 +177,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     usage: USAGE.inject,
     summary: "put a crafted segment into the host as if from the wire",
     help: [
-      "Relative to a connection, in packetdrill notation (seq relative to the peer's ISN, ack to ours):",
+      "Relative to a connection, in packetdrill notation (seq relative to the peer's ISN, ack and SACK blocks to ours):",
       "  inject #3 < S. 0:0(0) ack 1 win 1000 <mss 536>",
       "  inject #3 < R 1:1(0)                 (`>` puts it on the wire as if the host sent it)",
       "With absolute fields (defaults: seq 0, win 65535, no flags; ack= sets the ACK flag):",

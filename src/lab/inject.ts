@@ -109,14 +109,23 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
   }
   if (st.options === "any")
     return { error: "<...> (any options) cannot be sent: name the options" };
-  const options = convertOptions(st.options);
-  if ("error" in options) return options;
+  const converted = convertOptions(st.options);
+  if ("error" in converted) return converted;
   const inbound = st.direction === "<";
   const ours = tcb.iss;
   const theirs = peerIsn(tcb, bases);
   // Inbound: seq counts from the peer's ISN and ack from ours; outbound the other way round.
   const seqBase = inbound ? theirs : ours;
   const ackBase = inbound ? ours : theirs;
+  // SACK blocks name bytes of the acknowledged stream: relative like the ACK (as the ladder shows them).
+  const options = converted.map((o) =>
+    o.kind === "sack"
+      ? {
+          ...o,
+          blocks: o.blocks.map(([l, r]) => [seqAdd(ackBase, l), seqAdd(ackBase, r)] as const),
+        }
+      : o,
+  );
   let seq: number;
   let len: number;
   if (st.seq.kind === "any") {

@@ -168,6 +168,15 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       const code = await proc.exited;
       live.delete(proc);
       if (lingering !== undefined) clearTimeout(lingering);
+      // Interrupted: what the command left in its session goes too — a child it put in the
+      // background ignores SIGINT, a forking server's children may outlive it.
+      if (io.signal.aborted) {
+        try {
+          process.kill(-proc.pid, "SIGKILL");
+        } catch {
+          // the session has ended already
+        }
+      }
       // What the command wrote before it ended is read to the end; a child it left in the
       // background (`… &` inside it) would keep the pipes open, so reading stops shortly after.
       const drained = Promise.all(pumps);

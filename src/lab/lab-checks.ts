@@ -339,8 +339,14 @@ function packetHint(ctx: CheckContext, q: PacketQuery, seen: PacketsSeen, mark: 
     : `nothing reached ${host} in this step (on a paused clock, \`step\` delivers what is on the wire)`;
 }
 
+/**
+ * The segment came from another host: suggest the prefix only when it is the
+ * segment the step asks for otherwise (same flags and numbers), as a command
+ * typed on the wrong host sends — not when it is some other host's ACK.
+ */
 function wrongHostHint(diffs: readonly string[], host: string): string {
-  return diffs.some((d) => d.includes(`, not ${host}`))
+  const otherSegment = diffs.some((d) => /^its flags are |^it is \d/.test(d));
+  return !otherSegment && diffs.some((d) => d.includes(`, not ${host}`))
     ? ` — run it on ${host}: prefix the command with "${host}:" or switch with "use ${host}"`
     : "";
 }

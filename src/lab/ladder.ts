@@ -47,9 +47,27 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
   let s = `${flags} ${start}:${seqAdd(start, len)}(${len})`;
   if (seg.flags & Flag.ACK) s += ` ack ${seqAdd(seg.ack, -ackBase)}`;
   s += ` win ${seg.window}`;
-  const opts = seg.options.filter((o) => o.kind !== "nop" && o.kind !== "eol");
-  if (opts.length > 0) s += ` <${opts.map(formatSegmentOption).join(",")}>`;
+  const opts = segmentOptions(seg, ackBase);
+  if (opts.length > 0) s += ` <${opts.join(",")}>`;
   return s;
+}
+
+/**
+ * The options as the ladder writes them, padding left out. SACK blocks name
+ * bytes of the data the segment acknowledges, so their edges are relative to
+ * the same ISN as the ACK field (`ackBase`).
+ */
+export function segmentOptions(seg: TcpSegment, ackBase: number): string[] {
+  return seg.options
+    .filter((o) => o.kind !== "nop" && o.kind !== "eol")
+    .map((o) =>
+      o.kind === "sack"
+        ? formatSegmentOption({
+            ...o,
+            blocks: o.blocks.map(([l, r]) => [seqAdd(l, -ackBase), seqAdd(r, -ackBase)] as const),
+          })
+        : formatSegmentOption(o),
+    );
 }
 
 /** Whether `inject` made the packet (into a host, or onto the wire as if the host sent it). */

@@ -31,8 +31,7 @@ import type { TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
 import { readFlags } from "./inject.ts";
-import { IsnBook, segmentLabel, wasInjected } from "./ladder.ts";
-import { formatSegmentOption } from "./packetdrill/matcher.ts";
+import { IsnBook, segmentLabel, segmentOptions, wasInjected } from "./ladder.ts";
 import type { LabHost } from "./world.ts";
 
 /** A number that may be `*` (any). */
@@ -219,6 +218,8 @@ export interface SeenSegment {
   /** Sequence and acknowledgment numbers relative to the ISNs seen. */
   readonly relSeq: number;
   readonly relAck: number;
+  /** The options as the ladder writes them (SACK edges relative, like the ACK). */
+  readonly options: readonly string[];
   /** `S. 0:0(0) ack 1 win 65535 <…>`. */
   readonly label: string;
 }
@@ -248,6 +249,7 @@ export function seenSegments(events: readonly LabEvent[], mark: number): SeenSeg
       remote: ev.dir === ">" ? dstEp : srcEp,
       relSeq: seqAdd(seg.seq, -seqBase),
       relAck: seqAdd(seg.ack, -ackBase),
+      options: segmentOptions(seg, ackBase),
       label: segmentLabel(seg, seqBase, ackBase),
     });
   }
@@ -320,9 +322,7 @@ export function differences(p: SegmentPattern, s: SeenSegment, ctx: PatternConte
     out.push(`its window is ${s.seg.window}, not ${p.win}`);
   }
   if (p.options !== undefined) {
-    const got = s.seg.options
-      .filter((o) => o.kind !== "nop" && o.kind !== "eol")
-      .map(formatSegmentOption);
+    const got = s.options;
     const missing = p.options.items.filter((w) => !got.some((g) => optionMatches(w, g)));
     const extra = p.options.more
       ? []
