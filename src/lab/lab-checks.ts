@@ -433,6 +433,10 @@ function stateHint(
   got: string,
   mark: number,
 ): string | undefined {
+  // The connection is over, but the application still holds the socket: a new
+  // connection cannot take its id until it is closed.
+  if (got === "CLOSED" && want !== "CLOSED" && !(t.host.sockets.info(t.fd) instanceof Error))
+    return `the connection of ${t.host.name}:#${t.fd} is over, but the socket is still open: "${t.host.name}: close #${t.fd}" frees the id for the next connection`;
   for (const other of ctx.hosts) {
     if (other === t.host) continue;
     if (socketState(ctx, other, t.fd) === want) {

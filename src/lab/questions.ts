@@ -25,6 +25,7 @@
  */
 import { State, stateName } from "../tcp/state.ts";
 import { tokenize } from "./args.ts";
+import { formatRate } from "./cmd-plot.ts";
 import { FIELD_NAMES, fieldNamed } from "./fields.ts";
 import type { CheckContext } from "./lab-checks.ts";
 import { packetsSeen, readPacketQuery, socketState } from "./lab-checks.ts";
@@ -230,7 +231,11 @@ export function judge(answer: Answer, truth: Truth, ctx: CheckContext): Judgemen
     const unit = truth.unit === "" ? "" : ` ${truth.unit}`;
     return {
       right: Math.abs(answer.value - truth.value) <= slack + 1e-9,
-      truth: `${Number(truth.value.toFixed(3))}${unit}`,
+      // A rate reads as the plot writes it (2.32 Mbit/s), not as 2318411.765 bit/s.
+      truth:
+        truth.unit === "bit/s"
+          ? formatRate(truth.value)
+          : `${Number(truth.value.toFixed(3))}${unit}`,
     };
   }
   if (truth.kind === "state" && answer.kind === "state") {

@@ -105,7 +105,7 @@ describe("checks on what the plots show", () => {
     const said = readAnswer("number", "2.2mbit", ctx);
     if ("error" in said) throw new Error(said.error);
     expect("value" in said && said.value).toBe(2_200_000);
-    expect(judge(said, rate, ctx).right).toBe(true);
+    expect(judge(said, rate, ctx)).toEqual({ right: true, truth: "2.32 Mbit/s" });
     expect(truthOf(q("number cwnd a:#3 at 9s"), ctx, 0)).toEqual({
       pending: "the clock is at 1.030 s: 9.000 s has not come yet",
     });

@@ -93,6 +93,10 @@ describe("segment checks name what the step asks", () => {
     await runAll(s, ["b: abort #4", "step"]);
     const after = s.checkContext();
     expect(checkExpect(after, "error a:#3 ECONNRESET", 0).ok).toBe(true);
+    // The reset ended the connection, but a still holds socket #3: its id is not free.
+    expect(checkExpect(after, "state a:#3 ESTABLISHED", 0).hint).toBe(
+      'the connection of a:#3 is over, but the socket is still open: "a: close #3" frees the id for the next connection',
+    );
     await runAll(s, ["udp bind 5000", "udp sendto #4 b 9 hi", "step"]);
     expect(checkExpect(s.checkContext(), "packet b > udp port 9 unreachable", 0).ok).toBe(true);
     expect(checkExpect(s.checkContext(), "frobnicate", 0).message).toContain(
