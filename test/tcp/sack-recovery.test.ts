@@ -207,6 +207,31 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
     sackAck(tcb, 1, [[2, 6]], 1100);
     expect(sentIdx(tcb)).toEqual([1, 6]);
   });
+
+  test("a timeout during fast recovery keeps the recovery's ssthresh: SACKed data is not counted as in flight", () => {
+    const tcb = establishedSack({ initialWindow: 20 });
+    tcb.send(new Uint8Array(60 * SMSS), 0);
+    expect(sentIdx(tcb)).toHaveLength(20);
+    // Segment 0 is lost; 1.. arrive and are SACKed: three duplicates, recovery, ssthresh from FlightSize.
+    sackAck(tcb, 0, [[1, 2]], 50);
+    sackAck(tcb, 0, [[1, 3]], 51);
+    sackAck(tcb, 0, [[1, 4]], 52);
+    expect(tcb.congestion.phase).toBe("recovery");
+    const ssthresh = tcb.congestion.ssthresh;
+    // FlightSize / 2 (RFC 5681 equation 4): 22 segments out with the two of limited transmit.
+    expect(ssthresh).toBe(11 * SMSS);
+    // The rest keeps arriving and being SACKed, so pipe falls and new data goes out (RFC 6675):
+    // SND.NXT climbs while the retransmission of 0 is lost too.
+    for (let i = 5, t = 60; i <= 40; i++, t++) sackAck(tcb, 0, [[1, i]], t);
+    tcb.takeOutput();
+    expect(tcb.congestion.flightSize).toBeGreaterThan(30 * SMSS);
+    tcb.onTimer(2000);
+    expect(tcb.congestion.stats.timeouts).toBe(1);
+    // Halving that FlightSize — mostly data that has arrived — would set ssthresh far above
+    // what the path carried; the recovery's value stands (as Linux keeps it).
+    expect(tcb.congestion.ssthresh).toBe(ssthresh);
+    expect([tcb.congestion.phase, tcb.congestion.cwnd]).toEqual(["loss", SMSS]);
+  });
 });
 
 // ---- two hosts ------------------------------------------------------------

@@ -149,8 +149,11 @@ export abstract class WindowController implements CongestionController {
   onRto(flightSize: number, now: Millis, repeated: boolean): void {
     // RFC 5681 §3.1: ssthresh per equation (4) on the first timeout, held on
     // repeated timeouts of the same data; cwnd = LW = 1 SMSS (§3.1, §5).
+    // A timeout during fast recovery keeps the ssthresh the recovery set:
+    // FlightSize then counts data the peer has SACKed, and halving it would
+    // undo the reduction (Linux's tcp_enter_loss keeps it the same way).
     this.hystart?.stop();
-    if (!repeated) this.decrease(flightSize, now);
+    if (!repeated && this.mode !== "recovery") this.decrease(flightSize, now);
     this.timedOut();
     this.w = this.smss;
     this.mode = "loss";
