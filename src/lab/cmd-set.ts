@@ -47,7 +47,7 @@ const CHOICES: Readonly<Partial<Record<Key, readonly string[]>>> = {
   listenerCloseHalfOpen: ["reset", "drop"],
   rcvBufRounding: ["none", "mss"],
   seqCheckWindow: ["advertised", "buffer"],
-  receiverSws: ["rfc9293", "bsd"],
+  receiverSws: ["rfc9293", "bsd", "off"],
   synOptionPadding: ["nop", "eol"],
 };
 

@@ -159,9 +159,20 @@ export interface TcpSettings {
    * suggested algorithm — RCV.NXT+RCV.WND stays put until it can move by
    * min(rcvBuf/2, MSS). "bsd": never offer a window below min(rcvBuf/4, MSS),
    * but otherwise offer all free space in every segment (4.4BSD tcp_output,
-   * FreeBSD), so the edge may creep by a few bytes.
+   * FreeBSD), so the edge may creep by a few bytes. "off": no avoidance —
+   * every segment offers all free space and every read that frees a byte
+   * sends a window update (the receiver of RFC 813's syndrome; for labs).
    */
-  readonly receiverSws: "rfc9293" | "bsd";
+  readonly receiverSws: "rfc9293" | "bsd" | "off";
+  /**
+   * Sender SWS avoidance (RFC 9293 §3.8.6.2.1, RFC 1122 §4.2.3.4): a segment
+   * shorter than a full one, with more data waiting behind it, goes only
+   * once it is at least half the largest window the peer has offered (or
+   * when the persist timer overrides). false: whatever the window allows
+   * goes at once, however small (the sender of RFC 813's syndrome; for
+   * labs). Nagle (§3.7.4) is a switch of its own.
+   */
+  readonly senderSws: boolean;
 
   /**
    * Bound new segments to half the largest window the peer has offered
@@ -327,6 +338,7 @@ export const defaultTcpSettings: TcpSettings = {
   rcvBufRounding: "none",
   seqCheckWindow: "advertised",
   receiverSws: "rfc9293",
+  senderSws: true,
   challengeAckLimit: 10,
   challengeAckRandom: true,
   challengeAckPerConnection: 1,

@@ -794,6 +794,7 @@ export class Tcb {
       // unacknowledged, unless NODELAY or the FIN follows (nothing more will come).
       return this.noDelay || this.finQueued || !outstanding;
     }
+    if (!this.settings.senderSws) return true; // no avoidance: a silly sender
     return len >= this.maxSndWnd / 2; // Fs = 1/2 of the largest window seen
   }
 
@@ -963,6 +964,8 @@ export class Tcb {
    * (worth a window update). With settings.receiverSws "bsd" any segment
    * sent offers all free space once it is at least min(rcvBuf/4, MSS)
    * (4.4BSD tcp_output); the update is still sent only for the larger step.
+   * With "off" there is no avoidance: all free space is offered at once, and
+   * any opening is worth an update.
    */
   updateRcvWnd(): boolean {
     // RFC 7323 §2.2: a SYN's window is never scaled. While our SYN is
@@ -981,10 +984,11 @@ export class Tcb {
       this.settings.receiverSws === "bsd" &&
       free > current &&
       free >= Math.min(cap / 4, this.settings.mss);
-    if (significant || bsd) {
+    const off = this.settings.receiverSws === "off" && free > current;
+    if (significant || bsd || off) {
       this.rcvWnd = free;
       this.rcvAdv = seqAdd(this.rcvNxt, free);
-      return significant;
+      return significant || off;
     }
     this.rcvWnd = current;
     return false;
