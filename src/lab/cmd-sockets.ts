@@ -51,6 +51,8 @@ export function readText(raw: string): Uint8Array | { error: string } {
 
 /** The most one `send --bytes` generates: the send buffer takes what fits, the rest is refused. */
 const MAX_SEND_BYTES = 64 * 1024 * 1024;
+/** Bytes of a read that `recv` prints; it counts the rest. */
+const RECV_SHOWN = 256;
 
 const USAGE = {
   listen: "listen PORT [BACKLOG]",
@@ -298,8 +300,15 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
               : "the connection is closed";
         return [text(`#${fd}: end of stream (${why})`)];
       }
+      // A long read is counted in full and shown in part: a window's worth of
+      // bytes would fill the screen.
+      const shown = r.length > RECV_SHOWN ? r.subarray(0, RECV_SHOWN) : r;
+      const part = shown.length < r.length ? ` (the first ${RECV_SHOWN} shown)` : "";
+      const more = shown.length < r.length ? "…" : "";
       return [
-        text(`#${fd} read ${r.length} bytes:`, [{ text: `"${escapeBytes(r)}"`, tone: "accent" }]),
+        text(`#${fd} read ${r.length} bytes${part}:`, [
+          { text: `"${escapeBytes(shown)}"${more}`, tone: "accent" },
+        ]),
       ];
     },
   });
