@@ -5,63 +5,8 @@
  * the same step done right is accepted. Simulated world, fixed seed.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { type LabFile, parseLabFile, stepsFor } from "../../src/lab/lab-file.ts";
-import { startLab } from "../../src/lab/lab-runner.ts";
-import { DEFAULT_LABS_DIR, type LabEngine } from "../../src/lab/session.ts";
-import { run, runAll, session } from "./helpers.ts";
-
-function load(name: string): LabFile {
-  const parsed = parseLabFile(readFileSync(join(DEFAULT_LABS_DIR, `${name}.md`), "utf8"), name);
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.lab;
-}
-
-/** Starts `name` and does its first `n` steps as written, each accepted by `next`. */
-async function startAt(name: string, n: number): Promise<{ s: LabEngine; lab: LabFile }> {
-  const { s } = session();
-  const lab = load(name);
-  await startLab(s, lab);
-  await doSteps(s, lab, n);
-  return { s, lab };
-}
-
-async function doSteps(s: LabEngine, lab: LabFile, n: number): Promise<void> {
-  const steps = stepsFor(lab, "simulated");
-  for (let i = 0; i < n; i++) {
-    await predict(s, lab, i);
-    await runAll(s, steps[i]?.commands ?? []);
-    const r = await run(s, "next");
-    expect({ step: i + 1, next: r.text }).toEqual({
-      step: i + 1,
-      next: expect.stringContaining(`Step ${i + 2}/${steps.length}`),
-    });
-  }
-}
-
-/** Answers step `i`'s question, if it asks one, with some answer of the right kind. */
-async function predict(s: LabEngine, lab: LabFile, i: number): Promise<void> {
-  const kind = stepsFor(lab, "simulated")[i]?.question?.kind;
-  if (kind === undefined) return;
-  const guess = { number: "1", state: "ESTABLISHED", segment: "." }[kind];
-  expect((await run(s, `answer ${guess}`)).errors).toEqual([]);
-}
-
-/** `next` refuses: the lab stays at step `at`, and the output says why. */
-async function refused(s: LabEngine, at: number): Promise<string> {
-  const r = await run(s, "next");
-  expect(r.text).toContain("not yet: do what the step says, then next again");
-  expect(s.status().lab?.step).toBe(at);
-  return r.text;
-}
-
-/** `next` accepts: the lab moves on to step `to`. */
-async function accepted(s: LabEngine, to: number): Promise<void> {
-  const r = await run(s, "next");
-  expect(r.text).not.toContain("not yet: do what the step says");
-  expect(s.status().lab?.step).toBe(to);
-}
+import { run, runAll } from "./helpers.ts";
+import { accepted, doStepCommands, doSteps, predict, refused, startAt } from "./lab-steps.ts";
 
 describe("connection-management labs refuse the usual mistakes with a hint", () => {
   test("close: the FIN sent from the wrong host", async () => {
@@ -130,8 +75,3 @@ describe("connection-management labs refuse the usual mistakes with a hint", () 
     await accepted(s, 4);
   });
 });
-
-/** Types step `i`'s commands as written (without `next`). */
-async function doStepCommands(s: LabEngine, lab: LabFile, i: number): Promise<void> {
-  await runAll(s, stepsFor(lab, "simulated")[i]?.commands ?? []);
-}
