@@ -174,7 +174,8 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
     summary: "take a completed connection from a listener",
     help: [
       "Takes the oldest connection whose handshake is complete from the listener's accept queue",
-      "and gives it a new socket id. Without #ID, the host's only (or first) listener is used.",
+      "and gives it a new socket id. Without #ID, the host's first listener with a completed",
+      "connection is used (or its first listener, if none has one yet).",
       "An empty queue is not an error: the handshake has not finished yet.",
     ],
     args: [{ name: "#ID", kind: "socket", optional: true }],
@@ -182,7 +183,13 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       const { sockets } = ctx.host;
       let fd = a.num("#ID");
       if (fd === undefined) {
-        const l = sockets.list().find((s) => s.state === "LISTEN");
+        // As an application waiting on all its listeners would: the first one ready.
+        const listeners = sockets.list().filter((s) => s.state === "LISTEN");
+        const ready = listeners.find((s) => {
+          const p = sockets.poll(s.fd);
+          return !(p instanceof SocketError) && p.readable;
+        });
+        const l = ready ?? listeners[0];
         if (l === undefined)
           return [err(`accept: no listening socket on ${ctx.host.name}`, USAGE.accept)];
         fd = l.fd;
