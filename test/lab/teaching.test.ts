@@ -339,9 +339,7 @@ describe("progress, the curriculum and teachers' labs", () => {
     // A new session, as after restarting the shell.
     const again = session({ labsDir: labs, progress: fileProgress(file) }).s;
     const list = await run(again, "lab list");
-    expect(list.text).toMatch(
-      /Testing\n.*\n1 +quiz +Quiz +3 +started: step 2\/3, 1\/1 predicted/,
-    );
+    expect(list.text).toMatch(/Testing\n.*\n1 +quiz +Quiz +3 +started: step 2\/3, 1\/1 predicted/);
     const offer = await run(again, "lab start quiz");
     expect(offer.text).toContain("You stopped lab quiz at step 2 of 3. lab start quiz resume");
     expect(again.lab).toBeUndefined();
