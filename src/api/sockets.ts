@@ -234,10 +234,7 @@ export class Sockets {
       if (other === sock || other.type !== "tcp" || other.boundPort !== port) continue;
       if (!(sock.reuseAddr && other.reuseAddr)) return true;
     }
-    if (!sock.reuseAddr) {
-      for (const tcb of this.host.connections()) if (tcb.local.port === port) return true;
-    }
-    return false;
+    return !sock.reuseAddr && this.host.tcpPortConnected(port);
   }
 
   listen(fd: Fd, backlog = 128): undefined | SocketError {

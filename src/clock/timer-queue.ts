@@ -1,12 +1,9 @@
+import { DeadlineHeap } from "../util/deadline-heap.ts";
 import type { Millis, TimerHandle } from "./clock.ts";
 
-/** One pending timer. `index` is its slot in the heap (-1 once it has left). */
+/** One pending timer; its id is its insertion order. */
 interface Entry extends TimerHandle {
-  readonly deadline: Millis;
-  /** Insertion order: breaks ties so equal deadlines fire first-scheduled-first. */
-  readonly seq: number;
   readonly fn: () => void;
-  index: number;
 }
 
 /**
@@ -15,34 +12,35 @@ interface Entry extends TimerHandle {
  * the same schedule always fires in the same order.
  */
 export class TimerQueue {
-  private readonly heap: Entry[] = [];
+  private readonly heap = new DeadlineHeap<Entry>();
   private readonly byId = new Map<number, Entry>();
   private nextSeq = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   push(deadline: Millis, fn: () => void): TimerHandle {
     if (Number.isNaN(deadline)) throw new RangeError("timer deadline is NaN");
     const seq = this.nextSeq++;
-    const entry: Entry = { id: seq, deadline, seq, fn, index: this.heap.length };
-    this.heap.push(entry);
-    this.byId.set(entry.id, entry);
-    this.siftUp(entry.index);
-    return { id: entry.id };
+    const entry: Entry = { id: seq, fn };
+    // The rank breaks ties: equal deadlines fire first-scheduled-first.
+    this.heap.set(entry, deadline, seq);
+    this.byId.set(seq, entry);
+    return { id: seq };
   }
 
   /** Removes the timer if it is still pending; cancelling twice or after it fired is harmless. */
   cancel(handle: TimerHandle): boolean {
     const entry = this.byId.get(handle.id);
     if (entry === undefined) return false;
-    this.removeAt(entry.index);
+    this.byId.delete(handle.id);
+    this.heap.delete(entry);
     return true;
   }
 
   peekDeadline(): Millis | undefined {
-    return this.heap[0]?.deadline;
+    return this.heap.peek();
   }
 
   /** A mark that orders after every timer scheduled so far (see popDue's `before`). */
@@ -58,67 +56,15 @@ export class TimerQueue {
     limit: Millis,
     before: number = Number.POSITIVE_INFINITY,
   ): { deadline: Millis; fn: () => void } | undefined {
-    const top = this.heap[0];
-    if (top === undefined || top.deadline > limit || top.seq >= before) return undefined;
-    this.removeAt(0);
-    return { deadline: top.deadline, fn: top.fn };
+    const top = this.heap.first();
+    if (top === undefined || top.deadline > limit || top.rank >= before) return undefined;
+    this.heap.delete(top.item);
+    this.byId.delete(top.item.id);
+    return { deadline: top.deadline, fn: top.item.fn };
   }
 
   clear(): void {
-    for (const entry of this.heap) entry.index = -1;
-    this.heap.length = 0;
+    this.heap.clear();
     this.byId.clear();
-  }
-
-  private removeAt(index: number): void {
-    const heap = this.heap;
-    const gone = heap[index]!;
-    const last = heap.pop()!;
-    this.byId.delete(gone.id);
-    gone.index = -1;
-    if (last === gone) return;
-    heap[index] = last;
-    last.index = index;
-    this.siftUp(index);
-    this.siftDown(last.index);
-  }
-
-  private before(x: Entry, y: Entry): boolean {
-    return x.deadline < y.deadline || (x.deadline === y.deadline && x.seq < y.seq);
-  }
-
-  private siftUp(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!this.before(entry, parent)) break;
-      heap[index] = parent;
-      parent.index = index;
-      index = parentIndex;
-    }
-    heap[index] = entry;
-    entry.index = index;
-  }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const n = heap.length;
-    const entry = heap[index]!;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      let child = left;
-      if (right < n && this.before(heap[right]!, heap[left]!)) child = right;
-      const smaller = heap[child]!;
-      if (!this.before(smaller, entry)) break;
-      heap[index] = smaller;
-      smaller.index = index;
-      index = child;
-    }
-    heap[index] = entry;
-    entry.index = index;
   }
 }

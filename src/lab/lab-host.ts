@@ -51,7 +51,9 @@ export function makeLabHost(
   const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`), lostOnWire);
   const attachment = attach(host, link.end, clock);
   const sockets = new Sockets(host, attachment);
-  const samples = new HostSamples(() => host.connections(), host.addr);
+  const samples = new HostSamples((port, addr, remotePort) =>
+    host.connection(port, { addr, port: remotePort }),
+  );
   link.delivered = (packet) => samples.delivered(packet, clock.now());
   log.onEvent((ev) => {
     if (ev.kind === "packet" && ev.host === host.name && ev.dir === ">" && !ev.injected)

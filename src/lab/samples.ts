@@ -135,9 +135,13 @@ export class HostSamples {
   /** The sample of each packet sent, to mark it lost when the log learns it was dropped. */
   private readonly byEvent = new WeakMap<PacketEvent, SentSample>();
 
+  /** `lookup` finds a connection by its ports and the peer's address (the host's table, O(1)). */
   constructor(
-    private readonly connections: () => readonly Tcb[],
-    private readonly addr: number,
+    private readonly lookup: (
+      localPort: number,
+      remoteAddr: number,
+      remotePort: number,
+    ) => Tcb | undefined,
   ) {}
 
   series(tcb: Tcb): ConnectionSeries | undefined {
@@ -183,13 +187,7 @@ export class HostSamples {
   }
 
   private find(localPort: number, remoteAddr: number, remotePort: number): Tcb | undefined {
-    return this.connections().find(
-      (t) =>
-        t.local.port === localPort &&
-        t.remote.addr === remoteAddr &&
-        t.remote.port === remotePort &&
-        (t.local.addr === this.addr || t.local.addr === 0),
-    );
+    return this.lookup(localPort, remoteAddr, remotePort);
   }
 }
 

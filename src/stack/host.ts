@@ -5,7 +5,8 @@ import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
 import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
-import { Tcb, type TcbEvents } from "../tcp/tcb.ts";
+import { Tcb, type TcbEvents, type TcbOwner } from "../tcp/tcb.ts";
+import { DeadlineHeap } from "../util/deadline-heap.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmp,
@@ -156,6 +157,20 @@ export class Host {
   private readonly halfOpen = new Map<Tcb, ListenerEntry>();
   private readonly udpSockets = new Map<number, UdpSocket>();
   private readonly ephemeral: EphemeralPorts;
+  /**
+   * Per-packet work must not grow with the number of connections (an idle
+   * one costs nothing): each TCB's next deadline waits in a heap, and the
+   * TCBs that changed since the host last looked (output queued, timers
+   * moved — by a user call, a segment or a timer) in `touched`.
+   */
+  private readonly timers = new DeadlineHeap<Tcb>();
+  private readonly touched = new Set<Tcb>();
+  private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
+  /** Connections per local port (listeners apart), for tcpPortInUse. */
+  private readonly portUse = new Map<number, number>();
+  /** Each TCB's place in the order of opening: TCBs due together run oldest first. */
+  private readonly serial = new Map<Tcb, number>();
+  private opened = 0;
 
   constructor(opts: HostOptions) {
     this.name = opts.name;
@@ -409,10 +424,11 @@ export class Host {
           now,
           syn: seg,
           challengeLimiter: this.challengeAcks,
+          owner: this.owner,
         });
         entry.listener.addHalfOpen(tcb);
         this.halfOpen.set(tcb, entry);
-        this.tcbs.set(tupleKey(entry.port, remote), tcb);
+        this.add(tcb);
         this.counters.count("tcp", "passive-opens");
         this.events.connectionAdded?.(tcb);
         this.afterTcb(tcb);
@@ -420,8 +436,12 @@ export class Host {
     }
   }
 
-  /** Drains a TCB's output at once (causal order), hands finished handshakes over, forgets CLOSED TCBs. */
+  /**
+   * Drains a TCB's output at once (causal order), hands finished handshakes
+   * over, forgets CLOSED TCBs and files the TCB's next deadline.
+   */
   private afterTcb(tcb: Tcb): void {
+    this.touched.delete(tcb); // first: what the events below do to it is seen again
     // sendTcp copies each payload into its packet at once: the views may go.
     tcb.drainOutput((seg) => this.sendTcp(tcb.remote.addr, seg));
     if (this.halfOpen.size > 0) {
@@ -432,12 +452,39 @@ export class Host {
       }
     }
     if (tcb.state === State.Closed) this.forget(tcb);
+    else if (this.tcbs.get(tupleKey(tcb.local.port, tcb.remote)) === tcb) {
+      this.timers.set(tcb, tcb.pollAt(), this.rank(tcb));
+    }
+  }
+
+  /** Every TCB touched since the host last looked, in the order they were touched. */
+  private settle(): void {
+    while (this.touched.size > 0) {
+      for (const tcb of this.touched) this.afterTcb(tcb);
+    }
+  }
+
+  private rank(tcb: Tcb): number {
+    return this.serial.get(tcb) ?? 0;
+  }
+
+  private add(tcb: Tcb): void {
+    this.serial.set(tcb, ++this.opened);
+    this.tcbs.set(tupleKey(tcb.local.port, tcb.remote), tcb);
+    const port = tcb.local.port;
+    this.portUse.set(port, (this.portUse.get(port) ?? 0) + 1);
   }
 
   private forget(tcb: Tcb): void {
+    this.timers.delete(tcb);
+    this.serial.delete(tcb);
     const key = tupleKey(tcb.local.port, tcb.remote);
     if (this.tcbs.get(key) !== tcb) return;
     this.tcbs.delete(key);
+    const port = tcb.local.port;
+    const use = (this.portUse.get(port) ?? 1) - 1;
+    if (use > 0) this.portUse.set(port, use);
+    else this.portUse.delete(port);
     this.halfOpen.delete(tcb);
     this.events.connectionRemoved?.(tcb);
   }
@@ -447,7 +494,7 @@ export class Host {
   /** Whole IPv4 packets to put on the link, oldest first; draining empties the queue. */
   takeOutput(): Uint8Array[] {
     // User calls on a Tcb (send, recv, close …) queue segments the Host has not seen yet.
-    for (const tcb of this.tcbs.values()) this.afterTcb(tcb);
+    this.settle();
     const out = this.out;
     // Never hand out the live queue: a caller holding an empty result would
     // see packets queued later appear in it (and send them twice).
@@ -577,22 +624,28 @@ export class Host {
 
   /** The earliest deadline of any TCB or fragment reassembly, if any. */
   pollAt(): Millis | undefined {
-    let at = this.reassembler.pollAt();
-    for (const tcb of this.tcbs.values()) {
-      const t = tcb.pollAt();
-      if (t !== undefined && (at === undefined || t < at)) at = t;
-    }
-    return at;
+    this.settle(); // deadlines moved by user calls
+    const at = this.reassembler.pollAt();
+    const t = this.timers.peek();
+    return t !== undefined && (at === undefined || t < at) ? t : at;
   }
 
-  /** Runs every timer due at `now`: TCB timers and fragment expiry. */
+  /**
+   * Runs every timer due at `now`: TCB timers and fragment expiry. TCBs due
+   * together run in the order they were opened (deterministic, whatever
+   * their deadlines).
+   */
   poll(now: Millis): void {
+    this.settle();
     this.reassembler.expire(now);
-    for (const tcb of [...this.tcbs.values()]) {
+    const due = this.timers.popDue(now);
+    if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
+    for (const tcb of due) {
       const t = tcb.pollAt();
       if (t !== undefined && t <= now) tcb.onTimer(now);
       this.afterTcb(tcb);
     }
+    this.settle();
   }
 
   // ───────────────────────────── TCP calls ─────────────────────────────
@@ -651,9 +704,10 @@ export class Host {
       settings: { ...this.tcpSettings, ...opts.settings },
       now,
       challengeLimiter: this.challengeAcks,
+      owner: this.owner,
       ...(opts.events !== undefined ? { events: opts.events } : {}),
     });
-    this.tcbs.set(tupleKey(port, peer), tcb);
+    this.add(tcb);
     this.counters.count("tcp", "active-opens");
     this.events.connectionAdded?.(tcb);
     this.afterTcb(tcb);
@@ -675,9 +729,17 @@ export class Host {
 
   /** Whether any listener or connection uses local TCP port `port`. */
   tcpPortInUse(port: number): boolean {
-    if (this.listenerTable.has(port)) return true;
-    for (const tcb of this.tcbs.values()) if (tcb.local.port === port) return true;
-    return false;
+    return this.listenerTable.has(port) || this.portUse.has(port);
+  }
+
+  /** Whether a connection (not a listener) uses local TCP port `port`. */
+  tcpPortConnected(port: number): boolean {
+    return this.portUse.has(port);
+  }
+
+  /** The connection of local port `localPort` with `remote`, if any. */
+  connection(localPort: number, remote: Endpoint): Tcb | undefined {
+    return this.tcbs.get(tupleKey(localPort, remote));
   }
 
   /** An unused TCP port from the ephemeral range (for bind(0) before listen). */

@@ -40,6 +40,17 @@ export interface TcbOptions {
   events?: TcbEvents;
   /** RFC 5961 §7 limiter shared by the host's connections; a private one is made if absent. */
   challengeLimiter?: ChallengeAckLimiter;
+  /** Told whenever the Tcb queues output or its deadlines may have moved (the Host). */
+  owner?: TcbOwner;
+}
+
+/**
+ * Whoever drives a Tcb (the Host) learns here which connections changed, so
+ * it looks only at those: output queued, timers re-armed, state changed —
+ * by a segment, a timer or a user call made outside the Host.
+ */
+export interface TcbOwner {
+  touched(tcb: Tcb): void;
 }
 
 export type TimerName =
@@ -49,6 +60,10 @@ export type TimerName =
   | "time-wait"
   | "keepalive"
   | "user-timeout";
+
+function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
+  return a === undefined || (b !== undefined && b < a) ? b : a;
+}
 
 /** Largest window the 16-bit header field carries unscaled (RFC 7323 §2 lifts it once negotiated). */
 const MAX_WINDOW = 65535;
@@ -176,8 +191,10 @@ export class Tcb {
   /** Some queued output's payload is a view into the send buffer (see drainOutput). */
   private outputViews = false;
   private observers = new Set<TcbEvents>();
+  private readonly owner: TcbOwner | undefined;
 
   private constructor(opts: TcbOptions, passive: boolean) {
+    this.owner = opts.owner;
     this.local = opts.local;
     this.remote = opts.remote;
     this.settings = opts.settings;
@@ -413,13 +430,16 @@ export class Tcb {
   setKeepAlive(on: boolean, now?: Millis): void {
     this.keepAlive.on = on;
     if (now !== undefined) this.keepAlive.since = now;
+    this.owner?.touched(this); // the keep-alive deadline joins or leaves the owner's timers
   }
 
-  /** Earliest pending deadline. */
+  /** Earliest pending deadline (the minimum of timers(), without building the list). */
   pollAt(): Millis | undefined {
-    let at: Millis | undefined;
-    for (const t of this.timers()) if (at === undefined || t.deadline < at) at = t.deadline;
-    return at;
+    let at = earliest(this.rtxAt, this.persistAt);
+    at = earliest(at, this.delayedAckAt);
+    at = earliest(at, this.timeWaitAt);
+    at = earliest(at, this.keepAlive.deadline(this.state));
+    return this.timeWaitAt === undefined ? earliest(at, userTimeoutDeadline(this)) : at;
   }
 
   timers(): { name: TimerName; deadline: Millis }[] {
@@ -551,6 +571,7 @@ export class Tcb {
     this.reassembly.clear();
     if (error !== undefined) this.rcvQueue.clear();
     this.setState(State.Closed);
+    this.owner?.touched(this);
   }
 
   /** RFC 9293 §3.10.7.4 eighth step / §3.10.8: TIME-WAIT for 2×MSL, (re)started. */
@@ -558,6 +579,7 @@ export class Tcb {
     this.setState(State.TimeWait);
     this.rtxAt = this.persistAt = this.delayedAckAt = undefined;
     this.timeWaitAt = now + 2 * this.settings.msl;
+    this.owner?.touched(this);
   }
 
   /**
@@ -622,11 +644,13 @@ export class Tcb {
       options,
       payload: payload ?? NO_PAYLOAD,
     });
+    this.owner?.touched(this);
   }
 
   /** Queues a reply made elsewhere (a reset from resetFor) as it is. */
   emitRaw(seg: TcpSegment): void {
     this.output.push(seg);
+    this.owner?.touched(this);
   }
 
   /**
@@ -850,6 +874,7 @@ export class Tcb {
     }
     if (this.ackNow && this.state !== State.SynSent) this.sendAck();
     this.rearmTimers(now);
+    this.owner?.touched(this);
   }
 
   /** One new segment if the windows, Nagle and SWS avoidance let it go; false if none went. */

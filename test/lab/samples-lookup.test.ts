@@ -1,0 +1,29 @@
+import { expect, test } from "bun:test";
+import { HostSamples } from "../../src/lab/samples.ts";
+import type { Tcb } from "../../src/tcp/tcb.ts";
+import { ip } from "../../src/wire/addr.ts";
+import { buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
+import { Flag } from "../../src/wire/tcp-types.ts";
+import { connected } from "../stack/util.ts";
+
+test("the lab's per-packet samples find their connection by lookup, not by walking every connection", () => {
+  const { a, clients } = connected(300);
+  const lookups: [number, number, number][] = [];
+  const samples = new HostSamples((port, addr, remotePort) => {
+    lookups.push([port, addr, remotePort]);
+    return a.connection(port, { addr, port: remotePort });
+  });
+  const tcb = clients[123] as Tcb;
+  samples.added(tcb, 0);
+  const seg = tcpSegment({
+    srcPort: tcb.local.port,
+    dstPort: tcb.remote.port,
+    seq: tcb.sndNxt,
+    ack: tcb.rcvNxt,
+    flags: Flag.ACK,
+    payload: new Uint8Array(10),
+  });
+  samples.sent(buildTcpPacket(ip("10.0.0.1"), tcb.remote.addr, seg), 5);
+  expect(lookups).toEqual([[tcb.local.port, tcb.remote.addr, tcb.remote.port]]);
+  expect(samples.series(tcb)?.sent.length).toBe(1);
+});
