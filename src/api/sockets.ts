@@ -6,6 +6,7 @@ import type { Listener } from "../tcp/listener.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName } from "../tcp/state.ts";
 import type { Tcb } from "../tcp/tcb.ts";
+import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { type ErrorCode, SocketError } from "./errors.ts";
 
@@ -125,6 +126,9 @@ export class Sockets {
   readonly attachment: Attachment;
   private readonly socks = new Map<Fd, Sock>();
   private readonly byListener = new Map<Listener, TcpSock>();
+  /** Closed fds below nextFd, lowest first (a heap keyed by the fd itself): no scan per socket(). */
+  private readonly freeFds = new DeadlineHeap<Fd>();
+  private nextFd = 3;
 
   constructor(host: Host, attachment: Attachment) {
     this.host = host;
@@ -149,8 +153,7 @@ export class Sockets {
 
   socket(type: SocketType): Fd | SocketError {
     if (type !== "tcp" && type !== "udp") return err("EINVAL", `socket type ${String(type)}`);
-    let fd = 3;
-    while (this.socks.has(fd)) fd++;
+    const fd = this.allocateFd();
     const base = { fd, nonBlocking: false, closed: false, waiters: new Set<() => boolean>() };
     if (type === "tcp") {
       this.socks.set(fd, {
@@ -501,6 +504,7 @@ export class Sockets {
     if (sock instanceof SocketError) return sock;
     sock.closed = true;
     this.socks.delete(fd);
+    this.freeFds.set(fd, fd);
     const now = this.now();
     if (sock.type === "udp") {
       sock.udp?.close();
@@ -701,6 +705,14 @@ export class Sockets {
   }
 
   // ───────────────────────────── internals ─────────────────────────────
+
+  /** The lowest free fd: the smallest one closed and not reused yet, else the next new one. */
+  private allocateFd(): Fd {
+    const lowest = this.freeFds.first();
+    if (lowest === undefined) return this.nextFd++;
+    this.freeFds.delete(lowest.item);
+    return lowest.item;
+  }
 
   private get(fd: Fd): Sock | SocketError {
     const sock = this.socks.get(fd);

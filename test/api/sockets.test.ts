@@ -273,3 +273,17 @@ describe("UDP sockets", () => {
     expect(await s.send(fd, bytes(3))).toBe(3);
   });
 });
+
+describe("fd numbers", () => {
+  test("socket() returns the lowest free fd, reusing closed ones lowest first", () => {
+    const { b } = simPair();
+    const s = b.sockets;
+    const fds = Array.from({ length: 6 }, () => ok(s.socket("tcp")));
+    expect(fds).toEqual([3, 4, 5, 6, 7, 8]);
+    s.close(7);
+    s.close(4);
+    s.close(5);
+    expect([ok(s.socket("udp")), ok(s.socket("tcp")), ok(s.socket("tcp"))]).toEqual([4, 5, 7]);
+    expect(ok(s.socket("tcp"))).toBe(9);
+  });
+});
