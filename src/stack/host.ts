@@ -166,6 +166,8 @@ export class Host {
   private readonly timers = new DeadlineHeap<Tcb>();
   private readonly touched = new Set<Tcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
+  /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
+  private readonly timeWait = new Set<Tcb>();
   /** Connections per local port (listeners apart), for tcpPortInUse. */
   private readonly portUse = new Map<number, number>();
   /** Each TCB's place in the order of opening: TCBs due together run oldest first. */
@@ -451,9 +453,21 @@ export class Host {
         if (tcb.state !== State.Closed) this.events.acceptable?.(entry.listener, entry.port);
       }
     }
+    if (tcb.state === State.TimeWait && !this.timeWait.has(tcb)) this.enteredTimeWait(tcb);
     if (tcb.state === State.Closed) this.forget(tcb);
     else if (this.tcbs.get(tupleKey(tcb.local.port, tcb.remote)) === tcb) {
       this.timers.set(tcb, tcb.pollAt(), this.rank(tcb));
+    }
+  }
+
+  /** A new TIME-WAIT beyond the bound ends the oldest one early (its TCB closes quietly). */
+  private enteredTimeWait(tcb: Tcb): void {
+    this.timeWait.add(tcb);
+    while (this.timeWait.size > this.tcpSettings.timeWaitLimit) {
+      const oldest = this.timeWait.values().next().value as Tcb;
+      this.timeWait.delete(oldest);
+      oldest.closeWith(undefined);
+      this.counters.count("tcp", "time-wait-reaped");
     }
   }
 
@@ -477,6 +491,7 @@ export class Host {
 
   private forget(tcb: Tcb): void {
     this.timers.delete(tcb);
+    this.timeWait.delete(tcb);
     this.serial.delete(tcb);
     const key = tupleKey(tcb.local.port, tcb.remote);
     if (this.tcbs.get(key) !== tcb) return;

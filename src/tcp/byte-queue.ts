@@ -1,31 +1,50 @@
 /**
- * A bounded FIFO of bytes on a ring buffer: the storage under the send
- * buffer (bytes from SND.UNA on) and the receive queue (in-order bytes the
- * application has not read yet).
+ * A bounded FIFO of bytes: the storage under the send buffer (bytes from
+ * SND.UNA on) and the receive queue (in-order bytes the application has not
+ * read yet).
+ *
+ * Memory follows what is queued, not the bound: the bytes live in a list of
+ * chunks allocated as data arrives and dropped as it is consumed, so an
+ * idle connection holds no buffer at all, whatever its configured size (a
+ * 1 MiB window costs nothing until a megabyte is in flight) — the mbuf chain
+ * or skb queue of a kernel, not a preallocated ring. Small writes share a
+ * chunk (no per-byte overhead for a stream of one-byte segments); a large,
+ * owned array (a received segment's payload) is kept as it is, without a copy.
  */
+
+/** Smallest chunk allocated for copied data (smaller pushes share one). */
+const MIN_CHUNK = 1024;
+/** Owned arrays at least this long are kept as they are; shorter ones are copied together. */
+const ADOPT_MIN = 512;
+
 export class ByteQueue {
-  private buf: Uint8Array;
-  private head = 0;
+  /** The chunks, oldest first, from index `first` on (dropped ones are compacted away in bulk). */
+  private chunks: Uint8Array[] = [];
+  private first = 0;
+  /** Bytes of chunks[first] already consumed. */
+  private headSkip = 0;
   private len = 0;
   private cap: number;
+  /** The last chunk's backing allocation, when it has room to append (copied data only). */
+  private tail: Uint8Array | undefined;
+  private tailUsed = 0;
+  /** Bytes consumed before chunks[first] (positions below are counted from the queue's start). */
+  private headPos = 0;
+  /** Where the last lookup ended, so a run of sends walks the chunks once. */
+  private cacheIndex = 0;
+  private cachePos = 0;
 
   constructor(capacity: number) {
     this.cap = capacity;
-    this.buf = new Uint8Array(Math.max(1, capacity));
   }
 
   get capacity(): number {
     return this.cap;
   }
 
-  /** Enlarges the queue to `capacity` bytes, keeping what is queued (never shrinks). */
+  /** Raises the bound to `capacity` bytes (never lowers it); nothing is allocated. */
   grow(capacity: number): void {
-    if (capacity <= this.cap) return;
-    const kept = this.peek(0, this.len);
-    this.buf = new Uint8Array(capacity);
-    this.buf.set(kept);
-    this.head = 0;
-    this.cap = capacity;
+    if (capacity > this.cap) this.cap = capacity;
   }
 
   get length(): number {
@@ -36,19 +55,51 @@ export class ByteQueue {
     return this.cap - this.len;
   }
 
-  /** Appends as much of `data` as fits; returns the number of bytes taken. */
-  push(data: Uint8Array): number {
+  /** Chunks held (for memory accounting and tests). */
+  get chunkCount(): number {
+    return this.chunks.length - this.first;
+  }
+
+  /**
+   * Appends as much of `data` as fits; returns the number of bytes taken.
+   * `owned`: the caller hands the array over and never writes to it again,
+   * so a large one is kept without a copy.
+   */
+  push(data: Uint8Array, owned = false): number {
     const n = Math.min(data.length, this.free);
-    let tail = (this.head + this.len) % this.buf.length;
-    let done = 0;
-    while (done < n) {
-      const run = Math.min(n - done, this.buf.length - tail);
-      this.buf.set(data.subarray(done, done + run), tail);
-      done += run;
-      tail = (tail + run) % this.buf.length;
+    if (n <= 0) return 0;
+    if (owned && n >= ADOPT_MIN) {
+      this.chunks.push(n === data.length ? data : data.subarray(0, n));
+      this.tail = undefined;
+    } else {
+      this.append(n === data.length ? data : data.subarray(0, n));
     }
     this.len += n;
     return n;
+  }
+
+  /** Copies `data` into the tail allocation, starting a new one when it is full. */
+  private append(data: Uint8Array): void {
+    let done = 0;
+    const tail = this.tail;
+    if (tail !== undefined) {
+      const fit = Math.min(data.length, tail.length - this.tailUsed);
+      if (fit > 0) {
+        tail.set(data.subarray(0, fit), this.tailUsed);
+        this.tailUsed += fit;
+        this.chunks[this.chunks.length - 1] = tail.subarray(0, this.tailUsed);
+        done = fit;
+      }
+    }
+    if (done === data.length) return;
+    const rest = data.length - done;
+    // Room for what is likely to follow, within the bound.
+    const size = Math.max(rest, Math.min(MIN_CHUNK, this.free));
+    const fresh = new Uint8Array(size);
+    fresh.set(data.subarray(done));
+    this.tail = fresh;
+    this.tailUsed = rest;
+    this.chunks.push(fresh.subarray(0, rest));
   }
 
   /** A copy of `len` bytes starting `offset` bytes after the head (clamped to what is queued). */
@@ -56,41 +107,111 @@ export class ByteQueue {
     const start = Math.min(Math.max(0, offset), this.len);
     const n = Math.min(Math.max(0, len), this.len - start);
     const out = new Uint8Array(n);
-    let pos = (this.head + start) % this.buf.length;
-    let done = 0;
-    while (done < n) {
-      const run = Math.min(n - done, this.buf.length - pos);
-      out.set(this.buf.subarray(pos, pos + run), done);
-      done += run;
-      pos = (pos + run) % this.buf.length;
-    }
+    this.copyOut(start, n, out);
     return out;
   }
 
   /**
    * `len` bytes starting `offset` bytes after the head (clamped like peek):
-   * a view into the ring when they lie in one piece, else a copy. A view is
-   * valid only until the space is reused — after consume() and a push()
-   * that wraps over it; callers that keep it must copy.
+   * a view into a chunk when they lie in one, else a copy. A view stays
+   * valid while its bytes are queued; callers that keep it longer must copy.
    */
   view(offset: number, len: number): Uint8Array {
     const start = Math.min(Math.max(0, offset), this.len);
     const n = Math.min(Math.max(0, len), this.len - start);
-    const pos = (this.head + start) % this.buf.length;
-    if (pos + n <= this.buf.length) return this.buf.subarray(pos, pos + n);
+    const [i, at] = this.locate(start);
+    const chunk = this.chunks[i];
+    if (chunk !== undefined && at + n <= chunk.length) return chunk.subarray(at, at + n);
     return this.peek(offset, len);
+  }
+
+  /**
+   * Removes and returns up to `max` bytes from the head. The head chunk
+   * itself when it is what is asked for (no copy: the queue lets go of it).
+   */
+  take(max: number): Uint8Array {
+    const n = Math.min(Math.max(0, max), this.len);
+    const head = this.chunks[this.first];
+    if (head !== undefined && n > 0 && n <= head.length - this.headSkip) {
+      const out = head.subarray(this.headSkip, this.headSkip + n);
+      this.consume(n);
+      return out;
+    }
+    const out = this.peek(0, n);
+    this.consume(n);
+    return out;
   }
 
   /** Drops `n` bytes from the head. */
   consume(n: number): void {
-    const k = Math.min(Math.max(0, n), this.len);
-    this.head = (this.head + k) % this.buf.length;
+    let k = Math.min(Math.max(0, n), this.len);
     this.len -= k;
-    if (this.len === 0) this.head = 0;
+    while (k > 0) {
+      const chunk = this.chunks[this.first] as Uint8Array;
+      const left = chunk.length - this.headSkip;
+      if (k < left) {
+        this.headSkip += k;
+        break;
+      }
+      k -= left;
+      this.headPos += chunk.length;
+      this.first++;
+      this.headSkip = 0;
+    }
+    if (this.len === 0) {
+      this.clear();
+      return;
+    }
+    // Compact now and then: dropped chunks stay in the array until half of it is dead.
+    if (this.first > 32 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.cacheIndex -= this.first;
+      this.first = 0;
+    }
   }
 
+  /** Empties the queue and lets go of every chunk. */
   clear(): void {
-    this.head = 0;
+    this.chunks = [];
+    this.first = 0;
+    this.headSkip = 0;
     this.len = 0;
+    this.tail = undefined;
+    this.tailUsed = 0;
+    this.headPos = 0;
+    this.cacheIndex = 0;
+    this.cachePos = 0;
+  }
+
+  /** The chunk index and offset in it of the byte `offset` bytes after the head. */
+  private locate(offset: number): [number, number] {
+    const target = this.headPos + this.headSkip + offset;
+    let i = this.first;
+    let pos = this.headPos;
+    if (this.cacheIndex > i && this.cachePos <= target) {
+      i = this.cacheIndex;
+      pos = this.cachePos;
+    }
+    for (;;) {
+      const chunk = this.chunks[i];
+      if (chunk === undefined || target < pos + chunk.length) break;
+      pos += chunk.length;
+      i++;
+    }
+    this.cacheIndex = i;
+    this.cachePos = pos;
+    return [i, target - pos];
+  }
+
+  private copyOut(start: number, n: number, out: Uint8Array): void {
+    let [i, at] = this.locate(start);
+    let done = 0;
+    while (done < n) {
+      const chunk = this.chunks[i++] as Uint8Array;
+      const run = Math.min(n - done, chunk.length - at);
+      out.set(chunk.subarray(at, at + run), done);
+      done += run;
+      at = 0;
+    }
   }
 }

@@ -492,7 +492,8 @@ function deliverQueued(tcb: Tcb, now: Millis): void {
 
 function deliver(tcb: Tcb, data: Uint8Array): void {
   // The advertised window never exceeds the free queue space, so this fits.
-  const n = tcb.rcvQueue.push(data);
+  // The payload is the TCB's (the host copied it off the link): kept, not copied.
+  const n = tcb.rcvQueue.push(data, true);
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, n);
 }
 

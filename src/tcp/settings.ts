@@ -117,6 +117,13 @@ export interface TcpSettings {
    * peer's FIN again restarts the 2 MSL timer.
    */
   readonly timeWaitInput: "rfc9293" | "bsd";
+  /**
+   * Host-wide bound on connections in TIME-WAIT (Linux tcp_max_tw_buckets,
+   * FreeBSD maxtcptw). Past it the oldest one, the nearest to its end, is
+   * closed early and counted ("tcp.time-wait-reaped"), so a closing storm
+   * cannot grow memory without bound.
+   */
+  readonly timeWaitLimit: number;
 
   // ---- LISTEN (RFC 9293 §3.10.7.2) ----
   /**
@@ -332,6 +339,7 @@ export const defaultTcpSettings: TcpSettings = {
   timeWaitRst: "close",
   timeWaitReopen: false,
   timeWaitInput: "rfc9293",
+  timeWaitLimit: 16_384,
   dropSynFin: "never",
   listenSynAckReset: true,
   listenerCloseHalfOpen: "reset",

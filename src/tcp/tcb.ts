@@ -359,8 +359,7 @@ export class Tcb {
 
   /** RECEIVE (§3.10.3): in-order bytes; reading may open the window (window update). */
   recv(max: number, now: Millis): Uint8Array {
-    const data = this.rcvQueue.peek(0, max);
-    this.rcvQueue.consume(data.length);
+    const data = this.rcvQueue.take(max);
     if (data.length > 0 && this.updateRcvWnd() && this.peerMaySend()) {
       // §3.8.6.2.2: the window opened by a significant amount — tell the peer.
       this.ackNow = true;

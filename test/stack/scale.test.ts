@@ -8,7 +8,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import fc from "fast-check";
 import { State } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
-import { bytes, connected, pump } from "./util.ts";
+import { B, bytes, connected, pump } from "./util.ts";
 
 const spies: { mockRestore(): void }[] = [];
 afterEach(() => {
@@ -138,5 +138,46 @@ describe("per-packet work does not grow with idle connections", () => {
       }),
       { seed: 7, numRuns: 60 },
     );
+  });
+});
+
+describe("TIME-WAIT and half-open entries are lean and bounded", () => {
+  test("TIME-WAIT past settings.timeWaitLimit ends the oldest early, counted", () => {
+    const { a, b, clients, servers } = connected(8, { timeWaitLimit: 5 });
+    for (const t of clients) t.close(1);
+    pump(a, b, 1);
+    // The server side closes one by one: its peers enter TIME-WAIT in that order.
+    for (const t of servers) {
+      t.close(2);
+      pump(a, b, 2);
+    }
+    const inTimeWait = a.connections().filter((t) => t.state === State.TimeWait);
+    expect(inTimeWait.length).toBe(5);
+    // The three closed first went first; the five latest remain.
+    expect(inTimeWait).toEqual(clients.slice(3));
+    expect(a.stats().packets["tcp.time-wait-reaped"]).toBe(3);
+    for (const t of clients.slice(0, 3)) expect(t.state).toBe(State.Closed);
+  });
+
+  test("TIME-WAIT and SYN-RECEIVED with 1 MiB buffers hold no buffer", () => {
+    const { a, b, clients } = connected(2, { rcvBuf: 1 << 20, sndBuf: 1 << 20 });
+    const c = clients[0] as Tcb;
+    c.send(bytes(50_000), 1);
+    pump(a, b, 1);
+    for (const t of b.connections()) {
+      t.recv(1 << 20, 2);
+      t.close(2);
+    }
+    c.close(2);
+    pump(a, b, 2);
+    expect(c.state).toBe(State.TimeWait);
+    expect(c.sendBuf.bytes.chunkCount + c.rcvQueue.chunkCount).toBe(0);
+    // A SYN to a listener with no accept() yet: a half-open entry.
+    b.listen(81, 4);
+    const half = a.connect({ addr: B, port: 81 }, 3);
+    if (typeof half === "string") throw new Error(half);
+    for (const p of a.takeOutput()) b.receive(p, 3);
+    const synRcvd = b.connections().find((t) => t.state === State.SynReceived) as Tcb;
+    expect(synRcvd.sendBuf.bytes.chunkCount + synRcvd.rcvQueue.chunkCount).toBe(0);
   });
 });
