@@ -3,6 +3,12 @@ import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import { SocketError } from "./errors.ts";
 import type { Fd, Sockets } from "./sockets.ts";
 
+/** A recv() result as read() gives it: bytes, null at end of stream, or a rejection. */
+function chunkOrEnd(r: Uint8Array | SocketError): Uint8Array | null {
+  const data = check(r);
+  return data.length === 0 ? null : data;
+}
+
 /** Unwraps a Sockets result: a SocketError becomes a rejection. */
 function check<T>(r: T | SocketError): T {
   if (r instanceof SocketError) throw r;
@@ -129,9 +135,9 @@ export class Connection implements AsyncIterable<Uint8Array> {
   }
 
   /** Up to `max` bytes; null at end of stream. */
-  async read(max = 65536): Promise<Uint8Array | null> {
-    const data = check(await this.sockets.recv(this.fd, max));
-    return data.length === 0 ? null : data;
+  read(max = 65536): Promise<Uint8Array | null> {
+    // No async frame of its own: a server's idle connection waits in one promise.
+    return this.sockets.recv(this.fd, max).then(chunkOrEnd);
   }
 
   /** Reads until end of stream and returns everything. */

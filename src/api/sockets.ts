@@ -5,7 +5,7 @@ import type { UdpSocket } from "../stack/udp-socket.ts";
 import type { Listener } from "../tcp/listener.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { Tcb, TcbEvents } from "../tcp/tcb.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { type ErrorCode, SocketError } from "./errors.ts";
@@ -62,8 +62,14 @@ interface BaseSock {
   readonly fd: Fd;
   nonBlocking: boolean;
   closed: boolean;
-  /** Blocked calls; each returns true once it has completed. */
-  readonly waiters: Set<() => boolean>;
+  /** Blocked calls, retried on every event of the socket. */
+  readonly waiters: Set<Waiter>;
+}
+
+/** A blocked call: `attempt` again until it has a result, then `resolve` with it. */
+interface Waiter {
+  readonly attempt: () => unknown;
+  readonly resolve: (value: unknown) => void;
 }
 
 interface TcpSock extends BaseSock {
@@ -83,8 +89,8 @@ interface TcpSock extends BaseSock {
   errorReported: boolean;
   rdShut: boolean;
   wrShut: boolean;
-  /** Detaches this socket's observer from its TCB. */
-  unobserve: (() => void) | undefined;
+  /** This socket's observer on its TCB (detached on close). */
+  watch: TcbWatch | undefined;
 }
 
 interface UdpSock extends BaseSock {
@@ -108,6 +114,29 @@ function fromStack(e: StackError): SocketError {
 /** States in which our FIN has been acknowledged or the connection is gone. */
 function finAcked(state: State): boolean {
   return state === State.FinWait2 || state === State.TimeWait || state === State.Closed;
+}
+
+/**
+ * A socket's observer on its TCB: methods, not closures, so each socket
+ * costs one small object however many connections are open.
+ */
+class TcbWatch implements TcbEvents {
+  constructor(
+    private readonly sockets: Sockets,
+    private readonly sock: TcpSock,
+  ) {}
+  stateChanged(t: Tcb): void {
+    this.sockets.tcbEvent(this.sock, t, false);
+  }
+  readable(t: Tcb): void {
+    this.sockets.tcbEvent(this.sock, t, true);
+  }
+  writable(t: Tcb): void {
+    this.sockets.tcbEvent(this.sock, t, false);
+  }
+  closed(t: Tcb): void {
+    this.sockets.tcbEvent(this.sock, t, false);
+  }
 }
 
 /**
@@ -154,7 +183,7 @@ export class Sockets {
   socket(type: SocketType): Fd | SocketError {
     if (type !== "tcp" && type !== "udp") return err("EINVAL", `socket type ${String(type)}`);
     const fd = this.allocateFd();
-    const base = { fd, nonBlocking: false, closed: false, waiters: new Set<() => boolean>() };
+    const base = { fd, nonBlocking: false, closed: false, waiters: new Set<Waiter>() };
     if (type === "tcp") {
       this.socks.set(fd, {
         ...base,
@@ -172,7 +201,7 @@ export class Sockets {
         errorReported: false,
         rdShut: false,
         wrShut: false,
-        unobserve: undefined,
+        watch: undefined,
       });
     } else {
       this.socks.set(fd, {
@@ -344,23 +373,19 @@ export class Sockets {
 
   private bindTcb(sock: TcpSock, tcb: Tcb): void {
     sock.tcb = tcb;
-    const wake = (t: Tcb) => {
-      // Record a failure before waking anyone: stateChanged(→CLOSED) comes before closed().
-      if (t.error !== undefined && t.state === State.Closed && !sock.errorReported) {
-        sock.pendingError = t.error;
-      }
-      this.wake(sock);
-    };
-    sock.unobserve = tcb.observe({
-      stateChanged: wake,
-      readable: (t) => {
-        // After shutdown(rd), arriving data is read and dropped so the window stays open.
-        if (sock.rdShut && t.recvAvailable > 0) t.recv(t.recvAvailable, this.now());
-        wake(t);
-      },
-      writable: wake,
-      closed: wake,
-    });
+    sock.watch = new TcbWatch(this, sock);
+    tcb.observe(sock.watch);
+  }
+
+  /** internal (TcbWatch): an event of `sock`'s TCB. */
+  tcbEvent(sock: TcpSock, t: Tcb, readable: boolean): void {
+    // After shutdown(rd), arriving data is read and dropped so the window stays open.
+    if (readable && sock.rdShut && t.recvAvailable > 0) t.recv(t.recvAvailable, this.now());
+    // Record a failure before waking anyone: stateChanged(→CLOSED) comes before closed().
+    if (t.error !== undefined && t.state === State.Closed && !sock.errorReported) {
+      sock.pendingError = t.error;
+    }
+    this.wake(sock);
   }
 
   // ───────────────────────────── data ─────────────────────────────
@@ -517,7 +542,7 @@ export class Sockets {
         if (sock.linger === 0 || (!sock.rdShut && tcb.recvAvailable > 0)) tcb.abort(now);
         else if (!sock.wrShut) tcb.close(now);
       }
-      sock.unobserve?.();
+      if (sock.watch !== undefined) tcb.unobserve(sock.watch);
     }
     this.flush();
     this.wake(sock);
@@ -757,14 +782,10 @@ export class Sockets {
   private block<T>(sock: Sock, attempt: () => T | undefined): Promise<T> {
     const first = attempt();
     if (first !== undefined) return Promise.resolve(first);
-    return new Promise<T>((resolve) => {
-      sock.waiters.add(() => {
-        const r = attempt();
-        if (r === undefined) return false;
-        resolve(r);
-        return true;
-      });
-    });
+    // A record, not a closure over a closure: an idle blocked read stays small.
+    const { promise, resolve } = Promise.withResolvers<T>();
+    sock.waiters.add({ attempt, resolve: resolve as (value: unknown) => void });
+    return promise;
   }
 
   private waking = new Set<Sock>();
@@ -781,7 +802,12 @@ export class Sockets {
     try {
       do {
         this.again.delete(sock);
-        for (const w of [...sock.waiters]) if (w()) sock.waiters.delete(w);
+        for (const w of [...sock.waiters]) {
+          const r = w.attempt();
+          if (r === undefined) continue;
+          sock.waiters.delete(w);
+          w.resolve(r);
+        }
       } while (this.again.has(sock) && sock.waiters.size > 0);
     } finally {
       this.waking.delete(sock);

@@ -5,7 +5,8 @@ import { type Service, tcpService } from "./service.ts";
 export const DISCARD_PORT = 9;
 
 export async function discardConnection(conn: Connection): Promise<void> {
-  for await (const _ of conn) {
+  // A plain loop (no async iterator): an idle connection waits in one read.
+  while ((await conn.read()) !== null) {
     // discarded
   }
   await conn.end();

@@ -5,7 +5,10 @@ import { type Service, tcpService } from "./service.ts";
 export const ECHO_PORT = 7;
 
 export async function echoConnection(conn: Connection): Promise<void> {
-  for await (const chunk of conn) await conn.write(chunk);
+  // A plain loop (no async iterator): an idle connection waits in one read.
+  for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) {
+    await conn.write(chunk);
+  }
   await conn.end();
 }
 

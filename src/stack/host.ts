@@ -96,6 +96,8 @@ interface ListenerEntry {
   readonly port: number;
   readonly listener: Listener;
   readonly settings: TcpSettings;
+  /** Our end of every connection it accepts (one object shared by them all). */
+  readonly local: Endpoint;
 }
 
 /** A datagram ready for demux: a whole packet, or one rebuilt from fragments. */
@@ -415,7 +417,7 @@ export class Host {
         return;
       case "syn": {
         this.counters.count("tcp", "delivered");
-        const local: Endpoint = { addr: this.addr, port: entry.port };
+        const local = entry.local;
         let iss = this.isn.next(local, remote, now);
         if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);
         const tcb = Tcb.accept({
@@ -680,7 +682,7 @@ export class Host {
         ...(opts.halfOpenLimit !== undefined ? { halfOpenLimit: opts.halfOpenLimit } : {}),
       },
     );
-    this.listenerTable.set(port, { port, listener, settings });
+    this.listenerTable.set(port, { port, listener, settings, local: { addr: this.addr, port } });
     return listener;
   }
 

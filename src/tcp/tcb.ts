@@ -68,6 +68,9 @@ function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefi
 /** Largest window the 16-bit header field carries unscaled (RFC 7323 §2 lifts it once negotiated). */
 const MAX_WINDOW = 65535;
 const NO_PAYLOAD = new Uint8Array(0);
+/** Shared by every Tcb without events of its own (callers replace `events`, never mutate it). */
+const NO_EVENTS: TcbEvents = Object.freeze({});
+const NO_OBSERVERS: readonly TcbEvents[] = [];
 
 /**
  * One connection's Transmission Control Block (RFC 9293 §3.3.1) and the
@@ -190,7 +193,8 @@ export class Tcb {
   private output: TcpSegment[] = [];
   /** Some queued output's payload is a view into the send buffer (see drainOutput). */
   private outputViews = false;
-  private observers = new Set<TcbEvents>();
+  /** Replaced, never changed in place: a notify running over it is not disturbed by (un)observe. */
+  private observers: readonly TcbEvents[] = NO_OBSERVERS;
   private readonly owner: TcbOwner | undefined;
 
   private constructor(opts: TcbOptions, passive: boolean) {
@@ -199,7 +203,7 @@ export class Tcb {
     this.remote = opts.remote;
     this.settings = opts.settings;
     this.passive = passive;
-    this.events = opts.events ?? {};
+    this.events = opts.events ?? NO_EVENTS;
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
@@ -537,8 +541,13 @@ export class Tcb {
 
   /** Extra listeners besides `events` (the Listener uses this to track its connections). */
   observe(events: TcbEvents): () => void {
-    this.observers.add(events);
-    return () => this.observers.delete(events);
+    if (!this.observers.includes(events)) this.observers = [...this.observers, events];
+    return () => this.unobserve(events);
+  }
+
+  unobserve(events: TcbEvents): void {
+    if (this.observers.includes(events))
+      this.observers = this.observers.filter((o) => o !== events);
   }
 
   // ---- engine: state and events -----------------------------------------
