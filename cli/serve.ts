@@ -202,7 +202,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   services.close();
   kh.attachment.flush(); // the RSTs of aborted connections
   const stats = kh.host.stats();
-  const tun = { ...kh.tun.stats };
+  const tun = { ...kh.tun.stats, kernelDropped: kh.tun.kernelDropped() ?? null };
   await kh.close();
   clearInterval(keepAlive);
   process.off("exit", removeOnExit);

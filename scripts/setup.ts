@@ -22,7 +22,9 @@ const TOOLS: readonly (readonly [command: string, pkg: string])[] = [
   ["setpriv", "util-linux"],
   ["tmux", "tmux"],
   ["tc", "iproute2"],
+  // Load: floods and connection churn (scripts/load.ts, the reduced load tests).
   ["hping3", "hping3"],
+  ["ab", "apache2-utils"],
 ];
 
 function missingPackages(): string[] {

@@ -1,14 +1,33 @@
-/** Messages between the TUN driver (main thread) and its read-loop worker. */
+/**
+ * Messages and shared memory between the TUN driver (main thread) and its
+ * read-loop worker.
+ *
+ * The hand-off is a ring of `slots` buffers of `slotBytes` each in one
+ * SharedArrayBuffer: the worker reads packets straight into the next free
+ * slot and posts its number; the main thread delivers the packets as views
+ * into the slot and then frees it. Memory is the ring, fixed when the
+ * device opens (TunOptions.queueBytes): nothing is allocated per packet or
+ * per batch, so a flood cannot grow it whatever the garbage collector does.
+ * When every slot is taken the stack is behind: the worker stops reading,
+ * the kernel's device queue fills and the kernel drops (counted by the
+ * device, TunStats.kernelDropped), as a NIC does when its ring is full.
+ */
 export interface ReaderInit {
   readonly fd: number;
   /** An eventfd: writing to it makes the worker leave its poll loop. */
   readonly stopFd: number;
   /** Largest packet to read (the device MTU). */
   readonly mtu: number;
+  /** The ring: `slots` × `slotBytes`. */
+  readonly ring: SharedArrayBuffer;
+  readonly slots: number;
+  readonly slotBytes: number;
+  /** Packet lengths: `slots` × MAX_PACKETS_PER_SLOT Uint32s. */
+  readonly lengths: SharedArrayBuffer;
   /**
-   * Two Int32s: [CREDIT] batches the worker may still post before it must
-   * wait; [WAITING] 1 while the worker is (about to be) in Atomics.wait, so
-   * the main thread notifies only then.
+   * Int32s: [CREDIT] free slots; [WAITING] 1 while the worker is (about to
+   * be) in Atomics.wait, so the main thread notifies only then; [STALLS]
+   * times the worker found no free slot (the stack was behind).
    */
   readonly credit: SharedArrayBuffer;
 }
@@ -16,13 +35,17 @@ export interface ReaderInit {
 /** Int32 indexes into ReaderInit.credit. */
 export const CREDIT = 0;
 export const WAITING = 1;
+export const STALLS = 2;
+export const CREDIT_WORDS = 3;
+
+/** Packets one slot holds at most. */
+export const MAX_PACKETS_PER_SLOT = 512;
 
 export type ReaderMessage =
   | {
       readonly type: "batch";
-      /** Packets laid end to end; `lengths[i]` for i < count. Transferred, never reused. */
-      readonly buf: ArrayBuffer;
-      readonly lengths: Uint32Array;
+      /** The slot holding the packets, laid end to end; lengths in the lengths array. */
+      readonly slot: number;
       readonly count: number;
       readonly bytes: number;
     }

@@ -3,29 +3,32 @@
  * `poll()` here is what keeps an idle tcplab at ~0% CPU while the main
  * thread stays free: the worker sleeps in the kernel until the device (or
  * the stop eventfd) is readable, then drains every queued packet with
- * non-blocking `read()`s into one ArrayBuffer and transfers it (no copy) to
- * the main thread — many packets per wake-up under load.
+ * non-blocking `read()`s straight into the next free slot of the shared
+ * ring and posts the slot's number — many packets per wake-up under load.
  *
- * Backpressure: at most MAX_IN_FLIGHT batches may wait on the main thread;
- * beyond that the worker blocks (Atomics.wait) and the kernel's device
- * queue fills and drops, as a real NIC ring would.
+ * Backpressure: when no slot is free the worker blocks (Atomics.wait) and
+ * the kernel's device queue fills and drops, as a real NIC ring would
+ * (tun-reader-protocol.ts).
  *
- * Protocol (see tun-reader.ts): init {fd, stopFd, mtu, credit} → batches
- * {type:"batch", buf, lengths, count, bytes} … → {type:"stopped"} or
+ * Protocol (see tun-reader.ts): init ReaderInit → batches
+ * {type:"batch", slot, count, bytes} … → {type:"stopped"} or
  * {type:"error", errno}.
  */
 import { ptr } from "bun:ffi";
 import { EAGAIN, EINTR, errno, libc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./tun-libc.ts";
-import { CREDIT, type ReaderInit, type ReaderMessage, WAITING } from "./tun-reader-protocol.ts";
+import {
+  CREDIT,
+  MAX_PACKETS_PER_SLOT,
+  type ReaderInit,
+  type ReaderMessage,
+  STALLS,
+  WAITING,
+} from "./tun-reader-protocol.ts";
 
 declare const self: Worker;
 
-const BATCH_BYTES = 256 * 1024;
-const MAX_PACKETS_PER_BATCH = 512;
-
-function post(msg: ReaderMessage, transfer?: ArrayBuffer[]): void {
-  if (transfer === undefined) self.postMessage(msg);
-  else self.postMessage(msg, transfer);
+function post(msg: ReaderMessage): void {
+  self.postMessage(msg);
 }
 
 function run(init: ReaderInit): void {
@@ -40,8 +43,11 @@ function run(init: ReaderInit): void {
   pv.setInt16(12, POLLIN, true);
   const pfdsPtr = ptr(pfds);
   let stopping = false;
-  const scratch = new Uint8Array(BATCH_BYTES);
-  const scratchLengths = new Uint32Array(MAX_PACKETS_PER_BATCH);
+  const ring = new Uint8Array(init.ring);
+  const lengths = new Uint32Array(init.lengths);
+  let slot = 0;
+  /** Whether `slot` is ours to fill (a credit was taken for it). */
+  let held = false;
 
   for (;;) {
     pv.setInt16(6, 0, true);
@@ -60,19 +66,22 @@ function run(init: ReaderInit): void {
       return;
     }
 
-    // Drain: read until EAGAIN or the batch is full, into a reused scratch
-    // buffer; each batch is then copied once into a right-sized buffer that
-    // is transferred (zeroing a fresh large buffer per wake-up cost more).
+    // Drain: read until EAGAIN or the slot is full, straight into the slot;
+    // a full slot is posted and the next one taken (waiting for it if the
+    // main thread has not freed it yet).
     let count = 0;
     let used = 0;
     let failed = 0;
     for (;;) {
-      if (count === MAX_PACKETS_PER_BATCH || BATCH_BYTES - used < init.mtu) {
-        if (!send()) break;
+      if (!held && !take()) break;
+      if (count === MAX_PACKETS_PER_SLOT || init.slotBytes - used < init.mtu) {
+        send();
         count = 0;
         used = 0;
+        continue;
       }
-      const got = Number(c.read(init.fd, ptr(scratch, used), init.mtu));
+      const base = slot * init.slotBytes;
+      const got = Number(c.read(init.fd, ptr(ring, base + used), init.mtu));
       if (got < 0) {
         const e = errno();
         if (e === EINTR) continue;
@@ -80,7 +89,7 @@ function run(init: ReaderInit): void {
         break;
       }
       if (got === 0) break;
-      scratchLengths[count++] = got;
+      lengths[slot * MAX_PACKETS_PER_SLOT + count++] = got;
       used += got;
     }
     if (count > 0 && !stopping) send();
@@ -90,24 +99,36 @@ function run(init: ReaderInit): void {
       return;
     }
 
-    function send(): boolean {
-      // Wait for credit: the main thread returns one per batch it has handled.
-      while (Atomics.sub(credit, CREDIT, 1) <= 0) {
-        Atomics.add(credit, CREDIT, 1);
-        // Announce the wait first (the main thread notifies only then); a
-        // credit returned in between makes the wait return at once.
-        Atomics.store(credit, WAITING, 1);
-        Atomics.wait(credit, CREDIT, 0, 50);
-        Atomics.store(credit, WAITING, 0);
-        if (stopRequested()) {
-          stopping = true;
-          return false;
-        }
-      }
-      const buf = scratch.slice(0, used).buffer;
-      const lengths = scratchLengths.slice(0, count);
-      post({ type: "batch", buf, lengths, count, bytes: used }, [buf, lengths.buffer]);
+    function send(): void {
+      post({ type: "batch", slot, count, bytes: used });
+      slot = (slot + 1) % init.slots;
+      held = false;
+    }
+  }
+
+  /** Takes the next slot, waiting until the main thread frees one; false if a stop came first. */
+  function take(): boolean {
+    if (Atomics.sub(credit, CREDIT, 1) > 0) {
+      held = true;
       return true;
+    }
+    Atomics.add(credit, CREDIT, 1);
+    Atomics.add(credit, STALLS, 1); // the stack is behind: the kernel's queue takes the excess
+    for (;;) {
+      // Announce the wait first (the main thread notifies only then); a
+      // credit returned in between makes the wait return at once.
+      Atomics.store(credit, WAITING, 1);
+      Atomics.wait(credit, CREDIT, 0, 50);
+      Atomics.store(credit, WAITING, 0);
+      if (stopRequested()) {
+        stopping = true;
+        return false;
+      }
+      if (Atomics.sub(credit, CREDIT, 1) > 0) {
+        held = true;
+        return true;
+      }
+      Atomics.add(credit, CREDIT, 1);
     }
   }
   post({ type: "stopped" });

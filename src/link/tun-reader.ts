@@ -1,20 +1,34 @@
 /**
  * Main-thread side of the TUN read loop: starts the worker, hands each
- * batch's packets to a callback as views into the transferred buffer (no
- * copy), returns credit, and stops the worker before the fd is closed — so
- * the worker can never poll a closed (and possibly reused) fd number.
+ * batch's packets to a callback as views into the shared ring (no copy),
+ * frees the slot, and stops the worker before the fd is closed — so the
+ * worker can never poll a closed (and possibly reused) fd number.
  */
 
 import { TunError } from "./tun-error.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, errno, libc, strerror } from "./tun-libc.ts";
-import { CREDIT, type ReaderInit, type ReaderMessage, WAITING } from "./tun-reader-protocol.ts";
+import {
+  CREDIT,
+  CREDIT_WORDS,
+  MAX_PACKETS_PER_SLOT,
+  type ReaderInit,
+  type ReaderMessage,
+  STALLS,
+  WAITING,
+} from "./tun-reader-protocol.ts";
 
-/** Batches the worker may post before the main thread has handled them. */
-const MAX_IN_FLIGHT = 8;
+/** One slot of the ring: a full batch of the worker's. */
+export const READER_SLOT_BYTES = 256 * 1024;
+/** The hand-off's default memory: 8 slots. */
+export const DEFAULT_READER_QUEUE_BYTES = 8 * READER_SLOT_BYTES;
 const STOP_TIMEOUT_MS = 2000;
 
 export interface ReaderSink {
-  /** One wake-up's packets; `packets` views stay valid (the buffer is never reused). */
+  /**
+   * One wake-up's packets. The views are valid during the call only (the
+   * slot is reused afterwards): whoever keeps bytes copies them, as the
+   * host, the taps and the fault rules do.
+   */
   batch(packets: readonly Uint8Array[], bytes: number): void;
   /** The read loop ended because of an error (the device went away). */
   failed(message: string): void;
@@ -27,7 +41,13 @@ export class WorkerReader {
   private stopping: Promise<void> | undefined;
   private resolveStopped: (() => void) | undefined;
 
-  constructor(fd: number, mtu: number, sink: ReaderSink) {
+  /** Times the worker found every slot taken: the stack was behind, the kernel's queue took the excess. */
+  get stalls(): number {
+    return Atomics.load(this.credit, STALLS);
+  }
+
+  /** `queueBytes`: the ring's size, rounded to whole slots (at least 2). */
+  constructor(fd: number, mtu: number, sink: ReaderSink, queueBytes = DEFAULT_READER_QUEUE_BYTES) {
     const c = libc();
     this.stopFd = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (this.stopFd < 0) {
@@ -38,18 +58,25 @@ export class WorkerReader {
         e,
       );
     }
-    const sab = new SharedArrayBuffer(8);
+    // A slot must hold at least one packet of the MTU.
+    const slotBytes = Math.max(READER_SLOT_BYTES, mtu);
+    const slots = Math.max(2, Math.round(queueBytes / slotBytes));
+    const ring = new SharedArrayBuffer(slots * slotBytes);
+    const lengths = new SharedArrayBuffer(slots * MAX_PACKETS_PER_SLOT * 4);
+    const sab = new SharedArrayBuffer(CREDIT_WORDS * 4);
     this.credit = new Int32Array(sab);
-    this.credit[CREDIT] = MAX_IN_FLIGHT;
+    this.credit[CREDIT] = slots;
+    const lengthOf = new Uint32Array(lengths);
     this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
     this.worker.onmessage = (event: MessageEvent<ReaderMessage>) => {
       const msg = event.data;
       if (msg.type === "batch") {
         const packets: Uint8Array[] = new Array(msg.count);
-        let off = 0;
+        let off = msg.slot * slotBytes;
+        const first = msg.slot * MAX_PACKETS_PER_SLOT;
         for (let i = 0; i < msg.count; i++) {
-          const len = msg.lengths[i] ?? 0;
-          packets[i] = new Uint8Array(msg.buf, off, len);
+          const len = lengthOf[first + i] ?? 0;
+          packets[i] = new Uint8Array(ring, off, len);
           off += len;
         }
         try {
@@ -69,7 +96,16 @@ export class WorkerReader {
         sink.failed(msg.errno === 0 ? "the TUN device went away" : strerror(msg.errno));
       }
     };
-    const init: ReaderInit = { fd, stopFd: this.stopFd, mtu, credit: sab };
+    const init: ReaderInit = {
+      fd,
+      stopFd: this.stopFd,
+      mtu,
+      ring,
+      slots,
+      slotBytes,
+      lengths,
+      credit: sab,
+    };
     this.worker.postMessage(init);
   }
 

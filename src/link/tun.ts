@@ -10,6 +10,7 @@
  * write(2) per packet on the calling thread: a TUN write never blocks, it
  * hands the packet straight to the kernel's IP input.
  */
+import { readFileSync } from "node:fs";
 import { parseIpv4Addr } from "../wire/addr.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
 import { enterNetns, NETNS_DIR, type Netns, netnsExists, validNetnsName } from "./netns.ts";
@@ -34,6 +35,12 @@ export interface TunOptions {
   readonly mtu?: number;
   /** The kernel's side of the link, e.g. "10.0.0.1". */
   readonly localAddr: string;
+  /**
+   * Memory of the hand-off from the reader thread to the stack (default
+   * 2 MiB): a fixed ring; when the stack is behind, the kernel's device
+   * queue drops the excess (TunStats.readerStalls, TunDevice.kernelDropped).
+   */
+  readonly queueBytes?: number;
   /** tcplab's side, e.g. "10.0.0.2". */
   readonly peerAddr: string;
 }
@@ -52,6 +59,8 @@ export interface TunStats {
   /** Packets not written: too long for the MTU, empty, or the write failed. */
   droppedOut: number;
   writeErrors: number;
+  /** Times the reader found the hand-off full (the stack was behind; the kernel's queue took the excess). */
+  readerStalls: number;
 }
 
 export interface TunDevice extends LinkEnd {
@@ -63,6 +72,12 @@ export interface TunDevice extends LinkEnd {
   /** Why the device stopped delivering packets, if it did (set before onError fires). */
   readonly error: string | undefined;
   onError(handler: (message: string) => void): void;
+  /**
+   * Packets the kernel dropped at the device's queue because tcplab did not
+   * read them in time (the interface's transmit drops, read inside its
+   * namespace); undefined once closed or when unreadable.
+   */
+  kernelDropped(): number | undefined;
   /** Stop reading and close the device (the kernel removes the interface). Idempotent. */
   close(): Promise<void>;
   readonly closed: boolean;
@@ -77,7 +92,7 @@ function addrOption(label: string, text: string): number {
 }
 
 class Tun implements TunDevice {
-  readonly stats: TunStats = {
+  private readonly counts: TunStats = {
     packetsIn: 0,
     bytesIn: 0,
     packetsOut: 0,
@@ -87,6 +102,7 @@ class Tun implements TunDevice {
     droppedNoReceiver: 0,
     droppedOut: 0,
     writeErrors: 0,
+    readerStalls: 0,
   };
   error: string | undefined;
   private receiver: PacketHandler | undefined;
@@ -100,14 +116,42 @@ class Tun implements TunDevice {
     readonly mtu: number,
     readonly localAddr: string,
     readonly peerAddr: string,
+    queueBytes: number | undefined,
+    /** Runs `fn` inside the device's namespace. */
+    private readonly inNetns: <T>(fn: () => T) => T,
   ) {
-    this.reader = new WorkerReader(opened.fd, mtu, {
-      batch: (packets, bytes) => this.deliver(packets, bytes),
-      failed: (message) => {
-        this.error = message;
-        this.errorHandler?.(message);
+    this.reader = new WorkerReader(
+      opened.fd,
+      mtu,
+      {
+        batch: (packets, bytes) => this.deliver(packets, bytes),
+        failed: (message) => {
+          this.error = message;
+          this.errorHandler?.(message);
+        },
       },
-    });
+      queueBytes,
+    );
+  }
+
+  get stats(): Readonly<TunStats> {
+    this.counts.readerStalls = this.reader.stalls;
+    return this.counts;
+  }
+
+  kernelDropped(): number | undefined {
+    if (this.closing !== undefined) return undefined;
+    try {
+      // /proc/thread-self/net follows the calling thread's namespace.
+      const text = this.inNetns(() => readFileSync("/proc/thread-self/net/dev", "utf8"));
+      const line = text.split("\n").find((l) => l.trim().startsWith(`${this.name}:`));
+      // Receive fields, then transmit: bytes packets errs drop … (the 4th transmit field).
+      const fields = line?.split(":")[1]?.trim().split(/\s+/);
+      const drop = Number(fields?.[11]);
+      return Number.isFinite(drop) ? drop : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   get name(): string {
@@ -123,7 +167,7 @@ class Tun implements TunDevice {
   }
 
   private deliver(packets: readonly Uint8Array[], bytes: number): void {
-    const s = this.stats;
+    const s = this.counts;
     s.readWakeups++;
     s.packetsIn += packets.length;
     s.bytesIn += bytes;
@@ -149,7 +193,7 @@ class Tun implements TunDevice {
   }
 
   send(packet: Uint8Array): void {
-    const s = this.stats;
+    const s = this.counts;
     if (this.closing !== undefined || packet.length === 0 || packet.length > this.mtu) {
       s.droppedOut++;
       return;
@@ -209,9 +253,9 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
   requireLinuxRoot();
 
   const cfg = { name, mtu, localAddr, peerAddr };
-  let opened: OpenedTun;
+  let inNetns: <T>(fn: () => T) => T;
   if (opts.netns === undefined) {
-    opened = openConfiguredTun(cfg);
+    inNetns = (fn) => fn();
   } else if (typeof opts.netns === "string") {
     const ns = opts.netns;
     if (!validNetnsName(ns) || !netnsExists(ns)) {
@@ -220,7 +264,7 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
         `network namespace "${ns}" does not exist: create it first (createNetns("${ns}"))`,
       );
     }
-    opened = enterNetns(`${NETNS_DIR}/${ns}`, () => openConfiguredTun(cfg));
+    inNetns = (fn) => enterNetns(`${NETNS_DIR}/${ns}`, fn);
   } else {
     const ns = opts.netns;
     if (ns.removed || !netnsExists(ns.name)) {
@@ -229,10 +273,11 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
         `network namespace "${ns.name}" was removed: create it again`,
       );
     }
-    opened = ns.enter(() => openConfiguredTun(cfg));
+    inNetns = (fn) => ns.enter(fn);
   }
+  const opened = inNetns(() => openConfiguredTun(cfg));
   try {
-    return new Tun(opened, mtu, opts.localAddr, opts.peerAddr);
+    return new Tun(opened, mtu, opts.localAddr, opts.peerAddr, opts.queueBytes, inNetns);
   } catch (err) {
     libc().close(opened.fd);
     throw err instanceof TunError

@@ -34,7 +34,7 @@ import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { IpIds } from "./ip-id.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { UdpSocket } from "./udp-socket.ts";
+import { DEFAULT_UDP_DATAGRAMS, UdpSocket } from "./udp-socket.ts";
 import { Rng } from "../util/rng.ts";
 
 /** Errors a host call can return because of the caller's arguments or the port space. */
@@ -52,6 +52,8 @@ export interface HostOptions {
   readonly reassembly?: Omit<ReassemblyOptions, "onDiscard">;
   /** Default receive queue bound of a UDP socket, in bytes. */
   readonly udpQueueBytes?: number;
+  /** Default receive queue bound of a UDP socket, in datagrams. */
+  readonly udpQueueDatagrams?: number;
   /** Where the ephemeral port cursor starts (RFC 6335 range 49152–65535). */
   readonly ephemeralStart?: number;
   /** TTL of packets we originate (default 64). */
@@ -148,6 +150,7 @@ export class Host {
   events: HostEvents = {};
   readonly ttl: number;
   readonly udpQueueBytes: number;
+  readonly udpQueueDatagrams: number;
 
   private out: Uint8Array[] = [];
   private readonly ipIds: IpIds;
@@ -199,6 +202,7 @@ export class Host {
     this.icmpErrorBucket = new TokenBucket(icmp.perSecond, icmp.burst);
     this.ttl = opts.ttl ?? 64;
     this.udpQueueBytes = opts.udpQueueBytes ?? 64 * 1024;
+    this.udpQueueDatagrams = opts.udpQueueDatagrams ?? DEFAULT_UDP_DATAGRAMS;
     this.ephemeral = new EphemeralPorts(opts.ephemeralStart);
     this.reassembler = new Reassembler<Ipv4Header>({
       ...opts.reassembly,
@@ -776,7 +780,7 @@ export class Host {
     } else if (this.udpSockets.has(port)) {
       return "EADDRINUSE";
     }
-    const sock = new UdpSocket(this, port, queueBytes);
+    const sock = new UdpSocket(this, port, queueBytes, this.udpQueueDatagrams);
     this.udpSockets.set(port, sock);
     return sock;
   }

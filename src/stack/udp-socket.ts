@@ -5,6 +5,9 @@ export interface UdpMessage {
   readonly data: Uint8Array;
 }
 
+/** Datagrams a socket's queue holds at most, whatever their size. */
+export const DEFAULT_UDP_DATAGRAMS = 256;
+
 /** What a host does for a UDP socket: send and forget it. */
 export interface UdpSender {
   udpSend(sock: UdpSocket, dst: Endpoint, data: Uint8Array): number | "EMSGSIZE" | "EINVAL";
@@ -13,12 +16,15 @@ export interface UdpSender {
 
 /**
  * A bound UDP port with a bounded receive queue (like SO_RCVBUF: datagrams
- * that would push the queued bytes past `queueLimit` are dropped and counted
- * as "udp.queue-full" by the host).
+ * that would push the queued bytes past `queueLimit`, or the count past
+ * `datagramLimit`, are dropped and counted as "udp.queue-full" by the
+ * host). The count bound stands in for Linux's truesize accounting: a flood
+ * of tiny datagrams costs far more than its bytes.
  */
 export class UdpSocket {
   readonly port: number;
   queueLimit: number;
+  datagramLimit: number;
   /** Called when a datagram was queued (the api layer wakes readers). */
   onReadable: ((sock: UdpSocket) => void) | undefined;
   /** Bounded by queueLimit bytes, so shift() stays cheap. */
@@ -30,9 +36,11 @@ export class UdpSocket {
     private readonly host: UdpSender,
     port: number,
     queueLimit: number,
+    datagramLimit = DEFAULT_UDP_DATAGRAMS,
   ) {
     this.port = port;
     this.queueLimit = queueLimit;
+    this.datagramLimit = datagramLimit;
   }
 
   /** Bytes waiting to be read. */
@@ -54,6 +62,7 @@ export class UdpSocket {
     if (this.closed) return false;
     // An empty queue always takes one datagram, so a limit below one datagram still passes traffic.
     if (this.queued > 0 && this.bytes + msg.data.length > this.queueLimit) return false;
+    if (this.queued >= this.datagramLimit) return false;
     this.queue.push(msg);
     this.bytes += msg.data.length;
     this.onReadable?.(this);

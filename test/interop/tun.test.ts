@@ -146,6 +146,41 @@ describe.skipIf(skip)("TUN device in a tcplab namespace", () => {
     await tun.close();
   });
 
+  test("a stack that falls behind: the hand-off stays at its ring, the kernel's queue drops the excess, both counted", async () => {
+    const ns = await freshNetns();
+    const tun = await openTun({
+      netns: ns,
+      name: "tl0",
+      localAddr: "10.0.0.1",
+      peerAddr: "10.0.0.2",
+      queueBytes: 512 * 1024, // two slots
+    });
+    let handled = 0;
+    tun.onReceive((packet) => {
+      if (packet[9] !== 17) return; // UDP only
+      handled++;
+      Bun.sleepSync(1); // a stack far slower than the kernel
+    });
+    const sent = 4000;
+    const flood = await ns.exec(
+      ["hping3", "--udp", "-p", "9999", "-d", "1000", "-c", String(sent), "-i", "u50", "10.0.0.2"],
+      { timeoutMs: 30_000 },
+    );
+    expect(flood.stdout + flood.stderr).toContain(`${sent} packets transmitted`);
+    // Bounded: everything sent was either handled or dropped by the kernel's queue.
+    let dropped = 0;
+    expect(
+      await waitFor(() => {
+        dropped = tun.kernelDropped() ?? 0;
+        return handled + dropped >= sent;
+      }, 20_000),
+    ).toBe(true);
+    expect(dropped).toBeGreaterThan(0);
+    expect(handled).toBeLessThan(sent);
+    expect(tun.stats.readerStalls).toBeGreaterThan(0);
+    await tun.close();
+  });
+
   test("the device is configured: MTU, point-to-point addresses, up, and only in the namespace", async () => {
     const ns = await freshNetns();
     const tun = await openTun({

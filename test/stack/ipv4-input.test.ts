@@ -83,6 +83,19 @@ describe("IPv4 input validation", () => {
   });
 });
 
+describe("UDP queue bounded in datagrams as well as bytes", () => {
+  test("a flood of tiny datagrams stops at udpQueueDatagrams, counted as udp.queue-full", () => {
+    const b = host("b", { udpQueueDatagrams: 50 });
+    const sock = b.udpBind(9) as UdpSocket;
+    for (let i = 0; i < 1000; i++) {
+      b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(1, i) }), 0);
+    }
+    expect(sock.queued).toBe(50);
+    expect(sock.queuedBytes).toBe(50);
+    expect(b.stats().drops).toEqual({ "udp.queue-full": 950 });
+  });
+});
+
 describe("IPv4 fragment reassembly", () => {
   const data = bytes(3000, 7);
   const repr = { src: A, dst: B, protocol: IpProto.UDP, identification: 0x4242 };
