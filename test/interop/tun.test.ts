@@ -148,13 +148,8 @@ describe.skipIf(skip)("TUN device in a tcplab namespace", () => {
 
   test("a stack that falls behind: the hand-off stays at its ring, the kernel's queue drops the excess, both counted", async () => {
     const ns = await freshNetns();
-    const tun = await openTun({
-      netns: ns,
-      name: "tl0",
-      localAddr: "10.0.0.1",
-      peerAddr: "10.0.0.2",
-      queueBytes: 512 * 1024, // two slots
-    });
+    const device = { netns: ns, name: "tl0", localAddr: "10.0.0.1", peerAddr: "10.0.0.2" };
+    const tun = await openTun({ ...device, queueBytes: 512 * 1024 }); // two slots
     let handled = 0;
     tun.onReceive((packet) => {
       if (packet[9] !== 17) return; // UDP only
