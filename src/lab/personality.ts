@@ -119,6 +119,7 @@ const freebsd: Personality = {
     ackRepeatsFin: true,
     timeWaitRst: "ignore",
     timeWaitReopen: true,
+    timeWaitReopenTimestamps: false,
     timeWaitInput: "bsd",
     dropSynFin: "never", // net.inet.tcp.drop_synfin=0
     listenSynAckReset: false,
@@ -169,11 +170,13 @@ const linux: Personality = {
     delayedAck: 40,
     rfc5961: true,
     // Known Linux choices: tcp_reset() reports ECONNRESET in CLOSING/LAST-ACK,
-    // tcp_timewait_state_process() takes a new SYN above RCV.NXT, SYN+FIN is
+    // tcp_timewait_state_process() takes a new SYN above RCV.NXT or with a
+    // newer TSval (RFC 6191), SYN+FIN is
     // dropped in LISTEN only, request sockets die silently with their
     // listener. The other switches stay at tcplab's defaults.
     rstErrorWhenClosing: true,
     timeWaitReopen: true,
+    timeWaitReopenTimestamps: true,
     dropSynFin: "listen",
     listenerCloseHalfOpen: "drop",
     // tcp_min_snd_mss, tcp_invalid_ratelimit (one per 500 ms per socket), and

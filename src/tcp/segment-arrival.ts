@@ -2,6 +2,7 @@ import type { Millis } from "../clock/clock.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor, segLen } from "./reset.ts";
+import { timestampOf } from "./timestamps.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 import { maxWindow, peerWindow } from "./window-scale.ts";
@@ -87,12 +88,8 @@ function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
   const s = tcb.settings;
   // RFC 1337 F1: a RST cannot assassinate TIME-WAIT.
   if (has(seg, Flag.RST)) return s.timeWaitRst === "ignore";
-  // RFC 1122 §4.2.2.13: a new SYN above the old sequence space reopens.
-  if (
-    s.timeWaitReopen &&
-    (seg.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN &&
-    seqGt(seg.seq, tcb.rcvNxt)
-  ) {
+  // RFC 9293 §3.6.1 MAY-2, RFC 1122 §4.2.2.13: a SYN of a newer incarnation reopens.
+  if (s.timeWaitReopen && (seg.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN && newer(tcb, seg)) {
     tcb.reopenedBy = seg;
     tcb.closeWith(undefined);
     return true;
@@ -109,6 +106,21 @@ function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     seg.ack === tcb.sndNxt;
   if (!duplicateAck) tcb.sendPlainAck();
   return true;
+}
+
+/**
+ * Whether a SYN reaching TIME-WAIT is from a newer incarnation. RFC 6191 §2
+ * (settings.timeWaitReopenTimestamps): when both incarnations use
+ * timestamps, SEG.TSval > TS.Recent, or equal with SEG.SEQ > RCV.NXT;
+ * otherwise (RFC 1122 §4.2.2.13) SEG.SEQ > RCV.NXT.
+ */
+function newer(tcb: Tcb, seg: TcpSegment): boolean {
+  const ts = timestampOf(seg);
+  if (tcb.settings.timeWaitReopenTimestamps && tcb.tsEnabled && ts !== undefined) {
+    if (seqGt(ts.tsVal, tcb.tsRecent)) return true;
+    if (ts.tsVal !== tcb.tsRecent) return false;
+  }
+  return seqGt(seg.seq, tcb.rcvNxt);
 }
 
 /**

@@ -102,12 +102,22 @@ export interface TcpSettings {
    */
   readonly timeWaitRst: "close" | "ignore";
   /**
-   * RFC 1122 §4.2.2.13 (RFC 6191 for timestamps): a new SYN (no ACK) with
-   * SEG.SEQ > RCV.NXT ends TIME-WAIT and goes to the listener as a new
-   * connection, whose ISS is then above the old SND.NXT. false: it is handled
-   * like any SYN in a synchronized state.
+   * RFC 9293 §3.6.1 MAY-2, RFC 1122 §4.2.2.13: a new SYN (no ACK) from a
+   * newer incarnation — SEG.SEQ > RCV.NXT, or the timestamp test below —
+   * ends TIME-WAIT and goes to the listener as a new connection, whose ISS
+   * is then above the old SND.NXT. false: it is handled like any SYN in a
+   * synchronized state (a challenge ACK, RFC 5961 §4), and a client that
+   * reuses its port waits out our 2×MSL.
    */
   readonly timeWaitReopen: boolean;
+  /**
+   * RFC 6191 §2, with timeWaitReopen: when the old connection used
+   * timestamps and the SYN carries one, the timestamp decides — SEG.TSval >
+   * TS.Recent reopens (equal: SEG.SEQ > RCV.NXT), so a peer whose ISNs do
+   * not grow still reuses its port (Linux). false: only the sequence number
+   * is compared (FreeBSD's tcp_twcheck).
+   */
+  readonly timeWaitReopenTimestamps: boolean;
   /**
    * Other segments in TIME-WAIT. "rfc9293": the sequence check and RFC 5961
    * as in every synchronized state. "bsd": FreeBSD's tcp_twcheck — no
@@ -337,7 +347,8 @@ export const defaultTcpSettings: TcpSettings = {
   oldSegmentAck: "drop",
   ackRepeatsFin: false,
   timeWaitRst: "close",
-  timeWaitReopen: false,
+  timeWaitReopen: true,
+  timeWaitReopenTimestamps: true,
   timeWaitInput: "rfc9293",
   timeWaitLimit: 16_384,
   dropSynFin: "never",

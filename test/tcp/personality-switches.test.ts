@@ -193,7 +193,7 @@ describe("TIME-WAIT (RCV.NXT = 5002, SND.NXT = 1002)", () => {
   });
 
   test("timeWaitReopen: a SYN above RCV.NXT ends TIME-WAIT for a new connection, else a challenge ACK", () => {
-    const off = timeWait();
+    const off = timeWait({ timeWaitReopen: false });
     off.input(seg({ flags: "S", seq: 9000 }), 100);
     expect(out(off)).toEqual(["A seq=1002 ack=5002 win=65535 len=0"]);
     expect(off.state).toBe(State.TimeWait);
@@ -203,6 +203,56 @@ describe("TIME-WAIT (RCV.NXT = 5002, SND.NXT = 1002)", () => {
     expect(out(on)).toEqual([]);
     expect(on.state).toBe(State.Closed);
     expect(on.reopenedBy?.seq).toBe(9000);
+  });
+
+  describe("RFC 6191: with timestamps on both incarnations the timestamp decides", () => {
+    /** TIME-WAIT with timestamps negotiated; the peer's TSvals were 700..702, TS.Recent 702. */
+    function timeWaitTs(s: Partial<TcpSettings> = {}): Tcb {
+      const ts = (tsVal: number) => [...MSS, { kind: "timestamps" as const, tsVal, tsEcr: 1 }];
+      const tcb = synSent(s);
+      tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: ts(700) }), 0);
+      tcb.close(0);
+      tcb.input(seg({ flags: "A", seq: 5001, ack: 1002, options: ts(701) }), 0);
+      tcb.input(seg({ flags: "FA", seq: 5001, ack: 1002, options: ts(702) }), 0);
+      tcb.takeOutput();
+      expect(tcb.state).toBe(State.TimeWait);
+      expect(tcb.tsRecent).toBe(702);
+      return tcb;
+    }
+    const syn = (seq: number, tsVal: number) =>
+      seg({ flags: "S", seq, options: [...MSS, { kind: "timestamps", tsVal, tsEcr: 0 }] });
+
+    test("a newer TSval reopens even with a sequence number below RCV.NXT", () => {
+      const tcb = timeWaitTs();
+      tcb.input(syn(100, 703), 10);
+      expect(tcb.state).toBe(State.Closed);
+      expect(tcb.reopenedBy?.seq).toBe(100);
+    });
+
+    test("an older TSval does not reopen, whatever the sequence number", () => {
+      const tcb = timeWaitTs();
+      tcb.input(syn(9000, 650), 10);
+      expect(tcb.state).toBe(State.TimeWait);
+      expect(tcb.reopenedBy).toBeUndefined();
+    });
+
+    test("an equal TSval reopens only above RCV.NXT", () => {
+      const below = timeWaitTs();
+      below.input(syn(5002, 702), 10);
+      expect(below.state).toBe(State.TimeWait);
+      const above = timeWaitTs();
+      above.input(syn(5003, 702), 10);
+      expect(above.reopenedBy?.seq).toBe(5003);
+    });
+
+    test("timeWaitReopenTimestamps off (FreeBSD): only the sequence number counts", () => {
+      const tcb = timeWaitTs({ timeWaitReopenTimestamps: false });
+      tcb.input(syn(100, 703), 10);
+      expect(tcb.state).toBe(State.TimeWait);
+      const seqOnly = timeWaitTs({ timeWaitReopenTimestamps: false });
+      seqOnly.input(syn(9000, 650), 10);
+      expect(seqOnly.reopenedBy?.seq).toBe(9000);
+    });
   });
 
   test("timeWaitReopen: a SYN at or below RCV.NXT does not reopen", () => {
@@ -297,8 +347,14 @@ describe("timeWaitReopen at the Host: the SYN goes to the listener, ISS above th
     expect(b.connections().map((t) => t.state)).toEqual([State.SynReceived]);
   });
 
-  test("off: a challenge ACK from the old connection", () => {
+  test("by default (tcplab's settings): a client reusing its port gets a new connection", () => {
     const b = toTimeWait({});
+    b.receive(synFromA(9000), 3);
+    expect(replies(b.takeOutput()).map(fmt)).toEqual(["SA seq=5003 ack=9001 win=65535 len=0"]);
+  });
+
+  test("off: a challenge ACK from the old connection", () => {
+    const b = toTimeWait({ timeWaitReopen: false });
     b.receive(synFromA(9000), 3);
     expect(replies(b.takeOutput()).map(fmt)).toEqual(["A seq=5002 ack=1002 win=65535 len=0"]);
     expect(b.connections().map((t) => t.state)).toEqual([State.TimeWait]);

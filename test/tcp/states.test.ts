@@ -750,7 +750,7 @@ describe("TIME-WAIT", () => {
   });
 
   test("test_time_wait_syn_gets_challenge_ack", () => {
-    const tcb = timeWait();
+    const tcb = timeWait({ timeWaitReopen: false }); // reopening is a switch (personality-switches)
     tcb.input(seg({ flags: "S", seq: 5100 }), 10);
     expect(out(tcb)).toEqual(["A seq=1002 ack=5002 win=65535 len=0"]);
     expect(tcb.state).toBe(State.TimeWait);
