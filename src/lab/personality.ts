@@ -124,6 +124,7 @@ const freebsd: Personality = {
     dropSynFin: "never", // net.inet.tcp.drop_synfin=0
     listenSynAckReset: false,
     listenerCloseHalfOpen: "drop",
+    synCookies: true, // net.inet.tcp.syncookies=1
     rcvBufRounding: "mss",
     seqCheckWindow: "buffer",
     receiverSws: "bsd",
@@ -186,6 +187,7 @@ const linux: Personality = {
     challengeAckInterval: 500,
     challengeAckLimit: 1000,
     badOptionLength: "skip", // tcp_parse_options, likewise
+    synCookies: true, // net.ipv4.tcp_syncookies=1: when the SYN queue overflows
   },
   synOptions: {
     syn: ["mss", "sackOK", "TS", "nop", "wscale"],

@@ -3,6 +3,13 @@ import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
+import {
+  COOKIE_MINUTES,
+  type CookieKeys,
+  cookieKeys,
+  cookieSynAck,
+  synFromCookie,
+} from "../tcp/syn-cookie.ts";
 import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
 import { Tcb, type TcbEvents, type TcbOwner } from "../tcp/tcb.ts";
@@ -26,7 +33,7 @@ import {
 } from "../wire/ipv4.ts";
 import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
-import type { TcpSegment } from "../wire/tcp-types.ts";
+import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "./ip-output.ts";
@@ -67,6 +74,8 @@ export interface HostOptions {
   readonly random?: Random32;
   /** ICMP error rate limit (RFC 1812 §4.3.2.8): a token bucket for the host. */
   readonly icmpErrors?: { readonly perSecond: number; readonly burst: number };
+  /** 16 secret bytes for SYN cookies; default: derived from the ISN generator's secret. */
+  readonly cookieSecret?: Uint8Array;
 }
 
 /** Notifications for the api layer and the lab; all optional. */
@@ -162,6 +171,7 @@ export class Host {
   private readonly halfOpen = new Map<Tcb, ListenerEntry>();
   private readonly udpSockets = new Map<number, UdpSocket>();
   private readonly ephemeral: EphemeralPorts;
+  private readonly cookies: CookieKeys;
   /**
    * Per-packet work must not grow with the number of connections (an idle
    * one costs nothing): each TCB's next deadline waits in a heap, and the
@@ -200,6 +210,7 @@ export class Host {
     this.ipIds = new IpIds(random);
     const icmp = opts.icmpErrors ?? DEFAULT_ICMP_ERRORS;
     this.icmpErrorBucket = new TokenBucket(icmp.perSecond, icmp.burst);
+    this.cookies = cookieKeys(opts.cookieSecret ?? this.isn.derive("tcplab syn cookies"));
     this.ttl = opts.ttl ?? 64;
     this.udpQueueBytes = opts.udpQueueBytes ?? 64 * 1024;
     this.udpQueueDatagrams = opts.udpQueueDatagrams ?? DEFAULT_UDP_DATAGRAMS;
@@ -409,8 +420,19 @@ export class Host {
     now: Millis,
     issAbove?: number,
   ): void {
+    if (this.cookieAck(entry, seg, remote, now)) return;
     const verdict = entry.listener.input(seg, remote, now);
     switch (verdict.action) {
+      case "cookie": {
+        // RFC 4987 §3.6: the half-open set is full — answer without keeping anything.
+        this.counters.count("tcp", "delivered");
+        this.sendTcp(
+          remote.addr,
+          cookieSynAck(entry.settings, this.cookies, seg, entry.local, remote, now),
+        );
+        this.counters.count("tcp", "syncookies-sent");
+        return;
+      }
       case "drop":
         this.counters.drop("tcp", `listen-${verdict.reason}`);
         return;
@@ -434,14 +456,63 @@ export class Host {
           challengeLimiter: this.challengeAcks,
           owner: this.owner,
         });
-        entry.listener.addHalfOpen(tcb);
-        this.halfOpen.set(tcb, entry);
-        this.add(tcb);
-        this.counters.count("tcp", "passive-opens");
-        this.events.connectionAdded?.(tcb);
+        this.addPassive(entry, tcb);
         this.afterTcb(tcb);
       }
     }
+  }
+
+  /** A passive open joins its listener's half-open set and the connection table. */
+  private addPassive(entry: ListenerEntry, tcb: Tcb): void {
+    entry.listener.addHalfOpen(tcb);
+    this.halfOpen.set(tcb, entry);
+    this.add(tcb);
+    this.counters.count("tcp", "passive-opens");
+    this.events.connectionAdded?.(tcb);
+  }
+
+  /**
+   * An ACK reaching a listener that answered SYNs with cookies lately
+   * (within a cookie's lifetime): if SEG.ACK − 1 is a valid cookie, the
+   * connection is made as if it had waited in SYN-RECEIVED, and the ACK
+   * completes it. Returns whether the segment was dealt with.
+   */
+  private cookieAck(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): boolean {
+    const l = entry.listener;
+    const f = seg.flags;
+    if ((f & (Flag.ACK | Flag.SYN | Flag.RST)) !== Flag.ACK || l.lastCookieAt === undefined) {
+      return false;
+    }
+    if (now - l.lastCookieAt > COOKIE_MINUTES * 60_000 || !entry.settings.synCookies) return false;
+    const found = synFromCookie(this.cookies, seg, entry.local, remote, now);
+    if (found === undefined) {
+      this.counters.count("tcp", "syncookies-failed");
+      return false; // the listener answers it as any stray ACK (a reset)
+    }
+    if (!l.acceptRoom) {
+      // Linux drops it too: the peer's retransmission may find room later.
+      this.counters.drop("tcp", "listen-backlog-full");
+      return true;
+    }
+    this.counters.count("tcp", "delivered");
+    this.counters.count("tcp", "syncookies-recv");
+    const tcb = Tcb.fromCookie({
+      local: entry.local,
+      remote,
+      iss: found.iss,
+      settings: entry.settings,
+      now,
+      syn: found.syn,
+      tsEcr: found.tsEcr,
+      challengeLimiter: this.challengeAcks,
+      owner: this.owner,
+    });
+    this.addPassive(entry, tcb);
+    tcb.input(seg, now);
+    // The cookie matched SEG.ACK exactly, so the handshake completes; anything else is dropped quietly.
+    if (tcb.state === State.SynReceived) tcb.closeWith(undefined);
+    this.afterTcb(tcb);
+    return true;
   }
 
   /**

@@ -19,6 +19,12 @@ export class IsnGenerator {
     this.secret = opts.secret ?? crypto.getRandomValues(new Uint8Array(16));
   }
 
+  /** 16 bytes derived from this generator's secret for another use, named by `label` (SYN cookies). */
+  derive(label: string): Uint8Array {
+    const digest = createHash("sha256").update(this.secret).update(label).digest();
+    return new Uint8Array(digest.subarray(0, 16));
+  }
+
   next(local: Endpoint, remote: Endpoint, now: Millis): number {
     if (this.fixed !== undefined) return this.fixed;
     const tuple = new Uint8Array(12);

@@ -9,7 +9,9 @@ import type { Tcb } from "./tcb.ts";
 export type ListenerVerdict =
   | { action: "drop"; reason: ListenerDropReason }
   | { action: "reset"; rst: TcpSegment }
-  | { action: "syn" };
+  | { action: "syn" }
+  /** The half-open set is full: answer with a SYN cookie and keep nothing (settings.synCookies). */
+  | { action: "cookie" };
 
 export type ListenerDropReason =
   | "rst"
@@ -67,7 +69,7 @@ export class Listener {
   }
 
   /** LISTEN-state processing of one segment, in the RFC's order. */
-  input(seg: TcpSegment, _remote: Endpoint, _now: Millis): ListenerVerdict {
+  input(seg: TcpSegment, _remote: Endpoint, now: Millis): ListenerVerdict {
     if (this.closed) return this.drop("closed");
     // First, check for a RST: "An incoming RST should be ignored."
     if (seg.flags & Flag.RST) return this.drop("rst");
@@ -82,10 +84,22 @@ export class Listener {
     if (!(seg.flags & Flag.SYN)) return this.drop("no-syn"); // fourth: anything else
     // RFC 9293 processes the SYN and leaves the FIN for later; settings.dropSynFin may drop it.
     if (seg.flags & Flag.FIN && this.settings.dropSynFin !== "never") return this.drop("syn-fin");
-    if (this.queue.length >= this.backlog || this.pending.size >= this.halfOpenLimit) {
-      return this.drop("backlog-full");
+    // A full accept queue drops the SYN even with cookies: the connection could not be queued.
+    if (this.queue.length >= this.backlog) return this.drop("backlog-full");
+    if (this.pending.size >= this.halfOpenLimit) {
+      if (!this.settings.synCookies) return this.drop("backlog-full");
+      this.lastCookieAt = now;
+      return { action: "cookie" };
     }
     return { action: "syn" };
+  }
+
+  /** When a SYN was last answered with a cookie: ACKs are checked for cookies only for a while after. */
+  lastCookieAt: Millis | undefined;
+
+  /** Whether the accept queue has room for one more connection. */
+  get acceptRoom(): boolean {
+    return this.queue.length < this.backlog;
   }
 
   /** Statistics: handshakes held back in SYN-RECEIVED because the accept queue was full. */

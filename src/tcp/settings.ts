@@ -155,6 +155,15 @@ export interface TcpSettings {
    * accepted are always aborted with a RST.
    */
   readonly listenerCloseHalfOpen: "reset" | "drop";
+  /**
+   * RFC 4987 §3.6 SYN cookies: when a listener's half-open set is full, a
+   * SYN is answered statelessly, its SYN-ACK's ISS encoding what the
+   * connection needs (syn-cookie.ts), instead of being dropped — a flood of
+   * spoofed SYNs then cannot lock legitimate clients out (Linux
+   * net.ipv4.tcp_syncookies=1, FreeBSD net.inet.tcp.syncookies=1). false:
+   * such a SYN is dropped ("listen-backlog-full").
+   */
+  readonly synCookies: boolean;
 
   // ---- receive buffer ----
   /**
@@ -354,6 +363,7 @@ export const defaultTcpSettings: TcpSettings = {
   dropSynFin: "never",
   listenSynAckReset: true,
   listenerCloseHalfOpen: "reset",
+  synCookies: true,
   rcvBufRounding: "none",
   seqCheckWindow: "advertised",
   receiverSws: "rfc9293",

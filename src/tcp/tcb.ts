@@ -42,6 +42,8 @@ export interface TcbOptions {
   challengeLimiter?: ChallengeAckLimiter;
   /** Told whenever the Tcb queues output or its deadlines may have moved (the Host). */
   owner?: TcbOwner;
+  /** The first TSval, when not the settings' (Tcb.fromCookie). */
+  tsStart?: number;
 }
 
 /**
@@ -232,7 +234,7 @@ export class Tcb {
     );
     this.congestion = new LossRecovery(this);
     this.now = opts.now;
-    this.ts = new Timestamps(s, this.iss, opts.now);
+    this.ts = new Timestamps(s, this.iss, opts.now, opts.tsStart);
     this.sackRx = new SackReceiver();
     this.keepAlive = new KeepAlive(s, opts.now);
   }
@@ -251,8 +253,31 @@ export class Tcb {
    * left unacknowledged, so the peer sends them again once synchronized.
    */
   static accept(opts: TcbOptions & { syn: TcpSegment }): Tcb {
+    const tcb = Tcb.synReceived(opts, opts.syn);
+    tcb.sendSyn(opts.now);
+    return tcb;
+  }
+
+  /**
+   * A connection whose SYN-ACK went out with a SYN cookie (syn-cookie.ts)
+   * and no TCB: SYN-RECEIVED as if it had sent that SYN-ACK, rebuilt from
+   * the SYN the cookie stands for; the ACK that returned the cookie is then
+   * input as usual. `tsEcr`, that ACK's TSecr, is the SYN-ACK's TSval: our
+   * clock continues above it (RFC 7323 §5.4: monotonic), and the echo is not
+   * an RTT sample (when the SYN-ACK left is not known).
+   */
+  static fromCookie(opts: TcbOptions & { syn: TcpSegment; tsEcr: number | undefined }): Tcb {
+    const tsStart = opts.tsEcr === undefined ? undefined : (opts.tsEcr + 1) >>> 0;
+    const tcb = Tcb.synReceived({ ...opts, ...(tsStart !== undefined ? { tsStart } : {}) }, opts.syn);
+    tcb.sendSyn(opts.now, false);
+    // What our SYN-ACK acknowledged: TS.Recent follows segments up to it (RFC 7323 §4.3).
+    tcb.ts.lastAckSent = tcb.rcvNxt;
+    return tcb;
+  }
+
+  /** LISTEN processing of `syn` (§3.10.7.2) up to SYN-RECEIVED, before the SYN-ACK. */
+  private static synReceived(opts: TcbOptions, syn: TcpSegment): Tcb {
     const tcb = new Tcb(opts, true);
-    const syn = opts.syn;
     tcb.state = State.Listen;
     tcb.irs = syn.seq;
     tcb.rcvNxt = seqAdd(syn.seq, 1);
@@ -263,7 +288,6 @@ export class Tcb {
     tcb.sndWl1 = syn.seq;
     tcb.sndWl2 = tcb.iss;
     tcb.setState(State.SynReceived);
-    tcb.sendSyn(opts.now);
     return tcb;
   }
 
@@ -708,7 +732,8 @@ export class Tcb {
     return Math.max(this.rcvWnd, this.rcvQueue.free);
   }
 
-  private sendSyn(now: Millis): void {
+  /** Our SYN (or SYN-ACK) into the retransmission queue; `emit` false: it already went (a cookie's). */
+  private sendSyn(now: Millis, emit = true): void {
     const rec: SentSegment = {
       seq: this.iss,
       len: 1,
@@ -721,6 +746,7 @@ export class Tcb {
     };
     this.sendBuf.inFlight.push(rec);
     this.sndNxt = seqAdd(this.iss, 1);
+    if (!emit) return;
     this.rttTiming = { end: this.sndNxt, at: now };
     this.emitRecord(rec);
     this.rtxAt = now + this.rto;

@@ -25,6 +25,11 @@ function offsetFromIss(iss: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
+/** The TSval a connection with ISS `iss` starts with (settings.tsValStart, else an offset from the ISS). */
+export function initialTsVal(settings: TcpSettings, iss: number): number {
+  return (settings.tsValStart ?? offsetFromIss(iss)) >>> 0;
+}
+
 export class Timestamps {
   /** Both SYNs carried the option (RFC 7323 §3.2). */
   enabled = false;
@@ -43,8 +48,9 @@ export class Timestamps {
   private readonly start: number;
   private readonly openedAt: Millis;
 
-  constructor(settings: TcpSettings, iss: number, now: Millis) {
-    this.start = (settings.tsValStart ?? offsetFromIss(iss)) >>> 0;
+  /** `start`: the first TSval, when it is not the settings' (a SYN cookie's connection continues its SYN-ACK's clock). */
+  constructor(settings: TcpSettings, iss: number, now: Millis, start?: number) {
+    this.start = start === undefined ? initialTsVal(settings, iss) : start >>> 0;
     this.openedAt = now;
   }
 
@@ -129,6 +135,8 @@ export class Timestamps {
    */
   rttSample(now: Millis): Millis | undefined {
     if (!this.enabled || this.segEcr === undefined || this.segEcr === 0) return undefined;
+    // An echo from before this clock started is not one of ours to time (a SYN cookie's SYN-ACK).
+    if (seqLt(this.segEcr, this.start)) return undefined;
     const rtt = (this.tsVal(now) - this.segEcr) >>> 0;
     return rtt < 0x8000_0000 ? rtt : undefined;
   }

@@ -653,7 +653,9 @@ class Harness {
         this.adopt(tcb);
         this.afterStep(seg);
       } else {
-        this.log.push(`     (dropped: ${v.reason})`);
+        this.log.push(
+          `     (dropped: ${v.action === "drop" ? v.reason : "answered by a SYN cookie"})`,
+        );
       }
       return;
     }

@@ -9,10 +9,10 @@ import { seqAdd, seqDiff, seqGt, seqInWindow, seqLt, seqMax, seqMin } from "../.
 import { LOCAL, MSS, REMOTE, fmt, opts, seg, settings } from "./helpers.ts";
 
 describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
-  const make = (backlog = 2, halfOpenLimit?: number) =>
+  const make = (backlog = 2, halfOpenLimit?: number, synCookies = true) =>
     new Listener(LOCAL, {
       backlog,
-      settings: settings(),
+      settings: settings({ synCookies }),
       ...(halfOpenLimit ? { halfOpenLimit } : {}),
     });
 
@@ -62,7 +62,7 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
   });
 
   test("test_listen_backlog_full_drops_syn", () => {
-    const l = make(1, 2);
+    const l = make(1, 2, false); // SYN cookies off
     open(l, 1);
     open(l, 2);
     expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 0)).toEqual({
@@ -70,6 +70,26 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
       reason: "backlog-full",
     });
     expect(l.drops["backlog-full"]).toBe(1);
+  });
+
+  test("test_listen_half_open_full_answers_with_a_cookie", () => {
+    const l = make(4, 2); // cookies on (the default)
+    open(l, 1);
+    open(l, 2);
+    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 7)).toEqual({ action: "cookie" });
+    expect(l.lastCookieAt).toBe(7);
+    expect(l.halfOpen.size).toBe(2); // nothing kept
+  });
+
+  test("test_listen_accept_queue_full_drops_syn_even_with_cookies", () => {
+    const l = make(1, 4);
+    const tcb = open(l, 1);
+    tcb.input({ ...seg({ flags: "A", seq: 5001, ack: 1001 }), srcPort: 1 }, 10);
+    expect(l.acceptQueue.length).toBe(1);
+    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 11)).toEqual({
+      action: "drop",
+      reason: "backlog-full",
+    });
   });
 
   test("test_listen_half_open_reset_is_forgotten", () => {

@@ -73,6 +73,9 @@ export function sysctlEffect(name: string, value: string): SysctlEffect {
     case "net.inet.tcp.drop_synfin":
       if (value !== "0" && value !== "1") break;
       return { kind: "settings", patch: { dropSynFin: value === "1" ? "all" : "never" } };
+    case "net.inet.tcp.syncookies":
+      if (value !== "0" && value !== "1") break;
+      return { kind: "settings", patch: { synCookies: value === "1" } };
     case "net.inet.tcp.rexmit_initial":
       if (n !== undefined) return { kind: "settings", patch: { initialRto: n } };
       break;
