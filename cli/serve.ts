@@ -18,12 +18,18 @@ import {
   type KernelHost,
   startKernelHost,
 } from "../src/runtime/kernel-host.ts";
-import { type RunningServices, startServices } from "../src/services/index.ts";
+import {
+  DEFAULT_HTTP_KEEPALIVE,
+  DEFAULT_IDLE_TIMEOUT,
+  type RunningServices,
+  startServices,
+} from "../src/services/index.ts";
+import type { TcpSettings } from "../src/tcp/settings.ts";
 import { parseIpv4Addr } from "../src/wire/addr.ts";
 import { parseArgsError } from "./args.ts";
 
 export const SERVE_USAGE =
-  "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME]";
+  "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME] [--idle-timeout S] [--http-keepalive S] [--keepalive S]";
 
 const SERVE_HELP = `${SERVE_USAGE}
 
@@ -40,6 +46,13 @@ Needs root.
   --mtu BYTES    device and host MTU, 68..65535 (default ${DEFAULT_TUN_MTU})
   --pcap FILE    record every packet to FILE (classic pcap, raw IPv4)
   --tun NAME     interface name (default ${DEFAULT_TUN_NAME})
+  --idle-timeout S    echo, discard, chargen close a connection whose peer
+                      sent nothing for S seconds (default ${DEFAULT_IDLE_TIMEOUT / 1000}; 0: never)
+  --http-keepalive S  HTTP closes a persistent connection idle S seconds
+                      (default ${DEFAULT_HTTP_KEEPALIVE / 1000}; 0: never)
+  --keepalive S       TCP keep-alive on every connection: the first probe
+                      after S idle seconds, then every S/3 (at least 1 s),
+                      dropped after 3 unanswered (default: off)
   --help         this text
 
 HTTP: GET / (a page), GET /bytes/N (N bytes of a xorshift32 stream, see
@@ -52,6 +65,11 @@ interface ServeArgs {
   readonly mtu: number;
   readonly pcap: string | undefined;
   readonly tun: string;
+  /** Milliseconds. */
+  readonly idleTimeout: number;
+  readonly httpKeepAlive: number;
+  /** Keep-alive idle time in milliseconds, or undefined (off). */
+  readonly keepAlive: number | undefined;
 }
 
 class ServeUsageError extends Error {}
@@ -75,6 +93,9 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
         mtu: { type: "string" },
         pcap: { type: "string" },
         tun: { type: "string" },
+        "idle-timeout": { type: "string" },
+        "http-keepalive": { type: "string" },
+        keepalive: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -109,7 +130,29 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
   const pcapValue = values.pcap;
   const pcap = typeof pcapValue === "string" ? pcapValue : undefined;
   if (pcap === "") usage("--pcap needs a file name");
-  return { netns, addr, peer, mtu, pcap, tun };
+  const seconds = (name: string, fallback: number | undefined): number | undefined => {
+    const v = values[name];
+    if (typeof v !== "string") return fallback;
+    const n = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isFinite(n)) usage(`--${name} must be a number of seconds, got "${v}"`);
+    return Math.round(n * 1000);
+  };
+  const idleTimeout = seconds("idle-timeout", DEFAULT_IDLE_TIMEOUT) ?? 0;
+  const httpKeepAlive = seconds("http-keepalive", DEFAULT_HTTP_KEEPALIVE) ?? 0;
+  const keepAlive = seconds("keepalive", undefined);
+  if (keepAlive !== undefined && keepAlive < 1000) usage("--keepalive must be at least 1 second");
+  return { netns, addr, peer, mtu, pcap, tun, idleTimeout, httpKeepAlive, keepAlive };
+}
+
+/** TCP settings for --keepalive S: probes after S idle, every S/3 (≥ 1 s), 3 unanswered drop it. */
+function keepAliveSettings(idle: number | undefined): Partial<TcpSettings> {
+  if (idle === undefined) return {};
+  return {
+    keepAlive: true,
+    keepAliveIdle: idle,
+    keepAliveInterval: Math.max(1000, Math.round(idle / 3)),
+    keepAliveCount: 3,
+  };
 }
 
 /** Runs `serve` until SIGINT/SIGTERM; resolves with the exit code once everything is cleaned up. */
@@ -135,6 +178,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
       peer: args.peer,
       mtu: args.mtu,
       tunName: args.tun,
+      host: { tcp: keepAliveSettings(args.keepAlive) },
       // Our own signal handlers below close gracefully, then remove the namespace.
       cleanupOnExit: false,
       ...(args.pcap !== undefined ? { pcap: args.pcap } : {}),
@@ -147,7 +191,10 @@ export async function runServe(argv: readonly string[]): Promise<number> {
 
   let services: RunningServices;
   try {
-    services = startServices(kh.net, kh.sockets);
+    services = startServices(kh.net, kh.sockets, {
+      idleTimeout: args.idleTimeout,
+      httpKeepAlive: args.httpKeepAlive,
+    });
   } catch (e) {
     await kh.close();
     console.error(`tcplab serve: could not start the services: ${(e as Error).message}`);
@@ -199,6 +246,9 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   );
 
   const reason = await stopped;
+  const serviceStats = Object.fromEntries(
+    services.list.flatMap((sv) => (sv.stats === undefined ? [] : [[sv.name, sv.stats()]])),
+  );
   services.close();
   kh.attachment.flush(); // the RSTs of aborted connections
   const stats = kh.host.stats();
@@ -208,7 +258,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   process.off("exit", removeOnExit);
   process.off("SIGINT", onInt);
   process.off("SIGTERM", onTerm);
-  console.log(JSON.stringify({ stopped: true, reason, stats, tun }));
+  console.log(JSON.stringify({ stopped: true, reason, stats, tun, services: serviceStats }));
   return reason.startsWith("device error") ? 1 : 0;
 }
 

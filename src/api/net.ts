@@ -129,6 +129,11 @@ export class Connection implements AsyncIterable<Uint8Array> {
     return this.sockets.tcbOf(this.fd)?.remote;
   }
 
+  /** When a segment last came from the peer (undefined once the socket is closed). */
+  get lastHeard(): number | undefined {
+    return this.closed ? undefined : this.sockets.tcbOf(this.fd)?.lastHeard;
+  }
+
   /** Resolves once every byte is in the send buffer (not yet acknowledged). */
   async write(data: Uint8Array): Promise<void> {
     check(await this.sockets.send(this.fd, data));

@@ -6,7 +6,7 @@
  * is read and discarded.
  */
 import type { Connection, Net } from "../api/net.ts";
-import { type Service, tcpService } from "./service.ts";
+import { type Service, type ServiceOptions, tcpService } from "./service.ts";
 
 export const CHARGEN_PORT = 19;
 export const CHARGEN_LINE = 72;
@@ -48,6 +48,6 @@ export async function chargenConnection(conn: Connection): Promise<void> {
   await conn.end();
 }
 
-export function startChargen(net: Net, port = CHARGEN_PORT): Service {
-  return tcpService(net, "chargen", port, chargenConnection);
+export function startChargen(net: Net, port = CHARGEN_PORT, opts: ServiceOptions = {}): Service {
+  return tcpService(net, "chargen", port, chargenConnection, opts);
 }

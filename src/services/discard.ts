@@ -1,6 +1,6 @@
 /** RFC 863 Discard over TCP: read and throw away until the peer closes, then close. */
 import type { Connection, Net } from "../api/net.ts";
-import { type Service, tcpService } from "./service.ts";
+import { type Service, type ServiceOptions, tcpService } from "./service.ts";
 
 export const DISCARD_PORT = 9;
 
@@ -12,6 +12,6 @@ export async function discardConnection(conn: Connection): Promise<void> {
   await conn.end();
 }
 
-export function startDiscard(net: Net, port = DISCARD_PORT): Service {
-  return tcpService(net, "discard", port, discardConnection);
+export function startDiscard(net: Net, port = DISCARD_PORT, opts: ServiceOptions = {}): Service {
+  return tcpService(net, "discard", port, discardConnection, opts);
 }

@@ -1,6 +1,6 @@
 /** RFC 862 Echo over TCP: every byte received is sent back; the peer's FIN is answered with ours. */
 import type { Connection, Net } from "../api/net.ts";
-import { type Service, tcpService } from "./service.ts";
+import { type Service, type ServiceOptions, tcpService } from "./service.ts";
 
 export const ECHO_PORT = 7;
 
@@ -12,6 +12,6 @@ export async function echoConnection(conn: Connection): Promise<void> {
   await conn.end();
 }
 
-export function startEcho(net: Net, port = ECHO_PORT): Service {
-  return tcpService(net, "echo", port, echoConnection);
+export function startEcho(net: Net, port = ECHO_PORT, opts: ServiceOptions = {}): Service {
+  return tcpService(net, "echo", port, echoConnection, opts);
 }

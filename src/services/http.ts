@@ -16,7 +16,7 @@
  * arrive, so memory stays small whatever N or the body size is.
  */
 import type { Connection, Net } from "../api/net.ts";
-import { type Service, tcpService } from "./service.ts";
+import { type Service, type ServiceOptions, tcpService } from "./service.ts";
 
 export const HTTP_PORT = 80;
 
@@ -468,6 +468,6 @@ export async function httpConnection(conn: Connection): Promise<void> {
   await conn.end();
 }
 
-export function startHttp(net: Net, port = HTTP_PORT): Service {
-  return tcpService(net, "http", port, httpConnection);
+export function startHttp(net: Net, port = HTTP_PORT, opts: ServiceOptions = {}): Service {
+  return tcpService(net, "http", port, httpConnection, opts);
 }

@@ -11,7 +11,7 @@ import { HTTP_PORT, startHttp } from "./http.ts";
 import type { Service } from "./service.ts";
 import { startUdpEcho, UDP_ECHO_PORT } from "./udp-echo.ts";
 
-export type { Service } from "./service.ts";
+export type { Service, ServiceOptions } from "./service.ts";
 export { ByteStream, BYTES_SEED, deterministicBytes } from "./http.ts";
 export { chargenPeriod } from "./chargen.ts";
 
@@ -22,14 +22,31 @@ export interface RunningServices {
   close(): void;
 }
 
+/** Echo, discard and chargen close a connection whose peer has sent nothing for this long. */
+export const DEFAULT_IDLE_TIMEOUT = 300_000;
+/** HTTP closes a persistent connection idle this long between requests (RFC 9112 §9.8 leaves it to us). */
+export const DEFAULT_HTTP_KEEPALIVE = 15_000;
+
+export interface ServicesOptions {
+  /** Echo, discard, chargen: close after this long without a segment from the peer (0: never). */
+  readonly idleTimeout?: number;
+  /** HTTP: the same for persistent connections (0: never). */
+  readonly httpKeepAlive?: number;
+}
+
 /** Starts every built-in service; if one cannot bind, the ones started are stopped and it throws. */
-export function startServices(net: Net, sockets: Sockets): RunningServices {
+export function startServices(
+  net: Net,
+  sockets: Sockets,
+  opts: ServicesOptions = {},
+): RunningServices {
   const list: Service[] = [];
+  const idle = { idleTimeout: opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT };
   const starters = [
-    () => startEcho(net, ECHO_PORT),
-    () => startDiscard(net, DISCARD_PORT),
-    () => startChargen(net, CHARGEN_PORT),
-    () => startHttp(net, HTTP_PORT),
+    () => startEcho(net, ECHO_PORT, idle),
+    () => startDiscard(net, DISCARD_PORT, idle),
+    () => startChargen(net, CHARGEN_PORT, idle),
+    () => startHttp(net, HTTP_PORT, { idleTimeout: opts.httpKeepAlive ?? DEFAULT_HTTP_KEEPALIVE }),
     () => startUdpEcho(sockets, UDP_ECHO_PORT),
   ];
   try {

@@ -340,7 +340,11 @@ export class Tcb {
     // A floor like Linux's (68 bytes of IP datagram): never dribble single bytes.
     return Math.max(Math.min(mss, bound), Math.min(mss, 48));
   }
-  get recvAvailable(): number {
+  /** When a segment last came from the peer (the start of the idle time, RFC 1122 §4.2.3.6). */
+  get lastHeard(): Millis {
+    return this.keepAlive.since;
+  }
+    get recvAvailable(): number {
     return this.rcvQueue.length;
   }
   /** FIN received and every byte before it read: end of stream. */
