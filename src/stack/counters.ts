@@ -36,25 +36,24 @@ export interface CounterSnapshot {
 }
 
 export class Counters {
-  private readonly packets = new Map<string, number>();
-  private readonly drops = new Map<string, number>();
+  // By protocol, then by name: counting builds no key string (it runs several times per packet).
+  private readonly packets = new Map<Proto, Map<string, number>>();
+  private readonly drops = new Map<Proto, Map<string, number>>();
 
   count(proto: Proto, what: string, n = 1): void {
-    const key = `${proto}.${what}`;
-    this.packets.set(key, (this.packets.get(key) ?? 0) + n);
+    bump(this.packets, proto, what, n);
   }
 
   drop(proto: Proto, reason: StackDropReason | string, n = 1): void {
-    const key = `${proto}.${reason}`;
-    this.drops.set(key, (this.drops.get(key) ?? 0) + n);
+    bump(this.drops, proto, reason, n);
   }
 
   packet(key: string): number {
-    return this.packets.get(key) ?? 0;
+    return lookup(this.packets, key);
   }
 
   dropped(key: string): number {
-    return this.drops.get(key) ?? 0;
+    return lookup(this.drops, key);
   }
 
   /** A plain-object copy, sorted by key, for the lab's `stats` command. */
@@ -63,8 +62,24 @@ export class Counters {
   }
 }
 
-function sortedObject(map: Map<string, number>): Record<string, number> {
+function bump(table: Map<Proto, Map<string, number>>, proto: Proto, what: string, n: number): void {
+  let m = table.get(proto);
+  if (m === undefined) {
+    m = new Map();
+    table.set(proto, m);
+  }
+  m.set(what, (m.get(what) ?? 0) + n);
+}
+
+function lookup(table: Map<Proto, Map<string, number>>, key: string): number {
+  const dot = key.indexOf(".");
+  return table.get(key.slice(0, dot) as Proto)?.get(key.slice(dot + 1)) ?? 0;
+}
+
+function sortedObject(table: Map<Proto, Map<string, number>>): Record<string, number> {
+  const flat = new Map<string, number>();
+  for (const [proto, m] of table) for (const [what, n] of m) flat.set(`${proto}.${what}`, n);
   const out: Record<string, number> = {};
-  for (const key of [...map.keys()].sort()) out[key] = map.get(key) ?? 0;
+  for (const key of [...flat.keys()].sort()) out[key] = flat.get(key) ?? 0;
   return out;
 }

@@ -35,6 +35,7 @@ import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
+import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "./ip-output.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
@@ -115,7 +116,10 @@ interface ListenerEntry {
 interface Datagram {
   readonly header: Ipv4Header;
   readonly payload: Uint8Array;
-  /** The packet as received, when it was not reassembled (quoted verbatim by ICMP errors). */
+  /**
+   * The packet as received (link padding past its total length included),
+   * when it was not reassembled: quoted verbatim by ICMP errors.
+   */
   readonly raw: Uint8Array | undefined;
 }
 
@@ -137,10 +141,6 @@ function seededRandom(addr: Ipv4Addr): Random32 {
 function isUnicastSource(addr: Ipv4Addr): boolean {
   const first = addr >>> 24;
   return addr !== 0 && first !== 127 && first < 224;
-}
-
-function tupleKey(localPort: number, remote: Endpoint): string {
-  return `${remote.addr}:${remote.port}:${localPort}`;
 }
 
 /**
@@ -165,7 +165,7 @@ export class Host {
   private readonly ipIds: IpIds;
   private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
-  private readonly tcbs = new Map<string, Tcb>();
+  private readonly tcbs = new ConnectionTable();
   private readonly listenerTable = new Map<number, ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
   private readonly halfOpen = new Map<Tcb, ListenerEntry>();
@@ -183,9 +183,10 @@ export class Host {
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
   /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
   private readonly timeWait = new Set<Tcb>();
-  /** Connections per local port (listeners apart), for tcpPortInUse. */
-  private readonly portUse = new Map<number, number>();
-  /** Each TCB's place in the order of opening: TCBs due together run oldest first. */
+  /**
+   * Each TCB's place in the order of opening: TCBs due together run oldest
+   * first, and connections() lists them in this order.
+   */
   private readonly serial = new Map<Tcb, number>();
   private opened = 0;
 
@@ -247,7 +248,7 @@ export class Host {
       return;
     }
     if (!isFragment(header)) {
-      this.deliver({ header, payload, raw: packet.subarray(0, header.totalLength) }, now);
+      this.deliver({ header, payload, raw: packet }, now);
       return;
     }
     this.counters.count("ip", "fragments-in");
@@ -384,9 +385,10 @@ export class Host {
       return;
     }
     // Copy the payload out of the link's buffer: the TCB may keep it.
-    const seg: TcpSegment = { ...parsed.value, payload: parsed.value.payload.slice() };
+    const p = parsed.value;
+    const seg: TcpSegment = p.payload.length === 0 ? p : { ...p, payload: p.payload.slice() };
     const remote: Endpoint = { addr: src, port: seg.srcPort };
-    const tcb = this.tcbs.get(tupleKey(seg.dstPort, remote));
+    const tcb = this.tcbs.get(seg.dstPort, remote);
     let issAbove: number | undefined;
     if (tcb !== undefined) {
       tcb.input(seg, now);
@@ -532,7 +534,7 @@ export class Host {
     }
     if (tcb.state === State.TimeWait && !this.timeWait.has(tcb)) this.enteredTimeWait(tcb);
     if (tcb.state === State.Closed) this.forget(tcb);
-    else if (this.tcbs.get(tupleKey(tcb.local.port, tcb.remote)) === tcb) {
+    else if (this.tcbs.get(tcb.local.port, tcb.remote) === tcb) {
       this.timers.set(tcb, tcb.pollAt(), this.rank(tcb));
     }
   }
@@ -561,22 +563,14 @@ export class Host {
 
   private add(tcb: Tcb): void {
     this.serial.set(tcb, ++this.opened);
-    this.tcbs.set(tupleKey(tcb.local.port, tcb.remote), tcb);
-    const port = tcb.local.port;
-    this.portUse.set(port, (this.portUse.get(port) ?? 0) + 1);
+    this.tcbs.set(tcb);
   }
 
   private forget(tcb: Tcb): void {
     this.timers.delete(tcb);
     this.timeWait.delete(tcb);
     this.serial.delete(tcb);
-    const key = tupleKey(tcb.local.port, tcb.remote);
-    if (this.tcbs.get(key) !== tcb) return;
-    this.tcbs.delete(key);
-    const port = tcb.local.port;
-    const use = (this.portUse.get(port) ?? 1) - 1;
-    if (use > 0) this.portUse.set(port, use);
-    else this.portUse.delete(port);
+    if (!this.tcbs.delete(tcb)) return;
     this.halfOpen.delete(tcb);
     this.events.connectionRemoved?.(tcb);
   }
@@ -680,7 +674,8 @@ export class Host {
       this.counters.count("icmp", "errors-rate-limited");
       return;
     }
-    const original = dg.raw !== undefined ? icmpErrorQuote(dg.raw) : this.quoteRebuilt(dg);
+    const raw = dg.raw?.subarray(0, h.totalLength);
+    const original = raw !== undefined ? icmpErrorQuote(raw) : this.quoteRebuilt(dg);
     this.sendIcmp(h.src, { type: "dest-unreachable", code, original: original.slice() });
     this.counters.count(
       "icmp",
@@ -781,11 +776,11 @@ export class Host {
     if (!isValidPort(port)) return "EINVAL";
     if (port === 0) {
       const found = this.ephemeral.allocate(
-        (p) => !this.listenerTable.has(p) && !this.tcbs.has(tupleKey(p, peer)),
+        (p) => !this.listenerTable.has(p) && !this.tcbs.has(p, peer),
       );
       if (found === undefined) return "EADDRNOTAVAIL";
       port = found;
-    } else if (this.tcbs.has(tupleKey(port, peer))) {
+    } else if (this.tcbs.has(port, peer)) {
       return "EADDRINUSE";
     }
     const local: Endpoint = { addr: this.addr, port };
@@ -808,7 +803,7 @@ export class Host {
 
   /** The connection table (every TCB not yet CLOSED), for the lab's state table. */
   connections(): Tcb[] {
-    return [...this.tcbs.values()];
+    return [...this.serial.keys()];
   }
 
   listeners(): { port: number; listener: Listener }[] {
@@ -821,17 +816,17 @@ export class Host {
 
   /** Whether any listener or connection uses local TCP port `port`. */
   tcpPortInUse(port: number): boolean {
-    return this.listenerTable.has(port) || this.portUse.has(port);
+    return this.listenerTable.has(port) || this.tcbs.portInUse(port);
   }
 
   /** Whether a connection (not a listener) uses local TCP port `port`. */
   tcpPortConnected(port: number): boolean {
-    return this.portUse.has(port);
+    return this.tcbs.portInUse(port);
   }
 
   /** The connection of local port `localPort` with `remote`, if any. */
   connection(localPort: number, remote: Endpoint): Tcb | undefined {
-    return this.tcbs.get(tupleKey(localPort, remote));
+    return this.tcbs.get(localPort, remote);
   }
 
   /** An unused TCP port from the ephemeral range (for bind(0) before listen). */

@@ -40,41 +40,41 @@ function halfSipHash(key: HalfSipKey, words: readonly number[], length: number):
   return halfSip(key, words, words.length, length);
 }
 
+/** One SipRound on the state v0..v3 (Uint32Array: additions wrap at 32 bits by themselves). */
+function round(v: Uint32Array): void {
+  v[0] = (v[0] as number) + (v[1] as number);
+  v[1] = rotl(v[1] as number, 5) ^ (v[0] as number);
+  v[0] = rotl(v[0] as number, 16);
+  v[2] = (v[2] as number) + (v[3] as number);
+  v[3] = rotl(v[3] as number, 8) ^ (v[2] as number);
+  v[0] = (v[0] as number) + (v[3] as number);
+  v[3] = rotl(v[3] as number, 7) ^ (v[0] as number);
+  v[2] = (v[2] as number) + (v[1] as number);
+  v[1] = rotl(v[1] as number, 13) ^ (v[2] as number);
+  v[2] = rotl(v[2] as number, 16);
+}
+
+/** `rounds` SipRounds with `m` mixed in before (into v3) and after (into v0). */
+function compress(v: Uint32Array, m: number, rounds: number): void {
+  v[3] = (v[3] as number) ^ m;
+  for (let i = 0; i < rounds; i++) round(v);
+  v[0] = (v[0] as number) ^ m;
+}
+
+/** The state, reused: hashing allocates nothing. */
+const state = new Uint32Array(4);
+
 /** `full` whole words of message, then the partial one (if any) in words[full]. */
 function halfSip(key: HalfSipKey, words: readonly number[], full: number, length: number): number {
-  let v0 = key.k0 >>> 0;
-  let v1 = key.k1 >>> 0;
-  let v2 = (0x6c796765 ^ key.k0) >>> 0;
-  let v3 = (0x74656462 ^ key.k1) >>> 0;
-  const round = (): void => {
-    v0 = (v0 + v1) >>> 0;
-    v1 = rotl(v1, 5) ^ v0;
-    v0 = rotl(v0, 16);
-    v2 = (v2 + v3) >>> 0;
-    v3 = rotl(v3, 8) ^ v2;
-    v0 = (v0 + v3) >>> 0;
-    v3 = rotl(v3, 7) ^ v0;
-    v2 = (v2 + v1) >>> 0;
-    v1 = rotl(v1, 13) ^ v2;
-    v2 = rotl(v2, 16);
-  };
-  for (let i = 0; i < full; i++) {
-    const m = (words[i] as number) >>> 0;
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  }
+  const v = state;
+  v[0] = key.k0;
+  v[1] = key.k1;
+  v[2] = 0x6c796765 ^ key.k0;
+  v[3] = 0x74656462 ^ key.k1;
+  for (let i = 0; i < full; i++) compress(v, (words[i] as number) >>> 0, 2);
   // The last block: the message length in the top byte, the leftover bytes below.
-  const b = ((length << 24) | ((words[full] ?? 0) & 0xffffff)) >>> 0;
-  v3 ^= b;
-  round();
-  round();
-  v0 ^= b;
-  v2 ^= 0xff;
-  round();
-  round();
-  round();
-  round();
-  return (v1 ^ v3) >>> 0;
+  compress(v, ((length << 24) | ((words[full] ?? 0) & 0xffffff)) >>> 0, 2);
+  v[2] = (v[2] as number) ^ 0xff;
+  for (let i = 0; i < 4; i++) round(v);
+  return ((v[1] as number) ^ (v[3] as number)) >>> 0;
 }

@@ -11,6 +11,9 @@ export const IPV4_HEADER_LEN = 20;
 export const IPV4_MAX_HEADER_LEN = 60;
 export const IPV4_MAX_TOTAL_LEN = 0xffff;
 
+/** Shared by every header without options (the usual case: no subarray per packet). */
+const NO_OPTIONS = new Uint8Array(0);
+
 const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const OFFSET_MASK = 0x1fff;
@@ -68,7 +71,8 @@ function readHeader(bytes: Uint8Array, headerLength: number): Ipv4Header {
     checksum: be16(bytes, 10),
     src: be32(bytes, 12),
     dst: be32(bytes, 16),
-    options: bytes.subarray(IPV4_HEADER_LEN, headerLength),
+    options:
+      headerLength === IPV4_HEADER_LEN ? NO_OPTIONS : bytes.subarray(IPV4_HEADER_LEN, headerLength),
   };
 }
 

@@ -161,6 +161,9 @@ export function parseTcpOptions(
  * checksum comes before the options: a corrupted segment should be counted
  * as corrupted, not as a malformed one.
  */
+/** Shared by every segment without data (nobody writes into a parsed payload). */
+const NO_BYTES = new Uint8Array(0);
+
 export function parseTcp(
   bytes: Uint8Array,
   src: Ipv4Addr,
@@ -193,7 +196,7 @@ export function parseTcp(
     window: be16(bytes, 14),
     urgentPointer: be16(bytes, 18),
     options: options.value,
-    payload: bytes.subarray(dataOffset),
+    payload: dataOffset === bytes.length ? NO_BYTES : bytes.subarray(dataOffset),
   });
 }
 
