@@ -25,6 +25,7 @@ import {
   startServices,
 } from "../src/services/index.ts";
 import type { TcpSettings } from "../src/tcp/settings.ts";
+import { stateName } from "../src/tcp/state.ts";
 import { parseIpv4Addr } from "../src/wire/addr.ts";
 import { parseArgsError } from "./args.ts";
 
@@ -223,8 +224,16 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   };
   const onInt = () => onSignal("SIGINT");
   const onTerm = () => onSignal("SIGTERM");
+  // SIGUSR1: a full garbage collection, then one status line (connections by
+  // state, services, counters, memory), for load scripts: memory figures
+  // without the garbage of the moment.
+  const onStatus = () => {
+    Bun.gc(true);
+    console.log(JSON.stringify(statusLine(kh, services)));
+  };
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  process.on("SIGUSR1", onStatus);
   // A device that goes away (the namespace deleted under us) also ends the run.
   kh.tun.onError((message) => {
     stopping = true;
@@ -246,9 +255,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   );
 
   const reason = await stopped;
-  const serviceStats = Object.fromEntries(
-    services.list.flatMap((sv) => (sv.stats === undefined ? [] : [[sv.name, sv.stats()]])),
-  );
+  const serviceStats = serviceCounts(services);
   services.close();
   kh.attachment.flush(); // the RSTs of aborted connections
   const stats = kh.host.stats();
@@ -258,8 +265,33 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   process.off("exit", removeOnExit);
   process.off("SIGINT", onInt);
   process.off("SIGTERM", onTerm);
+  process.off("SIGUSR1", onStatus);
   console.log(JSON.stringify({ stopped: true, reason, stats, tun, services: serviceStats }));
   return reason.startsWith("device error") ? 1 : 0;
+}
+
+/** Open and idle-closed connections per TCP service. */
+function serviceCounts(services: RunningServices): Record<string, unknown> {
+  return Object.fromEntries(
+    services.list.flatMap((sv) => (sv.stats === undefined ? [] : [[sv.name, sv.stats()]])),
+  );
+}
+
+/** What SIGUSR1 prints: the connection table by state, the services, the counters, the device. */
+function statusLine(kh: KernelHost, services: RunningServices): Record<string, unknown> {
+  const connections: Record<string, number> = {};
+  for (const tcb of kh.host.connections()) {
+    const name = stateName(tcb.state);
+    connections[name] = (connections[name] ?? 0) + 1;
+  }
+  return {
+    status: true,
+    connections,
+    services: serviceCounts(services),
+    stats: kh.host.stats(),
+    tun: { ...kh.tun.stats, kernelDropped: kh.tun.kernelDropped() ?? null },
+    rssKiB: Math.round(process.memoryUsage().rss / 1024),
+  };
 }
 
 if (import.meta.main) {

@@ -22,7 +22,7 @@
  * All traffic stays inside namespaces this bench creates; all of them are
  * removed at the end, on error and on SIGINT/SIGTERM.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -39,6 +39,7 @@ import {
 } from "./bench/report.ts";
 import { type ServeProc, startServe } from "./bench/serve-proc.ts";
 import { type ReassemblyBench, reassemblyText, runReassemblyBench } from "./bench/reassembly.ts";
+import { loadSectionOf, mergeIntoLatest } from "./load/report.ts";
 import { runSimBench, SIM_FULL, SIM_QUICK, type SimBenchResult } from "./bench/sim.ts";
 import {
   type Direction,
@@ -423,7 +424,11 @@ async function main(): Promise<number> {
   };
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(opts.out, "latest.md"), markdown(result));
+  // The load section (scripts/load.ts) stays: it is measured by its own run.
+  const latestPath = join(opts.out, "latest.md");
+  const load = existsSync(latestPath) ? loadSectionOf(readFileSync(latestPath, "utf8")) : undefined;
+  const page = markdown(result);
+  writeFileSync(latestPath, load === undefined ? page : mergeIntoLatest(page, load));
   console.log(textTable(result));
   console.log(
     `\nwrote ${join(opts.out, "latest.json")} and latest.md (${result.durationSeconds} s)`,

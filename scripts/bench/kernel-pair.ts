@@ -48,7 +48,8 @@ async function must(netns: string, argv: readonly string[]): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} in ${netns} failed: ${r.stderr.trim()}`);
 }
 
-export async function createKernelPair(tag: string): Promise<KernelPair> {
+/** `servers` false: the pair alone, for a caller that runs its own servers in `server`. */
+export async function createKernelPair(tag: string, servers = true): Promise<KernelPair> {
   const dir = mkdtempSync(join(tmpdir(), "tcplab-bench-"));
   const httpScript = join(dir, "http.sh");
   writeFileSync(httpScript, HTTP_SH);
@@ -95,19 +96,23 @@ export async function createKernelPair(tag: string): Promise<KernelPair> {
       "TCP-LISTEN:9,reuseaddr,fork",
       "OPEN:/dev/null,wronly",
     ];
-    server.spawn(http, { stderr: "inherit" });
-    server.spawn(discard, { stderr: "inherit" });
-    if (!(await waitListening(server.name, 80)) || !(await waitListening(server.name, 9))) {
-      throw new Error("the kernel baseline's socat servers did not start listening");
+    if (servers) {
+      server.spawn(http, { stderr: "inherit" });
+      server.spawn(discard, { stderr: "inherit" });
+      if (!(await waitListening(server.name, 80)) || !(await waitListening(server.name, 9))) {
+        throw new Error("the kernel baseline's socat servers did not start listening");
+      }
     }
     const srv = server;
     return {
       client,
       server: srv,
-      serverCommands: [
-        `${http.join(" ")}   # ${httpScript}: read the request line, answer N zero bytes with head -c N /dev/zero`,
-        discard.join(" "),
-      ],
+      serverCommands: !servers
+        ? []
+        : [
+            `${http.join(" ")}   # ${httpScript}: read the request line, answer N zero bytes with head -c N /dev/zero`,
+            discard.join(" "),
+          ],
       async setMtu(mtu: number) {
         await must(client.name, ["ip", "link", "set", CLIENT_IF, "mtu", String(mtu)]);
         await must(srv.name, ["ip", "link", "set", SERVER_IF, "mtu", String(mtu)]);

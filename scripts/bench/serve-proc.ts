@@ -25,6 +25,8 @@ export interface ServeProc {
   alive(): boolean;
   /** The last lines serve wrote to stderr (for error messages). */
   stderrTail(): string;
+  /** SIGUSR1 and the status line serve prints for it (connections by state, counters); bounded wait. */
+  status(timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -42,11 +44,12 @@ function parseReady(line: string): ServeReady | undefined {
   return undefined;
 }
 
-function parseStopped(line: string): Record<string, unknown> | undefined {
+/** A JSON line of serve's with `key: true` ("stopped", "status"). */
+function parseTagged(line: string, key: string): Record<string, unknown> | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
     const v: unknown = JSON.parse(line);
-    if (typeof v === "object" && v !== null && Reflect.get(v, "stopped") === true) {
+    if (typeof v === "object" && v !== null && Reflect.get(v, key) === true) {
       return v as Record<string, unknown>;
     }
   } catch {
@@ -90,6 +93,7 @@ export async function startServe(
   let out = "";
   let info: ServeReady | undefined;
   let stoppedLine: Record<string, unknown> | undefined;
+  const statusWaiters: ((line: Record<string, unknown>) => void)[] = [];
   let readyResolve: () => void = () => {};
   const readySeen = new Promise<void>((r) => {
     readyResolve = r;
@@ -101,7 +105,9 @@ export async function startServe(
     out = lines.pop() ?? "";
     for (const line of lines) {
       info ??= parseReady(line.trim());
-      stoppedLine = parseStopped(line.trim()) ?? stoppedLine;
+      stoppedLine = parseTagged(line.trim(), "stopped") ?? stoppedLine;
+      const status = parseTagged(line.trim(), "status");
+      if (status !== undefined) for (const w of statusWaiters.splice(0)) w(status);
     }
     if (info !== undefined) readyResolve();
   });
@@ -151,5 +157,15 @@ export async function startServe(
     stoppedInfo: () => stoppedLine,
     stderrTail: () => err,
     stop,
+    status(timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no status line from serve")), timeoutMs);
+        statusWaiters.push((line) => {
+          clearTimeout(timer);
+          resolve(line);
+        });
+        proc.kill("SIGUSR1");
+      });
+    },
   };
 }
