@@ -317,8 +317,9 @@ export interface TcpSettings {
 /**
  * Buffers for bulk transfer against a real peer (the kernel world: `tcplab
  * serve`, startKernelHost), in the spirit of Linux's receive autotuning,
- * which grows a busy socket's buffers to a few MiB: fixed at 1 MiB each.
- * With window scaling (RFC 7323) a 1 MiB receive buffer is offered whole
+ * which grows a busy socket's buffers to a few MiB: bounded at 1 MiB each.
+ * The bound costs nothing while idle: buffers hold only the bytes queued
+ * (byte-queue.ts). With window scaling (RFC 7323) a 1 MiB receive buffer is offered whole
  * (shift 5), and the out-of-order bound follows it (oooLimit undefined).
  * Against the kernel over TUN they gave about +45% upload throughput over
  * 64 KiB. Without scaling the window stays ≤ 65535 whatever the buffer.
