@@ -23,7 +23,15 @@ test("the lab's per-packet samples find their connection by lookup, not by walki
     flags: Flag.ACK,
     payload: new Uint8Array(10),
   });
-  samples.sent(buildTcpPacket(ip("10.0.0.1"), tcb.remote.addr, seg), 5);
+  samples.sent({
+    kind: "packet",
+    index: 0,
+    time: 5,
+    host: "a",
+    dir: ">",
+    bytes: buildTcpPacket(ip("10.0.0.1"), tcb.remote.addr, seg),
+    injected: false,
+  });
   expect(lookups).toEqual([[tcb.local.port, tcb.remote.addr, tcb.remote.port]]);
   expect(samples.series(tcb)?.sent.length).toBe(1);
 });
