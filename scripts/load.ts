@@ -86,8 +86,8 @@ async function main(): Promise<number> {
   const results: Record<string, unknown> = {};
   const sizes = {
     idle: q
-      ? { n: 2000, rssAt: 1000, rounds: 300, gets: 2 }
-      : { n: 10_000, rssAt: 5000, rounds: 1000, gets: 5 },
+      ? { n: 2000, rssAt: 1000, rounds: 300, gets: 3 }
+      : { n: 10_000, rssAt: 5000, rounds: 1000, gets: 9 },
     churn: q ? { n: 2000, c: 50 } : { n: 20_000, c: 200 },
     synflood: q ? 6 : 25,
     flood: q ? 6 : 30,

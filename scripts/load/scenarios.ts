@@ -76,30 +76,29 @@ async function rttAndGet(netns: string, rounds: number, gets: number) {
     rttP50Ms: Number(echo.p50),
     rttP90Ms: Number(echo.p90),
     getSeconds: median(times),
+    getRuns: times,
     getFailures: failures,
   };
 }
 
+/** Echo round trips and 1 MiB GETs (each run's seconds too), and serve's RSS then. */
+export interface LatencyFigures {
+  readonly rttP50Ms: number;
+  readonly rttP90Ms: number;
+  readonly getSeconds: number;
+  readonly getRuns: number[];
+  readonly getFailures: number;
+  readonly rssKiB: number;
+}
+
 export interface IdleResult {
-  readonly none: {
-    rttP50Ms: number;
-    rttP90Ms: number;
-    getSeconds: number;
-    getFailures: number;
-    rssKiB: number;
-  };
+  readonly none: LatencyFigures;
   readonly rssConnections: number;
   readonly rssPerConnectionKiB: number;
   readonly connections: number;
   readonly opened: number;
   readonly openSeconds: number;
-  readonly loaded: {
-    rttP50Ms: number;
-    rttP90Ms: number;
-    getSeconds: number;
-    getFailures: number;
-    rssKiB: number;
-  };
+  readonly loaded: LatencyFigures;
 }
 
 /**

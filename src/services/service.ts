@@ -13,6 +13,13 @@ export interface Service {
   close(): void;
 }
 
+/**
+ * The services' accept and half-open queues: a burst of clients beyond it
+ * gets SYN cookies while the half-open queue is full, but finds no room
+ * while the accept queue is (Linux's somaxconn is 4096).
+ */
+export const LISTEN_BACKLOG = 1024;
+
 export interface ServiceOptions {
   /** Close a connection whose peer has sent nothing for this long (0: never). */
   readonly idleTimeout?: Millis;
@@ -35,17 +42,21 @@ export function tcpService(
       ? new IdleReaper(net.sockets.attachment.clock, opts.idleTimeout ?? 0, (c) => c.close())
       : undefined;
   let server: Server | undefined;
-  server = net.listen(port, (conn) => {
-    open.add(conn);
-    idle?.watch(conn);
-    handle(conn)
-      .catch(() => conn.destroy())
-      .finally(() => {
-        conn.close();
-        open.delete(conn);
-        idle?.forget(conn);
-      });
-  });
+  server = net.listen(
+    port,
+    (conn) => {
+      open.add(conn);
+      idle?.watch(conn);
+      handle(conn)
+        .catch(() => conn.destroy())
+        .finally(() => {
+          conn.close();
+          open.delete(conn);
+          idle?.forget(conn);
+        });
+    },
+    LISTEN_BACKLOG,
+  );
   return {
     name,
     protocol: "tcp",
