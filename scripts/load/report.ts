@@ -53,7 +53,7 @@ function idleRows(r: IdleResult): Row[] {
       yes(get <= 2 && r.loaded.getFailures === 0),
     ],
     [
-      `RSS growth per idle ESTABLISHED connection at ${r.rssConnections} ≤ 8 KiB`,
+      `RSS growth per idle ESTABLISHED connection at ${r.rssConnections} ≤ 8 KiB (both RSS after a full collection)`,
       `${f(r.rssPerConnectionKiB)} KiB`,
       `RSS ${mb(r.none.rssKiB)} with none`,
       yes(r.rssPerConnectionKiB <= 8),
