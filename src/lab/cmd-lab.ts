@@ -8,8 +8,8 @@ import { checkBlock, type GuidedLab, judgementBlock } from "./guide.ts";
 import { stepsFor, worldsOf } from "./lab-file.ts";
 import { gotoStep, runLab, startLab, unavailableIn } from "./lab-runner.ts";
 import { markdownLines } from "./markdown.ts";
-import type { LabProgressRecord } from "./progress.ts";
-import { ANSWER_USAGE, readAnswer } from "./questions.ts";
+import { isDone, type LabProgressRecord } from "./progress.ts";
+import { ANSWER_USAGE, readAnswer, segmentSpec } from "./questions.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";
@@ -30,7 +30,9 @@ function noLab(usage: string): Block[] {
 
 /** Saves where the learner is in the running lab. */
 function save(engine: LabEngine, guide: GuidedLab, status: "started" | "done"): LabProgressRecord {
-  const score = guide.score();
+  // A lab in progress counts the steps before the current one: a resume replays exactly those.
+  const score = status === "done" ? guide.score(guide.steps.length) : guide.score(guide.step);
+  const before = engine.progress.get(guide.lab.name);
   const record: LabProgressRecord = {
     status,
     step: guide.step + 1,
@@ -38,6 +40,7 @@ function save(engine: LabEngine, guide: GuidedLab, status: "started" | "done"): 
     world: engine.world.kind,
     right: score.right,
     asked: score.asked,
+    ...(status === "done" || isDone(before) ? { finished: true } : {}),
   };
   engine.progress.set(guide.lab.name, record);
   return record;
@@ -46,9 +49,10 @@ function save(engine: LabEngine, guide: GuidedLab, status: "started" | "done"): 
 function progressText(r: LabProgressRecord | undefined): Span {
   if (r === undefined) return { text: "" };
   const score = r.asked > 0 ? `, ${r.right}/${r.asked} predicted` : "";
-  return r.status === "done"
-    ? { text: `✓ done${score}`, tone: "good" }
-    : { text: `started: step ${r.step}/${r.steps}${score}`, tone: "warn" };
+  if (r.status === "done") return { text: `✓ done${score}`, tone: "good" };
+  if (r.finished)
+    return { text: `✓ done; again at step ${r.step}/${r.steps}${score}`, tone: "good" };
+  return { text: `started: step ${r.step}/${r.steps}${score}`, tone: "warn" };
 }
 
 function scoreLine(guide: GuidedLab): Line {
@@ -99,7 +103,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
         const only =
           worlds.length === 1 ? `${worlds[0] === "simulated" ? "sim" : "kernel"} only` : "";
         if (only !== "") anyOneWorld = true;
-        const notDone = lab.meta.requires.filter((r) => engine.progress.get(r)?.status !== "done");
+        const notDone = lab.meta.requires.filter((r) => !isDone(engine.progress.get(r)));
         rows.push([
           { text: String(++n), tone: "muted" },
           { text: lab.name, tone: "accent" },
@@ -189,7 +193,7 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
         ];
       }
       const intro: Line[] = [[{ text: lab.title, tone: "accent" }], ...markdownLines(lab.intro)];
-      const missing = lab.meta.requires.filter((r) => engine.progress.get(r)?.status !== "done");
+      const missing = lab.meta.requires.filter((r) => !isDone(engine.progress.get(r)));
       if (missing.length > 0) {
         intro.push(
           [{ text: "" }],
@@ -301,23 +305,27 @@ export function registerLabCommands(reg: Registry<LabEngine>): void {
           ),
         ];
       }
-      const answer = readAnswer(q.kind, a.str("VALUE") as string, engine.checkContext());
+      const spec = q.kind === "segment" ? segmentSpec(q.answer) : undefined;
+      const needs = spec !== undefined && !("error" in spec) ? spec.needs : [];
+      const answer = readAnswer(q.kind, a.str("VALUE") as string, engine.checkContext(), needs);
       if ("error" in answer) return [err(`answer: ${answer.error}`, ANSWER_USAGE[q.kind])];
-      const late = engine.world.log.length > guide.mark || engine.clock.now() > guide.markTime;
+      // Late: the world has moved in this step (a packet or a state change was logged). A clock
+      // that only runs — the kernel world's, between commands — changes nothing to predict.
+      const late = engine.world.log.length > guide.mark;
       guide.predictions.set(guide.step, { answer, late, judged: undefined });
       return [
         text(
           late
             ? [
-                { text: `noted: ${answer.text}. `, tone: "normal" },
+                { text: `noted: ${answer.text} — `, tone: "normal" },
                 {
-                  text: "The step had already begun, so this counts as an observation, not a prediction.",
+                  text: "the step had already begun, so this counts as an observation, not a prediction.",
                   tone: "warn",
                 },
               ]
             : [
-                { text: `noted: you predict ${answer.text}. `, tone: "normal" },
-                { text: "Now type the step's commands; next compares.", tone: "muted" },
+                { text: `noted: you predict ${answer.text} — `, tone: "normal" },
+                { text: "now type the step's commands; next compares.", tone: "muted" },
               ],
         ),
       ];

@@ -70,6 +70,25 @@ function show(k: Key, v: unknown): string {
   return String(v);
 }
 
+/**
+ * Bounds where the wire or the RFCs set them; any other number is at most
+ * MAX_PLAIN and any duration at most a day.
+ */
+const RANGES: Readonly<Partial<Record<Key, readonly [number, number, string]>>> = {
+  mss: [64, 65535, "the MSS option is 16 bits, RFC 9293 §3.2"],
+  minMss: [1, 65535, "the MSS option is 16 bits"],
+  wscaleShift: [0, 14, "RFC 7323 §2.3: a shift above 14 is taken as 14"],
+  sndBuf: [256, 64 * 1024 * 1024, "256 bytes to 64 MiB"],
+  rcvBuf: [256, 64 * 1024 * 1024, "256 bytes to 64 MiB"],
+  initialWindow: [1, 1000, "segments"],
+  synRetries: [0, 255, "tries"],
+  maxRetransmissions: [0, 255, "tries"],
+  keepAliveCount: [1, 255, "probes"],
+  tsValStart: [0, 0xffff_ffff, "TSval is 32 bits"],
+};
+const MAX_PLAIN = 0x7fff_ffff;
+const MAX_DURATION = 24 * 60 * 60 * 1000;
+
 function read(k: Key, word: string): { value: unknown } | { error: string } {
   const sample = defaultTcpSettings[k];
   const w = word.toLowerCase();
@@ -85,13 +104,17 @@ function read(k: Key, word: string): { value: unknown } | { error: string } {
   }
   if (DURATIONS.has(k)) {
     const d = parseDuration(w);
-    return d === undefined ? { error: `${k} is a duration such as 200ms, 1s or 2m` } : { value: d };
+    if (d === undefined) return { error: `${k} is a duration such as 200ms, 1s or 2m` };
+    if (d > MAX_DURATION) return { error: `${k} is at most a day (86400s)` };
+    return { value: d };
   }
   const n = parseInteger(w);
   if (n === undefined) {
     const unset = UNSET_WORD[k];
     return { error: `${k} is a whole number${unset !== undefined ? ` or ${unset}` : ""}` };
   }
+  const [lo, hi, why] = RANGES[k] ?? [0, MAX_PLAIN, "a whole number"];
+  if (n < lo || n > hi) return { error: `${k} is ${lo} to ${hi} (${why})` };
   return { value: n };
 }
 

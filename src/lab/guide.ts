@@ -68,12 +68,16 @@ export class GuidedLab {
     this.carried = { from: index, ...score };
   }
 
-  /** The questions judged so far and how many were predicted right (before their step ran). */
-  score(): { asked: number; right: number; late: number } {
+  /**
+   * The questions judged so far and how many were predicted right (before
+   * their step ran), over the steps before index `before` (default: up to
+   * and including the current one).
+   */
+  score(before = this.step + 1): { asked: number; right: number; late: number } {
     let { asked, right } = this.carried;
     let late = 0;
     this.steps.forEach((s, i) => {
-      if (s.question === undefined || i < this.carried.from || i > this.step) return;
+      if (s.question === undefined || i < this.carried.from || i >= before || i > this.step) return;
       const p = this.predictions.get(i);
       if (p?.judged === undefined) {
         if (i < this.step) asked++; // passed without an answer
@@ -90,16 +94,18 @@ export class GuidedLab {
   check(ctx: CheckContext): CheckResult[] {
     const step = this.current;
     if (step === undefined) return [];
-    const results = step.expects.map((e) => checkExpect(ctx, e, this.mark));
     const q = step.question;
     if (q !== undefined && this.predictions.get(this.step) === undefined) {
-      results.unshift({
-        ok: false,
-        message: "this step asks for a prediction first",
-        hint: `${ANSWER_USAGE[q.kind]} — then type the step's commands`,
-      });
+      // The checks would show the answer: nothing else is said until the learner has predicted.
+      return [
+        {
+          ok: false,
+          message: "this step asks for a prediction first",
+          hint: `${ANSWER_USAGE[q.kind]} — then type the step's commands`,
+        },
+      ];
     }
-    return results;
+    return step.expects.map((e) => checkExpect(ctx, e, this.mark));
   }
 
   /**

@@ -58,6 +58,27 @@ export interface CheckContext extends PatternContext {
   readonly now: number;
 }
 
+/** The words a check may begin with (the plot checks' sampled fields included), for lab files. */
+export const CHECK_WORDS: readonly string[] = [
+  "state",
+  "segment",
+  "packet",
+  "timer",
+  "field",
+  "error",
+  "connections",
+  "stat",
+  "drop",
+  "output",
+  "retransmitted",
+  "rate",
+  "cwnd",
+  "ssthresh",
+  "FlightSize",
+  "SND.UNA",
+  "SND.WND",
+];
+
 export const CHECK_KINDS = [
   "state",
   "segment",

@@ -51,6 +51,7 @@
  * world's lab, so a world may also have steps of its own. A step with no
  * block at all is prose only and shows in both.
  */
+import { CHECK_WORDS } from "./lab-checks.ts";
 import { type AnswerKind, answerKind, type Question } from "./questions.ts";
 import type { WorldKind } from "./world.ts";
 
@@ -275,7 +276,13 @@ export function parseLabFile(text: string, name: string): LabParse {
         continue;
       }
       if (value === "") return fail(n, `an empty ${m[1]}:`);
-      if (m[1] === "expect") inFence.expects.push(value);
+      if (m[1] === "expect") {
+        const word = value.split(/\s+/)[0] ?? "";
+        if (!CHECK_WORDS.includes(word)) {
+          return fail(n, `unknown check "${word}" (a check begins with ${CHECK_WORDS.join(", ")})`);
+        }
+        inFence.expects.push(value);
+      }
       else if (m[1] === "show") {
         const cmd = value.split(/\s+/)[0]?.toLowerCase() ?? "";
         if (!SHOW_COMMANDS.includes(cmd))

@@ -18,6 +18,13 @@ export interface LabProgressRecord {
   /** Predictions right on the first try, before the step ran, out of those asked. */
   readonly right: number;
   readonly asked: number;
+  /** Finished at least once (a lab done and started again stays done). */
+  readonly finished?: boolean;
+}
+
+/** Whether the learner has finished the lab (now or on an earlier run). */
+export function isDone(r: LabProgressRecord | undefined): boolean {
+  return r !== undefined && (r.status === "done" || r.finished === true);
 }
 
 export interface ProgressStore {

@@ -51,14 +51,44 @@ export interface Question {
 
 /** How a learner writes an answer of each kind. */
 export const ANSWER_USAGE: Readonly<Record<AnswerKind, string>> = {
-  number: "answer NUMBER (e.g. answer 1, answer 200ms, answer 14600)",
-  state: "answer STATE (e.g. answer ESTABLISHED, answer time-wait)",
-  segment: "answer FLAGS [SEQ:END(LEN)] [ack N] [win N] (e.g. answer S. 0:0(0) ack 1)",
+  number: "answer NUMBER (e.g. answer 42, answer 250ms, answer 1.5s)",
+  state: "answer STATE (e.g. answer LAST-ACK, answer fin-wait-2)",
+  segment:
+    "answer FLAGS [SEQ:END(LEN)] [ack N] [win N] [<OPTIONS>] (e.g. answer F. 7:7(0) ack 9 win 512)",
 };
+
+/** The parts of a segment a learner's answer must give (`answer: segment … needs seq ack`). */
+export const SEGMENT_FIELDS = ["seq", "ack", "win", "options"] as const;
+export type SegmentField = (typeof SEGMENT_FIELDS)[number];
+
+const FIELD_SAYS: Readonly<Record<SegmentField, string>> = {
+  seq: "its sequence numbers (SEQ:END(LEN))",
+  ack: "its acknowledgment number (ack N)",
+  win: "its window (win N)",
+  options: "its options (<…>, e.g. <sack 1449:2897>)",
+};
+
+/** A segment spec split into the pattern that finds the truth and the fields an answer needs. */
+export function segmentSpec(
+  spec: string,
+): { pattern: string; needs: SegmentField[] } | { error: string } {
+  const body = spec.replace(/^segment\s+/, "");
+  const m = /^(.*?)\s+needs\s+(.+)$/.exec(body);
+  if (m === null) return { pattern: body, needs: [] };
+  const words = (m[2] as string).split(/\s+/);
+  const bad = words.filter((w) => !(SEGMENT_FIELDS as readonly string[]).includes(w));
+  if (bad.length > 0)
+    return { error: `needs takes ${SEGMENT_FIELDS.join(", ")}, not ${bad.join(", ")}` };
+  return { pattern: m[1] as string, needs: words as SegmentField[] };
+}
 
 /** Reads an `answer:` spec's kind, or says what is wrong with it. */
 export function answerKind(spec: string): AnswerKind | { error: string } {
   const w = tokenize(spec).map((t) => t.text);
+  if (w[0] === "segment") {
+    const seg = segmentSpec(spec);
+    if ("error" in seg) return { error: `answer: ${seg.error}` };
+  }
   if (w[0] === "number") {
     if (["stat", "count", "packets", "rate"].includes(w[1] ?? "")) return "number";
     if (w[1] !== undefined && fieldNamed(w[1]) !== undefined) return "number";
@@ -101,7 +131,9 @@ export function truthOf(q: Question, ctx: CheckContext, mark: number): Truth | {
     return { kind: "state", value: socketState(ctx, host, Number(m[2])) };
   }
   if (q.kind === "segment") {
-    const p = parseSegmentPattern(q.answer.replace(/^segment\s+/, ""), ctx, true);
+    const spec = segmentSpec(q.answer);
+    if ("error" in spec) return { pending: `the lab's answer: ${spec.error}` };
+    const p = parseSegmentPattern(spec.pattern, ctx, true);
     if ("error" in p) return { pending: `the lab's answer: ${p.error}` };
     // What was sent is the answer, whether or not a fault rule then dropped it
     // (unless the pattern asks for a dropped one).
@@ -191,6 +223,8 @@ export function readAnswer(
   kind: AnswerKind,
   text: string,
   ctx: CheckContext,
+  /** For a segment: the fields the question asks for. */
+  needs: readonly SegmentField[] = [],
 ): Answer | { error: string } {
   const t = text.trim();
   if (kind === "number") {
@@ -214,6 +248,18 @@ export function readAnswer(
   const p = parseSegmentPattern(`${ctx.current.name} > ${t}`, ctx);
   if ("error" in p)
     return { error: `"${t}" is not a segment: ${p.error.replace(/ \(a segment is .*$/, "")}` };
+  const given: Record<SegmentField, boolean> = {
+    seq: p.seq !== undefined,
+    ack: p.ack !== undefined,
+    win: p.win !== undefined,
+    options: p.options !== undefined,
+  };
+  const missing = needs.filter((f) => !given[f]);
+  if (missing.length > 0) {
+    return {
+      error: `the question asks for ${missing.map((f) => FIELD_SAYS[f]).join(" and ")} too`,
+    };
+  }
   return { kind, text: t };
 }
 

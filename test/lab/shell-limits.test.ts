@@ -125,3 +125,19 @@ describe("a timer that throws", () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(["kaboom"]);
   });
 });
+
+describe("set keeps values within what the wire and the RFCs allow", () => {
+  test("out-of-range values are user errors with the range", async () => {
+    const { s } = session();
+    const mss = await run(s, "set mss 70000");
+    expect(mss.errors[0]?.message).toBe(
+      "set: mss is 64 to 65535 (the MSS option is 16 bits, RFC 9293 §3.2)",
+    );
+    expect((await run(s, "set wscaleShift 99")).errors[0]?.message).toContain(
+      "wscaleShift is 0 to 14",
+    );
+    expect((await run(s, "set msl 2d")).errors[0]?.message).toContain("msl is a duration");
+    expect((await run(s, "set wscaleShift 14")).errors).toEqual([]);
+    expect(s.current.host.tcpSettings.wscaleShift).toBe(14);
+  });
+});

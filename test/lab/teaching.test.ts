@@ -235,6 +235,45 @@ describe("predictions", () => {
     expect((await run(s, "b: listen 80")).errors).toEqual([]);
   });
 
+  test("with a prediction open, check and next show no check (they would give the answer away)", async () => {
+    const { s } = session();
+    await startLab(s, lab(QUIZ, "quiz"));
+    await runAll(s, ["b: listen 80", "connect b 80", "step"]);
+    for (const cmd of ["check", "next"]) {
+      const r = await run(s, cmd);
+      expect(r.text).toContain("✗ this step asks for a prediction first");
+      expect(r.text).not.toContain("S. 0:0(0) ack 1");
+    }
+  });
+
+  test("a segment question may require fields: an answer without them is refused, not judged", async () => {
+    const { s } = session();
+    const l = lab(
+      "# T\n## s\n```lab\nask: Which segment answers the SYN?\nanswer: segment b:80 > a needs seq ack\nb: listen 80\nconnect b 80\nstep\nexpect: segment b > S.\n```\n",
+    );
+    await startLab(s, l);
+    const partial = await run(s, "answer S.");
+    expect(partial.errors[0]?.message).toBe(
+      "answer: the question asks for its sequence numbers (SEQ:END(LEN)) and its acknowledgment number (ack N) too",
+    );
+    expect((await run(s, "answer S. 0:0(0) ack 1")).errors).toEqual([]);
+    await runAll(s, ["b: listen 80", "connect b 80", "step"]);
+    expect((await run(s, "next")).text).toContain("✓ you predicted S. 0:0(0) ack 1: right");
+    expect(
+      parseLabFile("# T\n## s\n```lab\nask: ?\nanswer: segment b > needs colour\n```\n", "x"),
+    ).toMatchObject({
+      ok: false,
+      error: "x.md:5: answer: needs takes seq, ack, win, options, not colour",
+    });
+  });
+
+  test("a running clock alone does not make an answer late (the kernel world's runs between commands)", async () => {
+    const { s } = session();
+    await startLab(s, lab(QUIZ, "quiz"));
+    s.clock.advance(5000); // time passes, nothing happens
+    expect((await run(s, "answer S.")).text).toContain("noted: you predict S.");
+  });
+
   test("a number answer within the stated tolerance is right", async () => {
     const { s } = session();
     const l = lab(
@@ -352,6 +391,37 @@ describe("progress, the curriculum and teachers' labs", () => {
     expect(done.text).toContain("Predictions: 3 of 3 right.");
     expect((await run(again, "lab list")).text).toMatch(/quiz .*✓ done, 3\/3 predicted/);
     expect((await run(again, "lab start quiz restart")).text).toContain("Step 1/3: SYN");
+  });
+
+  test("a finished lab started again stays done; a revisited step is not counted twice", async () => {
+    const dir = tempDir();
+    const labs = join(dir, "labs");
+    mkdirSync(labs);
+    writeFileSync(join(labs, "quiz.md"), QUIZ);
+    const file = join(dir, "progress.json");
+    const { s } = session({ labsDir: labs, progress: fileProgress(file) });
+    await run(s, "lab start quiz");
+    await runAll(s, ["answer S.", "b: listen 80", "connect b 80", "step", "next"]);
+    await runAll(s, ["answer 1", "step", "next", "back", "lab quit"]);
+    // Quit on step 2 after going back: only step 1 is before it.
+    expect(JSON.parse(readFileSync(file, "utf8")).quiz).toMatchObject({
+      step: 2,
+      asked: 1,
+      right: 1,
+    });
+    await runAll(s, [
+      "lab start quiz resume",
+      "answer 1",
+      "step",
+      "next",
+      "answer ESTABLISHED",
+      "step",
+      "b: accept",
+    ]);
+    expect((await run(s, "next")).text).toContain("Predictions: 3 of 3 right.");
+    await run(s, "lab start quiz restart");
+    const list = await run(s, "lab list");
+    expect(list.text).toContain("✓ done; again at step 1/3");
   });
 
   test("a teacher's folder adds labs; a malformed one is reported with file and line, the others load", async () => {
