@@ -176,7 +176,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
       return [
         {
           kind: "ladder",
-          lines: ladderLines(w.log.all(), left, right, a.num("N") ?? 20),
+          lines: ladderLines(w.log.all(), left, right, a.num("N") ?? 20, w.log.forgottenIsns),
         },
       ];
     },

@@ -67,6 +67,13 @@ export class EventLog {
   private readonly listeners = new Set<(e: LabEvent) => void>();
   private readonly dropListeners = new Set<(e: PacketEvent) => void>();
 
+  /**
+   * The ISNs of SYNs already let go, by direction (`src:sport>dst:dport`), so
+   * sequence numbers stay relative to them in the ladder and the checks after
+   * the SYN itself is forgotten. Bounded like the log.
+   */
+  readonly forgottenIsns = new Map<string, number>();
+
   constructor(readonly limit: number = DEFAULT_LOG_LIMIT) {}
 
   /** Every event ever logged (the next event's position). */
@@ -164,11 +171,36 @@ export class EventLog {
     return ev;
   }
 
+  /** A forgotten SYN's ISN (an injected SYN does not renumber a direction that has one). */
+  private rememberIsn(ev: LabEvent | undefined): void {
+    if (ev?.kind !== "packet") return;
+    const b = ev.bytes;
+    if (b.length < 20 || b[9] !== 6) return;
+    const ihl = ((b[0] as number) & 0x0f) * 4;
+    if (b.length < ihl + 14 || ((b[ihl + 13] as number) & 0x02) === 0) return;
+    const u32 = (o: number) =>
+      (((b[o] as number) << 24) |
+        ((b[o + 1] as number) << 16) |
+        ((b[o + 2] as number) << 8) |
+        (b[o + 3] as number)) >>>
+      0;
+    const u16 = (o: number) => ((b[o] as number) << 8) | (b[o + 1] as number);
+    const key = `${u32(12)}:${u16(ihl)}>${u32(16)}:${u16(ihl + 2)}`;
+    if (ev.injected && this.forgottenIsns.has(key)) return;
+    this.forgottenIsns.delete(key);
+    this.forgottenIsns.set(key, u32(ihl + 4));
+    if (this.forgottenIsns.size > 65_536) {
+      const oldest = this.forgottenIsns.keys().next().value;
+      if (oldest !== undefined) this.forgottenIsns.delete(oldest);
+    }
+  }
+
   private push(ev: LabEvent): void {
     this.list.push(ev);
     if (this.list.length > this.limit) {
       // Let the oldest quarter go at once, so trimming costs O(1) per event on average.
       const drop = Math.max(1, Math.floor(this.limit / 4));
+      for (let i = 0; i < drop; i++) this.rememberIsn(this.list[i]);
       this.list = this.list.slice(drop);
       this.base += drop;
     }

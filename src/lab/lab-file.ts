@@ -282,8 +282,7 @@ export function parseLabFile(text: string, name: string): LabParse {
           return fail(n, `unknown check "${word}" (a check begins with ${CHECK_WORDS.join(", ")})`);
         }
         inFence.expects.push(value);
-      }
-      else if (m[1] === "show") {
+      } else if (m[1] === "show") {
         const cmd = value.split(/\s+/)[0]?.toLowerCase() ?? "";
         if (!SHOW_COMMANDS.includes(cmd))
           return fail(

@@ -77,7 +77,12 @@ export function wasInjected(ev: PacketEvent): boolean {
 
 /** ISNs per direction of a 4-tuple, learnt from SYNs as the log is read in order. */
 export class IsnBook {
-  private readonly isn = new Map<string, number>();
+  private readonly isn: Map<string, number>;
+
+  /** `known`: ISNs of SYNs no longer among the events read (EventLog.forgottenIsns). */
+  constructor(known?: ReadonlyMap<string, number>) {
+    this.isn = new Map(known);
+  }
 
   private static key(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number): string {
     return `${src}:${sport}>${dst}:${dport}`;
@@ -114,8 +119,9 @@ export function ladderLines(
   left: LadderSide,
   right: LadderSide,
   count: number,
+  knownIsns?: ReadonlyMap<string, number>,
 ): Line[] {
-  const book = new IsnBook();
+  const book = new IsnBook(knownIsns);
   // Pass 1: one row per segment, in log order.
   const segRows: { index: number; row: Row }[] = [];
   for (const ev of events) {

@@ -71,6 +71,8 @@ export interface PatternContext {
   /** The port a listening (or bound) socket id is on. */
   listeningPort(host: LabHost, fd: number): number | undefined;
   readonly current: LabHost;
+  /** ISNs of SYNs the log has let go (EventLog.forgottenIsns). */
+  readonly knownIsns?: ReadonlyMap<string, number>;
 }
 
 export const SEGMENT_USAGE =
@@ -228,8 +230,12 @@ export interface SeenSegment {
  * The TCP segments of `events` from `mark` on, seen at any tcplab host, with
  * sequence numbers relative to the ISNs of the SYNs seen since the start.
  */
-export function seenSegments(events: readonly LabEvent[], mark: number): SeenSegment[] {
-  const book = new IsnBook();
+export function seenSegments(
+  events: readonly LabEvent[],
+  mark: number,
+  knownIsns?: ReadonlyMap<string, number>,
+): SeenSegment[] {
+  const book = new IsnBook(knownIsns);
   const out: SeenSegment[] = [];
   for (const ev of events) {
     if (ev.kind !== "packet") continue;
@@ -356,7 +362,7 @@ export function stillOnTheWire(
   const name = p.host ?? ctx.current.name;
   const host = ctx.hostNamed(name);
   if (p.dir !== "<" || p.dropped || host === undefined) return undefined;
-  for (const s of seenSegments(events, mark)) {
+  for (const s of seenSegments(events, mark, ctx.knownIsns)) {
     const ev = s.event;
     if (ev.dir !== ">" || ev.host === name || ev.dropped !== undefined) continue;
     if (ev.arrived !== undefined || s.remote.addr !== host.addr) continue;
@@ -396,7 +402,7 @@ export function matchPattern(
   mark: number,
   ctx: PatternContext,
 ): PatternResult {
-  const seen = seenSegments(events, mark);
+  const seen = seenSegments(events, mark, ctx.knownIsns);
   const matches: SeenSegment[] = [];
   let closest: PatternResult["closest"];
   for (const s of seen) {

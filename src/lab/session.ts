@@ -250,6 +250,7 @@ export class LabEngine implements LabSession, Resolver {
     const world = this.world;
     return {
       log: world.log,
+      knownIsns: world.log.forgottenIsns,
       hosts: world.hosts,
       current: this.current,
       lastOutput: this.lastOutput,

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { EventLog } from "../../src/lab/event-log.ts";
+import { checkExpect } from "../../src/lab/lab-checks.ts";
 import { LabClock } from "../../src/lab/lab-clock.ts";
 import { established, run, runAll, session } from "./helpers.ts";
 
@@ -139,5 +140,24 @@ describe("set keeps values within what the wire and the RFCs allow", () => {
     expect((await run(s, "set msl 2d")).errors[0]?.message).toContain("msl is a duration");
     expect((await run(s, "set wscaleShift 14")).errors).toEqual([]);
     expect(s.current.host.tcpSettings.wscaleShift).toBe(14);
+  });
+});
+
+describe("sequence numbers stay relative after the log lets the SYNs go", () => {
+  test("the ladder and segment checks count from the ISNs of forgotten SYNs", async () => {
+    const { s } = session({ sim: { logLimit: 200 } });
+    await established(s);
+    for (let i = 0; i < 6; i++) await runAll(s, ["send #3 --bytes 20000", "step 1s", "b: recv #4"]);
+    expect(s.world.log.forgotten).toBeGreaterThan(0);
+    // No SYN is among the events kept any more.
+    expect(s.world.log.all()[0]?.index).toBeGreaterThan(10);
+    const ladder = await run(s, "ladder 2");
+    expect(ladder.text).toMatch(/\. 1:1\(0\) ack 1\d{5}|ack 1\d{5} win/);
+    expect(ladder.text).not.toMatch(/\d{8,}/);
+    await runAll(s, ["send #3 hi", "step"]);
+    const mark = s.world.log.length - 4;
+    expect(
+      checkExpect(s.checkContext(), "segment a:#3 > b:80 P. 120001:120003(2) ack 1", mark).ok,
+    ).toBe(true);
   });
 });
