@@ -12,7 +12,7 @@ import { run, runAll, session } from "./helpers.ts";
 const REFUSED = "not yet: do what the step says, then next again";
 
 /** Some answer of the right kind: the steps before the mistake need one, right or wrong. */
-const GUESS = { number: "0", state: "ESTABLISHED", segment: "." } as const;
+const GUESS = { number: "0", state: "ESTABLISHED", segment: ". 1:1(0) ack 1 win 1" } as const;
 
 /** Types the current step's prediction and commands as the lab gives them. */
 async function doCurrent(s: LabEngine): Promise<void> {
