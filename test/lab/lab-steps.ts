@@ -59,7 +59,9 @@ export async function doStepCommands(s: LabEngine, lab: LabFile, i: number): Pro
 export async function predict(s: LabEngine, lab: LabFile, i: number): Promise<void> {
   const kind = stepsFor(lab, "simulated")[i]?.question?.kind;
   if (kind === undefined) return;
-  const guess = { number: "1", state: "ESTABLISHED", segment: "." }[kind];
+  const guess = { number: "1", state: "ESTABLISHED", segment: ". 1:1(0) ack 1 win 1 <sack 1:2>" }[
+    kind
+  ];
   expect((await run(s, `answer ${guess}`)).errors).toEqual([]);
 }
 
