@@ -466,7 +466,7 @@ function stateHint(
   }
   for (const s of t.host.sockets.list()) {
     if (s.fd !== t.fd && socketState(ctx, t.host, s.fd) === want) {
-      return `#${s.fd} is ${want}, the step expects #${t.fd}: an extra socket was opened first (lab start NAME begins again)`;
+      return `#${s.fd} is ${want}, the step expects #${t.fd}: an extra socket was opened first (lab start LAB resume replays the steps before this one in a fresh world)`;
     }
   }
   if (untouched(ctx, mark)) return NOT_YET;

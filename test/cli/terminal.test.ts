@@ -282,10 +282,10 @@ describe("a whole connection with the real engine", () => {
       expect(await run(t, "next")).toContain("Step 2/7");
       await run(t, "connect 10.0.0.2 80");
       expect(await run(t, "next")).toContain("Predict: When the SYN reaches b's listener");
-      expect(await run(t, "answer R")).toContain("noted: you predict R");
+      expect(await run(t, "answer R 0:0(0) ack 1")).toContain("noted: you predict R 0:0(0) ack 1");
       await run(t, "step");
       const wrong = await run(t, "next");
-      expect(wrong).toContain("you predicted R; the stack shows S. 0:0(0) ack 1");
+      expect(wrong).toContain("you predicted R 0:0(0) ack 1; the stack shows S. 0:0(0) ack 1");
       expect(wrong).toContain("A listener answers an acceptable SYN");
       await run(t, "answer 1");
       await run(t, "step");
@@ -317,9 +317,7 @@ describe("a whole connection with the real engine", () => {
         "the second lab prompt",
       );
       const list = await run(t, "lab list");
-      expect(list).toMatch(
-        /handshake +The three-way handshake +7 +✓ done, 1\/2 predicted/,
-      );
+      expect(list).toMatch(/handshake +The three-way handshake +7 +✓ done, 1\/2 predicted/);
       expect(Bun.file(`${t.dir}/.local/state/tcplab/progress.json`).size).toBeGreaterThan(0);
       t.type("quit");
       await t.waitFor(
