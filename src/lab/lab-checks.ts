@@ -79,22 +79,6 @@ export const CHECK_WORDS: readonly string[] = [
   "SND.WND",
 ];
 
-export const CHECK_KINDS = [
-  "state",
-  "segment",
-  "packet",
-  "timer",
-  "field",
-  "error",
-  "connections",
-  "stat",
-  "drop",
-  "output",
-  "retransmitted",
-  "rate",
-  "cwnd … at",
-] as const;
-
 type Target = { host: LabHost; fd: number } | { error: string };
 
 function hostSocket(ctx: CheckContext, text: string | undefined): Target {
@@ -282,7 +266,7 @@ export function checkExpect(ctx: CheckContext, expect: string, mark: number): Ch
     default:
       return (
         checkPlot(ctx, expect, words) ??
-        malformed(`unknown check "${kind ?? ""}" (${CHECK_KINDS.join(", ")})`)
+        malformed(`unknown check "${kind ?? ""}" (${CHECK_WORDS.join(", ")})`)
       );
   }
 }
