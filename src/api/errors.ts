@@ -17,7 +17,11 @@ export type ErrorCode =
   | "EOPNOTSUPP"
   | "ENOPROTOOPT"
   | "EMSGSIZE"
-  | "EDESTADDRREQ";
+  | "EDESTADDRREQ"
+  | "ENETUNREACH"
+  | "EHOSTUNREACH"
+  | "EHOSTDOWN"
+  | "ENONET";
 
 const MESSAGES: Record<ErrorCode, string> = {
   EAGAIN: "Resource temporarily unavailable",
@@ -38,6 +42,10 @@ const MESSAGES: Record<ErrorCode, string> = {
   ENOPROTOOPT: "Protocol not available",
   EMSGSIZE: "Message too long",
   EDESTADDRREQ: "Destination address required",
+  ENETUNREACH: "Network is unreachable",
+  EHOSTUNREACH: "No route to host",
+  EHOSTDOWN: "Host is down",
+  ENONET: "Machine is not on the network",
 };
 
 /**

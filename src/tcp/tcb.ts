@@ -4,8 +4,10 @@ import { seqAdd, seqDiff, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
 import { ChallengeAckLimiter, ConnectionChallengeLimit } from "./challenge.ts";
+import { type SoftError, timeoutError } from "./icmp-error.ts";
 import { KeepAlive, userTimeoutDeadline } from "./keepalive.ts";
 import { type Negotiated, negotiate, synOptions } from "./options.ts";
+import { PathMtu, pathMss, TCP_IPV4_HEADERS } from "./path-mtu.ts";
 import { Reassembly } from "./reassembly.ts";
 import { LossRecovery } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
@@ -107,6 +109,10 @@ export class Tcb {
   sndMss: number;
   /** Largest segment we expect from the peer: "full-sized" for delayed ACKs. */
   rcvMss: number;
+  /** engine: the path MTU and what bounds the send MSS by it (path-mtu.ts, RFC 1191). */
+  readonly pmtu: PathMtu;
+  /** engine: the last ICMP soft error, reported if the connection times out (icmp-error.ts). */
+  softError: SoftError | undefined;
 
   // Receive sequence variables.
   irs = 0;
@@ -211,6 +217,7 @@ export class Tcb {
     this.sndNxt = this.iss;
     this.sndMss = Math.min(opts.settings.mss, 536);
     this.rcvMss = this.sndMss;
+    this.pmtu = new PathMtu(opts.settings.mss + TCP_IPV4_HEADERS);
     this.rcvWnd = Math.min(opts.settings.rcvBuf, MAX_WINDOW);
     this.noDelay = !opts.settings.nagle;
     this.sendBuf = new SendBuffer(opts.settings.sndBuf, seqAdd(this.iss, 1));
@@ -599,7 +606,8 @@ export class Tcb {
   /** Enters CLOSED ("delete the TCB"): timers stop, queues flush on error. */
   closeWith(error: TcpError | undefined): void {
     if (this.state === State.Closed) return;
-    this.error = error;
+    // RFC 1122 §4.2.3.9: a timeout reports the ICMP soft error that explains it.
+    this.error = error === "ETIMEDOUT" ? timeoutError(this) : error;
     this.rtxAt = this.persistAt = this.delayedAckAt = this.timeWaitAt = undefined;
     this.ackNow = false;
     this.sendBuf.inFlight.length = 0;
@@ -626,7 +634,7 @@ export class Tcb {
   applyNegotiation(syn: TcpSegment, now: Millis): void {
     const n = negotiate(syn.options, this.settings, !this.passive);
     this.negotiated = n;
-    this.sndMss = n.sndMss;
+    this.sndMss = pathMss(this); // n.sndMss, within the path MTU
     this.sndWscale = n.wscale?.snd ?? 0;
     this.rcvWscale = n.wscale?.rcv ?? 0;
     this.ts.enabled = n.timestamps;
