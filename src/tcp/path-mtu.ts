@@ -170,10 +170,11 @@ export function blackHoleCheck(tcb: Tcb): void {
 
 /**
  * Sets the send MSS the path allows. Smaller: the congestion controller
- * counts in the new size, and every record in flight with more data than
- * a segment now holds is cut into pieces that fit; with `tooBig` they are
- * marked for resending before new data (they were dropped on the way).
- * Returns whether the MSS changed.
+ * counts in the new size, and each run of records in flight with more data
+ * than a segment now holds is cut again into pieces that fit — a run as
+ * one stream, so two 1448-byte records become 1440, 1440 and 16, not 1440,
+ * 8, 1440, 8. With `tooBig` the pieces are marked for resending before new
+ * data (they were dropped on the way). Returns whether the MSS changed.
  */
 function resize(tcb: Tcb, tooBig: boolean): boolean {
   const old = tcb.sndMss;
@@ -187,15 +188,13 @@ function resize(tcb: Tcb, tooBig: boolean): boolean {
   const records = tcb.sendBuf.inFlight;
   const scoreboard = tcb.congestion.scoreboard;
   for (let i = 0; i < records.length; i++) {
-    const rec = records[i] as SentSegment;
-    if (rec.syn || rec.probe || rec.sacked || dataLength(rec) <= size) continue;
-    const pieces = cut(rec, size);
-    records.splice(i + 1, 0, ...pieces);
-    if (tooBig) {
-      scoreboard.markTooBig(rec);
-      for (const piece of pieces) scoreboard.markTooBig(piece);
-    }
-    i += pieces.length;
+    if (!oversized(records[i] as SentSegment, size)) continue;
+    let j = i + 1;
+    while (j < records.length && oversized(records[j] as SentSegment, size)) j++;
+    const pieces = recut(records.slice(i, j), size);
+    records.splice(i, j - i, ...pieces);
+    if (tooBig) for (const piece of pieces) scoreboard.markTooBig(piece);
+    i += pieces.length - 1;
   }
   return true;
 }
@@ -204,36 +203,60 @@ function dataLength(rec: SentSegment): number {
   return rec.len - (rec.fin ? 1 : 0);
 }
 
+/** Data that no longer fits a segment (a SYN, a window probe or SACKed data stays as it is). */
+function oversized(rec: SentSegment, size: number): boolean {
+  return !rec.syn && !rec.probe && !rec.sacked && dataLength(rec) > size;
+}
+
 /**
- * Cuts `rec` to `size` data bytes and returns the pieces that follow it, in
- * order; the last carries the FIN if `rec` did. Each piece was sent as often
- * as the whole (Karn's rule still holds for it).
+ * Cuts a run of adjacent records into pieces of `size` data bytes, the FIN
+ * (if the run ends with one) on the last. The first piece is the run's
+ * first record, changed in place: a caller holding it (the timeout about to
+ * resend it) sends the piece. Every piece counts as sent as often as the
+ * run's most sent record (Karn's rule holds for it) and keeps its marks.
  */
-function cut(rec: SentSegment, size: number): SentSegment[] {
-  const total = dataLength(rec);
-  const pieces: SentSegment[] = [];
+function recut(run: readonly SentSegment[], size: number): SentSegment[] {
+  const head = run[0] as SentSegment;
+  const tail = run[run.length - 1] as SentSegment;
+  let total = 0;
+  let lastSentAt = head.lastSentAt;
+  let transmissions = head.transmissions;
+  let markedLost = false;
+  let retransmitted = false;
+  for (const r of run) {
+    total += dataLength(r);
+    lastSentAt = Math.max(lastSentAt, r.lastSentAt);
+    transmissions = Math.max(transmissions, r.transmissions);
+    markedLost ||= r.markedLost === true;
+    retransmitted ||= r.retransmitted === true;
+  }
+  const fin = tail.fin;
+  const pieces: SentSegment[] = [head];
+  head.len = size;
+  head.fin = false;
+  head.sackedPart = undefined;
   for (let offset = size; offset < total; offset += size) {
-    const len = Math.min(size, total - offset);
     pieces.push({
-      seq: seqAdd(rec.seq, offset),
-      len,
+      seq: seqAdd(head.seq, offset),
+      len: Math.min(size, total - offset),
       syn: false,
       fin: false,
       probe: false,
-      firstSentAt: rec.firstSentAt,
-      lastSentAt: rec.lastSentAt,
-      transmissions: rec.transmissions,
-      ...(rec.markedLost !== undefined ? { markedLost: rec.markedLost } : {}),
-      ...(rec.retransmitted !== undefined ? { retransmitted: rec.retransmitted } : {}),
+      firstSentAt: head.firstSentAt,
+      lastSentAt,
+      transmissions,
     });
   }
-  const last = pieces.at(-1);
-  if (rec.fin && last !== undefined) {
+  for (const piece of pieces) {
+    piece.lastSentAt = lastSentAt;
+    piece.transmissions = transmissions;
+    piece.markedLost = markedLost;
+    piece.retransmitted = retransmitted;
+  }
+  if (fin) {
+    const last = pieces[pieces.length - 1] as SentSegment;
     last.fin = true;
     last.len += 1;
-    rec.fin = false;
   }
-  rec.len = size;
-  rec.sackedPart = undefined;
   return pieces;
 }

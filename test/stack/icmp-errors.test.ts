@@ -93,12 +93,12 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     expect(client.sndMss).toBe(960);
     expect(client.effSndMss).toBe(948); // 1000 − 40 − 12 of timestamps
     const again = a.takeOutput();
-    // RFC 1191 §6.5: both segments again, each cut to fit, before any new data; no packet over 1000.
+    // RFC 1191 §6.5: both segments' bytes again, cut to fit, before any new data; no packet over 1000.
     expect(dataSegments(client, again)).toEqual([
       [1, 948, 1000, true],
-      [949, 500, 552, true],
-      [1449, 948, 1000, true],
-      [2397, 500, 552, true],
+      [949, 948, 1000, true],
+      [1897, 948, 1000, true],
+      [2845, 52, 104, true],
       [2897, 948, 1000, true],
     ]);
     // Not congestion (RFC 5681 has no response to it): cwnd keeps its bytes, no recovery, no timeout.
@@ -119,6 +119,33 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     expect(got).toEqual(bytes(4000));
     expect(client.sndUna).toBe(client.sndNxt);
     expect(client.congestion.stats.recoveries).toBe(0);
+  });
+
+  test("a FIN that rode on a refused segment goes again on the last piece", () => {
+    const w = connected(1);
+    const client = w.clients[0] as Tcb;
+    const data = bytes(1500);
+    client.send(data.subarray(0, 100), 10); // goes at once
+    client.send(data.subarray(100), 10); // Nagle holds it …
+    client.close(10); // … until the FIN may follow: 1400 bytes and the FIN in one segment
+    const sent = w.a.takeOutput();
+    expect(dataSegments(client, sent).map(([seq, len]) => [seq, len])).toEqual([
+      [1, 100],
+      [101, 1400],
+    ]);
+    w.b.receive(sent[0] as Uint8Array, 12); // the small one crosses
+    w.a.receive(fragNeeded(sent[1] as Uint8Array, 1000), 15);
+    const again = w.a.takeOutput().map((p) => tcpOf(p));
+    expect(
+      again.map((t) => [seqAdd(t?.seq ?? 0, -client.iss), t?.payload.length, t?.flags]),
+    ).toEqual([
+      [101, 948, 0x10],
+      [1049, 452, 0x19], // FIN, PSH, ACK
+    ]);
+    settle(w.a, w.b, 20);
+    const server = w.servers[0] as Tcb;
+    expect(server.recv(4000, 30)).toEqual(data);
+    expect(server.state).toBe(State.CloseWait);
   });
 
   test("a report quoting a sequence number outside SND.UNA..SND.NXT is ignored and counted (RFC 5927 §4.1)", () => {
