@@ -9,6 +9,10 @@
  * every connection between a and b waits in that one queue — two flows
  * share it as flows from different senders share a router's. A packet the
  * full queue drops is marked dropped in the log like one a fault rule drops.
+ *
+ * A router on the path (PATH_ROUTER) answers for the path's MTU (`mtu
+ * BYTES`): a larger packet with DF draws its ICMP "fragmentation needed"
+ * (RFC 1191), one without DF is fragmented (src/link/sim-router.ts).
  */
 import type { Millis } from "../clock/clock.ts";
 import type { LinkEnd } from "../link/link.ts";
@@ -41,12 +45,15 @@ export interface SimWorldOptions {
 
 export const DEFAULT_SIM_DELAY: Millis = 10;
 
+/** The router between a and b that speaks for the path's MTU. */
+export const PATH_ROUTER = "10.0.0.254";
+
 /** How a drop on the wire reads in the trace, the ladder and the plots. */
 const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
   queue: "bottleneck queue full",
   loss: "lost on the wire",
   fault: "the wire is down",
-  mtu: "larger than the path's MTU",
+  mtu: "larger than the path's MTU, DF set",
   "no-receiver": "no receiver",
 };
 
@@ -85,6 +92,7 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
   const mtu = opts.mtu ?? 1500;
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,
+    router: ip(PATH_ROUTER),
     settings: {
       delay: opts.delay ?? DEFAULT_SIM_DELAY,
       ...(opts.bottleneck !== undefined
