@@ -10,9 +10,13 @@ import type { Tcb } from "./tcb.ts";
  *   cannot forward one answers "fragmentation needed" with its next-hop
  *   MTU (icmp-error.ts checks the message); the send MSS drops to fit
  *   (MTU − 40, RFC 879), and what was sent larger is resent in pieces that
- *   fit (§6.5) — at once, and without a congestion response: cwnd keeps its
- *   bytes (RFC 5681 names no response to a narrower path; Linux's
- *   tcp_simple_retransmit neither).
+ *   fit. RFC 1191 §6.5 allows the retransmission "in immediate response"
+ *   and says it must not change the congestion window; its further advice,
+ *   one segment until ACKs return, is not followed: like Linux's
+ *   tcp_simple_retransmit, what cwnd allows goes at once, and cwnd keeps
+ *   its bytes (RFC 5681 names no response to a narrower path). A second
+ *   message about the same flight says nothing new and is ignored (§6.5:
+ *   not a retransmission per message).
  * - RFC 1191 §6.3: an estimate learned from ICMP ages out after
  *   settings.pmtuExpiry, and the connection sends full segments again (a
  *   route may have widened; if not, the next "fragmentation needed" says so).
@@ -115,7 +119,7 @@ export function reportedPathMtu(
 /**
  * A "fragmentation needed" the connection accepted (icmp-error.ts): the
  * path MTU drops to `mtu`, the MSS with it, and the data sent in larger
- * segments goes again in pieces that fit (RFC 1191 §6.5) — now.
+ * segments goes again in pieces that fit, now (RFC 1191 §6.5).
  */
 export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Millis): void {
   const p = tcb.pmtu;
