@@ -127,7 +127,7 @@ export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Milli
   p.clamped ||= clamped;
   p.agesAt = now + tcb.settings.pmtuExpiry;
   p.loweredByIcmp++;
-  if (resize(tcb, true) && tcb.rtxAt !== undefined) {
+  if (resize(tcb, true) > 0 && tcb.rtxAt !== undefined) {
     // The first piece leaves now: its retransmission timer starts with it (RFC 6298 §5.3).
     tcb.rtxAt = now + tcb.rto;
   }
@@ -137,15 +137,15 @@ export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Milli
 /**
  * RFC 1191 §6.3: once an estimate from ICMP has aged out, the connection
  * sends by the first hop's MTU again. Called by the host after the
- * connection's events; returns whether the MSS grew.
+ * connection's events.
  */
-export function agePathMtu(tcb: Tcb, now: Millis): boolean {
+export function agePathMtu(tcb: Tcb, now: Millis): void {
   const p = tcb.pmtu;
-  if (p.agesAt === undefined || now < p.agesAt) return false;
+  if (p.agesAt === undefined || now < p.agesAt) return;
   p.agesAt = undefined;
   p.mtu = p.firstHop;
   p.clamped = false;
-  return resize(tcb, false);
+  resize(tcb, false);
 }
 
 /**
@@ -178,19 +178,20 @@ export function blackHoleCheck(tcb: Tcb): void {
  * than a segment now holds is cut again into pieces that fit — a run as
  * one stream, so two 1448-byte records become 1440, 1440 and 16, not 1440,
  * 8, 1440, 8. With `tooBig` the pieces are marked for resending before new
- * data (they were dropped on the way). Returns whether the MSS changed.
+ * data (they were dropped on the way). Returns how many pieces it cut.
  */
-function resize(tcb: Tcb, tooBig: boolean): boolean {
+function resize(tcb: Tcb, tooBig: boolean): number {
   const old = tcb.sndMss;
   const mss = pathMss(tcb);
-  if (mss === old) return false;
+  if (mss === old) return 0;
   tcb.sndMss = mss;
-  if (tcb.negotiated === undefined) return true; // SYN-SENT: the SYN-ACK's negotiation applies it
+  if (tcb.negotiated === undefined) return 0; // SYN-SENT: the SYN-ACK's negotiation applies it
   tcb.congestion.controller.resize(tcb.effSndMss);
-  if (mss > old) return true;
+  if (mss > old) return 0;
   const size = tcb.effSndMss;
   const records = tcb.sendBuf.inFlight;
   const scoreboard = tcb.congestion.scoreboard;
+  let cut = 0;
   for (let i = 0; i < records.length; i++) {
     if (!oversized(records[i] as SentSegment, size)) continue;
     let j = i + 1;
@@ -199,8 +200,9 @@ function resize(tcb: Tcb, tooBig: boolean): boolean {
     records.splice(i, j - i, ...pieces);
     if (tooBig) for (const piece of pieces) scoreboard.markTooBig(piece);
     i += pieces.length - 1;
+    cut += pieces.length;
   }
-  return true;
+  return cut;
 }
 
 function dataLength(rec: SentSegment): number {

@@ -199,6 +199,23 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     expect(client.pmtu.mtu).toBe(1006); // and the one below that
   });
 
+  test("a report in SYN-SENT bounds the MSS the handshake then settles, and moves no timer", () => {
+    const a = host("a");
+    const b = host("b");
+    b.listen(80, 1);
+    const client = a.connect({ addr: B, port: 80 }, 0) as Tcb;
+    const syn = a.takeOutput()[0] as Uint8Array;
+    const rtxAt = client.rtxAt;
+    a.receive(fragNeeded(syn, 1000), 5);
+    expect(a.takeOutput()).toEqual([]);
+    expect(client.rtxAt).toBe(rtxAt);
+    expect(client.pmtu.mtu).toBe(1000);
+    b.receive(syn, 10);
+    pump(a, b, 10);
+    expect(client.state).toBe(State.Established);
+    expect(client.sndMss).toBe(960); // b offered 1460
+  });
+
   test("never raised by ICMP: a larger next-hop MTU is ignored", () => {
     const { a, client, sent } = sentData(3000);
     a.receive(fragNeeded(sent[0] as Uint8Array, 1200), 15);
