@@ -199,6 +199,15 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
     ),
     kv("RTO", formatDuration(tcb.rto)),
     kv("retransmits", String(tcb.retransmissions)),
+    ...(tcb.softError !== undefined
+      ? [
+          kv(
+            "ICMP error",
+            `${tcb.softError.error} at ${(tcb.softError.at / 1000).toFixed(3)} s: a soft error, reported if the connection times out (RFC 1122 §4.2.3.9)`,
+            "warn",
+          ),
+        ]
+      : []),
     ...congestionLines(tcb, rel, kv),
     kv("send queue", `${tcb.sendQueued} bytes (${tcb.sendSpace} free)`),
     kv("receive queue", `${tcb.recvAvailable} bytes${tcb.finReceived ? ", FIN received" : ""}`),

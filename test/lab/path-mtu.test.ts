@@ -10,6 +10,12 @@
 import { describe, expect, test } from "bun:test";
 import { createKernelLabSession } from "../../src/lab/kernel-world.ts";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
+import type { LabHost } from "../../src/lab/world.ts";
+import { State } from "../../src/tcp/state.ts";
+import type { Tcb } from "../../src/tcp/tcb.ts";
+import { ip } from "../../src/wire/addr.ts";
+import { icmpErrorQuote } from "../../src/wire/icmp.ts";
+import { buildIcmpPacket, buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
 import {
   describeKernelWorld,
   established,
@@ -64,6 +70,30 @@ describe("the path's MTU", () => {
     expect(state).toContain(
       'path MTU      1492 from ICMP "fragmentation needed" (RFC 1191), forgotten in',
     );
+  });
+
+  test("state #ID shows a soft ICMP error the connection keeps for a timeout (RFC 1122 §4.2.3.9)", async () => {
+    const { s } = session();
+    await established(s);
+    await run(s, "send #3 --bytes 100"); // in flight, not yet acknowledged
+    const a = s.world.hosts[0] as LabHost;
+    const tcb = s.tcbById(a, 3) as Tcb;
+    const inFlight = buildTcpPacket(
+      a.addr,
+      tcb.remote.addr,
+      tcpSegment({ srcPort: tcb.local.port, dstPort: 80, seq: tcb.sndUna, flags: 0x10 }),
+    );
+    a.link.inject(
+      buildIcmpPacket(ip("10.0.0.254"), a.addr, {
+        type: "dest-unreachable",
+        code: 1,
+        original: icmpErrorQuote(inFlight).slice(),
+      }),
+    );
+    expect((await run(s, "state #3")).text).toMatch(
+      /ICMP error {4}EHOSTUNREACH at \d+\.\d{3} s: a soft error, reported if the connection times out/,
+    );
+    expect(tcb.state).toBe(State.Established);
   });
 
   test("blackhole BYTES: large packets vanish, no ICMP; mtuProbing brings the MSS down", async () => {
