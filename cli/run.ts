@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { collectScripts, runBatch, type ScriptFile } from "../src/lab/packetdrill/batch.ts";
 import { formatResult, formatSummary, summaryJson } from "../src/lab/packetdrill/report.ts";
-import { personalities, personalityNamed } from "../src/lab/personality.ts";
+import { personalities, personalityNamed } from "../src/tcp/personality.ts";
 import { parseArgsError } from "./args.ts";
 
 export const RUN_USAGE =

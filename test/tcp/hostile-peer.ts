@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import type { Millis } from "../../src/clock/clock.ts";
-import { hostSettingsFor, personalityNamed } from "../../src/lab/personality.ts";
+import { hostSettingsFor, personalityNamed } from "../../src/tcp/personality.ts";
 import { Listener } from "../../src/tcp/listener.ts";
 import { resetFor, segLen } from "../../src/tcp/reset.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";

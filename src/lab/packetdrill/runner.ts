@@ -44,7 +44,7 @@ import {
   hostSettingsFor,
   type Personality,
   personalityNamed,
-} from "../personality.ts";
+} from "../../tcp/personality.ts";
 import type { PacketStatement, PdTcpOption, Script, Statement, SyscallStatement } from "./ast.ts";
 import { activeStatements, formatParseError, parseScript } from "./index.ts";
 import {
