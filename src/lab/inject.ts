@@ -16,7 +16,7 @@ import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
 import { TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize, unescapeBytes } from "./args.ts";
-import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
+import { type PdTcpOption, parseScript } from "../packetdrill/script/index.ts";
 
 export interface CraftedPacket {
   readonly bytes: Uint8Array;

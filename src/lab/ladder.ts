@@ -18,7 +18,7 @@ import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
 import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
-import { formatSegmentOption } from "./packetdrill/matcher.ts";
+import { formatSegmentOption } from "../packetdrill/run/matcher.ts";
 import type { Line, Span } from "./view.ts";
 
 export interface LadderSide {

@@ -20,7 +20,7 @@
 import { formatFlags } from "../../wire/format.ts";
 import { TcpOptionKind } from "../../wire/tcp.ts";
 import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
-import type { PacketStatement, PdTcpOption } from "./ast.ts";
+import type { PacketStatement, PdTcpOption } from "../script/index.ts";
 import type { FieldDiff } from "./report.ts";
 
 /** TCP option kinds (IANA), shared with the wire codec. */

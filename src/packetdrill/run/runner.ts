@@ -45,8 +45,16 @@ import {
   type Personality,
   personalityNamed,
 } from "../../tcp/personality.ts";
-import type { PacketStatement, PdTcpOption, Script, Statement, SyscallStatement } from "./ast.ts";
-import { activeStatements, formatParseError, parseScript } from "./index.ts";
+import {
+  activeStatements,
+  formatParseError,
+  type PacketStatement,
+  type PdTcpOption,
+  parseScript,
+  type Script,
+  type Statement,
+  type SyscallStatement,
+} from "../script/index.ts";
 import {
   type ActualSegment,
   compareSegment,
