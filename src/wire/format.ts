@@ -4,6 +4,7 @@
  * throw: anything unreadable is shown with its drop reason.
  */
 import { formatIpv4Addr, type Ipv4Addr } from "./addr.ts";
+import { be16 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { type IcmpMessage, IcmpUnreachable, icmpLength, parseIcmp } from "./icmp.ts";
 import { IpProto, type Ipv4Header, isFragment, parseIpv4, parseIpv4Quote } from "./ipv4.ts";
@@ -154,7 +155,7 @@ function describeUnreachable(
       return `${dst} protocol ${header.protocol} unreachable`;
     case IcmpUnreachable.PORT: {
       if (transport.length < 4) return `${dst} port unreachable (bad quote)`;
-      const port = (transport[2]! << 8) | transport[3]!;
+      const port = be16(transport, 2);
       if (header.protocol === IpProto.TCP || header.protocol === IpProto.UDP) {
         return `${dst} ${protoName(header.protocol)} port ${port} unreachable`;
       }
@@ -219,7 +220,7 @@ function transportChecksumOk(h: Ipv4Header, payload: Uint8Array): boolean {
 
 function ports(payload: Uint8Array): [number, number] | undefined {
   if (payload.length < 4) return undefined;
-  return [(payload[0]! << 8) | payload[1]!, (payload[2]! << 8) | payload[3]!];
+  return [be16(payload, 0), be16(payload, 2)];
 }
 
 /** `a.p > b.q: tcp (drop: reason)`, with ports when the bytes hold them. */
@@ -250,7 +251,7 @@ function formatTransport(
         // A first fragment holds the header but not the whole datagram: trust the length field.
         const p = ports(payload);
         if (!p || payload.length < 8) return formatBadTransport(h, payload, "truncated");
-        const udpLen = (payload[4]! << 8) | payload[5]!;
+        const udpLen = be16(payload, 4);
         return `${endpoint(h.src, p[0])} > ${endpoint(h.dst, p[1])}: UDP, length ${Math.max(0, udpLen - 8)}`;
       }
       const r = parseUdp(payload, h.src, h.dst, noVerify);

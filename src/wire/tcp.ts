@@ -1,5 +1,6 @@
 /** TCP header codec (RFC 9293 §3.1, §3.2; options from RFC 7323 and RFC 2018). */
 import type { Ipv4Addr } from "./addr.ts";
+import { be16, be32, put16, put32 } from "./bytes.ts";
 import {
   checksumAccumulate,
   checksumFinish,
@@ -38,26 +39,6 @@ export interface TcpParseOptions {
   readonly badOptions?: "drop" | "skip";
   /** Told of each option skipped under badOptions "skip". */
   readonly onSkippedOption?: (detail: string) => void;
-}
-
-function be16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
-}
-
-function be32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = (v >>> 8) & 0xff;
-  b[i + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = (v >>> 24) & 0xff;
-  b[i + 1] = (v >>> 16) & 0xff;
-  b[i + 2] = (v >>> 8) & 0xff;
-  b[i + 3] = v & 0xff;
 }
 
 /** Fixed total lengths of the options we interpret (kind and length bytes included). */
