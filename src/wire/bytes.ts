@@ -21,3 +21,10 @@ export function put32(b: Uint8Array, i: number, v: number): void {
   b[i + 2] = (v >>> 8) & 0xff;
   b[i + 3] = v & 0xff;
 }
+
+/** Lower-case hex digits, two per byte, no prefix. */
+export function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}

@@ -8,78 +8,17 @@ import { be16 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { type IcmpMessage, IcmpUnreachable, icmpLength, parseIcmp } from "./icmp.ts";
 import { IpProto, type Ipv4Header, isFragment, parseIpv4, parseIpv4Quote } from "./ipv4.ts";
+import { formatFlags, formatOptions } from "./notation.ts";
 import { seqAdd } from "./seq.ts";
 import { parseTcp } from "./tcp.ts";
-import { Flag, type TcpOption, type TcpSegment } from "./tcp-types.ts";
+import { Flag, type TcpSegment } from "./tcp-types.ts";
 import { parseUdp, type UdpDatagram } from "./udp.ts";
-
-/** tcpdump's letters, in tcpdump's order (FIN first): "S.", "F.", "P.", "R". */
-const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
-  [Flag.FIN, "F"],
-  [Flag.SYN, "S"],
-  [Flag.RST, "R"],
-  [Flag.PSH, "P"],
-  [Flag.ACK, "."],
-  [Flag.URG, "U"],
-  [Flag.ECE, "E"],
-  [Flag.CWR, "W"],
-];
-
-/** The letters inside tcpdump's `Flags [...]`; "none" when no flag is set. */
-export function formatFlags(flags: number): string {
-  let out = "";
-  for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) out += letter;
-  return out === "" ? "none" : out;
-}
-
-/** The inverse of formatFlags, for scripts: "S.", "P.", "none"; undefined if not flag letters. */
-export function parseFlags(text: string): number | undefined {
-  if (text === "none") return 0;
-  let flags = 0;
-  for (const ch of text) {
-    const entry = FLAG_LETTERS.find(([, letter]) => letter === ch);
-    if (entry === undefined) return undefined;
-    flags |= entry[0];
-  }
-  return flags;
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
 
 export interface RelativeSeq {
   /** Subtracted from this segment's seq (usually its sender's ISN). */
   readonly seqBase: number;
   /** Subtracted from ack and SACK blocks (the receiver's ISN). */
   readonly ackBase: number;
-}
-
-function formatOption(opt: TcpOption, ackBase: number): string {
-  switch (opt.kind) {
-    case "eol":
-      return "eol";
-    case "nop":
-      return "nop";
-    case "mss":
-      return `mss ${opt.value}`;
-    case "wscale":
-      return `wscale ${opt.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "sack": {
-      const blocks = opt.blocks
-        .map(([l, r]) => `{${seqAdd(l, -ackBase)}:${seqAdd(r, -ackBase)}}`)
-        .join("");
-      return `sack ${opt.blocks.length} ${blocks}`;
-    }
-    case "timestamps":
-      return `TS val ${opt.tsVal} ecr ${opt.tsEcr}`;
-    case "unknown":
-      return opt.data.length > 0 ? `unknown-${opt.type} 0x${hex(opt.data)}` : `unknown-${opt.type}`;
-  }
 }
 
 function endpoint(addr: Ipv4Addr, port: number): string {
@@ -109,9 +48,7 @@ export function formatTcp(
   if (seg.flags & Flag.ACK) s += `, ack ${seqAdd(seg.ack, -ackBase)}`;
   s += `, win ${seg.window}`;
   if (seg.flags & Flag.URG) s += `, urg ${seg.urgentPointer}`;
-  if (seg.options.length > 0) {
-    s += `, options [${seg.options.map((o) => formatOption(o, ackBase)).join(",")}]`;
-  }
+  if (seg.options.length > 0) s += `, options ${formatOptions(seg.options, "tcpdump", ackBase)}`;
   return `${s}, length ${len}`;
 }
 

@@ -17,7 +17,8 @@
  * - IP: ECN codepoint, TOS and TTL when the line pins them down.
  */
 
-import { formatFlags } from "../../wire/format.ts";
+import { hex } from "../../wire/bytes.ts";
+import { formatFlags, formatOption } from "../../wire/notation.ts";
 import { TcpOptionKind } from "../../wire/tcp.ts";
 import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
 import type { PacketStatement, PdTcpOption } from "../script/index.ts";
@@ -60,12 +61,6 @@ const be16 = (b: Uint8Array, i: number) => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
 const be32 = (b: Uint8Array, i: number) =>
   (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
 
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
 /** A raw option in script syntax; SACK edges shifted by `-sackBase` into the script's space. */
 export function formatRawOption(o: RawOption, sackBase = 0): string {
   switch (o.kind) {
@@ -101,25 +96,15 @@ export function formatRawOption(o: RawOption, sackBase = 0): string {
   }
 }
 
+/** An option as the script wrote it, in packetdrill's notation. */
 export function formatPdOption(o: PdTcpOption): string {
   switch (o.kind) {
-    case "nop":
-    case "eol":
-      return o.kind;
-    case "mss":
-      return `mss ${o.value}`;
-    case "wscale":
-      return `wscale ${o.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "sack":
-      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
-    case "timestamps":
-      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
     case "md5":
       return `md5 ${o.hex}`;
     case "fastOpen":
       return `${o.experimental ? "FOEXP" : "FO"}${o.cookie ? ` ${o.cookie}` : ""}`;
+    default:
+      return formatOption(o, "packetdrill");
   }
 }
 
@@ -130,18 +115,6 @@ export function formatPdOptions(opts: readonly PdTcpOption[] | "any"): string {
 
 export function formatRawOptions(opts: readonly RawOption[], sackBase = 0): string {
   return opts.length === 0 ? "" : `<${opts.map((o) => formatRawOption(o, sackBase)).join(",")}>`;
-}
-
-/** packetdrill's flag letters, in tcpdump's order (F S R P . U E W); "-" for none. */
-export function formatPdFlags(mask: number): string {
-  const letters = formatFlags(mask);
-  return letters === "none" ? "-" : letters;
-}
-
-/** A parsed option in packetdrill's notation (`mss 1460`, `sackOK`, `TS val 1 ecr 0`, `sack 1:2`). */
-export function formatSegmentOption(o: TcpOption): string {
-  // Every wire option but "unknown" has the same shape as the script's.
-  return o.kind === "unknown" ? `opt-${o.type}` : formatPdOption(o);
 }
 
 /** A segment tcplab sent, with seq, ack and SACK already mapped into the script's space. */
@@ -164,7 +137,7 @@ export interface ActualSegment {
 export function formatActual(a: ActualSegment): string {
   const parts = [
     ">",
-    formatPdFlags(a.flags),
+    formatFlags(a.flags, "packetdrill"),
     `${a.seq}:${(a.seq + a.payloadLen) >>> 0}(${a.payloadLen})`,
   ];
   if (a.flags & Flag.ACK) parts.push(`ack ${a.ack}`);
@@ -258,7 +231,7 @@ export function compareSegment(
     diffs.push({ field, expected: String(expected), actual: String(actual) });
 
   if (want.flagMask !== got.flags)
-    d("flags", formatPdFlags(want.flagMask), formatPdFlags(got.flags));
+    d("flags", formatFlags(want.flagMask, "packetdrill"), formatFlags(got.flags, "packetdrill"));
   if (want.seq.kind === "range" && want.seq.start >>> 0 !== got.seq >>> 0) {
     d("seq", want.seq.start, got.seq);
   }
@@ -299,7 +272,7 @@ export function formatExpected(want: PacketStatement): string {
     want.seq.kind === "any"
       ? `...(${want.seq.len})`
       : `${want.seq.start}:${want.seq.end}(${want.seq.len})${want.seq.absolute ? "!" : ""}`;
-  const parts = [want.direction, formatPdFlags(want.flagMask), seq];
+  const parts = [want.direction, formatFlags(want.flagMask, "packetdrill"), seq];
   if (want.ack !== undefined) parts.push(`ack ${want.ack}`);
   if (want.win !== undefined) parts.push(`win ${want.win}`);
   if (want.urg !== undefined) parts.push(`urg ${want.urg}`);
