@@ -18,83 +18,16 @@
  */
 
 import { hex } from "../../wire/bytes.ts";
-import { formatFlags, formatOption } from "../../wire/notation.ts";
+import {
+  formatFlags,
+  formatOption,
+  formatOptions,
+  formatSegmentLine,
+} from "../../wire/notation.ts";
 import { TcpOptionKind } from "../../wire/tcp.ts";
 import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
 import type { PacketStatement, PdTcpOption } from "../script/index.ts";
 import type { FieldDiff } from "./report.ts";
-
-/** TCP option kinds (IANA), shared with the wire codec. */
-export const OptKind = TcpOptionKind;
-
-/** One option exactly as it sits in the header: EOL and NOP are one byte each. */
-export interface RawOption {
-  readonly kind: number;
-  /** The bytes after kind and length. */
-  readonly data: Uint8Array;
-}
-
-/**
- * Walks the option bytes of a TCP header like packetdrill's iterator:
- * every byte of padding after an EOL is another EOL. Undefined if a length
- * is broken (the wire parser would have dropped such a segment anyway).
- */
-export function rawOptions(bytes: Uint8Array): RawOption[] | undefined {
-  const out: RawOption[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    const kind = bytes[i] as number;
-    if (kind === OptKind.EOL || kind === OptKind.NOP) {
-      out.push({ kind, data: new Uint8Array(0) });
-      i++;
-      continue;
-    }
-    const len = bytes[i + 1];
-    if (len === undefined || len < 2 || i + len > bytes.length) return undefined;
-    out.push({ kind, data: bytes.subarray(i + 2, i + len) });
-    i += len;
-  }
-  return out;
-}
-
-const be16 = (b: Uint8Array, i: number) => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-const be32 = (b: Uint8Array, i: number) =>
-  (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
-
-/** A raw option in script syntax; SACK edges shifted by `-sackBase` into the script's space. */
-export function formatRawOption(o: RawOption, sackBase = 0): string {
-  switch (o.kind) {
-    case OptKind.EOL:
-      return "eol";
-    case OptKind.NOP:
-      return "nop";
-    case OptKind.MSS:
-      return o.data.length === 2 ? `mss ${be16(o.data, 0)}` : `mss(len ${o.data.length + 2})`;
-    case OptKind.WSCALE:
-      return o.data.length === 1 ? `wscale ${o.data[0]}` : `wscale(len ${o.data.length + 2})`;
-    case OptKind.SACK_PERMITTED:
-      return "sackOK";
-    case OptKind.TIMESTAMPS:
-      return o.data.length === 8
-        ? `TS val ${be32(o.data, 0)} ecr ${be32(o.data, 4)}`
-        : `TS(len ${o.data.length + 2})`;
-    case OptKind.SACK: {
-      const blocks: string[] = [];
-      for (let j = 0; j + 8 <= o.data.length; j += 8) {
-        blocks.push(
-          `${(be32(o.data, j) - sackBase) >>> 0}:${(be32(o.data, j + 4) - sackBase) >>> 0}`,
-        );
-      }
-      return `sack ${blocks.join(" ")}`;
-    }
-    case OptKind.FAST_OPEN:
-      return `FO ${hex(o.data)}`.trimEnd();
-    case OptKind.FAST_OPEN_EXP:
-      return `FOEXP ${hex(o.data)}`.trimEnd();
-    default:
-      return `kind ${o.kind}${o.data.length > 0 ? ` 0x${hex(o.data)}` : ""}`;
-  }
-}
 
 /** An option as the script wrote it, in packetdrill's notation. */
 export function formatPdOption(o: PdTcpOption): string {
@@ -113,10 +46,6 @@ export function formatPdOptions(opts: readonly PdTcpOption[] | "any"): string {
   return opts.length === 0 ? "" : `<${opts.map(formatPdOption).join(",")}>`;
 }
 
-export function formatRawOptions(opts: readonly RawOption[], sackBase = 0): string {
-  return opts.length === 0 ? "" : `<${opts.map((o) => formatRawOption(o, sackBase)).join(",")}>`;
-}
-
 /** A segment tcplab sent, with seq, ack and SACK already mapped into the script's space. */
 export interface ActualSegment {
   readonly flags: number;
@@ -124,7 +53,8 @@ export interface ActualSegment {
   readonly ack: number;
   readonly win: number;
   readonly urg: number;
-  readonly options: readonly RawOption[];
+  /** Exactly as in the header: every NOP, and every EOL byte of the padding. */
+  readonly options: readonly TcpOption[];
   /** What to subtract from SACK edges to show them in the script's space. */
   readonly sackBase: number;
   readonly payloadLen: number;
@@ -135,82 +65,62 @@ export interface ActualSegment {
 
 /** `> S. 0:0(0) ack 1 win 65535 <mss 1460>` for a segment tcplab sent. */
 export function formatActual(a: ActualSegment): string {
-  const parts = [
-    ">",
-    formatFlags(a.flags, "packetdrill"),
-    `${a.seq}:${(a.seq + a.payloadLen) >>> 0}(${a.payloadLen})`,
-  ];
-  if (a.flags & Flag.ACK) parts.push(`ack ${a.ack}`);
-  parts.push(`win ${a.win}`);
-  if (a.flags & Flag.URG || a.urg !== 0) parts.push(`urg ${a.urg}`);
-  const opts = formatRawOptions(a.options, a.sackBase);
-  if (opts !== "") parts.push(opts);
-  return parts.join(" ");
+  const line = formatSegmentLine({
+    flags: a.flags,
+    seq: a.seq,
+    len: a.payloadLen,
+    ack: a.ack,
+    win: a.win,
+    ...(a.flags & Flag.URG || a.urg !== 0 ? { urg: a.urg } : {}),
+    options: a.options,
+    sackBase: a.sackBase,
+  });
+  return `> ${line}`;
 }
 
-function pdKind(o: PdTcpOption): number {
-  switch (o.kind) {
-    case "eol":
-      return OptKind.EOL;
-    case "nop":
-      return OptKind.NOP;
-    case "mss":
-      return OptKind.MSS;
-    case "wscale":
-      return OptKind.WSCALE;
-    case "sackPermitted":
-      return OptKind.SACK_PERMITTED;
-    case "sack":
-      return OptKind.SACK;
-    case "timestamps":
-      return OptKind.TIMESTAMPS;
-    case "md5":
-      return OptKind.MD5;
-    case "fastOpen":
-      return o.experimental ? OptKind.FAST_OPEN_EXP : OptKind.FAST_OPEN;
-  }
-}
-
-/** packetdrill's rule for one option at the same position (kinds already equal). */
-function optionMatches(want: PdTcpOption, got: RawOption, sackBase: number): boolean {
+/** packetdrill's rule for one option at the same position. */
+function optionMatches(want: PdTcpOption, got: TcpOption, sackBase: number): boolean {
   switch (want.kind) {
     case "eol":
     case "nop":
-      return true;
-    case "mss":
-      return got.data.length === 2 && be16(got.data, 0) === want.value;
-    case "wscale":
-      return got.data.length === 1 && got.data[0] === want.shift;
     case "sackPermitted":
-      return got.data.length === 0;
+      return got.kind === want.kind;
+    case "mss":
+      return got.kind === "mss" && got.value === want.value;
+    case "wscale":
+      return got.kind === "wscale" && got.shift === want.shift;
     case "timestamps":
       // Neither TS val (no --tcp_ts_tick_usecs) nor an outbound ecr is compared.
-      return got.data.length === 8;
-    case "sack": {
-      if (got.data.length !== want.blocks.length * 8) return false;
-      return want.blocks.every(
-        ([l, r], k) =>
-          (be32(got.data, k * 8) - sackBase) >>> 0 === l >>> 0 &&
-          (be32(got.data, k * 8 + 4) - sackBase) >>> 0 === r >>> 0,
+      return got.kind === "timestamps";
+    case "sack":
+      return (
+        got.kind === "sack" &&
+        got.blocks.length === want.blocks.length &&
+        want.blocks.every(([l, r], k) => {
+          const [gl, gr] = got.blocks[k] as readonly [number, number];
+          return (gl - sackBase) >>> 0 === l >>> 0 && (gr - sackBase) >>> 0 === r >>> 0;
+        })
       );
-    }
     case "md5":
       return false; // never matched: scripts with md5 are unsupported before they run
-    case "fastOpen":
-      return hex(got.data) === want.cookie.toLowerCase();
+    case "fastOpen": {
+      const kind = want.experimental ? TcpOptionKind.FAST_OPEN_EXP : TcpOptionKind.FAST_OPEN;
+      return (
+        got.kind === "unknown" && got.type === kind && hex(got.data) === want.cookie.toLowerCase()
+      );
+    }
   }
 }
 
 export function optionsMatch(
   want: readonly PdTcpOption[],
-  got: readonly RawOption[],
+  got: readonly TcpOption[],
   sackBase: number,
 ): boolean {
-  if (want.length !== got.length) return false;
-  return want.every((w, i) => {
-    const g = got[i] as RawOption;
-    return pdKind(w) === g.kind && optionMatches(w, g, sackBase);
-  });
+  return (
+    want.length === got.length &&
+    want.every((w, i) => optionMatches(w, got[i] as TcpOption, sackBase))
+  );
 }
 
 const ECN_CODE: Readonly<Record<string, number>> = { noecn: 0, ect1: 1, ect0: 2, ce: 3 };
@@ -248,7 +158,7 @@ export function compareSegment(
     d(
       "options",
       formatPdOptions(want.options) || "none",
-      formatRawOptions(got.options, got.sackBase) || "none",
+      formatOptions(got.options, "packetdrill", got.sackBase) || "none",
     );
   }
   if (want.seq.len !== got.payloadLen) d("payload length", want.seq.len, got.payloadLen);
