@@ -9,14 +9,14 @@
 import { State } from "../tcp/state.ts";
 import type { Tcb } from "../tcp/tcb.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
-import { parseFlags } from "../wire/format.ts";
+import { readFlags } from "../wire/notation.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
 import { TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize, unescapeBytes } from "./args.ts";
-import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
+import { type PdTcpOption, parseScript } from "../packetdrill/script/index.ts";
 
 export interface CraftedPacket {
   readonly bytes: Uint8Array;
@@ -155,19 +155,6 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
     ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
   });
   return { bytes, dir: st.direction };
-}
-
-/** Flags as packetdrill letters (`S.`) or names (`SYN,ACK`, `syn|ack`). */
-export function readFlags(text: string): number | undefined {
-  const letters = parseFlags(text);
-  if (letters !== undefined) return letters;
-  let flags = 0;
-  for (const name of text.split(/[,|+]/)) {
-    const bit = (Flag as Record<string, number>)[name.toUpperCase()];
-    if (bit === undefined) return undefined;
-    flags |= bit;
-  }
-  return flags;
 }
 
 function endpoint(

@@ -14,7 +14,7 @@ import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "./personality.ts";
+import type { Personality } from "../tcp/personality.ts";
 import { LabEngine, type LabSessionOptions } from "./session.ts";
 import type { HostCommandIo, World } from "./world.ts";
 

@@ -13,7 +13,7 @@ import {
   hostSettingsFor,
   type Personality,
   personalityNamed,
-} from "./personality.ts";
+} from "../tcp/personality.ts";
 import { HostSamples } from "./samples.ts";
 import type { LabHost } from "./world.ts";
 

@@ -24,13 +24,12 @@
  */
 import type { Tcb } from "../tcp/tcb.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { formatFlags } from "../wire/format.ts";
+import { formatFlags, readFlags } from "../wire/notation.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
-import { readFlags } from "./inject.ts";
 import { IsnBook, segmentLabel, segmentOptions, wasInjected } from "./ladder.ts";
 import type { LabHost } from "./world.ts";
 

@@ -19,7 +19,7 @@ import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "./personality.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 export interface SimWorldOptions {
