@@ -17,7 +17,7 @@ import { Host, type HostOptions } from "../stack/host.ts";
 import { BULK_BUFFERS } from "../tcp/settings.ts";
 import { parseIpv4Addr } from "../wire/addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
-import { cryptoRandom32 } from "./entropy.ts";
+import { cryptoRandom32, cryptoSecret } from "./entropy.ts";
 
 export const DEFAULT_KERNEL_ADDR = "10.0.0.2";
 export const DEFAULT_KERNEL_PEER = "10.0.0.1";
@@ -145,8 +145,10 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       name: opts.name ?? "tcplab",
       addr,
       mtu,
-      // A real peer: challenge-ACK budgets and IP ID keys it cannot predict.
+      // A real peer: challenge-ACK budgets, IP ID keys, ISNs and SYN cookies it cannot predict.
       random: opts.host?.random ?? cryptoRandom32(),
+      isn: opts.host?.isn ?? { secret: cryptoSecret() },
+      cookieSecret: opts.host?.cookieSecret ?? cryptoSecret(),
     });
     attachment = attach(host, link, clock, opts.attach ?? {});
   } catch (err) {
