@@ -1,11 +1,9 @@
 /**
  * The kernel world's tcplab host: a Host on a TUN device inside a network
  * namespace, bound to a RealClock. The Linux kernel at `peer` (inside the
- * namespace) is the other end; tcplab is at `addr`. Used by `tcplab serve`,
- * the interop tests and the lab engine's kernel world.
+ * namespace) is the other end; tcplab is at `addr`. Used by `tcplab serve`
+ * and the interop tests; their sockets go above it (src/api, `withSockets`).
  */
-import { Net } from "../api/net.ts";
-import { Sockets } from "../api/sockets.ts";
 import type { Clock } from "../clock/clock.ts";
 import { RealClock } from "../clock/real-clock.ts";
 import type { LinkEnd } from "../link/link.ts";
@@ -72,8 +70,6 @@ export interface KernelHost {
   /** The link the host is attached to: the device, wrapped (wrapLink, pcap tap) if asked. */
   readonly link: LinkEnd;
   readonly attachment: Attachment;
-  readonly sockets: Sockets;
-  readonly net: Net;
   /** The pcap writer, when recording. */
   readonly pcap: PcapWriter | undefined;
   /**
@@ -159,8 +155,6 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     if (ownClock && clock instanceof RealClock) clock.close();
     throw err;
   }
-  const sockets = new Sockets(host, attachment);
-  const net = new Net(sockets);
   const link = attachment.link;
   const dev = tun;
   const ns = netns;
@@ -177,5 +171,5 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     return closing;
   };
 
-  return { host, tun: dev, netns: ns, clock, link, attachment, sockets, net, pcap, close };
+  return { host, tun: dev, netns: ns, clock, link, attachment, pcap, close };
 }
