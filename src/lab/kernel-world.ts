@@ -9,6 +9,7 @@ import type { Millis } from "../clock/clock.ts";
 import { createNetns, DEFAULT_NETNS } from "../link/netns.ts";
 import { openTun } from "../link/tun.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
+import { cryptoSecret } from "../runtime/entropy.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
@@ -100,7 +101,8 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       name: "lab",
       addr: ip(LAB_ADDR),
       mtu,
-      isn: { secret: isnSecret(rng.fork("isn")) },
+      // A seeded session replays its ISNs; otherwise the key is the platform's (RFC 6528 §3).
+      isn: { secret: opts.seed !== undefined ? isnSecret(rng.fork("isn")) : cryptoSecret() },
       ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
       ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
     },

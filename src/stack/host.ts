@@ -55,7 +55,13 @@ export interface HostOptions {
   readonly mtu?: number;
   /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
   readonly tcp?: Partial<TcpSettings>;
-  /** ISN choice: a generator, or a fixed ISN (labs and tests), or RFC 6528 hashing by default. */
+  /**
+   * ISN choice: a generator, or a fixed ISN (labs and tests), or RFC 6528
+   * hashing by default, keyed by `secret` (16 bytes). The secret comes from
+   * the edge — the sans-IO host draws no entropy itself; without one a key
+   * derived from the address stands in (repeatable, for simulations and
+   * tests — not secret).
+   */
   readonly isn?: IsnGenerator | { readonly fixed?: number; readonly secret?: Uint8Array };
   readonly reassembly?: Omit<ReassemblyOptions, "onDiscard">;
   /** Default receive queue bound of a UDP socket, in bytes. */
@@ -134,6 +140,11 @@ function seededRandom(addr: Ipv4Addr): Random32 {
   return () => rng.uint32();
 }
 
+/** A repeatable stand-in for the edge's ISN secret (HostOptions.isn). */
+function seededSecret(addr: Ipv4Addr): Uint8Array {
+  return new Rng(addr).fork("isn").bytes(16);
+}
+
 /**
  * RFC 1122 §3.2.2: no ICMP error about a datagram whose source does not name
  * a single host (0.0.0.0, broadcast, multicast/class E, loopback).
@@ -201,7 +212,10 @@ export class Host {
     // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header).
     this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
     const isn = opts.isn;
-    this.isn = isn instanceof IsnGenerator ? isn : new IsnGenerator(isn ?? {});
+    this.isn =
+      isn instanceof IsnGenerator
+        ? isn
+        : new IsnGenerator({ fixed: isn?.fixed, secret: isn?.secret ?? seededSecret(this.addr) });
     const random = opts.random ?? seededRandom(this.addr);
     this.challengeAcks = new ChallengeAckLimiter(
       this.tcpSettings.challengeAckLimit,

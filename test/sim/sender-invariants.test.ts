@@ -16,11 +16,9 @@
  * A failing seed is printed.
  */
 import { describe, expect, test } from "bun:test";
-import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import type { LinkEnd } from "../../src/link/link.ts";
-import { SimWire, type WireSettings } from "../../src/link/sim-wire.ts";
-import { attach } from "../../src/runtime/attach.ts";
-import { Host } from "../../src/stack/host.ts";
+import type { WireSettings } from "../../src/link/sim-wire.ts";
+import { simPair } from "../../src/runtime/sim-pair.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
@@ -74,8 +72,15 @@ function tcpOf(p: Uint8Array): TcpSegment | undefined {
 }
 
 function run(c: Case, seed: number): Outcome {
-  const clock = new VirtualClock();
-  const wire = new SimWire(clock, new Rng(seed).fork("wire"), { mtu: c.mtu, settings: c.wire });
+  // The sender's packets pass `look` on their way out and in.
+  const world = simPair({
+    seed,
+    mtu: c.mtu,
+    wire: c.wire,
+    host: { tcp: c.tcp ?? {} },
+    link: (name, end) => (name === "a" ? tapped(end, (dir, p) => look(dir, p)) : end),
+  });
+  const { clock } = world;
   const violations: string[] = [];
   const data = new Rng(seed).fork("data").bytes(c.bytes);
   let client: Tcb | undefined;
@@ -117,11 +122,8 @@ function run(c: Case, seed: number): Outcome {
     }
   };
 
-  const hostTcp = c.tcp ?? {};
-  const a = new Host({ name: "a", addr: ip("10.0.0.1"), mtu: c.mtu, tcp: hostTcp });
-  const b = new Host({ name: "b", addr: ip("10.0.0.2"), mtu: c.mtu, tcp: hostTcp });
-  const aa = attach(a, tapped(wire.a, look), clock);
-  const ab = attach(b, wire.b, clock);
+  const { host: a, attachment: aa } = world.a;
+  const { host: b, attachment: ab } = world.b;
 
   const listener = b.listen(5001, 1);
   if (typeof listener === "string") throw new Error(listener);
