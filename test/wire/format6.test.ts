@@ -73,7 +73,7 @@ describe("formatIpv6Packet (tcpdump's IP6 lines)", () => {
     );
   });
 
-  test("fragments: frag (offset|bytes); only the first shows its upper layer (print-frag6.c)", () => {
+  test("fragments: frag with offset and bytes; only the first shows its upper layer (print-frag6.c)", () => {
     const big = buildUdpPacket6(A, B, { srcPort: 5000, dstPort: 7, payload: new Uint8Array(2992) });
     const r = fragmentIpv6(big, 1280, 3);
     if (!r.ok) throw new Error(r.reason);
