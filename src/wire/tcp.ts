@@ -1,11 +1,12 @@
 /** TCP header codec (RFC 9293 §3.1, §3.2; options from RFC 7323 and RFC 2018). */
-import type { Ipv4Addr } from "./addr.ts";
 import { be16, be32, put16, put32 } from "./bytes.ts";
 import {
   checksumAccumulate,
   checksumFinish,
   corruptChecksum,
-  pseudoHeaderSum,
+  type IpAddrValue,
+  ipPseudoHeaderSum,
+  type SameFamily,
 } from "./checksum.ts";
 import { IpProto } from "./ipv4.ts";
 import { drop, ok, type Parsed } from "./result.ts";
@@ -153,10 +154,10 @@ export function parseTcpOptions(
 /** Shared by every segment without data (nobody writes into a parsed payload). */
 const NO_BYTES = new Uint8Array(0);
 
-export function parseTcp(
+export function parseTcp<A extends IpAddrValue>(
   bytes: Uint8Array,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   opts?: TcpParseOptions,
 ): Parsed<TcpSegment> {
   if (bytes.length < TCP_HEADER_LEN) {
@@ -167,7 +168,7 @@ export function parseTcp(
     return drop("bad-data-offset", `data offset ${dataOffset / 4} for ${bytes.length} bytes`);
   }
   if (opts?.verifyChecksum !== false) {
-    const sum = checksumAccumulate(bytes, pseudoHeaderSum(src, dst, IpProto.TCP, bytes.length));
+    const sum = checksumAccumulate(bytes, ipPseudoHeaderSum(src, dst, IpProto.TCP, bytes.length));
     if (checksumFinish(sum) !== 0) return drop("bad-checksum", "tcp");
   }
   const options = parseTcpOptions(bytes.subarray(TCP_HEADER_LEN, dataOffset), opts);
@@ -285,10 +286,10 @@ export function tcpLength(seg: Pick<TcpSegment, "options" | "payload">): number 
  * and the checksum over the pseudo-header; returns the bytes written. Throws
  * RangeError when the options do not fit in 40 bytes or the buffer is short.
  */
-export function emitTcp(
+export function emitTcp<A extends IpAddrValue>(
   seg: TcpSegment,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   buf: Uint8Array,
   offset = 0,
   opts?: TcpEmitOptions,
@@ -316,7 +317,7 @@ export function emitTcp(
   b.fill(0, i, o + headerLength);
   b.set(seg.payload, o + headerLength);
   let sum = checksumFinish(
-    checksumAccumulate(b, pseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
+    checksumAccumulate(b, ipPseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
   );
   if (opts?.checksum === "bad") sum = corruptChecksum(sum);
   put16(b, o + 16, sum);
