@@ -12,7 +12,8 @@ import {
 } from "../tcp/syn-cookie.ts";
 import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
-import { Tcb, type TcbEvents, type TcbOwner } from "../tcp/tcb.ts";
+import { openTcb, type TcbOwner } from "../tcp/tcb.ts";
+import type { DrivenTcb, TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
@@ -84,9 +85,9 @@ export interface HostEvents {
   /** A connection of `listener` completed its handshake: `listener.accept()` will return it. */
   acceptable?(listener: Listener, port: number): void;
   /** A TCB entered the connection table (active or passive open). */
-  connectionAdded?(tcb: Tcb): void;
+  connectionAdded?(tcb: TcbView): void;
   /** A TCB reached CLOSED and left the table. */
-  connectionRemoved?(tcb: Tcb): void;
+  connectionRemoved?(tcb: TcbView): void;
   /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
   icmpError?(msg: IcmpMessage, from: Ipv4Addr): void;
 }
@@ -168,7 +169,7 @@ export class Host {
   private readonly tcbs = new ConnectionTable();
   private readonly listenerTable = new Map<number, ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
-  private readonly halfOpen = new Map<Tcb, ListenerEntry>();
+  private readonly halfOpen = new Map<DrivenTcb, ListenerEntry>();
   private readonly udpSockets = new Map<number, UdpSocket>();
   private readonly ephemeral: EphemeralPorts;
   private readonly cookies: CookieKeys;
@@ -178,16 +179,16 @@ export class Host {
    * TCBs that changed since the host last looked (output queued, timers
    * moved — by a user call, a segment or a timer) in `touched`.
    */
-  private readonly timers = new DeadlineHeap<Tcb>();
-  private readonly touched = new Set<Tcb>();
+  private readonly timers = new DeadlineHeap<DrivenTcb>();
+  private readonly touched = new Set<DrivenTcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
   /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
-  private readonly timeWait = new Set<Tcb>();
+  private readonly timeWait = new Set<DrivenTcb>();
   /**
    * Each TCB's place in the order of opening: TCBs due together run oldest
    * first, and connections() lists them in this order.
    */
-  private readonly serial = new Map<Tcb, number>();
+  private readonly serial = new Map<DrivenTcb, number>();
   private opened = 0;
 
   constructor(opts: HostOptions) {
@@ -448,7 +449,7 @@ export class Host {
         const local = entry.local;
         let iss = this.isn.next(local, remote, now);
         if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);
-        const tcb = Tcb.accept({
+        const tcb = openTcb.accept({
           local,
           remote,
           iss,
@@ -457,6 +458,7 @@ export class Host {
           syn: seg,
           challengeLimiter: this.challengeAcks,
           owner: this.owner,
+          admit: entry.listener.admit,
         });
         this.addPassive(entry, tcb);
         this.afterTcb(tcb);
@@ -465,7 +467,7 @@ export class Host {
   }
 
   /** A passive open joins its listener's half-open set and the connection table. */
-  private addPassive(entry: ListenerEntry, tcb: Tcb): void {
+  private addPassive(entry: ListenerEntry, tcb: DrivenTcb): void {
     entry.listener.addHalfOpen(tcb);
     this.halfOpen.set(tcb, entry);
     this.add(tcb);
@@ -498,7 +500,7 @@ export class Host {
     }
     this.counters.count("tcp", "delivered");
     this.counters.count("tcp", "syncookies-recv");
-    const tcb = Tcb.fromCookie({
+    const tcb = openTcb.fromCookie({
       local: entry.local,
       remote,
       iss: found.iss,
@@ -508,6 +510,7 @@ export class Host {
       tsEcr: found.tsEcr,
       challengeLimiter: this.challengeAcks,
       owner: this.owner,
+      admit: l.admit,
     });
     this.addPassive(entry, tcb);
     tcb.input(seg, now);
@@ -521,7 +524,7 @@ export class Host {
    * Drains a TCB's output at once (causal order), hands finished handshakes
    * over, forgets CLOSED TCBs and files the TCB's next deadline.
    */
-  private afterTcb(tcb: Tcb): void {
+  private afterTcb(tcb: DrivenTcb): void {
     this.touched.delete(tcb); // first: what the events below do to it is seen again
     // sendTcp copies each payload into its packet at once: the views may go.
     tcb.drainOutput((seg) => this.sendTcp(tcb.remote.addr, seg));
@@ -540,10 +543,10 @@ export class Host {
   }
 
   /** A new TIME-WAIT beyond the bound ends the oldest one early (its TCB closes quietly). */
-  private enteredTimeWait(tcb: Tcb): void {
+  private enteredTimeWait(tcb: DrivenTcb): void {
     this.timeWait.add(tcb);
     while (this.timeWait.size > this.tcpSettings.timeWaitLimit) {
-      const oldest = this.timeWait.values().next().value as Tcb;
+      const oldest = this.timeWait.values().next().value as DrivenTcb;
       this.timeWait.delete(oldest);
       oldest.closeWith(undefined);
       this.counters.count("tcp", "time-wait-reaped");
@@ -557,16 +560,16 @@ export class Host {
     }
   }
 
-  private rank(tcb: Tcb): number {
+  private rank(tcb: DrivenTcb): number {
     return this.serial.get(tcb) ?? 0;
   }
 
-  private add(tcb: Tcb): void {
+  private add(tcb: DrivenTcb): void {
     this.serial.set(tcb, ++this.opened);
     this.tcbs.set(tcb);
   }
 
-  private forget(tcb: Tcb): void {
+  private forget(tcb: DrivenTcb): void {
     this.timers.delete(tcb);
     this.timeWait.delete(tcb);
     this.serial.delete(tcb);
@@ -767,7 +770,7 @@ export class Host {
   }
 
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
-  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): Tcb | StackError {
+  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
     const dst = remote.addr >>> 0;
     if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
@@ -784,7 +787,7 @@ export class Host {
       return "EADDRINUSE";
     }
     const local: Endpoint = { addr: this.addr, port };
-    const tcb = Tcb.connect({
+    const tcb = openTcb.connect({
       local,
       remote: peer,
       iss: this.isn.next(local, peer, now),
@@ -802,7 +805,7 @@ export class Host {
   }
 
   /** The connection table (every TCB not yet CLOSED), for the lab's state table. */
-  connections(): Tcb[] {
+  connections(): TcbView[] {
     return [...this.serial.keys()];
   }
 
@@ -825,7 +828,7 @@ export class Host {
   }
 
   /** The connection of local port `localPort` with `remote`, if any. */
-  connection(localPort: number, remote: Endpoint): Tcb | undefined {
+  connection(localPort: number, remote: Endpoint): TcbView | undefined {
     return this.tcbs.get(localPort, remote);
   }
 

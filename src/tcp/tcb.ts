@@ -17,21 +17,12 @@ import type { TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
 import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
 import { TS_OPTION_SPACE, Timestamps } from "./timestamps.ts";
+import type { DrivenTcb, TcbEvents } from "./view.ts";
 import { MAX_WSCALE, maxWindow } from "./window-scale.ts";
 
 export type { TimerName } from "./timers.ts";
 
-export interface TcbEvents {
-  stateChanged?(tcb: Tcb, from: State, to: State): void;
-  /** In-order data or the peer's FIN became available to recv(). */
-  readable?(tcb: Tcb): void;
-  /** Send-buffer space was freed (after ACKs). */
-  writable?(tcb: Tcb): void;
-  /** Reached ESTABLISHED (either open). */
-  established?(tcb: Tcb): void;
-  /** Reached CLOSED: normally after TIME-WAIT / LAST-ACK, or on reset, timeout or abort (error set). */
-  closed?(tcb: Tcb, error: TcpError | undefined): void;
-}
+export type { DrivenTcb, TcbEvents, TcbView } from "./view.ts";
 
 export interface TcbOptions {
   local: Endpoint;
@@ -47,6 +38,8 @@ export interface TcbOptions {
   owner?: TcbOwner;
   /** The first TSval, when not the settings' (Tcb.fromCookie). */
   tsStart?: number;
+  /** A passive open's listener: whether its accept queue has room (see Tcb.admit). */
+  admit?: () => boolean;
 }
 
 /**
@@ -55,7 +48,7 @@ export interface TcbOptions {
  * by a segment, a timer or a user call made outside the Host.
  */
 export interface TcbOwner {
-  touched(tcb: Tcb): void;
+  touched(tcb: DrivenTcb): void;
 }
 
 /** Shared by every Tcb without events of its own (callers replace `events`, never mutate it). */
@@ -70,10 +63,12 @@ const NO_OBSERVERS: readonly TcbEvents[] = [];
  * the deadlines. Sans-IO: time is always an argument, output segments are
  * collected for drainOutput() / takeOutput().
  *
- * Fields and methods marked "engine" are written by those modules and are
- * not for callers outside src/tcp.
+ * Outside src/tcp a connection is a TcbView (view.ts): its variables
+ * read-only, and the user calls; the Host drives it as a DrivenTcb, opened
+ * through `openTcb`. Fields and methods marked "engine" are written by the
+ * modules above.
  */
-export class Tcb {
+export class Tcb implements DrivenTcb {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   readonly settings: TcpSettings;
@@ -126,10 +121,11 @@ export class Tcb {
 
   /**
    * engine: for a passive open, whether its listener's accept queue has room
-   * (set by Listener.addHalfOpen). Without room the ACK that would complete
-   * the handshake is dropped and the TCB stays in SYN-RECEIVED, as Linux
-   * does (tcp_abort_on_overflow off): our SYN-ACK's retransmission brings
-   * the peer's ACK again later. The backlog bounds the accept queue.
+   * (TcbOptions.admit, Listener.admit; let go once ESTABLISHED). Without room
+   * the ACK that would complete the handshake is dropped and the TCB stays
+   * in SYN-RECEIVED, as Linux does (tcp_abort_on_overflow off): our
+   * SYN-ACK's retransmission brings the peer's ACK again later. The backlog
+   * bounds the accept queue.
    */
   admit: (() => boolean) | undefined;
 
@@ -193,6 +189,7 @@ export class Tcb {
 
   private constructor(opts: TcbOptions, passive: boolean) {
     this.owner = opts.owner;
+    this.admit = opts.admit;
     this.local = opts.local;
     this.remote = opts.remote;
     this.settings = opts.settings;
@@ -528,8 +525,11 @@ export class Tcb {
     const from = this.state;
     if (from === to) return;
     this.state = to;
-    // RFC 5681 §3.1: the congestion window starts with the connection (SMSS is known now).
-    if (to === State.Established) this.congestion.start();
+    if (to === State.Established) {
+      // RFC 5681 §3.1: the congestion window starts with the connection (SMSS is known now).
+      this.congestion.start();
+      this.admit = undefined; // past the listener's accept queue check
+    }
     this.notify((e) => e.stateChanged?.(this, from, to));
     if (to === State.Established) this.notify((e) => e.established?.(this));
     if (to === State.Closed) this.notify((e) => e.closed?.(this, this.error));
@@ -632,3 +632,17 @@ export class Tcb {
     );
   }
 }
+
+/**
+ * The opens for a driver outside src/tcp (the Host). Each returns the TCB as
+ * a DrivenTcb: its state can be read, the user calls and the lower-level
+ * interface used, but only src/tcp writes its variables.
+ */
+export const openTcb: {
+  /** Active OPEN (§3.10.1). */
+  connect(opts: TcbOptions): DrivenTcb;
+  /** LISTEN processing of a SYN (§3.10.7.2): SYN-RECEIVED with a SYN-ACK queued. */
+  accept(opts: TcbOptions & { syn: TcpSegment }): DrivenTcb;
+  /** A SYN cookie's connection (syn-cookie.ts). */
+  fromCookie(opts: TcbOptions & { syn: TcpSegment; tsEcr: number | undefined }): DrivenTcb;
+} = Tcb;
