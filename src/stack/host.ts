@@ -1,5 +1,6 @@
 import type { Millis } from "../clock/clock.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
+import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
@@ -80,12 +81,19 @@ export interface HostOptions {
   readonly cookieSecret?: Uint8Array;
 }
 
-/** Notifications for the api layer and the lab; all optional. */
+/**
+ * Notifications for the api layer and the lab; all optional. Like the TCBs'
+ * events they are delivered after the packet, timer or call that raised
+ * them has been processed, in the order raised (src/tcp/events.ts).
+ */
 export interface HostEvents {
   /** A connection of `listener` completed its handshake: `listener.accept()` will return it. */
   acceptable?(listener: Listener, port: number): void;
-  /** A TCB entered the connection table (active or passive open). */
-  connectionAdded?(tcb: TcbView): void;
+  /**
+   * A TCB entered the connection table (active or passive open), in `state`;
+   * it may have moved on by delivery (its stateChanged events follow).
+   */
+  connectionAdded?(tcb: TcbView, state: State): void;
   /** A TCB reached CLOSED and left the table. */
   connectionRemoved?(tcb: TcbView): void;
   /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
@@ -125,6 +133,9 @@ interface Datagram {
 }
 
 const BROADCAST = 0xffffffff;
+
+/** A datagram was queued on `sock`: its reader learns after the packet (the api layer wakes readers). */
+const udpReadable = (sock: UdpSocket): void => sock.onReadable?.(sock);
 
 /** Linux's host-wide ICMP budget: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
 const DEFAULT_ICMP_ERRORS = { perSecond: 1000, burst: 50 } as const;
@@ -182,6 +193,16 @@ export class Host {
   private readonly timers = new DeadlineHeap<DrivenTcb>();
   private readonly touched = new Set<DrivenTcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
+  /** The TCBs' events and the host's, held while the host works and delivered after. */
+  private readonly eventQueue = new EventQueue();
+  // The host's events, made once: each is queued with its arguments (no closure per event).
+  private readonly emitAdded = (tcb: TcbView, state: State): void =>
+    this.events.connectionAdded?.(tcb, state);
+  private readonly emitRemoved = (tcb: TcbView): void => this.events.connectionRemoved?.(tcb);
+  private readonly emitAcceptable = (entry: ListenerEntry): void =>
+    this.events.acceptable?.(entry.listener, entry.port);
+  private readonly emitIcmpError = (msg: IcmpMessage, from: Ipv4Addr): void =>
+    this.events.icmpError?.(msg, from);
   /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
   private readonly timeWait = new Set<DrivenTcb>();
   /**
@@ -226,8 +247,21 @@ export class Host {
 
   // ───────────────────────────── input ─────────────────────────────
 
-  /** One IPv4 packet from the link. Never throws on bad bytes: every discard is counted. */
+  /**
+   * One IPv4 packet from the link. Never throws on bad bytes: every discard
+   * is counted. What it raises is delivered once it is processed.
+   */
   receive(packet: Uint8Array, now: Millis): void {
+    this.eventQueue.hold();
+    try {
+      this.input(packet, now);
+    } finally {
+      this.eventQueue.release();
+    }
+    this.settle(); // the output the events and the segment's output routine queued
+  }
+
+  private input(packet: Uint8Array, now: Millis): void {
     this.counters.count("ip", "in");
     const parsed = parseIpv4(packet);
     if (!parsed.ok) {
@@ -328,7 +362,7 @@ export class Host {
       case "dest-unreachable":
       case "time-exceeded":
         this.counters.count("icmp", `${msg.type}-in`);
-        this.events.icmpError?.(msg, dg.header.src);
+        this.eventQueue.defer(this.emitIcmpError, msg, dg.header.src);
         return;
       default:
         this.counters.count("icmp", "other-in");
@@ -354,8 +388,12 @@ export class Host {
       from: { addr: dg.header.src, port: d.srcPort },
       data: d.payload.slice(),
     });
-    if (ok) this.counters.count("udp", "delivered");
-    else this.counters.drop("udp", "queue-full");
+    if (!ok) {
+      this.counters.drop("udp", "queue-full");
+      return;
+    }
+    this.counters.count("udp", "delivered");
+    this.eventQueue.defer(udpReadable, sock, undefined);
   }
 
   private tcpInput(dg: Datagram, now: Millis): void {
@@ -458,6 +496,7 @@ export class Host {
           syn: seg,
           challengeLimiter: this.challengeAcks,
           owner: this.owner,
+          eventQueue: this.eventQueue,
           admit: entry.listener.admit,
         });
         this.addPassive(entry, tcb);
@@ -472,7 +511,7 @@ export class Host {
     this.halfOpen.set(tcb, entry);
     this.add(tcb);
     this.counters.count("tcp", "passive-opens");
-    this.events.connectionAdded?.(tcb);
+    this.eventQueue.defer(this.emitAdded, tcb, tcb.state);
   }
 
   /**
@@ -510,6 +549,7 @@ export class Host {
       tsEcr: found.tsEcr,
       challengeLimiter: this.challengeAcks,
       owner: this.owner,
+      eventQueue: this.eventQueue,
       admit: l.admit,
     });
     this.addPassive(entry, tcb);
@@ -525,14 +565,15 @@ export class Host {
    * over, forgets CLOSED TCBs and files the TCB's next deadline.
    */
   private afterTcb(tcb: DrivenTcb): void {
-    this.touched.delete(tcb); // first: what the events below do to it is seen again
+    this.touched.delete(tcb); // first: what a later call does to it is seen again
     // sendTcp copies each payload into its packet at once: the views may go.
     tcb.drainOutput((seg) => this.sendTcp(tcb.remote.addr, seg));
     if (this.halfOpen.size > 0) {
       const entry = this.halfOpen.get(tcb);
       if (entry !== undefined && tcb.state !== State.SynReceived) {
         this.halfOpen.delete(tcb);
-        if (tcb.state !== State.Closed) this.events.acceptable?.(entry.listener, entry.port);
+        if (tcb.state !== State.Closed)
+          this.eventQueue.defer(this.emitAcceptable, entry, undefined);
       }
     }
     if (tcb.state === State.TimeWait && !this.timeWait.has(tcb)) this.enteredTimeWait(tcb);
@@ -553,10 +594,19 @@ export class Host {
     }
   }
 
-  /** Every TCB touched since the host last looked, in the order they were touched. */
+  /**
+   * Every TCB touched since the host last looked, in the order they were
+   * touched; what that raises is delivered after, and the TCBs its callbacks
+   * touch are looked at too.
+   */
   private settle(): void {
     while (this.touched.size > 0) {
-      for (const tcb of this.touched) this.afterTcb(tcb);
+      this.eventQueue.hold();
+      try {
+        for (const tcb of this.touched) this.afterTcb(tcb);
+      } finally {
+        this.eventQueue.release();
+      }
     }
   }
 
@@ -575,7 +625,7 @@ export class Host {
     this.serial.delete(tcb);
     if (!this.tcbs.delete(tcb)) return;
     this.halfOpen.delete(tcb);
-    this.events.connectionRemoved?.(tcb);
+    this.eventQueue.defer(this.emitRemoved, tcb, undefined);
   }
 
   // ───────────────────────────── output ─────────────────────────────
@@ -727,15 +777,21 @@ export class Host {
    */
   poll(now: Millis): void {
     this.settle();
-    this.reassembler.expire(now);
-    const due = this.timers.popDue(now);
-    if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
-    for (const tcb of due) {
-      const t = tcb.pollAt();
-      if (t !== undefined && t <= now) tcb.onTimer(now);
-      this.afterTcb(tcb);
+    this.eventQueue.hold(); // what the timers raise is delivered once they have all run
+    try {
+      this.reassembler.expire(now);
+      const due = this.timers.popDue(now);
+      if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
+      for (const tcb of due) {
+        const t = tcb.pollAt();
+        if (t !== undefined && t <= now) tcb.onTimer(now);
+        this.afterTcb(tcb);
+      }
+      this.settle();
+    } finally {
+      this.eventQueue.release();
     }
-    this.settle();
+    this.settle(); // TCBs the callbacks touched
   }
 
   // ───────────────────────────── TCP calls ─────────────────────────────
@@ -765,7 +821,12 @@ export class Host {
     if (entry === undefined) return;
     this.listenerTable.delete(port);
     for (const [tcb, e] of this.halfOpen) if (e === entry) this.halfOpen.delete(tcb);
-    entry.listener.close(now);
+    this.eventQueue.hold();
+    try {
+      entry.listener.close(now);
+    } finally {
+      this.eventQueue.release();
+    }
     // close() aborted the queued TCBs: their RSTs go out with the next takeOutput().
   }
 
@@ -787,6 +848,15 @@ export class Host {
       return "EADDRINUSE";
     }
     const local: Endpoint = { addr: this.addr, port };
+    this.eventQueue.hold();
+    try {
+      return this.openActive(local, peer, now, opts);
+    } finally {
+      this.eventQueue.release();
+    }
+  }
+
+  private openActive(local: Endpoint, peer: Endpoint, now: Millis, opts: ConnectOptions): TcbView {
     const tcb = openTcb.connect({
       local,
       remote: peer,
@@ -795,11 +865,12 @@ export class Host {
       now,
       challengeLimiter: this.challengeAcks,
       owner: this.owner,
+      eventQueue: this.eventQueue,
       ...(opts.events !== undefined ? { events: opts.events } : {}),
     });
     this.add(tcb);
     this.counters.count("tcp", "active-opens");
-    this.events.connectionAdded?.(tcb);
+    this.eventQueue.defer(this.emitAdded, tcb, tcb.state);
     this.afterTcb(tcb);
     return tcb;
   }

@@ -235,7 +235,8 @@ export function canSendData(state: State): boolean {
  */
 export function output(tcb: Tcb, now: Millis, sendData = true): void {
   tcb.now = now;
-  if (tcb.state === State.Closed || tcb.eventDepth > 0) return; // input()/onTimer() send at their end
+  if (tcb.state === State.Closed) return;
+  if (tcb.rcvWndStale) updateRcvWnd(tcb);
   if (canSendData(tcb.state) && sendData) {
     tcb.congestion.beforeSend(now);
     // RFC 6675 NextSeg(): (1) lost segments first, (2) then new data, (3) in
@@ -322,6 +323,7 @@ export function withdrawProbe(tcb: Tcb): void {
  * any opening is worth an update.
  */
 export function updateRcvWnd(tcb: Tcb): boolean {
+  tcb.rcvWndStale = false;
   // RFC 7323 §2.2: a SYN's window is never scaled. While our SYN is
   // unacknowledged a retransmitted SYN-ACK may have to carry the window,
   // so the edge stays within 65535 of RCV.NXT — else that SYN-ACK would

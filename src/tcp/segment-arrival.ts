@@ -1,6 +1,7 @@
 import type { Millis } from "../clock/clock.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { TcbEvent } from "./events.ts";
 import {
   challengeAck,
   emit,
@@ -432,7 +433,7 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   // (rearmTimers starts it again at now + RTO).
   tcb.rtxAt = undefined;
   tcb.rtxCount = 0;
-  if (tcb.sendBuf.bytes.length < freedBefore) tcb.notify((e) => e.writable?.(tcb));
+  if (tcb.sendBuf.bytes.length < freedBefore) tcb.raise(TcbEvent.Writable);
 }
 
 /**
@@ -480,7 +481,7 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       } else {
         delayAck(tcb, data.length, now);
       }
-      tcb.notify((e) => e.readable?.(tcb));
+      tcb.raise(TcbEvent.Readable);
     } else {
       // Out of order: hold it and send a duplicate ACK at once (RFC 9293 §3.10.7.4, RFC 5681 §4.2).
       tcb.reassembly.insert(tcb.rcvNxt, start, data);
@@ -496,7 +497,9 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.reassembly.finSeq = undefined;
     finArrives(tcb, now);
   }
-  updateRcvWnd(tcb);
+  // RCV.WND catches up with the text once the segment's events are delivered
+  // (a reader may free the buffer first), before anything answers it.
+  tcb.rcvWndStale = true;
 }
 
 /** In-order text waiting in the reassembly queue at RCV.NXT goes to the receive queue. */
@@ -508,7 +511,7 @@ function deliverQueued(tcb: Tcb, now: Millis): void {
   }
   if (n === 0) return;
   delayAck(tcb, n, now);
-  tcb.notify((e) => e.readable?.(tcb));
+  tcb.raise(TcbEvent.Readable);
   updateRcvWnd(tcb);
 }
 
@@ -546,7 +549,7 @@ function finArrives(tcb: Tcb, now: Millis): void {
   tcb.rcvAdv = seqAdd(tcb.rcvAdv, 1);
   tcb.finReceived = true;
   tcb.ackNow = true;
-  tcb.notify((e) => e.readable?.(tcb));
+  tcb.raise(TcbEvent.Readable);
   switch (tcb.state) {
     case State.SynReceived:
     case State.Established:

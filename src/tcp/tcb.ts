@@ -6,6 +6,7 @@ import { ByteQueue } from "./byte-queue.ts";
 import { ChallengeAckLimiter, ConnectionChallengeLimit } from "./challenge.ts";
 import { KeepAlive } from "./keepalive.ts";
 import { type Negotiated, negotiate } from "./options.ts";
+import { EventQueue, type EventSource, fire, TcbEvent } from "./events.ts";
 import { emit, MAX_WINDOW, output, sendSyn, updateRcvWnd } from "./output.ts";
 import { Reassembly } from "./reassembly.ts";
 import { LossRecovery } from "./recovery.ts";
@@ -40,6 +41,8 @@ export interface TcbOptions {
   tsStart?: number;
   /** A passive open's listener: whether its accept queue has room (see Tcb.admit). */
   admit?: () => boolean;
+  /** Where events wait for delivery: the Host's, shared by its connections; else the Tcb's own. */
+  eventQueue?: EventQueue;
 }
 
 /**
@@ -68,7 +71,7 @@ const NO_OBSERVERS: readonly TcbEvents[] = [];
  * through `openTcb`. Fields and methods marked "engine" are written by the
  * modules above.
  */
-export class Tcb implements DrivenTcb {
+export class Tcb implements DrivenTcb, EventSource {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   readonly settings: TcpSettings;
@@ -173,22 +176,31 @@ export class Tcb implements DrivenTcb {
   ackNow = false;
   /** In-order bytes received and not yet acknowledged. */
   ackPendingBytes = 0;
+  /**
+   * Segment text was queued: RCV.WND is brought up to date (updateRcvWnd)
+   * once the segment's events are delivered — after what a reader took from
+   * the buffer — or before any segment is formed (output.ts).
+   */
+  rcvWndStale = false;
 
   // engine: output (output.ts)
   /** TCP_NODELAY: Nagle's algorithm off. */
   noDelay: boolean;
-  /** Inside input() or onTimer(): user calls from events queue, the output routine runs at the end. */
-  eventDepth = 0;
   /** Segments queued for the driver (drainOutput, takeOutput). */
   segmentsOut: TcpSegment[] = [];
   /** Some queued output's payload is a view into the send buffer (see drainOutput). */
   outputViews = false;
   readonly owner: TcbOwner | undefined;
-  /** Replaced, never changed in place: a notify running over it is not disturbed by (un)observe. */
+  /** engine: events raised wait here until the work that raised them is done (events.ts). */
+  readonly eventQueue: EventQueue;
+  /** The output routine waits in eventQueue (TcbEvent.Output). */
+  private outputQueued = false;
+  /** Replaced, never changed in place: a delivery running over it is not disturbed by (un)observe. */
   private observers: readonly TcbEvents[] = NO_OBSERVERS;
 
   private constructor(opts: TcbOptions, passive: boolean) {
     this.owner = opts.owner;
+    this.eventQueue = opts.eventQueue ?? new EventQueue();
     this.admit = opts.admit;
     this.local = opts.local;
     this.remote = opts.remote;
@@ -233,6 +245,7 @@ export class Tcb implements DrivenTcb {
     const tcb = new Tcb(opts, false);
     tcb.setState(State.SynSent);
     sendSyn(tcb, opts.now);
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -244,6 +257,7 @@ export class Tcb implements DrivenTcb {
   static accept(opts: TcbOptions & { syn: TcpSegment }): Tcb {
     const tcb = Tcb.synReceived(opts, opts.syn);
     sendSyn(tcb, opts.now);
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -264,6 +278,7 @@ export class Tcb implements DrivenTcb {
     sendSyn(tcb, opts.now, false);
     // What our SYN-ACK acknowledged: TS.Recent follows segments up to it (RFC 7323 §4.3).
     tcb.ts.lastAckSent = tcb.rcvNxt;
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -352,24 +367,22 @@ export class Tcb implements DrivenTcb {
 
   // ---- user calls (RFC 9293 §3.10) --------------------------------------
 
-  /** RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the Listener / resetFor. */
+  /**
+   * RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the
+   * Listener / resetFor. The events it raises (writable once SND.UNA moves,
+   * readable …) are delivered after the segment, then its output routine
+   * runs (events.ts): a write from a callback sees SND.WND updated too
+   * (fifth step), so it cannot overrun the peer's right edge with the new
+   * SND.UNA and the old window; a read from one opens the window the ACK
+   * then carries. A driver holding delivery (the Host) has both done at the
+   * end of its own work.
+   */
   input(seg: TcpSegment, now: Millis): void {
     if (this.state === State.Closed || this.state === State.Listen) return;
     this.now = now;
-    // An ACK may free send-buffer space that a write then reuses: output not
-    // yet taken must not keep views of it.
-    if (this.outputViews) this.copyOutputPayloads();
-    // Events raised mid-segment (writable after SND.UNA moves, readable …) may
-    // call send() at once; its output waits for the end of the segment, when
-    // SND.WND is updated too (fifth step) — else it would use the old window
-    // with the new SND.UNA and overrun the peer's right edge (§3.8.6.2.1).
-    this.eventDepth++;
-    try {
-      segmentArrives(this, seg, now);
-    } finally {
-      this.eventDepth--;
-    }
-    output(this, now);
+    segmentArrives(this, seg, now);
+    this.outputAfterEvents();
+    this.eventQueue.deliver();
   }
 
   /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
@@ -377,7 +390,7 @@ export class Tcb implements DrivenTcb {
     if (this.error !== undefined) return this.error;
     if (!this.acceptsWrites()) return "EPIPE";
     const n = this.sendBuf.bytes.push(data);
-    output(this, now);
+    this.outputNow(now);
     return n;
   }
 
@@ -387,7 +400,7 @@ export class Tcb implements DrivenTcb {
     if (data.length > 0 && updateRcvWnd(this) && this.peerMaySend()) {
       // §3.8.6.2.2: the window opened by a significant amount — tell the peer.
       this.ackNow = true;
-      output(this, now);
+      this.outputNow(now);
     }
     return data;
   }
@@ -404,6 +417,7 @@ export class Tcb implements DrivenTcb {
     switch (this.state) {
       case State.SynSent:
         this.closeWith(undefined);
+        this.eventQueue.deliver();
         return;
       case State.SynReceived:
         this.finQueued = true;
@@ -421,7 +435,7 @@ export class Tcb implements DrivenTcb {
       default:
         return; // already closing, or closed
     }
-    output(this, now);
+    this.outputNow(now);
   }
 
   /** ABORT (§3.10.5): RST if synchronized, then CLOSED with ECONNABORTED. */
@@ -441,12 +455,13 @@ export class Tcb implements DrivenTcb {
         break; // SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
     }
     this.closeWith("ECONNABORTED");
+    this.eventQueue.deliver();
   }
 
   /** TCP_NODELAY: true turns Nagle's algorithm off (RFC 9293 §3.7.4). */
   setNoDelay(on: boolean, now?: Millis): void {
     this.noDelay = on;
-    if (now !== undefined) output(this, now);
+    if (now !== undefined) this.outputNow(now);
   }
 
   /** SO_KEEPALIVE (RFC 1122 §4.2.3.6): on or off for this connection. */
@@ -465,17 +480,11 @@ export class Tcb implements DrivenTcb {
     return timerList(this);
   }
 
-  /** Runs every timer due at `now`, then the output routine. */
+  /** Runs every timer due at `now`, then the output routine; its events follow (as in input()). */
   onTimer(now: Millis): void {
-    // As in input(): user calls from events raised here send at the end.
-    this.eventDepth++;
-    let sendData: boolean | undefined;
-    try {
-      sendData = timersDue(this, now);
-    } finally {
-      this.eventDepth--;
-    }
+    const sendData = timersDue(this, now);
     if (sendData !== undefined) output(this, now, sendData);
+    this.eventQueue.deliver();
   }
 
   /** The segments queued for output, oldest first; each owns its payload bytes. */
@@ -530,14 +539,53 @@ export class Tcb implements DrivenTcb {
       this.congestion.start();
       this.admit = undefined; // past the listener's accept queue check
     }
-    this.notify((e) => e.stateChanged?.(this, from, to));
-    if (to === State.Established) this.notify((e) => e.established?.(this));
-    if (to === State.Closed) this.notify((e) => e.closed?.(this, this.error));
+    const q = this.eventQueue;
+    q.raise(this, TcbEvent.StateChanged, from, to);
+    if (to === State.Established) q.raise(this, TcbEvent.Established);
+    if (to === State.Closed) q.raise(this, TcbEvent.Closed, from, to, this.error);
   }
 
-  notify(fn: (events: TcbEvents) => void): void {
-    fn(this.events);
-    for (const o of this.observers) fn(o);
+  /**
+   * The output routine after a user call: now, then the call's events — or,
+   * when the call comes from a callback (events being delivered), once after
+   * the events still waiting, with whatever else the callbacks do: a send
+   * and a close from one callback leave in one segment, and the segment
+   * that raised the events is answered once.
+   */
+  private outputNow(now: Millis): void {
+    this.now = now;
+    if (this.eventQueue.busy) {
+      this.outputAfterEvents();
+      return;
+    }
+    output(this, now);
+    this.eventQueue.deliver();
+  }
+
+  /** Queues the output routine behind the events raised so far (once). */
+  private outputAfterEvents(): void {
+    if (this.outputQueued) return;
+    this.outputQueued = true;
+    this.eventQueue.raise(this, TcbEvent.Output);
+  }
+
+  /** engine: raises `kind` (readable, writable) for delivery after the work at hand. */
+  raise(kind: TcbEvent.Readable | TcbEvent.Writable): void {
+    this.eventQueue.raise(this, kind);
+  }
+
+  /** engine (events.ts): one event, to `events` and the observers as they are now. */
+  deliverEvent(kind: TcbEvent, from: State, to: State, error: TcpError | undefined): void {
+    if (kind === TcbEvent.Output) {
+      this.outputQueued = false;
+      output(this, this.now);
+      return;
+    }
+    fire(this.events, this, kind, from, to, error);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) {
+      fire(observers[i] as TcbEvents, this, kind, from, to, error);
+    }
   }
 
   /** Enters CLOSED ("delete the TCB"): timers stop, queues flush on error. */

@@ -32,9 +32,9 @@ afterAll(cleanupAll);
 function watchStates(kh: KernelHost): Map<TcbView, string[]> {
   const paths = new Map<TcbView, string[]>();
   const prev = kh.host.events.connectionAdded;
-  kh.host.events.connectionAdded = (tcb) => {
-    prev?.(tcb);
-    const path = [stateName(tcb.state)];
+  kh.host.events.connectionAdded = (tcb, state) => {
+    prev?.(tcb, state);
+    const path = [stateName(state)];
     paths.set(tcb, path);
     tcb.observe({ stateChanged: (_t, _from, to) => path.push(stateName(to)) });
   };
