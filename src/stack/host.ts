@@ -430,14 +430,17 @@ export class Host {
     const tcb = this.tcbs.get(seg.dstPort, remote);
     let issAbove: number | undefined;
     if (tcb !== undefined) {
+      // The host looks at the TCB (output, timers, table) once the packet's
+      // events and the segment's output routine have run: receive() settles.
       tcb.input(seg, now);
-      this.afterTcb(tcb);
       if (tcb.reopenedBy === undefined) {
         this.counters.count("tcp", "delivered");
         return;
       }
       // A new SYN ended TIME-WAIT (RFC 1122 §4.2.2.13): it is a connection
       // request like any other, and its ISS must lie above the old SND.NXT.
+      // The old TCB leaves the table first.
+      this.afterTcb(tcb);
       issAbove = tcb.sndNxt;
     }
     const entry = this.listenerTable.get(seg.dstPort);
