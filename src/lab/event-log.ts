@@ -10,7 +10,7 @@
  */
 import type { Millis } from "../clock/clock.ts";
 import type { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import { be16, be32 } from "../wire/bytes.ts";
 
@@ -39,7 +39,7 @@ export interface StateEvent {
   readonly index: number;
   readonly time: Millis;
   readonly host: string;
-  readonly tcb: Tcb;
+  readonly tcb: TcbView;
   readonly local: Endpoint;
   readonly remote: Endpoint;
   /** Undefined when the TCB was just created (it appears in `to`). */
@@ -156,7 +156,7 @@ export class EventLog {
     }
   }
 
-  state(time: Millis, host: string, tcb: Tcb, from: State | undefined, to: State): StateEvent {
+  state(time: Millis, host: string, tcb: TcbView, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
       index: this.length,

@@ -7,7 +7,7 @@
  */
 
 import { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 import { readFlags } from "../wire/notation.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
@@ -79,7 +79,7 @@ function takeChecksum(line: string): { line: string; checksum: "good" | "bad" } 
 }
 
 /** Whether the peer's ISN (IRS) is known to this TCB. */
-function knowsIrs(tcb: Tcb): boolean {
+function knowsIrs(tcb: TcbView): boolean {
   return tcb.state !== State.SynSent && !(tcb.state === State.Closed && tcb.rcvNxt === 0);
 }
 
@@ -88,7 +88,7 @@ function knowsIrs(tcb: Tcb): boolean {
  * known; before that (SYN-SENT) one picked here and remembered, as packetdrill
  * picks the remote ISN of a script.
  */
-export function peerIsn(tcb: Tcb, bases: WeakMap<Tcb, number>): number {
+export function peerIsn(tcb: TcbView, bases: WeakMap<TcbView, number>): number {
   if (knowsIrs(tcb)) return tcb.irs;
   let base = bases.get(tcb);
   if (base === undefined) {
@@ -99,7 +99,11 @@ export function peerIsn(tcb: Tcb, bases: WeakMap<Tcb, number>): number {
 }
 
 /** `inject #ID < LINE` / `inject #ID > LINE`. */
-export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number>): Crafted {
+export function craftRelative(
+  tcb: TcbView,
+  text: string,
+  bases: WeakMap<TcbView, number>,
+): Crafted {
   const { line, checksum } = takeChecksum(text.trim());
   const parsed = parseScript(`0 ${line}\n`);
   if (!parsed.ok) return { error: `cannot read the segment: ${parsed.error.message}` };

@@ -80,10 +80,10 @@ export function labHostOver(
     if (ev.host === host.name && ev.dir === ">") samples.dropped(ev);
   });
   const prev = host.events.connectionAdded;
-  host.events.connectionAdded = (tcb) => {
-    prev?.(tcb);
+  host.events.connectionAdded = (tcb, state) => {
+    prev?.(tcb, state);
     samples.added(tcb, clock.now());
-    log.state(clock.now(), host.name, tcb, undefined, tcb.state);
+    log.state(clock.now(), host.name, tcb, undefined, state);
     tcb.observe({
       stateChanged: (t, from, to) => {
         log.state(clock.now(), host.name, t, from, to);

@@ -22,6 +22,7 @@ import { simPair } from "../../src/runtime/sim-pair.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
@@ -83,7 +84,7 @@ function run(c: Case, seed: number): Outcome {
   const { clock } = world;
   const violations: string[] = [];
   const data = new Rng(seed).fork("data").bytes(c.bytes);
-  let client: Tcb | undefined;
+  let client: TcbView | undefined;
   // Sender-side view: the largest right edge the receiver has offered, and
   // the highest sequence number sent (to tell new data from retransmissions).
   let edge: number | undefined;
@@ -108,8 +109,9 @@ function run(c: Case, seed: number): Outcome {
     const isNew = highest === undefined || seqGt(end, highest);
     if (isNew) highest = end;
     const mss = client.effSndMss;
-    // Queued from this segment's first byte to the end of what the application wrote.
-    const queued = seqDiff(client.sendBuf.endSeq, seg.seq);
+    // Queued from this segment's first byte to the end of what the application
+    // wrote (the send buffer is engine state: the test looks inside).
+    const queued = seqDiff((client as Tcb).sendBuf.endSeq, seg.seq);
     const streamEnd = seqDiff(end, client.iss + 1) === c.bytes;
     // The one allowed exception: nothing outstanding and a window too small
     // for a full segment (the peer's window update was lost) — the persist
@@ -128,7 +130,7 @@ function run(c: Case, seed: number): Outcome {
   const listener = b.listen(5001, 1);
   if (typeof listener === "string") throw new Error(listener);
   let delivered = 0;
-  let server: Tcb | undefined;
+  let server: TcbView | undefined;
   const drain = () => {
     server ??= listener.accept();
     if (server === undefined) return;
@@ -146,7 +148,7 @@ function run(c: Case, seed: number): Outcome {
   if (typeof tcb === "string") throw new Error(tcb);
   client = tcb;
   let offset = 0;
-  const write = (t: Tcb) => {
+  const write = (t: TcbView) => {
     const now = clock.now();
     while (offset < data.length) {
       const n = t.send(data.subarray(offset), now);

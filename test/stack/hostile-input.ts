@@ -11,7 +11,7 @@ import type { Host } from "../../src/stack/host.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
@@ -40,7 +40,7 @@ interface World {
   readonly listener: Listener;
   readonly udp: UdpSocket;
   /** B's end of the connection A opened before the run. */
-  readonly conn: Tcb;
+  readonly conn: TcbView;
   readonly connPort: number;
   now: Millis;
   udpRead: number;

@@ -33,7 +33,7 @@ import { type Attachment, attach } from "../../runtime/attach.ts";
 import { Host } from "../../stack/host.ts";
 import type { TcpSettings } from "../../tcp/settings.ts";
 import { State } from "../../tcp/state.ts";
-import type { Tcb } from "../../tcp/tcb.ts";
+import type { TcbView } from "../../tcp/view.ts";
 import { ip } from "../../wire/addr.ts";
 import { formatPacket } from "../../wire/format.ts";
 import { IpProto, type Ipv4Header, parseIpv4 } from "../../wire/ipv4.ts";
@@ -339,7 +339,7 @@ class ScenarioRun {
   private sockets: Sockets | undefined;
   private deliver: PacketHandler | undefined;
   private readonly fds = new Map<number, number>();
-  private readonly synced = new Set<Tcb>();
+  private readonly synced = new Set<TcbView>();
   private readonly tsVals = new Map<number, number>();
   private pending: Pending | undefined;
   private settings: Partial<TcpSettings>;
@@ -920,7 +920,7 @@ class ScenarioRun {
 
   private sockstat(a: Extract<ShellAction, { kind: "sockstat" }>): void {
     const { host, sockets } = this.world();
-    const owned = new Set<Tcb>();
+    const owned = new Set<TcbView>();
     const entries: { state: string; local?: number; remote?: number; owned: boolean }[] = [];
     for (const info of sockets.list()) {
       if (info.type !== "tcp") continue;
@@ -985,7 +985,7 @@ class ScenarioRun {
   private connectionState(): State {
     const { host, sockets } = this.world();
     const k = this.conn;
-    const match = (t: Tcb) => t.local.port === k.localPort && t.remote.port === k.remotePort;
+    const match = (t: TcbView) => t.local.port === k.localPort && t.remote.port === k.remotePort;
     const live = host.connections().find(match);
     if (live !== undefined) return live.state;
     const held = sockets.list().find((i) => i.tcb !== undefined && match(i.tcb));
