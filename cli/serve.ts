@@ -8,6 +8,7 @@
  * stderr; exit 1 (kernel world unavailable) or 2 (bad arguments).
  */
 import { parseArgs } from "node:util";
+import { withSockets } from "../src/api/hosts.ts";
 import { DEFAULT_NETNS, validNetnsName } from "../src/link/netns.ts";
 import { DEFAULT_TUN_MTU, DEFAULT_TUN_NAME } from "../src/link/tun.ts";
 import { TunError } from "../src/link/tun-error.ts";
@@ -192,7 +193,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
 
   let services: RunningServices;
   try {
-    services = startServices(kh.net, kh.sockets, {
+    const { net, sockets } = withSockets(kh);
+    services = startServices(net, sockets, {
       idleTimeout: args.idleTimeout,
       httpKeepAlive: args.httpKeepAlive,
     });

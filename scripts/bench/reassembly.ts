@@ -11,7 +11,8 @@
  * 20,000 holes within 12× the time of 2,000 (10× the segments).
  */
 import { defaultTcpSettings, type TcpSettings } from "../../src/tcp/settings.ts";
-import { Tcb } from "../../src/tcp/tcb.ts";
+import { openTcb } from "../../src/tcp/tcb.ts";
+import type { DrivenTcb } from "../../src/tcp/view.ts";
 import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
 import { seqAdd } from "../../src/wire/seq.ts";
 
@@ -40,14 +41,14 @@ const LOCAL = { addr: 0x0a000001, port: 80 };
 const REMOTE = { addr: 0x0a000002, port: 40000 };
 
 /** ESTABLISHED with SACK and a window that spans 2·holes bytes; the peer's ISS is 5000. */
-function victim(holes: number, holeLimit: number): Tcb {
+function victim(holes: number, holeLimit: number): DrivenTcb {
   const settings: TcpSettings = {
     ...defaultTcpSettings,
     rcvBuf: Math.max(65_535, 2 * holes + 1000),
     oooHoleLimit: holeLimit,
     timestamps: false,
   };
-  const tcb = Tcb.connect({ local: LOCAL, remote: REMOTE, iss: 1000, settings, now: 0 });
+  const tcb = openTcb.connect({ local: LOCAL, remote: REMOTE, iss: 1000, settings, now: 0 });
   tcb.takeOutput();
   const synAck = segment(5000, Flag.SYN | Flag.ACK, [
     { kind: "mss", value: 1460 },

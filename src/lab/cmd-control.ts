@@ -1,13 +1,14 @@
 /** Changing things: inject, faults on the wire, and time. */
 import type { FaultAction, FaultDirs, FaultyLink, PacketMatcher } from "../link/faults.ts";
 import { formatPacket } from "../wire/format.ts";
+import { readFlags } from "../wire/notation.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatDuration, formatTime } from "./args.ts";
 import { describeBottleneck } from "./cmd-path.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
-import { craftAbsolute, craftRelative, readFlags } from "./inject.ts";
+import { craftAbsolute, craftRelative } from "./inject.ts";
 import type { Args, ArgSpec, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";

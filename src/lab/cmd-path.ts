@@ -10,7 +10,7 @@
  * `blackhole BYTES` drops every packet over BYTES on the path without a
  * word, in either world — a path-MTU black hole (RFC 2923 §2.1).
  */
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { formatDuration, parseInteger } from "./args.ts";
 import { formatRate } from "./cmd-plot.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
@@ -65,7 +65,7 @@ function setBottleneck(world: World, b: Bottleneck | undefined): Block | undefin
 }
 
 /** The unobserve function of each connection a host sinks. */
-const sinks = new WeakMap<Tcb, () => void>();
+const sinks = new WeakMap<TcbView, () => void>();
 
 export function registerPathCommands(reg: Registry<LabEngine>): void {
   reg.add({
@@ -265,7 +265,7 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
       }
       if (was !== undefined) return [text(`#${fd} already reads everything as it arrives`)];
       const clock = engine.clock;
-      const read = (t: Tcb) => {
+      const read = (t: TcbView) => {
         // The host flushes after the segment: a window update, if one is due, goes out then.
         if (t.recvAvailable > 0) t.recv(t.recvAvailable, clock.now());
       };

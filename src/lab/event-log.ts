@@ -10,8 +10,9 @@
  */
 import type { Millis } from "../clock/clock.ts";
 import type { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
+import { be16, be32 } from "../wire/bytes.ts";
 
 export interface PacketEvent {
   readonly kind: "packet";
@@ -38,7 +39,7 @@ export interface StateEvent {
   readonly index: number;
   readonly time: Millis;
   readonly host: string;
-  readonly tcb: Tcb;
+  readonly tcb: TcbView;
   readonly local: Endpoint;
   readonly remote: Endpoint;
   /** Undefined when the TCB was just created (it appears in `to`). */
@@ -155,7 +156,7 @@ export class EventLog {
     }
   }
 
-  state(time: Millis, host: string, tcb: Tcb, from: State | undefined, to: State): StateEvent {
+  state(time: Millis, host: string, tcb: TcbView, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
       index: this.length,
@@ -178,17 +179,10 @@ export class EventLog {
     if (b.length < 20 || b[9] !== 6) return;
     const ihl = ((b[0] as number) & 0x0f) * 4;
     if (b.length < ihl + 14 || ((b[ihl + 13] as number) & 0x02) === 0) return;
-    const u32 = (o: number) =>
-      (((b[o] as number) << 24) |
-        ((b[o + 1] as number) << 16) |
-        ((b[o + 2] as number) << 8) |
-        (b[o + 3] as number)) >>>
-      0;
-    const u16 = (o: number) => ((b[o] as number) << 8) | (b[o + 1] as number);
-    const key = `${u32(12)}:${u16(ihl)}>${u32(16)}:${u16(ihl + 2)}`;
+    const key = `${be32(b, 12)}:${be16(b, ihl)}>${be32(b, 16)}:${be16(b, ihl + 2)}`;
     if (ev.injected && this.forgottenIsns.has(key)) return;
     this.forgottenIsns.delete(key);
-    this.forgottenIsns.set(key, u32(ihl + 4));
+    this.forgottenIsns.set(key, be32(b, ihl + 4));
     if (this.forgottenIsns.size > 65_536) {
       const oldest = this.forgottenIsns.keys().next().value;
       if (oldest !== undefined) this.forgottenIsns.delete(oldest);

@@ -9,12 +9,13 @@ import type { Millis } from "../clock/clock.ts";
 import { createNetns, DEFAULT_NETNS } from "../link/netns.ts";
 import { openTun } from "../link/tun.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
+import { cryptoSecret } from "../runtime/entropy.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "./personality.ts";
+import type { Personality } from "../tcp/personality.ts";
 import { LabEngine, type LabSessionOptions } from "./session.ts";
 import type { HostCommandIo, World } from "./world.ts";
 
@@ -100,7 +101,8 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       name: "lab",
       addr: ip(LAB_ADDR),
       mtu,
-      isn: { secret: isnSecret(rng.fork("isn")) },
+      // A seeded session replays its ISNs; otherwise the key is the platform's (RFC 6528 §3).
+      isn: { secret: opts.seed !== undefined ? isnSecret(rng.fork("isn")) : cryptoSecret() },
       ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
       ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
     },

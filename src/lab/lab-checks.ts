@@ -26,7 +26,7 @@
  * a command not typed yet.
  */
 import { stateName } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { formatPacket } from "../wire/format.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { EventLog } from "./event-log.ts";
@@ -423,7 +423,7 @@ function socketEnds(
 ):
   | { localPort: number | undefined; remote: { addr: number; port: number } | undefined }
   | undefined {
-  const tcb: Tcb | undefined = ctx.tcbById(host, fd);
+  const tcb: TcbView | undefined = ctx.tcbById(host, fd);
   if (tcb !== undefined) return { localPort: tcb.local.port, remote: tcb.remote };
   const info = host.sockets.info(fd);
   if (info instanceof Error) return undefined;

@@ -12,13 +12,12 @@
 
 import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { formatFlags } from "../wire/format.ts";
+import { formatOption, formatSegmentLine } from "../wire/notation.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
-import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
 import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
-import { formatSegmentOption } from "./packetdrill/matcher.ts";
 import type { Line, Span } from "./view.ts";
 
 export interface LadderSide {
@@ -39,17 +38,21 @@ interface Row {
   readonly isSegment: boolean;
 }
 
-/** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted. */
+/** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted, padding left out. */
 export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number): string {
-  const flags = seg.flags === 0 ? "-" : formatFlags(seg.flags);
-  const start = seqAdd(seg.seq, -seqBase);
-  const len = seg.payload.length;
-  let s = `${flags} ${start}:${seqAdd(start, len)}(${len})`;
-  if (seg.flags & Flag.ACK) s += ` ack ${seqAdd(seg.ack, -ackBase)}`;
-  s += ` win ${seg.window}`;
-  const opts = segmentOptions(seg, ackBase);
-  if (opts.length > 0) s += ` <${opts.join(",")}>`;
-  return s;
+  return formatSegmentLine({
+    flags: seg.flags,
+    seq: seqAdd(seg.seq, -seqBase),
+    len: seg.payload.length,
+    ack: seqAdd(seg.ack, -ackBase),
+    win: seg.window,
+    options: withoutPadding(seg.options),
+    sackBase: ackBase,
+  });
+}
+
+function withoutPadding(options: readonly TcpOption[]): TcpOption[] {
+  return options.filter((o) => o.kind !== "nop" && o.kind !== "eol");
 }
 
 /**
@@ -58,16 +61,7 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
  * the same ISN as the ACK field (`ackBase`).
  */
 export function segmentOptions(seg: TcpSegment, ackBase: number): string[] {
-  return seg.options
-    .filter((o) => o.kind !== "nop" && o.kind !== "eol")
-    .map((o) =>
-      o.kind === "sack"
-        ? formatSegmentOption({
-            ...o,
-            blocks: o.blocks.map(([l, r]) => [seqAdd(l, -ackBase), seqAdd(r, -ackBase)] as const),
-          })
-        : formatSegmentOption(o),
-    );
+  return withoutPadding(seg.options).map((o) => formatOption(o, "packetdrill", ackBase));
 }
 
 /** Whether `inject` made the packet (into a host, or onto the wire as if the host sent it). */

@@ -9,7 +9,7 @@
  */
 import type { Millis } from "../clock/clock.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd, seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
@@ -58,7 +58,7 @@ export class ConnectionSeries {
   private highest = 0;
   private anySent = false;
 
-  constructor(readonly tcb: Tcb) {}
+  constructor(readonly tcb: TcbView) {}
 
   /** Records the window state if it changed since the last sample. */
   sample(now: Millis): void {
@@ -131,7 +131,7 @@ function push<T>(list: T[], item: T): void {
 
 /** Every connection of one lab host, by Tcb, for as long as the lab remembers the Tcb. */
 export class HostSamples {
-  private readonly byTcb = new WeakMap<Tcb, ConnectionSeries>();
+  private readonly byTcb = new WeakMap<TcbView, ConnectionSeries>();
   /** The sample of each packet sent, to mark it lost when the log learns it was dropped. */
   private readonly byEvent = new WeakMap<PacketEvent, SentSample>();
 
@@ -141,15 +141,15 @@ export class HostSamples {
       localPort: number,
       remoteAddr: number,
       remotePort: number,
-    ) => Tcb | undefined,
+    ) => TcbView | undefined,
   ) {}
 
-  series(tcb: Tcb): ConnectionSeries | undefined {
+  series(tcb: TcbView): ConnectionSeries | undefined {
     return this.byTcb.get(tcb);
   }
 
   /** A connection appeared (active or passive open). */
-  added(tcb: Tcb, now: Millis): void {
+  added(tcb: TcbView, now: Millis): void {
     const s = new ConnectionSeries(tcb);
     this.byTcb.set(tcb, s);
     s.sample(now);
@@ -186,7 +186,7 @@ export class HostSamples {
     s?.sample(now);
   }
 
-  private find(localPort: number, remoteAddr: number, remotePort: number): Tcb | undefined {
+  private find(localPort: number, remoteAddr: number, remotePort: number): TcbView | undefined {
     return this.lookup(localPort, remoteAddr, remotePort);
   }
 }

@@ -22,15 +22,14 @@
  * learner who typed `connect 10.0.0.2 81` hears "it went to port 81, the step
  * asks for 80", not just "no".
  */
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { formatFlags } from "../wire/format.ts";
+import { formatFlags, readFlags } from "../wire/notation.ts";
 import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
-import { readFlags } from "./inject.ts";
 import { IsnBook, segmentLabel, segmentOptions, wasInjected } from "./ladder.ts";
 import type { LabHost } from "./world.ts";
 
@@ -67,7 +66,7 @@ export interface PatternContext {
   /** A host or peer name for an address, for messages. */
   nameOf(addr: Ipv4Addr): string | undefined;
   /** The TCB a socket id names now or named last. */
-  tcbById(host: LabHost, fd: number): Tcb | undefined;
+  tcbById(host: LabHost, fd: number): TcbView | undefined;
   /** The port a listening (or bound) socket id is on. */
   listeningPort(host: LabHost, fd: number): number | undefined;
   readonly current: LabHost;

@@ -5,7 +5,7 @@
  */
 import type { Millis } from "../clock/clock.ts";
 import { State, stateName } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { formatDuration } from "./args.ts";
@@ -51,7 +51,7 @@ export function shortDuration(ms: Millis): string {
   return `${Math.round(v / 60_000)}m`;
 }
 
-export function timerText(tcb: Tcb, now: Millis): string {
+export function timerText(tcb: TcbView, now: Millis): string {
   return tcb
     .timers()
     .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(t.deadline - now)}`)
@@ -59,7 +59,7 @@ export function timerText(tcb: Tcb, now: Millis): string {
 }
 
 /** Whether IRS is known (the peer's SYN was seen). */
-function synchronizedRcv(tcb: Tcb): boolean {
+function synchronizedRcv(tcb: TcbView): boolean {
   return tcb.state !== State.SynSent && tcb.state !== State.Closed
     ? true
     : tcb.state === State.Closed && tcb.rcvNxt !== 0;
@@ -70,11 +70,11 @@ export interface SeqView {
   readonly absolute: boolean;
 }
 
-export function sndSeq(tcb: Tcb, v: number, view: SeqView): string {
+export function sndSeq(tcb: TcbView, v: number, view: SeqView): string {
   return String(view.absolute ? v >>> 0 : seqAdd(v, -tcb.iss));
 }
 
-export function rcvSeq(tcb: Tcb, v: number, view: SeqView): string {
+export function rcvSeq(tcb: TcbView, v: number, view: SeqView): string {
   if (!synchronizedRcv(tcb)) return "-";
   return String(view.absolute ? v >>> 0 : seqAdd(v, -tcb.irs));
 }
@@ -86,7 +86,7 @@ export function stateTone(state: string): Tone {
 }
 
 /** How the lab names a TCB: its socket id, "(#3)" once the id was closed, or "-". */
-export type IdOf = (tcb: Tcb) => string;
+export type IdOf = (tcb: TcbView) => string;
 
 export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf): Span[][] {
   const rows: Span[][] = [];
@@ -128,7 +128,7 @@ export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf)
   return rows;
 }
 
-export function tcbRow(tcb: Tcb, now: Millis, view: SeqView, id: string): Span[] {
+export function tcbRow(tcb: TcbView, now: Millis, view: SeqView, id: string): Span[] {
   const name = stateName(tcb.state);
   return [
     { text: id, tone: id.startsWith("#") ? "accent" : "muted" },
@@ -158,7 +158,7 @@ export function stateTable(host: LabHost, now: Millis, view: SeqView, idOf: IdOf
 }
 
 /** `state #ID`: everything about one connection. */
-export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
+export function tcbDetails(tcb: TcbView, now: Millis, id: string): Block {
   const name = stateName(tcb.state);
   const rel: SeqView = { absolute: false };
   const abs: SeqView = { absolute: true };
@@ -230,11 +230,11 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
 // ───────────────────────── negotiated options and congestion (state #ID) ─────────────────────────
 
 /** Before the peer's SYN is seen nothing is negotiated yet. */
-function negotiatedYet(tcb: Tcb): boolean {
+function negotiatedYet(tcb: TcbView): boolean {
   return tcb.negotiated !== undefined;
 }
 
-function mssText(tcb: Tcb): string {
+function mssText(tcb: TcbView): string {
   const n = tcb.negotiated;
   const offered =
     n === undefined
@@ -249,7 +249,7 @@ function mssText(tcb: Tcb): string {
 }
 
 /** RFC 1191: what the connection knows of its path, and RFC 4821's fallback if it acted. */
-function pathMtuText(tcb: Tcb, now: Millis): string {
+function pathMtuText(tcb: TcbView, now: Millis): string {
   const p = tcb.pmtu;
   const parts: string[] = [];
   if (p.agesAt === undefined) parts.push(`${p.mtu} (the first hop's: no ICMP message lowered it)`);
@@ -265,20 +265,20 @@ function pathMtuText(tcb: Tcb, now: Millis): string {
   return parts.join("; ");
 }
 
-function wscaleText(tcb: Tcb): string {
+function wscaleText(tcb: TcbView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   const w = tcb.negotiated?.wscale;
   if (w === undefined) return "off (not on both SYNs): windows are 16-bit byte counts";
   return `on: peer's windows × 2^${tcb.sndWscale} (its shift ${tcb.sndWscale}${w.peerShiftClamped ? ", clamped to 14" : ""}), ours × 2^${tcb.rcvWscale} (RFC 7323 §2)`;
 }
 
-function tsText(tcb: Tcb): string {
+function tsText(tcb: TcbView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   if (!tcb.tsEnabled) return "off (not on both SYNs)";
   return `on: TS.Recent ${tcb.tsRecent >>> 0} (the peer's TSval we echo, RFC 7323 §4.3)`;
 }
 
-function sackText(tcb: Tcb, view: SeqView): string {
+function sackText(tcb: TcbView, view: SeqView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   if (!tcb.sackEnabled) return "off (not on both SYNs)";
   const blocks = tcb.lastSackBlocks;
@@ -301,7 +301,7 @@ function bytesText(v: number): string {
 }
 
 function congestionLines(
-  tcb: Tcb,
+  tcb: TcbView,
   view: SeqView,
   kv: (k: string, v: string, tone?: Tone) => Line,
 ): Line[] {

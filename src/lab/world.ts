@@ -14,7 +14,7 @@ import type { Ipv4Addr } from "../wire/addr.ts";
 import type { EventLog } from "./event-log.ts";
 import type { HostLink } from "./host-link.ts";
 import type { LabClock } from "./lab-clock.ts";
-import type { Personality } from "./personality.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { HostSamples } from "./samples.ts";
 
 export type WorldKind = "simulated" | "kernel";

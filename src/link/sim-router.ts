@@ -18,7 +18,7 @@ import type { Ipv4Addr } from "../wire/addr.ts";
 import { buildIcmpPacket } from "../wire/packet.ts";
 import { icmpErrorQuote, IcmpType, IcmpUnreachable } from "../wire/icmp.ts";
 import { IpProto, ipv4ReprOf, parseIpv4 } from "../wire/ipv4.ts";
-import { ipv4Packets } from "../stack/ip-output.ts";
+import { ipv4Packets } from "../wire/ipv4-fragment.ts";
 
 export type TooBig =
   | { readonly kind: "reply"; readonly icmp: Uint8Array }

@@ -14,7 +14,10 @@ import type { Host } from "../stack/host.ts";
  * opens the window once and is answered by one train of segments. Flushes
  * asked for during the burst (user calls made from the host's events) wait
  * for its end, in the same task. Other links (the simulated wire) get a
- * flush after every packet, so simulated runs keep their exact order.
+ * flush after every packet, so simulated runs keep their exact order. A
+ * flush asked for while the host delivers a packet's or a timer's events
+ * waits for the end of that packet or timer: the events come first, then
+ * the output.
  */
 /** Where a throw inside the host was caught: a timer run, a packet's processing, or taking its output. */
 export type HostErrorSource = "poll" | "receive" | "flush";
@@ -66,6 +69,8 @@ export function attach(
   let attached = true;
   /** Inside a burst of a batching link: flushes wait for its end. */
   let inBatch = false;
+  /** Inside host.receive or host.poll (its events' callbacks included): flushes wait for its end. */
+  let inHost = false;
   let flushWanted = false;
 
   const fire = (): void => {
@@ -73,11 +78,14 @@ export function attach(
     armedAt = undefined;
     if (!attached) return;
     const now = clock.now();
+    inHost = true;
     try {
       host.poll(now);
     } catch (error) {
       notBefore = now + ERROR_RETRY_MS;
       report(error, "poll");
+    } finally {
+      inHost = false;
     }
     flush();
   };
@@ -96,10 +104,11 @@ export function attach(
 
   const flush = (): void => {
     if (!attached) return;
-    if (inBatch) {
+    if (inBatch || inHost) {
       flushWanted = true;
       return;
     }
+    flushWanted = false;
     let out: Uint8Array[] = [];
     try {
       out = host.takeOutput();
@@ -114,10 +123,13 @@ export function attach(
   link.onReceive((packet) => {
     if (!attached) return;
     if (batching) inBatch = true;
+    inHost = true;
     try {
       host.receive(packet, clock.now());
     } catch (error) {
       report(error, "receive");
+    } finally {
+      inHost = false;
     }
     flush();
   });

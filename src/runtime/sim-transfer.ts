@@ -3,7 +3,7 @@ import type { Millis } from "../clock/clock.ts";
 import type { WireCounters, WireSettings } from "../link/sim-wire.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName, type TcpError } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { simPair } from "./sim-pair.ts";
@@ -119,7 +119,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
 
   const aPath: string[] = [];
   const bPath: string[] = [];
-  const track = (tcb: Tcb, path: string[]) => {
+  const track = (tcb: TcbView, path: string[]) => {
     path.push(stateName(tcb.state));
     tcb.observe({ stateChanged: (_t, _from, to) => path.push(stateName(to)) });
   };
@@ -128,7 +128,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const listening = world.b.host.listen(port, 1);
   if (typeof listening === "string") throw new Error(`listen failed: ${listening}`);
   const listener = listening;
-  let server: Tcb | undefined;
+  let server: TcbView | undefined;
   let serverClosing = false;
   const serverStep = () => {
     if (server === undefined) {
@@ -213,7 +213,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const run = clock.runUntilIdle({ maxTime: maxSimMs, maxEvents: opts.maxEvents ?? 50_000_000 });
 
   const receivedSha256 = received.digest("hex");
-  const endOf = (tcb: Tcb | undefined, path: string[]): EndReport => ({
+  const endOf = (tcb: TcbView | undefined, path: string[]): EndReport => ({
     state: tcb === undefined ? "NONE" : stateName(tcb.state),
     path,
     error: tcb?.error ?? null,

@@ -1,6 +1,7 @@
 import type { Millis } from "../clock/clock.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag } from "../wire/tcp-types.ts";
+import { emit, unsentBytes } from "./output.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -71,7 +72,7 @@ export class KeepAlive {
       tcb.closeWith("ETIMEDOUT");
       return;
     }
-    if (tcb.sendBuf.inFlight.length > 0 || tcb.unsentBytes() > 0) {
+    if (tcb.sendBuf.inFlight.length > 0 || unsentBytes(tcb) > 0) {
       // The idle period starts again, and so does the probe count: with
       // probes > 0 the deadline is lastProbeAt + interval, which would stay
       // at `now` and fire again at once, forever.
@@ -79,20 +80,8 @@ export class KeepAlive {
       this.probes = 0;
       return;
     }
-    tcb.emit(seqAdd(tcb.sndNxt, -1), Flag.ACK);
+    emit(tcb, seqAdd(tcb.sndNxt, -1), Flag.ACK);
     this.probes++;
     this.lastProbeAt = now;
   }
-}
-
-/**
- * RFC 9293 §3.8.3 user timeout: the moment the oldest unacknowledged
- * segment will have waited settings.userTimeout since it was first sent
- * (undefined when off or nothing is outstanding).
- */
-export function userTimeoutDeadline(tcb: Tcb): Millis | undefined {
-  const ut = tcb.settings.userTimeout;
-  const first = tcb.sendBuf.inFlight[0];
-  if (ut <= 0 || first === undefined) return undefined;
-  return first.firstSentAt + ut;
 }

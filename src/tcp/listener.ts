@@ -4,7 +4,7 @@ import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor } from "./reset.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import type { DrivenTcb, TcbView } from "./view.ts";
 
 export type ListenerVerdict =
   | { action: "drop"; reason: ListenerDropReason }
@@ -35,11 +35,11 @@ export class Listener {
   readonly backlog: number;
   readonly halfOpenLimit: number;
   readonly settings: TcpSettings;
-  private readonly queue: Tcb[] = [];
-  private readonly pending = new Set<Tcb>();
+  private readonly queue: DrivenTcb[] = [];
+  private readonly pending = new Set<DrivenTcb>();
   private closed = false;
   /** Stops watching a connection (once accepted, it belongs to the application). */
-  private readonly unwatch = new Map<Tcb, () => void>();
+  private readonly unwatch = new Map<DrivenTcb, () => void>();
   /** Statistics: segments dropped, by reason (SYNs dropped for a full backlog under "backlog-full"). */
   readonly drops: Record<ListenerDropReason, number> = {
     rst: 0,
@@ -60,11 +60,11 @@ export class Listener {
     this.settings = opts.settings;
   }
 
-  get acceptQueue(): readonly Tcb[] {
+  get acceptQueue(): readonly TcbView[] {
     return this.queue;
   }
 
-  get halfOpen(): ReadonlySet<Tcb> {
+  get halfOpen(): ReadonlySet<TcbView> {
     return this.pending;
   }
 
@@ -105,25 +105,30 @@ export class Listener {
   /** Statistics: handshakes held back in SYN-RECEIVED because the accept queue was full. */
   acceptOverflows = 0;
 
-  /** Tracks a Tcb made by Tcb.accept for a SYN this listener let through. */
-  addHalfOpen(tcb: Tcb): void {
+  /**
+   * Whether a half-open connection may complete its handshake now: the
+   * accept queue has room. Half-open connections may outnumber the free
+   * places in the accept queue: the one that completes when it is full
+   * waits (TcbOptions.admit).
+   */
+  readonly admit = (): boolean => {
+    if (this.queue.length < this.backlog) return true;
+    this.acceptOverflows++;
+    return false;
+  };
+
+  /** Tracks a Tcb opened with `admit` for a SYN this listener let through. */
+  addHalfOpen(tcb: DrivenTcb): void {
     this.pending.add(tcb);
-    // Half-open connections may outnumber the free places in the accept
-    // queue: the one that completes when it is full waits (Tcb.admit).
-    tcb.admit = () => {
-      if (this.queue.length < this.backlog) return true;
-      this.acceptOverflows++;
-      return false;
-    };
     const stop = tcb.observe({
-      established: (t) => {
-        if (!this.pending.delete(t)) return;
-        this.queue.push(t);
+      established: () => {
+        if (!this.pending.delete(tcb)) return;
+        this.queue.push(tcb);
       },
-      closed: (t) => {
+      closed: () => {
         // Reset or timed out before accept(): forget it.
-        this.pending.delete(t);
-        const i = this.queue.indexOf(t);
+        this.pending.delete(tcb);
+        const i = this.queue.indexOf(tcb);
         if (i >= 0) this.queue.splice(i, 1);
         stop();
       },
@@ -133,10 +138,9 @@ export class Listener {
   }
 
   /** Next completed connection, if any. */
-  accept(): Tcb | undefined {
+  accept(): TcbView | undefined {
     const tcb = this.queue.shift();
     if (tcb !== undefined) {
-      tcb.admit = undefined;
       this.unwatch.get(tcb)?.();
       this.unwatch.delete(tcb);
     }

@@ -49,8 +49,19 @@ export function plateauBelow(length: number): number {
   return IPV4_MIN_MTU;
 }
 
+/** A connection's path as everything outside src/tcp reads it. */
+export interface PathMtuView {
+  readonly firstHop: number;
+  readonly mtu: number;
+  readonly agesAt: Millis | undefined;
+  readonly clamped: boolean;
+  readonly probedMss: number | undefined;
+  readonly loweredByIcmp: number;
+  readonly loweredByProbing: number;
+}
+
 /** One connection's view of its path (`tcb.pmtu`). */
-export class PathMtu {
+export class PathMtu implements PathMtuView {
   /** The largest IP datagram the connection sends: the first hop's MTU until the path says less. */
   mtu: number;
   /** When the estimate learned from ICMP ages out (RFC 1191 §6.3); undefined while it is the first hop's. */
@@ -128,16 +139,15 @@ export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Milli
   p.agesAt = now + tcb.settings.pmtuExpiry;
   p.loweredByIcmp++;
   if (resize(tcb, true) > 0 && tcb.rtxAt !== undefined) {
-    // The first piece leaves now: its retransmission timer starts with it (RFC 6298 §5.3).
+    // The first piece leaves with the output routine that follows (Tcb.icmpError):
+    // its retransmission timer starts with it (RFC 6298 §5.3).
     tcb.rtxAt = now + tcb.rto;
   }
-  tcb.afterEvent(now);
 }
 
 /**
  * RFC 1191 §6.3: once an estimate from ICMP has aged out, the connection
- * sends by the first hop's MTU again. Called by the host after the
- * connection's events.
+ * sends by the first hop's MTU again. Called by the output routine.
  */
 export function agePathMtu(tcb: Tcb, now: Millis): void {
   const p = tcb.pmtu;

@@ -1,6 +1,17 @@
 import type { Millis } from "../clock/clock.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { TcbEvent } from "./events.ts";
+import {
+  challengeAck,
+  emit,
+  emitRaw,
+  resendSyn,
+  sendAck,
+  sendPlainAck,
+  updateRcvWnd,
+  withdrawProbe,
+} from "./output.ts";
 import { resetFor, segLen } from "./reset.ts";
 import { timestampOf } from "./timestamps.ts";
 import { State } from "./state.ts";
@@ -35,7 +46,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   if (ack && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
     // <SEQ=SEG.ACK><CTL=RST>, unless the segment is itself a reset.
     const rst = resetFor(seg);
-    if (rst !== undefined) tcb.emitRaw(rst);
+    if (rst !== undefined) emitRaw(tcb, rst);
     return;
   }
   // Second, the RST bit: with an acceptable ACK the peer refused us (RFC 5961
@@ -76,7 +87,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.setState(State.SynReceived);
     const text = seg.payload.subarray(0, Math.min(seg.payload.length, tcb.rcvWnd));
     if (text.length > 0) tcb.reassembly.insert(tcb.rcvNxt, tcb.rcvNxt, text);
-    tcb.resendSyn(now, false);
+    resendSyn(tcb, now, false);
   }
 }
 
@@ -104,7 +115,7 @@ function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     seg.payload.length === 0 &&
     seg.seq === tcb.rcvNxt &&
     seg.ack === tcb.sndNxt;
-  if (!duplicateAck) tcb.sendPlainAck();
+  if (!duplicateAck) sendPlainAck(tcb);
   return true;
 }
 
@@ -146,7 +157,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR too — still the same SYN.
   const bareFlags = seg.flags & ~(Flag.ECE | Flag.CWR);
   if (tcb.state === State.SynReceived && bareFlags === Flag.SYN && seg.seq === tcb.irs) {
-    tcb.resendSyn(now, false);
+    resendSyn(tcb, now, false);
     return;
   }
 
@@ -158,7 +169,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   const tsVerdict = tcb.ts.check(seg, now);
   if (tsVerdict === "missing") return;
   if (tsVerdict === "paws") {
-    tcb.sendAck();
+    sendAck(tcb);
     return;
   }
 
@@ -167,8 +178,8 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     if (has(seg, Flag.RST)) return;
     if (has(seg, Flag.SYN)) {
       // RFC 5961 §4.2: "irrespective of the sequence number", a challenge ACK.
-      if (rfc5961(tcb, "rfc5961Syn")) tcb.challengeAck(now);
-      else tcb.sendPlainAck();
+      if (rfc5961(tcb, "rfc5961Syn")) challengeAck(tcb, now);
+      else sendPlainAck(tcb);
       return;
     }
     // RFC 2883: data entirely below RCV.NXT is a duplicate — report it (D-SACK).
@@ -190,7 +201,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       // TIME-WAIT: acknowledge it and restart the 2 MSL timeout.
       tcb.enterTimeWait(now);
     }
-    tcb.sendAck(); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    sendAck(tcb); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     return;
   }
 
@@ -198,7 +209,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   if (has(seg, Flag.RST)) {
     if (rfc5961(tcb, "rfc5961Rst") && seg.seq !== tcb.rcvNxt) {
       // RFC 5961 §3.2: in the window but not exactly RCV.NXT — challenge ACK.
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return;
     }
     resetArrives(tcb);
@@ -217,16 +228,16 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     }
     if (rfc5961(tcb, "rfc5961Syn")) {
       // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK.
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return;
     }
     // RFC 793 behaviour: the SYN is an error — reset and report it. The
     // reset's form is a setting (settings.synResetForm).
     if (s.synResetForm === "connection") {
-      tcb.emit(tcb.sndNxt, Flag.RST | Flag.ACK); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
+      emit(tcb, tcb.sndNxt, Flag.RST | Flag.ACK); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
     } else {
       const rst = resetFor(seg);
-      if (rst !== undefined) tcb.emitRaw(rst);
+      if (rst !== undefined) emitRaw(tcb, rst);
     }
     tcb.closeWith("ECONNRESET");
     return;
@@ -322,7 +333,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
       // Unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (this also
       // answers ACKs beyond SND.NXT: most likely an old connection's).
       const rst = resetFor(seg);
-      if (rst !== undefined) tcb.emitRaw(rst);
+      if (rst !== undefined) emitRaw(tcb, rst);
       return false;
     }
     // The listener's accept queue is full: drop the ACK, stay in SYN-RECEIVED (Tcb.admit).
@@ -343,12 +354,12 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     // otherwise discard and send a (rate-limited) challenge ACK.
     const lower = seqAdd(tcb.sndUna, -tcb.maxSndWnd);
     if (seqLt(a, lower) || seqGt(a, tcb.sndNxt)) {
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return false;
     }
   } else if (seqGt(a, tcb.sndNxt)) {
     // ACK of something not yet sent: send an ACK, drop the segment.
-    tcb.sendAck();
+    sendAck(tcb);
     return false;
   }
 
@@ -374,7 +385,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     tcb.sndWl2 = a;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, wnd);
     // A probe the peer refused while the window was zero is resent now, not at the next RTO.
-    tcb.withdrawProbe();
+    withdrawProbe(tcb);
   }
 
   // Congestion control and loss recovery: new data acknowledged, duplicate
@@ -422,7 +433,7 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   // (rearmTimers starts it again at now + RTO).
   tcb.rtxAt = undefined;
   tcb.rtxCount = 0;
-  if (tcb.sendBuf.bytes.length < freedBefore) tcb.notify((e) => e.writable?.(tcb));
+  if (tcb.sendBuf.bytes.length < freedBefore) tcb.raise(TcbEvent.Writable);
 }
 
 /**
@@ -470,7 +481,7 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       } else {
         delayAck(tcb, data.length, now);
       }
-      tcb.notify((e) => e.readable?.(tcb));
+      tcb.raise(TcbEvent.Readable);
     } else {
       // Out of order: hold it and send a duplicate ACK at once (RFC 9293 §3.10.7.4, RFC 5681 §4.2).
       tcb.reassembly.insert(tcb.rcvNxt, start, data);
@@ -486,7 +497,9 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.reassembly.finSeq = undefined;
     finArrives(tcb, now);
   }
-  tcb.updateRcvWnd();
+  // RCV.WND catches up with the text once the segment's events are delivered
+  // (a reader may free the buffer first), before anything answers it.
+  tcb.rcvWndStale = true;
 }
 
 /** In-order text waiting in the reassembly queue at RCV.NXT goes to the receive queue. */
@@ -498,8 +511,8 @@ function deliverQueued(tcb: Tcb, now: Millis): void {
   }
   if (n === 0) return;
   delayAck(tcb, n, now);
-  tcb.notify((e) => e.readable?.(tcb));
-  tcb.updateRcvWnd();
+  tcb.raise(TcbEvent.Readable);
+  updateRcvWnd(tcb);
 }
 
 function deliver(tcb: Tcb, data: Uint8Array): void {
@@ -536,7 +549,7 @@ function finArrives(tcb: Tcb, now: Millis): void {
   tcb.rcvAdv = seqAdd(tcb.rcvAdv, 1);
   tcb.finReceived = true;
   tcb.ackNow = true;
-  tcb.notify((e) => e.readable?.(tcb));
+  tcb.raise(TcbEvent.Readable);
   switch (tcb.state) {
     case State.SynReceived:
     case State.Established:

@@ -11,7 +11,7 @@ import type { Connection } from "../../src/api/net.ts";
 import type { KernelHost } from "../../src/runtime/kernel-host.ts";
 import { startEcho } from "../../src/services/echo.ts";
 import { stateName } from "../../src/tcp/state.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import {
   cleanupAll,
   freshNetns,
@@ -29,12 +29,12 @@ import {
 afterAll(cleanupAll);
 
 /** Records the state path of every connection the host opens or accepts. */
-function watchStates(kh: KernelHost): Map<Tcb, string[]> {
-  const paths = new Map<Tcb, string[]>();
+function watchStates(kh: KernelHost): Map<TcbView, string[]> {
+  const paths = new Map<TcbView, string[]>();
   const prev = kh.host.events.connectionAdded;
-  kh.host.events.connectionAdded = (tcb) => {
-    prev?.(tcb);
-    const path = [stateName(tcb.state)];
+  kh.host.events.connectionAdded = (tcb, state) => {
+    prev?.(tcb, state);
+    const path = [stateName(state)];
     paths.set(tcb, path);
     tcb.observe({ stateChanged: (_t, _from, to) => path.push(stateName(to)) });
   };
@@ -56,7 +56,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       expect(r.stdout).toBe("one\ntwo\n");
       expect(r.exitCode).toBe(0);
       expect(paths.size).toBe(1);
-      const [tcb, path] = [...paths][0] as [Tcb, string[]];
+      const [tcb, path] = [...paths][0] as [TcbView, string[]];
       expect(await waitFor(() => tcb.state === 0, 5000)).toBe(true);
       expect(path).toEqual(["SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
       expect(tcb.error).toBeUndefined();
@@ -84,7 +84,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       const r = await nsBash(kh.netns.name, "nc -d -w 5 10.0.0.2 5001");
       expect(r.stdout).toBe("bye\n");
       await within(served, 5000, "server side done");
-      const [tcb, path] = [...paths][0] as [Tcb, string[]];
+      const [tcb, path] = [...paths][0] as [TcbView, string[]];
       expect(await waitFor(() => tcb.state === 0, 5000)).toBe(true);
       expect(path).toEqual([
         "SYN-RECEIVED",

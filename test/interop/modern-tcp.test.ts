@@ -33,7 +33,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FaultyLink, faults } from "../../src/link/faults.ts";
 import { startHttp } from "../../src/services/http.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView as Tcb } from "../../src/tcp/view.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
 import {

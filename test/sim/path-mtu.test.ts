@@ -19,14 +19,14 @@ import { attach } from "../../src/runtime/attach.ts";
 import { Host } from "../../src/stack/host.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { streamOut } from "./stream.ts";
 
 interface Run {
-  readonly client: Tcb;
+  readonly client: TcbView;
   readonly received: Uint8Array;
   readonly data: Uint8Array;
   /** Sizes of the TCP packets a sent, in order, with the time each left. */
@@ -78,7 +78,7 @@ function transfer(opts: {
   let got = 0;
   const listener = b.listen(5001, 1);
   if (typeof listener === "string") throw new Error(listener);
-  let server: Tcb | undefined;
+  let server: TcbView | undefined;
   const drain = () => {
     server ??= listener.accept();
     if (server === undefined) return;

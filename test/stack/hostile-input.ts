@@ -12,6 +12,7 @@ import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
@@ -45,7 +46,7 @@ interface World {
   readonly listener: Listener;
   readonly udp: UdpSocket;
   /** B's end of the connection A opened before the run. */
-  readonly conn: Tcb;
+  readonly conn: TcbView;
   readonly connPort: number;
   now: Millis;
   udpRead: number;
@@ -732,11 +733,12 @@ export class Run {
         this.fail(`send MSS ${t.sndMss} under minMss`);
       // The records in flight cover SND.UNA..SND.NXT exactly, however often they were cut.
       let at = t.sndUna;
-      for (const rec of t.sendBuf.inFlight) {
+      const inFlight = (t as Tcb).sendBuf.inFlight;
+      for (const rec of inFlight) {
         if (rec.seq !== at || rec.len <= 0) this.fail(`records in flight broken at ${rec.seq}`);
         at = seqAdd(rec.seq, rec.len);
       }
-      if (t.sendBuf.inFlight.length > 0 && at !== t.sndNxt)
+      if (inFlight.length > 0 && at !== t.sndNxt)
         this.fail(`records in flight end at ${at}, SND.NXT ${t.sndNxt}`);
     }
     // Connections: the ones we had, the accepted ones, and at most the backlog's worth more.

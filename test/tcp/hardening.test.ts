@@ -4,7 +4,7 @@
  * bound, challenge-ACK limits, keep-alive, partial SACK blocks, the ECN SYN).
  */
 import { describe, expect, test } from "bun:test";
-import { hostSettingsFor, personalityNamed } from "../../src/lab/personality.ts";
+import { hostSettingsFor, personalityNamed } from "../../src/tcp/personality.ts";
 import { ChallengeAckLimiter } from "../../src/tcp/challenge.ts";
 import { Reassembly } from "../../src/tcp/reassembly.ts";
 import { Scoreboard } from "../../src/tcp/scoreboard.ts";

@@ -1,5 +1,6 @@
 import { ip } from "../../src/wire/addr.ts";
 import type { Endpoint } from "../../src/wire/addr.ts";
+import { formatOption } from "../../src/wire/notation.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";
 import { type TcpSettings, defaultTcpSettings } from "../../src/tcp/settings.ts";
 import { Tcb, type TcbOptions } from "../../src/tcp/tcb.ts";
@@ -62,22 +63,9 @@ export function seg(p: {
   };
 }
 
-/** One option as tcpdump writes it: "mss 1460", "wscale 7", "sackOK", "TS val 1 ecr 0", "sack 10:20 30:40". */
+/** One option in packetdrill's notation: "mss 1460", "wscale 7", "sackOK", "TS val 1 ecr 0", "sack 10:20 30:40". */
 export function fmtOption(o: TcpOption): string {
-  switch (o.kind) {
-    case "mss":
-      return `mss ${o.value}`;
-    case "wscale":
-      return `wscale ${o.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "timestamps":
-      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
-    case "sack":
-      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
-    default:
-      return o.kind;
-  }
+  return formatOption(o, "packetdrill");
 }
 
 /** Compact form: "SA seq=1000 ack=101 win=65535 len=0 <mss 1460>". */

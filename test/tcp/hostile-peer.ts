@@ -7,13 +7,13 @@
  */
 import fc from "fast-check";
 import type { Millis } from "../../src/clock/clock.ts";
-import { hostSettingsFor, personalityNamed } from "../../src/lab/personality.ts";
+import { hostSettingsFor, personalityNamed } from "../../src/tcp/personality.ts";
 import { Listener } from "../../src/tcp/listener.ts";
 import { resetFor, segLen } from "../../src/tcp/reset.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State, stateName } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
-import { formatFlags } from "../../src/wire/format.ts";
+import { formatFlags } from "../../src/wire/notation.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "../../src/wire/seq.ts";
 import { emitTcp, parseTcp, tcpHeaderLength, tcpOptionsLength } from "../../src/wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";

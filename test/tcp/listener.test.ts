@@ -135,7 +135,7 @@ describe("CLOSED (RFC 9293 §3.10.7.1): resetFor", () => {
 describe("ISN (RFC 6528)", () => {
   const secret = new Uint8Array(16).fill(7);
   test("test_isn_fixed", () => {
-    expect(new IsnGenerator({ fixed: 42 }).next(LOCAL, REMOTE, 123)).toBe(42);
+    expect(new IsnGenerator({ fixed: 42, secret }).next(LOCAL, REMOTE, 123)).toBe(42);
   });
   test("test_isn_keyed_by_tuple_and_advancing_with_4us_clock", () => {
     const g = new IsnGenerator({ secret });

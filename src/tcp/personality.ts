@@ -15,7 +15,7 @@
  *   are defined, the window of injected segments that omit `win`).
  */
 
-import type { SynOptionSlot, TcpSettings } from "../tcp/settings.ts";
+import type { SynOptionSlot, TcpSettings } from "./settings.ts";
 
 export type { SynOptionSlot };
 

@@ -1,4 +1,4 @@
-import { emitIpv4, IPV4_HEADER_LEN, type Ipv4Repr } from "../wire/ipv4.ts";
+import { emitIpv4, IPV4_HEADER_LEN, type Ipv4Repr } from "./ipv4.ts";
 
 /**
  * IPv4 output with fragmentation (RFC 791 §2.3, §3.2 "Fragmentation"): a
