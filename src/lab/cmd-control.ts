@@ -1,8 +1,8 @@
 /** Changing things: inject, faults on the wire, and time. */
 import type { FaultAction, FaultDirs, FaultyLink, PacketMatcher } from "../link/faults.ts";
-import { formatPacket } from "../wire/format.ts";
+import { formatIpPacket } from "../wire/format6.ts";
+import { type DecodedIpPacket, parseIpPacket } from "../wire/ip-packet.ts";
 import { readFlags } from "../wire/notation.ts";
-import { parsePacket } from "../wire/packet.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatDuration, formatTime } from "./args.ts";
 import { describeBottleneck } from "./cmd-path.ts";
@@ -55,15 +55,21 @@ const MATCH_WORDS = [
   "lastfrag",
 ] as const;
 
-/** A matcher on raw IPv4 bytes for `drop next … MATCH`; undefined if the word means nothing. */
+/**
+ * A matcher on raw IP bytes of either family for `drop next … MATCH`;
+ * undefined if the word means nothing. `icmp` takes ICMPv6 too: the lab's
+ * words name what a packet is for, not its family.
+ */
 export function packetMatcher(word: string): PacketMatcher | undefined {
   const w = word.toLowerCase();
-  const tcp =
-    (pred: (flags: number, len: number) => boolean): PacketMatcher =>
+  const when =
+    (pred: (d: DecodedIpPacket) => boolean): PacketMatcher =>
     (p) => {
-      const d = parsePacket(p, { verifyChecksum: false });
-      return d.ok && d.value.kind === "tcp" && pred(d.value.tcp.flags, d.value.tcp.payload.length);
+      const d = parseIpPacket(p, { verifyChecksum: false });
+      return d.ok && pred(d.value);
     };
+  const tcp = (pred: (flags: number, len: number) => boolean): PacketMatcher =>
+    when((d) => d.kind === "tcp" && pred(d.tcp.flags, d.tcp.payload.length));
   switch (w) {
     case "syn":
       return tcp((f) => (f & Flag.SYN) !== 0);
@@ -80,23 +86,18 @@ export function packetMatcher(word: string): PacketMatcher | undefined {
           len === 0 && (f & Flag.ACK) !== 0 && (f & (Flag.SYN | Flag.FIN | Flag.RST)) === 0,
       );
     case "udp":
+      return when((d) => d.kind === "udp");
     case "icmp":
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === w;
-      };
+      return when((d) => d.kind === "icmp" || d.kind === "icmpv6");
     case "frag":
-      // A fragment of a larger datagram (RFC 791: MF set or a non-zero offset).
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === "fragment";
-      };
+      // A fragment of a larger datagram (RFC 791, RFC 8200 §4.5: more fragments or a non-zero offset).
+      return when((d) => d.kind === "fragment");
     case "lastfrag":
       // The last fragment: MF clear, a non-zero offset (fragment zero may have arrived).
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === "fragment" && !d.value.ip.header.moreFragments;
-      };
+      return when((d) => {
+        if (d.kind !== "fragment") return false;
+        return d.family === 4 ? !d.ip.header.moreFragments : d.ip.fragment?.more === false;
+      });
   }
   // Exact packetdrill flags: `S`, `S.`, `F.`.
   const flags = readFlags(word);
@@ -220,7 +221,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
             tone: "accent",
           },
           {
-            text: `${crafted.dir} ${formatPacket(crafted.bytes)}`,
+            text: `${crafted.dir} ${formatIpPacket(crafted.bytes)}`,
             tone: crafted.dir === "<" ? "in" : "out",
           },
         ],

@@ -12,7 +12,10 @@ import type { Millis } from "../clock/clock.ts";
 import type { State } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
-import { be16, be32 } from "../wire/bytes.ts";
+import type { IpAddr } from "../wire/ip-addr.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
+import { formatIpv6Addr } from "../wire/ipv6-addr.ts";
+import { Flag } from "../wire/tcp-types.ts";
 
 export interface PacketEvent {
   readonly kind: "packet";
@@ -49,6 +52,16 @@ export interface StateEvent {
 
 export type LabEvent = PacketEvent | StateEvent;
 
+/**
+ * One direction of a connection as the key of an ISN map (`forgottenIsns`,
+ * the ladder's IsnBook): `SRC:PORT>DST:PORT`, an IPv4 address as its
+ * number, an IPv6 one as bracketed text.
+ */
+export function directionKey(src: IpAddr, srcPort: number, dst: IpAddr, dstPort: number): string {
+  const a = (x: IpAddr) => (x.family === 4 ? x.addr : `[${formatIpv6Addr(x.addr)}]`);
+  return `${a(src)}:${srcPort}>${a(dst)}:${dstPort}`;
+}
+
 function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
@@ -69,7 +82,7 @@ export class EventLog {
   private readonly dropListeners = new Set<(e: PacketEvent) => void>();
 
   /**
-   * The ISNs of SYNs already let go, by direction (`src:sport>dst:dport`), so
+   * The ISNs of SYNs already let go, by direction (`directionKey`), so
    * sequence numbers stay relative to them in the ladder and the checks after
    * the SYN itself is forgotten. Bounded like the log.
    */
@@ -175,14 +188,13 @@ export class EventLog {
   /** A forgotten SYN's ISN (an injected SYN does not renumber a direction that has one). */
   private rememberIsn(ev: LabEvent | undefined): void {
     if (ev?.kind !== "packet") return;
-    const b = ev.bytes;
-    if (b.length < 20 || b[9] !== 6) return;
-    const ihl = ((b[0] as number) & 0x0f) * 4;
-    if (b.length < ihl + 14 || ((b[ihl + 13] as number) & 0x02) === 0) return;
-    const key = `${be32(b, 12)}:${be16(b, ihl)}>${be32(b, 16)}:${be16(b, ihl + 2)}`;
+    const p = parseIpPacket(ev.bytes, { verifyChecksum: false });
+    if (!p.ok || p.value.kind !== "tcp" || (p.value.tcp.flags & Flag.SYN) === 0) return;
+    const { src, dst, tcp } = p.value;
+    const key = directionKey(src, tcp.srcPort, dst, tcp.dstPort);
     if (ev.injected && this.forgottenIsns.has(key)) return;
     this.forgottenIsns.delete(key);
-    this.forgottenIsns.set(key, be32(b, ihl + 4));
+    this.forgottenIsns.set(key, tcp.seq);
     if (this.forgottenIsns.size > 65_536) {
       const oldest = this.forgottenIsns.keys().next().value;
       if (oldest !== undefined) this.forgottenIsns.delete(oldest);

@@ -27,7 +27,7 @@
  */
 import { stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
-import { formatPacket } from "../wire/format.ts";
+import { formatIpPacket } from "../wire/format6.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { EventLog } from "./event-log.ts";
 import { FIELD_NAMES, fieldNamed, OPS } from "./fields.ts";
@@ -321,7 +321,7 @@ export function packetsSeen(ctx: CheckContext, q: PacketQuery, mark: number): Pa
   const others: string[] = [];
   for (const ev of ctx.log.since(mark)) {
     if (ev.kind !== "packet" || ev.dir !== q.dir) continue;
-    const line = formatPacket(ev.bytes);
+    const line = formatIpPacket(ev.bytes);
     const match = line.includes(q.text) && (ev.dropped !== undefined) === q.dropped;
     if (ev.host !== q.host.name) {
       if (match) elsewhere ??= ev.host;

@@ -12,12 +12,13 @@
 
 import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
+import { type IpAddr, ipAddrEqual, ipv4Addr } from "../wire/ip-addr.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
 import { formatOption, formatSegmentLine } from "../wire/notation.ts";
-import { parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
-import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
+import { directionKey, type LabEvent, type PacketEvent, type StateEvent } from "./event-log.ts";
 import type { Line, Span } from "./view.ts";
 
 export interface LadderSide {
@@ -78,26 +79,22 @@ export class IsnBook {
     this.isn = new Map(known);
   }
 
-  private static key(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number): string {
-    return `${src}:${sport}>${dst}:${dport}`;
-  }
-
   /**
    * A SYN gives its direction's ISN. An injected one on a direction that
    * already has an ISN does not: it is a blind attacker's SYN (RFC 5961 §4)
    * aimed at the connection, whose numbers still count from the real SYN.
    */
-  see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment, injected = false): void {
+  see(src: IpAddr, dst: IpAddr, seg: TcpSegment, injected = false): void {
     if (!(seg.flags & Flag.SYN)) return;
-    const key = IsnBook.key(src, seg.srcPort, dst, seg.dstPort);
+    const key = directionKey(src, seg.srcPort, dst, seg.dstPort);
     if (injected && this.isn.has(key)) return;
     this.isn.set(key, seg.seq);
   }
 
-  bases(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): { seqBase: number; ackBase: number } {
+  bases(src: IpAddr, dst: IpAddr, seg: TcpSegment): { seqBase: number; ackBase: number } {
     return {
-      seqBase: this.isn.get(IsnBook.key(src, seg.srcPort, dst, seg.dstPort)) ?? 0,
-      ackBase: this.isn.get(IsnBook.key(dst, seg.dstPort, src, seg.srcPort)) ?? 0,
+      seqBase: this.isn.get(directionKey(src, seg.srcPort, dst, seg.dstPort)) ?? 0,
+      ackBase: this.isn.get(directionKey(dst, seg.dstPort, src, seg.srcPort)) ?? 0,
     };
   }
 }
@@ -214,15 +211,17 @@ function packetRow(
 ): Row | undefined {
   // Each segment once: from its send; an arrival only when no send was seen (injected, kernel peer).
   if (ev.dir === "<" && ev.sentAs !== undefined) return undefined;
-  const parsed = parsePacket(ev.bytes, { verifyChecksum: false });
+  const parsed = parseIpPacket(ev.bytes, { verifyChecksum: false });
   if (!parsed.ok) return undefined;
-  const { src, dst } = parsed.value.ip.header;
-  const between =
-    (src === left.addr && dst === right.addr) || (src === right.addr && dst === left.addr);
-  if (!between && !ev.injected) return undefined;
-  const rightward = src === left.addr || (ev.injected && dst === right.addr);
-  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
   const p = parsed.value;
+  const { src, dst } = p;
+  const l = ipv4Addr(left.addr);
+  const r = ipv4Addr(right.addr);
+  const between =
+    (ipAddrEqual(src, l) && ipAddrEqual(dst, r)) || (ipAddrEqual(src, r) && ipAddrEqual(dst, l));
+  if (!between && !ev.injected) return undefined;
+  const rightward = ipAddrEqual(src, l) || (ev.injected && ipAddrEqual(dst, r));
+  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
   if (p.kind === "tcp") {
     const seg = p.tcp;
     book.see(src, dst, seg, wasInjected(ev));
@@ -240,7 +239,8 @@ function packetRow(
     return { ...base, label: `udp (${p.udp.payload.length})`, ports };
   }
   if (p.kind === "icmp") return { ...base, label: `icmp ${p.icmp.type}`, ports: undefined };
-  return { ...base, label: `ip proto ${p.ip.header.protocol}`, ports: undefined };
+  if (p.kind === "icmpv6") return { ...base, label: `icmp6 ${p.icmpv6.type}`, ports: undefined };
+  return { ...base, label: `ip proto ${p.protocol}`, ports: undefined };
 }
 
 function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "right" | undefined {

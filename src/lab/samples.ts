@@ -10,7 +10,7 @@
 import type { Millis } from "../clock/clock.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
 import type { TcbView } from "../tcp/view.ts";
-import { parsePacket } from "../wire/packet.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
 import { seqAdd, seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import type { PacketEvent } from "./event-log.ts";
@@ -194,11 +194,12 @@ export class HostSamples {
 function tcpOf(
   packet: Uint8Array,
 ): { tcp: TcpSegment; src: number; dst: number; srcPort: number; dstPort: number } | undefined {
-  const p = parsePacket(packet, { verifyChecksum: false });
-  if (!p.ok || p.value.kind !== "tcp") return undefined;
-  const { src, dst } = p.value.ip.header;
-  const tcp = p.value.tcp;
-  return { tcp, src, dst, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
+  const p = parseIpPacket(packet, { verifyChecksum: false });
+  // Connections are found by IPv4 address until a Tcb's endpoints
+  // may be IPv6 (docs/ipv6-plan.md, step 2).
+  if (!p.ok || p.value.kind !== "tcp" || p.value.family !== 4) return undefined;
+  const { src, dst, tcp } = p.value;
+  return { tcp, src: src.addr, dst: dst.addr, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
 }
 
 /** True when the connection's sequence plot has data segments only going forward. */

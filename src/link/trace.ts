@@ -1,5 +1,5 @@
 import type { Clock, Millis } from "../clock/clock.ts";
-import { formatPacket } from "../wire/format.ts";
+import { formatIpPacket } from "../wire/format6.ts";
 import type { LinkEnd } from "./link.ts";
 
 /** `>` is a packet leaving tcplab, `<` one arriving (packetdrill's convention). */
@@ -39,7 +39,7 @@ export function trace(
   sink: (line: TraceLine) => void,
   clock: Clock,
   name?: string,
-  format: PacketFormatter = formatPacket,
+  format: PacketFormatter = formatIpPacket,
 ): LinkEnd {
   const record = (dir: TraceDir, packet: Uint8Array): void => {
     const line: TraceLine = {

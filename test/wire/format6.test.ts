@@ -10,23 +10,10 @@ import {
 } from "../../src/wire/format6.ts";
 import { type Icmpv6Message, icmpv6ErrorQuote } from "../../src/wire/icmpv6.ts";
 import { NextHeader } from "../../src/wire/ipv6.ts";
-import { ip6 } from "../../src/wire/ipv6-addr.ts";
 import { fragmentIpv6 } from "../../src/wire/ipv6-fragment.ts";
-import { buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
+import { buildTcpPacket } from "../../src/wire/packet.ts";
 import { buildIcmpv6Packet, buildTcpPacket6, buildUdpPacket6 } from "../../src/wire/packet6.ts";
-import { Flag } from "../../src/wire/tcp-types.ts";
-
-const A = ip6("fd00::1");
-const B = ip6("fd00::2");
-const syn = tcpSegment({
-  srcPort: 5000,
-  dstPort: 80,
-  seq: 1000,
-  flags: Flag.SYN,
-  window: 65535,
-  options: [{ kind: "mss", value: 1440 }],
-});
-const echo: Icmpv6Message = { type: "echo-request", id: 1, seq: 1, data: new Uint8Array(56) };
+import { A6 as A, B6 as B, echo6 as echo, syn6 as syn } from "./packets6.ts";
 
 function icmpLine(msg: Icmpv6Message): string {
   return formatIpv6Packet(buildIcmpv6Packet(B, A, msg));

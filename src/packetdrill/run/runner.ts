@@ -35,7 +35,7 @@ import type { TcpSettings } from "../../tcp/settings.ts";
 import { State } from "../../tcp/state.ts";
 import type { TcbView } from "../../tcp/view.ts";
 import { ip } from "../../wire/addr.ts";
-import { formatPacket } from "../../wire/format.ts";
+import { formatIpPacket } from "../../wire/format6.ts";
 import { IpProto, type Ipv4Header, parseIpv4 } from "../../wire/ipv4.ts";
 import { buildTcpPacket } from "../../wire/packet.ts";
 import { parseTcp } from "../../wire/tcp.ts";
@@ -684,7 +684,7 @@ class ScenarioRun {
 
   private describeOut(c: Captured): string {
     const a = this.actualOf(c);
-    return a !== undefined ? formatActual(a) : formatPacket(c.bytes);
+    return a !== undefined ? formatActual(a) : formatIpPacket(c.bytes);
   }
 
   private async outbound(st: PacketStatement): Promise<void> {
@@ -733,10 +733,10 @@ class ScenarioRun {
     if (actual === undefined) {
       throw new Stop(
         "failed",
-        `expected ${expected} but tcplab sent ${formatPacket(captured.bytes)}`,
+        `expected ${expected} but tcplab sent ${formatIpPacket(captured.bytes)}`,
         {
           expected,
-          actual: formatPacket(captured.bytes),
+          actual: formatIpPacket(captured.bytes),
         },
       );
     }
