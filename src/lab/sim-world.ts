@@ -10,24 +10,24 @@
  * share it as flows from different senders share a router's. A packet the
  * full queue drops is marked dropped in the log like one a fault rule drops.
  */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
 import type { WireCounters, WireDropReason } from "../link/sim-wire.ts";
 import { outbound, type SimHostName, simPairOn } from "../runtime/sim-pair.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { EventLog } from "./event-log.ts";
 import { type HostLink, hostLink } from "./host-link.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { labHostOver, labHostSettings, orDefaultPersonality } from "./lab-host.ts";
-import type { Personality } from "../tcp/personality.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 export interface SimWorldOptions {
   /** Seeds ISNs and random faults; the same seed replays the same session. */
   readonly seed?: number;
   /** One-way wire delay (default 10 ms: enough to see segments in flight). */
-  readonly delay?: Millis;
+  readonly delay?: Duration;
   readonly mtu?: number;
   /** Both hosts' personality (default tcplab); `personality HOST NAME` changes one later. */
   readonly personality?: Personality;
@@ -40,7 +40,7 @@ export interface SimWorldOptions {
   readonly bottleneck?: Bottleneck;
 }
 
-export const DEFAULT_SIM_DELAY: Millis = 10;
+export const DEFAULT_SIM_DELAY: Duration = ms(10);
 
 /** How a drop on the wire reads in the trace, the ladder and the plots. */
 const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {

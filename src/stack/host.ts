@@ -1,9 +1,11 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
+import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { State } from "../tcp/state.ts";
 import {
   COOKIE_MINUTES,
   type CookieKeys,
@@ -11,11 +13,10 @@ import {
   cookieSynAck,
   synFromCookie,
 } from "../tcp/syn-cookie.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
-import { State } from "../tcp/state.ts";
 import { openTcb, type TcbOwner } from "../tcp/tcb.ts";
 import type { DrivenTcb, TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { Rng } from "../util/rng.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmp,
@@ -33,19 +34,18 @@ import {
   isFragment,
   parseIpv4,
 } from "../wire/ipv4.ts";
-import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
+import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
+import { IpIds } from "./ip-id.ts";
 import { ipv4Packets } from "./ip-output.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
-import { IpIds } from "./ip-id.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { DEFAULT_UDP_DATAGRAMS, UdpSocket } from "./udp-socket.ts";
-import { Rng } from "../util/rng.ts";
 
 /** Errors a host call can return because of the caller's arguments or the port space. */
 export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
@@ -201,7 +201,7 @@ export class Host {
    * TCBs that changed since the host last looked (output queued, timers
    * moved — by a user call, a segment or a timer) in `touched`.
    */
-  private readonly timers = new DeadlineHeap<DrivenTcb>();
+  private readonly timers = new DeadlineHeap<DrivenTcb, Instant>();
   private readonly touched = new Set<DrivenTcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
   /** The TCBs' events and the host's, held while the host works and delivered after. */
@@ -265,7 +265,7 @@ export class Host {
    * One IPv4 packet from the link. Never throws on bad bytes: every discard
    * is counted. What it raises is delivered once it is processed.
    */
-  receive(packet: Uint8Array, now: Millis): void {
+  receive(packet: Uint8Array, now: Instant): void {
     this.eventQueue.hold();
     try {
       this.input(packet, now);
@@ -275,7 +275,7 @@ export class Host {
     this.settle(); // the output the events and the segment's output routine queued
   }
 
-  private input(packet: Uint8Array, now: Millis): void {
+  private input(packet: Uint8Array, now: Instant): void {
     this.counters.count("ip", "in");
     const parsed = parseIpv4(packet);
     if (!parsed.ok) {
@@ -331,7 +331,7 @@ export class Host {
     this.deliver({ header: whole, payload: result.payload, raw: undefined }, now);
   }
 
-  private deliver(dg: Datagram, now: Millis): void {
+  private deliver(dg: Datagram, now: Instant): void {
     switch (dg.header.protocol) {
       case IpProto.ICMP:
         this.icmpInput(dg);
@@ -383,7 +383,7 @@ export class Host {
     }
   }
 
-  private udpInput(dg: Datagram, now: Millis): void {
+  private udpInput(dg: Datagram, now: Instant): void {
     this.counters.count("udp", "in");
     const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst);
     if (!parsed.ok) {
@@ -410,7 +410,7 @@ export class Host {
     this.eventQueue.defer(udpReadable, sock, undefined);
   }
 
-  private tcpInput(dg: Datagram, now: Millis): void {
+  private tcpInput(dg: Datagram, now: Instant): void {
     this.counters.count("tcp", "in");
     const { src, dst } = dg.header;
     // RFC 1122 §3.2.1.3 (g), done by the transport: 0.0.0.0 and 127/8 may
@@ -475,7 +475,7 @@ export class Host {
     entry: ListenerEntry,
     seg: TcpSegment,
     remote: Endpoint,
-    now: Millis,
+    now: Instant,
     issAbove?: number,
   ): void {
     if (this.cookieAck(entry, seg, remote, now)) return;
@@ -537,7 +537,12 @@ export class Host {
    * connection is made as if it had waited in SYN-RECEIVED, and the ACK
    * completes it. Returns whether the segment was dealt with.
    */
-  private cookieAck(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): boolean {
+  private cookieAck(
+    entry: ListenerEntry,
+    seg: TcpSegment,
+    remote: Endpoint,
+    now: Instant,
+  ): boolean {
     const l = entry.listener;
     const f = seg.flags;
     if ((f & (Flag.ACK | Flag.SYN | Flag.RST)) !== Flag.ACK || l.lastCookieAt === undefined) {
@@ -728,7 +733,7 @@ export class Host {
    * first 8 data bytes (RFC 792, RFC 1122 §3.2.2). Never about an ICMP error,
    * a non-unicast source or a broadcast (RFC 1122 §3.2.2).
    */
-  private sendIcmpError(dg: Datagram, code: number, now: Millis): void {
+  private sendIcmpError(dg: Datagram, code: number, now: Instant): void {
     const h = dg.header;
     if (!isUnicastSource(h.src) || h.dst === BROADCAST) return;
     if (h.protocol === IpProto.ICMP) {
@@ -780,7 +785,7 @@ export class Host {
   // ───────────────────────────── time ─────────────────────────────
 
   /** The earliest deadline of any TCB or fragment reassembly, if any. */
-  pollAt(): Millis | undefined {
+  pollAt(): Instant | undefined {
     this.settle(); // deadlines moved by user calls
     const at = this.reassembler.pollAt();
     const t = this.timers.peek();
@@ -792,7 +797,7 @@ export class Host {
    * together run in the order they were opened (deterministic, whatever
    * their deadlines).
    */
-  poll(now: Millis): void {
+  poll(now: Instant): void {
     this.settle();
     this.eventQueue.hold(); // what the timers raise is delivered once they have all run
     try {
@@ -833,7 +838,7 @@ export class Host {
   }
 
   /** Stops listening on `port`; queued and half-open connections are aborted. */
-  unlisten(port: number, now: Millis): void {
+  unlisten(port: number, now: Instant): void {
     const entry = this.listenerTable.get(port);
     if (entry === undefined) return;
     this.listenerTable.delete(port);
@@ -848,7 +853,7 @@ export class Host {
   }
 
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
-  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): TcbView | StackError {
+  connect(remote: Endpoint, now: Instant, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
     const dst = remote.addr >>> 0;
     if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
@@ -873,7 +878,7 @@ export class Host {
     }
   }
 
-  private openActive(local: Endpoint, peer: Endpoint, now: Millis, opts: ConnectOptions): TcbView {
+  private openActive(local: Endpoint, peer: Endpoint, now: Instant, opts: ConnectOptions): TcbView {
     const tcb = openTcb.connect({
       local,
       remote: peer,
