@@ -1,3 +1,4 @@
+import type { Instant } from "../clock/time.ts";
 import type { Attachment } from "../runtime/attach.ts";
 import type { Host, StackError } from "../stack/host.ts";
 import { isValidPort } from "../stack/ports.ts";
@@ -172,7 +173,7 @@ export class Sockets {
     };
   }
 
-  private now(): number {
+  private now(): Instant {
     return this.attachment.clock.now();
   }
 

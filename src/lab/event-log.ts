@@ -8,7 +8,7 @@
  * transfer stays within memory. Positions stay absolute — `length` counts
  * every event ever logged — and `forgotten` counts those let go.
  */
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { State } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
@@ -21,7 +21,7 @@ export interface PacketEvent {
   readonly kind: "packet";
   /** Position in the log (also the order of events at the same time). */
   readonly index: number;
-  readonly time: Millis;
+  readonly time: Instant;
   /** The tcplab host at whose interface this was seen. */
   readonly host: string;
   /** `>` sent by `host`, `<` arriving at `host` (packetdrill's convention). */
@@ -32,7 +32,7 @@ export interface PacketEvent {
   /** Put in by `inject`, not carried by the wire. */
   readonly injected: boolean;
   /** For `>`: when the other tcplab host saw it arrive (simulated world). */
-  arrived?: Millis;
+  arrived?: Instant;
   /** For `<`: the `>` event of the same packet at the sending tcplab host, if any. */
   sentAs?: PacketEvent;
 }
@@ -40,7 +40,7 @@ export interface PacketEvent {
 export interface StateEvent {
   readonly kind: "state";
   readonly index: number;
-  readonly time: Millis;
+  readonly time: Instant;
   readonly host: string;
   readonly tcb: TcbView;
   readonly local: Endpoint;
@@ -122,7 +122,7 @@ export class EventLog {
   }
 
   packet(
-    time: Millis,
+    time: Instant,
     host: string,
     dir: ">" | "<",
     bytes: Uint8Array,
@@ -169,7 +169,7 @@ export class EventLog {
     }
   }
 
-  state(time: Millis, host: string, tcb: TcbView, from: State | undefined, to: State): StateEvent {
+  state(time: Instant, host: string, tcb: TcbView, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
       index: this.length,

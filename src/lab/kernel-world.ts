@@ -5,17 +5,18 @@
  * real time from the start and can be paused and stepped like the simulated
  * one (the kernel's own timers keep real time regardless).
  */
-import type { Millis } from "../clock/clock.ts";
+
+import { type Duration, ZERO } from "../clock/time.ts";
 import { createNetns, DEFAULT_NETNS } from "../link/netns.ts";
 import { openTun } from "../link/tun.ts";
-import type { TcpSettings } from "../tcp/settings.ts";
 import { cryptoSecret } from "../runtime/entropy.ts";
+import type { Personality } from "../tcp/personality.ts";
+import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "../tcp/personality.ts";
 import { LabEngine, type LabSessionOptions } from "./session.ts";
 import type { HostCommandIo, World } from "./world.ts";
 
@@ -121,9 +122,9 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
     peer: { name: "kernel", addr: ip(KERNEL_ADDR) },
     clock,
     log,
-    delay(): Millis {
+    delay(): Duration {
       const r = delayRule();
-      return r !== undefined && r.spec.action.kind === "delay" ? r.spec.action.by : 0;
+      return r !== undefined && r.spec.action.kind === "delay" ? r.spec.action.by : ZERO;
     },
     setDelay(ms) {
       const r = delayRule();

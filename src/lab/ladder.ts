@@ -10,6 +10,7 @@
  *    0.010              |<-- S. 0:0(0) ack 1 win 65535 <mss 1460> --| SYN-RECEIVED
  */
 
+import type { Instant } from "../clock/time.ts";
 import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
 import { type IpAddr, ipAddrEqual, ipv4Addr } from "../wire/ip-addr.ts";
@@ -27,7 +28,7 @@ export interface LadderSide {
 }
 
 interface Row {
-  readonly time: number;
+  readonly time: Instant;
   /** true: left → right. */
   readonly rightward: boolean;
   readonly label: string;
@@ -250,7 +251,7 @@ function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "
 }
 
 /** A row with no segment, only a state change at one side. */
-function stateRow(time: number, side: "left" | "right", label: string): Row {
+function stateRow(time: Instant, side: "left" | "right", label: string): Row {
   const row: Row = {
     time,
     rightward: true,

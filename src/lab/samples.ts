@@ -7,7 +7,7 @@
  * can change it — a segment it sent (the host has finished the work that
  * made it), and a packet delivered to it (after the host has processed it).
  */
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
 import type { TcbView } from "../tcp/view.ts";
 import { parseIpPacket } from "../wire/ip-packet.ts";
@@ -17,7 +17,7 @@ import type { PacketEvent } from "./event-log.ts";
 
 /** The sender's window state at one moment. Bytes; ssthresh is Infinity before the first loss. */
 export interface WindowSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly cwnd: number;
   readonly ssthresh: number;
   /** RFC 5681 FlightSize: SND.NXT − SND.UNA. */
@@ -31,13 +31,13 @@ export interface WindowSample {
 
 /** The SACK blocks of one ACK the connection received, relative to ISS (RFC 2018). */
 export interface SackSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly blocks: readonly (readonly [left: number, right: number])[];
 }
 
 /** One segment the connection sent, its sequence number relative to ISS. */
 export interface SentSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly seq: number;
   readonly len: number;
   /** Sent before: its data starts below the highest sequence number sent so far. */
@@ -61,7 +61,7 @@ export class ConnectionSeries {
   constructor(readonly tcb: TcbView) {}
 
   /** Records the window state if it changed since the last sample. */
-  sample(now: Millis): void {
+  sample(now: Instant): void {
     const c = this.tcb.congestion;
     const s: WindowSample = {
       t: now,
@@ -88,7 +88,7 @@ export class ConnectionSeries {
   }
 
   /** Records the SACK blocks of an ACK the connection received. */
-  receivedAck(now: Millis, seg: TcpSegment): void {
+  receivedAck(now: Instant, seg: TcpSegment): void {
     for (const o of seg.options) {
       if (o.kind !== "sack" || o.blocks.length === 0) continue;
       const iss = this.tcb.iss;
@@ -100,7 +100,7 @@ export class ConnectionSeries {
   }
 
   /** Records a segment the connection sent. */
-  sentSegment(now: Millis, seg: TcpSegment): SentSample {
+  sentSegment(now: Instant, seg: TcpSegment): SentSample {
     const rel = seqDiff(seg.seq, this.tcb.iss);
     const len = seg.payload.length;
     const syn = (seg.flags & Flag.SYN) !== 0 ? 1 : 0;
@@ -149,7 +149,7 @@ export class HostSamples {
   }
 
   /** A connection appeared (active or passive open). */
-  added(tcb: TcbView, now: Millis): void {
+  added(tcb: TcbView, now: Instant): void {
     const s = new ConnectionSeries(tcb);
     this.byTcb.set(tcb, s);
     s.sample(now);
@@ -176,7 +176,7 @@ export class HostSamples {
   }
 
   /** The host processed `packet`: sample the connection it was for (and its ACK's SACK blocks). */
-  delivered(packet: Uint8Array, now: Millis): void {
+  delivered(packet: Uint8Array, now: Instant): void {
     const seg = tcpOf(packet);
     if (seg === undefined) return;
     const tcb = this.find(seg.dstPort, seg.src, seg.srcPort);

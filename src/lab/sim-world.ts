@@ -14,10 +14,11 @@
  * BYTES`): a larger packet with DF draws its ICMP "fragmentation needed"
  * (RFC 1191), one without DF is fragmented (src/link/sim-router.ts).
  */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
 import type { WireCounters, WireDropReason } from "../link/sim-wire.ts";
 import { outbound, type SimHostName, simPairOn } from "../runtime/sim-pair.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
@@ -25,14 +26,13 @@ import { EventLog } from "./event-log.ts";
 import { type HostLink, hostLink } from "./host-link.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { labHostOver, labHostSettings, orDefaultPersonality } from "./lab-host.ts";
-import type { Personality } from "../tcp/personality.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 export interface SimWorldOptions {
   /** Seeds ISNs and random faults; the same seed replays the same session. */
   readonly seed?: number;
   /** One-way wire delay (default 10 ms: enough to see segments in flight). */
-  readonly delay?: Millis;
+  readonly delay?: Duration;
   readonly mtu?: number;
   /** Both hosts' personality (default tcplab); `personality HOST NAME` changes one later. */
   readonly personality?: Personality;
@@ -45,7 +45,7 @@ export interface SimWorldOptions {
   readonly bottleneck?: Bottleneck;
 }
 
-export const DEFAULT_SIM_DELAY: Millis = 10;
+export const DEFAULT_SIM_DELAY: Duration = ms(10);
 
 /** The router between a and b that speaks for the path's MTU. */
 export const PATH_ROUTER = "10.0.0.254";

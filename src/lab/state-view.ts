@@ -3,7 +3,7 @@
  * RFC 9293 §3.3.1 variables, sequence numbers relative to ISS/IRS unless
  * absolute ones are asked for.
  */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, elapsed, type Instant, max, ZERO } from "../clock/time.ts";
 import { State, stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
 import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
@@ -43,7 +43,7 @@ const TIMER_SHORT: Record<string, string> = {
 };
 
 /** A duration in few characters for the table: 200ms, 1.2s, 59s, 2m. */
-export function shortDuration(ms: Millis): string {
+export function shortDuration(ms: Duration): string {
   const v = Math.max(0, ms);
   if (v < 1000) return `${Math.round(v)}ms`;
   if (v < 10_000) return `${Number((v / 1000).toFixed(1))}s`;
@@ -51,10 +51,10 @@ export function shortDuration(ms: Millis): string {
   return `${Math.round(v / 60_000)}m`;
 }
 
-export function timerText(tcb: TcbView, now: Millis): string {
+export function timerText(tcb: TcbView, now: Instant): string {
   return tcb
     .timers()
-    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(t.deadline - now)}`)
+    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(elapsed(now, t.deadline))}`)
     .join(" ");
 }
 
@@ -88,7 +88,7 @@ export function stateTone(state: string): Tone {
 /** How the lab names a TCB: its socket id, "(#3)" once the id was closed, or "-". */
 export type IdOf = (tcb: TcbView) => string;
 
-export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf): Span[][] {
+export function stateRows(host: LabHost, now: Instant, view: SeqView, idOf: IdOf): Span[][] {
   const rows: Span[][] = [];
   const socks = host.sockets.list();
   for (const s of socks) {
@@ -128,7 +128,7 @@ export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf)
   return rows;
 }
 
-export function tcbRow(tcb: TcbView, now: Millis, view: SeqView, id: string): Span[] {
+export function tcbRow(tcb: TcbView, now: Instant, view: SeqView, id: string): Span[] {
   const name = stateName(tcb.state);
   return [
     { text: id, tone: id.startsWith("#") ? "accent" : "muted" },
@@ -148,7 +148,7 @@ export function tcbRow(tcb: TcbView, now: Millis, view: SeqView, id: string): Sp
   ];
 }
 
-export function stateTable(host: LabHost, now: Millis, view: SeqView, idOf: IdOf): Block {
+export function stateTable(host: LabHost, now: Instant, view: SeqView, idOf: IdOf): Block {
   return {
     kind: "table",
     title: `${host.name} ${formatIpv4Addr(host.addr)}${view.absolute ? "" : " (sequence numbers relative to ISS/IRS)"}`,
@@ -158,7 +158,7 @@ export function stateTable(host: LabHost, now: Millis, view: SeqView, idOf: IdOf
 }
 
 /** `state #ID`: everything about one connection. */
-export function tcbDetails(tcb: TcbView, now: Millis, id: string): Block {
+export function tcbDetails(tcb: TcbView, now: Instant, id: string): Block {
   const name = stateName(tcb.state);
   const rel: SeqView = { absolute: false };
   const abs: SeqView = { absolute: true };
@@ -195,7 +195,7 @@ export function tcbDetails(tcb: TcbView, now: Millis, id: string): Block {
       "RTT",
       tcb.srtt === undefined
         ? "no sample yet"
-        : `SRTT ${formatDuration(tcb.srtt)}, RTTVAR ${formatDuration(tcb.rttvar ?? 0)}`,
+        : `SRTT ${formatDuration(tcb.srtt)}, RTTVAR ${formatDuration(tcb.rttvar ?? ZERO)}`,
     ),
     kv("RTO", formatDuration(tcb.rto)),
     kv("retransmits", String(tcb.retransmissions)),
@@ -218,7 +218,7 @@ export function tcbDetails(tcb: TcbView, now: Millis, id: string): Block {
         : timers
             .map(
               (t) =>
-                `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(Math.max(0, t.deadline - now))})`,
+                `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(max(ZERO, elapsed(now, t.deadline)))})`,
             )
             .join("; "),
       timers.length === 0 ? "muted" : "warn",
@@ -249,13 +249,13 @@ function mssText(tcb: TcbView): string {
 }
 
 /** RFC 1191: what the connection knows of its path, and RFC 4821's fallback if it acted. */
-function pathMtuText(tcb: TcbView, now: Millis): string {
+function pathMtuText(tcb: TcbView, now: Instant): string {
   const p = tcb.pmtu;
   const parts: string[] = [];
   if (p.agesAt === undefined) parts.push(`${p.mtu} (the first hop's: no ICMP message lowered it)`);
   else {
     parts.push(
-      `${p.mtu} from ICMP "fragmentation needed" (RFC 1191), forgotten in ${formatDuration(Math.max(0, p.agesAt - now))}`,
+      `${p.mtu} from ICMP "fragmentation needed" (RFC 1191), forgotten in ${formatDuration(max(ZERO, elapsed(now, p.agesAt)))}`,
     );
   }
   if (p.clamped) parts.push("raised to minPmtu from a smaller report: sent without DF");

@@ -1,4 +1,5 @@
-import type { Clock, Millis } from "../clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { formatIpPacket } from "../wire/format6.ts";
 import type { LinkEnd } from "./link.ts";
 
@@ -6,7 +7,7 @@ import type { LinkEnd } from "./link.ts";
 export type TraceDir = ">" | "<";
 
 export interface TraceLine {
-  time: Millis;
+  time: Instant;
   dir: TraceDir;
   /** A copy of the bytes, safe to keep. */
   packet: Uint8Array;

@@ -1,4 +1,5 @@
-import type { Clock, Millis, TimerHandle } from "../clock/clock.ts";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+import { type Duration, type Instant, later, max, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
 import type { Host } from "../stack/host.ts";
 
@@ -36,7 +37,7 @@ export interface AttachOptions {
  * After a throw from poll, the timer is re-armed no sooner than this: a
  * deadline that throws every time would otherwise fire again at once, forever.
  */
-export const ERROR_RETRY_MS = 100;
+export const ERROR_RETRY_MS: Duration = ms(100);
 
 export interface Attachment {
   readonly host: Host;
@@ -59,13 +60,13 @@ export function attach(
   let timer: TimerHandle | undefined;
   let errors = 0;
   /** No timer before this (after a throw from poll). */
-  let notBefore: Millis | undefined;
+  let notBefore: Instant | undefined;
   const report = (error: unknown, source: HostErrorSource): void => {
     errors++;
     if (opts.onError !== undefined) opts.onError(error, source);
     else console.error(`tcplab: host ${host.name}: error in ${source}:`, error);
   };
-  let armedAt: Millis | undefined;
+  let armedAt: Instant | undefined;
   let attached = true;
   /** Inside a burst of a batching link: flushes wait for its end. */
   let inBatch = false;
@@ -82,7 +83,7 @@ export function attach(
     try {
       host.poll(now);
     } catch (error) {
-      notBefore = now + ERROR_RETRY_MS;
+      notBefore = later(now, ERROR_RETRY_MS);
       report(error, "poll");
     } finally {
       inHost = false;
@@ -94,7 +95,7 @@ export function attach(
     let at = host.pollAt();
     if (at !== undefined && notBefore !== undefined) {
       if (clock.now() >= notBefore) notBefore = undefined;
-      else at = Math.max(at, notBefore);
+      else at = max(at, notBefore);
     }
     if (at === armedAt && (timer !== undefined || at === undefined)) return;
     if (timer !== undefined) clock.cancel(timer);

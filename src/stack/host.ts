@@ -1,9 +1,11 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
+import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { State } from "../tcp/state.ts";
 import {
   COOKIE_MINUTES,
   type CookieKeys,
@@ -11,11 +13,10 @@ import {
   cookieSynAck,
   synFromCookie,
 } from "../tcp/syn-cookie.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
-import { State } from "../tcp/state.ts";
 import { openTcb, type TcbOwner } from "../tcp/tcb.ts";
 import type { DrivenTcb, TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { Rng } from "../util/rng.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmp,
@@ -36,20 +37,19 @@ import {
   isFragment,
   parseIpv4,
 } from "../wire/ipv4.ts";
-import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
+import { emitTcp, parseTcp, tcpLength } from "../wire/tcp.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "../wire/ipv4-fragment.ts";
-import { EphemeralPorts, isValidPort } from "./ports.ts";
-import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { IpIds } from "./ip-id.ts";
 import { PathMtuCache } from "./path-mtu-cache.ts";
+import { EphemeralPorts, isValidPort } from "./ports.ts";
+import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { DEFAULT_UDP_DATAGRAMS, UdpSocket } from "./udp-socket.ts";
-import { Rng } from "../util/rng.ts";
 
 /** Errors a host call can return because of the caller's arguments or the port space. */
 export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
@@ -210,7 +210,7 @@ export class Host {
    * TCBs that changed since the host last looked (output queued, timers
    * moved — by a user call, a segment or a timer) in `touched`.
    */
-  private readonly timers = new DeadlineHeap<DrivenTcb>();
+  private readonly timers = new DeadlineHeap<DrivenTcb, Instant>();
   private readonly touched = new Set<DrivenTcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
   /** The TCBs' events and the host's, held while the host works and delivered after. */
@@ -282,7 +282,7 @@ export class Host {
    * One IPv4 packet from the link. Never throws on bad bytes: every discard
    * is counted. What it raises is delivered once it is processed.
    */
-  receive(packet: Uint8Array, now: Millis): void {
+  receive(packet: Uint8Array, now: Instant): void {
     this.eventQueue.hold();
     try {
       this.input(packet, now);
@@ -292,7 +292,7 @@ export class Host {
     this.settle(); // the output the events and the segment's output routine queued
   }
 
-  private input(packet: Uint8Array, now: Millis): void {
+  private input(packet: Uint8Array, now: Instant): void {
     this.counters.count("ip", "in");
     const parsed = parseIpv4(packet);
     if (!parsed.ok) {
@@ -348,7 +348,7 @@ export class Host {
     this.deliver({ header: whole, payload: result.payload, raw: undefined }, now);
   }
 
-  private deliver(dg: Datagram, now: Millis): void {
+  private deliver(dg: Datagram, now: Instant): void {
     switch (dg.header.protocol) {
       case IpProto.ICMP:
         this.icmpInput(dg, now);
@@ -366,7 +366,7 @@ export class Host {
     }
   }
 
-  private icmpInput(dg: Datagram, now: Millis): void {
+  private icmpInput(dg: Datagram, now: Instant): void {
     this.counters.count("icmp", "in");
     const parsed = parseIcmp(dg.payload);
     if (!parsed.ok) {
@@ -409,7 +409,7 @@ export class Host {
    * (src/tcp/icmp-error.ts) or the UDP socket takes it from there. Returns
    * why it was ignored, if it was (counted as `icmp.<reason>`).
    */
-  private icmpErrorInput(msg: IcmpError, now: Millis): string | undefined {
+  private icmpErrorInput(msg: IcmpError, now: Instant): string | undefined {
     const q = parseQuotedDatagram(msg.original);
     if (!q.ok) return q.drop === "truncated" ? "quote-truncated" : "quote-bad";
     const { header, srcPort, dstPort, seq } = q.value;
@@ -447,7 +447,7 @@ export class Host {
     return undefined;
   }
 
-  private udpInput(dg: Datagram, now: Millis): void {
+  private udpInput(dg: Datagram, now: Instant): void {
     this.counters.count("udp", "in");
     const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst);
     if (!parsed.ok) {
@@ -474,7 +474,7 @@ export class Host {
     this.eventQueue.defer(udpReadable, sock, undefined);
   }
 
-  private tcpInput(dg: Datagram, now: Millis): void {
+  private tcpInput(dg: Datagram, now: Instant): void {
     this.counters.count("tcp", "in");
     const { src, dst } = dg.header;
     // RFC 1122 §3.2.1.3 (g), done by the transport: 0.0.0.0 and 127/8 may
@@ -539,7 +539,7 @@ export class Host {
     entry: ListenerEntry,
     seg: TcpSegment,
     remote: Endpoint,
-    now: Millis,
+    now: Instant,
     issAbove?: number,
   ): void {
     if (this.cookieAck(entry, seg, remote, now)) return;
@@ -602,7 +602,12 @@ export class Host {
    * connection is made as if it had waited in SYN-RECEIVED, and the ACK
    * completes it. Returns whether the segment was dealt with.
    */
-  private cookieAck(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): boolean {
+  private cookieAck(
+    entry: ListenerEntry,
+    seg: TcpSegment,
+    remote: Endpoint,
+    now: Instant,
+  ): boolean {
     const l = entry.listener;
     const f = seg.flags;
     if ((f & (Flag.ACK | Flag.SYN | Flag.RST)) !== Flag.ACK || l.lastCookieAt === undefined) {
@@ -715,7 +720,7 @@ export class Host {
   }
 
   /** RFC 1191 §6.5: a new connection starts from the path MTU known for its peer. */
-  private startPathMtu(tcb: DrivenTcb, now: Millis): void {
+  private startPathMtu(tcb: DrivenTcb, now: Instant): void {
     if (this.pathMtus.size === 0) return;
     const known = this.pathMtus.lookup(tcb.remote.addr, now);
     if (known !== undefined) tcb.knownPathMtu(known.mtu, known.clamped, known.agesAt);
@@ -808,7 +813,7 @@ export class Host {
   private sendIcmpError(
     dg: Datagram,
     code: number,
-    now: Millis,
+    now: Instant,
     type: "dest-unreachable" | "time-exceeded" = "dest-unreachable",
   ): void {
     const h = dg.header;
@@ -854,7 +859,7 @@ export class Host {
   // ───────────────────────────── time ─────────────────────────────
 
   /** The earliest deadline of any TCB or fragment reassembly, if any. */
-  pollAt(): Millis | undefined {
+  pollAt(): Instant | undefined {
     this.settle(); // deadlines moved by user calls
     const at = this.reassembler.pollAt();
     const t = this.timers.peek();
@@ -866,7 +871,7 @@ export class Host {
    * together run in the order they were opened (deterministic, whatever
    * their deadlines).
    */
-  poll(now: Millis): void {
+  poll(now: Instant): void {
     this.settle();
     this.eventQueue.hold(); // what the timers raise is delivered once they have all run
     try {
@@ -907,7 +912,7 @@ export class Host {
   }
 
   /** Stops listening on `port`; queued and half-open connections are aborted. */
-  unlisten(port: number, now: Millis): void {
+  unlisten(port: number, now: Instant): void {
     const entry = this.listenerTable.get(port);
     if (entry === undefined) return;
     this.listenerTable.delete(port);
@@ -922,7 +927,7 @@ export class Host {
   }
 
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
-  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): TcbView | StackError {
+  connect(remote: Endpoint, now: Instant, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
     const dst = remote.addr >>> 0;
     if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
@@ -947,7 +952,7 @@ export class Host {
     }
   }
 
-  private openActive(local: Endpoint, peer: Endpoint, now: Millis, opts: ConnectOptions): TcbView {
+  private openActive(local: Endpoint, peer: Endpoint, now: Instant, opts: ConnectOptions): TcbView {
     const tcb = openTcb.connect({
       local,
       remote: peer,

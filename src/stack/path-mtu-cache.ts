@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 
 /** What the host remembers of one destination's path (RFC 1191 §5). */
@@ -7,7 +7,7 @@ export interface PathMtuEntry {
   /** Raised to the floor from a smaller report: connections send without DF. */
   readonly clamped: boolean;
   /** RFC 1191 §6.3: when it is forgotten. */
-  readonly agesAt: Millis;
+  readonly agesAt: Instant;
 }
 
 /** Destinations remembered at most (Linux keeps its exceptions per route, bounded too). */
@@ -31,7 +31,7 @@ export class PathMtuCache {
   }
 
   /** The estimate for `dst` at `now`, if one is remembered and not aged out. */
-  lookup(dst: Ipv4Addr, now: Millis): PathMtuEntry | undefined {
+  lookup(dst: Ipv4Addr, now: Instant): PathMtuEntry | undefined {
     const e = this.entries.get(dst);
     if (e === undefined || now < e.agesAt) return e;
     this.entries.delete(dst);

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, later, ms } from "../clock/time.ts";
 
 /**
  * IPv4 fragment reassembly (RFC 791 §3.2, RFC 815), sans-IO.
@@ -53,7 +53,7 @@ export type ReassemblyResult<H> =
   | { readonly kind: "drop"; readonly reason: FragmentDrop };
 
 export interface ReassemblyOptions<H = unknown> {
-  readonly timeout?: Millis;
+  readonly timeout?: Duration;
   readonly maxBytes?: number;
   readonly maxDatagrams?: number;
   /** Told about datagrams discarded other than through the current fragment's result (evictions, timeouts). */
@@ -63,7 +63,7 @@ export interface ReassemblyOptions<H = unknown> {
    * that fragment's header and data: RFC 792, RFC 1122 §3.3.2 — the host
    * answers with Time Exceeded, code 1 (never without fragment zero).
    */
-  readonly onTimeout?: (first: H, data: Uint8Array, now: Millis) => void;
+  readonly onTimeout?: (first: H, data: Uint8Array, now: Instant) => void;
 }
 
 /** Bookkeeping cost charged per fragment on top of its payload. */
@@ -79,7 +79,7 @@ interface Piece {
 
 interface Datagram<H> {
   readonly key: string;
-  readonly deadline: Millis;
+  readonly deadline: Instant;
   pieces: Piece[];
   header: H | undefined;
   /** Total payload length, known once the last fragment (MF = 0) arrived. */
@@ -91,17 +91,17 @@ interface Datagram<H> {
 }
 
 export class Reassembler<H> {
-  readonly timeout: Millis;
+  readonly timeout: Duration;
   readonly maxBytes: number;
   readonly maxDatagrams: number;
   private readonly onDiscard: ((reason: FragmentDrop, fragments: number) => void) | undefined;
-  private readonly onTimeout: ((first: H, data: Uint8Array, now: Millis) => void) | undefined;
+  private readonly onTimeout: ((first: H, data: Uint8Array, now: Instant) => void) | undefined;
   /** Insertion order is arrival order of each datagram's first fragment: oldest first. */
   private readonly datagrams = new Map<string, Datagram<H>>();
   private held = 0;
 
   constructor(opts: ReassemblyOptions<H> = {}) {
-    this.timeout = opts.timeout ?? 30_000;
+    this.timeout = opts.timeout ?? ms(30_000);
     this.maxBytes = opts.maxBytes ?? 256 * 1024;
     this.maxDatagrams = opts.maxDatagrams ?? 64;
     this.onDiscard = opts.onDiscard;
@@ -117,7 +117,7 @@ export class Reassembler<H> {
     return this.datagrams.size;
   }
 
-  input(frag: FragmentInput<H>, headerLength: number, now: Millis): ReassemblyResult<H> {
+  input(frag: FragmentInput<H>, headerLength: number, now: Instant): ReassemblyResult<H> {
     this.expire(now);
     const start = frag.offset;
     const end = start + frag.payload.length;
@@ -150,7 +150,7 @@ export class Reassembler<H> {
     if (dg === undefined) {
       dg = {
         key,
-        deadline: now + this.timeout,
+        deadline: later(now, this.timeout),
         pieces: [],
         header: undefined,
         total: undefined,
@@ -262,8 +262,8 @@ export class Reassembler<H> {
   }
 
   /** Earliest reassembly deadline, if any datagram is waiting. */
-  pollAt(): Millis | undefined {
-    let at: Millis | undefined;
+  pollAt(): Instant | undefined {
+    let at: Instant | undefined;
     for (const dg of this.datagrams.values()) {
       if (at === undefined || dg.deadline < at) at = dg.deadline;
     }
@@ -271,7 +271,7 @@ export class Reassembler<H> {
   }
 
   /** Discards every datagram whose timer ran out by `now`. Returns how many incomplete datagrams timed out. */
-  expire(now: Millis): number {
+  expire(now: Instant): number {
     let n = 0;
     for (const dg of this.datagrams.values()) {
       if (dg.deadline > now) continue;

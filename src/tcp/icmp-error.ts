@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { IcmpUnreachable } from "../wire/icmp.ts";
 import { icmpErrorMeaning } from "../wire/icmp-errors.ts";
 import { seqLe, seqLt } from "../wire/seq.ts";
@@ -38,7 +38,7 @@ export type TcpIcmpVerdict =
 /** The error a timeout reports in place of ETIMEDOUT: an ICMP error heard since the peer was. */
 export interface SoftError {
   readonly error: TcpError;
-  readonly at: Millis;
+  readonly at: Instant;
 }
 
 /**
@@ -57,7 +57,7 @@ export interface SoftError {
  *   times out with nothing heard from the peer since, it reports that
  *   error instead of ETIMEDOUT (Linux's sk_err_soft, FreeBSD's t_softerror).
  */
-export function tcpIcmpError(tcb: Tcb, err: TcpIcmpError, now: Millis): TcpIcmpVerdict {
+export function tcpIcmpError(tcb: Tcb, err: TcpIcmpError, now: Instant): TcpIcmpVerdict {
   if (!(seqLe(tcb.sndUna, err.seq) && seqLt(err.seq, tcb.sndNxt))) return "out-of-window";
   if (err.type === "dest-unreachable" && err.code === IcmpUnreachable.FRAG_NEEDED) {
     if (!tcb.settings.pmtuDiscovery) return "pmtu-off";

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { type SipKey, sipHash, sipKey } from "../util/siphash.ts";
 import type { Endpoint } from "../wire/addr.ts";
 
@@ -42,7 +42,7 @@ export class IsnGenerator {
     return out;
   }
 
-  next(local: Endpoint, remote: Endpoint, now: Millis): number {
+  next(local: Endpoint, remote: Endpoint, now: Instant): number {
     if (this.fixed !== undefined) return this.fixed;
     const view = this.tupleView;
     view.setUint32(0, local.addr >>> 0);

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor } from "./reset.ts";
@@ -69,7 +69,7 @@ export class Listener {
   }
 
   /** LISTEN-state processing of one segment, in the RFC's order. */
-  input(seg: TcpSegment, _remote: Endpoint, now: Millis): ListenerVerdict {
+  input(seg: TcpSegment, _remote: Endpoint, now: Instant): ListenerVerdict {
     if (this.closed) return this.drop("closed");
     // First, check for a RST: "An incoming RST should be ignored."
     if (seg.flags & Flag.RST) return this.drop("rst");
@@ -95,7 +95,7 @@ export class Listener {
   }
 
   /** When a SYN was last answered with a cookie: ACKs are checked for cookies only for a while after. */
-  lastCookieAt: Millis | undefined;
+  lastCookieAt: Instant | undefined;
 
   /** Whether the accept queue has room for one more connection. */
   get acceptRoom(): boolean {
@@ -152,7 +152,7 @@ export class Listener {
    * (ABORT, RFC 9293 §3.10.5: a RST). Half-open ones are forgotten without a
    * RST when settings.listenerCloseHalfOpen is "drop" (FreeBSD, Linux).
    */
-  close(now: Millis): void {
+  close(now: Instant): void {
     this.closed = true;
     const halfOpen = [...this.pending];
     const all = [...halfOpen, ...this.queue];

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Instant, later, max, min } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { synOptions } from "./options.ts";
@@ -85,7 +85,7 @@ export function sendPlainAck(tcb: Tcb): void {
  * RFC 5961 §7: a challenge ACK, if this connection's own limit and then
  * the host's budget allow (challenge.ts says why both).
  */
-export function challengeAck(tcb: Tcb, now: Millis): void {
+export function challengeAck(tcb: Tcb, now: Instant): void {
   tcb.challengeAcks++;
   if (!tcb.ownChallengeLimit.allow(now)) {
     tcb.challengeAcksLimited++;
@@ -95,7 +95,7 @@ export function challengeAck(tcb: Tcb, now: Millis): void {
 }
 
 /** Our SYN (or SYN-ACK) into the retransmission queue; `send` false: it already went (a cookie's). */
-export function sendSyn(tcb: Tcb, now: Millis, send = true): void {
+export function sendSyn(tcb: Tcb, now: Instant, send = true): void {
   const rec: SentSegment = {
     seq: tcb.iss,
     len: 1,
@@ -111,7 +111,7 @@ export function sendSyn(tcb: Tcb, now: Millis, send = true): void {
   if (!send) return;
   tcb.rttTiming = { end: tcb.sndNxt, at: now };
   emitRecord(tcb, rec);
-  tcb.rtxAt = now + tcb.rto;
+  tcb.rtxAt = later(now, tcb.rto);
 }
 
 /** Sends a record's sequence space again, as the current state frames it. */
@@ -137,7 +137,7 @@ function emitRecord(tcb: Tcb, rec: SentSegment): void {
 }
 
 /** Retransmits a record (Karn's rule: the RTT measurement in progress is void). */
-export function retransmit(tcb: Tcb, rec: SentSegment, now: Millis): void {
+export function retransmit(tcb: Tcb, rec: SentSegment, now: Instant): void {
   rec.transmissions++;
   rec.lastSentAt = now;
   tcb.retransmissions++;
@@ -151,7 +151,7 @@ export function retransmit(tcb: Tcb, rec: SentSegment, now: Millis): void {
  * `counted`: a true retransmission (statistics); either way the RTT
  * measurement of the SYN is void, since two copies are out.
  */
-export function resendSyn(tcb: Tcb, now: Millis, counted: boolean): void {
+export function resendSyn(tcb: Tcb, now: Instant, counted: boolean): void {
   const rec = tcb.sendBuf.inFlight[0];
   if (rec === undefined || !rec.syn) return;
   if (counted) {
@@ -165,7 +165,7 @@ export function resendSyn(tcb: Tcb, now: Millis, counted: boolean): void {
 }
 
 /** Sends `len` new data bytes at SND.NXT (and our FIN after them if `fin`). */
-export function sendNew(tcb: Tcb, len: number, fin: boolean, now: Millis, probe = false): void {
+export function sendNew(tcb: Tcb, len: number, fin: boolean, now: Instant, probe = false): void {
   tcb.congestion.noteSent(len, now);
   const rec: SentSegment = {
     seq: tcb.sndNxt,
@@ -183,7 +183,7 @@ export function sendNew(tcb: Tcb, len: number, fin: boolean, now: Millis, probe 
   tcb.sndNxt = seqAdd(tcb.sndNxt, rec.len);
   if (tcb.rttTiming === undefined && !probe) tcb.rttTiming = { end: tcb.sndNxt, at: now };
   // RFC 6298 §5.1: start the timer if it is not running.
-  if (tcb.rtxAt === undefined && !probe) tcb.rtxAt = now + tcb.rto;
+  if (tcb.rtxAt === undefined && !probe) tcb.rtxAt = later(now, tcb.rto);
 }
 
 /**
@@ -234,7 +234,7 @@ export function canSendData(state: State): boolean {
  * timers. `sendData` false: after a retransmission timeout only the
  * earliest segment goes (RFC 6298 §5.4), the rest follow its ACK.
  */
-export function output(tcb: Tcb, now: Millis, sendData = true): void {
+export function output(tcb: Tcb, now: Instant, sendData = true): void {
   tcb.now = now;
   if (tcb.state === State.Closed) return;
   if (tcb.pmtu.agesAt !== undefined) agePathMtu(tcb, now); // RFC 1191 §6.3
@@ -261,7 +261,7 @@ export function output(tcb: Tcb, now: Millis, sendData = true): void {
 }
 
 /** One new segment if the windows, Nagle and SWS avoidance let it go; false if none went. */
-function sendNewSegment(tcb: Tcb, now: Millis): boolean {
+function sendNewSegment(tcb: Tcb, now: Instant): boolean {
   const unsent = unsentBytes(tcb);
   const finPending = tcb.finQueued && tcb.finSeq === undefined;
   if (unsent === 0 && !finPending) return false;
@@ -272,12 +272,12 @@ function sendNewSegment(tcb: Tcb, now: Millis): boolean {
 }
 
 /** RFC 6298 §5.1–5.2 and the persist timer (RFC 9293 §3.8.6.1), after output. */
-function rearmTimers(tcb: Tcb, now: Millis): void {
+function rearmTimers(tcb: Tcb, now: Instant): void {
   if (tcb.state === State.TimeWait || tcb.state === State.Closed) return;
   const inFlight = tcb.sendBuf.inFlight;
   const probing = tcb.sndWnd === 0 && inFlight.length > 0 && inFlight.every((r) => r.probe);
   if (inFlight.length > 0 && !probing) {
-    if (tcb.rtxAt === undefined) tcb.rtxAt = now + tcb.rto;
+    if (tcb.rtxAt === undefined) tcb.rtxAt = later(now, tcb.rto);
   } else {
     tcb.rtxAt = undefined; // §5.2: all outstanding data acknowledged
   }
@@ -286,11 +286,8 @@ function rearmTimers(tcb: Tcb, now: Millis): void {
     canSendData(tcb.state) && unsentBytes(tcb) > 0 && (inFlight.length === 0 || probing);
   if (stuck) {
     if (tcb.persistAt === undefined) {
-      tcb.persistInterval = Math.min(
-        tcb.settings.persistMax,
-        Math.max(tcb.settings.persistMin, tcb.rto),
-      );
-      tcb.persistAt = now + tcb.persistInterval;
+      tcb.persistInterval = min(tcb.settings.persistMax, max(tcb.settings.persistMin, tcb.rto));
+      tcb.persistAt = later(now, tcb.persistInterval);
     }
   } else {
     tcb.persistAt = undefined;

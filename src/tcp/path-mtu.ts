@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Instant, later, max } from "../clock/time.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { SentSegment } from "./send-buffer.ts";
 import type { Tcb } from "./tcb.ts";
@@ -53,7 +53,7 @@ export function plateauBelow(length: number): number {
 export interface PathMtuView {
   readonly firstHop: number;
   readonly mtu: number;
-  readonly agesAt: Millis | undefined;
+  readonly agesAt: Instant | undefined;
   readonly clamped: boolean;
   readonly probedMss: number | undefined;
   readonly loweredByIcmp: number;
@@ -65,7 +65,7 @@ export class PathMtu implements PathMtuView {
   /** The largest IP datagram the connection sends: the first hop's MTU until the path says less. */
   mtu: number;
   /** When the estimate learned from ICMP ages out (RFC 1191 §6.3); undefined while it is the first hop's. */
-  agesAt: Millis | undefined;
+  agesAt: Instant | undefined;
   /**
    * A report below settings.minPmtu was raised to it: the connection then
    * sends without DF, so a router on a path that narrow fragments its
@@ -84,7 +84,7 @@ export class PathMtu implements PathMtuView {
 }
 
 /** The path MTU a connection starts with: the first hop's, or a smaller one the host remembers. */
-export function startPathMtu(tcb: Tcb, mtu: number, clamped: boolean, agesAt: Millis): void {
+export function startPathMtu(tcb: Tcb, mtu: number, clamped: boolean, agesAt: Instant): void {
   if (mtu >= tcb.pmtu.mtu) return;
   tcb.pmtu.mtu = mtu;
   tcb.pmtu.clamped = clamped;
@@ -132,16 +132,16 @@ export function reportedPathMtu(
  * path MTU drops to `mtu`, the MSS with it, and the data sent in larger
  * segments goes again in pieces that fit, now (RFC 1191 §6.5).
  */
-export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Millis): void {
+export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Instant): void {
   const p = tcb.pmtu;
   p.mtu = mtu;
   p.clamped ||= clamped;
-  p.agesAt = now + tcb.settings.pmtuExpiry;
+  p.agesAt = later(now, tcb.settings.pmtuExpiry);
   p.loweredByIcmp++;
   if (resize(tcb, true) > 0 && tcb.rtxAt !== undefined) {
     // The first piece leaves with the output routine that follows (Tcb.icmpError):
     // its retransmission timer starts with it (RFC 6298 §5.3).
-    tcb.rtxAt = now + tcb.rto;
+    tcb.rtxAt = later(now, tcb.rto);
   }
 }
 
@@ -149,7 +149,7 @@ export function lowerPathMtu(tcb: Tcb, mtu: number, clamped: boolean, now: Milli
  * RFC 1191 §6.3: once an estimate from ICMP has aged out, the connection
  * sends by the first hop's MTU again. Called by the output routine.
  */
-export function agePathMtu(tcb: Tcb, now: Millis): void {
+export function agePathMtu(tcb: Tcb, now: Instant): void {
   const p = tcb.pmtu;
   if (p.agesAt === undefined || now < p.agesAt) return;
   p.agesAt = undefined;
@@ -241,7 +241,7 @@ function recut(run: readonly SentSegment[], size: number): SentSegment[] {
   let retransmitted = false;
   for (const r of run) {
     total += dataLength(r);
-    lastSentAt = Math.max(lastSentAt, r.lastSentAt);
+    lastSentAt = max(lastSentAt, r.lastSentAt);
     transmissions = Math.max(transmissions, r.transmissions);
     markedLost ||= r.markedLost === true;
     retransmitted ||= r.retransmitted === true;

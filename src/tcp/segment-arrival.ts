@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { elapsed, type Instant, later } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { TcbEvent } from "./events.ts";
@@ -13,9 +13,9 @@ import {
   withdrawProbe,
 } from "./output.ts";
 import { resetFor, segLen } from "./reset.ts";
-import { timestampOf } from "./timestamps.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { timestampOf } from "./timestamps.ts";
 import { maxWindow, peerWindow } from "./window-scale.ts";
 
 /**
@@ -24,7 +24,7 @@ import { maxWindow, peerWindow } from "./window-scale.ts";
  * is reset.ts. Output (ACKs, data) is sent by the Tcb after this returns,
  * except replies that the RFC sends "and drop the segment", which go at once.
  */
-export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   // settings.dropSynFin "all" (FreeBSD net.inet.tcp.drop_synfin=1): SYN+FIN is
   // a scan signature in every state, dropped before anything else looks at it.
   if (tcb.settings.dropSynFin === "all" && has(seg, Flag.SYN) && has(seg, Flag.FIN)) return;
@@ -40,7 +40,7 @@ const rfc5961 = (tcb: Tcb, check: "rfc5961Rst" | "rfc5961Syn" | "rfc5961Ack"): b
   tcb.settings.rfc5961 && tcb.settings[check];
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
-function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   // First, check the ACK bit: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
   const ack = has(seg, Flag.ACK);
   if (ack && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
@@ -95,7 +95,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
  * TIME-WAIT choices the RFCs leave open (settings.ts). Returns true when the
  * segment is dealt with; false sends it through the usual §3.10.7.4 steps.
  */
-function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Instant): boolean {
   const s = tcb.settings;
   // RFC 1337 F1: a RST cannot assassinate TIME-WAIT.
   if (has(seg, Flag.RST)) return s.timeWaitRst === "ignore";
@@ -145,7 +145,7 @@ function oldDuplicate(tcb: Tcb, seg: TcpSegment): boolean {
 }
 
 /** RFC 9293 §3.10.7.4: SYN-RECEIVED and every later state. */
-function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   const s = tcb.settings;
 
   // The opening SYN again (our SYN-ACK was lost, or the network copied the
@@ -324,7 +324,7 @@ function resetArrives(tcb: Tcb): void {
 /**
  * Fifth step. Returns false when the segment is to be dropped here.
  */
-function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+function ackArrives(tcb: Tcb, seg: TcpSegment, now: Instant): boolean {
   const a = seg.ack;
   // RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift.
   const wnd = peerWindow(seg, tcb.sndWscale);
@@ -412,7 +412,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
 }
 
 /** New data acknowledged: SND.UNA advances, the retransmission queue shrinks. */
-function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
+function acknowledge(tcb: Tcb, ack: number, now: Instant): void {
   const freedBefore = tcb.sendBuf.bytes.length;
   tcb.sendBuf.acknowledge(ack);
   tcb.sndUna = ack;
@@ -426,7 +426,7 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   // RFC 6298: the timed segment is acknowledged — one RTT sample (Karn's rule
   // is kept by retransmit(), which voids the measurement).
   else if (tcb.rttTiming !== undefined && seqLe(tcb.rttTiming.end, ack)) {
-    tcb.rttEstimator.sample(now - tcb.rttTiming.at);
+    tcb.rttEstimator.sample(elapsed(tcb.rttTiming.at, now));
     tcb.rttTiming = undefined;
   }
   // §5.2/5.3: stop the timer, or restart it for what is still outstanding
@@ -441,7 +441,7 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
  * Text is trimmed to the window; in-order text goes to the receive queue,
  * the rest to the reassembly buffer.
  */
-function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function segmentText(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   let start = seqAdd(seg.seq, has(seg, Flag.SYN) ? 1 : 0);
   let data = seg.payload;
   let fin = has(seg, Flag.FIN);
@@ -503,7 +503,7 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
 }
 
 /** In-order text waiting in the reassembly queue at RCV.NXT goes to the receive queue. */
-function deliverQueued(tcb: Tcb, now: Millis): void {
+function deliverQueued(tcb: Tcb, now: Instant): void {
   let n = 0;
   for (const chunk of tcb.reassembly.take(tcb.rcvNxt)) {
     deliver(tcb, chunk);
@@ -529,7 +529,7 @@ function deliver(tcb: Tcb, data: Uint8Array): void {
  * under two MSS never sees two full-sized segments, and the sender, stopped
  * at its edge, would wait out the timer every round trip.
  */
-function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
+function delayAck(tcb: Tcb, bytes: number, now: Instant): void {
   tcb.ackPendingBytes += bytes;
   // The window we can offer: the buffer, within what the field carries
   // (65535 when scaling was not negotiated, whatever the buffer).
@@ -538,12 +538,12 @@ function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
   if (tcb.settings.delayedAck <= 0 || tcb.ackPendingBytes >= threshold) {
     tcb.ackNow = true;
   } else if (tcb.delayedAckAt === undefined) {
-    tcb.delayedAckAt = now + tcb.settings.delayedAck;
+    tcb.delayedAckAt = later(now, tcb.settings.delayedAck);
   }
 }
 
 /** RFC 9293 §3.10.7.4 eighth step: RCV.NXT passes the FIN; ACK it; change state. */
-function finArrives(tcb: Tcb, now: Millis): void {
+function finArrives(tcb: Tcb, now: Instant): void {
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1);
   // The FIN occupies sequence space but no buffer: the right edge moves with it.
   tcb.rcvAdv = seqAdd(tcb.rcvAdv, 1);

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, later, scale, ZERO } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
@@ -19,13 +19,13 @@ import { PathMtu, pathMss, startPathMtu, TCP_IPV4_HEADERS } from "./path-mtu.ts"
 import { Reassembly } from "./reassembly.ts";
 import { LossRecovery } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
-import { segmentArrives } from "./segment-arrival.ts";
 import { type SackBlock, SackReceiver } from "./sack-blocks.ts";
+import { segmentArrives } from "./segment-arrival.ts";
 import { SendBuffer } from "./send-buffer.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
 import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
-import { TS_OPTION_SPACE, Timestamps } from "./timestamps.ts";
+import { Timestamps, TS_OPTION_SPACE } from "./timestamps.ts";
 import type { DrivenTcb, TcbEvents } from "./view.ts";
 import { MAX_WSCALE, maxWindow } from "./window-scale.ts";
 
@@ -39,7 +39,7 @@ export interface TcbOptions {
   /** Initial send sequence number, from the Host's IsnGenerator. */
   iss: number;
   settings: TcpSettings;
-  now: Millis;
+  now: Instant;
   events?: TcbEvents;
   /** RFC 5961 §7 limiter shared by the host's connections; a private one is made if absent. */
   challengeLimiter?: ChallengeAckLimiter;
@@ -126,7 +126,7 @@ export class Tcb implements DrivenTcb, EventSource {
   /** engine: keep-alive and user-timeout state (keepalive.ts). */
   readonly keepAlive: KeepAlive;
   /** engine: time of the event being processed (TSval of segments emitted now). */
-  now: Millis;
+  now: Instant;
 
   /**
    * engine: the new SYN that ended TIME-WAIT (settings.timeWaitReopen); the
@@ -170,17 +170,17 @@ export class Tcb implements DrivenTcb, EventSource {
   finReceived = false;
 
   // engine: timers (deadlines, undefined = not running)
-  rtxAt: Millis | undefined;
-  persistAt: Millis | undefined;
-  delayedAckAt: Millis | undefined;
-  timeWaitAt: Millis | undefined;
+  rtxAt: Instant | undefined;
+  persistAt: Instant | undefined;
+  delayedAckAt: Instant | undefined;
+  timeWaitAt: Instant | undefined;
   /** Consecutive retransmission-timer expiries without progress. */
   rtxCount = 0;
-  persistInterval: Millis = 0;
+  persistInterval: Duration = ZERO;
   /** Zero-window probes sent since the peer last answered. */
   probesUnanswered = 0;
   /** The one RTT measurement in progress: ends when SEG.ACK ≥ end. */
-  rttTiming: { end: number; at: Millis } | undefined;
+  rttTiming: { end: number; at: Instant } | undefined;
   synRetransmitted = false;
 
   // engine: acknowledgment state
@@ -313,13 +313,13 @@ export class Tcb implements DrivenTcb, EventSource {
 
   // ---- RFC 9293 §3.3.1 views --------------------------------------------
 
-  get rto(): Millis {
+  get rto(): Duration {
     return this.rttEstimator.rto;
   }
-  get srtt(): Millis | undefined {
+  get srtt(): Duration | undefined {
     return this.rttEstimator.srtt;
   }
-  get rttvar(): Millis | undefined {
+  get rttvar(): Duration | undefined {
     return this.rttEstimator.rttvar;
   }
   /** RFC 7323 timestamps negotiated. */
@@ -361,7 +361,7 @@ export class Tcb implements DrivenTcb, EventSource {
     return Math.max(Math.min(mss, bound), Math.min(mss, 48));
   }
   /** When a segment last came from the peer (the start of the idle time, RFC 1122 §4.2.3.6). */
-  get lastHeard(): Millis {
+  get lastHeard(): Instant {
     return this.keepAlive.since;
   }
   get recvAvailable(): number {
@@ -390,7 +390,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * then carries. A driver holding delivery (the Host) has both done at the
    * end of its own work.
    */
-  input(seg: TcpSegment, now: Millis): void {
+  input(seg: TcpSegment, now: Instant): void {
     if (this.state === State.Closed || this.state === State.Listen) return;
     this.now = now;
     segmentArrives(this, seg, now);
@@ -404,7 +404,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * events it raises are delivered first, then the output routine runs: the
    * data a "fragmentation needed" refused goes again at once.
    */
-  icmpError(err: TcpIcmpError, now: Millis): TcpIcmpVerdict {
+  icmpError(err: TcpIcmpError, now: Instant): TcpIcmpVerdict {
     this.now = now;
     const verdict = tcpIcmpError(this, err, now);
     this.outputAfterEvents();
@@ -413,12 +413,12 @@ export class Tcb implements DrivenTcb, EventSource {
   }
 
   /** The path MTU the host knows for the peer (RFC 1191 §6.5), given when the connection opens. */
-  knownPathMtu(mtu: number, clamped: boolean, agesAt: Millis): void {
+  knownPathMtu(mtu: number, clamped: boolean, agesAt: Instant): void {
     startPathMtu(this, mtu, clamped, agesAt);
   }
 
   /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
-  send(data: Uint8Array, now: Millis): number | TcpError {
+  send(data: Uint8Array, now: Instant): number | TcpError {
     if (this.error !== undefined) return this.error;
     if (!this.acceptsWrites()) return "EPIPE";
     const n = this.sendBuf.bytes.push(data);
@@ -427,7 +427,7 @@ export class Tcb implements DrivenTcb, EventSource {
   }
 
   /** RECEIVE (§3.10.3): in-order bytes; reading may open the window (window update). */
-  recv(max: number, now: Millis): Uint8Array {
+  recv(max: number, now: Instant): Uint8Array {
     const data = this.rcvQueue.take(max);
     if (data.length > 0 && updateRcvWnd(this) && this.peerMaySend()) {
       // §3.8.6.2.2: the window opened by a significant amount — tell the peer.
@@ -445,7 +445,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * CLOSE (§3.10.4): "I have no more to send". A FIN follows the queued data;
    * receiving continues (half-close). In SYN-SENT the connection just ends.
    */
-  close(now: Millis): void {
+  close(now: Instant): void {
     switch (this.state) {
       case State.SynSent:
         this.closeWith(undefined);
@@ -471,7 +471,7 @@ export class Tcb implements DrivenTcb, EventSource {
   }
 
   /** ABORT (§3.10.5): RST if synchronized, then CLOSED with ECONNABORTED. */
-  abort(now: Millis): void {
+  abort(now: Instant): void {
     this.now = now;
     switch (this.state) {
       case State.SynReceived:
@@ -491,29 +491,29 @@ export class Tcb implements DrivenTcb, EventSource {
   }
 
   /** TCP_NODELAY: true turns Nagle's algorithm off (RFC 9293 §3.7.4). */
-  setNoDelay(on: boolean, now?: Millis): void {
+  setNoDelay(on: boolean, now?: Instant): void {
     this.noDelay = on;
     if (now !== undefined) this.outputNow(now);
   }
 
   /** SO_KEEPALIVE (RFC 1122 §4.2.3.6): on or off for this connection. */
-  setKeepAlive(on: boolean, now?: Millis): void {
+  setKeepAlive(on: boolean, now?: Instant): void {
     this.keepAlive.on = on;
     if (now !== undefined) this.keepAlive.since = now;
     this.owner?.touched(this); // the keep-alive deadline joins or leaves the owner's timers
   }
 
   /** Earliest pending deadline of the timers (timers.ts). */
-  pollAt(): Millis | undefined {
+  pollAt(): Instant | undefined {
     return pollAt(this);
   }
 
-  timers(): { name: TimerName; deadline: Millis }[] {
+  timers(): { name: TimerName; deadline: Instant }[] {
     return timerList(this);
   }
 
   /** Runs every timer due at `now`, then the output routine; its events follow (as in input()). */
-  onTimer(now: Millis): void {
+  onTimer(now: Instant): void {
     const sendData = timersDue(this, now);
     if (sendData !== undefined) output(this, now, sendData);
     this.eventQueue.deliver();
@@ -584,7 +584,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * and a close from one callback leave in one segment, and the segment
    * that raised the events is answered once.
    */
-  private outputNow(now: Millis): void {
+  private outputNow(now: Instant): void {
     this.now = now;
     if (this.eventQueue.busy) {
       this.outputAfterEvents();
@@ -636,10 +636,10 @@ export class Tcb implements DrivenTcb, EventSource {
   }
 
   /** RFC 9293 §3.10.7.4 eighth step / §3.10.8: TIME-WAIT for 2×MSL, (re)started. */
-  enterTimeWait(now: Millis): void {
+  enterTimeWait(now: Instant): void {
     this.setState(State.TimeWait);
     this.rtxAt = this.persistAt = this.delayedAckAt = undefined;
-    this.timeWaitAt = now + 2 * this.settings.msl;
+    this.timeWaitAt = later(now, scale(this.settings.msl, 2));
     this.owner?.touched(this);
   }
 
@@ -648,7 +648,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * (RFC 7323 §2.2), timestamps (§3.2, TS.Recent from the SYN) and
    * SACK-permitted (RFC 2018 §2) — each on only if both SYNs carried it.
    */
-  applyNegotiation(syn: TcpSegment, now: Millis): void {
+  applyNegotiation(syn: TcpSegment, now: Instant): void {
     const n = negotiate(syn.options, this.settings, !this.passive);
     this.negotiated = n;
     this.sndMss = pathMss(this); // n.sndMss, within the path MTU

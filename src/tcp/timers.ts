@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Instant, later, min, scale } from "../clock/time.ts";
 import { retransmit, sendAllowance, sendNew, unsentBytes } from "./output.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -21,7 +21,7 @@ export type TimerName =
   | "keepalive"
   | "user-timeout";
 
-function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
+function earliest(a: Instant | undefined, b: Instant | undefined): Instant | undefined {
   return a === undefined || (b !== undefined && b < a) ? b : a;
 }
 
@@ -30,15 +30,15 @@ function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefi
  * segment will have waited settings.userTimeout since it was first sent
  * (undefined when off or nothing is outstanding).
  */
-export function userTimeoutDeadline(tcb: Tcb): Millis | undefined {
+export function userTimeoutDeadline(tcb: Tcb): Instant | undefined {
   const ut = tcb.settings.userTimeout;
   const first = tcb.sendBuf.inFlight[0];
   if (ut <= 0 || first === undefined) return undefined;
-  return first.firstSentAt + ut;
+  return later(first.firstSentAt, ut);
 }
 
 /** Earliest pending deadline (the minimum of timerList(), without building the list). */
-export function pollAt(tcb: Tcb): Millis | undefined {
+export function pollAt(tcb: Tcb): Instant | undefined {
   let at = earliest(tcb.rtxAt, tcb.persistAt);
   at = earliest(at, tcb.delayedAckAt);
   at = earliest(at, tcb.timeWaitAt);
@@ -47,8 +47,8 @@ export function pollAt(tcb: Tcb): Millis | undefined {
 }
 
 /** The running timers and their deadlines (the lab's state table). */
-export function timerList(tcb: Tcb): { name: TimerName; deadline: Millis }[] {
-  const out: { name: TimerName; deadline: Millis }[] = [];
+export function timerList(tcb: Tcb): { name: TimerName; deadline: Instant }[] {
+  const out: { name: TimerName; deadline: Instant }[] = [];
   if (tcb.rtxAt !== undefined) out.push({ name: "retransmission", deadline: tcb.rtxAt });
   if (tcb.persistAt !== undefined) out.push({ name: "persist", deadline: tcb.persistAt });
   if (tcb.delayedAckAt !== undefined) out.push({ name: "delayed-ack", deadline: tcb.delayedAckAt });
@@ -66,7 +66,7 @@ export function timerList(tcb: Tcb): { name: TimerName; deadline: Millis }[] {
  * sends only the earliest segment, the rest follow its ACK), or undefined
  * when the connection closed.
  */
-export function timersDue(tcb: Tcb, now: Millis): boolean | undefined {
+export function timersDue(tcb: Tcb, now: Instant): boolean | undefined {
   tcb.now = now;
   if (tcb.timeWaitAt !== undefined && now >= tcb.timeWaitAt) {
     // RFC 9293 §3.10.8: time-wait timeout — delete the TCB.
@@ -103,7 +103,7 @@ export function timersDue(tcb: Tcb, now: Millis): boolean | undefined {
 }
 
 /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off. */
-function retransmissionTimeout(tcb: Tcb, now: Millis): void {
+function retransmissionTimeout(tcb: Tcb, now: Instant): void {
   tcb.rtxAt = undefined;
   const first = tcb.sendBuf.inFlight[0];
   if (first === undefined) return;
@@ -120,7 +120,7 @@ function retransmissionTimeout(tcb: Tcb, now: Millis): void {
   if (!handshake) tcb.congestion.onTimeout(now);
   retransmit(tcb, first, now);
   if (!handshake) tcb.congestion.retransmitted(first, now);
-  tcb.rtxAt = now + tcb.rto;
+  tcb.rtxAt = later(now, tcb.rto);
 }
 
 /**
@@ -129,7 +129,7 @@ function retransmissionTimeout(tcb: Tcb, now: Millis): void {
  * the §3.8.6.2.1 override). Backs off up to persistMax; gives up only when
  * probes go unanswered maxRetransmissions times.
  */
-function persistTimeout(tcb: Tcb, now: Millis): void {
+function persistTimeout(tcb: Tcb, now: Instant): void {
   tcb.persistAt = undefined;
   tcb.probesUnanswered++;
   if (tcb.probesUnanswered > tcb.settings.maxRetransmissions) {
@@ -147,6 +147,6 @@ function persistTimeout(tcb: Tcb, now: Millis): void {
   } else {
     sendNew(tcb, 1, false, now, true);
   }
-  tcb.persistInterval = Math.min(tcb.persistInterval * 2, tcb.settings.persistMax);
-  tcb.persistAt = now + tcb.persistInterval;
+  tcb.persistInterval = min(scale(tcb.persistInterval, 2), tcb.settings.persistMax);
+  tcb.persistAt = later(now, tcb.persistInterval);
 }

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Duration, Instant } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import type { CongestionControlName, CongestionPhase } from "./congestion/index.ts";
@@ -125,9 +125,9 @@ export interface TcbView {
   readonly lastSackBlocks: readonly SackBlock[];
 
   // RFC 6298 estimator.
-  readonly rto: Millis;
-  readonly srtt: Millis | undefined;
-  readonly rttvar: Millis | undefined;
+  readonly rto: Duration;
+  readonly srtt: Duration | undefined;
+  readonly rttvar: Duration | undefined;
 
   // Closing.
   /** The user called CLOSE: a FIN follows the queued data. */
@@ -153,7 +153,7 @@ export interface TcbView {
   /** The last ICMP soft error: what a timeout will report (RFC 1122 §4.2.3.9). */
   readonly softError: SoftError | undefined;
   /** When a segment last came from the peer (the start of the idle time, RFC 1122 §4.2.3.6). */
-  readonly lastHeard: Millis;
+  readonly lastHeard: Instant;
 
   // Statistics.
   /** Segments retransmitted (RTO, fast retransmit, recovery, SYN, probes repeated). */
@@ -163,24 +163,24 @@ export interface TcbView {
   readonly challengeAcksLimited: number;
 
   /** The running timers and their deadlines. */
-  timers(): { name: TimerName; deadline: Millis }[];
+  timers(): { name: TimerName; deadline: Instant }[];
   /** The earliest of those deadlines. */
-  pollAt(): Millis | undefined;
+  pollAt(): Instant | undefined;
 
   // User calls (RFC 9293 §3.10).
   /** SEND: bytes accepted into the send buffer (0 when full), or why not. */
-  send(data: Uint8Array, now: Millis): number | TcpError;
+  send(data: Uint8Array, now: Instant): number | TcpError;
   /** RECEIVE: in-order bytes (reading may open the window). */
-  recv(max: number, now: Millis): Uint8Array;
+  recv(max: number, now: Instant): Uint8Array;
   peek(max: number): Uint8Array;
   /** CLOSE: a FIN follows the queued data. */
-  close(now: Millis): void;
+  close(now: Instant): void;
   /** ABORT: RST if synchronized, then CLOSED. */
-  abort(now: Millis): void;
+  abort(now: Instant): void;
   /** TCP_NODELAY. */
-  setNoDelay(on: boolean, now?: Millis): void;
+  setNoDelay(on: boolean, now?: Instant): void;
   /** SO_KEEPALIVE. */
-  setKeepAlive(on: boolean, now?: Millis): void;
+  setKeepAlive(on: boolean, now?: Instant): void;
   /** Listens to this connection's events besides its own `events`; returns the way to stop. */
   observe(events: TcbEvents): () => void;
   unobserve(events: TcbEvents): void;
@@ -192,9 +192,9 @@ export interface TcbView {
  */
 export interface DrivenTcb extends TcbView {
   /** SEGMENT ARRIVES (§3.10.7) for this connection. */
-  input(seg: TcpSegment, now: Millis): void;
+  input(seg: TcpSegment, now: Instant): void;
   /** Runs the timers due at `now`. */
-  onTimer(now: Millis): void;
+  onTimer(now: Instant): void;
   /** Hands each queued segment to `send` (a payload is valid only during the call). */
   drainOutput(send: (seg: TcpSegment) => void): void;
   /** The queued segments, each owning its payload (tests and tools). */
@@ -204,7 +204,7 @@ export interface DrivenTcb extends TcbView {
   /** The new SYN that ended TIME-WAIT, for the listener (RFC 1122 §4.2.2.13). */
   readonly reopenedBy: TcpSegment | undefined;
   /** An ICMP error the driver matched to this connection by its quote (RFC 9293 §3.9.2.2). */
-  icmpError(err: TcpIcmpError, now: Millis): TcpIcmpVerdict;
+  icmpError(err: TcpIcmpError, now: Instant): TcpIcmpVerdict;
   /** The path MTU the driver knows for the peer, when the connection opens (RFC 1191 §6.5). */
-  knownPathMtu(mtu: number, clamped: boolean, agesAt: Millis): void;
+  knownPathMtu(mtu: number, clamped: boolean, agesAt: Instant): void;
 }

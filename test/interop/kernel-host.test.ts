@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
 import type { Connection } from "../../src/api/net.ts";
+import { ms } from "../../src/clock/time.ts";
 import type { KernelHost } from "../../src/runtime/kernel-host.ts";
 import { startEcho } from "../../src/services/echo.ts";
 import { stateName } from "../../src/tcp/state.ts";
@@ -69,7 +70,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
   test("tcplab closes first: FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT → CLOSED (2×MSL)", async () => {
     await timed("close from tcplab's side", async () => {
       // A short MSL so TIME-WAIT ends within the test (RFC 9293 §3.10.8 timeout = 2×MSL).
-      const kh = await kernelHost({ host: { tcp: { msl: 150 } } });
+      const kh = await kernelHost({ host: { tcp: { msl: ms(150) } } });
       const paths = watchStates(kh);
       const served = new Promise<void>((resolve, reject) => {
         kh.net.listen(5001, (conn) => {

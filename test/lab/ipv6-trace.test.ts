@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { packetMatcher } from "../../src/lab/cmd-control.ts";
 import { EventLog } from "../../src/lab/event-log.ts";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
@@ -41,7 +42,7 @@ describe("IPv6 packets in the lab (no host speaks IPv6 yet)", () => {
     ]);
     // Not injected and between neither side: not a segment of this ladder.
     const log = new EventLog();
-    log.packet(0, "b", "<", synPacket6(), false);
+    log.packet(EPOCH, "b", "<", synPacket6(), false);
     const sides = [
       { name: "a", addr: ip("10.0.0.1") },
       { name: "b", addr: ip("10.0.0.2") },
@@ -64,9 +65,9 @@ describe("IPv6 packets in the lab (no host speaks IPv6 yet)", () => {
 
   test("a SYN's ISN is remembered by direction after the log lets it go, either family", () => {
     const log = new EventLog(4);
-    log.packet(0, "b", "<", synPacket6(), false);
-    log.packet(0, "b", "<", syn(77), false);
-    for (let i = 0; i < 4; i++) log.packet(1, "b", "<", echoPacket6(), false);
+    log.packet(EPOCH, "b", "<", synPacket6(), false);
+    log.packet(EPOCH, "b", "<", syn(77), false);
+    for (let i = 0; i < 4; i++) log.packet(instant(1), "b", "<", echoPacket6(), false);
     expect([...log.forgottenIsns]).toEqual([
       ["[fd00::1]:5000>[fd00::2]:80", 1000],
       [`${ip("10.0.0.1")}:43512>${ip("10.0.0.2")}:80`, 77],

@@ -4,6 +4,7 @@
  * (RFC 1191 §4), one without DF is fragmented (RFC 791 §3.2), and without
  * a router the wire drops it silently, as before.
  */
+import { ms } from "../../src/clock/time.ts";
 import { describe, expect, test } from "bun:test";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { SimWire } from "../../src/link/sim-wire.ts";
@@ -93,7 +94,11 @@ describe("the router of the simulated path", () => {
 describe("SimWire with a router", () => {
   test("a host learns the path MTU from it; a UDP datagram crosses in fragments", () => {
     const clock = new VirtualClock();
-    const wire = new SimWire(clock, new Rng(1), { mtu: 800, router: R, settings: { delay: 5 } });
+    const wire = new SimWire(clock, new Rng(1), {
+      mtu: 800,
+      router: R,
+      settings: { delay: ms(5) },
+    });
     const a = new Host({ name: "a", addr: A });
     const b = new Host({ name: "b", addr: B });
     const got: number[] = [];

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { SimWire } from "../../src/link/sim-wire.ts";
 import { formatTraceLine, type TraceLine, trace } from "../../src/link/trace.ts";
@@ -9,7 +10,7 @@ import { syn } from "./packets.ts";
 describe("trace of either family", () => {
   test("IPv6 TCP and ICMPv6 show as tcpdump's IP6 lines; IPv4 as before", () => {
     const clock = new VirtualClock();
-    const w = new SimWire(clock, new Rng(1), { settings: { delay: 5 } });
+    const w = new SimWire(clock, new Rng(1), { settings: { delay: ms(5) } });
     const lines: TraceLine[] = [];
     const a = trace(w.a, (l) => lines.push(l), clock, "a");
     a.onReceive(() => {});

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
+import { instant, ms } from "../../src/clock/time.ts";
 import { startEcho } from "../../src/services/echo.ts";
 import { startHttp } from "../../src/services/http.ts";
 import { startServices } from "../../src/services/index.ts";
@@ -38,7 +39,7 @@ const enc = new TextEncoder();
 describe("idle timeouts of the built-in services", () => {
   test("echo closes a connection idle for its timeout; one that talks stays", async () => {
     const world = simSocketPair();
-    const echo = startEcho(world.b.net, 7, { idleTimeout: 10_000 });
+    const echo = startEcho(world.b.net, 7, { idleTimeout: ms(10_000) });
     const quiet = await settle(world, world.a.net.connect("10.0.0.2", 7));
     const chatty = await settle(world, world.a.net.connect("10.0.0.2", 7));
     let quietEnded: number | undefined;
@@ -47,7 +48,7 @@ describe("idle timeouts of the built-in services", () => {
     });
     for (let t = 4000; t <= 24_000; t += 4000) {
       await run(world, t);
-      world.clock.advanceTo(t);
+      world.clock.advanceTo(instant(t));
       await settle(world, chatty.write(enc.encode("ping")));
       expect(await settle(world, chatty.read())).toEqual(enc.encode("ping"));
     }
@@ -61,7 +62,7 @@ describe("idle timeouts of the built-in services", () => {
 
   test("HTTP closes a persistent connection after its keep-alive timeout", async () => {
     const world = simSocketPair();
-    const http = startHttp(world.b.net, 80, { idleTimeout: 5000 });
+    const http = startHttp(world.b.net, 80, { idleTimeout: ms(5000) });
     const conn = await settle(world, world.a.net.connect("10.0.0.2", 80));
     await settle(world, conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
     let ended: number | undefined;
@@ -91,7 +92,7 @@ describe("idle timeouts of the built-in services", () => {
     services.close();
 
     const never = simSocketPair();
-    const off = startServices(never.b.net, never.b.sockets, { idleTimeout: 0 });
+    const off = startServices(never.b.net, never.b.sockets, { idleTimeout: ms(0) });
     await settle(never, never.a.net.connect("10.0.0.2", 7));
     await run(never, 1_000_000);
     expect(off.list.find((s) => s.name === "echo")?.stats?.()).toEqual({ open: 1, idleClosed: 0 });

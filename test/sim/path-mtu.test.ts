@@ -11,6 +11,7 @@
  *   (settings.mtuProbing, RFC 4821 §7.7) lowers the MSS after repeated
  *   timeouts.
  */
+import { instant, ms } from "../../src/clock/time.ts";
 import { describe, expect, test } from "bun:test";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import type { LinkEnd } from "../../src/link/link.ts";
@@ -65,7 +66,7 @@ function transfer(opts: {
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu: opts.pathMtu,
     ...(opts.router ? { router: ip("10.0.0.254") } : {}),
-    settings: { delay: 10, bandwidth: 20e6 },
+    settings: { delay: ms(10), bandwidth: 20e6 },
   });
   const tcp = opts.tcp ?? {};
   const a = new Host({ name: "a", addr: ip("10.0.0.1"), mtu: 1500, tcp, random: () => 7 });
@@ -99,7 +100,7 @@ function transfer(opts: {
   if (typeof client === "string") throw new Error(client);
   streamOut(client, data, clock);
   aa.flush();
-  clock.runUntilIdle({ maxTime: opts.maxTime, maxEvents: 5_000_000 });
+  clock.runUntilIdle({ maxTime: instant(opts.maxTime), maxEvents: 5_000_000 });
   return { client, received: received.subarray(0, got), data, sentSizes, wire, a, clock };
 }
 

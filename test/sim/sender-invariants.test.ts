@@ -16,6 +16,7 @@
  * A failing seed is printed.
  */
 import { describe, expect, test } from "bun:test";
+import { instant, ms } from "../../src/clock/time.ts";
 import type { LinkEnd } from "../../src/link/link.ts";
 import type { WireSettings } from "../../src/link/sim-wire.ts";
 import { simPair } from "../../src/runtime/sim-pair.ts";
@@ -150,7 +151,7 @@ function run(c: Case, seed: number): Outcome {
   client = tcb;
   streamOut(tcb, data, clock);
   aa.flush();
-  clock.runUntilIdle({ maxTime: 600_000, maxEvents: 5_000_000 });
+  clock.runUntilIdle({ maxTime: instant(600_000), maxEvents: 5_000_000 });
   return {
     violations,
     delivered,
@@ -165,26 +166,26 @@ const CASES: Case[] = [
     name: "MTU 1500, 20 Mbit/s, 10 ms, queue 8, 1% loss",
     mtu: 1500,
     bytes: 2 * MiB,
-    wire: { bandwidth: 20e6, delay: 10, queueLimit: 8, loss: 0.01 },
+    wire: { bandwidth: 20e6, delay: ms(10), queueLimit: 8, loss: 0.01 },
   },
   {
     name: "MTU 9000, 100 Mbit/s, 5 ms, queue 4, 0.5% loss",
     mtu: 9000,
     bytes: 4 * MiB,
-    wire: { bandwidth: 100e6, delay: 5, queueLimit: 4, loss: 0.005 },
+    wire: { bandwidth: 100e6, delay: ms(5), queueLimit: 4, loss: 0.005 },
   },
   {
     name: "MTU 1500, no SACK or timestamps (NewReno), queue 6, 2% loss",
     mtu: 1500,
     bytes: MiB,
-    wire: { bandwidth: 10e6, delay: 20, queueLimit: 6, loss: 0.02 },
+    wire: { bandwidth: 10e6, delay: ms(20), queueLimit: 6, loss: 0.02 },
     tcp: { sack: false, timestamps: false, congestionControl: "newreno" },
   },
   {
     name: "MTU 1500, small buffers (16 KiB), queue 4, 1% loss",
     mtu: 1500,
     bytes: MiB,
-    wire: { bandwidth: 10e6, delay: 10, queueLimit: 4, loss: 0.01 },
+    wire: { bandwidth: 10e6, delay: ms(10), queueLimit: 4, loss: 0.01 },
     tcp: { sndBuf: 16 * 1024, rcvBuf: 16 * 1024 },
   },
 ];

@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Sockets } from "../../src/api/sockets.ts";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import type { LinkEnd } from "../../src/link/link.ts";
 import { SimWire } from "../../src/link/sim-wire.ts";
@@ -47,7 +48,7 @@ function world() {
     name: "b",
     addr: ip("10.0.0.2"),
     isn: { fixed: 5000 },
-    tcp: { delayedAck: 0 },
+    tcp: { delayedAck: ms(0) },
   });
   const trace: string[] = [];
   const aa = attach(a, wire.a, clock);
@@ -91,10 +92,10 @@ describe("events are delivered after the segment that raised them", () => {
     const { clock, a, b, aa, ab, trace } = world();
     const listener = b.listen(80, 1);
     if (typeof listener === "string") throw new Error(listener);
-    const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, 0);
+    const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, EPOCH);
     if (typeof client === "string") throw new Error(client);
     aa.flush();
-    clock.runUntilIdle({ maxTime: 10 });
+    clock.runUntilIdle({ maxTime: instant(10) });
     const server = listener.accept() as TcbView;
     expect(server.state).toBe(State.Established);
 
@@ -128,7 +129,7 @@ describe("events are delivered after the segment that raised them", () => {
     client.send(text("ping"), clock.now());
     client.close(clock.now());
     aa.flush();
-    clock.runUntilIdle({ maxTime: 10 });
+    clock.runUntilIdle({ maxTime: instant(10) });
     trace.splice(0, trace.indexOf('callback reads "ping"'));
 
     expect(reentered).toEqual([]);
@@ -165,10 +166,10 @@ describe("events are delivered after the segment that raised them", () => {
     sockets.bind(lfd, 80);
     sockets.listen(lfd);
     const accepting = sockets.accept(lfd);
-    const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, 0);
+    const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, EPOCH);
     if (typeof client === "string") throw new Error(client);
     aa.flush();
-    clock.runUntilIdle({ maxTime: 10 });
+    clock.runUntilIdle({ maxTime: instant(10) });
     const fd = (await accepting) as number;
 
     const reentered = reentries(b);
@@ -176,7 +177,7 @@ describe("events are delivered after the segment that raised them", () => {
     const reading = sockets.recv(fd);
     client.send(text("hello"), clock.now());
     aa.flush();
-    clock.runUntilIdle({ maxTime: 10 });
+    clock.runUntilIdle({ maxTime: instant(10) });
     const got = await reading;
     expect(got instanceof Uint8Array ? str(got) : got).toBe("hello");
     // The read (and the flush that follows it) ran after b had processed the segment.

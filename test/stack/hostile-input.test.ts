@@ -20,6 +20,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { Rng } from "../../src/util/rng.ts";
@@ -30,8 +31,8 @@ import { buildIcmpPacket, buildTcpPacket, tcpSegment } from "../../src/wire/pack
 import { seqAdd } from "../../src/wire/seq.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { fcParams } from "../wire/prop.ts";
-import { A, B, connected, host } from "./util.ts";
 import { actionArb, LISTEN_PORT, Run, tcpOf } from "./hostile-input.ts";
+import { A, B, connected, host } from "./util.ts";
 
 const SCALE = Math.max(1, Number(process.env.HOSTILE_RUNS ?? 1));
 const runs = (n: number) => ({ ...fcParams(Math.round(n * SCALE)), includeErrorInReport: true });
@@ -81,8 +82,8 @@ describe("hostile-input findings, as explicit packets", () => {
       emitIpv4({ ...repr, fragmentOffset: 8, moreFragments: more }, len, pkt);
       return pkt;
     };
-    b.receive(frag(8, true), 0); // held, waiting for offset 0
-    b.receive(frag(12, false), 0); // same offset, other length: the datagram is discarded
+    b.receive(frag(8, true), EPOCH); // held, waiting for offset 0
+    b.receive(frag(12, false), EPOCH); // same offset, other length: the datagram is discarded
     expect(b.stats().packets["ip.in"]).toBe(2);
     expect(b.stats().drops).toEqual({ "ip.fragment-overlap": 2 });
     expect(b.reassemblyUsage()).toEqual({ datagrams: 1, bytes: 0 }); // dead until its timer
@@ -104,7 +105,7 @@ describe("hostile-input findings, as explicit packets", () => {
           flags,
           window: 65535,
         });
-        b.receive(buildTcpPacket(src, B, seg), 0);
+        b.receive(buildTcpPacket(src, B, seg), EPOCH);
       }
     }
     expect(b.takeOutput()).toEqual([]);
@@ -122,7 +123,7 @@ describe("hostile-input findings, as explicit packets", () => {
       flags: Flag.SYN,
       window: 65535,
     });
-    b.receive(buildTcpPacket(B, B, seg), 0);
+    b.receive(buildTcpPacket(B, B, seg), EPOCH);
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops).toEqual({ "ip.bad-source": 1 });
   });
@@ -131,26 +132,26 @@ describe("hostile-input findings, as explicit packets", () => {
     const b = host("b");
     const l = b.listen(LISTEN_PORT, 2); // backlog 2, half-open limit 2
     if (typeof l === "string") throw new Error(l);
-    b.receive(synFrom(1), 0);
-    b.receive(synFrom(1, Flag.ACK, 5001), 0); // host b's ISS is 5000
-    b.receive(synFrom(2), 0);
-    b.receive(synFrom(3), 0); // two half-open, one completed
-    b.receive(synFrom(2, Flag.ACK, 5001), 0);
+    b.receive(synFrom(1), EPOCH);
+    b.receive(synFrom(1, Flag.ACK, 5001), EPOCH); // host b's ISS is 5000
+    b.receive(synFrom(2), EPOCH);
+    b.receive(synFrom(3), EPOCH); // two half-open, one completed
+    b.receive(synFrom(2, Flag.ACK, 5001), EPOCH);
     expect(l.acceptQueue.length).toBe(2);
     b.takeOutput();
     // The third completion finds the queue full: dropped, still SYN-RECEIVED.
-    b.receive(synFrom(3, Flag.ACK, 5001), 0);
+    b.receive(synFrom(3, Flag.ACK, 5001), EPOCH);
     expect(l.acceptQueue.length).toBe(2);
     expect(l.acceptOverflows).toBe(1);
     expect([...l.halfOpen].map((t) => t.state)).toEqual([State.SynReceived]);
     expect(b.takeOutput()).toEqual([]);
     // The application accepts one; our SYN-ACK's timer brings the peer's ACK again.
     expect(l.accept()?.remote.port).toBe(1001);
-    b.poll(1000);
+    b.poll(instant(1000));
     const [synAck] = b.takeOutput().map(tcpOf);
     expect(synAck?.flags).toBe(Flag.SYN | Flag.ACK);
     expect(synAck?.dstPort).toBe(1003);
-    b.receive(synFrom(3, Flag.ACK, 5001), 1010);
+    b.receive(synFrom(3, Flag.ACK, 5001), instant(1010));
     expect(l.acceptQueue.map((t) => t.remote.port)).toEqual([1002, 1003]);
     // Every packet accounted for: 7 in, all delivered to the listener or a connection.
     expect(b.stats().packets["tcp.delivered"]).toBe(7);
@@ -162,7 +163,7 @@ describe("forged ICMP errors in bulk (RFC 5927)", () => {
   test("20,000 forged messages about one connection: the floor holds, nothing grows, every one counted", () => {
     const { a, b, clients } = connected(1);
     const client = clients[0] as Tcb;
-    client.send(new Uint8Array(20_000), 1);
+    client.send(new Uint8Array(20_000), instant(1));
     const sent = a.takeOutput();
     const first = sent[0] as Uint8Array;
     const rng = new Rng(9);
@@ -185,7 +186,7 @@ describe("forged ICMP errors in bulk (RFC 5927)", () => {
               original: icmpErrorQuote(forged).slice(),
             } as const);
       const src = ip("10.7.0.0") + (r & 0xffff);
-      a.receive(buildIcmpPacket(src, A, msg), 2);
+      a.receive(buildIcmpPacket(src, A, msg), instant(2));
     }
     const stats = a.stats();
     // Every message accounted for: acted on, or ignored with a reason.

@@ -6,7 +6,7 @@
  * scripts/fuzz.ts runs it for a soak of any length.
  */
 import fc from "fast-check";
-import type { Millis } from "../../src/clock/clock.ts";
+import { EPOCH, type Instant, later, max, ms } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
@@ -48,7 +48,7 @@ interface World {
   /** B's end of the connection A opened before the run. */
   readonly conn: TcbView;
   readonly connPort: number;
-  now: Millis;
+  now: Instant;
   udpRead: number;
   readonly log: string[];
   /** How many connections the host held before the hostile packets. */
@@ -67,13 +67,13 @@ function makeWorld(): World {
   if (typeof listener === "string") throw new Error(listener);
   const udp = b.udpBind(UDP_PORT);
   if (typeof udp === "string") throw new Error(udp);
-  const client = a.connect({ addr: B, port: LISTEN_PORT }, 0);
+  const client = a.connect({ addr: B, port: LISTEN_PORT }, EPOCH);
   if (typeof client === "string") throw new Error(client);
-  pump(a, b, 0);
+  pump(a, b, EPOCH);
   const conn = listener.accept();
   if (conn === undefined || conn.state !== State.Established) throw new Error("no connection");
   // Data in flight from b, never acknowledged: ICMP errors have a window to quote.
-  conn.send(new Uint8Array(6000), 0);
+  conn.send(new Uint8Array(6000), EPOCH);
   b.takeOutput();
   return {
     b,
@@ -81,7 +81,7 @@ function makeWorld(): World {
     udp,
     conn,
     connPort: client.local.port,
-    now: 0,
+    now: EPOCH,
     udpRead: 0,
     log: [],
     baseConnections: b.connections().length,
@@ -769,7 +769,7 @@ export class Run {
         this.icmpFlood(a);
         return;
       case "time":
-        this.advance(w.now + a.dt);
+        this.advance(later(w.now, ms(a.dt)));
         return;
       case "accept": {
         const t = w.listener.accept();
@@ -854,18 +854,18 @@ export class Run {
     for (const ack of acks) this.receive(ack);
   }
 
-  advance(to: Millis): void {
+  advance(to: Instant): void {
     const w = this.w;
     for (let i = 0; ; i++) {
       const at = w.b.pollAt();
       if (at === undefined || at > to) break;
       if (i > 10_000) this.fail(`timer livelock at ${at}`);
-      w.now = Math.max(w.now, at);
+      w.now = max(w.now, at);
       w.log.push(`t=${w.now} poll`);
       w.b.poll(w.now);
       this.afterStep(undefined);
     }
-    w.now = Math.max(w.now, to);
+    w.now = max(w.now, to);
   }
 
   /**
@@ -877,7 +877,7 @@ export class Run {
    */
   finish(): void {
     const w = this.w;
-    this.advance(w.now + 31_000);
+    this.advance(later(w.now, ms(31_000)));
     this.readUdp();
     const { packets, drops } = w.b.stats();
     const p = (k: string) => packets[k] ?? 0;

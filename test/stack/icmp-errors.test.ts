@@ -6,6 +6,7 @@
  * next is read from its output.
  */
 import { describe, expect, test } from "bun:test";
+import { instant } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
@@ -61,12 +62,12 @@ function dataSegments(tcb: Tcb, packets: Uint8Array[]): [number, number, number,
 function settle(a: Host, b: Host, now: number, limit = 10_000): number {
   let t = now;
   for (;;) {
-    pump(a, b, t);
+    pump(a, b, instant(t));
     const next = Math.min(a.pollAt() ?? Infinity, b.pollAt() ?? Infinity);
     if (next > now + limit) return t;
     t = Math.max(t, next);
-    a.poll(t);
-    b.poll(t);
+    a.poll(instant(t));
+    b.poll(instant(t));
   }
 }
 
@@ -74,7 +75,7 @@ function settle(a: Host, b: Host, now: number, limit = 10_000): number {
 function sentData(n: number, tcp = {}) {
   const w = connected(1, tcp);
   const client = w.clients[0] as Tcb;
-  client.send(bytes(n), 10);
+  client.send(bytes(n), instant(10));
   return { ...w, client, server: w.servers[0] as Tcb, sent: w.a.takeOutput() };
 }
 
@@ -88,7 +89,7 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     ]);
     const cwnd = client.congestion.cwnd;
     // A router whose next hop carries 1000 bytes refuses both.
-    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), 15);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), instant(15));
     expect(client.pmtu.mtu).toBe(1000);
     expect(client.sndMss).toBe(960);
     expect(client.effSndMss).toBe(948); // 1000 − 40 − 12 of timestamps
@@ -109,13 +110,13 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     expect(a.stats().packets["tcp.icmp-pmtu-lowered"]).toBe(1);
     expect(a.stats().packets["icmp.dest-unreachable-in"]).toBe(1);
     // The second message, about the second segment, says nothing new: ignored and counted.
-    a.receive(fragNeeded(sent[1] as Uint8Array, 1000), 16);
+    a.receive(fragNeeded(sent[1] as Uint8Array, 1000), instant(16));
     expect(a.takeOutput()).toEqual([]);
     expect(a.stats().drops["icmp.pmtu-not-lower"]).toBe(1);
     // Everything arrives, in order, through a path of 1000 bytes.
-    for (const p of again) b.receive(p, 20);
+    for (const p of again) b.receive(p, instant(20));
     settle(a, b, 20);
-    const got = server.recv(10_000, 21);
+    const got = server.recv(10_000, instant(21));
     expect(got).toEqual(bytes(4000));
     expect(client.sndUna).toBe(client.sndNxt);
     expect(client.congestion.stats.recoveries).toBe(0);
@@ -125,16 +126,16 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     const w = connected(1);
     const client = w.clients[0] as Tcb;
     const data = bytes(1500);
-    client.send(data.subarray(0, 100), 10); // goes at once
-    client.send(data.subarray(100), 10); // Nagle holds it …
-    client.close(10); // … until the FIN may follow: 1400 bytes and the FIN in one segment
+    client.send(data.subarray(0, 100), instant(10)); // goes at once
+    client.send(data.subarray(100), instant(10)); // Nagle holds it …
+    client.close(instant(10)); // … until the FIN may follow: 1400 bytes and the FIN in one segment
     const sent = w.a.takeOutput();
     expect(dataSegments(client, sent).map(([seq, len]) => [seq, len])).toEqual([
       [1, 100],
       [101, 1400],
     ]);
-    w.b.receive(sent[0] as Uint8Array, 12); // the small one crosses
-    w.a.receive(fragNeeded(sent[1] as Uint8Array, 1000), 15);
+    w.b.receive(sent[0] as Uint8Array, instant(12)); // the small one crosses
+    w.a.receive(fragNeeded(sent[1] as Uint8Array, 1000), instant(15));
     const again = w.a.takeOutput().map((p) => tcpOf(p));
     expect(
       again.map((t) => [seqAdd(t?.seq ?? 0, -client.iss), t?.payload.length, t?.flags]),
@@ -144,7 +145,7 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     ]);
     settle(w.a, w.b, 20);
     const server = w.servers[0] as Tcb;
-    expect(server.recv(4000, 30)).toEqual(data);
+    expect(server.recv(4000, instant(30))).toEqual(data);
     expect(server.state).toBe(State.CloseWait);
   });
 
@@ -157,7 +158,7 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
       const seqAt = 20 + 4;
       const view = new DataView(forged.buffer);
       view.setUint32(seqAt, seqAdd(view.getUint32(seqAt), delta));
-      a.receive(fragNeeded(forged, 576), 15);
+      a.receive(fragNeeded(forged, 576), instant(15));
     }
     expect(a.takeOutput()).toEqual([]);
     expect(client.pmtu.mtu).toBe(1500);
@@ -168,7 +169,7 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
 
   test("a forged tiny next-hop MTU is raised to the floor (min_pmtu 552), and segments then go without DF", () => {
     const { a, client, sent } = sentData(3000);
-    a.receive(fragNeeded(sent[0] as Uint8Array, 68), 15);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 68), instant(15));
     expect(client.pmtu.mtu).toBe(552);
     expect(client.pmtu.clamped).toBe(true);
     expect(client.effSndMss).toBe(500);
@@ -184,18 +185,18 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
 
   test("the floor is a setting, and minMss still bounds the MSS below it", () => {
     const low = sentData(3000, { minPmtu: 68, minMss: 216 });
-    low.a.receive(fragNeeded(low.sent[0] as Uint8Array, 100), 15);
+    low.a.receive(fragNeeded(low.sent[0] as Uint8Array, 100), instant(15));
     expect(low.client.pmtu.mtu).toBe(100);
     expect(low.client.sndMss).toBe(216); // 100 − 40 = 60, under minMss
   });
 
   test("next-hop MTU 0 (an old router): the RFC 1191 §7 plateau below the refused datagram", () => {
     const { a, client, sent } = sentData(3000);
-    a.receive(fragNeeded(sent[0] as Uint8Array, 0), 15);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 0), instant(15));
     expect(client.pmtu.mtu).toBe(1492); // the plateau below 1500
     const after = a.takeOutput();
     expect(after[0]?.length).toBe(1492);
-    a.receive(fragNeeded(after[0] as Uint8Array, 0), 16);
+    a.receive(fragNeeded(after[0] as Uint8Array, 0), instant(16));
     expect(client.pmtu.mtu).toBe(1006); // and the one below that
   });
 
@@ -203,24 +204,24 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     const a = host("a");
     const b = host("b");
     b.listen(80, 1);
-    const client = a.connect({ addr: B, port: 80 }, 0) as Tcb;
+    const client = a.connect({ addr: B, port: 80 }, instant(0)) as Tcb;
     const syn = a.takeOutput()[0] as Uint8Array;
     const rtxAt = client.rtxAt;
-    a.receive(fragNeeded(syn, 1000), 5);
+    a.receive(fragNeeded(syn, 1000), instant(5));
     expect(a.takeOutput()).toEqual([]);
     expect(client.rtxAt).toBe(rtxAt);
     expect(client.pmtu.mtu).toBe(1000);
-    b.receive(syn, 10);
-    pump(a, b, 10);
+    b.receive(syn, instant(10));
+    pump(a, b, instant(10));
     expect(client.state).toBe(State.Established);
     expect(client.sndMss).toBe(960); // b offered 1460
   });
 
   test("never raised by ICMP: a larger next-hop MTU is ignored", () => {
     const { a, client, sent } = sentData(3000);
-    a.receive(fragNeeded(sent[0] as Uint8Array, 1200), 15);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 1200), instant(15));
     const after = a.takeOutput();
-    a.receive(fragNeeded(after[0] as Uint8Array, 1400), 16);
+    a.receive(fragNeeded(after[0] as Uint8Array, 1400), instant(16));
     expect(client.pmtu.mtu).toBe(1200);
     expect(a.stats().drops["icmp.pmtu-not-lower"]).toBe(1);
   });
@@ -228,18 +229,18 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
   test("pmtuDiscovery off: reports are ignored and segments carry no DF", () => {
     const { a, client, sent } = sentData(3000, { pmtuDiscovery: false });
     expect(dataSegments(client, sent).every(([, , , df]) => !df)).toBe(true);
-    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), 15);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), instant(15));
     expect(client.pmtu.mtu).toBe(1500);
     expect(a.stats().drops["icmp.pmtu-off"]).toBe(1);
   });
 
   test("a new connection to that destination starts from the path MTU learned; after 10 minutes it is forgotten (RFC 1191 §6.3)", () => {
     const { a, b, client, sent } = sentData(3000);
-    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), 15);
-    pump(a, b, 20);
+    a.receive(fragNeeded(sent[0] as Uint8Array, 1000), instant(15));
+    pump(a, b, instant(20));
     const listener = b.listenerOn(80);
-    const second = a.connect({ addr: B, port: 80 }, 30) as Tcb;
-    pump(a, b, 30);
+    const second = a.connect({ addr: B, port: 80 }, instant(30)) as Tcb;
+    pump(a, b, instant(30));
     listener?.accept();
     expect(second.state).toBe(State.Established);
     expect(second.pmtu.mtu).toBe(1000);
@@ -247,12 +248,12 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
     // Ten minutes after the report the estimate ages out: the first connection's next event
     // brings its MSS back, and a new connection starts at the first hop's MTU.
     const later = 15 + 600_000;
-    client.send(bytes(10), later);
-    pump(a, b, later);
+    client.send(bytes(10), instant(later));
+    pump(a, b, instant(later));
     expect(client.pmtu.mtu).toBe(1500);
     expect(client.effSndMss).toBe(1448);
-    const third = a.connect({ addr: B, port: 80 }, later) as Tcb;
-    pump(a, b, later);
+    const third = a.connect({ addr: B, port: 80 }, instant(later)) as Tcb;
+    pump(a, b, instant(later));
     expect(third.effSndMss).toBe(1448);
   });
 });
@@ -260,7 +261,7 @@ describe("RFC 1191: fragmentation needed lowers the segment size", () => {
 describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
   function synSent(tcp = {}) {
     const a = host("a", { tcp });
-    const tcb = a.connect({ addr: B, port: 80 }, 0) as Tcb;
+    const tcb = a.connect({ addr: B, port: 80 }, instant(0)) as Tcb;
     const syn = a.takeOutput()[0] as Uint8Array;
     return { a, tcb, syn };
   }
@@ -269,7 +270,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
     const { a, tcb, syn } = synSent();
     const events: string[] = [];
     tcb.events = { closed: (_t, error) => events.push(`closed ${error}`) };
-    a.receive(icmpAbout(syn, { code: 3 }, B), 5);
+    a.receive(icmpAbout(syn, { code: 3 }, B), instant(5));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBe("ECONNREFUSED");
     expect(events).toEqual(["closed ECONNREFUSED"]);
@@ -280,21 +281,21 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
 
   test("protocol unreachable in SYN-SENT: ENOPROTOOPT (as Linux and FreeBSD name it)", () => {
     const { a, tcb, syn } = synSent();
-    a.receive(icmpAbout(syn, { code: 2 }, B), 5);
+    a.receive(icmpAbout(syn, { code: 2 }, B), instant(5));
     expect(tcb.error).toBe("ENOPROTOOPT");
   });
 
   test("a port unreachable on an established connection is only a soft error (RFC 5461 §4.1)", () => {
     const { a, client, sent } = sentData(100);
-    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 3 }, B), 15);
+    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 3 }, B), instant(15));
     expect(client.state).toBe(State.Established);
-    expect(client.softError).toEqual({ error: "ECONNREFUSED", at: 15 });
+    expect(client.softError).toEqual({ error: "ECONNREFUSED", at: instant(15) });
     expect(a.stats().packets["tcp.icmp-soft-error"]).toBe(1);
   });
 
   test("a soft error (host unreachable) is what the connection reports when it later times out", () => {
     const { a, client, sent } = sentData(100, { maxRetransmissions: 2 });
-    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 1 }), 500);
+    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 1 }), instant(500));
     expect(client.state).toBe(State.Established); // RFC 1122 §4.2.3.9: MUST NOT abort
     for (let t = a.pollAt(); t !== undefined && client.state !== State.Closed; t = a.pollAt()) {
       a.poll(t);
@@ -305,11 +306,11 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
 
   test("heard from the peer after the error: the timeout is ETIMEDOUT again", () => {
     const { a, b, client, sent } = sentData(100, { maxRetransmissions: 2 });
-    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 1 }), 500);
-    for (const p of sent) b.receive(p, 600);
+    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 1 }), instant(500));
+    for (const p of sent) b.receive(p, instant(600));
     settle(a, b, 600); // the (delayed) ACK arrives: the path works
     expect(client.sndUna).toBe(client.sndNxt);
-    client.send(bytes(100), 800);
+    client.send(bytes(100), instant(800));
     a.takeOutput(); // lost from here on
     for (let t = a.pollAt(); t !== undefined && client.state !== State.Closed; t = a.pollAt()) {
       a.poll(t);
@@ -320,7 +321,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
 
   test("in SYN-SENT a soft error waits for the SYN's retries, then names the failure", () => {
     const { a, tcb, syn } = synSent({ synRetries: 1 });
-    a.receive(icmpAbout(syn, { code: 1 }), 5);
+    a.receive(icmpAbout(syn, { code: 1 }), instant(5));
     expect(tcb.state).toBe(State.SynSent);
     for (let t = a.pollAt(); t !== undefined && tcb.state !== State.Closed; t = a.pollAt()) {
       a.poll(t);
@@ -331,7 +332,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
 
   test("time exceeded in transit is a soft error too", () => {
     const { a, client, sent } = sentData(100);
-    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 0, type: "time-exceeded" }), 15);
+    a.receive(icmpAbout(sent[0] as Uint8Array, { code: 0, type: "time-exceeded" }), instant(15));
     expect(client.softError?.error).toBe("EHOSTUNREACH");
     expect(a.stats().packets["icmp.time-exceeded-in"]).toBe(1);
   });
@@ -342,7 +343,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
     // Another port pair, another source, a quote cut short, not IPv4.
     const otherPort = seg.slice();
     otherPort[20] = 0x12;
-    a.receive(icmpAbout(otherPort, { code: 3 }), 15);
+    a.receive(icmpAbout(otherPort, { code: 3 }), instant(15));
     const notOurs = seg.slice();
     notOurs.set([10, 9, 9, 9], 12);
     a.receive(
@@ -351,17 +352,17 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
         code: 3,
         original: icmpErrorQuote(notOurs).slice(),
       }),
-      15,
+      instant(15),
     );
     const short = buildIcmpPacket(ROUTER, A, {
       type: "dest-unreachable",
       code: 1,
       original: seg.slice(0, 24),
     });
-    a.receive(short, 15);
+    a.receive(short, instant(15));
     a.receive(
       buildIcmpPacket(ROUTER, A, { type: "dest-unreachable", code: 1, original: bytes(28) }),
-      15,
+      instant(15),
     );
     expect(a.stats().drops).toEqual({
       "icmp.no-connection": 1,
@@ -382,7 +383,7 @@ describe("RFC 1122 §4.1.3.3: UDP hears of ICMP errors", () => {
     const seen: string[] = [];
     sock.onError = (_s, e) => seen.push(`${e.errno} ${e.hard} ${e.to.port}`);
     sock.sendTo({ addr: B, port: 7 }, bytes(10));
-    pump(a, b, 0); // b has no socket on 7: port unreachable back
+    pump(a, b, instant(0)); // b has no socket on 7: port unreachable back
     expect(seen).toEqual(["ECONNREFUSED true 7"]);
     expect(a.stats().packets["udp.icmp-errors"]).toBe(1);
   });
@@ -390,7 +391,7 @@ describe("RFC 1122 §4.1.3.3: UDP hears of ICMP errors", () => {
   test("no socket on the quoted port: ignored and counted", () => {
     const a = host("a");
     const dg = buildUdpPacket(A, B, { srcPort: 5000, dstPort: 7, payload: bytes(4) });
-    a.receive(icmpAbout(dg, { code: 3 }, B), 0);
+    a.receive(icmpAbout(dg, { code: 3 }, B), instant(0));
     expect(a.stats().drops["icmp.no-socket"]).toBe(1);
   });
 });
@@ -401,8 +402,8 @@ describe("RFC 792, RFC 1122 §3.3.2: reassembly timeout", () => {
   test("Time Exceeded, code 1, quoting the first fragment, when it had arrived", () => {
     const b = host("b");
     const [first] = fragments(repr, bytes(3000), [1480]);
-    b.receive(first as Uint8Array, 0);
-    b.poll(30_000);
+    b.receive(first as Uint8Array, instant(0));
+    b.poll(instant(30_000));
     const out = b.takeOutput();
     expect(out.length).toBe(1);
     const ipp = parseIpv4(out[0] as Uint8Array);
@@ -422,8 +423,8 @@ describe("RFC 792, RFC 1122 §3.3.2: reassembly timeout", () => {
   test("nothing without fragment zero", () => {
     const b = host("b");
     const [, last] = fragments(repr, bytes(3000), [1480]);
-    b.receive(last as Uint8Array, 0);
-    b.poll(30_000);
+    b.receive(last as Uint8Array, instant(0));
+    b.poll(instant(30_000));
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops["ip.fragment-timeout"]).toBe(1);
   });

@@ -5,6 +5,7 @@
  * through the @ts-expect-error markers; the test itself checks the reads.
  */
 import { expect, test } from "bun:test";
+import { EPOCH } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
 import { A, B, host, pump } from "./util.ts";
@@ -30,9 +31,9 @@ test("a connection from the Host reads its RFC 9293 §3.3.1 variables through th
   const a = host("a");
   const b = host("b");
   if (typeof b.listen(80, 1) === "string") throw new Error("listen");
-  const tcb = a.connect({ addr: B, port: 80 }, 0);
+  const tcb = a.connect({ addr: B, port: 80 }, EPOCH);
   if (typeof tcb === "string") throw new Error(tcb);
-  pump(a, b, 0);
+  pump(a, b, EPOCH);
   expect(tcb.state).toBe(State.Established);
   expect(tcb.sndUna).toBe(1001);
   expect(tcb.irs).toBe(5000);

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { instant } from "../../src/clock/time.ts";
 import { pcapMemory } from "../../src/link/pcap.ts";
 import { icmpv6ErrorQuote } from "../../src/wire/icmpv6.ts";
 import { ip6 } from "../../src/wire/ipv6-addr.ts";
@@ -81,7 +82,7 @@ describe("tshark reads what the IPv6 codecs write", () => {
       try {
         const pcap = join(dir, "ipv6.pcap");
         const { writer, bytes } = pcapMemory();
-        for (const [i, p] of packets().entries()) writer.write(i, p);
+        for (const [i, p] of packets().entries()) writer.write(instant(i), p);
         writeFileSync(pcap, bytes());
         const bad = tshark(pcap, [
           "-Y",

@@ -27,10 +27,17 @@
  */
 
 import { Sockets } from "../../api/sockets.ts";
+import { EPOCH, instant } from "../../clock/time.ts";
 import { VirtualClock } from "../../clock/virtual-clock.ts";
 import type { LinkEnd, PacketHandler } from "../../link/link.ts";
 import { type Attachment, attach } from "../../runtime/attach.ts";
 import { Host } from "../../stack/host.ts";
+import {
+  DEFAULT_PERSONALITY,
+  hostSettingsFor,
+  type Personality,
+  personalityNamed,
+} from "../../tcp/personality.ts";
 import type { TcpSettings } from "../../tcp/settings.ts";
 import { State } from "../../tcp/state.ts";
 import type { TcbView } from "../../tcp/view.ts";
@@ -40,12 +47,6 @@ import { IpProto, type Ipv4Header, parseIpv4 } from "../../wire/ipv4.ts";
 import { buildTcpPacket } from "../../wire/packet.ts";
 import { parseTcp } from "../../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../../wire/tcp-types.ts";
-import {
-  DEFAULT_PERSONALITY,
-  hostSettingsFor,
-  type Personality,
-  personalityNamed,
-} from "../../tcp/personality.ts";
 import {
   activeStatements,
   formatParseError,
@@ -325,7 +326,7 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
 }
 
 class ScenarioRun {
-  private readonly clock = new VirtualClock(0);
+  private readonly clock = new VirtualClock(EPOCH);
   private readonly out: Captured[] = [];
   private readonly notes: string[] = [];
   private readonly tolUs: number;
@@ -480,7 +481,7 @@ class ScenarioRun {
     const p = this.pending;
     if (p !== undefined && p.limitUs / 1000 > nowMs && p.limitUs / 1000 < to) to = p.limitUs / 1000;
     if (to < nowMs) to = nowMs;
-    this.clock.advanceTo(to);
+    this.clock.advanceTo(instant(to));
   }
 
   /** Settles a pending blocking call if it has returned; fails if it is late. */
