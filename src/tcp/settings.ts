@@ -1,6 +1,9 @@
 import { type Duration, ms } from "../clock/time.ts";
 import type { CongestionControlName } from "./congestion/controller.ts";
 
+/** Durations in settings are written `ms(…)`; presets take it from here, so they import nothing outside src/tcp. */
+export { ms };
+
 /**
  * Everything about TCP behaviour that a host, a lab or a personality may
  * choose, in one place: the SYN options (window scaling, timestamps, SACK and

@@ -480,7 +480,12 @@ export class Tcb implements DrivenTcb, EventSource {
     return timerList(this);
   }
 
-  /** Runs every timer due at `now`, then the output routine; its events follow (as in input()). */
+  /**
+   * Runs every timer due at `now`, then the output routine, then delivers the
+   * events. Unlike input(), output comes first: the timers that raise events
+   * (user timeout, retries exhausted, TIME-WAIT's end) close the connection,
+   * so no output follows them and there is nothing to answer in one segment.
+   */
   onTimer(now: Instant): void {
     const sendData = timersDue(this, now);
     if (sendData !== undefined) output(this, now, sendData);
