@@ -44,8 +44,21 @@ export function cookieKeys(secret: Uint8Array): CookieKeys {
   return { h1: halfSipKey(secret.subarray(0, 8)), h2: halfSipKey(secret.subarray(8, 16)) };
 }
 
+/**
+ * The 4-tuple as 32-bit words: an IPv4 address is one word, an IPv6 address
+ * four (as Linux's cookie_v6_hash), so the families never hash the same
+ * number of words.
+ */
 function tupleWords(local: Endpoint, remote: Endpoint): number[] {
-  return [remote.addr >>> 0, local.addr >>> 0, ((remote.port << 16) | local.port) >>> 0];
+  const ports = ((remote.port << 16) | local.port) >>> 0;
+  if (remote.family !== 6 && local.family !== 6) {
+    return [remote.addr >>> 0, local.addr >>> 0, ports];
+  }
+  return [...addrWords(remote), ...addrWords(local), ports];
+}
+
+function addrWords(ep: Endpoint): readonly number[] {
+  return ep.family === 6 ? ep.addr : [ep.addr >>> 0];
 }
 
 const minute = (now: Instant): number => Math.floor(now / 60_000);
