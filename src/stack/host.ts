@@ -4,7 +4,7 @@ import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { defaultTcpSettings, mssForMtu, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
 import {
   COOKIE_MINUTES,
@@ -53,7 +53,7 @@ export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
 export interface HostOptions {
   readonly name: string;
   readonly addr: Ipv4Addr;
-  /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40. */
+  /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40 (IPv6: MTU − 60). */
   readonly mtu?: number;
   /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
   readonly tcp?: Partial<TcpSettings>;
@@ -240,8 +240,8 @@ export class Host {
       // RFC 791: every internet module must handle 68-byte datagrams.
       throw new RangeError(`MTU must be an integer ≥ 68, got ${opts.mtu}`);
     }
-    // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header).
-    this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
+    // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header); an IPv6 TCB takes 20 less.
+    this.tcpSettings = { ...defaultTcpSettings, mss: mssForMtu(this.mtu), ...opts.tcp };
     const isn = opts.isn;
     this.isn =
       isn instanceof IsnGenerator

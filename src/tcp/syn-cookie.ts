@@ -1,10 +1,10 @@
 import type { Instant } from "../clock/time.ts";
 import { type HalfSipKey, halfSipHashWords, halfSipKey } from "../util/halfsiphash.ts";
-import type { Endpoint } from "../wire/addr.ts";
+import { type Endpoint, familyOf } from "../wire/addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { negotiate, synOptions } from "./options.ts";
-import type { TcpSettings } from "./settings.ts";
+import { settingsForFamily, type TcpSettings } from "./settings.ts";
 import { initialTsVal, timestampOf } from "./timestamps.ts";
 import { MAX_WINDOW_FIELD } from "./window-scale.ts";
 
@@ -124,14 +124,17 @@ export function decodeTsOptions(tsEcr: number): { wscale: number | undefined; sa
  * Tcb behind it.
  */
 export function cookieSynAck(
-  settings: TcpSettings,
+  listenerSettings: TcpSettings,
   keys: CookieKeys,
   syn: TcpSegment,
   local: Endpoint,
   remote: Endpoint,
   now: Instant,
 ): TcpSegment {
-  const n = negotiate(syn.options, settings);
+  // The MSS we offer is the one the Tcb of this family will have (Tcb.fromCookie).
+  const family = familyOf(remote);
+  const settings = settingsForFamily(listenerSettings, family);
+  const n = negotiate(syn.options, settings, false, family);
   const iss = cookieIss(keys, local, remote, syn.seq, mssIndexFor(n.peerMss), now);
   const peerTs = timestampOf(syn);
   // Without timestamps the cookie cannot carry window scaling or SACK: offer neither.

@@ -10,6 +10,8 @@ export type Ipv4Addr = number;
  */
 export type Endpoint = Ipv4Endpoint | Ipv6Endpoint;
 
+export type IpFamily = 4 | 6;
+
 export interface Ipv4Endpoint {
   readonly family?: 4;
   readonly addr: Ipv4Addr;
@@ -20,6 +22,10 @@ export interface Ipv6Endpoint {
   readonly family: 6;
   readonly addr: Ipv6Addr;
   readonly port: number;
+}
+
+export function familyOf(ep: Endpoint): IpFamily {
+  return ep.family ?? 4;
 }
 
 export function parseIpv4Addr(text: string): Ipv4Addr | undefined {
