@@ -7,7 +7,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import { EPOCH } from "../../src/clock/time.ts";
-import { cookieKeys, cookieSynAck } from "../../src/tcp/syn-cookie.ts";
+import {
+  COOKIE_MSS6,
+  cookieKeys,
+  cookieSynAck,
+  mssIndexFor,
+  synFromCookie,
+} from "../../src/tcp/syn-cookie.ts";
 import {
   defaultSendMss,
   mssForMtu,
@@ -97,5 +103,26 @@ describe("a Tcb sizes its segments by its endpoints' family", () => {
     const v4 = cookieSynAck(settings(AT_1500), keys, syn, LOCAL, REMOTE, EPOCH);
     expect(mssOption(v6.options)).toBe(1440);
     expect(mssOption(v4.options)).toBe(1460);
+  });
+
+  test("a cookie over IPv6 names an MSS from IPv6's table: 1220 for a SYN without one", () => {
+    expect(COOKIE_MSS6[mssIndexFor(undefined, 6)]).toBe(1220);
+    expect(COOKIE_MSS6[mssIndexFor(1440, 6)]).toBe(1440);
+    expect(COOKIE_MSS6[mssIndexFor(1400, 6)]).toBe(1220);
+    expect(COOKIE_MSS6[mssIndexFor(9000, 6)]).toBe(8940);
+    const keys = cookieKeys(new Uint8Array(16).fill(3));
+    for (const [options, want] of [
+      [[], 1220],
+      [MSS, 1440],
+    ] as const) {
+      const syn = seg({ flags: "S", seq: 5000, options: [...options] });
+      const synAck = cookieSynAck(settings(AT_1500), keys, syn, LOCAL6, REMOTE6, EPOCH);
+      const ack = seg({ flags: "A", seq: 5001, ack: (synAck.seq + 1) >>> 0 });
+      const back = synFromCookie(keys, ack, LOCAL6, REMOTE6, EPOCH);
+      if (back === undefined) throw new Error("the cookie did not check out");
+      expect(mssOption(back.syn.options)).toBe(want);
+      const tcb = Tcb.fromCookie({ ...opts(V6, AT_1500), ...back });
+      expect(tcb.sndMss).toBe(want);
+    }
   });
 });
