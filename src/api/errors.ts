@@ -21,7 +21,8 @@ export type ErrorCode =
   | "ENETUNREACH"
   | "EHOSTUNREACH"
   | "EHOSTDOWN"
-  | "ENONET";
+  | "ENONET"
+  | "EAFNOSUPPORT";
 
 const MESSAGES: Record<ErrorCode, string> = {
   EAGAIN: "Resource temporarily unavailable",
@@ -46,6 +47,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   EHOSTUNREACH: "No route to host",
   EHOSTDOWN: "Host is down",
   ENONET: "Machine is not on the network",
+  EAFNOSUPPORT: "Address family not supported by protocol",
 };
 
 /**

@@ -1,6 +1,7 @@
 import { type Instant, later, max } from "../clock/time.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { SentSegment } from "./send-buffer.ts";
+import { mssForMtu } from "./settings.ts";
 import type { Tcb } from "./tcb.ts";
 
 /**
@@ -25,9 +26,6 @@ import type { Tcb } from "./tcb.ts";
  *   repeated timeouts without progress lower the MSS in steps. The upward
  *   probes of RFC 4821 §7.3–§7.6 are not made: a lowered MSS stays.
  */
-
-/** IPv4 and TCP headers without options: the MSS is the MTU less these (RFC 879, RFC 9293 §3.7.1). */
-export const TCP_IPV4_HEADERS = 40;
 
 /** RFC 791, RFC 1191 §3: every IPv4 path carries 68-byte datagrams. */
 export const IPV4_MIN_MTU = 68;
@@ -100,7 +98,7 @@ export function startPathMtu(tcb: Tcb, mtu: number, clamped: boolean, agesAt: In
  */
 export function pathMss(tcb: Tcb): number {
   const negotiated = tcb.negotiated?.sndMss ?? tcb.sndMss;
-  const path = Math.min(tcb.pmtu.mtu - TCP_IPV4_HEADERS, tcb.pmtu.probedMss ?? negotiated);
+  const path = Math.min(mssForMtu(tcb.pmtu.mtu, tcb.family), tcb.pmtu.probedMss ?? negotiated);
   const floor = Math.max(1, Math.min(tcb.settings.minMss, negotiated));
   return Math.max(floor, Math.min(negotiated, path));
 }
@@ -171,7 +169,7 @@ export function blackHoleCheck(tcb: Tcb): void {
   const s = tcb.settings;
   if (!s.mtuProbing || tcb.rtxCount < MTU_PROBE_RTOS || tcb.negotiated === undefined) return;
   const p = tcb.pmtu;
-  const floor = Math.max(s.minMss, s.minPmtu - TCP_IPV4_HEADERS);
+  const floor = Math.max(s.minMss, mssForMtu(s.minPmtu, tcb.family));
   const next = Math.max(
     floor,
     p.probedMss === undefined ? s.mtuProbeBaseMss : Math.floor(p.probedMss / 2),

@@ -80,7 +80,7 @@ describe("the path's MTU", () => {
     const tcb = s.tcbById(a, 3) as Tcb;
     const inFlight = buildTcpPacket(
       a.addr,
-      tcb.remote.addr,
+      tcb.remote.addr as number,
       tcpSegment({ srcPort: tcb.local.port, dstPort: 80, seq: tcb.sndUna, flags: 0x10 }),
     );
     a.link.inject(
