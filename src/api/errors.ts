@@ -18,6 +18,10 @@ export type ErrorCode =
   | "ENOPROTOOPT"
   | "EMSGSIZE"
   | "EDESTADDRREQ"
+  | "ENETUNREACH"
+  | "EHOSTUNREACH"
+  | "EHOSTDOWN"
+  | "ENONET"
   | "EAFNOSUPPORT";
 
 const MESSAGES: Record<ErrorCode, string> = {
@@ -39,6 +43,10 @@ const MESSAGES: Record<ErrorCode, string> = {
   ENOPROTOOPT: "Protocol not available",
   EMSGSIZE: "Message too long",
   EDESTADDRREQ: "Destination address required",
+  ENETUNREACH: "Network is unreachable",
+  EHOSTUNREACH: "No route to host",
+  EHOSTDOWN: "Host is down",
+  ENONET: "Machine is not on the network",
   EAFNOSUPPORT: "Address family not supported by protocol",
 };
 

@@ -101,6 +101,8 @@ interface UdpSock extends BaseSock {
   reuseAddr: boolean;
   udp: UdpSocket | undefined;
   peer: Endpoint | undefined;
+  /** An ICMP error to report once (SO_ERROR, or the next recv). */
+  pendingError: ErrorCode | undefined;
 }
 
 type Sock = TcpSock | UdpSock;
@@ -213,6 +215,7 @@ export class Sockets {
         reuseAddr: false,
         udp: undefined,
         peer: undefined,
+        pendingError: undefined,
       });
     }
     return fd;
@@ -494,6 +497,9 @@ export class Sockets {
       if (sock.closed) return err("EBADF");
       const udp = sock.udp;
       if (udp === undefined) return err("EINVAL", "not bound");
+      // Linux's __skb_try_recv_datagram: a pending error is reported before any datagram.
+      const pending = this.takeError(sock);
+      if (pending !== undefined) return pending;
       const msg = udp.recvFrom();
       if (msg === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
       return { data: msg.data.length > max ? msg.data.slice(0, max) : msg.data, from: msg.from };
@@ -655,7 +661,7 @@ export class Sockets {
         return sock.type === "tcp" ? sock.linger : err("ENOPROTOOPT");
       case "SO_ERROR":
         // Reading SO_ERROR clears it (how a non-blocking connect learns its outcome).
-        return sock.type === "tcp" ? this.takeError(sock)?.code : undefined;
+        return this.takeError(sock)?.code;
       default:
         return err("ENOPROTOOPT", String(opt));
     }
@@ -667,7 +673,8 @@ export class Sockets {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     if (sock.type === "udp") {
-      return { readable: (sock.udp?.queued ?? 0) > 0, writable: true, error: false, hup: false };
+      const error = sock.pendingError !== undefined;
+      return { readable: (sock.udp?.queued ?? 0) > 0 || error, writable: true, error, hup: false };
     }
     if (sock.listener !== undefined) {
       return {
@@ -772,14 +779,26 @@ export class Sockets {
   private setUdp(sock: UdpSock, udp: UdpSocket): void {
     sock.udp = udp;
     udp.onReadable = () => this.wake(sock);
+    // RFC 1122 §4.1.3.3 leaves the how to the API. As Linux's udp_err (without
+    // IP_RECVERR): a hard error (port unreachable: ECONNREFUSED …) about a
+    // datagram to the peer the socket is connected to is reported once; an
+    // unconnected socket cannot tell whose datagram it was, and soft errors pass.
+    udp.onError = (_udp, e) => {
+      const peer = sock.peer;
+      if (!e.hard || peer === undefined || peer.addr !== e.to.addr || peer.port !== e.to.port) {
+        return;
+      }
+      sock.pendingError = e.errno;
+      this.wake(sock);
+    };
   }
 
-  /** The connection's error, once: later calls see EOF / EPIPE like BSD. */
-  private takeError(sock: TcpSock): SocketError | undefined {
+  /** The socket's error, once: later calls on a TCP socket see EOF / EPIPE like BSD. */
+  private takeError(sock: Sock): SocketError | undefined {
     const code = sock.pendingError;
     if (code === undefined) return undefined;
     sock.pendingError = undefined;
-    sock.errorReported = true;
+    if (sock.type === "tcp") sock.errorReported = true;
     return err(code);
   }
 

@@ -5,25 +5,32 @@
  * whatever arrives on a connection as it arrives, as an application that
  * keeps up would — the receiver never closes its window, and what limits
  * the transfer is the network. `mtu BYTES` gives the path a smaller MTU
- * than the hosts': a larger packet is dropped on it, with no ICMP message
- * back — a path-MTU black hole (RFC 2923 §2.1).
+ * than the hosts': its router answers a larger packet with DF by ICMP
+ * "fragmentation needed" (RFC 1191) and fragments one without DF.
+ * `blackhole BYTES` drops every packet over BYTES on the path without a
+ * word, in either world — a path-MTU black hole (RFC 2923 §2.1).
  */
 
 import { ms, scale } from "../clock/time.ts";
 import type { TcbView } from "../tcp/view.ts";
-import { formatDuration } from "./args.ts";
+import { formatDuration, parseInteger } from "./args.ts";
 import { formatRate } from "./cmd-plot.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
+import { PATH_ROUTER } from "./sim-world.ts";
 import type { Block } from "./view.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 const USAGE = {
   bottleneck: "bottleneck RATE [QUEUE] | bottleneck off",
   mtu: "mtu [BYTES]",
+  blackhole: "blackhole [BYTES | off]",
   sink: "sink #ID [off]",
 } as const;
+
+/** How a black-hole rule is labelled (and found again). */
+const BLACKHOLE = "blackhole";
 
 /** The largest packet the queue is counted in (the wire's MTU). */
 const PACKET = 1500;
@@ -127,13 +134,14 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
   reg.add({
     name: "mtu",
     usage: USAGE.mtu,
-    summary: "the path's MTU: a larger packet is dropped on the way",
+    summary: "the path's MTU: a router answers a larger packet with ICMP",
     help: [
       "mtu 1492: the simulated path carries IP packets of at most 1492 bytes (each way), as a link with a",
-      "smaller MTU somewhere between a and b would. The hosts' own MTU stays as it was, and so does the",
-      "MSS their SYNs announce. A larger packet is dropped on the path (✕ in the trace and the ladder,",
-      '"larger than the path\'s MTU"): TCP sets DF, so a router may not fragment it (RFC 1191), and here',
-      'no ICMP "fragmentation needed" comes back — a black hole (RFC 2923 §2.1). mtu alone shows it.',
+      `smaller MTU behind the router ${PATH_ROUTER} would. The hosts' own MTU stays as it was, and so does the`,
+      "MSS their SYNs announce. A larger packet with DF (TCP sets it) may not be fragmented: the router",
+      'drops it (✕ in the trace and the ladder) and sends its sender ICMP "fragmentation needed" with the',
+      "MTU of its next hop, from which path-MTU discovery lowers the MSS (RFC 1191). A packet without DF",
+      "(UDP) is fragmented instead. blackhole BYTES drops large packets without a word. mtu alone shows it.",
       "Example: mtu 1492   mtu 1500 (back to the hosts' MTU)",
     ],
     args: [{ name: "BYTES", kind: "int", optional: true, min: 68, max: 65535 }],
@@ -154,7 +162,7 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
       const mtu = world.pathMtu();
       const line =
         mtu < hostMtu
-          ? `path MTU ${mtu} bytes; the hosts' MTU is ${hostMtu}: a packet over ${mtu} bytes is dropped on the path`
+          ? `path MTU ${mtu} bytes; the hosts' MTU is ${hostMtu}: the router ${PATH_ROUTER} answers a packet over ${mtu} bytes with DF by ICMP "fragmentation needed (mtu ${mtu})", and fragments one without DF`
           : `path MTU ${mtu} bytes: the path carries every packet the hosts send (their MTU is ${hostMtu})`;
       return [
         text(
@@ -162,10 +170,72 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
           ...(mtu < hostMtu
             ? [
                 hint(
-                  "no ICMP message says so (no path-MTU discovery here): the sender just sees no ACK",
+                  "the sender lowers its MSS from that message (RFC 1191); blackhole BYTES drops large packets without one",
                 ),
               ]
             : []),
+        ),
+      ];
+    },
+  });
+
+  reg.add({
+    name: "blackhole",
+    usage: USAGE.blackhole,
+    summary: "drop every packet over BYTES on the path, and say nothing",
+    help: [
+      "blackhole 1000: every packet larger than 1000 bytes is dropped on the path, both ways (✕ in the",
+      'trace and the ladder, "blackhole"), and no ICMP message says why — a router whose messages a',
+      "firewall filters (RFC 2923 §2.1). Path-MTU discovery learns nothing: the sender sees no ACK and",
+      "retransmits the same segment after each timeout. set mtuProbing on makes tcplab lower its MSS",
+      "after repeated timeouts instead (RFC 4821 §7.7). Works in both worlds (in the kernel world at",
+      "tcplab's interface). blackhole alone shows it; blackhole off or faults clear removes it.",
+      "Example: blackhole 1000",
+    ],
+    args: [{ name: "BYTES", kind: "word", optional: true, open: true, values: ["off"] }],
+    hostScoped: false,
+    run(ctx, a) {
+      const hosts = ctx.engine.world.hosts;
+      const rules = hosts.flatMap((h) =>
+        h.link.faults
+          .rules()
+          .filter((r) => r.spec.label?.startsWith(BLACKHOLE))
+          .map((r) => ({ host: h, rule: r })),
+      );
+      const word = a.str("BYTES");
+      if (word === undefined) {
+        const first = rules[0];
+        const hits = rules.reduce((n, r) => n + r.rule.hits, 0);
+        return [
+          text(
+            first === undefined
+              ? "no black hole: packets of any size cross the path (up to its MTU)"
+              : `${first.rule.spec.label}: ${hits} packet(s) dropped so far`,
+          ),
+        ];
+      }
+      for (const r of rules) r.host.link.faults.removeRule(r.rule);
+      if (word.toLowerCase() === "off") return [text("blackhole off")];
+      const bytes = parseInteger(word);
+      if (bytes === undefined || bytes < 68 || bytes > 65535) {
+        return [
+          err(
+            `blackhole: BYTES should be a whole number 68–65535 or off, got "${word}"`,
+            USAGE.blackhole,
+          ),
+        ];
+      }
+      const label = `${BLACKHOLE} over ${bytes} bytes`;
+      const match = (p: Uint8Array) => p.length > bytes;
+      // Where packets enter the path, before any router on it could answer:
+      // each tcplab host's way out, and with one tcplab host (the kernel
+      // world) its way in too, for the kernel's packets.
+      const dir = hosts.length > 1 ? "out" : "both";
+      for (const h of hosts) h.link.faults.addRule({ action: { kind: "drop" }, dir, match, label });
+      return [
+        text(
+          `${label}: every packet over ${bytes} bytes is dropped on the path, both ways, without an ICMP message`,
+          hint("set mtuProbing on: tcplab lowers its MSS after repeated timeouts (RFC 4821 §7.7)"),
         ),
       ];
     },

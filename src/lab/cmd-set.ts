@@ -33,6 +33,7 @@ const DURATIONS: ReadonlySet<Key> = new Set<Key>([
   "keepAliveIdle",
   "keepAliveInterval",
   "userTimeout",
+  "pmtuExpiry",
 ]);
 
 /** Settings the host keeps for itself rather than copying into each connection. */
@@ -79,6 +80,8 @@ function show(k: Key, v: unknown): string {
 const RANGES: Readonly<Partial<Record<Key, readonly [number, number, string]>>> = {
   mss: [64, 65535, "the MSS option is 16 bits, RFC 9293 §3.2"],
   minMss: [1, 65535, "the MSS option is 16 bits"],
+  minPmtu: [68, 65535, "RFC 791: every path carries 68 bytes"],
+  mtuProbeBaseMss: [48, 65535, "Linux's tcp_base_mss is 1024"],
   wscaleShift: [0, 14, "RFC 7323 §2.3: a shift above 14 is taken as 14"],
   sndBuf: [256, 64 * 1024 * 1024, "256 bytes to 64 MiB"],
   rcvBuf: [256, 64 * 1024 * 1024, "256 bytes to 64 MiB"],

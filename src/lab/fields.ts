@@ -39,6 +39,8 @@ const FIELDS: readonly Field[] = [
   { name: "FlightSize", unit: "bytes", read: (t) => t.congestion.flightSize },
   { name: "dupacks", unit: "", read: (t) => t.congestion.dupAcks },
   { name: "MSS", unit: "bytes", read: (t) => t.effSndMss },
+  // RFC 1191: the largest datagram the connection sends, as its path MTU estimate says.
+  { name: "PMTU", unit: "bytes", read: (t) => t.pmtu.mtu },
   { name: "retransmits", unit: "", read: (t) => t.retransmissions },
   { name: "sndq", unit: "bytes", read: (t) => t.sendQueued },
   { name: "rcvq", unit: "bytes", read: (t) => t.recvAvailable },

@@ -9,6 +9,10 @@
  * every connection between a and b waits in that one queue — two flows
  * share it as flows from different senders share a router's. A packet the
  * full queue drops is marked dropped in the log like one a fault rule drops.
+ *
+ * A router on the path (PATH_ROUTER) answers for the path's MTU (`mtu
+ * BYTES`): a larger packet with DF draws its ICMP "fragmentation needed"
+ * (RFC 1191), one without DF is fragmented (src/link/sim-router.ts).
  */
 import { type Duration, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
@@ -17,6 +21,7 @@ import { outbound, type SimHostName, simPairOn } from "../runtime/sim-pair.ts";
 import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
+import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { type HostLink, hostLink } from "./host-link.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
@@ -42,12 +47,15 @@ export interface SimWorldOptions {
 
 export const DEFAULT_SIM_DELAY: Duration = ms(10);
 
+/** The router between a and b that speaks for the path's MTU. */
+export const PATH_ROUTER = "10.0.0.254";
+
 /** How a drop on the wire reads in the trace, the ladder and the plots. */
 const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
   queue: "bottleneck queue full",
   loss: "lost on the wire",
   fault: "the wire is down",
-  mtu: "larger than the path's MTU",
+  mtu: "larger than the path's MTU, DF set",
   "no-receiver": "no receiver",
 };
 
@@ -91,6 +99,7 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
   const pair = simPairOn(clock, {
     seed,
     mtu,
+    router: ip(PATH_ROUTER),
     wire: {
       delay: opts.delay ?? DEFAULT_SIM_DELAY,
       ...(opts.bottleneck !== undefined

@@ -189,6 +189,7 @@ export function tcbDetails(tcb: TcbView, now: Instant, id: string): Block {
     kv("RCV.NXT", both(tcb.rcvNxt, "rcv")),
     kv("RCV.WND", String(tcb.rcvWnd)),
     kv("MSS", mssText(tcb)),
+    kv("path MTU", pathMtuText(tcb, now)),
     kv("window scale", wscaleText(tcb)),
     kv("timestamps", tsText(tcb)),
     kv("SACK", sackText(tcb, rel)),
@@ -200,6 +201,15 @@ export function tcbDetails(tcb: TcbView, now: Instant, id: string): Block {
     ),
     kv("RTO", formatDuration(tcb.rto)),
     kv("retransmits", String(tcb.retransmissions)),
+    ...(tcb.softError !== undefined
+      ? [
+          kv(
+            "ICMP error",
+            `${tcb.softError.error} at ${(tcb.softError.at / 1000).toFixed(3)} s: a soft error, reported if the connection times out (RFC 1122 §4.2.3.9)`,
+            "warn",
+          ),
+        ]
+      : []),
     ...congestionLines(tcb, rel, kv),
     kv("send queue", `${tcb.sendQueued} bytes (${tcb.sendSpace} free)`),
     kv("receive queue", `${tcb.recvAvailable} bytes${tcb.finReceived ? ", FIN received" : ""}`),
@@ -236,7 +246,25 @@ function mssText(tcb: TcbView): string {
         : ", peer sent none: 536 assumed";
   const eff =
     tcb.effSndMss !== tcb.sndMss ? `; ${tcb.effSndMss} data bytes per segment with timestamps` : "";
-  return `send ${tcb.sndMss}, receive ${tcb.rcvMss}${offered}${eff}`;
+  const path = n !== undefined && tcb.sndMss < n.sndMss ? " (the path's limit)" : "";
+  return `send ${tcb.sndMss}${path}, receive ${tcb.rcvMss}${offered}${eff}`;
+}
+
+/** RFC 1191: what the connection knows of its path, and RFC 4821's fallback if it acted. */
+function pathMtuText(tcb: TcbView, now: Instant): string {
+  const p = tcb.pmtu;
+  const parts: string[] = [];
+  if (p.agesAt === undefined) parts.push(`${p.mtu} (the first hop's: no ICMP message lowered it)`);
+  else {
+    parts.push(
+      `${p.mtu} from ICMP "fragmentation needed" (RFC 1191), forgotten in ${formatDuration(max(ZERO, elapsed(now, p.agesAt)))}`,
+    );
+  }
+  if (p.clamped) parts.push("raised to minPmtu from a smaller report: sent without DF");
+  if (p.probedMss !== undefined) {
+    parts.push(`black-hole fallback after timeouts (RFC 4821 §7.7): MSS at most ${p.probedMss}`);
+  }
+  return parts.join("; ");
 }
 
 function wscaleText(tcb: TcbView): string {

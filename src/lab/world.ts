@@ -71,7 +71,10 @@ export interface World {
   /** The path's bottleneck, if the world has one to set (the simulated world). */
   bottleneck?(): Bottleneck | undefined;
   setBottleneck?(b: Bottleneck | undefined): void;
-  /** The largest packet the path carries (the simulated world); larger ones are dropped on it. */
+  /**
+   * The largest packet the path carries (the simulated world): a larger one
+   * with DF is dropped and its sender told by ICMP, one without is fragmented.
+   */
   pathMtu?(): number;
   setPathMtu?(bytes: number): void;
   /** Runs a shell command where the peer lives (kernel world only). Resolves with its exit code. */

@@ -10,8 +10,10 @@ import {
   ZERO,
 } from "../clock/time.ts";
 import type { Rng } from "../util/rng.ts";
+import type { Ipv4Addr } from "../wire/addr.ts";
 import { flipRandomBit } from "./bits.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
+import { tooBigForPath } from "./sim-router.ts";
 
 export type WireDirection = "a->b" | "b->a";
 
@@ -68,11 +70,22 @@ export interface WireCounters {
   duplicated: number;
   reordered: number;
   corrupted: number;
+  /** Packets over the MTU without DF that the path's router cut into fragments. */
+  fragmented: number;
+  /** ICMP "fragmentation needed" messages the router sent back about this direction's packets. */
+  fragNeededSent: number;
 }
 
 export interface SimWireOptions {
   /** Largest packet carried (default 1500); larger ones are dropped as "mtu". */
   mtu?: number;
+  /**
+   * The address of a router on the path that answers for its MTU
+   * (sim-router.ts): a larger packet with DF draws an ICMP "fragmentation
+   * needed" back to its sender; one without DF is fragmented. Without it a
+   * larger packet is just dropped, and nobody says so.
+   */
+  router?: Ipv4Addr;
   /** Settings for both directions (defaults: an ideal wire). */
   settings?: Partial<WireSettings>;
 }
@@ -85,6 +98,8 @@ function emptyCounters(): WireCounters {
     duplicated: 0,
     reordered: 0,
     corrupted: 0,
+    fragmented: 0,
+    fragNeededSent: 0,
   };
 }
 
@@ -109,6 +124,8 @@ class Lane {
   settings: WireSettings;
   readonly counters = emptyCounters();
   receiver: PacketHandler | undefined;
+  /** The path's router, for a packet over the MTU (SimWireOptions.router). */
+  tooBig: ((packet: Uint8Array) => void) | undefined;
   /** When the serializer finishes the last packet accepted so far. */
   private busyUntil: Instant = LONG_AGO;
   /** Serialization start times of accepted packets, oldest first (only ones not yet started matter). */
@@ -133,7 +150,8 @@ class Lane {
       return;
     }
     if (packet.length > this.mtu()) {
-      c.dropped.mtu++;
+      if (this.tooBig !== undefined) this.tooBig(packet);
+      else c.dropped.mtu++;
       return;
     }
     // netem order: loss is decided on arrival at the queue, before anything else.
@@ -229,6 +247,24 @@ export class SimWire {
     };
     this.a = this.end(this.lanes["a->b"], this.lanes["b->a"]);
     this.b = this.end(this.lanes["b->a"], this.lanes["a->b"]);
+    const router = options.router;
+    if (router !== undefined) {
+      const answer = (lane: Lane, back: Lane) => (packet: Uint8Array) => {
+        const r = tooBigForPath(packet, this.currentMtu, router);
+        if (r.kind === "fragments") {
+          lane.counters.fragmented++;
+          for (const p of r.packets) lane.send(p);
+          return;
+        }
+        lane.counters.dropped.mtu++;
+        if (r.kind === "reply") {
+          lane.counters.fragNeededSent++;
+          back.send(r.icmp);
+        }
+      };
+      this.lanes["a->b"].tooBig = answer(this.lanes["a->b"], this.lanes["b->a"]);
+      this.lanes["b->a"].tooBig = answer(this.lanes["b->a"], this.lanes["a->b"]);
+    }
   }
 
   get mtu(): number {

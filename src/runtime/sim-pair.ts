@@ -14,7 +14,7 @@ import type { LinkEnd } from "../link/link.ts";
 import { SimWire, type WireDirection, type WireSettings } from "../link/sim-wire.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
 import { Rng } from "../util/rng.ts";
-import { ip } from "../wire/addr.ts";
+import { type Ipv4Addr, ip } from "../wire/addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
 
 export type SimHostName = "a" | "b";
@@ -44,6 +44,8 @@ export interface SimPairOptions {
   readonly seed?: number;
   readonly mtu?: number;
   readonly wire?: Partial<WireSettings>;
+  /** A router on the path that answers for the wire's MTU (SimWireOptions.router). */
+  readonly router?: Ipv4Addr;
   /** Extra host options for both hosts (name and addr are fixed: a 10.0.0.1, b 10.0.0.2). */
   readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
   /** Wraps a host's end of the wire before the host is attached to it (taps, fault rules, a log). */
@@ -62,6 +64,7 @@ export function simPairOn<C extends Clock>(clock: C, opts: SimPairOptions = {}):
   const mtu = opts.mtu ?? 1500;
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,
+    ...(opts.router !== undefined ? { router: opts.router } : {}),
     ...(opts.wire !== undefined ? { settings: opts.wire } : {}),
   });
   const node = (name: SimHostName, end: LinkEnd): SimNode => {

@@ -21,16 +21,19 @@ import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmp,
   type IcmpMessage,
+  IcmpTimeExceeded,
   IcmpUnreachable,
   icmpErrorQuote,
   icmpLength,
   parseIcmp,
 } from "../wire/icmp.ts";
+import { icmpErrorMeaning, parseQuotedDatagram } from "../wire/icmp-errors.ts";
 import {
   emitIpv4,
   IPV4_HEADER_LEN,
   IpProto,
   type Ipv4Header,
+  ipv4ReprOf,
   isFragment,
   parseIpv4,
 } from "../wire/ipv4.ts";
@@ -40,8 +43,9 @@ import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
+import { ipv4Packets } from "../wire/ipv4-fragment.ts";
 import { IpIds } from "./ip-id.ts";
-import { ipv4Packets } from "./ip-output.ts";
+import { PathMtuCache } from "./path-mtu-cache.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -65,7 +69,7 @@ export interface HostOptions {
    * tests — not secret).
    */
   readonly isn?: IsnGenerator | { readonly fixed?: number; readonly secret?: Uint8Array };
-  readonly reassembly?: Omit<ReassemblyOptions, "onDiscard">;
+  readonly reassembly?: Omit<ReassemblyOptions, "onDiscard" | "onTimeout">;
   /** Default receive queue bound of a UDP socket, in bytes. */
   readonly udpQueueBytes?: number;
   /** Default receive queue bound of a UDP socket, in datagrams. */
@@ -126,6 +130,9 @@ interface ListenerEntry {
   /** Our end of every connection it accepts (one object shared by them all). */
   readonly local: Endpoint;
 }
+
+/** An ICMP error message (RFC 792): what TCP and UDP are told about. */
+type IcmpError = Extract<IcmpMessage, { type: "dest-unreachable" | "time-exceeded" }>;
 
 /** A datagram ready for demux: a whole packet, or one rebuilt from fragments. */
 interface Datagram {
@@ -198,6 +205,8 @@ export class Host {
   private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
   private readonly tcbs = new ConnectionTable();
+  /** RFC 1191 §5: path MTUs learned from ICMP, per destination. */
+  private readonly pathMtus = new PathMtuCache();
   private readonly listenerTable = new Map<number, ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
   private readonly halfOpen = new Map<DrivenTcb, ListenerEntry>();
@@ -265,6 +274,14 @@ export class Host {
       ...opts.reassembly,
       onDiscard: (reason: FragmentDrop, fragments: number) =>
         this.counters.drop("ip", reason, Math.max(1, fragments)),
+      // RFC 792, RFC 1122 §3.3.2: Time Exceeded, code 1, about the first fragment.
+      onTimeout: (header, data, now) =>
+        this.sendIcmpError(
+          { header, payload: data, raw: undefined },
+          IcmpTimeExceeded.REASSEMBLY,
+          now,
+          "time-exceeded",
+        ),
     });
   }
 
@@ -343,7 +360,7 @@ export class Host {
   private deliver(dg: Datagram, now: Instant): void {
     switch (dg.header.protocol) {
       case IpProto.ICMP:
-        this.icmpInput(dg);
+        this.icmpInput(dg, now);
         return;
       case IpProto.UDP:
         this.udpInput(dg, now);
@@ -358,7 +375,7 @@ export class Host {
     }
   }
 
-  private icmpInput(dg: Datagram): void {
+  private icmpInput(dg: Datagram, now: Instant): void {
     this.counters.count("icmp", "in");
     const parsed = parseIcmp(dg.payload);
     if (!parsed.ok) {
@@ -383,13 +400,60 @@ export class Host {
         this.counters.count("icmp", "echo-replies-in");
         return;
       case "dest-unreachable":
-      case "time-exceeded":
-        this.counters.count("icmp", `${msg.type}-in`);
+      case "time-exceeded": {
         this.eventQueue.defer(this.emitIcmpError, msg, dg.header.src);
+        const ignored = this.icmpErrorInput(msg, now);
+        if (ignored === undefined) this.counters.count("icmp", `${msg.type}-in`);
+        else this.counters.drop("icmp", ignored);
         return;
+      }
       default:
         this.counters.count("icmp", "other-in");
     }
+  }
+
+  /**
+   * An ICMP error about one of our datagrams (RFC 1122 §3.2.2): its quote
+   * names the transport, the peer and the ports; the connection
+   * (src/tcp/icmp-error.ts) or the UDP socket takes it from there. Returns
+   * why it was ignored, if it was (counted as `icmp.<reason>`).
+   */
+  private icmpErrorInput(msg: IcmpError, now: Instant): string | undefined {
+    const q = parseQuotedDatagram(msg.original);
+    if (!q.ok) return q.drop === "truncated" ? "quote-truncated" : "quote-bad";
+    const { header, srcPort, dstPort, seq } = q.value;
+    // Only a datagram we could have sent: from our address (RFC 5927 §4.1's checks start here).
+    if (header.src !== this.addr) return "quote-not-ours";
+    const remote: Endpoint = { addr: header.dst, port: dstPort };
+    if (header.protocol === IpProto.UDP) {
+      const sock = this.udpSockets.get(srcPort);
+      if (sock === undefined) return "no-socket";
+      sock.icmpError({ ...icmpErrorMeaning(msg.type, msg.code), to: remote });
+      this.counters.count("udp", "icmp-errors");
+      return undefined;
+    }
+    if (header.protocol !== IpProto.TCP) return undefined; // about a ping of ours: counted only
+    const tcb = this.tcbs.get(srcPort, remote);
+    if (tcb === undefined) return "no-connection";
+    const verdict = tcb.icmpError(
+      {
+        type: msg.type,
+        code: msg.code,
+        nextHopMtu: msg.type === "dest-unreachable" ? (msg.nextHopMtu ?? 0) : 0,
+        quotedLength: header.totalLength,
+        seq,
+      },
+      now,
+    );
+    this.afterTcb(tcb);
+    if (verdict === "pmtu-lowered") {
+      const p = tcb.pmtu;
+      this.pathMtus.learn(remote.addr, { mtu: p.mtu, clamped: p.clamped, agesAt: p.agesAt ?? now });
+    } else if (verdict !== "soft-error" && verdict !== "aborted") {
+      return verdict;
+    }
+    this.counters.count("tcp", `icmp-${verdict}`);
+    return undefined;
   }
 
   private udpInput(dg: Datagram, now: Instant): void {
@@ -525,6 +589,7 @@ export class Host {
           eventQueue: this.eventQueue,
           admit: entry.listener.admit,
         });
+        this.startPathMtu(tcb, now);
         this.addPassive(entry, tcb);
         this.afterTcb(tcb);
       }
@@ -583,6 +648,7 @@ export class Host {
       eventQueue: this.eventQueue,
       admit: l.admit,
     });
+    this.startPathMtu(tcb, now);
     this.addPassive(entry, tcb);
     tcb.input(seg, now);
     // The cookie matched SEG.ACK exactly, so the handshake completes; anything else is dropped quietly.
@@ -597,8 +663,11 @@ export class Host {
    */
   private afterTcb(tcb: DrivenTcb): void {
     this.touched.delete(tcb); // first: what a later call does to it is seen again
+    // RFC 1191: DF lets the path say it is too narrow — unless a report was
+    // below the floor (path-mtu.ts) or path-MTU discovery is off.
+    const df = tcb.settings.pmtuDiscovery && !tcb.pmtu.clamped;
     // sendTcp copies each payload into its packet at once: the views may go.
-    tcb.drainOutput((seg) => this.sendTcp(ipv4Of(tcb.remote), seg));
+    tcb.drainOutput((seg) => this.sendTcp(ipv4Of(tcb.remote), seg, df));
     if (this.halfOpen.size > 0) {
       const entry = this.halfOpen.get(tcb);
       if (entry !== undefined && tcb.state !== State.SynReceived) {
@@ -659,6 +728,14 @@ export class Host {
     this.eventQueue.defer(this.emitRemoved, tcb, undefined);
   }
 
+  /** RFC 1191 §6.5: a new connection starts from the path MTU known for its peer. */
+  private startPathMtu(tcb: DrivenTcb, now: Instant): void {
+    // IPv4 only: RFC 1191's messages are ICMPv4 (IPv6's Packet Too Big is RFC 8201, not yet).
+    if (this.pathMtus.size === 0 || tcb.remote.family === 6) return;
+    const known = this.pathMtus.lookup(tcb.remote.addr, now);
+    if (known !== undefined) tcb.knownPathMtu(known.mtu, known.clamped, known.agesAt);
+  }
+
   // ───────────────────────────── output ─────────────────────────────
 
   /** Whole IPv4 packets to put on the link, oldest first; draining empties the queue. */
@@ -678,7 +755,7 @@ export class Host {
     return this.out.length > 0;
   }
 
-  private sendTcp(dst: Ipv4Addr, seg: TcpSegment): void {
+  private sendTcp(dst: Ipv4Addr, seg: TcpSegment, dontFragment = true): void {
     const len = tcpLength(seg);
     const packet = new Uint8Array(IPV4_HEADER_LEN + len);
     // TCP avoids fragmentation by its MSS; DF lets path MTU discovery work (RFC 1191).
@@ -689,7 +766,7 @@ export class Host {
         protocol: IpProto.TCP,
         ttl: this.ttl,
         identification: this.ipIds.next(dst, IpProto.TCP),
-        dontFragment: true,
+        dontFragment,
       },
       len,
       packet,
@@ -738,11 +815,17 @@ export class Host {
   }
 
   /**
-   * Destination Unreachable quoting the offending datagram's IP header and
-   * first 8 data bytes (RFC 792, RFC 1122 §3.2.2). Never about an ICMP error,
-   * a non-unicast source or a broadcast (RFC 1122 §3.2.2).
+   * Destination Unreachable (or Time Exceeded) quoting the offending
+   * datagram's IP header and first 8 data bytes (RFC 792, RFC 1122 §3.2.2).
+   * Never about an ICMP error, a non-unicast source or a broadcast (RFC 1122
+   * §3.2.2).
    */
-  private sendIcmpError(dg: Datagram, code: number, now: Instant): void {
+  private sendIcmpError(
+    dg: Datagram,
+    code: number,
+    now: Instant,
+    type: "dest-unreachable" | "time-exceeded" = "dest-unreachable",
+  ): void {
     const h = dg.header;
     if (!isUnicastSource(h.src) || h.dst === BROADCAST) return;
     if (h.protocol === IpProto.ICMP) {
@@ -760,33 +843,25 @@ export class Host {
     }
     const raw = dg.raw?.subarray(0, h.totalLength);
     const original = raw !== undefined ? icmpErrorQuote(raw) : this.quoteRebuilt(dg);
-    this.sendIcmp(h.src, { type: "dest-unreachable", code, original: original.slice() });
-    this.counters.count(
-      "icmp",
-      code === IcmpUnreachable.PORT ? "port-unreachable-out" : "unreachable-out",
-    );
+    this.sendIcmp(h.src, { type, code, original: original.slice() });
+    if (type === "time-exceeded") this.counters.count("icmp", "time-exceeded-out");
+    else {
+      this.counters.count(
+        "icmp",
+        code === IcmpUnreachable.PORT ? "port-unreachable-out" : "unreachable-out",
+      );
+    }
   }
 
-  /** The quote of a reassembled datagram: its header as rebuilt (no fragment bits) plus 8 bytes. */
+  /**
+   * The quote of a datagram kept in pieces: a reassembled one (its header
+   * as rebuilt, no fragment bits) or a first fragment (MF set), plus 8 bytes.
+   */
   private quoteRebuilt(dg: Datagram): Uint8Array {
     const h = dg.header;
     const data = dg.payload.subarray(0, 8);
     const quote = new Uint8Array(h.headerLength + data.length);
-    emitIpv4(
-      {
-        src: h.src,
-        dst: h.dst,
-        protocol: h.protocol,
-        ttl: h.ttl,
-        tos: h.tos,
-        identification: h.identification,
-        dontFragment: h.dontFragment,
-        options: h.options.length > 0 ? h.options : undefined,
-      },
-      dg.payload.length,
-      quote,
-      0,
-    );
+    emitIpv4(ipv4ReprOf(h), dg.payload.length, quote, 0);
     quote.set(data, h.headerLength);
     return quote;
   }
@@ -900,6 +975,7 @@ export class Host {
       eventQueue: this.eventQueue,
       ...(opts.events !== undefined ? { events: opts.events } : {}),
     });
+    this.startPathMtu(tcb, now);
     this.add(tcb);
     this.counters.count("tcp", "active-opens");
     this.eventQueue.defer(this.emitAdded, tcb, tcb.state);

@@ -52,12 +52,18 @@ export type ReassemblyResult<H> =
   | { readonly kind: "pending" }
   | { readonly kind: "drop"; readonly reason: FragmentDrop };
 
-export interface ReassemblyOptions {
+export interface ReassemblyOptions<H = unknown> {
   readonly timeout?: Duration;
   readonly maxBytes?: number;
   readonly maxDatagrams?: number;
   /** Told about datagrams discarded other than through the current fragment's result (evictions, timeouts). */
   readonly onDiscard?: (reason: FragmentDrop, fragments: number) => void;
+  /**
+   * Told when a datagram whose first fragment had arrived times out, with
+   * that fragment's header and data: RFC 792, RFC 1122 §3.3.2 — the host
+   * answers with Time Exceeded, code 1 (never without fragment zero).
+   */
+  readonly onTimeout?: (first: H, data: Uint8Array, now: Instant) => void;
 }
 
 /** Bookkeeping cost charged per fragment on top of its payload. */
@@ -89,15 +95,17 @@ export class Reassembler<H> {
   readonly maxBytes: number;
   readonly maxDatagrams: number;
   private readonly onDiscard: ((reason: FragmentDrop, fragments: number) => void) | undefined;
+  private readonly onTimeout: ((first: H, data: Uint8Array, now: Instant) => void) | undefined;
   /** Insertion order is arrival order of each datagram's first fragment: oldest first. */
   private readonly datagrams = new Map<string, Datagram<H>>();
   private held = 0;
 
-  constructor(opts: ReassemblyOptions = {}) {
+  constructor(opts: ReassemblyOptions<H> = {}) {
     this.timeout = opts.timeout ?? ms(30_000);
     this.maxBytes = opts.maxBytes ?? 256 * 1024;
     this.maxDatagrams = opts.maxDatagrams ?? 64;
     this.onDiscard = opts.onDiscard;
+    this.onTimeout = opts.onTimeout;
   }
 
   /** Bytes currently charged against `maxBytes`. */
@@ -268,7 +276,10 @@ export class Reassembler<H> {
     for (const dg of this.datagrams.values()) {
       if (dg.deadline > now) continue;
       if (!dg.poisoned) n++;
+      const first = dg.pieces[0];
+      const header = dg.header;
       this.discard(dg, "fragment-timeout");
+      if (header !== undefined && first?.start === 0) this.onTimeout?.(header, first.data, now);
     }
     return n;
   }

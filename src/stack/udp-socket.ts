@@ -1,8 +1,14 @@
 import type { Endpoint } from "../wire/addr.ts";
+import type { IcmpErrorMeaning } from "../wire/icmp-errors.ts";
 
 export interface UdpMessage {
   readonly from: Endpoint;
   readonly data: Uint8Array;
+}
+
+/** An ICMP error about a datagram the socket sent to `to` (RFC 1122 §4.1.3.3). */
+export interface UdpIcmpError extends IcmpErrorMeaning {
+  readonly to: Endpoint;
 }
 
 /** Datagrams a socket's queue holds at most, whatever their size. */
@@ -27,6 +33,12 @@ export class UdpSocket {
   datagramLimit: number;
   /** Called when a datagram was queued, once the host has processed its packet (the api layer wakes readers). */
   onReadable: ((sock: UdpSocket) => void) | undefined;
+  /**
+   * RFC 1122 §4.1.3.3: UDP MUST pass ICMP errors up to the application. The
+   * api layer decides what a socket reports (Linux: a hard error, on a socket
+   * connected to that peer, on its next call).
+   */
+  onError: ((sock: UdpSocket, error: UdpIcmpError) => void) | undefined;
   /** Bounded by queueLimit bytes, so shift() stays cheap. */
   private readonly queue: UdpMessage[] = [];
   private bytes = 0;
@@ -66,6 +78,11 @@ export class UdpSocket {
     this.queue.push(msg);
     this.bytes += msg.data.length;
     return true;
+  }
+
+  /** Called by the host with an ICMP error about one of this socket's datagrams. */
+  icmpError(error: UdpIcmpError): void {
+    if (!this.closed) this.onError?.(this, error);
   }
 
   /** The next datagram, or undefined when none is queued. */

@@ -5,6 +5,7 @@ import { synOptions } from "./options.ts";
 import { segmentOptions } from "./segment-options.ts";
 import type { SentSegment } from "./send-buffer.ts";
 import { State } from "./state.ts";
+import { agePathMtu } from "./path-mtu.ts";
 import type { Tcb } from "./tcb.ts";
 import { openableWindow, windowField } from "./window-scale.ts";
 
@@ -236,6 +237,7 @@ export function canSendData(state: State): boolean {
 export function output(tcb: Tcb, now: Instant, sendData = true): void {
   tcb.now = now;
   if (tcb.state === State.Closed) return;
+  if (tcb.pmtu.agesAt !== undefined) agePathMtu(tcb, now); // RFC 1191 §6.3
   if (tcb.rcvWndStale) updateRcvWnd(tcb);
   if (canSendData(tcb.state) && sendData) {
     tcb.congestion.beforeSend(now);

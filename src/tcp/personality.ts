@@ -132,6 +132,8 @@ const freebsd: Personality = {
     // rate limit (net.inet.tcp.ack_war_cnt per ack_war_timewindow), and
     // net.inet.tcp.reass.maxqueuelen (segments there, holes here).
     minMss: 216,
+    // tcp_next_pmtu(): a reported MTU is raised to at least minmss + 40.
+    minPmtu: 256,
     challengeAckPerConnection: 5,
     challengeAckInterval: ms(1000),
     oooHoleLimit: 100,

@@ -9,6 +9,7 @@ import {
   HyStartPlusPlus,
   initialWindow,
 } from "./congestion/index.ts";
+import { blackHoleCheck } from "./path-mtu.ts";
 import { DUP_THRESH, Scoreboard, type ScoreboardScan } from "./scoreboard.ts";
 import type { SentSegment } from "./send-buffer.ts";
 import type { Tcb } from "./tcb.ts";
@@ -218,6 +219,8 @@ export class LossRecovery {
     // receiver may have reneged): every outstanding segment is resent unless
     // acknowledged — or SACKed again — first (Update() continues, RFC 6675 §5.1).
     this.scoreboard.timeout(tcb.sendBuf.inFlight);
+    // RFC 4821 §7.7: repeated timeouts may mean a path that drops large packets silently.
+    blackHoleCheck(tcb);
   }
 
   /**

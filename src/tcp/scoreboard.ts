@@ -12,7 +12,7 @@ export interface ScoreboardScan {
   readonly lost: SentSegment | undefined;
   /** NextSeg() rule 3: the lowest segment below the highest SACKed one that is not SACKed, lost or retransmitted. */
   readonly unsacked: SentSegment | undefined;
-  /** IsLost(SND.UNA). */
+  /** IsLost(SND.UNA) as a congestion signal (a record only too big for the path does not count). */
   readonly firstLost: boolean;
 }
 
@@ -105,18 +105,20 @@ export class Scoreboard {
         sackedBytesAbove += rec.len;
         continue;
       }
-      if (rec.markedLost || rec.retransmitted) any = true;
+      if (rec.markedLost || rec.retransmitted || rec.tooBig) any = true;
       const part = partBytes(rec);
-      const isLost =
+      const congestionLost =
         rec.markedLost === true ||
         (sack && (sackedAbove >= DUP_THRESH || sackedBytesAbove > (DUP_THRESH - 1) * smss));
+      // Too big for the path: not in the network, resent first — but no congestion signal.
+      const isLost = congestionLost || rec.tooBig === true;
       if (part > 0) {
         any = true;
         sackedBytesAbove += part; // these octets arrived: they count for the records below
       }
       if (!isLost) pipe += rec.len - part;
       if (rec.retransmitted) pipe += rec.len;
-      if (i === 0) firstLost = isLost;
+      if (i === 0) firstLost = congestionLost;
       if (rec.retransmitted || rec.probe || rec.syn) continue;
       if (isLost) lost = rec;
       else if (sackedAbove > 0) unsacked = rec;
@@ -131,6 +133,7 @@ export class Scoreboard {
       rec.sacked = false;
       rec.sackedPart = undefined;
       rec.retransmitted = false;
+      rec.tooBig = false;
       rec.markedLost = !rec.probe && !rec.syn;
     }
     this.marked = records.length > 0;
@@ -138,7 +141,15 @@ export class Scoreboard {
 
   /** A new recovery episode: earlier retransmissions no longer count as HighRxt. */
   newEpisode(records: readonly SentSegment[]): void {
-    for (const rec of records) rec.retransmitted = false;
+    // A piece resent for the path MTU stays resent: only a timeout sends it again.
+    for (const rec of records) if (!rec.tooBig) rec.retransmitted = false;
+  }
+
+  /** Sent larger than the path allows (path-mtu.ts): resend before new data, no recovery. */
+  markTooBig(rec: SentSegment): void {
+    rec.tooBig = true;
+    rec.retransmitted = false;
+    this.marked = true;
   }
 
   markLost(rec: SentSegment): void {

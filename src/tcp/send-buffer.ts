@@ -32,6 +32,12 @@ export interface SentSegment {
   markedLost?: boolean;
   /** Retransmitted in the current recovery or after the last timeout (RFC 6675 HighRxt). */
   retransmitted?: boolean;
+  /**
+   * Sent larger than the path MTU now known to allow (path-mtu.ts): dropped
+   * on the way, to be resent in smaller pieces (RFC 1191 §6.5). Lost, but
+   * not a sign of congestion: it never starts a recovery.
+   */
+  tooBig?: boolean;
 }
 
 /**

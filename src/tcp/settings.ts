@@ -236,6 +236,40 @@ export interface TcpSettings {
    * segments (CVE-2019-11479). Our own settings.mss stays the ceiling.
    */
   readonly minMss: number;
+  // ---- path MTU (src/tcp/path-mtu.ts, RFC 1191, RFC 4821) ----
+  /**
+   * RFC 1191 path MTU discovery: TCP segments go with DF set, and an ICMP
+   * "fragmentation needed" about one of them, quoting a sequence number in
+   * SND.UNA..SND.NXT, lowers the segment size (Linux ip_no_pmtu_disc=0).
+   * false: segments go without DF, so a router fragments them, and such
+   * messages are ignored (Linux's ip_no_pmtu_disc=1).
+   */
+  readonly pmtuDiscovery: boolean;
+  /**
+   * The smallest path MTU an ICMP message may set (Linux's min_pmtu 552,
+   * FreeBSD's minmss + 40). RFC 1191 §3 allows 68, but a forged tiny value
+   * would cut every segment to a few bytes: a smaller report is raised to
+   * this, and the connection then sends without DF (as Linux does), so a
+   * path that really is narrower fragments instead of dropping.
+   */
+  readonly minPmtu: number;
+  /**
+   * RFC 1191 §6.3: a path MTU learned from ICMP is forgotten after this long
+   * (10 minutes, Linux's mtu_expires), so a route that widened again is used
+   * in full; a connection then sends its full segments again.
+   */
+  readonly pmtuExpiry: Duration;
+  /**
+   * Packetization-layer fallback for a black hole (RFC 4821 §7.7, RFC 8899
+   * §4.3; Linux's tcp_mtu_probing=1): after MTU_PROBE_RTOS retransmission
+   * timeouts without progress the connection lowers its segment size —
+   * first to mtuProbeBaseMss, then by half each further timeout, never
+   * below minPmtu − 40 or minMss — as a path that drops large packets and
+   * sends no ICMP (RFC 2923 §2.1) would otherwise hang the connection.
+   */
+  readonly mtuProbing: boolean;
+  /** The first lowered MSS of mtuProbing (Linux's tcp_base_mss, 1024). */
+  readonly mtuProbeBaseMss: number;
   /**
    * Segments one event (an ACK, a timer, a write) may send: the work a
    * single arriving segment can cause stays bounded whatever the window;
@@ -346,6 +380,11 @@ const TCP_HEADER = 20;
 /** IPv4's header without options (RFC 791), IPv6's fixed header (RFC 8200 §3). */
 const IP_HEADER: Readonly<Record<IpFamily, number>> = { 4: 20, 6: 40 };
 
+/** The IP and TCP headers without options that a packet of `family` spends: 40 or 60 bytes. */
+export function headerBytes(family: IpFamily = 4): number {
+  return IP_HEADER[family] + TCP_HEADER;
+}
+
 /** The MSS a link of `mtu` carries (RFC 9293 §3.7.1): MTU − 40 over IPv4, MTU − 60 over IPv6. */
 export function mssForMtu(mtu: number, family: IpFamily = 4): number {
   return mtu - IP_HEADER[family] - TCP_HEADER;
@@ -415,6 +454,11 @@ export const defaultTcpSettings: TcpSettings = {
   oooHoleLimit: 1024,
   minMss: 48,
   maxBurst: 64,
+  pmtuDiscovery: true,
+  minPmtu: 552,
+  pmtuExpiry: ms(10 * 60 * 1000),
+  mtuProbing: false,
+  mtuProbeBaseMss: 1024,
   badOptionLength: "skip",
   persistMin: ms(1000),
   persistMax: ms(60_000),

@@ -1,3 +1,5 @@
+import type { IcmpErrno } from "../wire/icmp-errors.ts";
+
 /** The eleven connection states of RFC 9293 §3.3.2, displayed with their RFC names. */
 export enum State {
   Closed = 0,
@@ -31,5 +33,15 @@ export function stateName(state: State): string {
   return NAMES[state];
 }
 
-/** Errors a connection can end with, named as the BSD socket errors users know. */
-export type TcpError = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "EPIPE" | "ECONNABORTED";
+/**
+ * Errors a connection can end with, named as the BSD socket errors users
+ * know; an ICMP error's (icmp-error.ts) when it aborts a handshake or was
+ * the last word before a timeout.
+ */
+export type TcpError =
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ETIMEDOUT"
+  | "EPIPE"
+  | "ECONNABORTED"
+  | IcmpErrno;

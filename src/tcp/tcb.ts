@@ -5,16 +5,24 @@ import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
 import { ChallengeAckLimiter, ConnectionChallengeLimit } from "./challenge.ts";
 import { EventQueue, type EventSource, fire, TcbEvent } from "./events.ts";
+import {
+  type SoftError,
+  type TcpIcmpError,
+  type TcpIcmpVerdict,
+  tcpIcmpError,
+  timeoutError,
+} from "./icmp-error.ts";
 import { KeepAlive } from "./keepalive.ts";
 import { type Negotiated, negotiate } from "./options.ts";
 import { emit, MAX_WINDOW, output, sendSyn, updateRcvWnd } from "./output.ts";
+import { PathMtu, pathMss, startPathMtu } from "./path-mtu.ts";
 import { Reassembly } from "./reassembly.ts";
 import { LossRecovery } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
 import { type SackBlock, SackReceiver } from "./sack-blocks.ts";
 import { segmentArrives } from "./segment-arrival.ts";
 import { SendBuffer } from "./send-buffer.ts";
-import { defaultSendMss, settingsForFamily, type TcpSettings } from "./settings.ts";
+import { defaultSendMss, headerBytes, settingsForFamily, type TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
 import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
 import { Timestamps, TS_OPTION_SPACE } from "./timestamps.ts";
@@ -97,6 +105,10 @@ export class Tcb implements DrivenTcb, EventSource {
   sndMss: number;
   /** Largest segment we expect from the peer: "full-sized" for delayed ACKs. */
   rcvMss: number;
+  /** The path MTU and what bounds the send MSS by it (path-mtu.ts, RFC 1191). */
+  readonly pmtu: PathMtu;
+  /** The last ICMP soft error, reported if the connection times out (icmp-error.ts). */
+  softError: SoftError | undefined;
 
   // Receive sequence variables.
   irs = 0;
@@ -216,6 +228,7 @@ export class Tcb implements DrivenTcb, EventSource {
     this.sndNxt = this.iss;
     this.sndMss = Math.min(this.settings.mss, defaultSendMss(this.family));
     this.rcvMss = this.sndMss;
+    this.pmtu = new PathMtu(this.settings.mss + headerBytes(this.family));
     this.rcvWnd = Math.min(opts.settings.rcvBuf, MAX_WINDOW);
     this.noDelay = !opts.settings.nagle;
     this.sendBuf = new SendBuffer(opts.settings.sndBuf, seqAdd(this.iss, 1));
@@ -387,6 +400,25 @@ export class Tcb implements DrivenTcb, EventSource {
     segmentArrives(this, seg, now);
     this.outputAfterEvents();
     this.eventQueue.deliver();
+  }
+
+  /**
+   * An ICMP error the host matched to this connection by its quote (RFC
+   * 9293 §3.9.2.2; icmp-error.ts says what it does). As for a segment, the
+   * events it raises are delivered first, then the output routine runs: the
+   * data a "fragmentation needed" refused goes again at once.
+   */
+  icmpError(err: TcpIcmpError, now: Instant): TcpIcmpVerdict {
+    this.now = now;
+    const verdict = tcpIcmpError(this, err, now);
+    this.outputAfterEvents();
+    this.eventQueue.deliver();
+    return verdict;
+  }
+
+  /** The path MTU the host knows for the peer (RFC 1191 §6.5), given when the connection opens. */
+  knownPathMtu(mtu: number, clamped: boolean, agesAt: Instant): void {
+    startPathMtu(this, mtu, clamped, agesAt);
   }
 
   /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
@@ -600,7 +632,8 @@ export class Tcb implements DrivenTcb, EventSource {
   /** Enters CLOSED ("delete the TCB"): timers stop, queues flush on error. */
   closeWith(error: TcpError | undefined): void {
     if (this.state === State.Closed) return;
-    this.error = error;
+    // RFC 1122 §4.2.3.9: a timeout reports the ICMP soft error that explains it.
+    this.error = error === "ETIMEDOUT" ? timeoutError(this) : error;
     this.rtxAt = this.persistAt = this.delayedAckAt = this.timeWaitAt = undefined;
     this.ackNow = false;
     this.sendBuf.inFlight.length = 0;
@@ -627,7 +660,7 @@ export class Tcb implements DrivenTcb, EventSource {
   applyNegotiation(syn: TcpSegment, now: Instant): void {
     const n = negotiate(syn.options, this.settings, !this.passive, this.family);
     this.negotiated = n;
-    this.sndMss = n.sndMss;
+    this.sndMss = pathMss(this); // n.sndMss, within the path MTU
     this.sndWscale = n.wscale?.snd ?? 0;
     this.rcvWscale = n.wscale?.rcv ?? 0;
     this.ts.enabled = n.timestamps;

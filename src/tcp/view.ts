@@ -2,7 +2,9 @@ import type { Duration, Instant } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import type { CongestionControlName, CongestionPhase } from "./congestion/index.ts";
+import type { SoftError, TcpIcmpError, TcpIcmpVerdict } from "./icmp-error.ts";
 import type { Negotiated } from "./options.ts";
+import type { PathMtuView } from "./path-mtu.ts";
 import type { CongestionStats } from "./recovery.ts";
 import type { SackBlock } from "./sack-blocks.ts";
 import type { TcpSettings } from "./settings.ts";
@@ -146,6 +148,10 @@ export interface TcbView {
   readonly congestion: CongestionView;
 
   readonly keepAlive: KeepAliveView;
+  /** What the connection knows of its path (RFC 1191; path-mtu.ts). */
+  readonly pmtu: PathMtuView;
+  /** The last ICMP soft error: what a timeout will report (RFC 1122 §4.2.3.9). */
+  readonly softError: SoftError | undefined;
   /** When a segment last came from the peer (the start of the idle time, RFC 1122 §4.2.3.6). */
   readonly lastHeard: Instant;
 
@@ -197,4 +203,8 @@ export interface DrivenTcb extends TcbView {
   closeWith(error: TcpError | undefined): void;
   /** The new SYN that ended TIME-WAIT, for the listener (RFC 1122 §4.2.2.13). */
   readonly reopenedBy: TcpSegment | undefined;
+  /** An ICMP error the driver matched to this connection by its quote (RFC 9293 §3.9.2.2). */
+  icmpError(err: TcpIcmpError, now: Instant): TcpIcmpVerdict;
+  /** The path MTU the driver knows for the peer, when the connection opens (RFC 1191 §6.5). */
+  knownPathMtu(mtu: number, clamped: boolean, agesAt: Instant): void;
 }

@@ -244,6 +244,22 @@ export function emitIpv4(
   return headerLength;
 }
 
+/** The repr that writes `h` again (its checksum recomputed): to quote, forward or cut a packet. */
+export function ipv4ReprOf(h: Ipv4Header): Ipv4Repr {
+  return {
+    src: h.src,
+    dst: h.dst,
+    protocol: h.protocol,
+    ttl: h.ttl,
+    tos: h.tos,
+    identification: h.identification,
+    dontFragment: h.dontFragment,
+    moreFragments: h.moreFragments,
+    fragmentOffset: h.fragmentOffset,
+    ...(h.options.length > 0 ? { options: h.options } : {}),
+  };
+}
+
 /** True when the packet is one piece of a fragmented datagram (RFC 791 §2.3). */
 export function isFragment(header: Pick<Ipv4Header, "moreFragments" | "fragmentOffset">): boolean {
   return header.moreFragments || header.fragmentOffset !== 0;

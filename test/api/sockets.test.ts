@@ -276,6 +276,31 @@ describe("UDP sockets", () => {
     await s.connect(fd, "10.0.0.1", 9);
     expect(await s.send(fd, bytes(3))).toBe(3);
   });
+
+  test("a connected socket hears a port unreachable as ECONNREFUSED on its next recv (RFC 1122 §4.1.3.3)", async () => {
+    const world = simSocketPair({ wire: { delay: ms(1) } });
+    const s = world.a.sockets;
+    const fd = ok(s.socket("udp"));
+    await s.connect(fd, "10.0.0.2", 7); // nothing bound on b:7
+    expect(await s.send(fd, bytes(5))).toBe(5);
+    const reading = s.recv(fd); // blocked until the ICMP message arrives
+    expect(code(await settle(world, reading))).toBe("ECONNREFUSED");
+    // Reported once, as Linux's sk_err; SO_ERROR is clear again.
+    expect(s.getsockopt(fd, "SO_ERROR")).toBeUndefined();
+    s.setNonBlocking(fd, true);
+    expect(code(await s.recv(fd))).toBe("EAGAIN");
+  });
+
+  test("an unconnected socket cannot tell whose datagram failed: nothing is reported", async () => {
+    const world = simSocketPair({ wire: { delay: ms(1) } });
+    const s = world.a.sockets;
+    const fd = ok(s.socket("udp"));
+    expect(s.sendTo(fd, bytes(5), "10.0.0.2", 7)).toBe(5);
+    world.clock.runUntilIdle();
+    expect(world.a.host.stats().packets["udp.icmp-errors"]).toBe(1);
+    expect(s.getsockopt(fd, "SO_ERROR")).toBeUndefined();
+    expect(ok(s.poll(fd)).error).toBe(false);
+  });
 });
 
 describe("fd numbers", () => {

@@ -134,7 +134,7 @@ const MISTAKES: readonly Mistake[] = [
       "hint: seen instead: 10.0.0.1 > 10.0.0.2: ICMP echo request, id 31771, seq 1, length 408",
     ],
     mend: ["ping b 4000"],
-    accepted: ["Step 2/8: Reassembly, and a reply in fragments"],
+    accepted: ["Step 2/9: Reassembly, and a reply in fragments"],
   },
   {
     lab: "fragments",
@@ -145,7 +145,7 @@ const MISTAKES: readonly Mistake[] = [
     // b answered this ping and a holds part of the reply: the step is taken again in a
     // fresh world, the steps before it replayed.
     mend: ["lab start fragments resume", "drop next 1 out frag", "ping b 4000", "step"],
-    accepted: ["Step 7/8: The reassembly timer runs out"],
+    accepted: ["Step 7/9: The reassembly timer runs out"],
   },
   {
     lab: "fragments",
@@ -154,7 +154,7 @@ const MISTAKES: readonly Mistake[] = [
     wrong: ["answer 2"],
     refused: ["✗ b counted ip.fragment-timeout = 2 (it is 0)"],
     mend: ["step"],
-    accepted: ["✓ you predicted 2: right", "Step 8/8: The counters"],
+    accepted: ["✓ you predicted 2: right", "Step 8/9: b sends Time Exceeded"],
   },
 ];
 

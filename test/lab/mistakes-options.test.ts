@@ -100,7 +100,7 @@ describe("options-and-paths labs refuse the usual mistakes with a hint", () => {
         "hint: its options are <mss 1460,wscale 0,sackOK,TS val 1 ecr 0>",
         "hint: its options are <mss 1200,wscale 0,sackOK,TS val 1 ecr 1>",
       ],
-      next: "Step 2/8: What each side will send",
+      next: "Step 2/10: What each side will send",
     },
   ];
   for (const m of wrongHost) {
@@ -134,6 +134,6 @@ describe("options-and-paths labs refuse the usual mistakes with a hint", () => {
     expect(text).toContain('✗ the output shows "path MTU 576 bytes"');
     expect(text).toContain("hint: type the step's commands; the last one's output is what is read");
     await runAll(s, ["mtu 576", "faults"]);
-    await accepted(s, "Step 6/8: A black hole");
+    await accepted(s, "Step 6/10: The router says so");
   });
 });

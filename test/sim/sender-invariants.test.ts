@@ -30,6 +30,7 @@ import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { seqAdd, seqDiff, seqGt } from "../../src/wire/seq.ts";
 import { parseTcp } from "../../src/wire/tcp.ts";
 import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
+import { streamOut } from "./stream.ts";
 
 interface Case {
   readonly name: string;
@@ -148,18 +149,7 @@ function run(c: Case, seed: number): Outcome {
   const tcb = a.connect({ addr: ip("10.0.0.2"), port: 5001 }, clock.now());
   if (typeof tcb === "string") throw new Error(tcb);
   client = tcb;
-  let offset = 0;
-  const write = (t: TcbView) => {
-    const now = clock.now();
-    while (offset < data.length) {
-      const n = t.send(data.subarray(offset), now);
-      if (typeof n === "string" || n === 0) break;
-      offset += n;
-    }
-    if (offset === data.length && t.state === State.Established) t.close(now);
-  };
-  // Synchronously from the engine's events, as the sockets layer wakes a blocked send.
-  tcb.observe({ established: write, writable: write });
+  streamOut(tcb, data, clock);
   aa.flush();
   clock.runUntilIdle({ maxTime: instant(600_000), maxEvents: 5_000_000 });
   return {

@@ -82,6 +82,7 @@ describe("RFC 792 / RFC 1122 §3.2.2: ICMP", () => {
     const b = host("b");
     const seen: [string, number][] = [];
     b.events = { icmpError: (msg, from) => seen.push([msg.type, from]) };
+    b.udpBind(1); // the socket whose datagram ran out of hops
     const original = buildUdpPacket(B, ip("8.8.8.8"), {
       srcPort: 1,
       dstPort: 33434,

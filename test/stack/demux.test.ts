@@ -110,7 +110,7 @@ describe("UDP to a closed port", () => {
       buildUdpPacket(ip("224.0.0.1"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }),
       EPOCH,
     );
-    // An ICMP error to us: counted, never answered.
+    // An ICMP error to us: counted, never answered (its quote is no IPv4 header: dropped).
     b.receive(
       buildIcmpPacket(A, B, { type: "dest-unreachable", code: 3, original: bytes(28) }),
       EPOCH,
@@ -119,7 +119,7 @@ describe("UDP to a closed port", () => {
     expect(b.stats().drops["udp.no-socket"]).toBe(2);
     // A multicast source is not a host at all: discarded at the IP layer (RFC 1122 §3.2.1.3).
     expect(b.stats().drops["ip.bad-source"]).toBe(1);
-    expect(b.stats().packets["icmp.dest-unreachable-in"]).toBe(1);
+    expect(b.stats().drops["icmp.quote-bad"]).toBe(1);
   });
 });
 

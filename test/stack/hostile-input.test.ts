@@ -22,13 +22,17 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { EPOCH, instant } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
+import type { Tcb } from "../../src/tcp/tcb.ts";
+import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
+import { icmpErrorQuote } from "../../src/wire/icmp.ts";
 import { emitIpv4, IpProto } from "../../src/wire/ipv4.ts";
-import { buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
+import { buildIcmpPacket, buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
+import { seqAdd } from "../../src/wire/seq.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { fcParams } from "../wire/prop.ts";
 import { actionArb, LISTEN_PORT, Run, tcpOf } from "./hostile-input.ts";
-import { A, B, host } from "./util.ts";
+import { A, B, connected, host } from "./util.ts";
 
 const SCALE = Math.max(1, Number(process.env.HOSTILE_RUNS ?? 1));
 const runs = (n: number) => ({ ...fcParams(Math.round(n * SCALE)), includeErrorInReport: true });
@@ -152,5 +156,56 @@ describe("hostile-input findings, as explicit packets", () => {
     // Every packet accounted for: 7 in, all delivered to the listener or a connection.
     expect(b.stats().packets["tcp.delivered"]).toBe(7);
     expect(b.stats().drops).toEqual({});
+  });
+});
+
+describe("forged ICMP errors in bulk (RFC 5927)", () => {
+  test("20,000 forged messages about one connection: the floor holds, nothing grows, every one counted", () => {
+    const { a, b, clients } = connected(1);
+    const client = clients[0] as Tcb;
+    client.send(new Uint8Array(20_000), instant(1));
+    const sent = a.takeOutput();
+    const first = sent[0] as Uint8Array;
+    const rng = new Rng(9);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const forged = first.slice();
+      const view = new DataView(forged.buffer);
+      const r = rng.uint32();
+      // The sequence number anywhere (most out of the window), the ports sometimes wrong.
+      view.setUint32(24, seqAdd(client.sndUna, r % 4 === 0 ? r % 20_000 : r));
+      if (r % 7 === 0) view.setUint16(20, r & 0xffff);
+      const type = r % 3 === 0 ? "time-exceeded" : "dest-unreachable";
+      const msg =
+        type === "time-exceeded"
+          ? ({ type, code: r % 2, original: icmpErrorQuote(forged).slice() } as const)
+          : ({
+              type,
+              code: [1, 3, 4, 4][r % 4] as number,
+              nextHopMtu: r >>> 16,
+              original: icmpErrorQuote(forged).slice(),
+            } as const);
+      const src = ip("10.7.0.0") + (r & 0xffff);
+      a.receive(buildIcmpPacket(src, A, msg), instant(2));
+    }
+    const stats = a.stats();
+    // Every message accounted for: acted on, or ignored with a reason.
+    const ignored = Object.entries(stats.drops)
+      .filter(([k]) => k.startsWith("icmp."))
+      .reduce((sum, [, v]) => sum + v, 0);
+    const acted =
+      (stats.packets["icmp.dest-unreachable-in"] ?? 0) +
+      (stats.packets["icmp.time-exceeded-in"] ?? 0);
+    expect(ignored + acted).toBe(n);
+    expect(stats.drops["icmp.out-of-window"]).toBeGreaterThan(n / 2);
+    // The connection lives (soft errors never abort an established one), its path MTU at
+    // or above the floor, its MSS with it; nothing was added to the host.
+    expect(client.state).toBe(State.Established);
+    expect(client.pmtu.mtu).toBeGreaterThanOrEqual(552);
+    expect(client.effSndMss).toBeGreaterThanOrEqual(552 - 40 - 12);
+    expect(a.connections()).toEqual([client]);
+    // Each accepted report lowered the estimate: at most one per distinct smaller value.
+    expect(stats.packets["tcp.icmp-pmtu-lowered"] ?? 0).toBeLessThan(1500 - 552);
+    expect(b.connections().length).toBe(1);
   });
 });

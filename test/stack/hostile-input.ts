@@ -11,14 +11,20 @@ import type { Host } from "../../src/stack/host.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
+import type { Tcb } from "../../src/tcp/tcb.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
 import { formatEndpoint, ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
 import { emitIcmp, icmpErrorQuote, icmpLength, parseIcmp } from "../../src/wire/icmp.ts";
 import { emitIpv4, IpProto, parseIpv4, parseIpv4Quote } from "../../src/wire/ipv4.ts";
-import { buildIcmpPacket, buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
-import { seqAdd } from "../../src/wire/seq.ts";
+import {
+  buildIcmpPacket,
+  buildTcpPacket,
+  buildUdpPacket,
+  tcpSegment,
+} from "../../src/wire/packet.ts";
+import { seqAdd, seqDiff } from "../../src/wire/seq.ts";
 import { emitTcp, parseTcp, tcpLength } from "../../src/wire/tcp.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { emitUdp, parseUdp, udpLength } from "../../src/wire/udp.ts";
@@ -66,6 +72,9 @@ function makeWorld(): World {
   pump(a, b, EPOCH);
   const conn = listener.accept();
   if (conn === undefined || conn.state !== State.Established) throw new Error("no connection");
+  // Data in flight from b, never acknowledged: ICMP errors have a window to quote.
+  conn.send(new Uint8Array(6000), EPOCH);
+  b.takeOutput();
   return {
     b,
     listener,
@@ -127,7 +136,16 @@ type Transport =
       readonly k: "icmp-error";
       readonly type: number;
       readonly code: number;
-      readonly quote: "ours" | "random" | "icmp-error" | "short";
+      /** Bytes 6–7 of the header: a "fragmentation needed"'s next-hop MTU (RFC 1191 §4). */
+      readonly mtu: number;
+      /**
+       * What it quotes: one of our segments at SND.NXT ("ours", out of the
+       * window RFC 5927 §4.1 allows), inside SND.UNA..SND.NXT ("window"), with
+       * other ports ("ports"); one of our UDP datagrams ("udp"); anything.
+       */
+      readonly quote: "ours" | "window" | "ports" | "udp" | "random" | "icmp-error" | "short";
+      /** Where in the window ("window"), or the port change ("ports"). */
+      readonly delta: number;
       readonly bytes: Uint8Array;
     }
   | { readonly k: "proto"; readonly proto: number; readonly len: number };
@@ -180,9 +198,20 @@ const transportArb: fc.Arbitrary<Transport> = fc.oneof(
   {
     arbitrary: fc.record({
       k: fc.constant("icmp-error" as const),
-      type: fc.oneof(fc.constantFrom(3, 11, 4, 5, 12), u8),
-      code: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4), u8),
-      quote: fc.constantFrom("ours", "random", "icmp-error", "short"),
+      type: fc.oneof(fc.constantFrom(3, 3, 11, 4, 5, 12), u8),
+      code: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 4), u8),
+      mtu: fc.oneof(fc.constantFrom(0, 1, 68, 100, 296, 552, 576, 1006, 1500, 65535), u16),
+      quote: fc.constantFrom(
+        "ours",
+        "window",
+        "window",
+        "ports",
+        "udp",
+        "random",
+        "icmp-error",
+        "short",
+      ),
+      delta: u32,
       bytes: fc.uint8Array({ maxLength: 60 }),
     }),
     weight: 2,
@@ -241,6 +270,13 @@ type Action =
       readonly k: "flood";
       readonly n: number;
       readonly complete: readonly boolean[];
+      readonly seed: number;
+    }
+  | {
+      /** Forged "fragmentation needed" messages about the connection, in a burst (RFC 5927 §4.1). */
+      readonly k: "icmp-flood";
+      readonly n: number;
+      readonly inWindow: boolean;
       readonly seed: number;
     }
   | { readonly k: "time"; readonly dt: number }
@@ -321,6 +357,15 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     arbitrary: fc.record({
+      k: fc.constant("icmp-flood" as const),
+      n: fc.integer({ min: 1, max: 12 }),
+      inWindow: fc.boolean(),
+      seed: u32,
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
       k: fc.constant("flood" as const),
       n: fc.integer({ min: 1, max: 30 }),
       complete: fc.array(fc.boolean(), { maxLength: 30 }),
@@ -352,19 +397,41 @@ function filler(len: number, seed: number): Uint8Array {
 }
 
 /** One of the host's own packets, as a peer would quote it in an ICMP error. */
-function ownPacket(w: World): Uint8Array {
+function ownPacket(w: World, seq = w.conn.sndNxt, ports = 0): Uint8Array {
   const c = w.conn;
   return buildTcpPacket(
     B,
     A,
     tcpSegment({
-      srcPort: LISTEN_PORT,
-      dstPort: w.connPort,
-      seq: c.sndNxt,
+      srcPort: LISTEN_PORT ^ (ports & 0xffff),
+      dstPort: w.connPort ^ (ports >>> 16),
+      seq,
       ack: c.rcvNxt,
       flags: Flag.ACK,
+      payload: new Uint8Array(1200),
     }),
+    { dontFragment: true },
   );
+}
+
+/** A sequence number in SND.UNA..SND.NXT when anything is in flight (else SND.UNA: outside). */
+function inWindow(w: World, delta: number): number {
+  const flight = seqDiff(w.conn.sndNxt, w.conn.sndUna);
+  return seqAdd(w.conn.sndUna, flight > 0 ? delta % flight : 0);
+}
+
+/** An ICMP error message (type, code, next-hop MTU) quoting `original`, checksum good. */
+function icmpErrorBytes(type: number, code: number, mtu: number, original: Uint8Array): Uint8Array {
+  const body = new Uint8Array(8 + original.length);
+  body[0] = type;
+  body[1] = code;
+  body[6] = mtu >>> 8;
+  body[7] = mtu & 0xff;
+  body.set(original, 8);
+  const sum = checksumFinish(checksumAccumulate(body));
+  body[2] = sum >>> 8;
+  body[3] = sum & 0xff;
+  return body;
 }
 
 /** The transport bytes and protocol number, with a good checksum for `src` → `dst`. */
@@ -412,6 +479,21 @@ function transportBytes(
         case "ours":
           original = icmpErrorQuote(ownPacket(w));
           break;
+        case "window":
+          original = icmpErrorQuote(ownPacket(w, inWindow(w, t.delta)));
+          break;
+        case "ports":
+          original = icmpErrorQuote(ownPacket(w, inWindow(w, t.delta), t.delta | 1));
+          break;
+        case "udp":
+          original = icmpErrorQuote(
+            buildUdpPacket(B, A, {
+              srcPort: UDP_PORT,
+              dstPort: t.delta & 0xffff,
+              payload: t.bytes,
+            }),
+          );
+          break;
         case "icmp-error": {
           // A quote of an ICMP error we might have sent.
           const inner = buildIcmpPacket(B, A, {
@@ -428,14 +510,7 @@ function transportBytes(
         default:
           original = t.bytes;
       }
-      const body = new Uint8Array(8 + original.length);
-      body[0] = t.type;
-      body[1] = t.code;
-      body.set(original, 8);
-      const sum = checksumFinish(checksumAccumulate(body));
-      body[2] = sum >>> 8;
-      body[3] = sum & 0xff;
-      return { proto: IpProto.ICMP, bytes: body };
+      return { proto: IpProto.ICMP, bytes: icmpErrorBytes(t.type, t.code, t.mtu, original) };
     }
     case "proto":
       return { proto: t.proto, bytes: filler(t.len, t.proto) };
@@ -591,6 +666,13 @@ export class Run {
         const seg = parseTcp(payload, header.src, header.dst);
         if (!seg.ok) this.fail(`our TCP segment does not parse: ${seg.drop}`);
         if (answeringRst && seg.value.flags & Flag.RST) this.fail("a RST answered with a RST");
+        // RFC 1191 §6.5: nothing sent with DF over the path MTU the connection knows.
+        const tcb = w.b.connection(seg.value.srcPort, {
+          addr: header.dst,
+          port: seg.value.dstPort,
+        });
+        if (tcb !== undefined && header.dontFragment && p.length > tcb.pmtu.mtu)
+          this.fail(`${p.length} bytes with DF over the path MTU ${tcb.pmtu.mtu}`);
         return;
       }
       case IpProto.UDP: {
@@ -645,6 +727,19 @@ export class Run {
     for (const t of w.b.connections()) {
       if (t.reassembly.bytes > OOO_LIMIT)
         this.fail(`${t.reassembly.bytes} out-of-order bytes held`);
+      // RFC 1191 §3 and the floor against forged reports (settings.minPmtu).
+      if (t.pmtu.mtu < t.settings.minPmtu) this.fail(`path MTU ${t.pmtu.mtu} under the floor`);
+      if (t.effSndMss < 1 || t.sndMss < Math.min(t.settings.minMss, t.settings.mss))
+        this.fail(`send MSS ${t.sndMss} under minMss`);
+      // The records in flight cover SND.UNA..SND.NXT exactly, however often they were cut.
+      let at = t.sndUna;
+      const inFlight = (t as Tcb).sendBuf.inFlight;
+      for (const rec of inFlight) {
+        if (rec.seq !== at || rec.len <= 0) this.fail(`records in flight broken at ${rec.seq}`);
+        at = seqAdd(rec.seq, rec.len);
+      }
+      if (inFlight.length > 0 && at !== t.sndNxt)
+        this.fail(`records in flight end at ${at}, SND.NXT ${t.sndNxt}`);
     }
     // Connections: the ones we had, the accepted ones, and at most the backlog's worth more.
     const accepted = this.accepted;
@@ -670,6 +765,9 @@ export class Run {
       case "flood":
         this.flood(a);
         return;
+      case "icmp-flood":
+        this.icmpFlood(a);
+        return;
       case "time":
         this.advance(later(w.now, ms(a.dt)));
         return;
@@ -690,6 +788,28 @@ export class Run {
   private readUdp(): void {
     const w = this.w;
     for (let m = w.udp.recvFrom(); m !== undefined; m = w.udp.recvFrom()) w.udpRead++;
+  }
+
+  /**
+   * RFC 5927's attacker: "fragmentation needed" quoting the connection,
+   * from routers anywhere, next-hop MTUs anything. Each costs one lookup;
+   * none may take the path MTU under the floor or grow anything.
+   */
+  private icmpFlood(a: Extract<Action, { k: "icmp-flood" }>): void {
+    const w = this.w;
+    for (let i = 0; i < a.n; i++) {
+      const r = (a.seed + i * 2654435761) >>> 0;
+      const seq = a.inWindow ? inWindow(w, r) : seqAdd(w.conn.sndNxt, r >>> 1);
+      const msg = icmpErrorBytes(3, 4, r & 0xffff, icmpErrorQuote(ownPacket(w, seq)));
+      const pkt = new Uint8Array(20 + msg.length);
+      emitIpv4(
+        { src: ip("10.8.0.0") + (r & 0xffff), dst: B, protocol: IpProto.ICMP },
+        msg.length,
+        pkt,
+      );
+      pkt.set(msg, 20);
+      this.receive(pkt);
+    }
   }
 
   /** SYNs from many sources, then the ACKs of our SYN-ACKs for some of them (all at once: the queues fill). */

@@ -51,6 +51,12 @@ export interface CongestionController {
   onRto(flightSize: number, now: Instant, repeated: boolean): void;
   /** Restart after idle (RFC 5681 §4.1): cwnd = min(cwnd, restart window). */
   onIdleRestart(restartWindow: number): void;
+  /**
+   * The send MSS changed with the path MTU (path-mtu.ts): growth counts in
+   * the new size from now on, and cwnd keeps its bytes — a narrower path is
+   * not congestion (RFC 5681 names no response to it; Linux keeps cwnd too).
+   */
+  resize(smss: number): void;
 }
 
 /** The RFC 6928 initial window, generalised to `segments`: min(N·SMSS, max(2·SMSS, N·1460)). */
@@ -162,6 +168,10 @@ export abstract class WindowController implements CongestionController {
   onIdleRestart(restartWindow: number): void {
     this.w = Math.min(this.w, restartWindow);
     this.reset();
+  }
+
+  resize(smss: number): void {
+    this.smss = smss;
   }
 
   /** Congestion avoidance for `acked` bytes (cwnd ≥ ssthresh). */

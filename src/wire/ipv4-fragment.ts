@@ -1,4 +1,4 @@
-import { emitIpv4, IPV4_HEADER_LEN, type Ipv4Repr } from "../wire/ipv4.ts";
+import { emitIpv4, IPV4_HEADER_LEN, type Ipv4Repr } from "./ipv4.ts";
 
 /**
  * IPv4 output with fragmentation (RFC 791 §2.3, §3.2 "Fragmentation"): a
@@ -24,12 +24,19 @@ export function ipv4Packets(
   const chunk = Math.floor((mtu - headerLength) / 8) * 8;
   if (chunk <= 0) return undefined;
   const packets: Uint8Array[] = [];
+  // A fragment cut again (a router's work, RFC 791 §3.2) keeps its offset and its MF.
+  const base = repr.fragmentOffset ?? 0;
   for (let offset = 0; offset < payload.length; offset += chunk) {
     const piece = payload.subarray(offset, Math.min(payload.length, offset + chunk));
     const last = offset + piece.length >= payload.length;
     const packet = new Uint8Array(headerLength + piece.length);
     emitIpv4(
-      { ...repr, fragmentOffset: offset, moreFragments: !last, dontFragment: false },
+      {
+        ...repr,
+        fragmentOffset: base + offset,
+        moreFragments: !last || repr.moreFragments === true,
+        dontFragment: false,
+      },
       piece.length,
       packet,
       0,
