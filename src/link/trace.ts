@@ -1,5 +1,6 @@
 import type { Clock, Millis } from "../clock/clock.ts";
 import { formatPacket } from "../wire/format.ts";
+import { type Offload, softwareSegments } from "../wire/offload.ts";
 import type { LinkEnd } from "./link.ts";
 
 /** `>` is a packet leaving tcplab, `<` one arriving (packetdrill's convention). */
@@ -41,28 +42,36 @@ export function trace(
   name?: string,
   format: PacketFormatter = formatPacket,
 ): LinkEnd {
-  const record = (dir: TraceDir, packet: Uint8Array): void => {
-    const line: TraceLine = {
+  const line = (dir: TraceDir, packet: Uint8Array, copy: boolean): void => {
+    const l: TraceLine = {
       time: clock.now(),
       dir,
-      packet: packet.slice(),
+      packet: copy ? packet.slice() : packet,
       text: format(packet),
     };
-    if (name !== undefined) line.name = name;
-    sink(line);
+    if (name !== undefined) l.name = name;
+    sink(l);
+  };
+  // An offloaded packet is shown as the segments the peer's TCP receives (as pcapTap records them).
+  const record = (dir: TraceDir, packet: Uint8Array, offload: Offload | undefined): void => {
+    if (offload === undefined) line(dir, packet, true);
+    else for (const p of softwareSegments(packet, offload)) line(dir, p, p === packet);
   };
   return {
     get mtu() {
       return inner.mtu;
     },
-    send(packet) {
-      record(">", packet);
-      inner.send(packet);
+    get offloads() {
+      return inner.offloads;
+    },
+    send(packet, offload) {
+      record(">", packet, offload);
+      inner.send(packet, offload);
     },
     onReceive(handler) {
-      inner.onReceive((packet) => {
-        record("<", packet);
-        handler(packet);
+      inner.onReceive((packet, offload) => {
+        record("<", packet, offload);
+        handler(packet, offload);
       });
     },
     // A synchronous pass-through: the inner link's bursts are the trace's.

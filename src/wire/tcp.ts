@@ -7,6 +7,7 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { IpProto } from "./ipv4.ts";
+import { partialChecksum } from "./offload.ts";
 import { drop, ok, type Parsed } from "./result.ts";
 import { Flag, type TcpOption, type TcpSegment } from "./tcp-types.ts";
 
@@ -286,8 +287,13 @@ function writeOption(b: Uint8Array, i: number, opt: TcpOption): number {
 }
 
 export interface TcpEmitOptions {
-  /** "bad" writes a checksum that will not verify (for fault labs). Default "good". */
-  readonly checksum?: "good" | "bad";
+  /**
+   * "bad" writes a checksum that will not verify (for fault labs).
+   * "partial" writes only the pseudo-header sum, for a device with checksum
+   * offload to complete (wire/offload.ts): no pass over the payload here.
+   * Default "good".
+   */
+  readonly checksum?: "good" | "bad" | "partial";
 }
 
 /** Bytes emitTcp writes for `seg`: header with padded options, plus payload. */
@@ -329,7 +335,15 @@ export function emitTcp(
   let i = o + TCP_HEADER_LEN;
   for (const opt of seg.options) i = writeOption(b, i, opt);
   b.fill(0, i, o + headerLength);
-  b.set(seg.payload, o + headerLength);
+  // A payload already in place (a super-segment's, copied there by the caller) is not copied onto itself.
+  const p = seg.payload;
+  if (p.buffer !== b.buffer || p.byteOffset !== b.byteOffset + o + headerLength) {
+    b.set(p, o + headerLength);
+  }
+  if (opts?.checksum === "partial") {
+    put16(b, o + 16, partialChecksum(src, dst, IpProto.TCP, length));
+    return length;
+  }
   let sum = checksumFinish(
     checksumAccumulate(b, pseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
   );
