@@ -172,6 +172,22 @@ describe("host with offloads: input", () => {
     expect(p["tcp.in"]).toBe(1 + 40); // the SYN-ACK and the 40 the super-segment holds
   });
 
+  test("two full segments' worth in one super-segment are acknowledged at once too", () => {
+    const { a, supers, end } = superSegments(2 * 1448);
+    const { packet, offload } = supers[0] as Sent;
+    expect(offload?.gsoSize).toBe(1448);
+    a.receive(packet, 2, offload);
+    const acks = a.takeOutput();
+    expect(acks.length).toBe(1);
+    const t = parseTcp((acks[0] as Uint8Array).subarray(20), A, B);
+    expect(t.ok && t.value.ack).toBe(end);
+    // And a second one, after it: still at once (the first did not make 1448 look small).
+    const { a: a2, supers: s2 } = superSegments(4 * 1448);
+    expect(s2.length).toBe(1);
+    a2.receive((s2[0] as Sent).packet, 2, (s2[0] as Sent).offload);
+    expect(a2.takeOutput().length).toBe(1);
+  });
+
   test("without the link's word, a partial checksum is a bad checksum", () => {
     const { a, supers } = superSegments(3 * 1448);
     const { packet } = supers[0] as Sent;
