@@ -42,3 +42,35 @@ export interface LinkEnd {
   /** The offloads `send` takes; absent: none (every packet whole, checksummed). */
   readonly offloads?: LinkOffloads;
 }
+
+/**
+ * A link that shows every packet to `see` — `out` on its way to `inner`,
+ * `in` on its way up — and passes it on unchanged, with its Offload. It
+ * delivers synchronously, so the inner link's bursts are its own.
+ */
+export function tapLink(
+  inner: LinkEnd,
+  see: (dir: "in" | "out", packet: Uint8Array, offload: Offload | undefined) => void,
+): LinkEnd {
+  return {
+    get mtu() {
+      return inner.mtu;
+    },
+    get offloads() {
+      return inner.offloads;
+    },
+    send(packet, offload) {
+      see("out", packet, offload);
+      inner.send(packet, offload);
+    },
+    onReceive(handler) {
+      inner.onReceive((packet, offload) => {
+        see("in", packet, offload);
+        handler(packet, offload);
+      });
+    },
+    ...(inner.onBatchEnd === undefined
+      ? {}
+      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
+  };
+}

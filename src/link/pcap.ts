@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Clock, Millis } from "../clock/clock.ts";
 import { type Offload, softwareSegments } from "../wire/offload.ts";
-import type { LinkEnd } from "./link.ts";
+import { type LinkEnd, tapLink } from "./link.ts";
 
 /** Classic libpcap format ("tcpdump" format), as described in the pcap file-format draft. */
 export const PCAP_MAGIC = 0xa1b2c3d4;
@@ -167,28 +167,7 @@ export function pcapTap(inner: LinkEnd, writer: PcapWriter, clock: Clock): LinkE
     if (offload === undefined) writer.write(now, packet);
     else for (const p of softwareSegments(packet, offload)) writer.write(now, p);
   };
-  return {
-    get mtu() {
-      return inner.mtu;
-    },
-    get offloads() {
-      return inner.offloads;
-    },
-    send(packet, offload) {
-      record(packet, offload);
-      inner.send(packet, offload);
-    },
-    onReceive(handler) {
-      inner.onReceive((packet, offload) => {
-        record(packet, offload);
-        handler(packet, offload);
-      });
-    },
-    // A synchronous pass-through: the inner link's bursts are the tap's.
-    ...(inner.onBatchEnd === undefined
-      ? {}
-      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
-  };
+  return tapLink(inner, (_dir, packet, offload) => record(packet, offload));
 }
 
 export interface PcapRecord {

@@ -1,7 +1,7 @@
 import type { Clock, Millis } from "../clock/clock.ts";
 import { formatPacket } from "../wire/format.ts";
 import { type Offload, softwareSegments } from "../wire/offload.ts";
-import type { LinkEnd } from "./link.ts";
+import { type LinkEnd, tapLink } from "./link.ts";
 
 /** `>` is a packet leaving tcplab, `<` one arriving (packetdrill's convention). */
 export type TraceDir = ">" | "<";
@@ -57,26 +57,7 @@ export function trace(
     if (offload === undefined) line(dir, packet, true);
     else for (const p of softwareSegments(packet, offload)) line(dir, p, p === packet);
   };
-  return {
-    get mtu() {
-      return inner.mtu;
-    },
-    get offloads() {
-      return inner.offloads;
-    },
-    send(packet, offload) {
-      record(">", packet, offload);
-      inner.send(packet, offload);
-    },
-    onReceive(handler) {
-      inner.onReceive((packet, offload) => {
-        record("<", packet, offload);
-        handler(packet, offload);
-      });
-    },
-    // A synchronous pass-through: the inner link's bursts are the trace's.
-    ...(inner.onBatchEnd === undefined
-      ? {}
-      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
-  };
+  return tapLink(inner, (dir, packet, offload) =>
+    record(dir === "out" ? ">" : "<", packet, offload),
+  );
 }

@@ -13,7 +13,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LinkEnd } from "../../src/link/link.ts";
+import { type LinkEnd, tapLink } from "../../src/link/link.ts";
 import { parseIpv4 } from "../../src/wire/ipv4.ts";
 import type { Offload } from "../../src/wire/offload.ts";
 import { parseTcp } from "../../src/wire/tcp.ts";
@@ -45,30 +45,15 @@ interface Seen {
 function recorder(seen: Seen[]): (inner: LinkEnd) => LinkEnd {
   return (inner) => {
     let batch = 0;
-    return {
-      get mtu() {
-        return inner.mtu;
-      },
-      get offloads() {
-        return inner.offloads;
-      },
-      send(packet, offload) {
-        seen.push({ dir: "out", packet: packet.slice(), offload, batch });
-        inner.send(packet, offload);
-      },
-      onReceive(handler) {
-        inner.onReceive((packet, offload) => {
-          seen.push({ dir: "in", packet: packet.slice(), offload, batch });
-          handler(packet, offload);
-        });
-      },
-      onBatchEnd(handler) {
-        inner.onBatchEnd?.(() => {
-          handler(); // the host answers the burst here
-          batch++;
-        });
-      },
-    };
+    const tap = tapLink(inner, (dir, packet, offload) =>
+      seen.push({ dir, packet: packet.slice(), offload, batch }),
+    );
+    tap.onBatchEnd = (handler) =>
+      inner.onBatchEnd?.(() => {
+        handler(); // the host answers the burst here
+        batch++;
+      });
+    return tap;
   };
 }
 
