@@ -147,6 +147,9 @@ interface Datagram {
 
 const BROADCAST = 0xffffffff;
 
+/** The super-segment arena: room for the 64-segment burst one event may send (settings.maxBurst). */
+const ARENA_BYTES = 2 * 1024 * 1024;
+
 /** Linux's host-wide ICMP budget: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
 const DEFAULT_ICMP_ERRORS = { perSecond: 1000, burst: 50 } as const;
 
@@ -192,6 +195,12 @@ export class Host {
   /** The run of segments being gathered into a super-segment (see emitSegment). */
   private run: TcpSegment[] = [];
   private runBytes = 0;
+  /**
+   * Where super-segments are built, reused from one flush to the next:
+   * fresh 64 KiB buffers cost more in page faults than the copy into them.
+   */
+  private arena = new Uint8Array(0);
+  private arenaUsed = 0;
   private readonly ipIds: IpIds;
   private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
@@ -655,7 +664,9 @@ export class Host {
 
   /**
    * Hands every queued packet to `send`, oldest first, with its offload
-   * (HostOptions.offload) — what a link with offloads takes as it is.
+   * (HostOptions.offload) — what a link with offloads takes as it is. A
+   * super-segment's bytes are valid during the call only (the host builds
+   * the next ones in the same memory): a link that keeps one copies it.
    */
   flushOutput(send: (packet: Uint8Array, offload: Offload | undefined) => void): void {
     // User calls on a Tcb (send, recv, close …) queue segments the Host has not seen yet.
@@ -667,6 +678,19 @@ export class Host {
     this.out = [];
     this.outOffload = [];
     for (let i = 0; i < out.length; i++) send(out[i] as Uint8Array, offloads[i]);
+    if (this.out.length === 0) this.arenaUsed = 0;
+  }
+
+  /** `n` bytes of the arena (not zeroed: the caller writes every one). */
+  private arenaBytes(n: number): Uint8Array {
+    if (this.arenaUsed + n > this.arena.length) {
+      // Packets still queued keep the old arena alive until they are sent.
+      this.arena = new Uint8Array(Math.max(ARENA_BYTES, n));
+      this.arenaUsed = 0;
+    }
+    const at = this.arenaUsed;
+    this.arenaUsed += n;
+    return this.arena.subarray(at, at + n);
   }
 
   /** True when takeOutput() would return something (without draining). */
@@ -741,7 +765,7 @@ export class Host {
       this.counters.drop("ip", "out-too-big", run.length);
       return;
     }
-    const packet = new Uint8Array(hdr + bytes);
+    const packet = this.arenaBytes(hdr + bytes);
     let at = hdr;
     for (const seg of run) {
       packet.set(seg.payload, at);
