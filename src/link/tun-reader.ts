@@ -92,6 +92,7 @@ export class WorkerReader {
     const sab = new SharedArrayBuffer(CREDIT_WORDS * 4);
     this.credit = new Int32Array(sab);
     this.credit[CREDIT] = slots;
+    const wakeAt = Math.ceil(slots / 2);
     const lengthOf = new Uint32Array(lengths);
     const bytesOf = new Uint8Array(ring);
     this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
@@ -116,12 +117,17 @@ export class WorkerReader {
         try {
           sink.batch(packets, offloads, msg.bytes);
         } finally {
-          Atomics.add(this.credit, CREDIT, 1);
-          // A notify costs a futex call: make it only when the worker waits
-          // for credit. The worker sets WAITING before it waits, and its wait
-          // expects credit 0, so a credit added before it sleeps is never
+          const free = Atomics.add(this.credit, CREDIT, 1) + 1;
+          // A notify costs a futex call and wakes a thread that competes with
+          // this one for the CPU: make it only when the worker waits for
+          // credit, and only once half the ring is free again (the worker
+          // waits only when every slot is posted, so this thread frees them
+          // all in the end). The worker sets WAITING before it waits, and its
+          // wait expects credit 0, so a credit added before it sleeps is never
           // missed (all Atomics operations are sequentially consistent).
-          if (Atomics.load(this.credit, WAITING) !== 0) Atomics.notify(this.credit, CREDIT);
+          if (free >= wakeAt && Atomics.load(this.credit, WAITING) !== 0) {
+            Atomics.notify(this.credit, CREDIT);
+          }
         }
       } else if (msg.type === "stopped") {
         this.resolveStopped?.();
