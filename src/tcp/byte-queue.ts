@@ -155,6 +155,7 @@ export class ByteQueue {
     const head = this.chunks[this.first];
     if (head !== undefined && n > 0 && n <= head.length - this.headSkip) {
       const out = head.subarray(this.headSkip, this.headSkip + n);
+      this.mine?.delete(head.buffer); // handed out: never written again
       this.consume(n);
       return out;
     }
