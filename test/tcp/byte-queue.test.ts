@@ -89,8 +89,8 @@ describe("ByteQueue: memory follows what is queued", () => {
     // A chunk handed out by take() is the caller's: never recycled.
     q.consume(q.length);
     q.push(new Uint8Array(65536).fill(5));
-    const taken = q.take(65536);
-    q.push(new Uint8Array(100).fill(6));
+    q.push(new Uint8Array(65536).fill(6));
+    const taken = q.take(65536); // the first chunk itself, the second still queued
     q.push(new Uint8Array(65536).fill(7));
     expect(taken[0]).toBe(5);
     // Emptied, the queue lets go of its spares too: nothing held.
