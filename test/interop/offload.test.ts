@@ -14,10 +14,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LinkEnd, tapLink } from "../../src/link/link.ts";
-import { parseIpv4 } from "../../src/wire/ipv4.ts";
-import type { Offload } from "../../src/wire/offload.ts";
-import { parseTcp } from "../../src/wire/tcp.ts";
-import { Flag } from "../../src/wire/tcp-types.ts";
+import { openTun, type TunDevice } from "../../src/link/tun.ts";
+import { emitIpv4, IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { type Offload, softwareSegments, tcpGso } from "../../src/wire/offload.ts";
+import { emitTcp, parseTcp } from "../../src/wire/tcp.ts";
+import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
 import {
   cleanupAll,
   freshNetns,
@@ -28,6 +29,7 @@ import {
   skipKernel,
   tempDir,
   timed,
+  waitFor,
   within,
 } from "./kernel-helpers.ts";
 
@@ -67,7 +69,72 @@ function tcpOf(s: Seen) {
   return { ip: header, tcp: t.value };
 }
 
+/**
+ * A super-segment of `count` full segments from 10.0.0.2:80 to the
+ * kernel's port 9 (closed), ACK set: each segment the kernel's TCP takes
+ * draws one RST — none if its checksum were wrong.
+ */
+function strayRun(count: number): Uint8Array {
+  const mss = 1000;
+  const options: TcpSegment["options"] = [];
+  const seg: TcpSegment = {
+    srcPort: 80,
+    dstPort: 9,
+    seq: 1000,
+    ack: 5000,
+    flags: Flag.ACK,
+    window: 1000,
+    urgentPointer: 0,
+    options,
+    payload: new Uint8Array(count * mss).fill(0x61),
+  };
+  const packet = new Uint8Array(40 + seg.payload.length);
+  const src = 0x0a000002;
+  const dst = 0x0a000001;
+  emitIpv4({ src, dst, protocol: IpProto.TCP, identification: 1 }, packet.length - 20, packet);
+  emitTcp(seg, src, dst, packet, 20, { checksum: "partial" });
+  return packet;
+}
+
+/** RSTs the kernel sends to tcplab through `tun` within a bounded wait. */
+async function resetsFor(tun: TunDevice, packet: Uint8Array, expected: number): Promise<number> {
+  let resets = 0;
+  tun.onReceive((p, offload) => {
+    const [seg] = softwareSegments(p, offload);
+    const t =
+      seg !== undefined && seg[9] === IpProto.TCP
+        ? parseTcp(seg.subarray(20), 0x0a000001, 0x0a000002)
+        : undefined;
+    if (t?.ok && (t.value.flags & Flag.RST) !== 0) resets++;
+  });
+  tun.send(packet, tcpGso(1000));
+  await waitFor(() => resets >= expected, 3000);
+  await Bun.sleep(100); // and no more than that
+  return resets;
+}
+
 describe.skipIf(skipKernel)("TUN offloads with the kernel", () => {
+  test("a device without offloads cuts and checksums a super-segment in software; one with them hands it over whole", async () => {
+    await timed("offload fallback", async () => {
+      const device = { localAddr: "10.0.0.1", peerAddr: "10.0.0.2", name: "tlf" };
+      const plain = await openTun({ ...device, netns: await freshNetns() });
+      expect(plain.offloads).toBeUndefined();
+      expect(plain.offload).toEqual({ requested: false, granted: "none" });
+      // Five segments, each checksummed here: five resets.
+      expect(await resetsFor(plain, strayRun(5), 5)).toBe(5);
+      expect(plain.stats.superOut).toBe(0);
+      expect(plain.stats.packetsOut).toBe(5);
+      await plain.close();
+
+      const gso = await openTun({ ...device, netns: await freshNetns(), offload: true });
+      expect(gso.offloads).toEqual({ checksum: true, gsoMaxBytes: 65535 });
+      // The kernel's TCP takes the super-segment as one (as a GRO packet): one reset.
+      expect(await resetsFor(gso, strayRun(5), 1)).toBe(1);
+      expect(gso.stats.superOut).toBe(1);
+      await gso.close();
+    });
+  });
+
   test("a super-segment tcplab writes reaches the kernel as the segments tcplab recorded", async () => {
     await timed("super-segments out, cut by the kernel", async () => {
       const ns = await freshNetns();
