@@ -12,8 +12,10 @@
  *                     against serve's HTTP (80) and Bun.serve on the kernel,
  *                     whose body is as long as tcplab's page
  *   ping              ping -i 0.002 round trips through serve, p50 and p99;
- *                     the kernel over veth, and the kernel answering itself
- *                     in serve's namespace
+ *                     the kernel over veth, the kernel answering itself in
+ *                     serve's namespace, and a bare echo (bare-echo.ts: a
+ *                     process answering on a TUN device of its own through
+ *                     the same reader, no stack — the floor of the design)
  *   idle memory       serve's RSS (after a full collection) per idle
  *                     ESTABLISHED connection; the kernel's: the slab memory
  *                     of its TCP sockets (TCP, sock_inode_cache, filp,
@@ -21,6 +23,8 @@
  *                     connection being the kernel's
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createNetns } from "../../src/link/netns.ts";
 import { client, idleClients, TCPLAB, tool } from "../load/env.ts";
 import type { KernelPair } from "./kernel-pair.ts";
 import { KERNEL_SERVER_ADDR } from "./kernel-pair.ts";
@@ -73,6 +77,31 @@ async function pingTimes(netns: string, host: string, count: number): Promise<nu
   return [...r.out.matchAll(/time=([\d.]+) ms/g)]
     .map((m) => Number(m[1]) * 1000)
     .sort((a, b) => a - b);
+}
+
+/** Ping round trips to a bare echo (scripts/bench/bare-echo.ts, a process of its own), sorted µs. */
+async function bareEchoTimes(count: number): Promise<number[]> {
+  const ns = await createNetns(`tcplab-bench-e${process.pid}`);
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "bare-echo.ts"), ns.name], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  try {
+    const first = await Promise.race([
+      child.stdout
+        .getReader()
+        .read()
+        .then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())),
+      Bun.sleep(10_000).then(() => "timeout"),
+    ]);
+    if (!first.startsWith("ready")) throw new Error(`the bare echo did not start: ${first}`);
+    return await pingTimes(ns.name, "10.0.0.2", count);
+  } finally {
+    child.kill("SIGTERM");
+    await Promise.race([child.exited, Bun.sleep(3000)]);
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await ns.remove();
+  }
 }
 
 function parseAb(out: string): { perSecond: number; failed: number; complete: number } {
@@ -222,6 +251,7 @@ export async function runSmallBench(
   const pingT = await pingTimes(serveNetns, TCPLAB, pings);
   const pingK = await pingTimes(kernelNs, kernelHost, pings);
   const pingSelf = await pingTimes(serveNetns, "10.0.0.1", pings);
+  const pingBare = await bareEchoTimes(pings);
   const us = (x: number | null) => (x === null ? null : Math.round(x));
   for (const [q, label] of [
     [0.5, "p50"],
@@ -237,7 +267,7 @@ export async function runSmallBench(
       ratio: ratioOf(t, k),
       target: label === "p50" ? "≤ 60 µs" : "—",
       ...(label === "p50" && t !== null ? { met: t <= 60 } : {}),
-      note: `the kernel answering itself in serve's namespace: ${us(quantile(pingSelf, q)) ?? "—"} µs; lost: tcplab ${pings - pingT.length}, kernel ${pings - pingK.length}`,
+      note: `a bare echo on the same TUN reader, no stack: ${us(quantile(pingBare, q)) ?? "—"} µs; the kernel answering itself in serve's namespace: ${us(quantile(pingSelf, q)) ?? "—"} µs; lost: tcplab ${pings - pingT.length}, kernel ${pings - pingK.length}`,
     });
   }
 
