@@ -6,9 +6,9 @@
  * 1 when one failed or is unsupported, 2 for bad arguments.
  */
 import { parseArgs } from "node:util";
-import { collectScripts, runBatch, type ScriptFile } from "../src/lab/packetdrill/batch.ts";
-import { formatResult, formatSummary, summaryJson } from "../src/lab/packetdrill/report.ts";
-import { personalities, personalityNamed } from "../src/lab/personality.ts";
+import { collectScripts, runBatch, type ScriptFile } from "../src/packetdrill/run/batch.ts";
+import { formatResult, formatSummary, summaryJson } from "../src/packetdrill/run/report.ts";
+import { personalities, personalityNamed } from "../src/tcp/personality.ts";
 import { parseArgsError } from "./args.ts";
 
 export const RUN_USAGE =

@@ -8,6 +8,8 @@
  * stderr; exit 1 (kernel world unavailable) or 2 (bad arguments).
  */
 import { parseArgs } from "node:util";
+import { withSockets } from "../src/api/hosts.ts";
+import { type Duration, ms, ZERO } from "../src/clock/time.ts";
 import { DEFAULT_NETNS, validNetnsName } from "../src/link/netns.ts";
 import { DEFAULT_TUN_MTU, DEFAULT_TUN_NAME } from "../src/link/tun.ts";
 import { TunError } from "../src/link/tun-error.ts";
@@ -74,11 +76,10 @@ interface ServeArgs {
   readonly mtu: number;
   readonly pcap: string | undefined;
   readonly tun: string;
-  /** Milliseconds. */
-  readonly idleTimeout: number;
-  readonly httpKeepAlive: number;
-  /** Keep-alive idle time in milliseconds, or undefined (off). */
-  readonly keepAlive: number | undefined;
+  readonly idleTimeout: Duration;
+  readonly httpKeepAlive: Duration;
+  /** Keep-alive idle time, or undefined (off). */
+  readonly keepAlive: Duration | undefined;
   /** TUN offloads (--no-offload turns them off). */
   readonly offload: boolean;
 }
@@ -142,15 +143,15 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
   const pcapValue = values.pcap;
   const pcap = typeof pcapValue === "string" ? pcapValue : undefined;
   if (pcap === "") usage("--pcap needs a file name");
-  const seconds = (name: string, fallback: number | undefined): number | undefined => {
+  const seconds = (name: string, fallback: Duration | undefined): Duration | undefined => {
     const v = values[name];
     if (typeof v !== "string") return fallback;
     const n = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(v) ? Number(v) : Number.NaN;
     if (!Number.isFinite(n)) usage(`--${name} must be a number of seconds, got "${v}"`);
-    return Math.round(n * 1000);
+    return ms(Math.round(n * 1000));
   };
-  const idleTimeout = seconds("idle-timeout", DEFAULT_IDLE_TIMEOUT) ?? 0;
-  const httpKeepAlive = seconds("http-keepalive", DEFAULT_HTTP_KEEPALIVE) ?? 0;
+  const idleTimeout = seconds("idle-timeout", DEFAULT_IDLE_TIMEOUT) ?? ZERO;
+  const httpKeepAlive = seconds("http-keepalive", DEFAULT_HTTP_KEEPALIVE) ?? ZERO;
   const keepAlive = seconds("keepalive", undefined);
   if (keepAlive !== undefined && keepAlive < 1000) usage("--keepalive must be at least 1 second");
   const offload = values["no-offload"] !== true && offloadByDefault();
@@ -158,12 +159,12 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
 }
 
 /** TCP settings for --keepalive S: probes after S idle, every S/3 (≥ 1 s), 3 unanswered drop it. */
-function keepAliveSettings(idle: number | undefined): Partial<TcpSettings> {
+function keepAliveSettings(idle: Duration | undefined): Partial<TcpSettings> {
   if (idle === undefined) return {};
   return {
     keepAlive: true,
     keepAliveIdle: idle,
-    keepAliveInterval: Math.max(1000, Math.round(idle / 3)),
+    keepAliveInterval: ms(Math.max(1000, Math.round(idle / 3))),
     keepAliveCount: 3,
   };
 }
@@ -205,7 +206,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
 
   let services: RunningServices;
   try {
-    services = startServices(kh.net, kh.sockets, {
+    const { net, sockets } = withSockets(kh);
+    services = startServices(net, sockets, {
       idleTimeout: args.idleTimeout,
       httpKeepAlive: args.httpKeepAlive,
     });

@@ -5,6 +5,7 @@
  * line, and exits 2.
  */
 import { parseArgs } from "node:util";
+import { ms } from "../src/clock/time.ts";
 import { runSimTransfer, type SimTransferResult } from "../src/runtime/sim-transfer.ts";
 import { parseArgsError } from "./args.ts";
 
@@ -101,14 +102,14 @@ export function runSim(args: string[]): number {
     bytes,
     seed,
     mtu,
-    maxSimMs,
+    maxSimMs: ms(maxSimMs),
     maxEvents,
     wire: {
       loss,
       reorder,
       duplicate,
       corrupt,
-      delay,
+      delay: ms(delay),
       ...(bandwidth !== undefined ? { bandwidth: bandwidth * 1e6 } : {}),
     },
   });

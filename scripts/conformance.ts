@@ -15,12 +15,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { collectScripts, runBatch, runScriptFile } from "../src/lab/packetdrill/batch.ts";
+import { collectScripts, runBatch, runScriptFile } from "../src/packetdrill/run/batch.ts";
 import {
   type BatchSummary,
   formatSummary,
   type ScriptResult,
-} from "../src/lab/packetdrill/report.ts";
+} from "../src/packetdrill/run/report.ts";
 
 export const SUITE_DIR = fileURLToPath(
   new URL("../../shared/conformance/freebsd-tcp-testsuite/state-event-engine/", import.meta.url),

@@ -10,10 +10,13 @@
  * segment does not grow with the number of holes. The figure asked of it:
  * 20,000 holes within 12× the time of 2,000 (10× the segments).
  */
+
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { defaultTcpSettings, type TcpSettings } from "../../src/tcp/settings.ts";
-import { Tcb } from "../../src/tcp/tcb.ts";
-import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
+import { openTcb } from "../../src/tcp/tcb.ts";
+import type { DrivenTcb } from "../../src/tcp/view.ts";
 import { seqAdd } from "../../src/wire/seq.ts";
+import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
 
 export const REASSEMBLY_HOLES = [2000, 20_000] as const;
 /** The bound of the ratio 20,000 / 2,000 holes (10× the segments). */
@@ -40,20 +43,20 @@ const LOCAL = { addr: 0x0a000001, port: 80 };
 const REMOTE = { addr: 0x0a000002, port: 40000 };
 
 /** ESTABLISHED with SACK and a window that spans 2·holes bytes; the peer's ISS is 5000. */
-function victim(holes: number, holeLimit: number): Tcb {
+function victim(holes: number, holeLimit: number): DrivenTcb {
   const settings: TcpSettings = {
     ...defaultTcpSettings,
     rcvBuf: Math.max(65_535, 2 * holes + 1000),
     oooHoleLimit: holeLimit,
     timestamps: false,
   };
-  const tcb = Tcb.connect({ local: LOCAL, remote: REMOTE, iss: 1000, settings, now: 0 });
+  const tcb = openTcb.connect({ local: LOCAL, remote: REMOTE, iss: 1000, settings, now: EPOCH });
   tcb.takeOutput();
   const synAck = segment(5000, Flag.SYN | Flag.ACK, [
     { kind: "mss", value: 1460 },
     { kind: "sackPermitted" },
   ]);
-  tcb.input({ ...synAck, payload: new Uint8Array(0) }, 0);
+  tcb.input({ ...synAck, payload: new Uint8Array(0) }, EPOCH);
   tcb.takeOutput();
   return tcb;
 }
@@ -82,7 +85,7 @@ function once(holes: number, holeLimit: number): { seconds: number; held: number
   // work stretches wall time unevenly between a short case and a long one.
   const start = process.cpuUsage();
   for (let i = 0; i < holes; i++) {
-    tcb.input(segment(seqAdd(5001, 1 + 2 * i), Flag.ACK), 1);
+    tcb.input(segment(seqAdd(5001, 1 + 2 * i), Flag.ACK), instant(1));
     tcb.takeOutput();
   }
   const used = process.cpuUsage(start);

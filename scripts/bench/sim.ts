@@ -22,7 +22,7 @@
  * (200 MB) measure the steady state: goodput and mean cwnd from a quarter of
  * the way in to the end.
  */
-import type { Millis } from "../../src/clock/clock.ts";
+import { type Duration, ms } from "../../src/clock/time.ts";
 import { runSimTransfer, type SimSample } from "../../src/runtime/sim-transfer.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 
@@ -211,7 +211,7 @@ export function lossFor80Pct(): { reno: number; cubic: number } {
 
 function wire(loss: number) {
   return {
-    delay: SIM_PATH.oneWayMs,
+    delay: ms(SIM_PATH.oneWayMs),
     bandwidth: SIM_PATH.bandwidthBps,
     queueLimit: SIM_PATH.queuePackets,
     loss,
@@ -235,7 +235,7 @@ function runCase(c: SimCaseSpec, bytes: number, seed: number): SimRun {
     seed,
     wire: wire(c.loss),
     tcp: tcpFor(c),
-    maxSimMs: 3_600_000,
+    maxSimMs: ms(3_600_000),
   });
   const seconds = (r.transferMs ?? Number.NaN) / 1000;
   return {
@@ -268,13 +268,13 @@ function timeMean(samples: readonly SimSample[], f: (s: SimSample) => number): n
 
 /** A long transfer, measured from a quarter of the bytes in to the end. */
 export function steadyState(cc: Cc, loss: number, bytes: number, seed: number): SteadyState {
-  const every: Millis = 50;
+  const every: Duration = ms(50);
   const r = runSimTransfer({
     bytes,
     seed,
     wire: wire(loss),
     tcp: tcpFor({ cc, windowScaling: true, buffer: BIG }),
-    maxSimMs: 7_200_000,
+    maxSimMs: ms(7_200_000),
     sampleEveryMs: every,
   });
   const samples = r.samples ?? [];

@@ -1,4 +1,5 @@
 import { Duplex } from "node:stream";
+import type { Instant } from "../clock/time.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import { SocketError } from "./errors.ts";
 import type { Fd, Sockets } from "./sockets.ts";
@@ -130,7 +131,7 @@ export class Connection implements AsyncIterable<Uint8Array> {
   }
 
   /** When a segment last came from the peer (undefined once the socket is closed). */
-  get lastHeard(): number | undefined {
+  get lastHeard(): Instant | undefined {
     return this.closed ? undefined : this.sockets.tcbOf(this.fd)?.lastHeard;
   }
 

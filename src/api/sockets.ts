@@ -1,3 +1,4 @@
+import type { Instant } from "../clock/time.ts";
 import type { Attachment } from "../runtime/attach.ts";
 import type { Host, StackError } from "../stack/host.ts";
 import { isValidPort } from "../stack/ports.ts";
@@ -5,7 +6,7 @@ import type { UdpSocket } from "../stack/udp-socket.ts";
 import type { Listener } from "../tcp/listener.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName } from "../tcp/state.ts";
-import type { Tcb, TcbEvents } from "../tcp/tcb.ts";
+import type { TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { type ErrorCode, SocketError } from "./errors.ts";
@@ -52,7 +53,7 @@ export interface SocketInfo {
   readonly remote: Endpoint | undefined;
   /** RFC state name of the TCB, "LISTEN", "UNCONNECTED", or "BOUND"/"UNBOUND" for UDP. */
   readonly state: string;
-  readonly tcb: Tcb | undefined;
+  readonly tcb: TcbView | undefined;
 }
 
 const MIN_BUF = 256;
@@ -82,7 +83,7 @@ interface TcpSock extends BaseSock {
   linger: number | undefined;
   boundPort: number | undefined;
   listener: Listener | undefined;
-  tcb: Tcb | undefined;
+  tcb: TcbView | undefined;
   /** The error to report once (SO_ERROR, or the next send/recv). */
   pendingError: ErrorCode | undefined;
   /** True once a failure of the connection was reported to the user. */
@@ -125,16 +126,16 @@ class TcbWatch implements TcbEvents {
     private readonly sockets: Sockets,
     private readonly sock: TcpSock,
   ) {}
-  stateChanged(t: Tcb): void {
+  stateChanged(t: TcbView): void {
     this.sockets.tcbEvent(this.sock, t, false);
   }
-  readable(t: Tcb): void {
+  readable(t: TcbView): void {
     this.sockets.tcbEvent(this.sock, t, true);
   }
-  writable(t: Tcb): void {
+  writable(t: TcbView): void {
     this.sockets.tcbEvent(this.sock, t, false);
   }
-  closed(t: Tcb): void {
+  closed(t: TcbView): void {
     this.sockets.tcbEvent(this.sock, t, false);
   }
 }
@@ -170,7 +171,7 @@ export class Sockets {
     };
   }
 
-  private now(): number {
+  private now(): Instant {
     return this.attachment.clock.now();
   }
 
@@ -304,7 +305,7 @@ export class Sockets {
   }
 
   /** A new fd for an accepted connection; it inherits the listener's options. */
-  private adopt(parent: TcpSock, tcb: Tcb): Fd {
+  private adopt(parent: TcpSock, tcb: TcbView): Fd {
     const fd = this.socket("tcp") as Fd;
     const sock = this.socks.get(fd) as TcpSock;
     sock.noDelay = parent.noDelay;
@@ -371,14 +372,14 @@ export class Sockets {
     return s;
   }
 
-  private bindTcb(sock: TcpSock, tcb: Tcb): void {
+  private bindTcb(sock: TcpSock, tcb: TcbView): void {
     sock.tcb = tcb;
     sock.watch = new TcbWatch(this, sock);
     tcb.observe(sock.watch);
   }
 
   /** internal (TcbWatch): an event of `sock`'s TCB. */
-  tcbEvent(sock: TcpSock, t: Tcb, readable: boolean): void {
+  tcbEvent(sock: TcpSock, t: TcbView, readable: boolean): void {
     // After shutdown(rd), arriving data is read and dropped so the window stays open.
     if (readable && sock.rdShut && t.recvAvailable > 0) t.recv(t.recvAvailable, this.now());
     // Record a failure before waking anyone: stateChanged(→CLOSED) comes before closed().
@@ -724,7 +725,7 @@ export class Sockets {
   }
 
   /** The TCB behind a socket (for the lab and the stream adapter). */
-  tcbOf(fd: Fd): Tcb | undefined {
+  tcbOf(fd: Fd): TcbView | undefined {
     const sock = this.socks.get(fd);
     return sock?.type === "tcp" ? sock.tcb : undefined;
   }

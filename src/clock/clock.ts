@@ -1,16 +1,16 @@
-/**
- * Time in tcplab is a number of milliseconds (fractions allowed) since the
- * clock's epoch. The engine never reads a clock: callers pass `now` in.
- */
-export type Millis = number;
+import type { Instant } from "./time.ts";
 
+/**
+ * The engine never reads a clock: callers pass `now` in (an `Instant`, see
+ * time.ts).
+ */
 export interface TimerHandle {
   readonly id: number;
 }
 
 export interface Clock {
-  now(): Millis;
+  now(): Instant;
   /** Calls `fn` once when the clock reaches `at` (or at once if `at` has passed, on the next turn). */
-  schedule(at: Millis, fn: () => void): TimerHandle;
+  schedule(at: Instant, fn: () => void): TimerHandle;
   cancel(handle: TimerHandle): void;
 }

@@ -1,4 +1,5 @@
-import type { Clock, Millis, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { elapsed, type Instant, instant, max, ZERO } from "./time.ts";
 import { TimerQueue } from "./timer-queue.ts";
 
 /**
@@ -11,15 +12,15 @@ export class RealClock implements Clock {
   private readonly origin = performance.now();
   private readonly queue = new TimerQueue();
   private armed: ReturnType<typeof setTimeout> | undefined;
-  private armedFor: Millis | undefined;
+  private armedFor: Instant | undefined;
   private firing = false;
 
-  now(): Millis {
-    return performance.now() - this.origin;
+  now(): Instant {
+    return instant(performance.now() - this.origin);
   }
 
   /** A deadline in the past fires on a later turn of the event loop, never inside schedule(). */
-  schedule(at: Millis, fn: () => void): TimerHandle {
+  schedule(at: Instant, fn: () => void): TimerHandle {
     const handle = this.queue.push(at, fn);
     this.arm();
     return handle;
@@ -33,7 +34,7 @@ export class RealClock implements Clock {
     return this.queue.size;
   }
 
-  nextDeadline(): Millis | undefined {
+  nextDeadline(): Instant | undefined {
     return this.queue.peekDeadline();
   }
 
@@ -50,7 +51,7 @@ export class RealClock implements Clock {
     this.disarm();
     if (next === undefined) return;
     this.armedFor = next;
-    this.armed = setTimeout(() => this.wake(), Math.max(0, next - this.now()));
+    this.armed = setTimeout(() => this.wake(), max(ZERO, elapsed(this.now(), next)));
   }
 
   private disarm(): void {

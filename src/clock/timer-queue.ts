@@ -1,5 +1,6 @@
 import { DeadlineHeap } from "../util/deadline-heap.ts";
-import type { Millis, TimerHandle } from "./clock.ts";
+import type { TimerHandle } from "./clock.ts";
+import type { Instant } from "./time.ts";
 
 /** One pending timer; its id is its insertion order. */
 interface Entry extends TimerHandle {
@@ -12,7 +13,7 @@ interface Entry extends TimerHandle {
  * the same schedule always fires in the same order.
  */
 export class TimerQueue {
-  private readonly heap = new DeadlineHeap<Entry>();
+  private readonly heap = new DeadlineHeap<Entry, Instant>();
   private readonly byId = new Map<number, Entry>();
   private nextSeq = 0;
 
@@ -20,7 +21,7 @@ export class TimerQueue {
     return this.heap.size;
   }
 
-  push(deadline: Millis, fn: () => void): TimerHandle {
+  push(deadline: Instant, fn: () => void): TimerHandle {
     if (Number.isNaN(deadline)) throw new RangeError("timer deadline is NaN");
     const seq = this.nextSeq++;
     const entry: Entry = { id: seq, fn };
@@ -39,7 +40,7 @@ export class TimerQueue {
     return true;
   }
 
-  peekDeadline(): Millis | undefined {
+  peekDeadline(): Instant | undefined {
     return this.heap.peek();
   }
 
@@ -53,9 +54,9 @@ export class TimerQueue {
    * when `before` is given, it was scheduled before that mark.
    */
   popDue(
-    limit: Millis,
+    limit: Instant,
     before: number = Number.POSITIVE_INFINITY,
-  ): { deadline: Millis; fn: () => void } | undefined {
+  ): { deadline: Instant; fn: () => void } | undefined {
     const top = this.heap.first();
     if (top === undefined || top.deadline > limit || top.rank >= before) return undefined;
     this.heap.delete(top.item);

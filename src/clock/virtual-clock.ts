@@ -1,9 +1,10 @@
-import type { Clock, Millis, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { type Duration, EPOCH, type Instant, later, max, NEVER } from "./time.ts";
 import { TimerQueue } from "./timer-queue.ts";
 
 export interface RunLimits {
   /** Absolute clock time not to run past; if reached, the clock ends there. */
-  maxTime?: Millis;
+  maxTime?: Instant;
   /** Most timers to fire in this call (default 1 000 000, a guard against livelock). */
   maxEvents?: number;
 }
@@ -23,14 +24,14 @@ const DEFAULT_MAX_EVENTS = 1_000_000;
  * is a pure function of what was scheduled.
  */
 export class VirtualClock implements Clock {
-  private current: Millis;
+  private current: Instant;
   private readonly queue = new TimerQueue();
 
-  constructor(start: Millis = 0) {
+  constructor(start: Instant = EPOCH) {
     this.current = start;
   }
 
-  now(): Millis {
+  now(): Instant {
     return this.current;
   }
 
@@ -39,15 +40,15 @@ export class VirtualClock implements Clock {
    * step (advance(0), runToNextDeadline, runUntilIdle), never from inside
    * schedule() itself, and time never runs backwards.
    */
-  schedule(at: Millis, fn: () => void): TimerHandle {
-    return this.queue.push(Math.max(at, this.current), fn);
+  schedule(at: Instant, fn: () => void): TimerHandle {
+    return this.queue.push(max(at, this.current), fn);
   }
 
   cancel(handle: TimerHandle): void {
     this.queue.cancel(handle);
   }
 
-  nextDeadline(): Millis | undefined {
+  nextDeadline(): Instant | undefined {
     return this.queue.peekDeadline();
   }
 
@@ -56,17 +57,17 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Moves time forward by `ms`, firing every timer due up to the end in order
+   * Moves time forward by `d`, firing every timer due up to the end in order
    * (including timers those timers schedule within the window), then leaves
    * the clock at the end. Returns the number of timers fired.
    */
-  advance(ms: Millis): number {
-    if (!(ms >= 0)) throw new RangeError(`advance needs a non-negative duration, got ${ms}`);
-    return this.runUntil(this.current + ms);
+  advance(d: Duration): number {
+    if (!(d >= 0)) throw new RangeError(`advance needs a non-negative duration, got ${d}`);
+    return this.runUntil(later(this.current, d));
   }
 
   /** Sets the clock to the absolute time `at` (not earlier than now), firing timers on the way. */
-  advanceTo(at: Millis): number {
+  advanceTo(at: Instant): number {
     if (!(at >= this.current)) throw new RangeError(`cannot go back from ${this.current} to ${at}`);
     return this.runUntil(at);
   }
@@ -87,7 +88,7 @@ export class VirtualClock implements Clock {
    * `maxTime`, or `maxEvents` have fired — whichever comes first.
    */
   runUntilIdle(limits: RunLimits = {}): RunResult {
-    const maxTime = limits.maxTime ?? Number.POSITIVE_INFINITY;
+    const maxTime = limits.maxTime ?? NEVER;
     const maxEvents = limits.maxEvents ?? DEFAULT_MAX_EVENTS;
     let events = 0;
     while (events < maxEvents) {
@@ -99,14 +100,14 @@ export class VirtualClock implements Clock {
     return { events, idle: next === undefined };
   }
 
-  private runUntil(end: Millis): number {
+  private runUntil(end: Instant): number {
     let events = 0;
     while (this.fireOne(end)) events++;
     this.current = end;
     return events;
   }
 
-  private fireOne(limit: Millis): boolean {
+  private fireOne(limit: Instant): boolean {
     const due = this.queue.popDue(limit);
     if (due === undefined) return false;
     this.current = due.deadline;

@@ -1,5 +1,5 @@
 /** Words of a command line and the small value syntaxes the commands share. */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, ms } from "../clock/time.ts";
 
 export interface Token {
   /** The word with quotes removed. */
@@ -106,13 +106,13 @@ export function escapeBytes(data: Uint8Array): string {
 }
 
 /** `200ms`, `1.5s`, `2m`, `30` (ms). */
-export function parseDuration(text: string): Millis | undefined {
+export function parseDuration(text: string): Duration | undefined {
   const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m)?$/.exec(text);
   if (m === null) return undefined;
   const n = Number(m[1]);
   const unit = m[2] ?? "ms";
-  const ms = unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
-  return Number.isFinite(ms) ? ms : undefined;
+  const value = unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
+  return Number.isFinite(value) ? ms(value) : undefined;
 }
 
 /** `10%` or `10` → 0.1. */
@@ -130,12 +130,12 @@ export function parseInteger(text: string): number | undefined {
 }
 
 /** Seconds with millisecond precision: `1.010`. */
-export function formatTime(ms: Millis): string {
-  return (ms / 1000).toFixed(3);
+export function formatTime(t: Instant): string {
+  return (t / 1000).toFixed(3);
 }
 
 /** A span of time for people: `200 ms`, `1.5 s`, `60 s`. */
-export function formatDuration(ms: Millis): string {
-  if (ms < 1000) return `${Number(ms.toFixed(3))} ms`;
-  return `${Number((ms / 1000).toFixed(3))} s`;
+export function formatDuration(d: Duration): string {
+  if (d < 1000) return `${Number(d.toFixed(3))} ms`;
+  return `${Number((d / 1000).toFixed(3))} s`;
 }

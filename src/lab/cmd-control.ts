@@ -1,14 +1,17 @@
 /** Changing things: inject, faults on the wire, and time. */
+
+import { type Duration, elapsed, type Instant, later, max, ms, scale } from "../clock/time.ts";
 import type { FaultAction, FaultDirs, FaultyLink, PacketMatcher } from "../link/faults.ts";
-import { formatPacket } from "../wire/format.ts";
-import { parsePacket } from "../wire/packet.ts";
+import { formatIpPacket } from "../wire/format6.ts";
+import { type DecodedIpPacket, parseIpPacket } from "../wire/ip-packet.ts";
+import { readFlags } from "../wire/notation.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatDuration, formatTime } from "./args.ts";
 import { describeBottleneck } from "./cmd-path.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
-import { craftAbsolute, craftRelative, readFlags } from "./inject.ts";
-import type { Args, ArgSpec, Registry } from "./registry.ts";
+import { craftAbsolute, craftRelative } from "./inject.ts";
+import type { ArgSpec, Args, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line, Span } from "./view.ts";
 import type { LabHost } from "./world.ts";
@@ -40,7 +43,7 @@ const WAIT_WHAT: Readonly<Record<string, string>> = {
 };
 
 /** How long `wait` waits without MAX. */
-const WAIT_DEFAULT_MS = 2000;
+const WAIT_DEFAULT_MS: Duration = ms(2000);
 
 const MATCH_WORDS = [
   "syn",
@@ -54,15 +57,21 @@ const MATCH_WORDS = [
   "lastfrag",
 ] as const;
 
-/** A matcher on raw IPv4 bytes for `drop next … MATCH`; undefined if the word means nothing. */
+/**
+ * A matcher on raw IP bytes of either family for `drop next … MATCH`;
+ * undefined if the word means nothing. `icmp` takes ICMPv6 too: the lab's
+ * words name what a packet is for, not its family.
+ */
 export function packetMatcher(word: string): PacketMatcher | undefined {
   const w = word.toLowerCase();
-  const tcp =
-    (pred: (flags: number, len: number) => boolean): PacketMatcher =>
+  const when =
+    (pred: (d: DecodedIpPacket) => boolean): PacketMatcher =>
     (p) => {
-      const d = parsePacket(p, { verifyChecksum: false });
-      return d.ok && d.value.kind === "tcp" && pred(d.value.tcp.flags, d.value.tcp.payload.length);
+      const d = parseIpPacket(p, { verifyChecksum: false });
+      return d.ok && pred(d.value);
     };
+  const tcp = (pred: (flags: number, len: number) => boolean): PacketMatcher =>
+    when((d) => d.kind === "tcp" && pred(d.tcp.flags, d.tcp.payload.length));
   switch (w) {
     case "syn":
       return tcp((f) => (f & Flag.SYN) !== 0);
@@ -79,23 +88,18 @@ export function packetMatcher(word: string): PacketMatcher | undefined {
           len === 0 && (f & Flag.ACK) !== 0 && (f & (Flag.SYN | Flag.FIN | Flag.RST)) === 0,
       );
     case "udp":
+      return when((d) => d.kind === "udp");
     case "icmp":
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === w;
-      };
+      return when((d) => d.kind === "icmp" || d.kind === "icmpv6");
     case "frag":
-      // A fragment of a larger datagram (RFC 791: MF set or a non-zero offset).
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === "fragment";
-      };
+      // A fragment of a larger datagram (RFC 791, RFC 8200 §4.5: more fragments or a non-zero offset).
+      return when((d) => d.kind === "fragment");
     case "lastfrag":
       // The last fragment: MF clear, a non-zero offset (fragment zero may have arrived).
-      return (p) => {
-        const d = parsePacket(p, { verifyChecksum: false });
-        return d.ok && d.value.kind === "fragment" && !d.value.ip.header.moreFragments;
-      };
+      return when((d) => {
+        if (d.kind !== "fragment") return false;
+        return d.family === 4 ? !d.ip.header.moreFragments : d.ip.fragment?.more === false;
+      });
   }
   // Exact packetdrill flags: `S`, `S.`, `F.`.
   const flags = readFlags(word);
@@ -219,7 +223,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
             tone: "accent",
           },
           {
-            text: `${crafted.dir} ${formatPacket(crafted.bytes)}`,
+            text: `${crafted.dir} ${formatIpPacket(crafted.bytes)}`,
             tone: crafted.dir === "<" ? "in" : "out",
           },
         ],
@@ -273,7 +277,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         ctx.host,
         a,
         "reorder",
-        { kind: "delay", by: Math.max(5, 2 * ctx.engine.world.delay()) },
+        { kind: "delay", by: max(ms(5), scale(ctx.engine.world.delay(), 2)) },
         USAGE.reorderNext,
       ),
   });
@@ -324,7 +328,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     run: (ctx, a) =>
       setChance(ctx.engine, "reorder", a.num("P") as number, {
         kind: "delay",
-        by: Math.max(5, 2 * ctx.engine.world.delay()),
+        by: max(ms(5), scale(ctx.engine.world.delay(), 2)),
       }),
   });
 
@@ -339,9 +343,11 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
     args: [{ name: "MS", kind: "duration" }],
     hostScoped: false,
     run(ctx, a) {
-      const ms = a.num("MS") as number;
-      ctx.engine.world.setDelay(ms);
-      return [text(`one-way delay ${formatDuration(ms)} (round trip ${formatDuration(2 * ms)})`)];
+      const d = a.duration("MS")!;
+      ctx.engine.world.setDelay(d);
+      return [
+        text(`one-way delay ${formatDuration(d)} (round trip ${formatDuration(scale(d, 2))})`),
+      ];
     },
   });
 
@@ -422,8 +428,8 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       if (clock.mode === "running")
         return [err("step: the clock is running: pause it first", USAGE.step)];
       const t0 = clock.now();
-      const d = a.num("DURATION");
-      const target = d !== undefined ? t0 + d : clock.nextDeadline();
+      const d = a.duration("DURATION");
+      const target = d !== undefined ? later(t0, d) : clock.nextDeadline();
       if (target === undefined) {
         return [
           text(
@@ -458,12 +464,12 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       const lines: Line[] = [
         [
           { text: `t = ${formatTime(t1)} s`, tone: "accent" },
-          { text: ` (+${formatDuration(t1 - t0)})`, tone: "muted" },
+          { text: ` (+${formatDuration(elapsed(t0, t1))})`, tone: "muted" },
           ...(reached
             ? []
             : [
                 {
-                  text: ` — interrupted, ${formatDuration(target - t1)} short of the step`,
+                  text: ` — interrupted, ${formatDuration(elapsed(t1, target))} short of the step`,
                   tone: "warn" as const,
                 },
               ]),
@@ -484,7 +490,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
         hint(
           next === undefined
             ? "nothing pending now"
-            : `next deadline in ${formatDuration(next - t1)}`,
+            : `next deadline in ${formatDuration(elapsed(t1, next))}`,
         ),
       );
       return [text(...lines)];
@@ -519,14 +525,14 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       const { engine } = ctx;
       const clock = engine.clock;
       if (clock.mode === "running") return [text("the clock is already running")];
-      const d = a.num("DURATION");
+      const d = a.duration("DURATION");
       const t0 = clock.now();
       if (engine.world.kind === "kernel" && d === undefined) {
         void clock.run({ onTick: () => engine.feed.status() });
         return [text(`clock running at ${clock.speed}×`)];
       }
       const end = await clock.run({
-        until: t0 + (d ?? 600_000),
+        until: later(t0, d ?? ms(600_000)),
         stopWhenIdle: d === undefined,
         onTick: () => engine.feed.flush(),
       });
@@ -573,7 +579,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       }
       const word = a.str("MATCH");
       const match = word !== undefined ? packetMatcher(word) : undefined;
-      const max = a.num("MAX") ?? WAIT_DEFAULT_MS;
+      const max = a.duration("MAX") ?? WAIT_DEFAULT_MS;
       const what = word !== undefined ? (WAIT_WHAT[word] ?? `a ${word} packet`) : "a packet";
       const fits = (ev: LabEvent): ev is PacketEvent =>
         ev.kind === "packet" &&
@@ -605,7 +611,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
           timer = setTimeout(() => done("timeout"), max);
           abort.signal.addEventListener("abort", onAbort, { once: true });
         });
-        const took = formatDuration(Math.round(performance.now() - t0));
+        const took = formatDuration(ms(Math.round(performance.now() - t0)));
         if (got === "packet") return [text(`${what} from the ${peer.name} arrived after ${took}`)];
         if (got === "interrupted") return [text("interrupted")];
         return [
@@ -643,7 +649,7 @@ interface DueTimer {
 }
 
 /** Connection timers that fall due up to `until` (reported by `step`). */
-function dueTimers(engine: LabEngine, until: number): DueTimer[] {
+function dueTimers(engine: LabEngine, until: Instant): DueTimer[] {
   const out: DueTimer[] = [];
   for (const h of engine.world.hosts) {
     const idOf = engine.names.idOf(h);

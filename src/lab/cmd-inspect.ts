@@ -1,4 +1,6 @@
 /** Looking at things: state, stats, trace, ladder, pcap, clock. */
+
+import { elapsed, max, ZERO } from "../clock/time.ts";
 import { pcapFile } from "../link/pcap.ts";
 import { formatIpv4Addr } from "../wire/addr.ts";
 import { formatDuration, formatTime } from "./args.ts";
@@ -254,7 +256,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
               },
               { text: t.name, tone: "warn" },
               { text: `${formatTime(t.deadline)} s` },
-              { text: `in ${formatDuration(Math.max(0, t.deadline - now))}` },
+              { text: `in ${formatDuration(max(ZERO, elapsed(now, t.deadline)))}` },
             ]);
           }
         }
@@ -279,7 +281,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
           { text: `  speed ${engine.clock.speed}×` },
         ],
         hint(
-          `${w.kind === "simulated" ? `${inFlight} packet(s) on the wire; ` : ""}next deadline: ${next === undefined ? "none" : `${formatTime(next)} s (in ${formatDuration(next - now)})`}`,
+          `${w.kind === "simulated" ? `${inFlight} packet(s) on the wire; ` : ""}next deadline: ${next === undefined ? "none" : `${formatTime(next)} s (in ${formatDuration(elapsed(now, next))})`}`,
         ),
       );
       return [

@@ -8,7 +8,9 @@
  * than the hosts': a larger packet is dropped on it, with no ICMP message
  * back — a path-MTU black hole (RFC 2923 §2.1).
  */
-import type { Tcb } from "../tcp/tcb.ts";
+
+import { ms, scale } from "../clock/time.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { formatDuration } from "./args.ts";
 import { formatRate } from "./cmd-plot.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
@@ -30,8 +32,8 @@ const PACKET = 1500;
 export function parseRate(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:bit(?:\/s)?|bps|b\/s)?$/i.exec(text);
   if (m === null) return undefined;
-  const scale = { "": 1, k: 1e3, m: 1e6, g: 1e9 }[(m[2] as string).toLowerCase()] as number;
-  const bits = Number(m[1]) * scale;
+  const unit = { "": 1, k: 1e3, m: 1e6, g: 1e9 }[(m[2] as string).toLowerCase()] as number;
+  const bits = Number(m[1]) * unit;
   return bits >= 1000 && Number.isFinite(bits) ? bits : undefined;
 }
 
@@ -43,7 +45,7 @@ export function bdpPackets(rate: number, oneWayDelay: number): number {
 /** How the bottleneck reads: `10 Mbit/s, queue 17 packets; a 1500-byte packet takes 1.2 ms`. */
 export function describeBottleneck(b: Bottleneck): string {
   const q = b.queue === undefined ? "no queue limit" : `a queue of ${b.queue} packets`;
-  return `${formatRate(b.rate)} each way, ${q}; a ${PACKET}-byte packet takes ${formatDuration(Number(((PACKET * 8 * 1000) / b.rate).toFixed(3)))} to send`;
+  return `${formatRate(b.rate)} each way, ${q}; a ${PACKET}-byte packet takes ${formatDuration(ms(Number(((PACKET * 8 * 1000) / b.rate).toFixed(3))))} to send`;
 }
 
 function setBottleneck(world: World, b: Bottleneck | undefined): Block | undefined {
@@ -58,7 +60,7 @@ function setBottleneck(world: World, b: Bottleneck | undefined): Block | undefin
 }
 
 /** The unobserve function of each connection a host sinks. */
-const sinks = new WeakMap<Tcb, () => void>();
+const sinks = new WeakMap<TcbView, () => void>();
 
 export function registerPathCommands(reg: Registry<LabEngine>): void {
   reg.add({
@@ -114,7 +116,7 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
           `bottleneck ${describeBottleneck(b)}`,
           hint(
             given === undefined
-              ? `the queue holds one bandwidth-delay product (${formatRate(rate)} × ${formatDuration(2 * world.delay())} round trip); bottleneck RATE QUEUE sets another`
+              ? `the queue holds one bandwidth-delay product (${formatRate(rate)} × ${formatDuration(scale(world.delay(), 2))} round trip); bottleneck RATE QUEUE sets another`
               : "connections between a and b now share this queue",
           ),
         ),
@@ -195,7 +197,7 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
       }
       if (was !== undefined) return [text(`#${fd} already reads everything as it arrives`)];
       const clock = engine.clock;
-      const read = (t: Tcb) => {
+      const read = (t: TcbView) => {
         // The host flushes after the segment: a window update, if one is due, goes out then.
         if (t.recvAvailable > 0) t.recv(t.recvAvailable, clock.now());
       };

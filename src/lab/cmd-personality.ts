@@ -4,7 +4,7 @@ import { formatIpv4Addr } from "../wire/addr.ts";
 import { formatDuration } from "./args.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import { setPersonality } from "./lab-host.ts";
-import { type Personality, personalityNamed, personalityNames } from "./personality.ts";
+import { type Personality, personalityNamed, personalityNames } from "../tcp/personality.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Block, Line } from "./view.ts";

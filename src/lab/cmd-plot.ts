@@ -4,6 +4,8 @@
  * delivery rate of one or more connections over time, drawn in braille
  * (chart.ts) over the period the connections were active, or the one asked.
  */
+
+import { instant } from "../clock/time.ts";
 import { formatTime } from "./args.ts";
 import { type Chart, type ChartSeries, renderChart } from "./chart.ts";
 import { err, hint } from "./cmd-sockets.ts";
@@ -58,7 +60,7 @@ export function formatRate(bits: number): string {
   return `${Math.round(bits)} bit/s`;
 }
 
-const span = (a: number, b: number) => `${formatTime(a)}–${formatTime(b)} s`;
+const span = (a: number, b: number) => `${formatTime(instant(a))}–${formatTime(instant(b))} s`;
 
 function chartLines(chart: Chart, head: Line, notes: readonly Line[]): Block {
   return { kind: "chart", lines: [head, ...chart.lines, chart.legend, ...notes] };

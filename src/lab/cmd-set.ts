@@ -5,6 +5,8 @@
  * `personality`, a change applies to listeners and connections opened
  * afterwards. `ping ADDR [SIZE]` sends an ICMP echo request from the host.
  */
+
+import { ms } from "../clock/time.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { defaultTcpSettings } from "../tcp/settings.ts";
 import { formatDuration, parseDuration, parseInteger } from "./args.ts";
@@ -66,7 +68,7 @@ export const SETTABLE: readonly Key[] = (Object.keys(defaultTcpSettings) as Key[
 function show(k: Key, v: unknown): string {
   if (v === undefined) return UNSET_WORD[k] ?? "none";
   if (typeof v === "boolean") return v ? "on" : "off";
-  if (typeof v === "number" && DURATIONS.has(k)) return formatDuration(v);
+  if (typeof v === "number" && DURATIONS.has(k)) return formatDuration(ms(v));
   return String(v);
 }
 

@@ -8,16 +8,20 @@
  * transfer stays within memory. Positions stay absolute — `length` counts
  * every event ever logged — and `forgotten` counts those let go.
  */
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
+import type { IpAddr } from "../wire/ip-addr.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
+import { formatIpv6Addr } from "../wire/ipv6-addr.ts";
+import { Flag } from "../wire/tcp-types.ts";
 
 export interface PacketEvent {
   readonly kind: "packet";
   /** Position in the log (also the order of events at the same time). */
   readonly index: number;
-  readonly time: Millis;
+  readonly time: Instant;
   /** The tcplab host at whose interface this was seen. */
   readonly host: string;
   /** `>` sent by `host`, `<` arriving at `host` (packetdrill's convention). */
@@ -28,7 +32,7 @@ export interface PacketEvent {
   /** Put in by `inject`, not carried by the wire. */
   readonly injected: boolean;
   /** For `>`: when the other tcplab host saw it arrive (simulated world). */
-  arrived?: Millis;
+  arrived?: Instant;
   /** For `<`: the `>` event of the same packet at the sending tcplab host, if any. */
   sentAs?: PacketEvent;
 }
@@ -36,9 +40,9 @@ export interface PacketEvent {
 export interface StateEvent {
   readonly kind: "state";
   readonly index: number;
-  readonly time: Millis;
+  readonly time: Instant;
   readonly host: string;
-  readonly tcb: Tcb;
+  readonly tcb: TcbView;
   readonly local: Endpoint;
   readonly remote: Endpoint;
   /** Undefined when the TCB was just created (it appears in `to`). */
@@ -47,6 +51,16 @@ export interface StateEvent {
 }
 
 export type LabEvent = PacketEvent | StateEvent;
+
+/**
+ * One direction of a connection as the key of an ISN map (`forgottenIsns`,
+ * the ladder's IsnBook): `SRC:PORT>DST:PORT`, an IPv4 address as its
+ * number, an IPv6 one as bracketed text.
+ */
+export function directionKey(src: IpAddr, srcPort: number, dst: IpAddr, dstPort: number): string {
+  const a = (x: IpAddr) => (x.family === 4 ? x.addr : `[${formatIpv6Addr(x.addr)}]`);
+  return `${a(src)}:${srcPort}>${a(dst)}:${dstPort}`;
+}
 
 function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   if (x.length !== y.length) return false;
@@ -68,7 +82,7 @@ export class EventLog {
   private readonly dropListeners = new Set<(e: PacketEvent) => void>();
 
   /**
-   * The ISNs of SYNs already let go, by direction (`src:sport>dst:dport`), so
+   * The ISNs of SYNs already let go, by direction (`directionKey`), so
    * sequence numbers stay relative to them in the ladder and the checks after
    * the SYN itself is forgotten. Bounded like the log.
    */
@@ -108,7 +122,7 @@ export class EventLog {
   }
 
   packet(
-    time: Millis,
+    time: Instant,
     host: string,
     dir: ">" | "<",
     bytes: Uint8Array,
@@ -155,7 +169,7 @@ export class EventLog {
     }
   }
 
-  state(time: Millis, host: string, tcb: Tcb, from: State | undefined, to: State): StateEvent {
+  state(time: Instant, host: string, tcb: TcbView, from: State | undefined, to: State): StateEvent {
     const ev: StateEvent = {
       kind: "state",
       index: this.length,
@@ -174,21 +188,13 @@ export class EventLog {
   /** A forgotten SYN's ISN (an injected SYN does not renumber a direction that has one). */
   private rememberIsn(ev: LabEvent | undefined): void {
     if (ev?.kind !== "packet") return;
-    const b = ev.bytes;
-    if (b.length < 20 || b[9] !== 6) return;
-    const ihl = ((b[0] as number) & 0x0f) * 4;
-    if (b.length < ihl + 14 || ((b[ihl + 13] as number) & 0x02) === 0) return;
-    const u32 = (o: number) =>
-      (((b[o] as number) << 24) |
-        ((b[o + 1] as number) << 16) |
-        ((b[o + 2] as number) << 8) |
-        (b[o + 3] as number)) >>>
-      0;
-    const u16 = (o: number) => ((b[o] as number) << 8) | (b[o + 1] as number);
-    const key = `${u32(12)}:${u16(ihl)}>${u32(16)}:${u16(ihl + 2)}`;
+    const p = parseIpPacket(ev.bytes, { verifyChecksum: false });
+    if (!p.ok || p.value.kind !== "tcp" || (p.value.tcp.flags & Flag.SYN) === 0) return;
+    const { src, dst, tcp } = p.value;
+    const key = directionKey(src, tcp.srcPort, dst, tcp.dstPort);
     if (ev.injected && this.forgottenIsns.has(key)) return;
     this.forgottenIsns.delete(key);
-    this.forgottenIsns.set(key, u32(ihl + 4));
+    this.forgottenIsns.set(key, tcp.seq);
     if (this.forgottenIsns.size > 65_536) {
       const oldest = this.forgottenIsns.keys().next().value;
       if (oldest !== undefined) this.forgottenIsns.delete(oldest);

@@ -5,17 +5,17 @@
  * state. One table, so a question's truth and the screen never disagree.
  */
 import { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { seqAdd } from "../wire/seq.ts";
 
 export interface Field {
   /** The name as the RFC (or `state #ID`) writes it. */
   readonly name: string;
   readonly unit: "" | "ms" | "bytes";
-  read(tcb: Tcb): number | undefined;
+  read(tcb: TcbView): number | undefined;
 }
 
-const rcvKnown = (t: Tcb) =>
+const rcvKnown = (t: TcbView) =>
   t.state !== State.SynSent && !(t.state === State.Closed && t.rcvNxt === 0);
 
 const FIELDS: readonly Field[] = [

@@ -29,7 +29,7 @@ export {
   type Personality,
   personalities,
   personalityNamed,
-} from "./personality.ts";
+} from "../tcp/personality.ts";
 export {
   createLabSession,
   DEFAULT_LABS_DIR,

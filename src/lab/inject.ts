@@ -7,16 +7,16 @@
  */
 
 import { State } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
-import { parseFlags } from "../wire/format.ts";
+import { readFlags } from "../wire/notation.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
 import { TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize, unescapeBytes } from "./args.ts";
-import { type PdTcpOption, parseScript } from "./packetdrill/index.ts";
+import { type PdTcpOption, parseScript } from "../packetdrill/script/index.ts";
 
 export interface CraftedPacket {
   readonly bytes: Uint8Array;
@@ -79,7 +79,7 @@ function takeChecksum(line: string): { line: string; checksum: "good" | "bad" } 
 }
 
 /** Whether the peer's ISN (IRS) is known to this TCB. */
-function knowsIrs(tcb: Tcb): boolean {
+function knowsIrs(tcb: TcbView): boolean {
   return tcb.state !== State.SynSent && !(tcb.state === State.Closed && tcb.rcvNxt === 0);
 }
 
@@ -88,7 +88,7 @@ function knowsIrs(tcb: Tcb): boolean {
  * known; before that (SYN-SENT) one picked here and remembered, as packetdrill
  * picks the remote ISN of a script.
  */
-export function peerIsn(tcb: Tcb, bases: WeakMap<Tcb, number>): number {
+export function peerIsn(tcb: TcbView, bases: WeakMap<TcbView, number>): number {
   if (knowsIrs(tcb)) return tcb.irs;
   let base = bases.get(tcb);
   if (base === undefined) {
@@ -99,7 +99,11 @@ export function peerIsn(tcb: Tcb, bases: WeakMap<Tcb, number>): number {
 }
 
 /** `inject #ID < LINE` / `inject #ID > LINE`. */
-export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number>): Crafted {
+export function craftRelative(
+  tcb: TcbView,
+  text: string,
+  bases: WeakMap<TcbView, number>,
+): Crafted {
   const { line, checksum } = takeChecksum(text.trim());
   const parsed = parseScript(`0 ${line}\n`);
   if (!parsed.ok) return { error: `cannot read the segment: ${parsed.error.message}` };
@@ -155,19 +159,6 @@ export function craftRelative(tcb: Tcb, text: string, bases: WeakMap<Tcb, number
     ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
   });
   return { bytes, dir: st.direction };
-}
-
-/** Flags as packetdrill letters (`S.`) or names (`SYN,ACK`, `syn|ack`). */
-export function readFlags(text: string): number | undefined {
-  const letters = parseFlags(text);
-  if (letters !== undefined) return letters;
-  let flags = 0;
-  for (const name of text.split(/[,|+]/)) {
-    const bit = (Flag as Record<string, number>)[name.toUpperCase()];
-    if (bit === undefined) return undefined;
-    flags |= bit;
-  }
-  return flags;
 }
 
 function endpoint(

@@ -5,16 +5,18 @@
  * real time from the start and can be paused and stepped like the simulated
  * one (the kernel's own timers keep real time regardless).
  */
-import type { Millis } from "../clock/clock.ts";
+
+import { type Duration, ZERO } from "../clock/time.ts";
 import { createNetns, DEFAULT_NETNS } from "../link/netns.ts";
 import { openTun } from "../link/tun.ts";
+import { cryptoSecret } from "../runtime/entropy.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "./personality.ts";
 import { LabEngine, type LabSessionOptions } from "./session.ts";
 import type { HostCommandIo, World } from "./world.ts";
 
@@ -100,7 +102,8 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
       name: "lab",
       addr: ip(LAB_ADDR),
       mtu,
-      isn: { secret: isnSecret(rng.fork("isn")) },
+      // A seeded session replays its ISNs; otherwise the key is the platform's (RFC 6528 §3).
+      isn: { secret: opts.seed !== undefined ? isnSecret(rng.fork("isn")) : cryptoSecret() },
       ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
       ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
     },
@@ -119,9 +122,9 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
     peer: { name: "kernel", addr: ip(KERNEL_ADDR) },
     clock,
     log,
-    delay(): Millis {
+    delay(): Duration {
       const r = delayRule();
-      return r !== undefined && r.spec.action.kind === "delay" ? r.spec.action.by : 0;
+      return r !== undefined && r.spec.action.kind === "delay" ? r.spec.action.by : ZERO;
     },
     setDelay(ms) {
       const r = delayRule();

@@ -26,8 +26,8 @@
  * a command not typed yet.
  */
 import { stateName } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
-import { formatPacket } from "../wire/format.ts";
+import type { TcbView } from "../tcp/view.ts";
+import { formatIpPacket } from "../wire/format6.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { EventLog } from "./event-log.ts";
 import { FIELD_NAMES, fieldNamed, OPS } from "./fields.ts";
@@ -321,7 +321,7 @@ export function packetsSeen(ctx: CheckContext, q: PacketQuery, mark: number): Pa
   const others: string[] = [];
   for (const ev of ctx.log.since(mark)) {
     if (ev.kind !== "packet" || ev.dir !== q.dir) continue;
-    const line = formatPacket(ev.bytes);
+    const line = formatIpPacket(ev.bytes);
     const match = line.includes(q.text) && (ev.dropped !== undefined) === q.dropped;
     if (ev.host !== q.host.name) {
       if (match) elsewhere ??= ev.host;
@@ -423,7 +423,7 @@ function socketEnds(
 ):
   | { localPort: number | undefined; remote: { addr: number; port: number } | undefined }
   | undefined {
-  const tcb: Tcb | undefined = ctx.tcbById(host, fd);
+  const tcb: TcbView | undefined = ctx.tcbById(host, fd);
   if (tcb !== undefined) return { localPort: tcb.local.port, remote: tcb.remote };
   const info = host.sockets.info(fd);
   if (info instanceof Error) return undefined;

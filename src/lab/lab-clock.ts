@@ -5,17 +5,29 @@
  * world starts paused; the kernel world starts running (the kernel peer keeps
  * real time, and a tcplab whose clock stands still looks dead to it).
  */
-import type { Clock, Millis, TimerHandle } from "../clock/clock.ts";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+import {
+  type Duration,
+  EPOCH,
+  elapsed,
+  type Instant,
+  instant,
+  later,
+  max,
+  ms,
+  scale,
+  ZERO,
+} from "../clock/time.ts";
 import { VirtualClock } from "../clock/virtual-clock.ts";
 
 /** Real time as the driver sees it; injectable so tests need no sleeping. */
 export interface RealTime {
-  now(): Millis;
-  sleep(ms: Millis): Promise<void>;
+  now(): Instant;
+  sleep(ms: Duration): Promise<void>;
 }
 
 export const systemRealTime: RealTime = {
-  now: () => performance.now(),
+  now: () => instant(performance.now()),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
@@ -23,7 +35,7 @@ export type RunEnd = "paused" | "until" | "idle" | "closed";
 
 export interface RunOptions {
   /** Virtual time at which to stop (and stay paused). */
-  readonly until?: Millis;
+  readonly until?: Instant;
   /** Stop once no timer is pending. */
   readonly stopWhenIdle?: boolean;
   /** Called after every tick (the session redraws the status pane). */
@@ -36,14 +48,14 @@ export interface SlicedOptions {
   /** Called between slices, when the event loop has had its turn (progress). */
   readonly onSlice?: () => void;
   /** Called with each deadline on the way, just before the timers due then fire. */
-  readonly beforeDeadline?: (at: Millis) => void;
+  readonly beforeDeadline?: (at: Instant) => void;
 }
 
 /** Real-time milliseconds a sliced advance works before it lets input and drawing in. */
-const SLICE_MS = 15;
+const SLICE_MS: Duration = ms(15);
 
 /** Real-time milliseconds between two driver ticks. */
-const TICK_MS = 20;
+const TICK_MS: Duration = ms(20);
 
 export class LabClock implements Clock {
   readonly virtual: VirtualClock;
@@ -61,16 +73,16 @@ export class LabClock implements Clock {
 
   constructor(
     private readonly real: RealTime = systemRealTime,
-    start: Millis = 0,
+    start: Instant = EPOCH,
   ) {
     this.virtual = new VirtualClock(start);
   }
 
-  now(): Millis {
+  now(): Instant {
     return this.virtual.now();
   }
 
-  schedule(at: Millis, fn: () => void): TimerHandle {
+  schedule(at: Instant, fn: () => void): TimerHandle {
     return this.virtual.schedule(at, fn);
   }
 
@@ -82,7 +94,7 @@ export class LabClock implements Clock {
     return this.running ? "running" : "paused";
   }
 
-  nextDeadline(): Millis | undefined {
+  nextDeadline(): Instant | undefined {
     return this.virtual.nextDeadline();
   }
 
@@ -94,9 +106,9 @@ export class LabClock implements Clock {
     return true;
   }
 
-  /** Moves time forward by `ms`, firing timers on the way. */
-  advance(ms: Millis): void {
-    this.advanceGuarded(this.virtual.now() + ms);
+  /** Moves time forward by `d`, firing timers on the way. */
+  advance(d: Duration): void {
+    this.advanceGuarded(later(this.virtual.now(), d));
   }
 
   /**
@@ -106,7 +118,7 @@ export class LabClock implements Clock {
    * transfer is millions of timers; it must not freeze the shell. Resolves
    * with true if it reached `target`, false if stopped by the signal.
    */
-  async advanceSliced(target: Millis, opts: SlicedOptions = {}): Promise<boolean> {
+  async advanceSliced(target: Instant, opts: SlicedOptions = {}): Promise<boolean> {
     let sliceStart = this.real.now();
     for (;;) {
       if (opts.signal?.aborted || this.closed) return false;
@@ -126,10 +138,10 @@ export class LabClock implements Clock {
   }
 
   /** advanceTo, with a timer that throws reported and the rest still fired. */
-  private advanceGuarded(target: Millis): void {
+  private advanceGuarded(target: Instant): void {
     for (let guard = 0; guard < 1_000_000; guard++) {
       try {
-        this.virtual.advanceTo(Math.max(target, this.virtual.now()));
+        this.virtual.advanceTo(max(target, this.virtual.now()));
         return;
       } catch (error) {
         if (this.onError !== undefined) this.onError(error);
@@ -156,7 +168,7 @@ export class LabClock implements Clock {
       await this.real.sleep(TICK_MS);
       if (!live()) break;
       const real = this.real.now();
-      let target = this.virtual.now() + Math.max(0, real - last) * this.speed;
+      let target = later(this.virtual.now(), scale(max(ZERO, elapsed(last, real)), this.speed));
       last = real;
       const until = opts.until;
       if (until !== undefined && target >= until) target = until;

@@ -1,19 +1,19 @@
-/** Builds a LabHost: a Host on a HostLink, its Sockets, and state-change logging. */
+/** Builds a LabHost: a Host on a HostLink, its Sockets, samples and state-change logging. */
 import { Sockets } from "../api/sockets.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { LinkEnd } from "../link/link.ts";
-import { attach } from "../runtime/attach.ts";
+import { type Attachment, attach } from "../runtime/attach.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
 import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
 import type { Rng } from "../util/rng.ts";
 import type { EventLog } from "./event-log.ts";
-import { hostLink } from "./host-link.ts";
+import { type HostLink, hostLink } from "./host-link.ts";
 import {
   DEFAULT_PERSONALITY,
   hostSettingsFor,
   type Personality,
   personalityNamed,
-} from "./personality.ts";
+} from "../tcp/personality.ts";
 import { HostSamples } from "./samples.ts";
 import type { LabHost } from "./world.ts";
 
@@ -34,22 +34,39 @@ export function labHostSettings(
   return { ...defaultTcpSettings, mss: mtu - 40, ...hostSettingsFor(p), ...overrides };
 }
 
+/** The personality a lab host follows unless told otherwise. */
+export const orDefaultPersonality = (p: Personality | undefined): Personality =>
+  p ?? (personalityNamed(DEFAULT_PERSONALITY) as Personality);
+
+/** A LabHost on a wire of its own (the kernel world's TUN device). */
 export function makeLabHost(
   opts: LabHostOptions,
   wire: LinkEnd,
   clock: Clock,
   log: EventLog,
   rng: Rng,
-  lostOnWire?: () => string | undefined,
 ): LabHost {
-  const personality = opts.personality ?? (personalityNamed(DEFAULT_PERSONALITY) as Personality);
-  const overrides = opts.tcp ?? {};
-  const host = new Host({
-    ...opts,
-    tcp: labHostSettings(opts.mtu ?? 1500, personality, overrides),
-  });
-  const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`), lostOnWire);
+  const { personality, tcp, ...rest } = opts;
+  const p = orDefaultPersonality(personality);
+  const overrides = tcp ?? {};
+  const host = new Host({ ...rest, tcp: labHostSettings(opts.mtu ?? 1500, p, overrides) });
+  const link = hostLink(opts.name, wire, clock, log, rng.fork(`faults-${opts.name}`));
   const attachment = attach(host, link.end, clock);
+  return labHostOver({ host, attachment, link }, p, overrides, clock, log);
+}
+
+/**
+ * The lab's layers over a host attached to `link`: its Sockets, the samples
+ * `plot` draws, and its connections' state changes in the log.
+ */
+export function labHostOver(
+  node: { readonly host: Host; readonly attachment: Attachment; readonly link: HostLink },
+  personality: Personality,
+  tcpOverrides: Partial<TcpSettings>,
+  clock: Clock,
+  log: EventLog,
+): LabHost {
+  const { host, attachment, link } = node;
   const sockets = new Sockets(host, attachment);
   const samples = new HostSamples((port, addr, remotePort) =>
     host.connection(port, { addr, port: remotePort }),
@@ -63,10 +80,10 @@ export function makeLabHost(
     if (ev.host === host.name && ev.dir === ">") samples.dropped(ev);
   });
   const prev = host.events.connectionAdded;
-  host.events.connectionAdded = (tcb) => {
-    prev?.(tcb);
+  host.events.connectionAdded = (tcb, state) => {
+    prev?.(tcb, state);
     samples.added(tcb, clock.now());
-    log.state(clock.now(), host.name, tcb, undefined, tcb.state);
+    log.state(clock.now(), host.name, tcb, undefined, state);
     tcb.observe({
       stateChanged: (t, from, to) => {
         log.state(clock.now(), host.name, t, from, to);
@@ -81,7 +98,7 @@ export function makeLabHost(
     attachment,
     link,
     personality,
-    tcpOverrides: overrides,
+    tcpOverrides,
     samples,
   };
 }

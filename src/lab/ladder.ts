@@ -10,15 +10,16 @@
  *    0.010              |<-- S. 0:0(0) ack 1 win 65535 <mss 1460> --| SYN-RECEIVED
  */
 
+import type { Instant } from "../clock/time.ts";
 import { stateName } from "../tcp/state.ts";
 import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { formatFlags } from "../wire/format.ts";
-import { parsePacket } from "../wire/packet.ts";
+import { type IpAddr, ipAddrEqual, ipv4Addr } from "../wire/ip-addr.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
+import { formatOption, formatSegmentLine } from "../wire/notation.ts";
 import { seqAdd } from "../wire/seq.ts";
-import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
-import type { LabEvent, PacketEvent, StateEvent } from "./event-log.ts";
-import { formatSegmentOption } from "./packetdrill/matcher.ts";
+import { directionKey, type LabEvent, type PacketEvent, type StateEvent } from "./event-log.ts";
 import type { Line, Span } from "./view.ts";
 
 export interface LadderSide {
@@ -27,7 +28,7 @@ export interface LadderSide {
 }
 
 interface Row {
-  readonly time: number;
+  readonly time: Instant;
   /** true: left → right. */
   readonly rightward: boolean;
   readonly label: string;
@@ -39,17 +40,21 @@ interface Row {
   readonly isSegment: boolean;
 }
 
-/** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted. */
+/** `S. 0:0(0) ack 1 win 65535 <mss 1460>` with bases subtracted, padding left out. */
 export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number): string {
-  const flags = seg.flags === 0 ? "-" : formatFlags(seg.flags);
-  const start = seqAdd(seg.seq, -seqBase);
-  const len = seg.payload.length;
-  let s = `${flags} ${start}:${seqAdd(start, len)}(${len})`;
-  if (seg.flags & Flag.ACK) s += ` ack ${seqAdd(seg.ack, -ackBase)}`;
-  s += ` win ${seg.window}`;
-  const opts = segmentOptions(seg, ackBase);
-  if (opts.length > 0) s += ` <${opts.join(",")}>`;
-  return s;
+  return formatSegmentLine({
+    flags: seg.flags,
+    seq: seqAdd(seg.seq, -seqBase),
+    len: seg.payload.length,
+    ack: seqAdd(seg.ack, -ackBase),
+    win: seg.window,
+    options: withoutPadding(seg.options),
+    sackBase: ackBase,
+  });
+}
+
+function withoutPadding(options: readonly TcpOption[]): TcpOption[] {
+  return options.filter((o) => o.kind !== "nop" && o.kind !== "eol");
 }
 
 /**
@@ -58,16 +63,7 @@ export function segmentLabel(seg: TcpSegment, seqBase: number, ackBase: number):
  * the same ISN as the ACK field (`ackBase`).
  */
 export function segmentOptions(seg: TcpSegment, ackBase: number): string[] {
-  return seg.options
-    .filter((o) => o.kind !== "nop" && o.kind !== "eol")
-    .map((o) =>
-      o.kind === "sack"
-        ? formatSegmentOption({
-            ...o,
-            blocks: o.blocks.map(([l, r]) => [seqAdd(l, -ackBase), seqAdd(r, -ackBase)] as const),
-          })
-        : formatSegmentOption(o),
-    );
+  return withoutPadding(seg.options).map((o) => formatOption(o, "packetdrill", ackBase));
 }
 
 /** Whether `inject` made the packet (into a host, or onto the wire as if the host sent it). */
@@ -84,26 +80,22 @@ export class IsnBook {
     this.isn = new Map(known);
   }
 
-  private static key(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number): string {
-    return `${src}:${sport}>${dst}:${dport}`;
-  }
-
   /**
    * A SYN gives its direction's ISN. An injected one on a direction that
    * already has an ISN does not: it is a blind attacker's SYN (RFC 5961 §4)
    * aimed at the connection, whose numbers still count from the real SYN.
    */
-  see(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment, injected = false): void {
+  see(src: IpAddr, dst: IpAddr, seg: TcpSegment, injected = false): void {
     if (!(seg.flags & Flag.SYN)) return;
-    const key = IsnBook.key(src, seg.srcPort, dst, seg.dstPort);
+    const key = directionKey(src, seg.srcPort, dst, seg.dstPort);
     if (injected && this.isn.has(key)) return;
     this.isn.set(key, seg.seq);
   }
 
-  bases(src: Ipv4Addr, dst: Ipv4Addr, seg: TcpSegment): { seqBase: number; ackBase: number } {
+  bases(src: IpAddr, dst: IpAddr, seg: TcpSegment): { seqBase: number; ackBase: number } {
     return {
-      seqBase: this.isn.get(IsnBook.key(src, seg.srcPort, dst, seg.dstPort)) ?? 0,
-      ackBase: this.isn.get(IsnBook.key(dst, seg.dstPort, src, seg.srcPort)) ?? 0,
+      seqBase: this.isn.get(directionKey(src, seg.srcPort, dst, seg.dstPort)) ?? 0,
+      ackBase: this.isn.get(directionKey(dst, seg.dstPort, src, seg.srcPort)) ?? 0,
     };
   }
 }
@@ -220,15 +212,17 @@ function packetRow(
 ): Row | undefined {
   // Each segment once: from its send; an arrival only when no send was seen (injected, kernel peer).
   if (ev.dir === "<" && ev.sentAs !== undefined) return undefined;
-  const parsed = parsePacket(ev.bytes, { verifyChecksum: false });
+  const parsed = parseIpPacket(ev.bytes, { verifyChecksum: false });
   if (!parsed.ok) return undefined;
-  const { src, dst } = parsed.value.ip.header;
-  const between =
-    (src === left.addr && dst === right.addr) || (src === right.addr && dst === left.addr);
-  if (!between && !ev.injected) return undefined;
-  const rightward = src === left.addr || (ev.injected && dst === right.addr);
-  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
   const p = parsed.value;
+  const { src, dst } = p;
+  const l = ipv4Addr(left.addr);
+  const r = ipv4Addr(right.addr);
+  const between =
+    (ipAddrEqual(src, l) && ipAddrEqual(dst, r)) || (ipAddrEqual(src, r) && ipAddrEqual(dst, l));
+  if (!between && !ev.injected) return undefined;
+  const rightward = ipAddrEqual(src, l) || (ev.injected && ipAddrEqual(dst, r));
+  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
   if (p.kind === "tcp") {
     const seg = p.tcp;
     book.see(src, dst, seg, wasInjected(ev));
@@ -246,7 +240,8 @@ function packetRow(
     return { ...base, label: `udp (${p.udp.payload.length})`, ports };
   }
   if (p.kind === "icmp") return { ...base, label: `icmp ${p.icmp.type}`, ports: undefined };
-  return { ...base, label: `ip proto ${p.ip.header.protocol}`, ports: undefined };
+  if (p.kind === "icmpv6") return { ...base, label: `icmp6 ${p.icmpv6.type}`, ports: undefined };
+  return { ...base, label: `ip proto ${p.protocol}`, ports: undefined };
 }
 
 function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "right" | undefined {
@@ -256,7 +251,7 @@ function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "
 }
 
 /** A row with no segment, only a state change at one side. */
-function stateRow(time: number, side: "left" | "right", label: string): Row {
+function stateRow(time: Instant, side: "left" | "right", label: string): Row {
   const row: Row = {
     time,
     rightward: true,

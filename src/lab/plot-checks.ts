@@ -16,6 +16,8 @@
  * Times are the clock's (as the plots' time axis shows them): `1.5s`,
  * `200ms`, or seconds (`1.5`).
  */
+
+import { instant } from "../clock/time.ts";
 import { formatTime } from "./args.ts";
 import { parseRate } from "./cmd-path.ts";
 import { formatRate } from "./cmd-plot.ts";
@@ -38,7 +40,7 @@ export const PLOT_CHECK_USAGE = {
   rate: "rate HOST:#ID between T1 T2 OP RATE",
 } as const;
 
-const seconds = (t: number) => `${formatTime(t)} s`;
+const seconds = (t: number) => `${formatTime(instant(t))} s`;
 
 /** HOST:#ID's recorded series, or why there is none. */
 function seriesOf(

@@ -6,6 +6,8 @@
  * a cwnd plot and of a rate plot, and readings at a moment or over a period
  * (`cwnd a:#3 at 0.5s`, `rate a:#3 between 1s 2s`, the retransmissions).
  */
+
+import { instant } from "../clock/time.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
 import { Flag } from "../wire/tcp-types.ts";
 import { formatTime } from "./args.ts";
@@ -103,7 +105,7 @@ export function parseRange(
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
 
-const seconds = (t: number) => `${formatTime(t)} s`;
+const seconds = (t: number) => `${formatTime(instant(t))} s`;
 
 /** The range to draw: the learner's ends, the active period for the ends left out. */
 export function resolveRange(

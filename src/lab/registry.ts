@@ -3,6 +3,8 @@
  * spec, handler. The parser, `help` and completion all read this table, so a
  * command is described in exactly one place.
  */
+
+import { type Duration, ms } from "../clock/time.ts";
 import { type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { parseDuration, parseInteger, parsePercent, type Token } from "./args.ts";
 import type { Block } from "./view.ts";
@@ -57,6 +59,12 @@ export class Args {
   num(name: string): number | undefined {
     const v = this.values.get(name) ?? this.flags.get(name);
     return typeof v === "number" ? v : undefined;
+  }
+
+  /** A `duration` argument (parsed from `200ms`, `1.5s`, `2m`). */
+  duration(name: string): Duration | undefined {
+    const v = this.num(name);
+    return v === undefined ? undefined : ms(v);
   }
 
   str(name: string): string | undefined {

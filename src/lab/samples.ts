@@ -7,17 +7,17 @@
  * can change it — a segment it sent (the host has finished the work that
  * made it), and a packet delivered to it (after the host has processed it).
  */
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
-import type { Tcb } from "../tcp/tcb.ts";
-import { parsePacket } from "../wire/packet.ts";
+import type { TcbView } from "../tcp/view.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
 import { seqAdd, seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import type { PacketEvent } from "./event-log.ts";
 
 /** The sender's window state at one moment. Bytes; ssthresh is Infinity before the first loss. */
 export interface WindowSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly cwnd: number;
   readonly ssthresh: number;
   /** RFC 5681 FlightSize: SND.NXT − SND.UNA. */
@@ -31,13 +31,13 @@ export interface WindowSample {
 
 /** The SACK blocks of one ACK the connection received, relative to ISS (RFC 2018). */
 export interface SackSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly blocks: readonly (readonly [left: number, right: number])[];
 }
 
 /** One segment the connection sent, its sequence number relative to ISS. */
 export interface SentSample {
-  readonly t: Millis;
+  readonly t: Instant;
   readonly seq: number;
   readonly len: number;
   /** Sent before: its data starts below the highest sequence number sent so far. */
@@ -58,10 +58,10 @@ export class ConnectionSeries {
   private highest = 0;
   private anySent = false;
 
-  constructor(readonly tcb: Tcb) {}
+  constructor(readonly tcb: TcbView) {}
 
   /** Records the window state if it changed since the last sample. */
-  sample(now: Millis): void {
+  sample(now: Instant): void {
     const c = this.tcb.congestion;
     const s: WindowSample = {
       t: now,
@@ -88,7 +88,7 @@ export class ConnectionSeries {
   }
 
   /** Records the SACK blocks of an ACK the connection received. */
-  receivedAck(now: Millis, seg: TcpSegment): void {
+  receivedAck(now: Instant, seg: TcpSegment): void {
     for (const o of seg.options) {
       if (o.kind !== "sack" || o.blocks.length === 0) continue;
       const iss = this.tcb.iss;
@@ -100,7 +100,7 @@ export class ConnectionSeries {
   }
 
   /** Records a segment the connection sent. */
-  sentSegment(now: Millis, seg: TcpSegment): SentSample {
+  sentSegment(now: Instant, seg: TcpSegment): SentSample {
     const rel = seqDiff(seg.seq, this.tcb.iss);
     const len = seg.payload.length;
     const syn = (seg.flags & Flag.SYN) !== 0 ? 1 : 0;
@@ -131,7 +131,7 @@ function push<T>(list: T[], item: T): void {
 
 /** Every connection of one lab host, by Tcb, for as long as the lab remembers the Tcb. */
 export class HostSamples {
-  private readonly byTcb = new WeakMap<Tcb, ConnectionSeries>();
+  private readonly byTcb = new WeakMap<TcbView, ConnectionSeries>();
   /** The sample of each packet sent, to mark it lost when the log learns it was dropped. */
   private readonly byEvent = new WeakMap<PacketEvent, SentSample>();
 
@@ -141,15 +141,15 @@ export class HostSamples {
       localPort: number,
       remoteAddr: number,
       remotePort: number,
-    ) => Tcb | undefined,
+    ) => TcbView | undefined,
   ) {}
 
-  series(tcb: Tcb): ConnectionSeries | undefined {
+  series(tcb: TcbView): ConnectionSeries | undefined {
     return this.byTcb.get(tcb);
   }
 
   /** A connection appeared (active or passive open). */
-  added(tcb: Tcb, now: Millis): void {
+  added(tcb: TcbView, now: Instant): void {
     const s = new ConnectionSeries(tcb);
     this.byTcb.set(tcb, s);
     s.sample(now);
@@ -176,7 +176,7 @@ export class HostSamples {
   }
 
   /** The host processed `packet`: sample the connection it was for (and its ACK's SACK blocks). */
-  delivered(packet: Uint8Array, now: Millis): void {
+  delivered(packet: Uint8Array, now: Instant): void {
     const seg = tcpOf(packet);
     if (seg === undefined) return;
     const tcb = this.find(seg.dstPort, seg.src, seg.srcPort);
@@ -186,7 +186,7 @@ export class HostSamples {
     s?.sample(now);
   }
 
-  private find(localPort: number, remoteAddr: number, remotePort: number): Tcb | undefined {
+  private find(localPort: number, remoteAddr: number, remotePort: number): TcbView | undefined {
     return this.lookup(localPort, remoteAddr, remotePort);
   }
 }
@@ -194,11 +194,12 @@ export class HostSamples {
 function tcpOf(
   packet: Uint8Array,
 ): { tcp: TcpSegment; src: number; dst: number; srcPort: number; dstPort: number } | undefined {
-  const p = parsePacket(packet, { verifyChecksum: false });
-  if (!p.ok || p.value.kind !== "tcp") return undefined;
-  const { src, dst } = p.value.ip.header;
-  const tcp = p.value.tcp;
-  return { tcp, src, dst, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
+  const p = parseIpPacket(packet, { verifyChecksum: false });
+  // Connections are found by IPv4 address until a Tcb's endpoints
+  // may be IPv6 (docs/ipv6-plan.md, step 2).
+  if (!p.ok || p.value.kind !== "tcp" || p.value.family !== 4) return undefined;
+  const { src, dst, tcp } = p.value;
+  return { tcp, src: src.addr, dst: dst.addr, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
 }
 
 /** True when the connection's sequence plot has data segments only going forward. */

@@ -22,15 +22,24 @@
  * learner who typed `connect 10.0.0.2 81` hears "it went to port 81, the step
  * asks for 80", not just "no".
  */
-import type { Tcb } from "../tcp/tcb.ts";
-import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { formatFlags } from "../wire/format.ts";
-import { parsePacket } from "../wire/packet.ts";
+import type { TcbView } from "../tcp/view.ts";
+import type { Ipv4Addr } from "../wire/addr.ts";
+import {
+  formatIpAddr,
+  formatIpEndpoint,
+  fromEndpoint,
+  type IpAddr,
+  type IpEndpoint,
+  ipAddrEqual,
+  ipEndpointEqual,
+  ipv4Addr,
+} from "../wire/ip-addr.ts";
+import { parseIpPacket } from "../wire/ip-packet.ts";
+import { formatFlags, readFlags } from "../wire/notation.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp-types.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { LabEvent, PacketEvent } from "./event-log.ts";
-import { readFlags } from "./inject.ts";
 import { IsnBook, segmentLabel, segmentOptions, wasInjected } from "./ladder.ts";
 import type { LabHost } from "./world.ts";
 
@@ -67,7 +76,7 @@ export interface PatternContext {
   /** A host or peer name for an address, for messages. */
   nameOf(addr: Ipv4Addr): string | undefined;
   /** The TCB a socket id names now or named last. */
-  tcbById(host: LabHost, fd: number): Tcb | undefined;
+  tcbById(host: LabHost, fd: number): TcbView | undefined;
   /** The port a listening (or bound) socket id is on. */
   listeningPort(host: LabHost, fd: number): number | undefined;
   readonly current: LabHost;
@@ -215,8 +224,8 @@ export function parseSegmentPattern(
 export interface SeenSegment {
   readonly event: PacketEvent;
   readonly seg: TcpSegment;
-  readonly local: { readonly addr: Ipv4Addr; readonly port: number };
-  readonly remote: { readonly addr: Ipv4Addr; readonly port: number };
+  readonly local: IpEndpoint;
+  readonly remote: IpEndpoint;
   /** Sequence and acknowledgment numbers relative to the ISNs seen. */
   readonly relSeq: number;
   readonly relAck: number;
@@ -239,15 +248,15 @@ export function seenSegments(
   const out: SeenSegment[] = [];
   for (const ev of events) {
     if (ev.kind !== "packet") continue;
-    const p = parsePacket(ev.bytes, { verifyChecksum: false });
+    const p = parseIpPacket(ev.bytes, { verifyChecksum: false });
     if (!p.ok || p.value.kind !== "tcp") continue;
-    const { src, dst } = p.value.ip.header;
+    const { src, dst } = p.value;
     const seg = p.value.tcp;
     book.see(src, dst, seg, wasInjected(ev));
     if (ev.index < mark) continue;
     const { seqBase, ackBase } = book.bases(src, dst, seg);
-    const srcEp = { addr: src, port: seg.srcPort };
-    const dstEp = { addr: dst, port: seg.dstPort };
+    const srcEp: IpEndpoint = { ...src, port: seg.srcPort };
+    const dstEp: IpEndpoint = { ...dst, port: seg.dstPort };
     out.push({
       event: ev,
       seg,
@@ -266,7 +275,6 @@ export function seenSegments(
 export function differences(p: SegmentPattern, s: SeenSegment, ctx: PatternContext): string[] {
   const out: string[] = [];
   const hostName = p.host ?? ctx.current.name;
-  const name = (a: Ipv4Addr) => ctx.nameOf(a) ?? formatIpv4Addr(a);
   if (s.event.host !== hostName) {
     out.push(
       `it was ${s.event.dir === ">" ? "sent" : "received"} by ${s.event.host}, not ${hostName}`,
@@ -279,9 +287,7 @@ export function differences(p: SegmentPattern, s: SeenSegment, ctx: PatternConte
     const tcb = host === undefined ? undefined : ctx.tcbById(host, p.socket);
     if (tcb !== undefined) {
       const same =
-        tcb.local.port === s.local.port &&
-        tcb.remote.port === s.remote.port &&
-        tcb.remote.addr === s.remote.addr;
+        tcb.local.port === s.local.port && ipEndpointEqual(fromEndpoint(tcb.remote), s.remote);
       if (!same) out.push(`it belongs to another connection than socket #${p.socket}'s`);
     } else {
       const port = host === undefined ? undefined : ctx.listeningPort(host, p.socket);
@@ -295,8 +301,8 @@ export function differences(p: SegmentPattern, s: SeenSegment, ctx: PatternConte
   }
   if (p.peer !== undefined) {
     const to = p.dir === ">" ? "it went to" : "it came from";
-    if (p.peer.addr !== undefined && p.peer.addr !== s.remote.addr) {
-      out.push(`${to} ${name(s.remote.addr)}, not ${name(p.peer.addr)}`);
+    if (p.peer.addr !== undefined && !ipAddrEqual(ipv4Addr(p.peer.addr), s.remote)) {
+      out.push(`${to} ${nameOf(s.remote, ctx)}, not ${nameOf(ipv4Addr(p.peer.addr), ctx)}`);
     }
     if (p.peer.port !== undefined && p.peer.port !== s.remote.port) {
       out.push(`${to} port ${s.remote.port}, the step asks for port ${p.peer.port}`);
@@ -365,7 +371,7 @@ export function stillOnTheWire(
   for (const s of seenSegments(events, mark, ctx.knownIsns)) {
     const ev = s.event;
     if (ev.dir !== ">" || ev.host === name || ev.dropped !== undefined) continue;
-    if (ev.arrived !== undefined || s.remote.addr !== host.addr) continue;
+    if (ev.arrived !== undefined || !ipAddrEqual(s.remote, ipv4Addr(host.addr))) continue;
     const arrival: SeenSegment = {
       ...s,
       event: { ...ev, host: name, dir: "<" },
@@ -377,14 +383,17 @@ export function stillOnTheWire(
   return undefined;
 }
 
+/** A host or peer name for an address, else the address (hosts have IPv4 addresses only, for now). */
+function nameOf(a: IpAddr, ctx: PatternContext): string {
+  return (a.family === 4 ? ctx.nameOf(a.addr) : undefined) ?? formatIpAddr(a);
+}
+
 /** The segment as a learner reads it in messages: `a:49152 > b:80 S 0:0(0) …`. */
 export function describeSeen(s: SeenSegment, ctx: PatternContext): string {
-  const name = (a: Ipv4Addr) => ctx.nameOf(a) ?? formatIpv4Addr(a);
   const drop = s.event.dropped !== undefined ? " (dropped)" : "";
-  const ends =
-    s.event.dir === ">"
-      ? `${s.event.host}:${s.local.port} > ${name(s.remote.addr)}:${s.remote.port}`
-      : `${s.event.host}:${s.local.port} < ${name(s.remote.addr)}:${s.remote.port}`;
+  const r = s.remote;
+  const peer = r.family === 6 ? formatIpEndpoint(r) : `${nameOf(r, ctx)}:${r.port}`;
+  const ends = `${s.event.host}:${s.local.port} ${s.event.dir} ${peer}`;
   return `${ends} ${s.label}${drop}`;
 }
 

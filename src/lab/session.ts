@@ -7,7 +7,7 @@
  * guided lab with its catalog and progress (guide.ts, catalog.ts,
  * progress.ts).
  */
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { formatIpv4Addr, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import { formatTime } from "./args.ts";
 import { DEFAULT_LABS_DIR, LabCatalog } from "./catalog.ts";
@@ -241,7 +241,7 @@ export class LabEngine implements LabSession, Resolver {
   }
 
   /** The TCB a socket id names now or named last (after close), if any. */
-  tcbById(host: LabHost, fd: number): Tcb | undefined {
+  tcbById(host: LabHost, fd: number): TcbView | undefined {
     return this.names.tcbById(host, fd);
   }
 

@@ -10,23 +10,24 @@
  * share it as flows from different senders share a router's. A packet the
  * full queue drops is marked dropped in the log like one a fault rule drops.
  */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
-import { SimWire, type WireCounters, type WireDropReason } from "../link/sim-wire.ts";
+import type { WireCounters, WireDropReason } from "../link/sim-wire.ts";
+import { outbound, type SimHostName, simPairOn } from "../runtime/sim-pair.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
-import { ip } from "../wire/addr.ts";
 import { EventLog } from "./event-log.ts";
+import { type HostLink, hostLink } from "./host-link.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
-import { isnSecret, makeLabHost } from "./lab-host.ts";
-import type { Personality } from "./personality.ts";
+import { labHostOver, labHostSettings, orDefaultPersonality } from "./lab-host.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 export interface SimWorldOptions {
   /** Seeds ISNs and random faults; the same seed replays the same session. */
   readonly seed?: number;
   /** One-way wire delay (default 10 ms: enough to see segments in flight). */
-  readonly delay?: Millis;
+  readonly delay?: Duration;
   readonly mtu?: number;
   /** Both hosts' personality (default tcplab); `personality HOST NAME` changes one later. */
   readonly personality?: Personality;
@@ -39,7 +40,7 @@ export interface SimWorldOptions {
   readonly bottleneck?: Bottleneck;
 }
 
-export const DEFAULT_SIM_DELAY: Millis = 10;
+export const DEFAULT_SIM_DELAY: Duration = ms(10);
 
 /** How a drop on the wire reads in the trace, the ladder and the plots. */
 const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
@@ -79,47 +80,43 @@ function watched(
 }
 
 export function createSimWorld(opts: SimWorldOptions = {}): World {
-  const rng = new Rng(opts.seed ?? 1);
+  const seed = opts.seed ?? 1;
+  const rng = new Rng(seed);
   const clock = new LabClock(opts.realTime);
   const log = new EventLog(opts.logLimit);
   const mtu = opts.mtu ?? 1500;
-  const wire = new SimWire(clock, rng.fork("wire"), {
+  const personality = orDefaultPersonality(opts.personality);
+  const overrides = opts.tcp ?? {};
+  const links = new Map<SimHostName, HostLink>();
+  const pair = simPairOn(clock, {
+    seed,
     mtu,
-    settings: {
+    wire: {
       delay: opts.delay ?? DEFAULT_SIM_DELAY,
       ...(opts.bottleneck !== undefined
         ? { bandwidth: opts.bottleneck.rate, queueLimit: opts.bottleneck.queue }
         : {}),
     },
+    host: { tcp: labHostSettings(mtu, personality, overrides) },
+    // Each host's end of the wire goes through the lab's log and fault rules.
+    link(name, end, wire) {
+      const w = watched(end, () => wire.counters(outbound(name)));
+      const link = hostLink(name, w.end, clock, log, rng.fork(name).fork(`faults-${name}`), w.lost);
+      links.set(name, link);
+      return link.end;
+    },
   });
-  const host = (name: string, addr: string, end: ReturnType<typeof watched>) =>
-    makeLabHost(
-      {
-        name,
-        addr: ip(addr),
-        mtu,
-        isn: { secret: isnSecret(rng.fork(`isn-${name}`)) },
-        ...(opts.tcp !== undefined ? { tcp: opts.tcp } : {}),
-        ...(opts.personality !== undefined ? { personality: opts.personality } : {}),
-      },
-      end.end,
+  const { wire } = pair;
+  // Each host keeps its own overrides: `set` on one leaves the other alone.
+  const hosts = [pair.a, pair.b].map((n) =>
+    labHostOver(
+      { ...n, link: links.get(n.name) as HostLink },
+      personality,
+      { ...overrides },
       clock,
       log,
-      rng.fork(name),
-      end.lost,
-    );
-  const hosts = [
-    host(
-      "a",
-      "10.0.0.1",
-      watched(wire.a, () => wire.counters("a->b")),
     ),
-    host(
-      "b",
-      "10.0.0.2",
-      watched(wire.b, () => wire.counters("b->a")),
-    ),
-  ];
+  );
   return {
     kind: "simulated",
     hosts,

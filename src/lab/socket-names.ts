@@ -4,18 +4,18 @@
  * as `(#3)`, so the state table, the ladder, checks and `inject` can still
  * speak of it while it closes.
  */
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import type { LabHost } from "./world.ts";
 
 export class SocketNames {
   /** The socket id each TCB was last seen under, per host. */
-  private readonly memory = new Map<string, Map<number, Tcb>>();
+  private readonly memory = new Map<string, Map<number, TcbView>>();
   /** Peer ISNs chosen by `inject` for connections whose IRS is not known yet. */
-  readonly injectBases = new WeakMap<Tcb, number>();
+  readonly injectBases = new WeakMap<TcbView, number>();
 
   /** `#3`, `(#3)` for a TCB whose socket id was closed, or `-`. */
-  idOf(host: LabHost): (tcb: Tcb) => string {
-    const open = new Map<Tcb, number>();
+  idOf(host: LabHost): (tcb: TcbView) => string {
+    const open = new Map<TcbView, number>();
     for (const s of host.sockets.list()) if (s.tcb !== undefined) open.set(s.tcb, s.fd);
     const memory = this.memory.get(host.name);
     return (tcb) => {
@@ -27,7 +27,7 @@ export class SocketNames {
   }
 
   /** The TCB a socket id names now or named last (after close), if any. */
-  tcbById(host: LabHost, fd: number): Tcb | undefined {
+  tcbById(host: LabHost, fd: number): TcbView | undefined {
     return host.sockets.tcbOf(fd) ?? this.memory.get(host.name)?.get(fd);
   }
 

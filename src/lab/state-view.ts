@@ -3,9 +3,9 @@
  * RFC 9293 §3.3.1 variables, sequence numbers relative to ISS/IRS unless
  * absolute ones are asked for.
  */
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, elapsed, type Instant, max, ZERO } from "../clock/time.ts";
 import { State, stateName } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { formatDuration } from "./args.ts";
@@ -43,7 +43,7 @@ const TIMER_SHORT: Record<string, string> = {
 };
 
 /** A duration in few characters for the table: 200ms, 1.2s, 59s, 2m. */
-export function shortDuration(ms: Millis): string {
+export function shortDuration(ms: Duration): string {
   const v = Math.max(0, ms);
   if (v < 1000) return `${Math.round(v)}ms`;
   if (v < 10_000) return `${Number((v / 1000).toFixed(1))}s`;
@@ -51,15 +51,15 @@ export function shortDuration(ms: Millis): string {
   return `${Math.round(v / 60_000)}m`;
 }
 
-export function timerText(tcb: Tcb, now: Millis): string {
+export function timerText(tcb: TcbView, now: Instant): string {
   return tcb
     .timers()
-    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(t.deadline - now)}`)
+    .map((t) => `${TIMER_SHORT[t.name] ?? t.name} ${shortDuration(elapsed(now, t.deadline))}`)
     .join(" ");
 }
 
 /** Whether IRS is known (the peer's SYN was seen). */
-function synchronizedRcv(tcb: Tcb): boolean {
+function synchronizedRcv(tcb: TcbView): boolean {
   return tcb.state !== State.SynSent && tcb.state !== State.Closed
     ? true
     : tcb.state === State.Closed && tcb.rcvNxt !== 0;
@@ -70,11 +70,11 @@ export interface SeqView {
   readonly absolute: boolean;
 }
 
-export function sndSeq(tcb: Tcb, v: number, view: SeqView): string {
+export function sndSeq(tcb: TcbView, v: number, view: SeqView): string {
   return String(view.absolute ? v >>> 0 : seqAdd(v, -tcb.iss));
 }
 
-export function rcvSeq(tcb: Tcb, v: number, view: SeqView): string {
+export function rcvSeq(tcb: TcbView, v: number, view: SeqView): string {
   if (!synchronizedRcv(tcb)) return "-";
   return String(view.absolute ? v >>> 0 : seqAdd(v, -tcb.irs));
 }
@@ -86,9 +86,9 @@ export function stateTone(state: string): Tone {
 }
 
 /** How the lab names a TCB: its socket id, "(#3)" once the id was closed, or "-". */
-export type IdOf = (tcb: Tcb) => string;
+export type IdOf = (tcb: TcbView) => string;
 
-export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf): Span[][] {
+export function stateRows(host: LabHost, now: Instant, view: SeqView, idOf: IdOf): Span[][] {
   const rows: Span[][] = [];
   const socks = host.sockets.list();
   for (const s of socks) {
@@ -128,7 +128,7 @@ export function stateRows(host: LabHost, now: Millis, view: SeqView, idOf: IdOf)
   return rows;
 }
 
-export function tcbRow(tcb: Tcb, now: Millis, view: SeqView, id: string): Span[] {
+export function tcbRow(tcb: TcbView, now: Instant, view: SeqView, id: string): Span[] {
   const name = stateName(tcb.state);
   return [
     { text: id, tone: id.startsWith("#") ? "accent" : "muted" },
@@ -148,7 +148,7 @@ export function tcbRow(tcb: Tcb, now: Millis, view: SeqView, id: string): Span[]
   ];
 }
 
-export function stateTable(host: LabHost, now: Millis, view: SeqView, idOf: IdOf): Block {
+export function stateTable(host: LabHost, now: Instant, view: SeqView, idOf: IdOf): Block {
   return {
     kind: "table",
     title: `${host.name} ${formatIpv4Addr(host.addr)}${view.absolute ? "" : " (sequence numbers relative to ISS/IRS)"}`,
@@ -158,7 +158,7 @@ export function stateTable(host: LabHost, now: Millis, view: SeqView, idOf: IdOf
 }
 
 /** `state #ID`: everything about one connection. */
-export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
+export function tcbDetails(tcb: TcbView, now: Instant, id: string): Block {
   const name = stateName(tcb.state);
   const rel: SeqView = { absolute: false };
   const abs: SeqView = { absolute: true };
@@ -194,7 +194,7 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
       "RTT",
       tcb.srtt === undefined
         ? "no sample yet"
-        : `SRTT ${formatDuration(tcb.srtt)}, RTTVAR ${formatDuration(tcb.rttvar ?? 0)}`,
+        : `SRTT ${formatDuration(tcb.srtt)}, RTTVAR ${formatDuration(tcb.rttvar ?? ZERO)}`,
     ),
     kv("RTO", formatDuration(tcb.rto)),
     kv("retransmits", String(tcb.retransmissions)),
@@ -208,7 +208,7 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
         : timers
             .map(
               (t) =>
-                `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(Math.max(0, t.deadline - now))})`,
+                `${t.name} at ${(t.deadline / 1000).toFixed(3)} s (in ${formatDuration(max(ZERO, elapsed(now, t.deadline)))})`,
             )
             .join("; "),
       timers.length === 0 ? "muted" : "warn",
@@ -220,11 +220,11 @@ export function tcbDetails(tcb: Tcb, now: Millis, id: string): Block {
 // ───────────────────────── negotiated options and congestion (state #ID) ─────────────────────────
 
 /** Before the peer's SYN is seen nothing is negotiated yet. */
-function negotiatedYet(tcb: Tcb): boolean {
+function negotiatedYet(tcb: TcbView): boolean {
   return tcb.negotiated !== undefined;
 }
 
-function mssText(tcb: Tcb): string {
+function mssText(tcb: TcbView): string {
   const n = tcb.negotiated;
   const offered =
     n === undefined
@@ -237,20 +237,20 @@ function mssText(tcb: Tcb): string {
   return `send ${tcb.sndMss}, receive ${tcb.rcvMss}${offered}${eff}`;
 }
 
-function wscaleText(tcb: Tcb): string {
+function wscaleText(tcb: TcbView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   const w = tcb.negotiated?.wscale;
   if (w === undefined) return "off (not on both SYNs): windows are 16-bit byte counts";
   return `on: peer's windows × 2^${tcb.sndWscale} (its shift ${tcb.sndWscale}${w.peerShiftClamped ? ", clamped to 14" : ""}), ours × 2^${tcb.rcvWscale} (RFC 7323 §2)`;
 }
 
-function tsText(tcb: Tcb): string {
+function tsText(tcb: TcbView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   if (!tcb.tsEnabled) return "off (not on both SYNs)";
   return `on: TS.Recent ${tcb.tsRecent >>> 0} (the peer's TSval we echo, RFC 7323 §4.3)`;
 }
 
-function sackText(tcb: Tcb, view: SeqView): string {
+function sackText(tcb: TcbView, view: SeqView): string {
   if (!negotiatedYet(tcb)) return "- (not negotiated yet)";
   if (!tcb.sackEnabled) return "off (not on both SYNs)";
   const blocks = tcb.lastSackBlocks;
@@ -273,7 +273,7 @@ function bytesText(v: number): string {
 }
 
 function congestionLines(
-  tcb: Tcb,
+  tcb: TcbView,
   view: SeqView,
   kv: (k: string, v: string, tone?: Tone) => Line,
 ): Line[] {

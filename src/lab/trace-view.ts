@@ -1,7 +1,7 @@
 /** Trace lines (tcpdump style, `<` in, `>` out) and state-change lines, as styled spans. */
 import { formatTraceLine } from "../link/trace.ts";
 import { stateName } from "../tcp/state.ts";
-import { formatPacket } from "../wire/format.ts";
+import { formatIpPacket } from "../wire/format6.ts";
 import type { PacketEvent, StateEvent } from "./event-log.ts";
 import { formatEp } from "./state-view.ts";
 import type { Line, Span } from "./view.ts";
@@ -12,7 +12,7 @@ export function traceLine(ev: PacketEvent): Line {
     time: ev.time,
     dir: ev.dir,
     packet: ev.bytes,
-    text: formatPacket(ev.bytes),
+    text: formatIpPacket(ev.bytes),
     name: ev.host,
   });
   const line: Line = [{ text, tone: ev.dir === ">" ? "out" : "in" }];

@@ -6,15 +6,15 @@
  */
 
 import type { Sockets } from "../api/sockets.ts";
-import type { Millis } from "../clock/clock.ts";
+import type { Duration } from "../clock/time.ts";
 import type { Attachment } from "../runtime/attach.ts";
 import type { Host } from "../stack/host.ts";
+import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 import type { EventLog } from "./event-log.ts";
 import type { HostLink } from "./host-link.ts";
 import type { LabClock } from "./lab-clock.ts";
-import type { Personality } from "./personality.ts";
 import type { HostSamples } from "./samples.ts";
 
 export type WorldKind = "simulated" | "kernel";
@@ -66,8 +66,8 @@ export interface World {
   readonly clock: LabClock;
   readonly log: EventLog;
   /** One-way delay of the path (ms). */
-  delay(): Millis;
-  setDelay(ms: Millis): void;
+  delay(): Duration;
+  setDelay(ms: Duration): void;
   /** The path's bottleneck, if the world has one to set (the simulated world). */
   bottleneck?(): Bottleneck | undefined;
   setBottleneck?(b: Bottleneck | undefined): void;

@@ -1,4 +1,5 @@
-import type { Clock, Millis } from "../clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
+import { type Duration, later, plus, ZERO } from "../clock/time.ts";
 import { Rng } from "../util/rng.ts";
 import { flipRandomBit } from "./bits.ts";
 import { type Offload, softwareSegments } from "../wire/offload.ts";
@@ -15,7 +16,7 @@ export type FaultAction =
   | { readonly kind: "drop" }
   | { readonly kind: "duplicate" }
   | { readonly kind: "corrupt" }
-  | { readonly kind: "delay"; readonly by: Millis };
+  | { readonly kind: "delay"; readonly by: Duration };
 
 export interface FaultRuleSpec {
   readonly action: FaultAction;
@@ -46,7 +47,7 @@ export interface FaultChances {
   duplicate: number;
   corrupt: number;
   /** Extra delay for a packet picked with `delayChance`. */
-  delay: Millis;
+  delay: Duration;
   delayChance: number;
 }
 
@@ -54,7 +55,7 @@ export const NO_FAULTS: Readonly<FaultChances> = {
   loss: 0,
   duplicate: 0,
   corrupt: 0,
-  delay: 0,
+  delay: ZERO,
   delayChance: 1,
 };
 
@@ -85,7 +86,7 @@ export interface FaultyLink extends LinkEnd {
   /** Drops the next `n` packets (matching `match`, if given) in `dir`. */
   dropNext(n: number, dir?: FaultDirs, match?: PacketMatcher): FaultRule;
   /** Holds the next `n` packets (matching `match`) in `dir` back by `ms`. */
-  delayNext(n: number, ms: Millis, dir?: FaultDirs, match?: PacketMatcher): FaultRule;
+  delayNext(n: number, ms: Duration, dir?: FaultDirs, match?: PacketMatcher): FaultRule;
   configure(dir: FaultDirs, chances: Partial<FaultChances>): void;
   chances(dir: FaultDir): Readonly<FaultChances>;
   counters(dir: FaultDir): Readonly<FaultCounters>;
@@ -169,7 +170,7 @@ export function faults(inner: LinkEnd, options: FaultOptions = {}): FaultyLink {
     c.seen++;
     let copies = 1;
     let corrupt = false;
-    let delay = 0;
+    let delay = ZERO;
     let retired = false;
     for (const rule of live) {
       const spec = rule.spec;
@@ -190,7 +191,7 @@ export function faults(inner: LinkEnd, options: FaultOptions = {}): FaultyLink {
       }
       if (action.kind === "duplicate") copies++;
       else if (action.kind === "corrupt") corrupt = true;
-      else delay += action.by;
+      else delay = plus(delay, action.by);
     }
     if (retired) live = live.filter((r) => r.remaining !== 0);
 
@@ -201,7 +202,7 @@ export function faults(inner: LinkEnd, options: FaultOptions = {}): FaultyLink {
     }
     if (ch.duplicate > 0 && rng.chance(ch.duplicate)) copies++;
     if (ch.corrupt > 0 && rng.chance(ch.corrupt)) corrupt = true;
-    if (ch.delay > 0 && rng.chance(ch.delayChance)) delay += ch.delay;
+    if (ch.delay > 0 && rng.chance(ch.delayChance)) delay = plus(delay, ch.delay);
 
     c.duplicated += copies - 1;
     let first = packet;
@@ -216,7 +217,7 @@ export function faults(inner: LinkEnd, options: FaultOptions = {}): FaultyLink {
       c.delayed++;
       const held = out.map((p) => (p === packet ? packet.slice() : p)); // the sender may reuse its buffer
       const clk = needClock("a delay");
-      clk.schedule(clk.now() + delay, () => {
+      clk.schedule(later(clk.now(), delay), () => {
         for (const p of held) emit(p);
       });
       return;

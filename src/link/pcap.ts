@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { Clock, Millis } from "../clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
+import { type Instant, instant } from "../clock/time.ts";
 import { type Offload, softwareSegments } from "../wire/offload.ts";
 import { type LinkEnd, tapLink } from "./link.ts";
 
@@ -122,7 +123,7 @@ export class PcapWriter {
   }
 
   /** Records `packet` at clock time `time` (ms), truncated to the snaplen. */
-  write(time: Millis, packet: Uint8Array): void {
+  write(time: Instant, packet: Uint8Array): void {
     const captured = Math.min(packet.length, this.snaplen);
     const record = new Uint8Array(RECORD_HEADER_LEN + captured);
     const v = new DataView(record.buffer);
@@ -172,7 +173,7 @@ export function pcapTap(inner: LinkEnd, writer: PcapWriter, clock: Clock): LinkE
 
 export interface PcapRecord {
   /** Milliseconds since the epoch of the capture's clock. */
-  time: Millis;
+  time: Instant;
   /** Captured bytes (possibly truncated to the snaplen). */
   packet: Uint8Array;
   /** Length of the packet on the wire. */
@@ -229,7 +230,7 @@ export function readPcap(bytes: Uint8Array): PcapContents {
       throw new PcapFormatError(`record data truncated at offset ${at}`);
     }
     records.push({
-      time: seconds * 1000 + (fraction * 1000) / fractionPerSecond,
+      time: instant(seconds * 1000 + (fraction * 1000) / fractionPerSecond),
       packet: bytes.slice(start, start + captured),
       originalLength,
     });

@@ -1,4 +1,14 @@
-import type { Clock, Millis } from "../clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
+import {
+  type Duration,
+  type Instant,
+  LONG_AGO,
+  later,
+  max,
+  ms,
+  plus,
+  ZERO,
+} from "../clock/time.ts";
 import type { Rng } from "../util/rng.ts";
 import { flipRandomBit } from "./bits.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
@@ -11,9 +21,9 @@ export type WireDirection = "a->b" | "b->a";
  */
 export interface WireSettings {
   /** One-way propagation delay after serialization. */
-  delay: Millis;
+  delay: Duration;
   /** Each packet's delay varies uniformly within ±jitter (never below 0); large jitter reorders. */
-  jitter: Millis;
+  jitter: Duration;
   /** Bits per second; undefined means serialization takes no time (and nothing queues). */
   bandwidth: number | undefined;
   /**
@@ -25,7 +35,7 @@ export interface WireSettings {
   /** Chance a packet is held back by `reorderDelay` more, so later packets overtake it. */
   reorder: number;
   /** Extra hold for a reordered packet. */
-  reorderDelay: Millis;
+  reorderDelay: Duration;
   /** Chance a second copy is sent right behind the packet. */
   duplicate: number;
   /** Chance one random bit of the packet is flipped. */
@@ -35,13 +45,13 @@ export interface WireSettings {
 }
 
 export const DEFAULT_WIRE_SETTINGS: Readonly<WireSettings> = {
-  delay: 0,
-  jitter: 0,
+  delay: ZERO,
+  jitter: ZERO,
   bandwidth: undefined,
   queueLimit: undefined,
   loss: 0,
   reorder: 0,
-  reorderDelay: 5,
+  reorderDelay: ms(5),
   duplicate: 0,
   corrupt: 0,
   down: false,
@@ -100,9 +110,9 @@ class Lane {
   readonly counters = emptyCounters();
   receiver: PacketHandler | undefined;
   /** When the serializer finishes the last packet accepted so far. */
-  private busyUntil: Millis = Number.NEGATIVE_INFINITY;
+  private busyUntil: Instant = LONG_AGO;
   /** Serialization start times of accepted packets, oldest first (only ones not yet started matter). */
-  private starts: Millis[] = [];
+  private starts: Instant[] = [];
   private head = 0;
 
   constructor(
@@ -158,23 +168,25 @@ class Lane {
         c.dropped.queue++;
         return false;
       }
-      const start = Math.max(now, this.busyUntil);
-      txEnd = start + (packet.length * 8 * 1000) / s.bandwidth;
+      const start = max(now, this.busyUntil);
+      txEnd = later(start, ms((packet.length * 8 * 1000) / s.bandwidth));
       this.busyUntil = txEnd;
       this.starts.push(start);
     }
     let propagation = s.delay;
-    if (s.jitter > 0) propagation = Math.max(0, propagation + (this.rng.next() * 2 - 1) * s.jitter);
+    if (s.jitter > 0) {
+      propagation = ms(Math.max(0, propagation + (this.rng.next() * 2 - 1) * s.jitter));
+    }
     if (s.reorder > 0 && this.rng.chance(s.reorder)) {
-      propagation += s.reorderDelay;
+      propagation = plus(propagation, s.reorderDelay);
       c.reordered++;
     }
-    this.clock.schedule(txEnd + propagation, () => this.deliver(packet));
+    this.clock.schedule(later(txEnd, propagation), () => this.deliver(packet));
     return true;
   }
 
   /** Packets accepted but not yet being serialized at `now`. */
-  private waiting(now: Millis): number {
+  private waiting(now: Instant): number {
     while (this.head < this.starts.length && this.starts[this.head]! <= now) this.head++;
     if (this.head > 1024 && this.head * 2 > this.starts.length) {
       this.starts = this.starts.slice(this.head);

@@ -1,5 +1,6 @@
-import type { Clock, Millis } from "../clock/clock.ts";
-import { formatPacket } from "../wire/format.ts";
+import type { Clock } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
+import { formatIpPacket } from "../wire/format6.ts";
 import { type Offload, softwareSegments } from "../wire/offload.ts";
 import { type LinkEnd, tapLink } from "./link.ts";
 
@@ -7,7 +8,7 @@ import { type LinkEnd, tapLink } from "./link.ts";
 export type TraceDir = ">" | "<";
 
 export interface TraceLine {
-  time: Millis;
+  time: Instant;
   dir: TraceDir;
   /** A copy of the bytes, safe to keep. */
   packet: Uint8Array;
@@ -40,7 +41,7 @@ export function trace(
   sink: (line: TraceLine) => void,
   clock: Clock,
   name?: string,
-  format: PacketFormatter = formatPacket,
+  format: PacketFormatter = formatIpPacket,
 ): LinkEnd {
   const line = (dir: TraceDir, packet: Uint8Array, copy: boolean): void => {
     const l: TraceLine = {

@@ -1,4 +1,5 @@
-import type { Clock, Millis, TimerHandle } from "../clock/clock.ts";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+import { type Duration, type Instant, later, max, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
 import type { Host } from "../stack/host.ts";
 import type { Offload } from "../wire/offload.ts";
@@ -15,7 +16,10 @@ import type { Offload } from "../wire/offload.ts";
  * opens the window once and is answered by one train of segments. Flushes
  * asked for during the burst (user calls made from the host's events) wait
  * for its end, in the same task. Other links (the simulated wire) get a
- * flush after every packet, so simulated runs keep their exact order.
+ * flush after every packet, so simulated runs keep their exact order. A
+ * flush asked for while the host delivers a packet's or a timer's events
+ * waits for the end of that packet or timer: the events come first, then
+ * the output.
  */
 /** Where a throw inside the host was caught: a timer run, a packet's processing, or taking its output. */
 export type HostErrorSource = "poll" | "receive" | "flush";
@@ -34,7 +38,7 @@ export interface AttachOptions {
  * After a throw from poll, the timer is re-armed no sooner than this: a
  * deadline that throws every time would otherwise fire again at once, forever.
  */
-export const ERROR_RETRY_MS = 100;
+export const ERROR_RETRY_MS: Duration = ms(100);
 
 export interface Attachment {
   readonly host: Host;
@@ -57,16 +61,18 @@ export function attach(
   let timer: TimerHandle | undefined;
   let errors = 0;
   /** No timer before this (after a throw from poll). */
-  let notBefore: Millis | undefined;
+  let notBefore: Instant | undefined;
   const report = (error: unknown, source: HostErrorSource): void => {
     errors++;
     if (opts.onError !== undefined) opts.onError(error, source);
     else console.error(`tcplab: host ${host.name}: error in ${source}:`, error);
   };
-  let armedAt: Millis | undefined;
+  let armedAt: Instant | undefined;
   let attached = true;
   /** Inside a burst of a batching link: flushes wait for its end. */
   let inBatch = false;
+  /** Inside host.receive or host.poll (its events' callbacks included): flushes wait for its end. */
+  let inHost = false;
   let flushWanted = false;
 
   const fire = (): void => {
@@ -74,11 +80,14 @@ export function attach(
     armedAt = undefined;
     if (!attached) return;
     const now = clock.now();
+    inHost = true;
     try {
       host.poll(now);
     } catch (error) {
-      notBefore = now + ERROR_RETRY_MS;
+      notBefore = later(now, ERROR_RETRY_MS);
       report(error, "poll");
+    } finally {
+      inHost = false;
     }
     flush();
   };
@@ -87,7 +96,7 @@ export function attach(
     let at = host.pollAt();
     if (at !== undefined && notBefore !== undefined) {
       if (clock.now() >= notBefore) notBefore = undefined;
-      else at = Math.max(at, notBefore);
+      else at = max(at, notBefore);
     }
     if (at === armedAt && (timer !== undefined || at === undefined)) return;
     if (timer !== undefined) clock.cancel(timer);
@@ -97,10 +106,11 @@ export function attach(
 
   const flush = (): void => {
     if (!attached) return;
-    if (inBatch) {
+    if (inBatch || inHost) {
       flushWanted = true;
       return;
     }
+    flushWanted = false;
     try {
       host.flushOutput(send);
     } catch (error) {
@@ -116,10 +126,13 @@ export function attach(
   link.onReceive((packet, offload) => {
     if (!attached) return;
     if (batching) inBatch = true;
+    inHost = true;
     try {
       host.receive(packet, clock.now(), offload);
     } catch (error) {
       report(error, "receive");
+    } finally {
+      inHost = false;
     }
     flush();
   });

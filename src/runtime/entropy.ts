@@ -15,3 +15,12 @@ export function cryptoRandom32(): () => number {
     return pool[at++] as number;
   };
 }
+
+/**
+ * `n` bytes from the platform's cryptographic generator: the edge's secret
+ * for a Host's ISNs (RFC 6528 §3) and SYN cookies (RFC 4987 §3.6), which a
+ * peer must not be able to predict.
+ */
+export function cryptoSecret(n = 16): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}

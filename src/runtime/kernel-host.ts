@@ -1,11 +1,9 @@
 /**
  * The kernel world's tcplab host: a Host on a TUN device inside a network
  * namespace, bound to a RealClock. The Linux kernel at `peer` (inside the
- * namespace) is the other end; tcplab is at `addr`. Used by `tcplab serve`,
- * the interop tests and the lab engine's kernel world.
+ * namespace) is the other end; tcplab is at `addr`. Used by `tcplab serve`
+ * and the interop tests; their sockets go above it (src/api, `withSockets`).
  */
-import { Net } from "../api/net.ts";
-import { Sockets } from "../api/sockets.ts";
 import type { Clock } from "../clock/clock.ts";
 import { RealClock } from "../clock/real-clock.ts";
 import type { LinkEnd } from "../link/link.ts";
@@ -17,7 +15,7 @@ import { Host, type HostOptions } from "../stack/host.ts";
 import { BULK_BUFFERS } from "../tcp/settings.ts";
 import { parseIpv4Addr } from "../wire/addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
-import { cryptoRandom32 } from "./entropy.ts";
+import { cryptoRandom32, cryptoSecret } from "./entropy.ts";
 
 export const DEFAULT_KERNEL_ADDR = "10.0.0.2";
 export const DEFAULT_KERNEL_PEER = "10.0.0.1";
@@ -78,8 +76,6 @@ export interface KernelHost {
   /** The link the host is attached to: the device, wrapped (wrapLink, pcap tap) if asked. */
   readonly link: LinkEnd;
   readonly attachment: Attachment;
-  readonly sockets: Sockets;
-  readonly net: Net;
   /** The pcap writer, when recording. */
   readonly pcap: PcapWriter | undefined;
   /**
@@ -160,8 +156,10 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       mtu,
       // What the device does for the host: partial checksums, super-segments.
       ...(link.offloads !== undefined ? { offload: link.offloads } : {}),
-      // A real peer: challenge-ACK budgets and IP ID keys it cannot predict.
+      // A real peer: challenge-ACK budgets, IP ID keys, ISNs and SYN cookies it cannot predict.
       random: opts.host?.random ?? cryptoRandom32(),
+      isn: opts.host?.isn ?? { secret: cryptoSecret() },
+      cookieSecret: opts.host?.cookieSecret ?? cryptoSecret(),
     });
     attachment = attach(host, link, clock, opts.attach ?? {});
   } catch (err) {
@@ -172,8 +170,6 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     if (ownClock && clock instanceof RealClock) clock.close();
     throw err;
   }
-  const sockets = new Sockets(host, attachment);
-  const net = new Net(sockets);
   const link = attachment.link;
   const dev = tun;
   const ns = netns;
@@ -190,5 +186,5 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     return closing;
   };
 
-  return { host, tun: dev, netns: ns, clock, link, attachment, sockets, net, pcap, close };
+  return { host, tun: dev, netns: ns, clock, link, attachment, pcap, close };
 }

@@ -1,52 +1,79 @@
-import { Net } from "../api/net.ts";
-import { Sockets } from "../api/sockets.ts";
+/**
+ * The simulated world, built in one place for everything that uses it (the
+ * `sim` command and sim-transfer, the lab, tests): host `a` 10.0.0.1 and
+ * host `b` 10.0.0.2 joined by a SimWire, each attached to it on one clock.
+ * Sockets go above (src/api); the lab wraps each end of the wire with its
+ * log and fault rules (`link`) and runs it on its own clock (`simPairOn`).
+ *
+ * One seed makes a run repeatable: it seeds the wire's faults and each
+ * host's ISN secret (RFC 6528 §3 — repeatable here, never secret).
+ */
+import type { Clock } from "../clock/clock.ts";
 import { VirtualClock } from "../clock/virtual-clock.ts";
-import { SimWire, type WireSettings } from "../link/sim-wire.ts";
+import type { LinkEnd } from "../link/link.ts";
+import { SimWire, type WireDirection, type WireSettings } from "../link/sim-wire.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
-import { type Attachment, attach } from "./attach.ts";
+import { type AttachOptions, type Attachment, attach } from "./attach.ts";
 
-/** One host of a simulated world with everything an application needs. */
+export type SimHostName = "a" | "b";
+
+/** The hosts' addresses. */
+export const SIM_ADDRS: Readonly<Record<SimHostName, string>> = { a: "10.0.0.1", b: "10.0.0.2" };
+
+/** The direction of the wire a host sends on. */
+export const outbound = (name: SimHostName): WireDirection => (name === "a" ? "a->b" : "b->a");
+
+/** One host of the simulated world, attached to its end of the wire. */
 export interface SimNode {
+  readonly name: SimHostName;
   readonly host: Host;
   readonly attachment: Attachment;
-  readonly sockets: Sockets;
-  readonly net: Net;
 }
 
-export interface SimPair {
-  readonly clock: VirtualClock;
+export interface SimPair<C extends Clock = VirtualClock> {
+  readonly clock: C;
   readonly wire: SimWire;
   readonly a: SimNode;
   readonly b: SimNode;
 }
 
 export interface SimPairOptions {
-  /** Seeds the wire's faults (loss, reordering …). */
+  /** Seeds the wire's faults (loss, reordering …) and the hosts' ISN secrets (default 1). */
   readonly seed?: number;
   readonly mtu?: number;
   readonly wire?: Partial<WireSettings>;
   /** Extra host options for both hosts (name and addr are fixed: a 10.0.0.1, b 10.0.0.2). */
   readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
+  /** Wraps a host's end of the wire before the host is attached to it (taps, fault rules, a log). */
+  readonly link?: (name: SimHostName, end: LinkEnd, wire: SimWire) => LinkEnd;
+  readonly attach?: AttachOptions;
 }
 
-/**
- * The lab's simulated world: host `a` 10.0.0.1 and host `b` 10.0.0.2 joined
- * by a SimWire, on one VirtualClock.
- */
+/** The simulated world on a fresh VirtualClock. */
 export function simPair(opts: SimPairOptions = {}): SimPair {
-  const clock = new VirtualClock();
+  return simPairOn(new VirtualClock(), opts);
+}
+
+/** The simulated world on the caller's clock (the lab's, which it pauses and steps). */
+export function simPairOn<C extends Clock>(clock: C, opts: SimPairOptions = {}): SimPair<C> {
+  const rng = new Rng(opts.seed ?? 1);
   const mtu = opts.mtu ?? 1500;
-  const wire = new SimWire(clock, new Rng(opts.seed ?? 1).fork("wire"), {
+  const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,
     ...(opts.wire !== undefined ? { settings: opts.wire } : {}),
   });
-  const node = (name: string, addr: string, end: typeof wire.a): SimNode => {
-    const host = new Host({ ...opts.host, name, addr: ip(addr), mtu });
-    const attachment = attach(host, end, clock);
-    const sockets = new Sockets(host, attachment);
-    return { host, attachment, sockets, net: new Net(sockets) };
+  const node = (name: SimHostName, end: LinkEnd): SimNode => {
+    const link = opts.link?.(name, end, wire) ?? end;
+    const host = new Host({
+      isn: { secret: rng.fork(`isn-${name}`).bytes(16) },
+      ...opts.host,
+      name,
+      addr: ip(SIM_ADDRS[name]),
+      mtu,
+    });
+    return { name, host, attachment: attach(host, link, clock, opts.attach) };
   };
-  return { clock, wire, a: node("a", "10.0.0.1", wire.a), b: node("b", "10.0.0.2", wire.b) };
+  return { clock, wire, a: node("a", wire.a), b: node("b", wire.b) };
 }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, EPOCH, elapsed, type Instant, later, ms } from "../clock/time.ts";
 import type { WireCounters, WireSettings } from "../link/sim-wire.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName, type TcpError } from "../tcp/state.ts";
-import type { Tcb } from "../tcp/tcb.ts";
+import type { TcbView } from "../tcp/view.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
 import { simPair } from "./sim-pair.ts";
@@ -14,7 +14,7 @@ export interface SimTransferOptions {
   readonly wire?: Partial<WireSettings>;
   readonly mtu?: number;
   /** Stop after this much simulated time (default 1 h). */
-  readonly maxSimMs?: Millis;
+  readonly maxSimMs?: Duration;
   /** Stop after this many clock events (default 50 million). */
   readonly maxEvents?: number;
   readonly port?: number;
@@ -25,12 +25,12 @@ export interface SimTransferOptions {
    * `sampleEveryMs` of simulated time until the receiver has read the end of
    * the stream (read-only: the transfer itself is unchanged).
    */
-  readonly sampleEveryMs?: Millis;
+  readonly sampleEveryMs?: Duration;
 }
 
 /** One look at the transfer (see `sampleEveryMs`). */
 export interface SimSample {
-  readonly t: Millis;
+  readonly t: Instant;
   /** Bytes the receiving application has read. */
   readonly received: number;
   /** The sender's cwnd and ssthresh, bytes. */
@@ -39,7 +39,7 @@ export interface SimSample {
   /** The sender's SND.NXT − SND.UNA, bytes. */
   readonly flight: number;
   /** The sender's SRTT (ms), once measured. */
-  readonly srtt: Millis | undefined;
+  readonly srtt: Duration | undefined;
   /** The sender's loss-recovery episodes and data timeouts so far. */
   readonly recoveries: number;
   readonly timeouts: number;
@@ -71,9 +71,9 @@ export interface SimTransferResult {
   readonly sentSha256: string;
   readonly receivedSha256: string;
   /** Simulated time when the receiver saw end of stream (null if never). */
-  readonly transferMs: Millis | null;
+  readonly transferMs: Duration | null;
   /** Simulated time when the run stopped (both ends CLOSED, TIME-WAIT included, or a limit). */
-  readonly simulatedMs: Millis;
+  readonly simulatedMs: Duration;
   readonly wallMs: number;
   readonly events: number;
   readonly retransmissions: number;
@@ -115,11 +115,11 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const sentSha256 = createHash("sha256").update(data).digest("hex");
   const received = createHash("sha256");
   let receivedBytes = 0;
-  let transferMs: Millis | null = null;
+  let transferMs: Duration | null = null;
 
   const aPath: string[] = [];
   const bPath: string[] = [];
-  const track = (tcb: Tcb, path: string[]) => {
+  const track = (tcb: TcbView, path: string[]) => {
     path.push(stateName(tcb.state));
     tcb.observe({ stateChanged: (_t, _from, to) => path.push(stateName(to)) });
   };
@@ -128,7 +128,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
   const listening = world.b.host.listen(port, 1);
   if (typeof listening === "string") throw new Error(`listen failed: ${listening}`);
   const listener = listening;
-  let server: Tcb | undefined;
+  let server: TcbView | undefined;
   let serverClosing = false;
   const serverStep = () => {
     if (server === undefined) {
@@ -145,7 +145,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     }
     if (server.peerClosed && !serverClosing) {
       serverClosing = true;
-      transferMs = now;
+      transferMs = elapsed(EPOCH, now);
       server.close(now);
     }
     world.b.attachment.flush();
@@ -203,17 +203,20 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
         recoveries: cc.stats.recoveries,
         timeouts: cc.stats.timeouts,
       });
-      if (transferMs === null) clock.schedule(clock.now() + every, sample);
+      if (transferMs === null) clock.schedule(later(clock.now(), every), sample);
     };
-    clock.schedule(clock.now() + every, sample);
+    clock.schedule(later(clock.now(), every), sample);
   }
 
   world.a.attachment.flush();
-  const maxSimMs = opts.maxSimMs ?? 3_600_000;
-  const run = clock.runUntilIdle({ maxTime: maxSimMs, maxEvents: opts.maxEvents ?? 50_000_000 });
+  const maxSimMs = opts.maxSimMs ?? ms(3_600_000);
+  const run = clock.runUntilIdle({
+    maxTime: later(EPOCH, maxSimMs),
+    maxEvents: opts.maxEvents ?? 50_000_000,
+  });
 
   const receivedSha256 = received.digest("hex");
-  const endOf = (tcb: Tcb | undefined, path: string[]): EndReport => ({
+  const endOf = (tcb: TcbView | undefined, path: string[]): EndReport => ({
     state: tcb === undefined ? "NONE" : stateName(tcb.state),
     path,
     error: tcb?.error ?? null,
@@ -246,7 +249,7 @@ export function runSimTransfer(opts: SimTransferOptions): SimTransferResult {
     sentSha256,
     receivedSha256,
     transferMs,
-    simulatedMs: clock.now(),
+    simulatedMs: elapsed(EPOCH, clock.now()),
     wallMs: Math.round(performance.now() - wallStart),
     events: run.events,
     retransmissions: a.retransmissions + b.retransmissions,

@@ -1,5 +1,6 @@
 import type { Connection } from "../api/net.ts";
-import type { Clock, Millis, TimerHandle } from "../clock/clock.ts";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+import { type Duration, type Instant, later } from "../clock/time.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 
 /**
@@ -12,22 +13,22 @@ import { DeadlineHeap } from "../util/deadline-heap.ts";
  * per segment and an idle one one heap entry.
  */
 export class IdleReaper {
-  private readonly heap = new DeadlineHeap<Connection>();
+  private readonly heap = new DeadlineHeap<Connection, Instant>();
   private timer: TimerHandle | undefined;
-  private armedAt: Millis | undefined;
+  private armedAt: Instant | undefined;
   private serial = 0;
   /** Connections closed for idleness. */
   closed = 0;
 
   constructor(
     private readonly clock: Clock,
-    readonly timeout: Millis,
+    readonly timeout: Duration,
     /** Gracefully closes an idle connection (its FIN goes after what is queued). */
     private readonly close: (conn: Connection) => void,
   ) {}
 
   watch(conn: Connection): void {
-    this.heap.set(conn, this.clock.now() + this.timeout, ++this.serial);
+    this.heap.set(conn, later(this.clock.now(), this.timeout), ++this.serial);
     this.arm();
   }
 
@@ -56,7 +57,7 @@ export class IdleReaper {
     for (const conn of this.heap.popDue(now)) {
       const heard = conn.lastHeard;
       if (heard === undefined) continue; // already gone
-      const due = heard + this.timeout;
+      const due = later(heard, this.timeout);
       if (due > now) {
         this.heap.set(conn, due, ++this.serial);
       } else {

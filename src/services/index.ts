@@ -4,6 +4,7 @@
  */
 import type { Net } from "../api/net.ts";
 import type { Sockets } from "../api/sockets.ts";
+import { type Duration, ms } from "../clock/time.ts";
 import { CHARGEN_PORT, startChargen } from "./chargen.ts";
 import { DISCARD_PORT, startDiscard } from "./discard.ts";
 import { ECHO_PORT, startEcho } from "./echo.ts";
@@ -11,9 +12,9 @@ import { HTTP_PORT, startHttp } from "./http.ts";
 import type { Service } from "./service.ts";
 import { startUdpEcho, UDP_ECHO_PORT } from "./udp-echo.ts";
 
-export type { Service, ServiceOptions } from "./service.ts";
-export { ByteStream, BYTES_SEED, deterministicBytes } from "./http.ts";
 export { chargenPeriod } from "./chargen.ts";
+export { BYTES_SEED, ByteStream, deterministicBytes } from "./http.ts";
+export type { Service, ServiceOptions } from "./service.ts";
 
 export interface RunningServices {
   readonly list: readonly Service[];
@@ -23,15 +24,15 @@ export interface RunningServices {
 }
 
 /** Echo, discard and chargen close a connection whose peer has sent nothing for this long. */
-export const DEFAULT_IDLE_TIMEOUT = 300_000;
+export const DEFAULT_IDLE_TIMEOUT: Duration = ms(300_000);
 /** HTTP closes a persistent connection idle this long between requests (RFC 9112 §9.8 leaves it to us). */
-export const DEFAULT_HTTP_KEEPALIVE = 15_000;
+export const DEFAULT_HTTP_KEEPALIVE: Duration = ms(15_000);
 
 export interface ServicesOptions {
   /** Echo, discard, chargen: close after this long without a segment from the peer (0: never). */
-  readonly idleTimeout?: number;
+  readonly idleTimeout?: Duration;
   /** HTTP: the same for persistent connections (0: never). */
-  readonly httpKeepAlive?: number;
+  readonly httpKeepAlive?: Duration;
 }
 
 /** Starts every built-in service; if one cannot bind, the ones started are stopped and it throws. */

@@ -1,5 +1,5 @@
 import type { Connection, Net, Server } from "../api/net.ts";
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, ZERO } from "../clock/time.ts";
 import { IdleReaper } from "./idle.ts";
 
 /** A running built-in service. */
@@ -22,7 +22,7 @@ export const LISTEN_BACKLOG = 1024;
 
 export interface ServiceOptions {
   /** Close a connection whose peer has sent nothing for this long (0: never). */
-  readonly idleTimeout?: Millis;
+  readonly idleTimeout?: Duration;
 }
 
 /**
@@ -39,7 +39,7 @@ export function tcpService(
   const open = new Set<Connection>();
   const idle =
     (opts.idleTimeout ?? 0) > 0
-      ? new IdleReaper(net.sockets.attachment.clock, opts.idleTimeout ?? 0, (c) => c.close())
+      ? new IdleReaper(net.sockets.attachment.clock, opts.idleTimeout ?? ZERO, (c) => c.close())
       : undefined;
   let server: Server | undefined;
   server = net.listen(

@@ -1,4 +1,4 @@
-import type { Tcb } from "../tcp/tcb.ts";
+import type { DrivenTcb } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
 
 /**
@@ -7,13 +7,13 @@ import type { Endpoint } from "../wire/addr.ts";
  * in a double). A lookup per packet builds no key string.
  */
 export class ConnectionTable {
-  private readonly byPort = new Map<number, Map<number, Tcb>>();
+  private readonly byPort = new Map<number, Map<number, DrivenTcb>>();
 
   private static key(remote: Endpoint): number {
     return (remote.addr >>> 0) * 65536 + remote.port;
   }
 
-  get(localPort: number, remote: Endpoint): Tcb | undefined {
+  get(localPort: number, remote: Endpoint): DrivenTcb | undefined {
     return this.byPort.get(localPort)?.get(ConnectionTable.key(remote));
   }
 
@@ -21,7 +21,7 @@ export class ConnectionTable {
     return this.get(localPort, remote) !== undefined;
   }
 
-  set(tcb: Tcb): void {
+  set(tcb: DrivenTcb): void {
     const port = tcb.local.port;
     let m = this.byPort.get(port);
     if (m === undefined) {
@@ -32,7 +32,7 @@ export class ConnectionTable {
   }
 
   /** Removes `tcb` if it is the one filed under its 4-tuple; whether it was. */
-  delete(tcb: Tcb): boolean {
+  delete(tcb: DrivenTcb): boolean {
     const port = tcb.local.port;
     const m = this.byPort.get(port);
     const key = ConnectionTable.key(tcb.remote);

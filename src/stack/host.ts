@@ -1,8 +1,11 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
+import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
+import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { State } from "../tcp/state.ts";
 import {
   COOKIE_MINUTES,
   type CookieKeys,
@@ -10,10 +13,10 @@ import {
   cookieSynAck,
   synFromCookie,
 } from "../tcp/syn-cookie.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
-import { State } from "../tcp/state.ts";
-import { Tcb, type TcbEvents, type TcbOwner } from "../tcp/tcb.ts";
+import { openTcb, type TcbOwner } from "../tcp/tcb.ts";
+import type { DrivenTcb, TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { Rng } from "../util/rng.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmp,
@@ -32,19 +35,18 @@ import {
   parseIpv4,
 } from "../wire/ipv4.ts";
 import { CHECKSUM_PARTIAL, type Offload, softwareSegments, tcpGso } from "../wire/offload.ts";
-import { emitTcp, parseTcp, type TcpEmitOptions, tcpHeaderLength, tcpLength } from "../wire/tcp.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
+import { emitTcp, parseTcp, type TcpEmitOptions, tcpHeaderLength, tcpLength } from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
+import { IpIds } from "./ip-id.ts";
 import { ipv4Packets } from "./ip-output.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
-import { IpIds } from "./ip-id.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { DEFAULT_UDP_DATAGRAMS, UdpSocket } from "./udp-socket.ts";
-import { Rng } from "../util/rng.ts";
 
 /** Errors a host call can return because of the caller's arguments or the port space. */
 export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
@@ -56,7 +58,13 @@ export interface HostOptions {
   readonly mtu?: number;
   /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
   readonly tcp?: Partial<TcpSettings>;
-  /** ISN choice: a generator, or a fixed ISN (labs and tests), or RFC 6528 hashing by default. */
+  /**
+   * ISN choice: a generator, or a fixed ISN (labs and tests), or RFC 6528
+   * hashing by default, keyed by `secret` (16 bytes). The secret comes from
+   * the edge — the sans-IO host draws no entropy itself; without one a key
+   * derived from the address stands in (repeatable, for simulations and
+   * tests — not secret).
+   */
   readonly isn?: IsnGenerator | { readonly fixed?: number; readonly secret?: Uint8Array };
   readonly reassembly?: Omit<ReassemblyOptions, "onDiscard">;
   /** Default receive queue bound of a UDP socket, in bytes. */
@@ -97,14 +105,21 @@ export interface HostOffload {
   readonly gsoMaxBytes: number;
 }
 
-/** Notifications for the api layer and the lab; all optional. */
+/**
+ * Notifications for the api layer and the lab; all optional. Like the TCBs'
+ * events they are delivered after the packet, timer or call that raised
+ * them has been processed, in the order raised (src/tcp/events.ts).
+ */
 export interface HostEvents {
   /** A connection of `listener` completed its handshake: `listener.accept()` will return it. */
   acceptable?(listener: Listener, port: number): void;
-  /** A TCB entered the connection table (active or passive open). */
-  connectionAdded?(tcb: Tcb): void;
+  /**
+   * A TCB entered the connection table (active or passive open), in `state`;
+   * it may have moved on by delivery (its stateChanged events follow).
+   */
+  connectionAdded?(tcb: TcbView, state: State): void;
   /** A TCB reached CLOSED and left the table. */
-  connectionRemoved?(tcb: Tcb): void;
+  connectionRemoved?(tcb: TcbView): void;
   /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
   icmpError?(msg: IcmpMessage, from: Ipv4Addr): void;
 }
@@ -150,6 +165,9 @@ const BROADCAST = 0xffffffff;
 /** The super-segment arena: room for the 64-segment burst one event may send (settings.maxBurst). */
 const ARENA_BYTES = 2 * 1024 * 1024;
 
+/** A datagram was queued on `sock`: its reader learns after the packet (the api layer wakes readers). */
+const udpReadable = (sock: UdpSocket): void => sock.onReadable?.(sock);
+
 /** Linux's host-wide ICMP budget: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
 const DEFAULT_ICMP_ERRORS = { perSecond: 1000, burst: 50 } as const;
 
@@ -157,6 +175,11 @@ const DEFAULT_ICMP_ERRORS = { perSecond: 1000, burst: 50 } as const;
 function seededRandom(addr: Ipv4Addr): Random32 {
   const rng = new Rng(addr);
   return () => rng.uint32();
+}
+
+/** A repeatable stand-in for the edge's ISN secret (HostOptions.isn). */
+function seededSecret(addr: Ipv4Addr): Uint8Array {
+  return new Rng(addr).fork("isn").bytes(16);
 }
 
 /**
@@ -207,7 +230,7 @@ export class Host {
   private readonly tcbs = new ConnectionTable();
   private readonly listenerTable = new Map<number, ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
-  private readonly halfOpen = new Map<Tcb, ListenerEntry>();
+  private readonly halfOpen = new Map<DrivenTcb, ListenerEntry>();
   private readonly udpSockets = new Map<number, UdpSocket>();
   private readonly ephemeral: EphemeralPorts;
   private readonly cookies: CookieKeys;
@@ -217,16 +240,26 @@ export class Host {
    * TCBs that changed since the host last looked (output queued, timers
    * moved — by a user call, a segment or a timer) in `touched`.
    */
-  private readonly timers = new DeadlineHeap<Tcb>();
-  private readonly touched = new Set<Tcb>();
+  private readonly timers = new DeadlineHeap<DrivenTcb, Instant>();
+  private readonly touched = new Set<DrivenTcb>();
   private readonly owner: TcbOwner = { touched: (tcb) => this.touched.add(tcb) };
+  /** The TCBs' events and the host's, held while the host works and delivered after. */
+  private readonly eventQueue = new EventQueue();
+  // The host's events, made once: each is queued with its arguments (no closure per event).
+  private readonly emitAdded = (tcb: TcbView, state: State): void =>
+    this.events.connectionAdded?.(tcb, state);
+  private readonly emitRemoved = (tcb: TcbView): void => this.events.connectionRemoved?.(tcb);
+  private readonly emitAcceptable = (entry: ListenerEntry): void =>
+    this.events.acceptable?.(entry.listener, entry.port);
+  private readonly emitIcmpError = (msg: IcmpMessage, from: Ipv4Addr): void =>
+    this.events.icmpError?.(msg, from);
   /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
-  private readonly timeWait = new Set<Tcb>();
+  private readonly timeWait = new Set<DrivenTcb>();
   /**
    * Each TCB's place in the order of opening: TCBs due together run oldest
    * first, and connections() lists them in this order.
    */
-  private readonly serial = new Map<Tcb, number>();
+  private readonly serial = new Map<DrivenTcb, number>();
   private opened = 0;
 
   constructor(opts: HostOptions) {
@@ -240,7 +273,10 @@ export class Host {
     // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header).
     this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
     const isn = opts.isn;
-    this.isn = isn instanceof IsnGenerator ? isn : new IsnGenerator(isn ?? {});
+    this.isn =
+      isn instanceof IsnGenerator
+        ? isn
+        : new IsnGenerator({ fixed: isn?.fixed, secret: isn?.secret ?? seededSecret(this.addr) });
     const random = opts.random ?? seededRandom(this.addr);
     this.challengeAcks = new ChallengeAckLimiter(
       this.tcpSettings.challengeAckLimit,
@@ -268,12 +304,23 @@ export class Host {
   // ───────────────────────────── input ─────────────────────────────
 
   /**
-   * One IPv4 packet from the link. Never throws on bad bytes: every
-   * discard is counted. `offload` is what a link with offloads says of it:
-   * its transport checksum is not verified here, and a TCP super-segment
-   * goes to its connection whole — one segment of many MSS, one copy.
+   * One IPv4 packet from the link. Never throws on bad bytes: every discard
+   * is counted. What it raises is delivered once it is processed.
+   * `offload` is what a link with offloads says of it: its transport
+   * checksum is not verified here, and a TCP super-segment goes to its
+   * connection whole — one segment of many MSS, one copy.
    */
-  receive(packet: Uint8Array, now: Millis, offload?: Offload): void {
+  receive(packet: Uint8Array, now: Instant, offload?: Offload): void {
+    this.eventQueue.hold();
+    try {
+      this.input(packet, now, offload);
+    } finally {
+      this.eventQueue.release();
+    }
+    this.settle(); // the output the events and the segment's output routine queued
+  }
+
+  private input(packet: Uint8Array, now: Instant, offload: Offload | undefined): void {
     const gso = offload?.gsoSize ?? 0;
     const segments = gso > 0 ? gsoSegmentCount(packet, gso) : 1;
     this.counters.count("ip", "in", segments);
@@ -344,7 +391,7 @@ export class Host {
     );
   }
 
-  private deliver(dg: Datagram, now: Millis): void {
+  private deliver(dg: Datagram, now: Instant): void {
     switch (dg.header.protocol) {
       case IpProto.ICMP:
         this.icmpInput(dg);
@@ -389,14 +436,14 @@ export class Host {
       case "dest-unreachable":
       case "time-exceeded":
         this.counters.count("icmp", `${msg.type}-in`);
-        this.events.icmpError?.(msg, dg.header.src);
+        this.eventQueue.defer(this.emitIcmpError, msg, dg.header.src);
         return;
       default:
         this.counters.count("icmp", "other-in");
     }
   }
 
-  private udpInput(dg: Datagram, now: Millis): void {
+  private udpInput(dg: Datagram, now: Instant): void {
     this.counters.count("udp", "in");
     const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst, {
       verifyChecksum: !dg.checksumTrusted,
@@ -417,11 +464,15 @@ export class Host {
       from: { addr: dg.header.src, port: d.srcPort },
       data: d.payload.slice(),
     });
-    if (ok) this.counters.count("udp", "delivered");
-    else this.counters.drop("udp", "queue-full");
+    if (!ok) {
+      this.counters.drop("udp", "queue-full");
+      return;
+    }
+    this.counters.count("udp", "delivered");
+    this.eventQueue.defer(udpReadable, sock, undefined);
   }
 
-  private tcpInput(dg: Datagram, now: Millis): void {
+  private tcpInput(dg: Datagram, now: Instant): void {
     this.counters.count("tcp", "in", dg.segments);
     const { src, dst } = dg.header;
     // RFC 1122 §3.2.1.3 (g), done by the transport: 0.0.0.0 and 127/8 may
@@ -456,14 +507,17 @@ export class Host {
     const tcb = this.tcbs.get(seg.dstPort, remote);
     let issAbove: number | undefined;
     if (tcb !== undefined) {
+      // The host looks at the TCB (output, timers, table) once the packet's
+      // events and the segment's output routine have run: receive() settles.
       tcb.input(seg, now);
-      this.afterTcb(tcb);
       if (tcb.reopenedBy === undefined) {
         this.counters.count("tcp", "delivered");
         return;
       }
       // A new SYN ended TIME-WAIT (RFC 1122 §4.2.2.13): it is a connection
       // request like any other, and its ISS must lie above the old SND.NXT.
+      // The old TCB leaves the table first.
+      this.afterTcb(tcb);
       issAbove = tcb.sndNxt;
     }
     const entry = this.listenerTable.get(seg.dstPort);
@@ -484,7 +538,7 @@ export class Host {
     entry: ListenerEntry,
     seg: TcpSegment,
     remote: Endpoint,
-    now: Millis,
+    now: Instant,
     issAbove?: number,
   ): void {
     if (this.cookieAck(entry, seg, remote, now)) return;
@@ -513,7 +567,7 @@ export class Host {
         const local = entry.local;
         let iss = this.isn.next(local, remote, now);
         if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);
-        const tcb = Tcb.accept({
+        const tcb = openTcb.accept({
           local,
           remote,
           iss,
@@ -522,6 +576,8 @@ export class Host {
           syn: seg,
           challengeLimiter: this.challengeAcks,
           owner: this.owner,
+          eventQueue: this.eventQueue,
+          admit: entry.listener.admit,
         });
         this.addPassive(entry, tcb);
         this.afterTcb(tcb);
@@ -530,12 +586,12 @@ export class Host {
   }
 
   /** A passive open joins its listener's half-open set and the connection table. */
-  private addPassive(entry: ListenerEntry, tcb: Tcb): void {
+  private addPassive(entry: ListenerEntry, tcb: DrivenTcb): void {
     entry.listener.addHalfOpen(tcb);
     this.halfOpen.set(tcb, entry);
     this.add(tcb);
     this.counters.count("tcp", "passive-opens");
-    this.events.connectionAdded?.(tcb);
+    this.eventQueue.defer(this.emitAdded, tcb, tcb.state);
   }
 
   /**
@@ -544,7 +600,12 @@ export class Host {
    * connection is made as if it had waited in SYN-RECEIVED, and the ACK
    * completes it. Returns whether the segment was dealt with.
    */
-  private cookieAck(entry: ListenerEntry, seg: TcpSegment, remote: Endpoint, now: Millis): boolean {
+  private cookieAck(
+    entry: ListenerEntry,
+    seg: TcpSegment,
+    remote: Endpoint,
+    now: Instant,
+  ): boolean {
     const l = entry.listener;
     const f = seg.flags;
     if ((f & (Flag.ACK | Flag.SYN | Flag.RST)) !== Flag.ACK || l.lastCookieAt === undefined) {
@@ -563,7 +624,7 @@ export class Host {
     }
     this.counters.count("tcp", "delivered");
     this.counters.count("tcp", "syncookies-recv");
-    const tcb = Tcb.fromCookie({
+    const tcb = openTcb.fromCookie({
       local: entry.local,
       remote,
       iss: found.iss,
@@ -573,6 +634,8 @@ export class Host {
       tsEcr: found.tsEcr,
       challengeLimiter: this.challengeAcks,
       owner: this.owner,
+      eventQueue: this.eventQueue,
+      admit: l.admit,
     });
     this.addPassive(entry, tcb);
     tcb.input(seg, now);
@@ -586,8 +649,8 @@ export class Host {
    * Drains a TCB's output at once (causal order), hands finished handshakes
    * over, forgets CLOSED TCBs and files the TCB's next deadline.
    */
-  private afterTcb(tcb: Tcb): void {
-    this.touched.delete(tcb); // first: what the events below do to it is seen again
+  private afterTcb(tcb: DrivenTcb): void {
+    this.touched.delete(tcb); // first: what a later call does to it is seen again
     // Each payload is copied into its packet before the drain returns: the views may go.
     const dst = tcb.remote.addr;
     if (this.gsoMax === 0) {
@@ -600,7 +663,8 @@ export class Host {
       const entry = this.halfOpen.get(tcb);
       if (entry !== undefined && tcb.state !== State.SynReceived) {
         this.halfOpen.delete(tcb);
-        if (tcb.state !== State.Closed) this.events.acceptable?.(entry.listener, entry.port);
+        if (tcb.state !== State.Closed)
+          this.eventQueue.defer(this.emitAcceptable, entry, undefined);
       }
     }
     if (tcb.state === State.TimeWait && !this.timeWait.has(tcb)) this.enteredTimeWait(tcb);
@@ -611,39 +675,48 @@ export class Host {
   }
 
   /** A new TIME-WAIT beyond the bound ends the oldest one early (its TCB closes quietly). */
-  private enteredTimeWait(tcb: Tcb): void {
+  private enteredTimeWait(tcb: DrivenTcb): void {
     this.timeWait.add(tcb);
     while (this.timeWait.size > this.tcpSettings.timeWaitLimit) {
-      const oldest = this.timeWait.values().next().value as Tcb;
+      const oldest = this.timeWait.values().next().value as DrivenTcb;
       this.timeWait.delete(oldest);
       oldest.closeWith(undefined);
       this.counters.count("tcp", "time-wait-reaped");
     }
   }
 
-  /** Every TCB touched since the host last looked, in the order they were touched. */
+  /**
+   * Every TCB touched since the host last looked, in the order they were
+   * touched; what that raises is delivered after, and the TCBs its callbacks
+   * touch are looked at too.
+   */
   private settle(): void {
     while (this.touched.size > 0) {
-      for (const tcb of this.touched) this.afterTcb(tcb);
+      this.eventQueue.hold();
+      try {
+        for (const tcb of this.touched) this.afterTcb(tcb);
+      } finally {
+        this.eventQueue.release();
+      }
     }
   }
 
-  private rank(tcb: Tcb): number {
+  private rank(tcb: DrivenTcb): number {
     return this.serial.get(tcb) ?? 0;
   }
 
-  private add(tcb: Tcb): void {
+  private add(tcb: DrivenTcb): void {
     this.serial.set(tcb, ++this.opened);
     this.tcbs.set(tcb);
   }
 
-  private forget(tcb: Tcb): void {
+  private forget(tcb: DrivenTcb): void {
     this.timers.delete(tcb);
     this.timeWait.delete(tcb);
     this.serial.delete(tcb);
     if (!this.tcbs.delete(tcb)) return;
     this.halfOpen.delete(tcb);
-    this.events.connectionRemoved?.(tcb);
+    this.eventQueue.defer(this.emitRemoved, tcb, undefined);
   }
 
   // ───────────────────────────── output ─────────────────────────────
@@ -868,7 +941,7 @@ export class Host {
    * first 8 data bytes (RFC 792, RFC 1122 §3.2.2). Never about an ICMP error,
    * a non-unicast source or a broadcast (RFC 1122 §3.2.2).
    */
-  private sendIcmpError(dg: Datagram, code: number, now: Millis): void {
+  private sendIcmpError(dg: Datagram, code: number, now: Instant): void {
     const h = dg.header;
     if (!isUnicastSource(h.src) || h.dst === BROADCAST) return;
     if (h.protocol === IpProto.ICMP) {
@@ -920,7 +993,7 @@ export class Host {
   // ───────────────────────────── time ─────────────────────────────
 
   /** The earliest deadline of any TCB or fragment reassembly, if any. */
-  pollAt(): Millis | undefined {
+  pollAt(): Instant | undefined {
     this.settle(); // deadlines moved by user calls
     const at = this.reassembler.pollAt();
     const t = this.timers.peek();
@@ -932,17 +1005,23 @@ export class Host {
    * together run in the order they were opened (deterministic, whatever
    * their deadlines).
    */
-  poll(now: Millis): void {
+  poll(now: Instant): void {
     this.settle();
-    this.reassembler.expire(now);
-    const due = this.timers.popDue(now);
-    if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
-    for (const tcb of due) {
-      const t = tcb.pollAt();
-      if (t !== undefined && t <= now) tcb.onTimer(now);
-      this.afterTcb(tcb);
+    this.eventQueue.hold(); // what the timers raise is delivered once they have all run
+    try {
+      this.reassembler.expire(now);
+      const due = this.timers.popDue(now);
+      if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
+      for (const tcb of due) {
+        const t = tcb.pollAt();
+        if (t !== undefined && t <= now) tcb.onTimer(now);
+        this.afterTcb(tcb);
+      }
+      this.settle();
+    } finally {
+      this.eventQueue.release();
     }
-    this.settle();
+    this.settle(); // TCBs the callbacks touched
   }
 
   // ───────────────────────────── TCP calls ─────────────────────────────
@@ -967,17 +1046,22 @@ export class Host {
   }
 
   /** Stops listening on `port`; queued and half-open connections are aborted. */
-  unlisten(port: number, now: Millis): void {
+  unlisten(port: number, now: Instant): void {
     const entry = this.listenerTable.get(port);
     if (entry === undefined) return;
     this.listenerTable.delete(port);
     for (const [tcb, e] of this.halfOpen) if (e === entry) this.halfOpen.delete(tcb);
-    entry.listener.close(now);
+    this.eventQueue.hold();
+    try {
+      entry.listener.close(now);
+    } finally {
+      this.eventQueue.release();
+    }
     // close() aborted the queued TCBs: their RSTs go out with the next takeOutput().
   }
 
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
-  connect(remote: Endpoint, now: Millis, opts: ConnectOptions = {}): Tcb | StackError {
+  connect(remote: Endpoint, now: Instant, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
     const dst = remote.addr >>> 0;
     if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
@@ -994,7 +1078,16 @@ export class Host {
       return "EADDRINUSE";
     }
     const local: Endpoint = { addr: this.addr, port };
-    const tcb = Tcb.connect({
+    this.eventQueue.hold();
+    try {
+      return this.openActive(local, peer, now, opts);
+    } finally {
+      this.eventQueue.release();
+    }
+  }
+
+  private openActive(local: Endpoint, peer: Endpoint, now: Instant, opts: ConnectOptions): TcbView {
+    const tcb = openTcb.connect({
       local,
       remote: peer,
       iss: this.isn.next(local, peer, now),
@@ -1002,17 +1095,18 @@ export class Host {
       now,
       challengeLimiter: this.challengeAcks,
       owner: this.owner,
+      eventQueue: this.eventQueue,
       ...(opts.events !== undefined ? { events: opts.events } : {}),
     });
     this.add(tcb);
     this.counters.count("tcp", "active-opens");
-    this.events.connectionAdded?.(tcb);
+    this.eventQueue.defer(this.emitAdded, tcb, tcb.state);
     this.afterTcb(tcb);
     return tcb;
   }
 
   /** The connection table (every TCB not yet CLOSED), for the lab's state table. */
-  connections(): Tcb[] {
+  connections(): TcbView[] {
     return [...this.serial.keys()];
   }
 
@@ -1035,7 +1129,7 @@ export class Host {
   }
 
   /** The connection of local port `localPort` with `remote`, if any. */
-  connection(localPort: number, remote: Endpoint): Tcb | undefined {
+  connection(localPort: number, remote: Endpoint): TcbView | undefined {
     return this.tcbs.get(localPort, remote);
   }
 

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, later, ms } from "../clock/time.ts";
 
 /**
  * IPv4 fragment reassembly (RFC 791 §3.2, RFC 815), sans-IO.
@@ -53,7 +53,7 @@ export type ReassemblyResult<H> =
   | { readonly kind: "drop"; readonly reason: FragmentDrop };
 
 export interface ReassemblyOptions {
-  readonly timeout?: Millis;
+  readonly timeout?: Duration;
   readonly maxBytes?: number;
   readonly maxDatagrams?: number;
   /** Told about datagrams discarded other than through the current fragment's result (evictions, timeouts). */
@@ -73,7 +73,7 @@ interface Piece {
 
 interface Datagram<H> {
   readonly key: string;
-  readonly deadline: Millis;
+  readonly deadline: Instant;
   pieces: Piece[];
   header: H | undefined;
   /** Total payload length, known once the last fragment (MF = 0) arrived. */
@@ -85,7 +85,7 @@ interface Datagram<H> {
 }
 
 export class Reassembler<H> {
-  readonly timeout: Millis;
+  readonly timeout: Duration;
   readonly maxBytes: number;
   readonly maxDatagrams: number;
   private readonly onDiscard: ((reason: FragmentDrop, fragments: number) => void) | undefined;
@@ -94,7 +94,7 @@ export class Reassembler<H> {
   private held = 0;
 
   constructor(opts: ReassemblyOptions = {}) {
-    this.timeout = opts.timeout ?? 30_000;
+    this.timeout = opts.timeout ?? ms(30_000);
     this.maxBytes = opts.maxBytes ?? 256 * 1024;
     this.maxDatagrams = opts.maxDatagrams ?? 64;
     this.onDiscard = opts.onDiscard;
@@ -109,7 +109,7 @@ export class Reassembler<H> {
     return this.datagrams.size;
   }
 
-  input(frag: FragmentInput<H>, headerLength: number, now: Millis): ReassemblyResult<H> {
+  input(frag: FragmentInput<H>, headerLength: number, now: Instant): ReassemblyResult<H> {
     this.expire(now);
     const start = frag.offset;
     const end = start + frag.payload.length;
@@ -142,7 +142,7 @@ export class Reassembler<H> {
     if (dg === undefined) {
       dg = {
         key,
-        deadline: now + this.timeout,
+        deadline: later(now, this.timeout),
         pieces: [],
         header: undefined,
         total: undefined,
@@ -254,8 +254,8 @@ export class Reassembler<H> {
   }
 
   /** Earliest reassembly deadline, if any datagram is waiting. */
-  pollAt(): Millis | undefined {
-    let at: Millis | undefined;
+  pollAt(): Instant | undefined {
+    let at: Instant | undefined;
     for (const dg of this.datagrams.values()) {
       if (at === undefined || dg.deadline < at) at = dg.deadline;
     }
@@ -263,7 +263,7 @@ export class Reassembler<H> {
   }
 
   /** Discards every datagram whose timer ran out by `now`. Returns how many incomplete datagrams timed out. */
-  expire(now: Millis): number {
+  expire(now: Instant): number {
     let n = 0;
     for (const dg of this.datagrams.values()) {
       if (dg.deadline > now) continue;

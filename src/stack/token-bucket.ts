@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 
 /**
  * A token bucket: `perSecond` tokens a second, at most `burst` saved up.
@@ -7,7 +7,7 @@ import type { Millis } from "../clock/clock.ts";
  */
 export class TokenBucket {
   private tokens: number;
-  private last: Millis | undefined;
+  private last: Instant | undefined;
 
   constructor(
     private readonly perSecond: number,
@@ -17,7 +17,7 @@ export class TokenBucket {
   }
 
   /** Takes a token at `now` if one is there. */
-  take(now: Millis): boolean {
+  take(now: Instant): boolean {
     if (this.last !== undefined && now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
     }

@@ -25,7 +25,7 @@ export class UdpSocket {
   readonly port: number;
   queueLimit: number;
   datagramLimit: number;
-  /** Called when a datagram was queued (the api layer wakes readers). */
+  /** Called when a datagram was queued, once the host has processed its packet (the api layer wakes readers). */
   onReadable: ((sock: UdpSocket) => void) | undefined;
   /** Bounded by queueLimit bytes, so shift() stays cheap. */
   private readonly queue: UdpMessage[] = [];
@@ -57,7 +57,7 @@ export class UdpSocket {
     return this.closed;
   }
 
-  /** Called by the host; false when the queue is full (the datagram is dropped). */
+  /** Called by the host, which tells onReadable after the packet; false when the queue is full (the datagram is dropped). */
   deliver(msg: UdpMessage): boolean {
     if (this.closed) return false;
     // An empty queue always takes one datagram, so a limit below one datagram still passes traffic.
@@ -65,7 +65,6 @@ export class UdpSocket {
     if (this.queued >= this.datagramLimit) return false;
     this.queue.push(msg);
     this.bytes += msg.data.length;
-    this.onReadable?.(this);
     return true;
   }
 

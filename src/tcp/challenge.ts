@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, LONG_AGO } from "../clock/time.ts";
 
 /** A uniformly random 32-bit unsigned integer per call: entropy from the edge. */
 export type Random32 = () => number;
@@ -19,7 +19,7 @@ export type Random32 = () => number;
  * the host's budget, and what is left of it no longer tells the victim's use.
  */
 export class ChallengeAckLimiter {
-  private windowStart: Millis = Number.NEGATIVE_INFINITY;
+  private windowStart: Instant = LONG_AGO;
   private budget = 0;
   /** Statistics: challenge ACKs sent and suppressed by the limit. */
   sent = 0;
@@ -38,7 +38,7 @@ export class ChallengeAckLimiter {
   ) {}
 
   /** Whether one more challenge ACK may be sent at `now` (and counts it if so). */
-  allow(now: Millis): boolean {
+  allow(now: Instant): boolean {
     if (this.limitPerSecond <= 0) {
       this.sent++;
       return true;
@@ -70,15 +70,15 @@ export class ChallengeAckLimiter {
  * the host's budget. A count of 0 (or no interval) is no limit.
  */
 export class ConnectionChallengeLimit {
-  private windowStart: Millis = Number.NEGATIVE_INFINITY;
+  private windowStart: Instant = LONG_AGO;
   private used = 0;
 
   constructor(
     private readonly count: number,
-    private readonly interval: Millis,
+    private readonly interval: Duration,
   ) {}
 
-  allow(now: Millis): boolean {
+  allow(now: Instant): boolean {
     if (this.count <= 0 || this.interval <= 0) return true; // off
     if (now - this.windowStart >= this.interval) {
       this.windowStart = now;

@@ -16,4 +16,13 @@ export { resetFor, segLen } from "./reset.ts";
 export { RttEstimator } from "./rtt.ts";
 export { defaultTcpSettings, type TcpSettings } from "./settings.ts";
 export { State, stateName, type TcpError } from "./state.ts";
-export { Tcb, type TcbEvents, type TcbOptions, type TimerName } from "./tcb.ts";
+export { openTcb, type TcbOptions, type TcbOwner } from "./tcb.ts";
+export type { TimerName } from "./timers.ts";
+export type {
+  CongestionView,
+  DrivenTcb,
+  KeepAliveView,
+  ReassemblyView,
+  TcbEvents,
+  TcbView,
+} from "./view.ts";

@@ -1,6 +1,7 @@
-import type { Millis } from "../clock/clock.ts";
+import { EPOCH, type Instant, later } from "../clock/time.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag } from "../wire/tcp-types.ts";
+import { emit, unsentBytes } from "./output.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -21,14 +22,14 @@ export class KeepAlive {
   /** SO_KEEPALIVE. */
   on: boolean;
   /** Last time the peer was heard from (or a busy connection was checked). */
-  since: Millis;
+  since: Instant;
   /** Probes sent since the peer was last heard from. */
   probes = 0;
-  lastProbeAt: Millis = 0;
+  lastProbeAt: Instant = EPOCH;
 
   constructor(
     private readonly settings: TcpSettings,
-    now: Millis,
+    now: Instant,
   ) {
     this.on = settings.keepAlive;
     this.since = now;
@@ -39,7 +40,7 @@ export class KeepAlive {
    * SYN and ACK checks: segment-arrival.ts): the connection is alive, start
    * the idle time again.
    */
-  heard(now: Millis): void {
+  heard(now: Instant): void {
     this.since = now;
     this.probes = 0;
   }
@@ -53,12 +54,12 @@ export class KeepAlive {
   }
 
   /** When the keep-alive timer fires: idle after the last word from the peer, then every interval. */
-  deadline(state: State): Millis | undefined {
+  deadline(state: State): Instant | undefined {
     if (!this.applies(state)) return undefined;
     const s = this.settings;
     return this.probes === 0
-      ? this.since + s.keepAliveIdle
-      : this.lastProbeAt + s.keepAliveInterval;
+      ? later(this.since, s.keepAliveIdle)
+      : later(this.lastProbeAt, s.keepAliveInterval);
   }
 
   /**
@@ -66,12 +67,12 @@ export class KeepAlive {
    * is dropped (ETIMEDOUT); while data is outstanding the retransmission
    * timer watches the peer instead, so the idle period just starts again.
    */
-  fire(tcb: Tcb, now: Millis): void {
+  fire(tcb: Tcb, now: Instant): void {
     if (this.probes >= this.settings.keepAliveCount) {
       tcb.closeWith("ETIMEDOUT");
       return;
     }
-    if (tcb.sendBuf.inFlight.length > 0 || tcb.unsentBytes() > 0) {
+    if (tcb.sendBuf.inFlight.length > 0 || unsentBytes(tcb) > 0) {
       // The idle period starts again, and so does the probe count: with
       // probes > 0 the deadline is lastProbeAt + interval, which would stay
       // at `now` and fire again at once, forever.
@@ -79,20 +80,8 @@ export class KeepAlive {
       this.probes = 0;
       return;
     }
-    tcb.emit(seqAdd(tcb.sndNxt, -1), Flag.ACK);
+    emit(tcb, seqAdd(tcb.sndNxt, -1), Flag.ACK);
     this.probes++;
     this.lastProbeAt = now;
   }
-}
-
-/**
- * RFC 9293 §3.8.3 user timeout: the moment the oldest unacknowledged
- * segment will have waited settings.userTimeout since it was first sent
- * (undefined when off or nothing is outstanding).
- */
-export function userTimeoutDeadline(tcb: Tcb): Millis | undefined {
-  const ut = tcb.settings.userTimeout;
-  const first = tcb.sendBuf.inFlight[0];
-  if (ut <= 0 || first === undefined) return undefined;
-  return first.firstSentAt + ut;
 }

@@ -1,10 +1,10 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { resetFor } from "./reset.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State } from "./state.ts";
-import type { Tcb } from "./tcb.ts";
+import type { DrivenTcb, TcbView } from "./view.ts";
 
 export type ListenerVerdict =
   | { action: "drop"; reason: ListenerDropReason }
@@ -35,11 +35,11 @@ export class Listener {
   readonly backlog: number;
   readonly halfOpenLimit: number;
   readonly settings: TcpSettings;
-  private readonly queue: Tcb[] = [];
-  private readonly pending = new Set<Tcb>();
+  private readonly queue: DrivenTcb[] = [];
+  private readonly pending = new Set<DrivenTcb>();
   private closed = false;
   /** Stops watching a connection (once accepted, it belongs to the application). */
-  private readonly unwatch = new Map<Tcb, () => void>();
+  private readonly unwatch = new Map<DrivenTcb, () => void>();
   /** Statistics: segments dropped, by reason (SYNs dropped for a full backlog under "backlog-full"). */
   readonly drops: Record<ListenerDropReason, number> = {
     rst: 0,
@@ -60,16 +60,16 @@ export class Listener {
     this.settings = opts.settings;
   }
 
-  get acceptQueue(): readonly Tcb[] {
+  get acceptQueue(): readonly TcbView[] {
     return this.queue;
   }
 
-  get halfOpen(): ReadonlySet<Tcb> {
+  get halfOpen(): ReadonlySet<TcbView> {
     return this.pending;
   }
 
   /** LISTEN-state processing of one segment, in the RFC's order. */
-  input(seg: TcpSegment, _remote: Endpoint, now: Millis): ListenerVerdict {
+  input(seg: TcpSegment, _remote: Endpoint, now: Instant): ListenerVerdict {
     if (this.closed) return this.drop("closed");
     // First, check for a RST: "An incoming RST should be ignored."
     if (seg.flags & Flag.RST) return this.drop("rst");
@@ -95,7 +95,7 @@ export class Listener {
   }
 
   /** When a SYN was last answered with a cookie: ACKs are checked for cookies only for a while after. */
-  lastCookieAt: Millis | undefined;
+  lastCookieAt: Instant | undefined;
 
   /** Whether the accept queue has room for one more connection. */
   get acceptRoom(): boolean {
@@ -105,25 +105,30 @@ export class Listener {
   /** Statistics: handshakes held back in SYN-RECEIVED because the accept queue was full. */
   acceptOverflows = 0;
 
-  /** Tracks a Tcb made by Tcb.accept for a SYN this listener let through. */
-  addHalfOpen(tcb: Tcb): void {
+  /**
+   * Whether a half-open connection may complete its handshake now: the
+   * accept queue has room. Half-open connections may outnumber the free
+   * places in the accept queue: the one that completes when it is full
+   * waits (TcbOptions.admit).
+   */
+  readonly admit = (): boolean => {
+    if (this.queue.length < this.backlog) return true;
+    this.acceptOverflows++;
+    return false;
+  };
+
+  /** Tracks a Tcb opened with `admit` for a SYN this listener let through. */
+  addHalfOpen(tcb: DrivenTcb): void {
     this.pending.add(tcb);
-    // Half-open connections may outnumber the free places in the accept
-    // queue: the one that completes when it is full waits (Tcb.admit).
-    tcb.admit = () => {
-      if (this.queue.length < this.backlog) return true;
-      this.acceptOverflows++;
-      return false;
-    };
     const stop = tcb.observe({
-      established: (t) => {
-        if (!this.pending.delete(t)) return;
-        this.queue.push(t);
+      established: () => {
+        if (!this.pending.delete(tcb)) return;
+        this.queue.push(tcb);
       },
-      closed: (t) => {
+      closed: () => {
         // Reset or timed out before accept(): forget it.
-        this.pending.delete(t);
-        const i = this.queue.indexOf(t);
+        this.pending.delete(tcb);
+        const i = this.queue.indexOf(tcb);
         if (i >= 0) this.queue.splice(i, 1);
         stop();
       },
@@ -133,10 +138,9 @@ export class Listener {
   }
 
   /** Next completed connection, if any. */
-  accept(): Tcb | undefined {
+  accept(): TcbView | undefined {
     const tcb = this.queue.shift();
     if (tcb !== undefined) {
-      tcb.admit = undefined;
       this.unwatch.get(tcb)?.();
       this.unwatch.delete(tcb);
     }
@@ -148,7 +152,7 @@ export class Listener {
    * (ABORT, RFC 9293 §3.10.5: a RST). Half-open ones are forgotten without a
    * RST when settings.listenerCloseHalfOpen is "drop" (FreeBSD, Linux).
    */
-  close(now: Millis): void {
+  close(now: Instant): void {
     this.closed = true;
     const halfOpen = [...this.pending];
     const all = [...halfOpen, ...this.queue];

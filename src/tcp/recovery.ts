@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Duration, Instant } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import {
@@ -69,7 +69,7 @@ export class LossRecovery {
   private lastWindow: number | undefined;
   /** The segment at SND.UNA must be retransmitted now, whatever cwnd says (fast retransmit). */
   private forceFirst = false;
-  private lastSendAt: Millis | undefined;
+  private lastSendAt: Instant | undefined;
   /** RTT samples of the Tcb's estimator already seen (HyStart++ takes each new one). */
   private rttSamplesSeen = 0;
   /** RFC 6675 RescueRxt: RecoveryPoint of the episode that had its rescue retransmission. */
@@ -146,7 +146,7 @@ export class LossRecovery {
    * The ACK of `seg` was accepted (RFC 9293 §3.10.7.4 fifth step) and SND.UNA
    * has moved from `oldUna` to where it is now.
    */
-  onAck(seg: TcpSegment, oldUna: number, now: Millis): void {
+  onAck(seg: TcpSegment, oldUna: number, now: Instant): void {
     const tcb = this.tcb;
     const records = tcb.sendBuf.inFlight;
     const windowSame = this.lastWindow === seg.window;
@@ -205,7 +205,7 @@ export class LossRecovery {
   }
 
   /** The retransmission timer expired on data (RFC 6298 §5.4–5.6; RFC 5681 §3.1; RFC 6675 §5.1). */
-  onTimeout(now: Millis): void {
+  onTimeout(now: Instant): void {
     const tcb = this.tcb;
     this.stats.timeouts++;
     this.controller.onRto(this.flightSize, now, tcb.rtxCount > 1);
@@ -248,7 +248,7 @@ export class LossRecovery {
   }
 
   /** The Tcb retransmitted `rec` (fast retransmit, hole, or after a timeout). */
-  retransmitted(rec: SentSegment, now: Millis): void {
+  retransmitted(rec: SentSegment, now: Instant): void {
     if (rec === this.rescue) {
       // RFC 6675 §4 NextSeg() (4): RescueRxt = RecoveryPoint; HighRxt is not
       // updated (the segment is not marked resent, so pipe counts it once).
@@ -264,7 +264,7 @@ export class LossRecovery {
   }
 
   /** New data of `len` bytes is about to be sent. */
-  noteSent(len: number, now: Millis): void {
+  noteSent(len: number, now: Instant): void {
     if (len > 0 && this.pipe + len > this.controller.cwnd) this.stats.limitedTransmits++;
     this.lastSendAt = now;
   }
@@ -273,7 +273,7 @@ export class LossRecovery {
    * Before sending: RFC 5681 §4.1 restart after idle — nothing in flight and
    * nothing sent for an RTO: cwnd = min(cwnd, IW).
    */
-  beforeSend(now: Millis): void {
+  beforeSend(now: Instant): void {
     const tcb = this.tcb;
     if (!tcb.settings.slowStartAfterIdle || this.lastSendAt === undefined) return;
     if (tcb.sndNxt !== tcb.sndUna || now - this.lastSendAt <= tcb.rto) return;
@@ -286,7 +286,7 @@ export class LossRecovery {
   // ---- internals --------------------------------------------------------
 
   /** The Tcb's latest RTT measurement if it is new since the last call. */
-  private newRttSample(): Millis | undefined {
+  private newRttSample(): Duration | undefined {
     const est = this.tcb.rttEstimator;
     if (est.samples === this.rttSamplesSeen) return undefined;
     this.rttSamplesSeen = est.samples;
@@ -335,7 +335,7 @@ export class LossRecovery {
   }
 
   /** RFC 5681 §3.2 steps 2–3, RFC 6582 §3.2 step 2, RFC 6675 §5 (4.1–4.3). */
-  private enterRecovery(now: Millis): void {
+  private enterRecovery(now: Instant): void {
     const tcb = this.tcb;
     const records = tcb.sendBuf.inFlight;
     const first = records[0];

@@ -1,11 +1,22 @@
-import type { Millis } from "../clock/clock.ts";
+import { elapsed, type Instant, later } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { TCP_HEADER_LEN, tcpHeaderLength } from "../wire/tcp.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import { TcbEvent } from "./events.ts";
+import {
+  challengeAck,
+  emit,
+  emitRaw,
+  resendSyn,
+  sendAck,
+  sendPlainAck,
+  updateRcvWnd,
+  withdrawProbe,
+} from "./output.ts";
 import { resetFor, segLen } from "./reset.ts";
-import { timestampOf } from "./timestamps.ts";
 import { State } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { timestampOf } from "./timestamps.ts";
 import { maxWindow, peerWindow } from "./window-scale.ts";
 
 /**
@@ -14,7 +25,7 @@ import { maxWindow, peerWindow } from "./window-scale.ts";
  * is reset.ts. Output (ACKs, data) is sent by the Tcb after this returns,
  * except replies that the RFC sends "and drop the segment", which go at once.
  */
-export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   // settings.dropSynFin "all" (FreeBSD net.inet.tcp.drop_synfin=1): SYN+FIN is
   // a scan signature in every state, dropped before anything else looks at it.
   if (tcb.settings.dropSynFin === "all" && has(seg, Flag.SYN) && has(seg, Flag.FIN)) return;
@@ -30,13 +41,13 @@ const rfc5961 = (tcb: Tcb, check: "rfc5961Rst" | "rfc5961Syn" | "rfc5961Ack"): b
   tcb.settings.rfc5961 && tcb.settings[check];
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
-function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   // First, check the ACK bit: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
   const ack = has(seg, Flag.ACK);
   if (ack && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
     // <SEQ=SEG.ACK><CTL=RST>, unless the segment is itself a reset.
     const rst = resetFor(seg);
-    if (rst !== undefined) tcb.emitRaw(rst);
+    if (rst !== undefined) emitRaw(tcb, rst);
     return;
   }
   // Second, the RST bit: with an acceptable ACK the peer refused us (RFC 5961
@@ -77,7 +88,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.setState(State.SynReceived);
     const text = seg.payload.subarray(0, Math.min(seg.payload.length, tcb.rcvWnd));
     if (text.length > 0) tcb.reassembly.insert(tcb.rcvNxt, tcb.rcvNxt, text);
-    tcb.resendSyn(now, false);
+    resendSyn(tcb, now, false);
   }
 }
 
@@ -85,7 +96,7 @@ function synSentArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
  * TIME-WAIT choices the RFCs leave open (settings.ts). Returns true when the
  * segment is dealt with; false sends it through the usual §3.10.7.4 steps.
  */
-function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Instant): boolean {
   const s = tcb.settings;
   // RFC 1337 F1: a RST cannot assassinate TIME-WAIT.
   if (has(seg, Flag.RST)) return s.timeWaitRst === "ignore";
@@ -105,7 +116,7 @@ function timeWaitArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     seg.payload.length === 0 &&
     seg.seq === tcb.rcvNxt &&
     seg.ack === tcb.sndNxt;
-  if (!duplicateAck) tcb.sendPlainAck();
+  if (!duplicateAck) sendPlainAck(tcb);
   return true;
 }
 
@@ -135,7 +146,7 @@ function oldDuplicate(tcb: Tcb, seg: TcpSegment): boolean {
 }
 
 /** RFC 9293 §3.10.7.4: SYN-RECEIVED and every later state. */
-function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   const s = tcb.settings;
 
   // The opening SYN again (our SYN-ACK was lost, or the network copied the
@@ -147,7 +158,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR too — still the same SYN.
   const bareFlags = seg.flags & ~(Flag.ECE | Flag.CWR);
   if (tcb.state === State.SynReceived && bareFlags === Flag.SYN && seg.seq === tcb.irs) {
-    tcb.resendSyn(now, false);
+    resendSyn(tcb, now, false);
     return;
   }
 
@@ -159,7 +170,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   const tsVerdict = tcb.ts.check(seg, now);
   if (tsVerdict === "missing") return;
   if (tsVerdict === "paws") {
-    tcb.sendAck();
+    sendAck(tcb);
     return;
   }
 
@@ -168,8 +179,8 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     if (has(seg, Flag.RST)) return;
     if (has(seg, Flag.SYN)) {
       // RFC 5961 §4.2: "irrespective of the sequence number", a challenge ACK.
-      if (rfc5961(tcb, "rfc5961Syn")) tcb.challengeAck(now);
-      else tcb.sendPlainAck();
+      if (rfc5961(tcb, "rfc5961Syn")) challengeAck(tcb, now);
+      else sendPlainAck(tcb);
       return;
     }
     // RFC 2883: data entirely below RCV.NXT is a duplicate — report it (D-SACK).
@@ -191,7 +202,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       // TIME-WAIT: acknowledge it and restart the 2 MSL timeout.
       tcb.enterTimeWait(now);
     }
-    tcb.sendAck(); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    sendAck(tcb); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     return;
   }
 
@@ -199,7 +210,7 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
   if (has(seg, Flag.RST)) {
     if (rfc5961(tcb, "rfc5961Rst") && seg.seq !== tcb.rcvNxt) {
       // RFC 5961 §3.2: in the window but not exactly RCV.NXT — challenge ACK.
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return;
     }
     resetArrives(tcb);
@@ -218,16 +229,16 @@ function synchronizedArrives(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     }
     if (rfc5961(tcb, "rfc5961Syn")) {
       // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK.
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return;
     }
     // RFC 793 behaviour: the SYN is an error — reset and report it. The
     // reset's form is a setting (settings.synResetForm).
     if (s.synResetForm === "connection") {
-      tcb.emit(tcb.sndNxt, Flag.RST | Flag.ACK); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
+      emit(tcb, tcb.sndNxt, Flag.RST | Flag.ACK); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
     } else {
       const rst = resetFor(seg);
-      if (rst !== undefined) tcb.emitRaw(rst);
+      if (rst !== undefined) emitRaw(tcb, rst);
     }
     tcb.closeWith("ECONNRESET");
     return;
@@ -314,7 +325,7 @@ function resetArrives(tcb: Tcb): void {
 /**
  * Fifth step. Returns false when the segment is to be dropped here.
  */
-function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
+function ackArrives(tcb: Tcb, seg: TcpSegment, now: Instant): boolean {
   const a = seg.ack;
   // RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift.
   const wnd = peerWindow(seg, tcb.sndWscale);
@@ -323,7 +334,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
       // Unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (this also
       // answers ACKs beyond SND.NXT: most likely an old connection's).
       const rst = resetFor(seg);
-      if (rst !== undefined) tcb.emitRaw(rst);
+      if (rst !== undefined) emitRaw(tcb, rst);
       return false;
     }
     // The listener's accept queue is full: drop the ACK, stay in SYN-RECEIVED (Tcb.admit).
@@ -344,12 +355,12 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     // otherwise discard and send a (rate-limited) challenge ACK.
     const lower = seqAdd(tcb.sndUna, -tcb.maxSndWnd);
     if (seqLt(a, lower) || seqGt(a, tcb.sndNxt)) {
-      tcb.challengeAck(now);
+      challengeAck(tcb, now);
       return false;
     }
   } else if (seqGt(a, tcb.sndNxt)) {
     // ACK of something not yet sent: send an ACK, drop the segment.
-    tcb.sendAck();
+    sendAck(tcb);
     return false;
   }
 
@@ -375,7 +386,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
     tcb.sndWl2 = a;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, wnd);
     // A probe the peer refused while the window was zero is resent now, not at the next RTO.
-    tcb.withdrawProbe();
+    withdrawProbe(tcb);
   }
 
   // Congestion control and loss recovery: new data acknowledged, duplicate
@@ -402,7 +413,7 @@ function ackArrives(tcb: Tcb, seg: TcpSegment, now: Millis): boolean {
 }
 
 /** New data acknowledged: SND.UNA advances, the retransmission queue shrinks. */
-function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
+function acknowledge(tcb: Tcb, ack: number, now: Instant): void {
   const freedBefore = tcb.sendBuf.bytes.length;
   tcb.sendBuf.acknowledge(ack);
   tcb.sndUna = ack;
@@ -416,14 +427,14 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
   // RFC 6298: the timed segment is acknowledged — one RTT sample (Karn's rule
   // is kept by retransmit(), which voids the measurement).
   else if (tcb.rttTiming !== undefined && seqLe(tcb.rttTiming.end, ack)) {
-    tcb.rttEstimator.sample(now - tcb.rttTiming.at);
+    tcb.rttEstimator.sample(elapsed(tcb.rttTiming.at, now));
     tcb.rttTiming = undefined;
   }
   // §5.2/5.3: stop the timer, or restart it for what is still outstanding
   // (rearmTimers starts it again at now + RTO).
   tcb.rtxAt = undefined;
   tcb.rtxCount = 0;
-  if (tcb.sendBuf.bytes.length < freedBefore) tcb.notify((e) => e.writable?.(tcb));
+  if (tcb.sendBuf.bytes.length < freedBefore) tcb.raise(TcbEvent.Writable);
 }
 
 /**
@@ -431,7 +442,7 @@ function acknowledge(tcb: Tcb, ack: number, now: Millis): void {
  * Text is trimmed to the window; in-order text goes to the receive queue,
  * the rest to the reassembly buffer.
  */
-function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
+function segmentText(tcb: Tcb, seg: TcpSegment, now: Instant): void {
   let start = seqAdd(seg.seq, has(seg, Flag.SYN) ? 1 : 0);
   let data = seg.payload;
   let fin = has(seg, Flag.FIN);
@@ -474,7 +485,7 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
       } else {
         delayAck(tcb, data.length, now);
       }
-      tcb.notify((e) => e.readable?.(tcb));
+      tcb.raise(TcbEvent.Readable);
     } else {
       // Out of order: hold it and send a duplicate ACK at once (RFC 9293 §3.10.7.4, RFC 5681 §4.2).
       tcb.reassembly.insert(tcb.rcvNxt, start, data);
@@ -490,11 +501,13 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Millis): void {
     tcb.reassembly.finSeq = undefined;
     finArrives(tcb, now);
   }
-  tcb.updateRcvWnd();
+  // RCV.WND catches up with the text once the segment's events are delivered
+  // (a reader may free the buffer first), before anything answers it.
+  tcb.rcvWndStale = true;
 }
 
 /** In-order text waiting in the reassembly queue at RCV.NXT goes to the receive queue. */
-function deliverQueued(tcb: Tcb, now: Millis): void {
+function deliverQueued(tcb: Tcb, now: Instant): void {
   let n = 0;
   for (const chunk of tcb.reassembly.take(tcb.rcvNxt)) {
     deliver(tcb, chunk);
@@ -502,8 +515,8 @@ function deliverQueued(tcb: Tcb, now: Millis): void {
   }
   if (n === 0) return;
   delayAck(tcb, n, now);
-  tcb.notify((e) => e.readable?.(tcb));
-  tcb.updateRcvWnd();
+  tcb.raise(TcbEvent.Readable);
+  updateRcvWnd(tcb);
 }
 
 function deliver(tcb: Tcb, data: Uint8Array): void {
@@ -520,7 +533,7 @@ function deliver(tcb: Tcb, data: Uint8Array): void {
  * under two MSS never sees two full-sized segments, and the sender, stopped
  * at its edge, would wait out the timer every round trip.
  */
-function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
+function delayAck(tcb: Tcb, bytes: number, now: Instant): void {
   tcb.ackPendingBytes += bytes;
   // The window we can offer: the buffer, within what the field carries
   // (65535 when scaling was not negotiated, whatever the buffer).
@@ -529,18 +542,18 @@ function delayAck(tcb: Tcb, bytes: number, now: Millis): void {
   if (tcb.settings.delayedAck <= 0 || tcb.ackPendingBytes >= threshold) {
     tcb.ackNow = true;
   } else if (tcb.delayedAckAt === undefined) {
-    tcb.delayedAckAt = now + tcb.settings.delayedAck;
+    tcb.delayedAckAt = later(now, tcb.settings.delayedAck);
   }
 }
 
 /** RFC 9293 §3.10.7.4 eighth step: RCV.NXT passes the FIN; ACK it; change state. */
-function finArrives(tcb: Tcb, now: Millis): void {
+function finArrives(tcb: Tcb, now: Instant): void {
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1);
   // The FIN occupies sequence space but no buffer: the right edge moves with it.
   tcb.rcvAdv = seqAdd(tcb.rcvAdv, 1);
   tcb.finReceived = true;
   tcb.ackNow = true;
-  tcb.notify((e) => e.readable?.(tcb));
+  tcb.raise(TcbEvent.Readable);
   switch (tcb.state) {
     case State.SynReceived:
     case State.Established:

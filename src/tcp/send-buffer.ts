@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqLe } from "../wire/seq.ts";
 import { ByteQueue } from "./byte-queue.ts";
 
@@ -16,8 +16,8 @@ export interface SentSegment {
   fin: boolean;
   /** A zero-window probe (RFC 9293 §3.8.6.1): retransmitted by the persist timer, not the RTO. */
   probe: boolean;
-  firstSentAt: Millis;
-  lastSentAt: Millis;
+  firstSentAt: Instant;
+  lastSentAt: Instant;
   /** 1 when sent once; more means retransmitted (Karn's rule). */
   transmissions: number;
   /** Loss-recovery marks (scoreboard.ts): covered by a SACK block (RFC 6675 §2). */

@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, ms } from "../clock/time.ts";
 import type { CongestionControlName } from "./congestion/controller.ts";
 
 /**
@@ -14,19 +14,19 @@ export interface TcpSettings {
   /** Receive buffer size in bytes; also bounds the advertised window (≤ 65535 unless window scaling is negotiated). */
   readonly rcvBuf: number;
   /** RFC 6298 §2.1: RTO before any RTT sample. */
-  readonly initialRto: Millis;
+  readonly initialRto: Duration;
   /** RFC 6298 §2.4: lower bound of the RTO. */
-  readonly minRto: Millis;
+  readonly minRto: Duration;
   /** RFC 6298 §2.5: upper bound of the RTO. */
-  readonly maxRto: Millis;
+  readonly maxRto: Duration;
   /** Retransmissions of a SYN or SYN-ACK before giving up with ETIMEDOUT. */
   readonly synRetries: number;
   /** Retransmissions of data or FIN before giving up with ETIMEDOUT. */
   readonly maxRetransmissions: number;
   /** Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 §3.4.2). */
-  readonly msl: Millis;
+  readonly msl: Duration;
   /** Delayed-ACK timeout (RFC 9293 §3.8.6.3, at most 500 ms; RFC 1122 says 200 is usual). 0 turns delayed ACKs off. */
-  readonly delayedAck: Millis;
+  readonly delayedAck: Duration;
   /** Nagle's algorithm (RFC 9293 §3.7.4); false is TCP_NODELAY. */
   readonly nagle: boolean;
   /**
@@ -62,7 +62,7 @@ export interface TcpSettings {
    */
   readonly challengeAckPerConnection: number;
   /** The period of challengeAckPerConnection. */
-  readonly challengeAckInterval: Millis;
+  readonly challengeAckInterval: Duration;
   /**
    * The reset that answers an in-window SYN in a synchronized state when
    * RFC 5961 §4 is off (RFC 9293 §3.10.7.4 fourth step, RFC 793 behaviour:
@@ -243,8 +243,8 @@ export interface TcpSettings {
    */
   readonly badOptionLength: "skip" | "drop";
   /** Zero-window probe interval bounds (persist timer), backed off like the RTO. */
-  readonly persistMin: Millis;
-  readonly persistMax: Millis;
+  readonly persistMin: Duration;
+  readonly persistMax: Duration;
 
   // ---- congestion control and loss recovery (src/tcp/congestion/, recovery.ts) ----
   /** RFC 5681 + RFC 6582 NewReno, or RFC 9438 CUBIC (Linux's default). */
@@ -302,16 +302,16 @@ export interface TcpSettings {
   /** RFC 9293 §3.8.4, RFC 1122 §4.2.3.6: keep-alive probes on an idle connection (SO_KEEPALIVE); off by default. */
   readonly keepAlive: boolean;
   /** Idle time before the first probe (RFC 1122: no less than two hours by default). */
-  readonly keepAliveIdle: Millis;
+  readonly keepAliveIdle: Duration;
   /** Time between unanswered probes. */
-  readonly keepAliveInterval: Millis;
+  readonly keepAliveInterval: Duration;
   /** Unanswered probes after which the connection is dropped with ETIMEDOUT. */
   readonly keepAliveCount: number;
   /**
    * RFC 9293 §3.8.3 user timeout (RFC 5482 style): give up with ETIMEDOUT when
    * sent data stays unacknowledged this long. 0: off (the retransmission counts decide).
    */
-  readonly userTimeout: Millis;
+  readonly userTimeout: Duration;
 }
 
 /**
@@ -340,13 +340,13 @@ export const defaultTcpSettings: TcpSettings = {
   mss: 1460,
   sndBuf: 256 * 1024,
   rcvBuf: 65535,
-  initialRto: 1000,
-  minRto: 1000,
-  maxRto: 60_000,
+  initialRto: ms(1000),
+  minRto: ms(1000),
+  maxRto: ms(60_000),
   synRetries: 6,
   maxRetransmissions: 12,
-  msl: 30_000,
-  delayedAck: 200,
+  msl: ms(30_000),
+  delayedAck: ms(200),
   nagle: true,
   rfc5961: true,
   rfc5961Rst: true,
@@ -372,15 +372,15 @@ export const defaultTcpSettings: TcpSettings = {
   challengeAckLimit: 10,
   challengeAckRandom: true,
   challengeAckPerConnection: 1,
-  challengeAckInterval: 500,
+  challengeAckInterval: ms(500),
   boundToHalfWindow: true,
   oooLimit: undefined,
   oooHoleLimit: 1024,
   minMss: 48,
   maxBurst: 64,
   badOptionLength: "skip",
-  persistMin: 1000,
-  persistMax: 60_000,
+  persistMin: ms(1000),
+  persistMax: ms(60_000),
   congestionControl: "cubic",
   initialWindow: 10,
   limitedTransmit: true,
@@ -398,8 +398,8 @@ export const defaultTcpSettings: TcpSettings = {
   synAckOptionLayout: ["mss", "nop", "wscale", "sackOK", "TS"],
   synOptionPadding: "nop",
   keepAlive: false,
-  keepAliveIdle: 2 * 60 * 60 * 1000,
-  keepAliveInterval: 75_000,
+  keepAliveIdle: ms(2 * 60 * 60 * 1000),
+  keepAliveInterval: ms(75_000),
   keepAliveCount: 9,
-  userTimeout: 0,
+  userTimeout: ms(0),
 };

@@ -1,8 +1,8 @@
-import type { Millis } from "../clock/clock.ts";
+import type { Instant } from "../clock/time.ts";
+import { type HalfSipKey, halfSipHashWords, halfSipKey } from "../util/halfsiphash.ts";
 import type { Endpoint } from "../wire/addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
-import { type HalfSipKey, halfSipHashWords, halfSipKey } from "../util/halfsiphash.ts";
 import { negotiate, synOptions } from "./options.ts";
 import type { TcpSettings } from "./settings.ts";
 import { initialTsVal, timestampOf } from "./timestamps.ts";
@@ -48,7 +48,7 @@ function tupleWords(local: Endpoint, remote: Endpoint): number[] {
   return [remote.addr >>> 0, local.addr >>> 0, ((remote.port << 16) | local.port) >>> 0];
 }
 
-const minute = (now: Millis): number => Math.floor(now / 60_000);
+const minute = (now: Instant): number => Math.floor(now / 60_000);
 
 /** The ISS of a cookie SYN-ACK for a SYN with sequence number `peerIsn`. */
 export function cookieIss(
@@ -57,7 +57,7 @@ export function cookieIss(
   remote: Endpoint,
   peerIsn: number,
   mssIndex: number,
-  now: Millis,
+  now: Instant,
 ): number {
   const words = tupleWords(local, remote);
   const t = minute(now);
@@ -72,7 +72,7 @@ export function checkCookie(
   remote: Endpoint,
   peerIsn: number,
   cookie: number,
-  now: Millis,
+  now: Instant,
 ): number | undefined {
   const words = tupleWords(local, remote);
   const rest = (cookie - halfSipHashWords(keys.h1, words) - peerIsn) >>> 0;
@@ -116,14 +116,13 @@ export function cookieSynAck(
   syn: TcpSegment,
   local: Endpoint,
   remote: Endpoint,
-  now: Millis,
+  now: Instant,
 ): TcpSegment {
   const n = negotiate(syn.options, settings);
   const iss = cookieIss(keys, local, remote, syn.seq, mssIndexFor(n.peerMss), now);
   const peerTs = timestampOf(syn);
   // Without timestamps the cookie cannot carry window scaling or SACK: offer neither.
-  const reply =
-    n.timestamps && peerTs !== undefined ? n : { ...n, wscale: undefined, sack: false };
+  const reply = n.timestamps && peerTs !== undefined ? n : { ...n, wscale: undefined, sack: false };
   const tsVal = reply.timestamps
     ? encodeTsOptions(initialTsVal(settings, iss), n.wscale?.snd, n.sack)
     : undefined;
@@ -153,7 +152,7 @@ export function synFromCookie(
   ack: TcpSegment,
   local: Endpoint,
   remote: Endpoint,
-  now: Millis,
+  now: Instant,
 ): { syn: TcpSegment; iss: number; tsEcr: number | undefined } | undefined {
   const peerIsn = seqAdd(ack.seq, -1);
   const iss = seqAdd(ack.ack, -1);

@@ -1,34 +1,29 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, later, scale, ZERO } from "../clock/time.ts";
 import type { Endpoint } from "../wire/addr.ts";
-import { seqAdd, seqDiff, seqGt } from "../wire/seq.ts";
-import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
+import { seqAdd, seqGt } from "../wire/seq.ts";
+import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
 import { ChallengeAckLimiter, ConnectionChallengeLimit } from "./challenge.ts";
-import { KeepAlive, userTimeoutDeadline } from "./keepalive.ts";
-import { type Negotiated, negotiate, synOptions } from "./options.ts";
+import { EventQueue, type EventSource, fire, TcbEvent } from "./events.ts";
+import { KeepAlive } from "./keepalive.ts";
+import { type Negotiated, negotiate } from "./options.ts";
+import { emit, MAX_WINDOW, output, sendSyn, updateRcvWnd } from "./output.ts";
 import { Reassembly } from "./reassembly.ts";
 import { LossRecovery } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
-import { segmentArrives } from "./segment-arrival.ts";
 import { type SackBlock, SackReceiver } from "./sack-blocks.ts";
-import { segmentOptions } from "./segment-options.ts";
-import { SendBuffer, type SentSegment } from "./send-buffer.ts";
+import { segmentArrives } from "./segment-arrival.ts";
+import { SendBuffer } from "./send-buffer.ts";
 import type { TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
-import { TS_OPTION_SPACE, Timestamps } from "./timestamps.ts";
-import { MAX_WSCALE, maxWindow, openableWindow, windowField } from "./window-scale.ts";
+import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
+import { Timestamps, TS_OPTION_SPACE } from "./timestamps.ts";
+import type { DrivenTcb, TcbEvents } from "./view.ts";
+import { MAX_WSCALE, maxWindow } from "./window-scale.ts";
 
-export interface TcbEvents {
-  stateChanged?(tcb: Tcb, from: State, to: State): void;
-  /** In-order data or the peer's FIN became available to recv(). */
-  readable?(tcb: Tcb): void;
-  /** Send-buffer space was freed (after ACKs). */
-  writable?(tcb: Tcb): void;
-  /** Reached ESTABLISHED (either open). */
-  established?(tcb: Tcb): void;
-  /** Reached CLOSED: normally after TIME-WAIT / LAST-ACK, or on reset, timeout or abort (error set). */
-  closed?(tcb: Tcb, error: TcpError | undefined): void;
-}
+export type { TimerName } from "./timers.ts";
+
+export type { DrivenTcb, TcbEvents, TcbView } from "./view.ts";
 
 export interface TcbOptions {
   local: Endpoint;
@@ -36,7 +31,7 @@ export interface TcbOptions {
   /** Initial send sequence number, from the Host's IsnGenerator. */
   iss: number;
   settings: TcpSettings;
-  now: Millis;
+  now: Instant;
   events?: TcbEvents;
   /** RFC 5961 §7 limiter shared by the host's connections; a private one is made if absent. */
   challengeLimiter?: ChallengeAckLimiter;
@@ -44,6 +39,10 @@ export interface TcbOptions {
   owner?: TcbOwner;
   /** The first TSval, when not the settings' (Tcb.fromCookie). */
   tsStart?: number;
+  /** A passive open's listener: whether its accept queue has room (see Tcb.admit). */
+  admit?: () => boolean;
+  /** Where events wait for delivery: the Host's, shared by its connections; else the Tcb's own. */
+  eventQueue?: EventQueue;
 }
 
 /**
@@ -52,39 +51,27 @@ export interface TcbOptions {
  * by a segment, a timer or a user call made outside the Host.
  */
 export interface TcbOwner {
-  touched(tcb: Tcb): void;
+  touched(tcb: DrivenTcb): void;
 }
 
-export type TimerName =
-  | "retransmission"
-  | "persist"
-  | "delayed-ack"
-  | "time-wait"
-  | "keepalive"
-  | "user-timeout";
-
-function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
-  return a === undefined || (b !== undefined && b < a) ? b : a;
-}
-
-/** Largest window the 16-bit header field carries unscaled (RFC 7323 §2 lifts it once negotiated). */
-const MAX_WINDOW = 65535;
-const NO_PAYLOAD = new Uint8Array(0);
 /** Shared by every Tcb without events of its own (callers replace `events`, never mutate it). */
 const NO_EVENTS: TcbEvents = Object.freeze({});
 const NO_OBSERVERS: readonly TcbEvents[] = [];
 
 /**
  * One connection's Transmission Control Block (RFC 9293 §3.3.1) and the
- * user calls on it (§3.10.1–§3.10.6). Segment arrival is in
- * segment-arrival.ts; this class owns the variables, the buffers, the
- * timers and the output. Sans-IO: time is always an argument, output
- * segments are collected for takeOutput().
+ * user calls on it (§3.10.1–§3.10.6). The RFC's steps live beside it:
+ * segment arrival in segment-arrival.ts, the output routine in output.ts,
+ * the timers in timers.ts; this class holds the variables, the buffers and
+ * the deadlines. Sans-IO: time is always an argument, output segments are
+ * collected for drainOutput() / takeOutput().
  *
- * Fields and methods marked "engine" are used by segment-arrival.ts and are
- * not for callers outside src/tcp.
+ * Outside src/tcp a connection is a TcbView (view.ts): its variables
+ * read-only, and the user calls; the Host drives it as a DrivenTcb, opened
+ * through `openTcb`. Fields and methods marked "engine" are written by the
+ * modules above.
  */
-export class Tcb {
+export class Tcb implements DrivenTcb, EventSource {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   readonly settings: TcpSettings;
@@ -127,7 +114,7 @@ export class Tcb {
   /** engine: keep-alive and user-timeout state (keepalive.ts). */
   readonly keepAlive: KeepAlive;
   /** engine: time of the event being processed (TSval of segments emitted now). */
-  now: Millis;
+  now: Instant;
 
   /**
    * engine: the new SYN that ended TIME-WAIT (settings.timeWaitReopen); the
@@ -137,10 +124,11 @@ export class Tcb {
 
   /**
    * engine: for a passive open, whether its listener's accept queue has room
-   * (set by Listener.addHalfOpen). Without room the ACK that would complete
-   * the handshake is dropped and the TCB stays in SYN-RECEIVED, as Linux
-   * does (tcp_abort_on_overflow off): our SYN-ACK's retransmission brings
-   * the peer's ACK again later. The backlog bounds the accept queue.
+   * (TcbOptions.admit, Listener.admit; let go once ESTABLISHED). Without room
+   * the ACK that would complete the handshake is dropped and the TCB stays
+   * in SYN-RECEIVED, as Linux does (tcp_abort_on_overflow off): our
+   * SYN-ACK's retransmission brings the peer's ACK again later. The backlog
+   * bounds the accept queue.
    */
   admit: (() => boolean) | undefined;
 
@@ -157,7 +145,7 @@ export class Tcb {
   readonly reassembly: Reassembly;
   readonly rttEstimator: RttEstimator;
   readonly challengeLimiter: ChallengeAckLimiter;
-  private readonly ownChallengeLimit: ConnectionChallengeLimit;
+  readonly ownChallengeLimit: ConnectionChallengeLimit;
   /** Congestion control and loss recovery (recovery.ts): cwnd, ssthresh, phase, pipe, SACK scoreboard, counters. */
   readonly congestion: LossRecovery;
 
@@ -170,17 +158,17 @@ export class Tcb {
   finReceived = false;
 
   // engine: timers (deadlines, undefined = not running)
-  rtxAt: Millis | undefined;
-  persistAt: Millis | undefined;
-  delayedAckAt: Millis | undefined;
-  timeWaitAt: Millis | undefined;
+  rtxAt: Instant | undefined;
+  persistAt: Instant | undefined;
+  delayedAckAt: Instant | undefined;
+  timeWaitAt: Instant | undefined;
   /** Consecutive retransmission-timer expiries without progress. */
   rtxCount = 0;
-  persistInterval: Millis = 0;
+  persistInterval: Duration = ZERO;
   /** Zero-window probes sent since the peer last answered. */
   probesUnanswered = 0;
   /** The one RTT measurement in progress: ends when SEG.ACK ≥ end. */
-  rttTiming: { end: number; at: Millis } | undefined;
+  rttTiming: { end: number; at: Instant } | undefined;
   synRetransmitted = false;
 
   // engine: acknowledgment state
@@ -188,19 +176,32 @@ export class Tcb {
   ackNow = false;
   /** In-order bytes received and not yet acknowledged. */
   ackPendingBytes = 0;
+  /**
+   * Segment text was queued: RCV.WND is brought up to date (updateRcvWnd)
+   * once the segment's events are delivered — after what a reader took from
+   * the buffer — or before any segment is formed (output.ts).
+   */
+  rcvWndStale = false;
 
-  private noDelay: boolean;
-  /** Inside input() or onTimer(): user calls from events queue, the output routine runs at the end. */
-  private eventDepth = 0;
-  private output: TcpSegment[] = [];
+  // engine: output (output.ts)
+  /** TCP_NODELAY: Nagle's algorithm off. */
+  noDelay: boolean;
+  /** Segments queued for the driver (drainOutput, takeOutput). */
+  segmentsOut: TcpSegment[] = [];
   /** Some queued output's payload is a view into the send buffer (see drainOutput). */
-  private outputViews = false;
-  /** Replaced, never changed in place: a notify running over it is not disturbed by (un)observe. */
+  outputViews = false;
+  readonly owner: TcbOwner | undefined;
+  /** engine: events raised wait here until the work that raised them is done (events.ts). */
+  readonly eventQueue: EventQueue;
+  /** The output routine waits in eventQueue (TcbEvent.Output). */
+  private outputQueued = false;
+  /** Replaced, never changed in place: a delivery running over it is not disturbed by (un)observe. */
   private observers: readonly TcbEvents[] = NO_OBSERVERS;
-  private readonly owner: TcbOwner | undefined;
 
   private constructor(opts: TcbOptions, passive: boolean) {
     this.owner = opts.owner;
+    this.eventQueue = opts.eventQueue ?? new EventQueue();
+    this.admit = opts.admit;
     this.local = opts.local;
     this.remote = opts.remote;
     this.settings = opts.settings;
@@ -243,7 +244,8 @@ export class Tcb {
   static connect(opts: TcbOptions): Tcb {
     const tcb = new Tcb(opts, false);
     tcb.setState(State.SynSent);
-    tcb.sendSyn(opts.now);
+    sendSyn(tcb, opts.now);
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -254,7 +256,8 @@ export class Tcb {
    */
   static accept(opts: TcbOptions & { syn: TcpSegment }): Tcb {
     const tcb = Tcb.synReceived(opts, opts.syn);
-    tcb.sendSyn(opts.now);
+    sendSyn(tcb, opts.now);
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -268,10 +271,14 @@ export class Tcb {
    */
   static fromCookie(opts: TcbOptions & { syn: TcpSegment; tsEcr: number | undefined }): Tcb {
     const tsStart = opts.tsEcr === undefined ? undefined : (opts.tsEcr + 1) >>> 0;
-    const tcb = Tcb.synReceived({ ...opts, ...(tsStart !== undefined ? { tsStart } : {}) }, opts.syn);
-    tcb.sendSyn(opts.now, false);
+    const tcb = Tcb.synReceived(
+      { ...opts, ...(tsStart !== undefined ? { tsStart } : {}) },
+      opts.syn,
+    );
+    sendSyn(tcb, opts.now, false);
     // What our SYN-ACK acknowledged: TS.Recent follows segments up to it (RFC 7323 §4.3).
     tcb.ts.lastAckSent = tcb.rcvNxt;
+    tcb.eventQueue.deliver();
     return tcb;
   }
 
@@ -293,13 +300,13 @@ export class Tcb {
 
   // ---- RFC 9293 §3.3.1 views --------------------------------------------
 
-  get rto(): Millis {
+  get rto(): Duration {
     return this.rttEstimator.rto;
   }
-  get srtt(): Millis | undefined {
+  get srtt(): Duration | undefined {
     return this.rttEstimator.srtt;
   }
-  get rttvar(): Millis | undefined {
+  get rttvar(): Duration | undefined {
     return this.rttEstimator.rttvar;
   }
   /** RFC 7323 timestamps negotiated. */
@@ -341,10 +348,10 @@ export class Tcb {
     return Math.max(Math.min(mss, bound), Math.min(mss, 48));
   }
   /** When a segment last came from the peer (the start of the idle time, RFC 1122 §4.2.3.6). */
-  get lastHeard(): Millis {
+  get lastHeard(): Instant {
     return this.keepAlive.since;
   }
-    get recvAvailable(): number {
+  get recvAvailable(): number {
     return this.rcvQueue.length;
   }
   /** FIN received and every byte before it read: end of stream. */
@@ -360,42 +367,40 @@ export class Tcb {
 
   // ---- user calls (RFC 9293 §3.10) --------------------------------------
 
-  /** RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the Listener / resetFor. */
-  input(seg: TcpSegment, now: Millis): void {
+  /**
+   * RFC 9293 §3.10.7: a segment arrives. LISTEN and CLOSED belong to the
+   * Listener / resetFor. The events it raises (writable once SND.UNA moves,
+   * readable …) are delivered after the segment, then its output routine
+   * runs (events.ts): a write from a callback sees SND.WND updated too
+   * (fifth step), so it cannot overrun the peer's right edge with the new
+   * SND.UNA and the old window; a read from one opens the window the ACK
+   * then carries. A driver holding delivery (the Host) has both done at the
+   * end of its own work.
+   */
+  input(seg: TcpSegment, now: Instant): void {
     if (this.state === State.Closed || this.state === State.Listen) return;
     this.now = now;
-    // An ACK may free send-buffer space that a write then reuses: output not
-    // yet taken must not keep views of it.
-    if (this.outputViews) this.copyOutputPayloads();
-    // Events raised mid-segment (writable after SND.UNA moves, readable …) may
-    // call send() at once; its output waits for the end of the segment, when
-    // SND.WND is updated too (fifth step) — else it would use the old window
-    // with the new SND.UNA and overrun the peer's right edge (§3.8.6.2.1).
-    this.eventDepth++;
-    try {
-      segmentArrives(this, seg, now);
-    } finally {
-      this.eventDepth--;
-    }
-    this.afterEvent(now);
+    segmentArrives(this, seg, now);
+    this.outputAfterEvents();
+    this.eventQueue.deliver();
   }
 
   /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
-  send(data: Uint8Array, now: Millis): number | TcpError {
+  send(data: Uint8Array, now: Instant): number | TcpError {
     if (this.error !== undefined) return this.error;
     if (!this.acceptsWrites()) return "EPIPE";
     const n = this.sendBuf.bytes.push(data);
-    this.afterEvent(now);
+    this.outputNow(now);
     return n;
   }
 
   /** RECEIVE (§3.10.3): in-order bytes; reading may open the window (window update). */
-  recv(max: number, now: Millis): Uint8Array {
+  recv(max: number, now: Instant): Uint8Array {
     const data = this.rcvQueue.take(max);
-    if (data.length > 0 && this.updateRcvWnd() && this.peerMaySend()) {
+    if (data.length > 0 && updateRcvWnd(this) && this.peerMaySend()) {
       // §3.8.6.2.2: the window opened by a significant amount — tell the peer.
       this.ackNow = true;
-      this.afterEvent(now);
+      this.outputNow(now);
     }
     return data;
   }
@@ -408,10 +413,11 @@ export class Tcb {
    * CLOSE (§3.10.4): "I have no more to send". A FIN follows the queued data;
    * receiving continues (half-close). In SYN-SENT the connection just ends.
    */
-  close(now: Millis): void {
+  close(now: Instant): void {
     switch (this.state) {
       case State.SynSent:
         this.closeWith(undefined);
+        this.eventQueue.deliver();
         return;
       case State.SynReceived:
         this.finQueued = true;
@@ -429,11 +435,11 @@ export class Tcb {
       default:
         return; // already closing, or closed
     }
-    this.afterEvent(now);
+    this.outputNow(now);
   }
 
   /** ABORT (§3.10.5): RST if synchronized, then CLOSED with ECONNABORTED. */
-  abort(now: Millis): void {
+  abort(now: Instant): void {
     this.now = now;
     switch (this.state) {
       case State.SynReceived:
@@ -441,7 +447,7 @@ export class Tcb {
       case State.FinWait1:
       case State.FinWait2:
       case State.CloseWait:
-        this.emit(this.sndNxt, Flag.RST);
+        emit(this, this.sndNxt, Flag.RST);
         break;
       case State.Closed:
         return;
@@ -449,99 +455,43 @@ export class Tcb {
         break; // SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
     }
     this.closeWith("ECONNABORTED");
+    this.eventQueue.deliver();
   }
 
   /** TCP_NODELAY: true turns Nagle's algorithm off (RFC 9293 §3.7.4). */
-  setNoDelay(on: boolean, now?: Millis): void {
+  setNoDelay(on: boolean, now?: Instant): void {
     this.noDelay = on;
-    if (now !== undefined) this.afterEvent(now);
+    if (now !== undefined) this.outputNow(now);
   }
 
   /** SO_KEEPALIVE (RFC 1122 §4.2.3.6): on or off for this connection. */
-  setKeepAlive(on: boolean, now?: Millis): void {
+  setKeepAlive(on: boolean, now?: Instant): void {
     this.keepAlive.on = on;
     if (now !== undefined) this.keepAlive.since = now;
     this.owner?.touched(this); // the keep-alive deadline joins or leaves the owner's timers
   }
 
-  /** Earliest pending deadline (the minimum of timers(), without building the list). */
-  pollAt(): Millis | undefined {
-    let at = earliest(this.rtxAt, this.persistAt);
-    at = earliest(at, this.delayedAckAt);
-    at = earliest(at, this.timeWaitAt);
-    at = earliest(at, this.keepAlive.deadline(this.state));
-    return this.timeWaitAt === undefined ? earliest(at, userTimeoutDeadline(this)) : at;
+  /** Earliest pending deadline of the timers (timers.ts). */
+  pollAt(): Instant | undefined {
+    return pollAt(this);
   }
 
-  timers(): { name: TimerName; deadline: Millis }[] {
-    const out: { name: TimerName; deadline: Millis }[] = [];
-    if (this.rtxAt !== undefined) out.push({ name: "retransmission", deadline: this.rtxAt });
-    if (this.persistAt !== undefined) out.push({ name: "persist", deadline: this.persistAt });
-    if (this.delayedAckAt !== undefined)
-      out.push({ name: "delayed-ack", deadline: this.delayedAckAt });
-    if (this.timeWaitAt !== undefined) out.push({ name: "time-wait", deadline: this.timeWaitAt });
-    const keepAliveAt = this.keepAlive.deadline(this.state);
-    if (keepAliveAt !== undefined) out.push({ name: "keepalive", deadline: keepAliveAt });
-    const userTimeoutAt = this.timeWaitAt === undefined ? userTimeoutDeadline(this) : undefined;
-    if (userTimeoutAt !== undefined) out.push({ name: "user-timeout", deadline: userTimeoutAt });
-    return out;
+  timers(): { name: TimerName; deadline: Instant }[] {
+    return timerList(this);
   }
 
-  /** Runs every timer due at `now`. */
-  onTimer(now: Millis): void {
-    // As in input(): user calls from events raised here send at the end.
-    this.eventDepth++;
-    let resend: boolean | undefined;
-    try {
-      resend = this.runTimers(now);
-    } finally {
-      this.eventDepth--;
-    }
-    if (resend !== undefined) this.afterEvent(now, resend);
-  }
-
-  /** The timers due at `now`; whether new data may follow (undefined: the TCB closed). */
-  private runTimers(now: Millis): boolean | undefined {
-    this.now = now;
-    if (this.timeWaitAt !== undefined && now >= this.timeWaitAt) {
-      // RFC 9293 §3.10.8: time-wait timeout — delete the TCB.
-      this.closeWith(undefined);
-      return;
-    }
-    const userTimeoutAt = userTimeoutDeadline(this);
-    if (userTimeoutAt !== undefined && now >= userTimeoutAt && this.state !== State.TimeWait) {
-      // RFC 9293 §3.8.3: data unacknowledged for the user timeout — give up.
-      this.closeWith("ETIMEDOUT");
-      return;
-    }
-    const keepAliveAt = this.keepAlive.deadline(this.state);
-    if (keepAliveAt !== undefined && now >= keepAliveAt) {
-      this.keepAlive.fire(this, now);
-      if (this.state === State.Closed) return;
-    }
-    if (this.delayedAckAt !== undefined && now >= this.delayedAckAt) {
-      this.delayedAckAt = undefined;
-      this.ackNow = true;
-    }
-    let rtoFired = false;
-    if (this.rtxAt !== undefined && now >= this.rtxAt) {
-      this.retransmissionTimeout(now);
-      if (this.state === State.Closed) return;
-      rtoFired = true;
-    }
-    if (this.persistAt !== undefined && now >= this.persistAt) {
-      this.persistTimeout(now);
-      if (this.state === State.Closed) return;
-    }
-    // RFC 6298 §5.4: on expiry only the earliest segment goes; the rest follow its ACK.
-    return !rtoFired;
+  /** Runs every timer due at `now`, then the output routine; its events follow (as in input()). */
+  onTimer(now: Instant): void {
+    const sendData = timersDue(this, now);
+    if (sendData !== undefined) output(this, now, sendData);
+    this.eventQueue.deliver();
   }
 
   /** The segments queued for output, oldest first; each owns its payload bytes. */
   takeOutput(): TcpSegment[] {
     if (this.outputViews) this.copyOutputPayloads();
-    const out = this.output;
-    this.output = [];
+    const out = this.segmentsOut;
+    this.segmentsOut = [];
     return out;
   }
 
@@ -551,15 +501,15 @@ export class Tcb {
    * copy it (the host writes it into the packet) — one copy instead of two.
    */
   drainOutput(send: (seg: TcpSegment) => void): void {
-    const out = this.output;
+    const out = this.segmentsOut;
     if (out.length === 0) return;
-    this.output = [];
+    this.segmentsOut = [];
     this.outputViews = false;
     for (let i = 0; i < out.length; i++) send(out[i] as TcpSegment);
   }
 
   private copyOutputPayloads(): void {
-    const out = this.output;
+    const out = this.segmentsOut;
     for (let i = 0; i < out.length; i++) {
       const seg = out[i] as TcpSegment;
       if (seg.payload.length > 0) out[i] = { ...seg, payload: seg.payload.slice() };
@@ -584,16 +534,58 @@ export class Tcb {
     const from = this.state;
     if (from === to) return;
     this.state = to;
-    // RFC 5681 §3.1: the congestion window starts with the connection (SMSS is known now).
-    if (to === State.Established) this.congestion.start();
-    this.notify((e) => e.stateChanged?.(this, from, to));
-    if (to === State.Established) this.notify((e) => e.established?.(this));
-    if (to === State.Closed) this.notify((e) => e.closed?.(this, this.error));
+    if (to === State.Established) {
+      // RFC 5681 §3.1: the congestion window starts with the connection (SMSS is known now).
+      this.congestion.start();
+      this.admit = undefined; // past the listener's accept queue check
+    }
+    const q = this.eventQueue;
+    q.raise(this, TcbEvent.StateChanged, from, to);
+    if (to === State.Established) q.raise(this, TcbEvent.Established);
+    if (to === State.Closed) q.raise(this, TcbEvent.Closed, from, to, this.error);
   }
 
-  notify(fn: (events: TcbEvents) => void): void {
-    fn(this.events);
-    for (const o of this.observers) fn(o);
+  /**
+   * The output routine after a user call: now, then the call's events — or,
+   * when the call comes from a callback (events being delivered), once after
+   * the events still waiting, with whatever else the callbacks do: a send
+   * and a close from one callback leave in one segment, and the segment
+   * that raised the events is answered once.
+   */
+  private outputNow(now: Instant): void {
+    this.now = now;
+    if (this.eventQueue.busy) {
+      this.outputAfterEvents();
+      return;
+    }
+    output(this, now);
+    this.eventQueue.deliver();
+  }
+
+  /** Queues the output routine behind the events raised so far (once). */
+  private outputAfterEvents(): void {
+    if (this.outputQueued) return;
+    this.outputQueued = true;
+    this.eventQueue.raise(this, TcbEvent.Output);
+  }
+
+  /** engine: raises `kind` (readable, writable) for delivery after the work at hand. */
+  raise(kind: TcbEvent.Readable | TcbEvent.Writable): void {
+    this.eventQueue.raise(this, kind);
+  }
+
+  /** engine (events.ts): one event, to `events` and the observers as they are now. */
+  deliverEvent(kind: TcbEvent, from: State, to: State, error: TcpError | undefined): void {
+    if (kind === TcbEvent.Output) {
+      this.outputQueued = false;
+      output(this, this.now);
+      return;
+    }
+    fire(this.events, this, kind, from, to, error);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) {
+      fire(observers[i] as TcbEvents, this, kind, from, to, error);
+    }
   }
 
   /** Enters CLOSED ("delete the TCB"): timers stop, queues flush on error. */
@@ -611,10 +603,10 @@ export class Tcb {
   }
 
   /** RFC 9293 §3.10.7.4 eighth step / §3.10.8: TIME-WAIT for 2×MSL, (re)started. */
-  enterTimeWait(now: Millis): void {
+  enterTimeWait(now: Instant): void {
     this.setState(State.TimeWait);
     this.rtxAt = this.persistAt = this.delayedAckAt = undefined;
-    this.timeWaitAt = now + 2 * this.settings.msl;
+    this.timeWaitAt = later(now, scale(this.settings.msl, 2));
     this.owner?.touched(this);
   }
 
@@ -623,7 +615,7 @@ export class Tcb {
    * (RFC 7323 §2.2), timestamps (§3.2, TS.Recent from the SYN) and
    * SACK-permitted (RFC 2018 §2) — each on only if both SYNs carried it.
    */
-  applyNegotiation(syn: TcpSegment, now: Millis): void {
+  applyNegotiation(syn: TcpSegment, now: Instant): void {
     const n = negotiate(syn.options, this.settings, !this.passive);
     this.negotiated = n;
     this.sndMss = n.sndMss;
@@ -656,74 +648,6 @@ export class Tcb {
     return this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
   }
 
-  // ---- engine: output ---------------------------------------------------
-
-  /** Queues a segment from us; any ACK we send covers what we owe (piggybacking). */
-  emit(seq: number, flags: number, payload?: Uint8Array, options: TcpOption[] = []): void {
-    const withAck = (flags & Flag.ACK) !== 0;
-    // Timestamps and SACK blocks (segment-options.ts); a SYN brings its own.
-    const extra = segmentOptions(this, flags, payload?.length ?? 0);
-    if (!(flags & Flag.SYN)) options = extra.options;
-    if (withAck) {
-      this.ackNow = extra.ackStillOwed;
-      this.ackPendingBytes = 0;
-      this.delayedAckAt = undefined;
-    }
-    this.output.push({
-      srcPort: this.local.port,
-      dstPort: this.remote.port,
-      seq,
-      ack: withAck ? this.rcvNxt : 0,
-      flags,
-      window: flags & Flag.RST ? 0 : windowField(this, (flags & Flag.SYN) !== 0, this.rcvWscale),
-      urgentPointer: 0,
-      options,
-      payload: payload ?? NO_PAYLOAD,
-    });
-    this.owner?.touched(this);
-  }
-
-  /** Queues a reply made elsewhere (a reset from resetFor) as it is. */
-  emitRaw(seg: TcpSegment): void {
-    this.output.push(seg);
-    this.owner?.touched(this);
-  }
-
-  /**
-   * The output routine's ACK, now: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, or,
-   * with settings.ackRepeatsFin while our FIN is unacknowledged, the FIN
-   * again: <SEQ=FIN><ACK=RCV.NXT><CTL=FIN,ACK> (4.4BSD).
-   */
-  sendAck(): void {
-    const fin = this.finSeq;
-    if (this.settings.ackRepeatsFin && fin !== undefined && !this.ourFinAcked) {
-      // The FIN goes twice: an RTT measured across it would be ambiguous (Karn).
-      if (this.rttTiming !== undefined && seqGt(this.rttTiming.end, fin))
-        this.rttTiming = undefined;
-      this.emit(fin, Flag.FIN | Flag.ACK);
-      return;
-    }
-    this.emit(this.sndNxt, Flag.ACK);
-  }
-
-  /** A bare <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> formed as a reply to one segment (never repeats our FIN). */
-  sendPlainAck(): void {
-    this.emit(this.sndNxt, Flag.ACK);
-  }
-
-  /**
-   * RFC 5961 §7: a challenge ACK, if this connection's own limit and then
-   * the host's budget allow (challenge.ts says why both).
-   */
-  challengeAck(now: Millis): void {
-    this.challengeAcks++;
-    if (!this.ownChallengeLimit.allow(now)) {
-      this.challengeAcksLimited++;
-      return;
-    }
-    if (this.challengeLimiter.allow(now)) this.sendPlainAck();
-  }
-
   /**
    * The receive window the sequence check and text trimming use: RCV.WND, or
    * (settings.seqCheckWindow "buffer") the free buffer space when larger.
@@ -734,140 +658,6 @@ export class Tcb {
     // only the window its SYN-ACK advertised.
     if (this.passive && this.state === State.SynReceived) return this.rcvWnd;
     return Math.max(this.rcvWnd, this.rcvQueue.free);
-  }
-
-  /** Our SYN (or SYN-ACK) into the retransmission queue; `emit` false: it already went (a cookie's). */
-  private sendSyn(now: Millis, emit = true): void {
-    const rec: SentSegment = {
-      seq: this.iss,
-      len: 1,
-      syn: true,
-      fin: false,
-      probe: false,
-      firstSentAt: now,
-      lastSentAt: now,
-      transmissions: 1,
-    };
-    this.sendBuf.inFlight.push(rec);
-    this.sndNxt = seqAdd(this.iss, 1);
-    if (!emit) return;
-    this.rttTiming = { end: this.sndNxt, at: now };
-    this.emitRecord(rec);
-    this.rtxAt = now + this.rto;
-  }
-
-  /** Sends a record's sequence space again, as the current state frames it. */
-  private emitRecord(rec: SentSegment): void {
-    if (rec.syn) {
-      // SYN-SENT: <SEQ=ISS><CTL=SYN>; SYN-RECEIVED: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-      const flags = this.state === State.SynSent ? Flag.SYN : Flag.SYN | Flag.ACK;
-      const synAck = this.state !== State.SynSent;
-      const options = synOptions(this.settings, {
-        tsVal: this.ts.tsVal(this.now),
-        tsEcr: synAck ? this.ts.tsRecent : 0,
-        reply: synAck ? this.negotiated : undefined,
-      });
-      this.emit(this.iss, flags, undefined, options);
-      return;
-    }
-    const dataLen = rec.len - (rec.fin ? 1 : 0);
-    const payload = this.sendBuf.view(rec.seq, dataLen);
-    if (dataLen > 0) this.outputViews = true;
-    let flags = Flag.ACK;
-    if (dataLen > 0 && seqAdd(rec.seq, dataLen) === this.sendBuf.endSeq) flags |= Flag.PSH;
-    if (rec.fin) flags |= Flag.FIN;
-    this.emit(rec.seq, flags, payload);
-  }
-
-  /** Retransmits a record (Karn's rule: the RTT measurement in progress is void). */
-  retransmit(rec: SentSegment, now: Millis): void {
-    rec.transmissions++;
-    rec.lastSentAt = now;
-    this.retransmissions++;
-    this.rttTiming = undefined;
-    if (rec.syn) this.synRetransmitted = true;
-    this.emitRecord(rec);
-  }
-
-  /**
-   * Sends our SYN again, framed for the current state (SYN-ACK in SYN-RECEIVED).
-   * `counted`: a true retransmission (statistics); either way the RTT
-   * measurement of the SYN is void, since two copies are out.
-   */
-  resendSyn(now: Millis, counted: boolean): void {
-    const rec = this.sendBuf.inFlight[0];
-    if (rec === undefined || !rec.syn) return;
-    if (counted) {
-      this.retransmit(rec, now);
-      return;
-    }
-    rec.transmissions++;
-    rec.lastSentAt = now;
-    this.rttTiming = undefined;
-    this.emitRecord(rec);
-  }
-
-  /** Sends `len` new data bytes at SND.NXT (and our FIN after them if `fin`). */
-  private sendNew(len: number, fin: boolean, now: Millis, probe = false): void {
-    this.congestion.noteSent(len, now);
-    const rec: SentSegment = {
-      seq: this.sndNxt,
-      len: len + (fin ? 1 : 0),
-      syn: false,
-      fin,
-      probe,
-      firstSentAt: now,
-      lastSentAt: now,
-      transmissions: 1,
-    };
-    this.sendBuf.inFlight.push(rec);
-    this.emitRecord(rec);
-    if (fin) this.finSeq = seqAdd(this.sndNxt, len);
-    this.sndNxt = seqAdd(this.sndNxt, rec.len);
-    if (this.rttTiming === undefined && !probe) this.rttTiming = { end: this.sndNxt, at: now };
-    // RFC 6298 §5.1: start the timer if it is not running.
-    if (this.rtxAt === undefined && !probe) this.rtxAt = now + this.rto;
-  }
-
-  /**
-   * "How much may I send now": the usable window SND.UNA + SND.WND − SND.NXT
-   * (RFC 9293 §3.8.6), and no more than the congestion window leaves room
-   * for: cwnd − pipe (RFC 5681 §3.1 / RFC 6675, with RFC 3042's allowance).
-   */
-  sendAllowance(): number {
-    const usable = Math.max(0, seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt));
-    return Math.min(usable, this.congestion.room());
-  }
-
-  /** Data written but never sent. */
-  unsentBytes(): number {
-    return Math.max(0, seqDiff(this.sendBuf.endSeq, this.sndNxt));
-  }
-
-  /**
-   * Sender-side silly window syndrome avoidance (RFC 9293 §3.8.6.2.1) and
-   * Nagle (§3.7.4): may a segment of `len` bytes go now?
-   */
-  private mayTransmit(len: number, unsent: number): boolean {
-    if (len >= this.sndSegmentSize) return true; // a full segment
-    const outstanding = this.sndNxt !== this.sndUna;
-    if (len === unsent) {
-      // All queued data fits: Nagle holds a small segment while data is
-      // unacknowledged, unless NODELAY or the FIN follows (nothing more will come).
-      return this.noDelay || this.finQueued || !outstanding;
-    }
-    if (!this.settings.senderSws) return true; // no avoidance: a silly sender
-    return len >= this.maxSndWnd / 2; // Fs = 1/2 of the largest window seen
-  }
-
-  private canSendData(): boolean {
-    return (
-      this.state === State.Established ||
-      this.state === State.CloseWait ||
-      this.state === State.FinWait1 ||
-      this.state === State.LastAck ||
-      this.state === State.Closing
-    );
   }
 
   private acceptsWrites(): boolean {
@@ -889,171 +679,18 @@ export class Tcb {
       this.state === State.SynReceived
     );
   }
-
-  /** Sends what may be sent, then the ACK we owe if nothing carried it; re-arms timers. */
-  afterEvent(now: Millis, resend = true): void {
-    this.now = now;
-    if (this.state === State.Closed || this.eventDepth > 0) return; // input()/onTimer() send at their end
-    if (this.canSendData() && resend) {
-      this.congestion.beforeSend(now);
-      // RFC 6675 NextSeg(): (1) lost segments first, (2) then new data, (3) in
-      // SACK recovery an unSACKed segment when no new data can go. NewReno's
-      // holes and the resending after an RTO come through (1) too. At most
-      // settings.maxBurst segments per event: with a tiny MSS one ACK could
-      // otherwise release thousands; the ACKs of these release the rest.
-      for (let burst = 0; burst < this.settings.maxBurst; burst++) {
-        const lost = this.congestion.nextRetransmission(false);
-        if (lost === undefined && this.sendNewSegment(now)) continue;
-        const rec = lost ?? this.congestion.nextRetransmission(true);
-        if (rec === undefined) break;
-        this.retransmit(rec, now);
-        this.congestion.retransmitted(rec, now);
-      }
-    }
-    if (this.ackNow && this.state !== State.SynSent) this.sendAck();
-    this.rearmTimers(now);
-    this.owner?.touched(this);
-  }
-
-  /** One new segment if the windows, Nagle and SWS avoidance let it go; false if none went. */
-  private sendNewSegment(now: Millis): boolean {
-    const unsent = this.unsentBytes();
-    const finPending = this.finQueued && this.finSeq === undefined;
-    if (unsent === 0 && !finPending) return false;
-    const len = Math.min(unsent, this.sendAllowance(), this.sndSegmentSize);
-    if (unsent > 0 && (len <= 0 || !this.mayTransmit(len, unsent))) return false;
-    this.sendNew(len, finPending && len === unsent, now);
-    return true;
-  }
-
-  /** RFC 6298 §5.1–5.2 and the persist timer (RFC 9293 §3.8.6.1). */
-  private rearmTimers(now: Millis): void {
-    if (this.state === State.TimeWait || this.state === State.Closed) return;
-    const inFlight = this.sendBuf.inFlight;
-    const probing = this.sndWnd === 0 && inFlight.length > 0 && inFlight.every((r) => r.probe);
-    if (inFlight.length > 0 && !probing) {
-      if (this.rtxAt === undefined) this.rtxAt = now + this.rto;
-    } else {
-      this.rtxAt = undefined; // §5.2: all outstanding data acknowledged
-    }
-    // Data waiting that no ACK will release: the window is closed or too small.
-    const stuck =
-      this.canSendData() && this.unsentBytes() > 0 && (inFlight.length === 0 || probing);
-    if (stuck) {
-      if (this.persistAt === undefined) {
-        this.persistInterval = Math.min(
-          this.settings.persistMax,
-          Math.max(this.settings.persistMin, this.rto),
-        );
-        this.persistAt = now + this.persistInterval;
-      }
-    } else {
-      this.persistAt = undefined;
-    }
-  }
-
-  /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off. */
-  private retransmissionTimeout(now: Millis): void {
-    this.rtxAt = undefined;
-    const first = this.sendBuf.inFlight[0];
-    if (first === undefined) return;
-    this.rtxCount++;
-    const handshake = this.state === State.SynSent || this.state === State.SynReceived;
-    const limit = handshake ? this.settings.synRetries : this.settings.maxRetransmissions;
-    if (this.rtxCount > limit) {
-      this.closeWith("ETIMEDOUT");
-      return;
-    }
-    this.rttEstimator.backoff();
-    // RFC 5681 §3.1: cwnd = 1 SMSS and the outstanding data is presumed lost;
-    // the earliest segment goes now, the rest as ACKs open the window again.
-    if (!handshake) this.congestion.onTimeout(now);
-    this.retransmit(first, now);
-    if (!handshake) this.congestion.retransmitted(first, now);
-    this.rtxAt = now + this.rto;
-  }
-
-  /**
-   * Persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): the peer's window is
-   * zero (probe with the next byte) or too small for SWS rules (send what fits:
-   * the §3.8.6.2.1 override). Backs off up to persistMax; gives up only when
-   * probes go unanswered maxRetransmissions times.
-   */
-  private persistTimeout(now: Millis): void {
-    this.persistAt = undefined;
-    this.probesUnanswered++;
-    if (this.probesUnanswered > this.settings.maxRetransmissions) {
-      this.closeWith("ETIMEDOUT");
-      return;
-    }
-    const allowance = this.sendAllowance();
-    const probe = this.sendBuf.inFlight.find((r) => r.probe);
-    if (allowance > 0) {
-      const unsent = this.unsentBytes();
-      const len = Math.min(unsent, allowance, this.sndSegmentSize);
-      this.sendNew(len, this.finQueued && len === unsent, now);
-    } else if (probe !== undefined) {
-      this.retransmit(probe, now);
-    } else {
-      this.sendNew(1, false, now, true);
-    }
-    this.persistInterval = Math.min(this.persistInterval * 2, this.settings.persistMax);
-    this.persistAt = now + this.persistInterval;
-  }
-
-  /**
-   * The peer's window reopened while our zero-window probe is outstanding and
-   * unacknowledged: the peer refused its byte (RFC 9293 §3.8.6.1). Take the
-   * probe back — SND.NXT returns to SND.UNA — so that byte leaves at once as
-   * ordinary data with the bytes behind it, instead of waiting for a
-   * retransmission timeout while Nagle holds the rest behind it.
-   */
-  withdrawProbe(): void {
-    const inFlight = this.sendBuf.inFlight;
-    if (this.sndWnd === 0 || inFlight.length === 0 || !inFlight.every((r) => r.probe)) return;
-    // Probes go out only when nothing else is in flight (rearmTimers), so
-    // they are the whole of SND.UNA..SND.NXT.
-    inFlight.length = 0;
-    this.sndNxt = this.sndUna;
-    this.rtxAt = undefined;
-  }
-
-  // ---- engine: receive window ---------------------------------------------
-
-  /**
-   * Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge stays put
-   * until the free space exceeds it by min(rcvBuf/2, MSS); then the whole
-   * free space is offered. Returns whether the window opened by that much
-   * (worth a window update). With settings.receiverSws "bsd" any segment
-   * sent offers all free space once it is at least min(rcvBuf/4, MSS)
-   * (4.4BSD tcp_output); the update is still sent only for the larger step.
-   * With "off" there is no avoidance: all free space is offered at once, and
-   * any opening is worth an update.
-   */
-  updateRcvWnd(): boolean {
-    // RFC 7323 §2.2: a SYN's window is never scaled. While our SYN is
-    // unacknowledged a retransmitted SYN-ACK may have to carry the window,
-    // so the edge stays within 65535 of RCV.NXT — else that SYN-ACK would
-    // move it left (§3.8.6.2.2). Only reachable through CLOSE in SYN-RECEIVED
-    // (FIN-WAIT-1 before the handshake completes), where text is accepted.
-    const synPending = this.sendBuf.inFlight[0]?.syn === true;
-    const room = synPending ? Math.min(this.rcvQueue.free, MAX_WINDOW) : this.rcvQueue.free;
-    // Whole units of 2^Rcv.Wind.Shift, at most what the field carries (RFC 7323 §2.3).
-    const free = openableWindow(room, this.rcvWscale);
-    const current = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
-    const cap = this.rcvQueue.capacity;
-    const significant = free - current >= Math.min(cap / 2, this.settings.mss);
-    const bsd =
-      this.settings.receiverSws === "bsd" &&
-      free > current &&
-      free >= Math.min(cap / 4, this.settings.mss);
-    const off = this.settings.receiverSws === "off" && free > current;
-    if (significant || bsd || off) {
-      this.rcvWnd = free;
-      this.rcvAdv = seqAdd(this.rcvNxt, free);
-      return significant || off;
-    }
-    this.rcvWnd = current;
-    return false;
-  }
 }
+
+/**
+ * The opens for a driver outside src/tcp (the Host). Each returns the TCB as
+ * a DrivenTcb: its state can be read, the user calls and the lower-level
+ * interface used, but only src/tcp writes its variables.
+ */
+export const openTcb: {
+  /** Active OPEN (§3.10.1). */
+  connect(opts: TcbOptions): DrivenTcb;
+  /** LISTEN processing of a SYN (§3.10.7.2): SYN-RECEIVED with a SYN-ACK queued. */
+  accept(opts: TcbOptions & { syn: TcpSegment }): DrivenTcb;
+  /** A SYN cookie's connection (syn-cookie.ts). */
+  fromCookie(opts: TcbOptions & { syn: TcpSegment; tsEcr: number | undefined }): DrivenTcb;
+} = Tcb;

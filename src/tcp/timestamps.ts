@@ -1,4 +1,4 @@
-import type { Millis } from "../clock/clock.ts";
+import { type Duration, type Instant, ms } from "../clock/time.ts";
 import { seqGe, seqLe, seqLt } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import type { TcpSettings } from "./settings.ts";
@@ -12,7 +12,7 @@ import type { TcpSettings } from "./settings.ts";
  */
 
 /** RFC 7323 §5.5: TS.Recent older than this is invalid (2^31 ms of a 1 ms clock ≈ 24.8 days; the RFC says 24 days). */
-export const PAWS_IDLE_LIMIT: Millis = 24 * 24 * 60 * 60 * 1000;
+export const PAWS_IDLE_LIMIT: Duration = ms(24 * 24 * 60 * 60 * 1000);
 
 /** Bytes of <nop,nop,TS> on a segment other than a SYN. */
 export const TS_OPTION_SPACE = 12;
@@ -36,7 +36,7 @@ export class Timestamps {
   /** TS.Recent: the TSval to echo (§4.3). */
   tsRecent = 0;
   /** When TS.Recent was last set; undefined while it has never been set. */
-  tsRecentAt: Millis | undefined;
+  tsRecentAt: Instant | undefined;
   /** Last.ACK.sent: the ACK field of the last segment we sent with ACK on. */
   lastAckSent = 0;
   /** TSecr of the segment being processed, if it carries one and the ACK bit (for RTTM). */
@@ -46,16 +46,16 @@ export class Timestamps {
   missingDrops = 0;
 
   private readonly start: number;
-  private readonly openedAt: Millis;
+  private readonly openedAt: Instant;
 
   /** `start`: the first TSval, when it is not the settings' (a SYN cookie's connection continues its SYN-ACK's clock). */
-  constructor(settings: TcpSettings, iss: number, now: Millis, start?: number) {
+  constructor(settings: TcpSettings, iss: number, now: Instant, start?: number) {
     this.start = start === undefined ? initialTsVal(settings, iss) : start >>> 0;
     this.openedAt = now;
   }
 
   /** Our TSval at `now`: a 1 ms clock (RFC 7323 §5.4 allows 1 ms to 1 s per tick). */
-  tsVal(now: Millis): number {
+  tsVal(now: Instant): number {
     return (this.start + Math.floor(now - this.openedAt)) >>> 0;
   }
 
@@ -63,7 +63,7 @@ export class Timestamps {
    * The option for an outgoing segment. TSecr is TS.Recent when the ACK bit
    * is on; without it §3.2 says TSecr SHOULD be zero.
    */
-  option(now: Millis, withAck: boolean): TcpOption {
+  option(now: Instant, withAck: boolean): TcpOption {
     return { kind: "timestamps", tsVal: this.tsVal(now), tsEcr: withAck ? this.tsRecent : 0 };
   }
 
@@ -71,7 +71,7 @@ export class Timestamps {
    * TS.Recent taken from the peer's SYN or SYN-ACK (§4.3: the first TSval
    * seen); a SYN-ACK's TSecr is the handshake's RTTM sample.
    */
-  fromSyn(seg: TcpSegment, now: Millis): void {
+  fromSyn(seg: TcpSegment, now: Instant): void {
     const ts = timestampOf(seg);
     this.segEcr = undefined;
     if (ts === undefined) return;
@@ -81,7 +81,7 @@ export class Timestamps {
   }
 
   /** TS.Recent is valid: set, and not older than 24 days (§5.5). */
-  recentValid(now: Millis): boolean {
+  recentValid(now: Instant): boolean {
     return this.tsRecentAt !== undefined && now - this.tsRecentAt <= PAWS_IDLE_LIMIT;
   }
 
@@ -91,7 +91,7 @@ export class Timestamps {
    * dropped), or "paws" (§5.3 R1: SEG.TSval < TS.Recent with TS.Recent
    * valid, not a RST — the caller sends an ACK and drops the segment).
    */
-  check(seg: TcpSegment, now: Millis): "ok" | "missing" | "paws" {
+  check(seg: TcpSegment, now: Instant): "ok" | "missing" | "paws" {
     this.segEcr = undefined;
     if (!this.enabled) return "ok";
     const rst = (seg.flags & Flag.RST) !== 0;
@@ -117,7 +117,7 @@ export class Timestamps {
    * out-of-order segments do not move TS.Recent. An invalid (24-day old)
    * TS.Recent is replaced by any in-sequence TSval (§5.5).
    */
-  update(seg: TcpSegment, now: Millis): void {
+  update(seg: TcpSegment, now: Instant): void {
     if (!this.enabled) return;
     const ts = timestampOf(seg);
     if (ts === undefined) return;
@@ -133,12 +133,12 @@ export class Timestamps {
    * TSecr 0 is treated as "no echo" (as Linux does); a value from the future
    * or further back than 2^31 ticks is ignored.
    */
-  rttSample(now: Millis): Millis | undefined {
+  rttSample(now: Instant): Duration | undefined {
     if (!this.enabled || this.segEcr === undefined || this.segEcr === 0) return undefined;
     // An echo from before this clock started is not one of ours to time (a SYN cookie's SYN-ACK).
     if (seqLt(this.segEcr, this.start)) return undefined;
     const rtt = (this.tsVal(now) - this.segEcr) >>> 0;
-    return rtt < 0x8000_0000 ? rtt : undefined;
+    return rtt < 0x8000_0000 ? ms(rtt) : undefined;
   }
 }
 

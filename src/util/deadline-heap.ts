@@ -7,23 +7,24 @@
  * break by `rank` (the order items were first given one), so the order of
  * items due together does not depend on the heap's shape.
  */
-interface Node<T> {
+interface Node<T, K extends number> {
   readonly item: T;
   readonly rank: number;
-  deadline: number;
+  deadline: K;
   index: number;
 }
 
-export class DeadlineHeap<T> {
-  private readonly heap: Node<T>[] = [];
-  private readonly nodes = new Map<T, Node<T>>();
+/** `K` is the deadline's type: a plain number, or a branded instant from src/clock. */
+export class DeadlineHeap<T, K extends number = number> {
+  private readonly heap: Node<T, K>[] = [];
+  private readonly nodes = new Map<T, Node<T, K>>();
 
   get size(): number {
     return this.heap.length;
   }
 
   /** The item's deadline, if it has one. */
-  get(item: T): number | undefined {
+  get(item: T): K | undefined {
     return this.nodes.get(item)?.deadline;
   }
 
@@ -31,14 +32,14 @@ export class DeadlineHeap<T> {
    * Gives `item` the deadline `at` (undefined: no deadline, leave the heap).
    * `rank` orders items with equal deadlines; it is taken the first time only.
    */
-  set(item: T, at: number | undefined, rank = 0): void {
+  set(item: T, at: K | undefined, rank = 0): void {
     const node = this.nodes.get(item);
     if (at === undefined) {
       if (node !== undefined) this.removeAt(node.index);
       return;
     }
     if (node === undefined) {
-      const fresh: Node<T> = { item, rank, deadline: at, index: this.heap.length };
+      const fresh: Node<T, K> = { item, rank, deadline: at, index: this.heap.length };
       this.heap.push(fresh);
       this.nodes.set(item, fresh);
       this.siftUp(fresh.index);
@@ -56,12 +57,12 @@ export class DeadlineHeap<T> {
   }
 
   /** The earliest deadline, if any. */
-  peek(): number | undefined {
+  peek(): K | undefined {
     return this.heap[0]?.deadline;
   }
 
   /** The item with the earliest deadline (lowest rank among equals), without removing it. */
-  first(): { readonly item: T; readonly deadline: number; readonly rank: number } | undefined {
+  first(): { readonly item: T; readonly deadline: K; readonly rank: number } | undefined {
     return this.heap[0];
   }
 
@@ -71,7 +72,7 @@ export class DeadlineHeap<T> {
   }
 
   /** Removes and returns every item whose deadline is ≤ `now`, in (deadline, rank) order. */
-  popDue(now: number): T[] {
+  popDue(now: K): T[] {
     const out: T[] = [];
     for (;;) {
       const top = this.heap[0];
@@ -98,12 +99,12 @@ export class DeadlineHeap<T> {
     this.siftDown(last.index);
   }
 
-  private static before<T>(x: Node<T>, y: Node<T>): boolean {
+  private static before<T, K extends number>(x: Node<T, K>, y: Node<T, K>): boolean {
     return x.deadline < y.deadline || (x.deadline === y.deadline && x.rank < y.rank);
   }
 
   /** Puts `node` at `index`. */
-  private place(node: Node<T>, index: number): void {
+  private place(node: Node<T, K>, index: number): void {
     this.heap[index] = node;
     node.index = index;
   }

@@ -8,6 +8,7 @@
  * at the end of each call; this stays exact far beyond any IPv4 packet size.
  */
 import type { Ipv4Addr } from "./addr.ts";
+import type { Ipv6Addr } from "./ipv6-addr.ts";
 
 /** Folds carries until the sum fits in 16 bits (end-around carry, RFC 1071 §2 (C)). */
 function fold(sum: number): number {
@@ -102,6 +103,56 @@ export function pseudoHeaderSum(
     (protocol & 0xff) +
     (length & 0xffff)
   );
+}
+
+/**
+ * The partial sum of the IPv6 pseudo-header (RFC 8200 §8.1): source,
+ * destination, the upper-layer packet length as 32 bits, three zero bytes
+ * and the next header (the upper-layer protocol, not the first extension
+ * header). At a receiver the destination is the header's own: we act on no
+ * routing header with segments left.
+ */
+export function pseudoHeaderSum6(
+  src: Ipv6Addr,
+  dst: Ipv6Addr,
+  nextHeader: number,
+  length: number,
+): number {
+  let sum = (length >>> 16) + (length & 0xffff) + (nextHeader & 0xff);
+  for (let i = 0; i < 4; i++) {
+    const s = src[i]!;
+    const d = dst[i]!;
+    sum += (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff);
+  }
+  return sum;
+}
+
+/** An address of either family as the codecs take it: IPv4 a number, IPv6 four words. */
+export type IpAddrValue = Ipv4Addr | Ipv6Addr;
+
+/** The address type of A's family: a pseudo-header's two addresses are of one family. */
+export type SameFamily<A extends IpAddrValue> = A extends number ? Ipv4Addr : Ipv6Addr;
+
+/**
+ * The pseudo-header sum of either family, chosen by the addresses' type
+ * (RFC 9293 §3.1 and RFC 768 for IPv4, RFC 8200 §8.1 for IPv6). A mix of
+ * families, which the types already refuse, is a RangeError.
+ */
+export function ipPseudoHeaderSum<A extends IpAddrValue>(
+  src: A,
+  dst: SameFamily<A>,
+  protocol: number,
+  length: number,
+): number {
+  const s: IpAddrValue = src;
+  const d: IpAddrValue = dst;
+  if (typeof s === "number" && typeof d === "number") {
+    return pseudoHeaderSum(s, d, protocol, length);
+  }
+  if (typeof s !== "number" && typeof d !== "number") {
+    return pseudoHeaderSum6(s, d, protocol, length);
+  }
+  throw new RangeError("a pseudo-header needs two addresses of one family");
 }
 
 /**

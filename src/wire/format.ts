@@ -4,81 +4,21 @@
  * throw: anything unreadable is shown with its drop reason.
  */
 import { formatIpv4Addr, type Ipv4Addr } from "./addr.ts";
+import { be16 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { type IcmpMessage, IcmpUnreachable, icmpLength, parseIcmp } from "./icmp.ts";
 import { IpProto, type Ipv4Header, isFragment, parseIpv4, parseIpv4Quote } from "./ipv4.ts";
+import { formatFlags, formatOptions } from "./notation.ts";
 import { seqAdd } from "./seq.ts";
 import { parseTcp } from "./tcp.ts";
-import { Flag, type TcpOption, type TcpSegment } from "./tcp-types.ts";
+import { Flag, type TcpSegment } from "./tcp-types.ts";
 import { parseUdp, type UdpDatagram } from "./udp.ts";
-
-/** tcpdump's letters, in tcpdump's order (FIN first): "S.", "F.", "P.", "R". */
-const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
-  [Flag.FIN, "F"],
-  [Flag.SYN, "S"],
-  [Flag.RST, "R"],
-  [Flag.PSH, "P"],
-  [Flag.ACK, "."],
-  [Flag.URG, "U"],
-  [Flag.ECE, "E"],
-  [Flag.CWR, "W"],
-];
-
-/** The letters inside tcpdump's `Flags [...]`; "none" when no flag is set. */
-export function formatFlags(flags: number): string {
-  let out = "";
-  for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) out += letter;
-  return out === "" ? "none" : out;
-}
-
-/** The inverse of formatFlags, for scripts: "S.", "P.", "none"; undefined if not flag letters. */
-export function parseFlags(text: string): number | undefined {
-  if (text === "none") return 0;
-  let flags = 0;
-  for (const ch of text) {
-    const entry = FLAG_LETTERS.find(([, letter]) => letter === ch);
-    if (entry === undefined) return undefined;
-    flags |= entry[0];
-  }
-  return flags;
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
 
 export interface RelativeSeq {
   /** Subtracted from this segment's seq (usually its sender's ISN). */
   readonly seqBase: number;
   /** Subtracted from ack and SACK blocks (the receiver's ISN). */
   readonly ackBase: number;
-}
-
-function formatOption(opt: TcpOption, ackBase: number): string {
-  switch (opt.kind) {
-    case "eol":
-      return "eol";
-    case "nop":
-      return "nop";
-    case "mss":
-      return `mss ${opt.value}`;
-    case "wscale":
-      return `wscale ${opt.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "sack": {
-      const blocks = opt.blocks
-        .map(([l, r]) => `{${seqAdd(l, -ackBase)}:${seqAdd(r, -ackBase)}}`)
-        .join("");
-      return `sack ${opt.blocks.length} ${blocks}`;
-    }
-    case "timestamps":
-      return `TS val ${opt.tsVal} ecr ${opt.tsEcr}`;
-    case "unknown":
-      return opt.data.length > 0 ? `unknown-${opt.type} 0x${hex(opt.data)}` : `unknown-${opt.type}`;
-  }
 }
 
 function endpoint(addr: Ipv4Addr, port: number): string {
@@ -108,9 +48,7 @@ export function formatTcp(
   if (seg.flags & Flag.ACK) s += `, ack ${seqAdd(seg.ack, -ackBase)}`;
   s += `, win ${seg.window}`;
   if (seg.flags & Flag.URG) s += `, urg ${seg.urgentPointer}`;
-  if (seg.options.length > 0) {
-    s += `, options [${seg.options.map((o) => formatOption(o, ackBase)).join(",")}]`;
-  }
+  if (seg.options.length > 0) s += `, options ${formatOptions(seg.options, "tcpdump", ackBase)}`;
   return `${s}, length ${len}`;
 }
 
@@ -154,7 +92,7 @@ function describeUnreachable(
       return `${dst} protocol ${header.protocol} unreachable`;
     case IcmpUnreachable.PORT: {
       if (transport.length < 4) return `${dst} port unreachable (bad quote)`;
-      const port = (transport[2]! << 8) | transport[3]!;
+      const port = be16(transport, 2);
       if (header.protocol === IpProto.TCP || header.protocol === IpProto.UDP) {
         return `${dst} ${protoName(header.protocol)} port ${port} unreachable`;
       }
@@ -219,7 +157,7 @@ function transportChecksumOk(h: Ipv4Header, payload: Uint8Array): boolean {
 
 function ports(payload: Uint8Array): [number, number] | undefined {
   if (payload.length < 4) return undefined;
-  return [(payload[0]! << 8) | payload[1]!, (payload[2]! << 8) | payload[3]!];
+  return [be16(payload, 0), be16(payload, 2)];
 }
 
 /** `a.p > b.q: tcp (drop: reason)`, with ports when the bytes hold them. */
@@ -250,7 +188,7 @@ function formatTransport(
         // A first fragment holds the header but not the whole datagram: trust the length field.
         const p = ports(payload);
         if (!p || payload.length < 8) return formatBadTransport(h, payload, "truncated");
-        const udpLen = (payload[4]! << 8) | payload[5]!;
+        const udpLen = be16(payload, 4);
         return `${endpoint(h.src, p[0])} > ${endpoint(h.dst, p[1])}: UDP, length ${Math.max(0, udpLen - 8)}`;
       }
       const r = parseUdp(payload, h.src, h.dst, noVerify);

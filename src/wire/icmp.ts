@@ -1,4 +1,5 @@
 /** ICMP codec (RFC 792; Fragmentation Needed's next-hop MTU from RFC 1191 §4). */
+import { be16 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish, corruptChecksum } from "./checksum.ts";
 import { IPV4_HEADER_LEN } from "./ipv4.ts";
 import { drop, ok, type Parsed } from "./result.ts";
@@ -43,10 +44,6 @@ export type IcmpMessage =
 export interface IcmpParseOptions {
   /** Default true. */
   readonly verifyChecksum?: boolean;
-}
-
-function be16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
 }
 
 /** Parses an ICMP message (the whole IPv4 payload). */

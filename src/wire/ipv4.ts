@@ -1,5 +1,6 @@
 /** IPv4 header codec (RFC 791 §3.1). */
 import type { Ipv4Addr } from "./addr.ts";
+import { be16, be32 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish } from "./checksum.ts";
 import { drop, ok, type Parsed } from "./result.ts";
 
@@ -46,14 +47,6 @@ export interface Ipv4Packet {
 export interface Ipv4ParseOptions {
   /** Default true. */
   readonly verifyChecksum?: boolean;
-}
-
-function be16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
-}
-
-function be32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 }
 
 function readHeader(bytes: Uint8Array, headerLength: number): Ipv4Header {

@@ -22,7 +22,18 @@ export type DropReason =
   | "no-socket"
   | "bad-port"
   | "bad-flags"
-  | "ttl-expired";
+  | "ttl-expired"
+  // IPv6 (RFC 8200, RFC 4443, RFC 7112)
+  | "bad-payload-length"
+  | "bad-extension-header"
+  | "hop-by-hop-not-first"
+  | "too-many-extension-headers"
+  | "bad-ipv6-option"
+  | "unrecognized-option"
+  | "unrecognized-routing-type"
+  | "fragment-incomplete-chain"
+  | "udp-zero-checksum"
+  | "neighbor-discovery";
 
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }

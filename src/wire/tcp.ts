@@ -1,13 +1,14 @@
 /** TCP header codec (RFC 9293 §3.1, §3.2; options from RFC 7323 and RFC 2018). */
-import type { Ipv4Addr } from "./addr.ts";
+import { be16, be32, put16, put32 } from "./bytes.ts";
 import {
   checksumAccumulate,
   checksumFinish,
   corruptChecksum,
-  pseudoHeaderSum,
+  type IpAddrValue,
+  ipPseudoHeaderSum,
+  type SameFamily,
 } from "./checksum.ts";
 import { IpProto } from "./ipv4.ts";
-import { partialChecksum } from "./offload.ts";
 import { drop, ok, type Parsed } from "./result.ts";
 import { Flag, type TcpOption, type TcpSegment } from "./tcp-types.ts";
 
@@ -39,26 +40,13 @@ export interface TcpParseOptions {
   readonly badOptions?: "drop" | "skip";
   /** Told of each option skipped under badOptions "skip". */
   readonly onSkippedOption?: (detail: string) => void;
-}
-
-function be16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
-}
-
-function be32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = (v >>> 8) & 0xff;
-  b[i + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = (v >>> 24) & 0xff;
-  b[i + 1] = (v >>> 16) & 0xff;
-  b[i + 2] = (v >>> 8) & 0xff;
-  b[i + 3] = v & 0xff;
+  /**
+   * "end" (default): an EOL ends the list and is not reported, what follows
+   * is padding (RFC 9293 §3.2). "each": every EOL byte is reported and
+   * reading goes on after it, as packetdrill's option iterator does, so a
+   * list can be compared byte for byte, padding included.
+   */
+  readonly eol?: "end" | "each";
 }
 
 /** Fixed total lengths of the options we interpret (kind and length bytes included). */
@@ -82,32 +70,33 @@ function expectedLength(kind: number, length: number): boolean {
 
 /**
  * Parses the option bytes of a TCP header (RFC 9293 §3.2). EOL ends the list
- * and is not reported (what follows it is padding); unknown kinds are kept
+ * and is not reported (what follows it is padding) unless `eol` is "each";
+ * unknown kinds are kept
  * byte for byte. A length byte below 2, running past the header, or wrong for
  * a known kind: with `badOptions` "drop" (the default) the whole segment is
  * suspect and dropped; with "skip" the option is ignored — a known kind of
  * the wrong size is passed over, and a length that cannot be followed ends
  * the list (Linux tcp_parse_options, FreeBSD tcp_dooptions) — and
- * `onSkipped` hears about it.
+ * `onSkippedOption` hears about it.
  */
 export function parseTcpOptions(
   bytes: Uint8Array,
-  badOptions: "drop" | "skip" = "drop",
-  onSkipped?: (detail: string) => void,
+  opts?: Omit<TcpParseOptions, "verifyChecksum">,
 ): Parsed<TcpOption[]> {
   const options: TcpOption[] = [];
   const end = bytes.length;
   const bad = (detail: string): Parsed<TcpOption[]> | undefined => {
-    if (badOptions === "drop") return drop("bad-option-length", detail);
-    onSkipped?.(detail);
+    if (opts?.badOptions !== "skip") return drop("bad-option-length", detail);
+    opts.onSkippedOption?.(detail);
     return undefined;
   };
+  const eachEol = opts?.eol === "each";
   let i = 0;
   while (i < end) {
     const kind = bytes[i]!;
-    if (kind === TcpOptionKind.EOL) break;
-    if (kind === TcpOptionKind.NOP) {
-      options.push({ kind: "nop" });
+    if (kind === TcpOptionKind.EOL && !eachEol) break;
+    if (kind === TcpOptionKind.NOP || kind === TcpOptionKind.EOL) {
+      options.push({ kind: kind === TcpOptionKind.NOP ? "nop" : "eol" });
       i += 1;
       continue;
     }
@@ -165,10 +154,10 @@ export function parseTcpOptions(
 /** Shared by every segment without data (nobody writes into a parsed payload). */
 const NO_BYTES = new Uint8Array(0);
 
-export function parseTcp(
+export function parseTcp<A extends IpAddrValue>(
   bytes: Uint8Array,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   opts?: TcpParseOptions,
 ): Parsed<TcpSegment> {
   if (bytes.length < TCP_HEADER_LEN) {
@@ -179,14 +168,10 @@ export function parseTcp(
     return drop("bad-data-offset", `data offset ${dataOffset / 4} for ${bytes.length} bytes`);
   }
   if (opts?.verifyChecksum !== false) {
-    const sum = checksumAccumulate(bytes, pseudoHeaderSum(src, dst, IpProto.TCP, bytes.length));
+    const sum = checksumAccumulate(bytes, ipPseudoHeaderSum(src, dst, IpProto.TCP, bytes.length));
     if (checksumFinish(sum) !== 0) return drop("bad-checksum", "tcp");
   }
-  const options = parseTcpOptions(
-    bytes.subarray(TCP_HEADER_LEN, dataOffset),
-    opts?.badOptions,
-    opts?.onSkippedOption,
-  );
+  const options = parseTcpOptions(bytes.subarray(TCP_HEADER_LEN, dataOffset), opts);
   if (!options.ok) return options;
   return ok({
     srcPort: be16(bytes, 0),
@@ -306,10 +291,10 @@ export function tcpLength(seg: Pick<TcpSegment, "options" | "payload">): number 
  * and the checksum over the pseudo-header; returns the bytes written. Throws
  * RangeError when the options do not fit in 40 bytes or the buffer is short.
  */
-export function emitTcp(
+export function emitTcp<A extends IpAddrValue>(
   seg: TcpSegment,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   buf: Uint8Array,
   offset = 0,
   opts?: TcpEmitOptions,
@@ -341,11 +326,12 @@ export function emitTcp(
     b.set(p, o + headerLength);
   }
   if (opts?.checksum === "partial") {
-    put16(b, o + 16, partialChecksum(src, dst, IpProto.TCP, length));
+    // The folded pseudo-header sum, not complemented (wire/offload.ts).
+    put16(b, o + 16, ~checksumFinish(ipPseudoHeaderSum(src, dst, IpProto.TCP, length)) & 0xffff);
     return length;
   }
   let sum = checksumFinish(
-    checksumAccumulate(b, pseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
+    checksumAccumulate(b, ipPseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
   );
   if (opts?.checksum === "bad") sum = corruptChecksum(sum);
   put16(b, o + 16, sum);

@@ -1,10 +1,11 @@
 /** UDP codec (RFC 768). */
-import type { Ipv4Addr } from "./addr.ts";
 import {
   checksumAccumulate,
   checksumFinish,
   corruptChecksum,
-  pseudoHeaderSum,
+  type IpAddrValue,
+  ipPseudoHeaderSum,
+  type SameFamily,
 } from "./checksum.ts";
 import { IpProto } from "./ipv4.ts";
 import { drop, ok, type Parsed } from "./result.ts";
@@ -26,14 +27,15 @@ export interface UdpParseOptions {
 }
 
 /**
- * Parses a UDP datagram (the IPv4 payload). Bytes past the UDP length field
+ * Parses a UDP datagram (the IP payload). Bytes past the UDP length field
  * are ignored; a length field shorter than the header or longer than the
- * bytes is a bad length.
+ * bytes is a bad length. Over IPv6 (addresses of four words) a zero
+ * checksum is a drop.
  */
-export function parseUdp(
+export function parseUdp<A extends IpAddrValue>(
   bytes: Uint8Array,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   opts?: UdpParseOptions,
 ): Parsed<UdpDatagram> {
   if (bytes.length < UDP_HEADER_LEN) {
@@ -44,11 +46,15 @@ export function parseUdp(
     return drop("bad-length", `udp length ${length}, ${bytes.length} bytes`);
   }
   const checksum = (bytes[6]! << 8) | bytes[7]!;
-  // RFC 768: an all-zero checksum means "not computed" and is accepted.
+  // RFC 768: an all-zero checksum means "not computed" and is accepted; not
+  // over IPv6, where the checksum is mandatory (RFC 8200 §8.1).
+  if (checksum === 0 && typeof src !== "number" && opts?.verifyChecksum !== false) {
+    return drop("udp-zero-checksum", "udp over ipv6 must carry a checksum");
+  }
   if (checksum !== 0 && opts?.verifyChecksum !== false) {
     const sum = checksumAccumulate(
       bytes.subarray(0, length),
-      pseudoHeaderSum(src, dst, IpProto.UDP, length),
+      ipPseudoHeaderSum(src, dst, IpProto.UDP, length),
     );
     if (checksumFinish(sum) !== 0) return drop("bad-checksum", "udp");
   }
@@ -77,10 +83,10 @@ export function udpLength(d: Pick<UdpRepr, "payload">): number {
 }
 
 /** Writes header + payload at buf[offset]; returns the bytes written. */
-export function emitUdp(
+export function emitUdp<A extends IpAddrValue>(
   d: UdpRepr,
-  src: Ipv4Addr,
-  dst: Ipv4Addr,
+  src: A,
+  dst: SameFamily<A>,
   buf: Uint8Array,
   offset = 0,
   opts?: UdpEmitOptions,
@@ -102,9 +108,12 @@ export function emitUdp(
   const mode = opts?.checksum ?? "good";
   if (mode !== "none") {
     let sum = checksumFinish(
-      checksumAccumulate(b.subarray(o, o + length), pseudoHeaderSum(src, dst, IpProto.UDP, length)),
+      checksumAccumulate(
+        b.subarray(o, o + length),
+        ipPseudoHeaderSum(src, dst, IpProto.UDP, length),
+      ),
     );
-    // RFC 768: a computed zero is transmitted as all ones (0 means "none").
+    // RFC 768, RFC 8200 §8.1: a computed zero is transmitted as all ones (0 means "none").
     if (sum === 0) sum = 0xffff;
     if (mode === "bad") sum = corruptChecksum(sum);
     b[o + 6] = sum >>> 8;

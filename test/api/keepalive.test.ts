@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
-import { type SimPair, simPair } from "../../src/runtime/sim-pair.ts";
+import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
+import { instant, ms } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 
 // SO_KEEPALIVE end to end on the simulated wire (RFC 1122 §4.2.3.6): the
@@ -13,7 +14,7 @@ function ok<T>(r: T | SocketError): T {
   return r;
 }
 
-async function settle<T>(world: SimPair, p: Promise<T>, maxEvents = 100_000): Promise<T> {
+async function settle<T>(world: SimSocketPair, p: Promise<T>, maxEvents = 100_000): Promise<T> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -31,8 +32,8 @@ async function settle<T>(world: SimPair, p: Promise<T>, maxEvents = 100_000): Pr
 }
 
 test("SO_KEEPALIVE: answered probes keep an idle connection; an unplugged peer is dropped with ETIMEDOUT", async () => {
-  const tcp = { keepAliveIdle: 10_000, keepAliveInterval: 1000, keepAliveCount: 3 };
-  const world = simPair({ wire: { delay: 1 }, host: { tcp } });
+  const tcp = { keepAliveIdle: ms(10_000), keepAliveInterval: ms(1000), keepAliveCount: 3 };
+  const world = simSocketPair({ wire: { delay: ms(1) }, host: { tcp } });
   const sa = world.a.sockets;
   const sb = world.b.sockets;
   const lfd = ok(sb.socket("tcp"));
@@ -49,7 +50,7 @@ test("SO_KEEPALIVE: answered probes keep an idle connection; an unplugged peer i
   expect(tcb?.keepAlive.on).toBe(true);
 
   // A minute of silence from the applications: probes go out and are answered.
-  world.clock.advanceTo(60_000);
+  world.clock.advanceTo(instant(60_000));
   await turn();
   expect(tcb?.state).toBe(State.Established);
   expect(tcb?.keepAlive.probes).toBe(0);

@@ -1,12 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
+import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
 import type { Connection } from "../../src/api/net.ts";
-import { type SimPair, simPair } from "../../src/runtime/sim-pair.ts";
+import { ms } from "../../src/clock/time.ts";
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Drives the virtual clock until `p` settles (promise continuations run between events). */
-async function settle<T>(world: SimPair, p: Promise<T>): Promise<T> {
+async function settle<T>(world: SimSocketPair, p: Promise<T>): Promise<T> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -29,7 +30,7 @@ function bytes(n: number): Uint8Array {
 
 describe("Net: promises and streams", () => {
   test("connect / write / for await / end, with a listen callback echoing", async () => {
-    const world = simPair({ wire: { delay: 3, loss: 0.05 }, seed: 3 });
+    const world = simSocketPair({ wire: { delay: ms(3), loss: 0.05 }, seed: 3 });
     // An echo server written as application code.
     const served: Promise<void>[] = [];
     const server = world.b.net.listen(7, (conn: Connection) => {
@@ -59,7 +60,7 @@ describe("Net: promises and streams", () => {
   });
 
   test("connection refused rejects with SocketError ECONNREFUSED", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const err = await settle(
       world,
       world.a.net.connect("10.0.0.2", 1).catch((e: unknown) => e),
@@ -69,7 +70,7 @@ describe("Net: promises and streams", () => {
   });
 
   test("listening twice on a port throws EADDRINUSE; accept() via the iterator", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const server = world.b.net.listen(80);
     expect(() => world.b.net.listen(80)).toThrow(SocketError);
     const accepted = (async () => {
@@ -82,7 +83,7 @@ describe("Net: promises and streams", () => {
   });
 
   test("a Node Duplex over a connection", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const server = world.b.net.listen(80);
     const run = async () => {
       const acceptP = server.accept();

@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
+import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
 import type { Fd, Sockets } from "../../src/api/sockets.ts";
-import { type SimPair, simPair } from "../../src/runtime/sim-pair.ts";
+import { instant, later, ms } from "../../src/clock/time.ts";
 
 /** Lets promise continuations run (no time passes: the clock is virtual). */
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Runs the virtual clock event by event until `p` settles; fails if the world goes idle first. */
-async function settle<T>(world: SimPair, p: Promise<T>, maxEvents = 100_000): Promise<T> {
+async function settle<T>(world: SimSocketPair, p: Promise<T>, maxEvents = 100_000): Promise<T> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -40,7 +41,7 @@ function code(r: unknown): string | undefined {
 }
 
 /** b listens on 80, a connects; returns the fds. */
-async function connected(world: SimPair, port = 80) {
+async function connected(world: SimSocketPair, port = 80) {
   const sa = world.a.sockets;
   const sb = world.b.sockets;
   const lfd = ok(sb.socket("tcp"));
@@ -53,7 +54,7 @@ async function connected(world: SimPair, port = 80) {
   return { sa, sb, lfd, cfd, sfd };
 }
 
-async function readAll(world: SimPair, s: Sockets, fd: Fd): Promise<Uint8Array> {
+async function readAll(world: SimSocketPair, s: Sockets, fd: Fd): Promise<Uint8Array> {
   const parts: number[] = [];
   for (;;) {
     const chunk = ok(await settle(world, s.recv(fd, 4096)));
@@ -64,7 +65,7 @@ async function readAll(world: SimPair, s: Sockets, fd: Fd): Promise<Uint8Array> 
 
 describe("TCP sockets between two hosts on the simulated wire", () => {
   test("connect / accept / send / recv / close, both ends reach CLOSED", async () => {
-    const world = simPair({ wire: { delay: 5 } });
+    const world = simSocketPair({ wire: { delay: ms(5) } });
     const { sa, sb, cfd, sfd } = await connected(world);
     expect(ok(sa.info(cfd)).state).toBe("ESTABLISHED");
     expect(sfd).toBe(4); // fds are handed out like file descriptors: 3 is the listener
@@ -82,7 +83,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("ECONNREFUSED: nobody listens on the port", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const s = world.a.sockets;
     const fd = ok(s.socket("tcp"));
     expect(code(await settle(world, s.connect(fd, "10.0.0.2", 9)))).toBe("ECONNREFUSED");
@@ -90,7 +91,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("ECONNRESET: the peer aborts (SO_LINGER 0), a blocked recv fails, then EOF", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const { sa, sb, cfd, sfd } = await connected(world);
     const reading = sa.recv(cfd);
     expect(sb.setsockopt(sfd, "SO_LINGER", 0)).toBeUndefined();
@@ -102,10 +103,10 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("closing with unread data aborts with a RST (RFC 2525 §2.17)", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const { sa, sb, cfd, sfd } = await connected(world);
     await settle(world, sb.send(sfd, bytes(100)));
-    world.clock.runUntilIdle({ maxTime: world.clock.now() + 50 });
+    world.clock.runUntilIdle({ maxTime: later(world.clock.now(), ms(50)) });
     expect(ok(sa.poll(cfd)).readable).toBe(true);
     sa.close(cfd);
     const r = await settle(world, sb.recv(sfd));
@@ -113,7 +114,10 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("ETIMEDOUT: the peer is unplugged (all loss) and retransmissions run out", async () => {
-    const world = simPair({ wire: { delay: 1 }, host: { tcp: { maxRetransmissions: 4 } } });
+    const world = simSocketPair({
+      wire: { delay: ms(1) },
+      host: { tcp: { maxRetransmissions: 4 } },
+    });
     const { sa, cfd } = await connected(world);
     world.wire.configure("both", { loss: 1 });
     expect(await settle(world, sa.send(cfd, bytes(1000)))).toBe(1000);
@@ -122,14 +126,14 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("ETIMEDOUT on connect when SYNs go unanswered", async () => {
-    const world = simPair({ wire: { down: true }, host: { tcp: { synRetries: 2 } } });
+    const world = simSocketPair({ wire: { down: true }, host: { tcp: { synRetries: 2 } } });
     const s = world.a.sockets;
     const fd = ok(s.socket("tcp"));
     expect(code(await settle(world, s.connect(fd, "10.0.0.2", 80)))).toBe("ETIMEDOUT");
   });
 
   test("EPIPE after shutdown(wr); the peer reads EOF and can still send back (half-close)", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const { sa, sb, cfd, sfd } = await connected(world);
     expect(sa.shutdown(cfd, "wr")).toBeUndefined();
     expect(code(await sa.send(cfd, bytes(1)))).toBe("EPIPE");
@@ -139,7 +143,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("non-blocking: EINPROGRESS, EAGAIN on accept/recv/send, SO_ERROR", async () => {
-    const world = simPair({ wire: { delay: 2 }, host: { tcp: { sndBuf: 4096 } } });
+    const world = simSocketPair({ wire: { delay: ms(2) }, host: { tcp: { sndBuf: 4096 } } });
     const sa = world.a.sockets;
     const sb = world.b.sockets;
     const lfd = ok(sb.socket("tcp"));
@@ -152,7 +156,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
     expect(code(await sa.connect(cfd, "10.0.0.2", 80))).toBe("EINPROGRESS");
     expect(code(await sa.connect(cfd, "10.0.0.2", 80))).toBe("EALREADY");
     expect(ok(sa.poll(cfd)).writable).toBe(false);
-    world.clock.runUntilIdle({ maxTime: 10 });
+    world.clock.runUntilIdle({ maxTime: instant(10) });
     expect(ok(sa.poll(cfd)).writable).toBe(true);
     expect(sa.getsockopt(cfd, "SO_ERROR")).toBeUndefined();
     expect(code(await sa.connect(cfd, "10.0.0.2", 80))).toBe("EISCONN");
@@ -163,12 +167,12 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
     const first = ok(await sa.send(cfd, bytes(10_000)));
     expect(first).toBe(4096);
     expect(code(await sa.send(cfd, bytes(10)))).toBe("EAGAIN");
-    world.clock.runUntilIdle({ maxTime: 20 });
+    world.clock.runUntilIdle({ maxTime: instant(20) });
     expect(ok(await sb.recv(sfd, 65536)).length).toBeGreaterThan(0);
   });
 
   test("non-blocking connect refused: SO_ERROR reports ECONNREFUSED once", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const s = world.a.sockets;
     const fd = ok(s.socket("tcp"));
     s.setNonBlocking(fd, true);
@@ -179,7 +183,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("argument errors are returned, never thrown", async () => {
-    const world = simPair();
+    const world = simSocketPair();
     const s = world.a.sockets;
     expect(code(s.socket("sctp" as "tcp"))).toBe("EINVAL");
     const fd = ok(s.socket("tcp"));
@@ -200,7 +204,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("EADDRINUSE and SO_REUSEADDR", () => {
-    const world = simPair();
+    const world = simSocketPair();
     const s = world.b.sockets;
     const l1 = ok(s.socket("tcp"));
     expect(s.bind(l1, 80)).toBeUndefined();
@@ -217,7 +221,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("socket options read back; TCP_NODELAY reaches the TCB", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const { sa, cfd } = await connected(world);
     expect(sa.getsockopt(cfd, "TCP_NODELAY")).toBe(false);
     expect(sa.setsockopt(cfd, "TCP_NODELAY", true)).toBeUndefined();
@@ -228,7 +232,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
   });
 
   test("SO_RCVBUF before connect bounds the advertised window", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const sa = world.a.sockets;
     const sb = world.b.sockets;
     const lfd = ok(sb.socket("tcp"));
@@ -243,7 +247,7 @@ describe("TCP sockets between two hosts on the simulated wire", () => {
 
 describe("UDP sockets", () => {
   test("sendTo / recvFrom, including a datagram that needs IP fragmentation", async () => {
-    const world = simPair({ wire: { delay: 1 } });
+    const world = simSocketPair({ wire: { delay: ms(1) } });
     const sa = world.a.sockets;
     const sb = world.b.sockets;
     const rx = ok(sb.socket("udp"));
@@ -262,7 +266,7 @@ describe("UDP sockets", () => {
   });
 
   test("non-blocking recvFrom → EAGAIN; connect fixes the peer for send()", async () => {
-    const world = simPair();
+    const world = simSocketPair();
     const s = world.b.sockets;
     const fd = ok(s.socket("udp"));
     s.bind(fd, 0);
@@ -276,7 +280,7 @@ describe("UDP sockets", () => {
 
 describe("fd numbers", () => {
   test("socket() returns the lowest free fd, reusing closed ones lowest first", () => {
-    const { b } = simPair();
+    const { b } = simSocketPair();
     const s = b.sockets;
     const fds = Array.from({ length: 6 }, () => ok(s.socket("tcp")));
     expect(fds).toEqual([3, 4, 5, 6, 7, 8]);

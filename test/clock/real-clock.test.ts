@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { RealClock } from "../../src/clock/real-clock.ts";
+import { instant, later, ms } from "../../src/clock/time.ts";
 
 // These wait on the clock's own timers (a few ms of real time), never on a sleep.
 describe("RealClock", () => {
@@ -17,13 +18,13 @@ describe("RealClock", () => {
     const seen: Array<[string, number]> = [];
     const t0 = clock.now();
     const done = new Promise<void>((resolve) => {
-      clock.schedule(t0 + 6, () => {
+      clock.schedule(instant(t0 + 6), () => {
         seen.push(["late", clock.now()]);
         resolve();
       });
     });
-    clock.schedule(t0 + 3, () => seen.push(["early-1", clock.now()]));
-    clock.schedule(t0 + 3, () => seen.push(["early-2", clock.now()]));
+    clock.schedule(instant(t0 + 3), () => seen.push(["early-1", clock.now()]));
+    clock.schedule(instant(t0 + 3), () => seen.push(["early-2", clock.now()]));
     await done;
     expect(seen.map(([n]) => n)).toEqual(["early-1", "early-2", "late"]);
     expect(seen[0]![1]).toBeGreaterThanOrEqual(t0 + 3 - 1); // host timers may round by < 1 ms
@@ -35,7 +36,7 @@ describe("RealClock", () => {
     const clock = new RealClock();
     let fired = false;
     const done = new Promise<void>((resolve) => {
-      clock.schedule(clock.now() - 50, () => {
+      clock.schedule(instant(clock.now() - 50), () => {
         fired = true;
         resolve();
       });
@@ -49,14 +50,14 @@ describe("RealClock", () => {
     const clock = new RealClock();
     const seen: string[] = [];
     const t0 = clock.now();
-    const cancelled = clock.schedule(t0 + 2, () => seen.push("cancelled"));
+    const cancelled = clock.schedule(instant(t0 + 2), () => seen.push("cancelled"));
     const done = new Promise<void>((resolve) => {
-      clock.schedule(t0 + 8, () => {
+      clock.schedule(instant(t0 + 8), () => {
         seen.push("last");
         resolve();
       });
     });
-    clock.schedule(t0 + 1, () => seen.push("first")); // earlier than what was armed
+    clock.schedule(instant(t0 + 1), () => seen.push("first")); // earlier than what was armed
     clock.cancel(cancelled);
     await done;
     expect(seen).toEqual(["first", "last"]);
@@ -85,14 +86,14 @@ describe("RealClock", () => {
   test("close drops pending timers", async () => {
     const clock = new RealClock();
     let fired = false;
-    clock.schedule(clock.now() + 1, () => {
+    clock.schedule(later(clock.now(), ms(1)), () => {
       fired = true;
     });
     clock.close();
     expect(clock.pending()).toBe(0);
     // Wait on a timer of a fresh clock, past the dropped deadline.
     const other = new RealClock();
-    await new Promise<void>((resolve) => other.schedule(other.now() + 5, resolve));
+    await new Promise<void>((resolve) => other.schedule(later(other.now(), ms(5)), resolve));
     expect(fired).toBe(false);
   });
 });

@@ -10,8 +10,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { collectScripts, runBatch } from "../../src/lab/packetdrill/batch.ts";
-import type { BatchSummary } from "../../src/lab/packetdrill/report.ts";
+import { collectScripts, runBatch } from "../../src/packetdrill/run/batch.ts";
+import type { BatchSummary } from "../../src/packetdrill/run/report.ts";
 
 const DIR = fileURLToPath(
   new URL("../../../shared/conformance/freebsd-tcp-testsuite/state-event-engine/", import.meta.url),

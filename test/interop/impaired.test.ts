@@ -19,6 +19,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ms } from "../../src/clock/time.ts";
 import { type FaultyLink, faults } from "../../src/link/faults.ts";
 import { startHttp } from "../../src/services/http.ts";
 import { Rng } from "../../src/util/rng.ts";
@@ -61,7 +62,7 @@ async function impairedHost(): Promise<{ ns: string; how: string }> {
   console.log(
     `[interop]   netem unavailable (${netem.stderr.trim()}): tcplab's fault layer impairs the device's incoming side instead`,
   );
-  link?.configure("in", { loss: 0.05, delay: 20, delayChance: 0.75, duplicate: 0.01 });
+  link?.configure("in", { loss: 0.05, delay: ms(20), delayChance: 0.75, duplicate: 0.01 });
   return { ns: kh.netns.name, how: `tcplab faults, seed ${SEED}` };
 }
 

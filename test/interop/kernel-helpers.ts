@@ -8,6 +8,7 @@ import { expect } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type SocketApi, withSockets } from "../../src/api/hosts.ts";
 import {
   createNetns,
   type ExecResult,
@@ -70,9 +71,11 @@ export async function freshNetns(): Promise<Netns> {
   return ns;
 }
 
-/** A kernel host in a fresh namespace (or the one given), closed after the suite if the test does not. */
-export async function kernelHost(opts: KernelHostOptions = {}): Promise<KernelHost> {
-  const kh = await startKernelHost({ netns: uniqueNetnsName(), tunName: "tl0", ...opts });
+/** A kernel host with sockets in a fresh namespace (or the one given), closed after the suite if the test does not. */
+export async function kernelHost(opts: KernelHostOptions = {}): Promise<KernelHost & SocketApi> {
+  const kh = withSockets(
+    await startKernelHost({ netns: uniqueNetnsName(), tunName: "tl0", ...opts }),
+  );
   hosts.push(kh);
   return kh;
 }

@@ -8,10 +8,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
 import type { Connection } from "../../src/api/net.ts";
+import { ms } from "../../src/clock/time.ts";
 import type { KernelHost } from "../../src/runtime/kernel-host.ts";
 import { startEcho } from "../../src/services/echo.ts";
 import { stateName } from "../../src/tcp/state.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import {
   cleanupAll,
   freshNetns,
@@ -29,12 +30,12 @@ import {
 afterAll(cleanupAll);
 
 /** Records the state path of every connection the host opens or accepts. */
-function watchStates(kh: KernelHost): Map<Tcb, string[]> {
-  const paths = new Map<Tcb, string[]>();
+function watchStates(kh: KernelHost): Map<TcbView, string[]> {
+  const paths = new Map<TcbView, string[]>();
   const prev = kh.host.events.connectionAdded;
-  kh.host.events.connectionAdded = (tcb) => {
-    prev?.(tcb);
-    const path = [stateName(tcb.state)];
+  kh.host.events.connectionAdded = (tcb, state) => {
+    prev?.(tcb, state);
+    const path = [stateName(state)];
     paths.set(tcb, path);
     tcb.observe({ stateChanged: (_t, _from, to) => path.push(stateName(to)) });
   };
@@ -56,7 +57,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       expect(r.stdout).toBe("one\ntwo\n");
       expect(r.exitCode).toBe(0);
       expect(paths.size).toBe(1);
-      const [tcb, path] = [...paths][0] as [Tcb, string[]];
+      const [tcb, path] = [...paths][0] as [TcbView, string[]];
       expect(await waitFor(() => tcb.state === 0, 5000)).toBe(true);
       expect(path).toEqual(["SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
       expect(tcb.error).toBeUndefined();
@@ -69,7 +70,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
   test("tcplab closes first: FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT → CLOSED (2×MSL)", async () => {
     await timed("close from tcplab's side", async () => {
       // A short MSL so TIME-WAIT ends within the test (RFC 9293 §3.10.8 timeout = 2×MSL).
-      const kh = await kernelHost({ host: { tcp: { msl: 150 } } });
+      const kh = await kernelHost({ host: { tcp: { msl: ms(150) } } });
       const paths = watchStates(kh);
       const served = new Promise<void>((resolve, reject) => {
         kh.net.listen(5001, (conn) => {
@@ -84,7 +85,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       const r = await nsBash(kh.netns.name, "nc -d -w 5 10.0.0.2 5001");
       expect(r.stdout).toBe("bye\n");
       await within(served, 5000, "server side done");
-      const [tcb, path] = [...paths][0] as [Tcb, string[]];
+      const [tcb, path] = [...paths][0] as [TcbView, string[]];
       expect(await waitFor(() => tcb.state === 0, 5000)).toBe(true);
       expect(path).toEqual([
         "SYN-RECEIVED",

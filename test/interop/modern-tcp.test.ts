@@ -31,9 +31,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ms } from "../../src/clock/time.ts";
 import { type FaultyLink, faults } from "../../src/link/faults.ts";
 import { startHttp } from "../../src/services/http.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView as Tcb } from "../../src/tcp/view.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
 import {
@@ -144,7 +145,7 @@ describe.skipIf(skipKernel)(
           link?.configure("out", { loss: LOSS });
           how = `netem on tl0 (kernel → tcplab) + tcplab faults (tcplab → kernel), seed ${SEED}`;
         } else {
-          link?.configure("in", { loss: LOSS, delay: DELAY_MS });
+          link?.configure("in", { loss: LOSS, delay: ms(DELAY_MS) });
           link?.configure("out", { loss: LOSS });
           how = `tcplab faults both ways (netem unavailable: ${netem.stderr.trim()}), seed ${SEED}`;
         }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { instant } from "../../src/clock/time.ts";
 import { pcapFile } from "../../src/link/pcap.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
@@ -126,7 +127,7 @@ describe("readTcpCapture", () => {
     ];
     let t = 0;
     const put = (src: number, dst: number, f: Parameters<typeof tcpSegment>[0]) =>
-      w.write(t++, buildTcpPacket(src, dst, tcpSegment(f)));
+      w.write(instant(t++), buildTcpPacket(src, dst, tcpSegment(f)));
     const a2b = { srcPort: 4000, dstPort: 80 };
     const b2a = { srcPort: 80, dstPort: 4000 };
     put(A, B, { ...a2b, seq: 1000, flags: Flag.SYN, options: synOpts });

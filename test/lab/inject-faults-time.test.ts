@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { LabClock, type RealTime } from "../../src/lab/lab-clock.ts";
 import { formatPacket } from "../../src/wire/format.ts";
 import { established, linesOf, run, runAll, session } from "./helpers.ts";
@@ -184,7 +185,7 @@ describe("faults", () => {
       expect(list).toContain(w);
     expect((await run(s, "faults clear")).text).toBe("removed 3 fault rule(s)");
     expect((await run(s, "delay 50ms")).text).toBe("one-way delay 50 ms (round trip 100 ms)");
-    expect(s.world.delay()).toBe(50);
+    expect(s.world.delay()).toBe(ms(50));
     expect((await run(s, "loss 150%")).errors[0]?.usage).toBe("loss P%");
     expect((await run(s, "delay soon")).errors[0]?.usage).toBe("delay MS");
   });
@@ -246,7 +247,7 @@ describe("time", () => {
   test("run follows (fake) real time at speed, bounded, and pause/interrupt stop it", async () => {
     let now = 0;
     const fake: RealTime = {
-      now: () => now,
+      now: () => instant(now),
       sleep: async (ms) => {
         now += ms;
       },
@@ -269,14 +270,14 @@ describe("time", () => {
   });
 
   test("interrupt stops a run", async () => {
-    const real: RealTime = { now: () => 0, sleep: () => Promise.resolve() };
+    const real: RealTime = { now: () => EPOCH, sleep: () => Promise.resolve() };
     const clock = new LabClock(real);
-    clock.schedule(1000, () => {});
+    clock.schedule(instant(1000), () => {});
     const running = clock.run({ stopWhenIdle: true });
     expect(clock.mode).toBe("running");
     clock.pause();
     expect(await running).toBe("paused");
-    expect(clock.now()).toBe(0);
+    expect(clock.now()).toBe(EPOCH);
   });
 
   test("state shows timers relative to now", async () => {

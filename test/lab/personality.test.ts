@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hostSettingsFor, personalities, personalityNamed } from "../../src/lab/personality.ts";
+import { hostSettingsFor, personalities, personalityNamed } from "../../src/tcp/personality.ts";
 import { parsePacket } from "../../src/wire/packet.ts";
 import type { TcpOption } from "../../src/wire/tcp-types.ts";
 import { linesOf, run, runAll, session } from "./helpers.ts";

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { HostSamples } from "../../src/lab/samples.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -14,7 +15,7 @@ test("the lab's per-packet samples find their connection by lookup, not by walki
     return a.connection(port, { addr, port: remotePort });
   });
   const tcb = clients[123] as Tcb;
-  samples.added(tcb, 0);
+  samples.added(tcb, EPOCH);
   const seg = tcpSegment({
     srcPort: tcb.local.port,
     dstPort: tcb.remote.port,
@@ -26,7 +27,7 @@ test("the lab's per-packet samples find their connection by lookup, not by walki
   samples.sent({
     kind: "packet",
     index: 0,
-    time: 5,
+    time: instant(5),
     host: "a",
     dir: ">",
     bytes: buildTcpPacket(ip("10.0.0.1"), tcb.remote.addr, seg),

@@ -5,6 +5,7 @@
  * throws is reported while the hosts run on.
  */
 import { describe, expect, test } from "bun:test";
+import { instant, later, ms } from "../../src/clock/time.ts";
 import { EventLog } from "../../src/lab/event-log.ts";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
 import { LabClock } from "../../src/lab/lab-clock.ts";
@@ -15,7 +16,7 @@ describe("a long step", () => {
     const { s } = session();
     await established(s);
     // Work for every virtual millisecond of the ten minutes: 600,000 timers, as a bulk transfer makes.
-    const tick = () => s.clock.schedule(s.clock.now() + 1, tick);
+    const tick = () => s.clock.schedule(later(s.clock.now(), ms(1)), tick);
     tick();
     let slices = 0;
     const off = s.onStatus(() => {
@@ -58,7 +59,7 @@ describe("the event log", () => {
 
   test("a small log trims in blocks and loses no recent event", () => {
     const log = new EventLog(8);
-    for (let i = 0; i < 100; i++) log.packet(i, "a", ">", new Uint8Array([i]));
+    for (let i = 0; i < 100; i++) log.packet(instant(i), "a", ">", new Uint8Array([i]));
     expect(log.length).toBe(100);
     expect(log.all().length).toBeLessThanOrEqual(8);
     expect(log.all().at(-1)?.index).toBe(99);
@@ -95,10 +96,10 @@ describe("a timer that throws", () => {
   test("is reported in the shell; the other timers still fire", async () => {
     const { s, output } = session();
     let fired = 0;
-    s.clock.schedule(s.clock.now() + 5, () => {
+    s.clock.schedule(later(s.clock.now(), ms(5)), () => {
       throw new Error("boom");
     });
-    s.clock.schedule(s.clock.now() + 6, () => fired++);
+    s.clock.schedule(later(s.clock.now(), ms(6)), () => fired++);
     const r = await run(s, "step 1s");
     expect(r.errors).toEqual([]);
     expect(fired).toBe(1);
@@ -109,7 +110,7 @@ describe("a timer that throws", () => {
   test("in a running clock (the kernel world's) it does not end the run", async () => {
     let now = 0;
     const clock = new LabClock({
-      now: () => now,
+      now: () => instant(now),
       sleep: async (ms) => {
         now += ms;
       },
@@ -117,11 +118,11 @@ describe("a timer that throws", () => {
     const errors: unknown[] = [];
     clock.onError = (e) => errors.push(e);
     let after = 0;
-    clock.schedule(30, () => {
+    clock.schedule(instant(30), () => {
       throw new Error("kaboom");
     });
-    clock.schedule(60, () => after++);
-    expect(await clock.run({ until: 100 })).toBe("until");
+    clock.schedule(instant(60), () => after++);
+    expect(await clock.run({ until: instant(100) })).toBe("until");
     expect(after).toBe(1);
     expect(errors.map((e) => (e as Error).message)).toEqual(["kaboom"]);
   });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLabCheck } from "../../cli/lab-check.ts";
+import { ms } from "../../src/clock/time.ts";
 import { checkExpect } from "../../src/lab/lab-checks.ts";
 import { parseLabFile } from "../../src/lab/lab-file.ts";
 import { formatReport, runLab, startLab } from "../../src/lab/lab-runner.ts";
@@ -270,7 +271,7 @@ describe("predictions", () => {
   test("a running clock alone does not make an answer late (the kernel world's runs between commands)", async () => {
     const { s } = session();
     await startLab(s, lab(QUIZ, "quiz"));
-    s.clock.advance(5000); // time passes, nothing happens
+    s.clock.advance(ms(5000)); // time passes, nothing happens
     expect((await run(s, "answer S.")).text).toContain("noted: you predict S.");
   });
 

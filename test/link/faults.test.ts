@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { faults } from "../../src/link/faults.ts";
 import type { LinkEnd, PacketHandler } from "../../src/link/link.ts";
 import { Rng } from "../../src/util/rng.ts";
-import { bitDistance, data, isSyn, seqOf, syn, tagOf, taggedData } from "./packets.ts";
+import { bitDistance, data, isSyn, seqOf, syn, taggedData, tagOf } from "./packets.ts";
 
 /** A link end that records what is sent into it and lets the test play arrivals. */
 class FakeEnd implements LinkEnd {
@@ -88,15 +89,15 @@ describe("fault rules", () => {
 
   test("delayNext holds a packet back on the clock, so the next one overtakes it", () => {
     const { inner, clock, link } = setup();
-    link.delayNext(1, 50, "out", isSyn);
+    link.delayNext(1, ms(50), "out", isSyn);
     const buf = syn(1);
     link.send(buf);
     buf.fill(0); // the sender reuses its buffer: the held packet must be a copy
     link.send(data(2, "x"));
     expect(inner.sent.map(seqOf)).toEqual([2]);
-    clock.advance(49.999);
+    clock.advance(ms(49.999));
     expect(inner.sent.length).toBe(1);
-    clock.advance(0.001);
+    clock.advance(ms(0.001));
     expect(inner.sent.map(seqOf)).toEqual([2, 1]);
     expect(link.counters("out").delayed).toBe(1);
   });
@@ -124,8 +125,8 @@ describe("fault rules", () => {
 
   test("delays need a clock; bad counts and chances are refused", () => {
     const bare = faults(new FakeEnd());
-    expect(() => bare.delayNext(1, 10)).toThrow(/clock/);
-    expect(() => bare.configure("out", { delay: 5 })).toThrow(/clock/);
+    expect(() => bare.delayNext(1, ms(10))).toThrow(/clock/);
+    expect(() => bare.configure("out", { delay: ms(5) })).toThrow(/clock/);
     expect(() => bare.dropNext(0)).toThrow(RangeError);
     expect(() => bare.addRule({ action: { kind: "drop" }, chance: 2 })).toThrow(RangeError);
     expect(() => bare.configure("in", { loss: -0.1 })).toThrow(RangeError);
@@ -142,7 +143,7 @@ describe("probability faults", () => {
       loss: 0.1,
       duplicate: 0.05,
       corrupt: 0.05,
-      delay: 30,
+      delay: ms(30),
       delayChance: 0.1,
     });
     const sent: Uint8Array[] = [];
@@ -150,7 +151,7 @@ describe("probability faults", () => {
       const p = taggedData(i);
       sent.push(p);
       link.send(p);
-      clock.advance(1);
+      clock.advance(ms(1));
     }
     clock.runUntilIdle();
     return { inner, link, sent };

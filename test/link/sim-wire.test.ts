@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { SimWire, type WireSettings } from "../../src/link/sim-wire.ts";
 import { Rng } from "../../src/util/rng.ts";
@@ -51,10 +52,10 @@ function bitDistance(x: Uint8Array, y: Uint8Array): number {
 
 describe("SimWire timing", () => {
   test("an ideal wire delivers after exactly `delay`, in order, in both directions", () => {
-    const { clock, wire, atA, atB } = setup({ delay: 10 });
+    const { clock, wire, atA, atB } = setup({ delay: ms(10) });
     wire.a.send(tagged(1));
     wire.a.send(tagged(2));
-    clock.advance(3);
+    clock.advance(ms(3));
     wire.b.send(tagged(3));
     clock.runUntilIdle();
     expect(atB.map((x) => [x.time, indexOf(x.packet)])).toEqual([
@@ -67,11 +68,11 @@ describe("SimWire timing", () => {
   });
 
   test("1500-byte packets at 12 Mbit/s serialize in 1 ms each, queued behind each other", () => {
-    const { clock, wire, atB } = setup({ delay: 10, bandwidth: 12_000_000 });
+    const { clock, wire, atB } = setup({ delay: ms(10), bandwidth: 12_000_000 });
     for (let i = 0; i < 3; i++) wire.a.send(tagged(i, 1500));
-    clock.advance(2.5);
+    clock.advance(ms(2.5));
     wire.a.send(tagged(3, 1500)); // serializer busy until 3 ms
-    clock.advance(7.5); // t = 10: the queue has drained
+    clock.advance(ms(7.5)); // t = 10: the queue has drained
     wire.a.send(tagged(4, 750)); // idle line: 0.5 ms
     clock.runUntilIdle();
     expect(atB.map((x) => [indexOf(x.packet), x.time])).toEqual([
@@ -84,10 +85,10 @@ describe("SimWire timing", () => {
   });
 
   test("drop-tail: at most queueLimit packets wait behind the one being sent", () => {
-    const { clock, wire, atB } = setup({ delay: 0, bandwidth: 12_000_000, queueLimit: 2 });
+    const { clock, wire, atB } = setup({ delay: ms(0), bandwidth: 12_000_000, queueLimit: 2 });
     for (let i = 0; i < 5; i++) wire.a.send(tagged(i, 1500)); // 1 on the line + 2 waiting
     expect(wire.counters("a->b").dropped.queue).toBe(2);
-    clock.advance(1); // packet 0 done, packet 1 on the line: one slot free
+    clock.advance(ms(1)); // packet 0 done, packet 1 on the line: one slot free
     wire.a.send(tagged(5, 1500));
     wire.a.send(tagged(6, 1500));
     clock.runUntilIdle();
@@ -114,7 +115,7 @@ describe("SimWire timing", () => {
   });
 
   test("jitter keeps each delay within delay ± jitter", () => {
-    const { clock, wire, atB } = setup({ delay: 20, jitter: 5 }, 7);
+    const { clock, wire, atB } = setup({ delay: ms(20), jitter: ms(5) }, 7);
     for (let i = 0; i < 500; i++) wire.a.send(tagged(i));
     clock.runUntilIdle();
     expect(atB.length).toBe(500);
@@ -125,10 +126,10 @@ describe("SimWire timing", () => {
   });
 
   test("a reordered packet is held back by reorderDelay and overtaken", () => {
-    const { clock, wire, atB } = setup({ delay: 10, reorder: 1, reorderDelay: 3 });
+    const { clock, wire, atB } = setup({ delay: ms(10), reorder: 1, reorderDelay: ms(3) });
     wire.a.send(tagged(0));
     wire.configure("a->b", { reorder: 0 });
-    clock.advance(1);
+    clock.advance(ms(1));
     wire.a.send(tagged(1));
     clock.runUntilIdle();
     expect(atB.map((x) => [indexOf(x.packet), x.time])).toEqual([
@@ -139,7 +140,7 @@ describe("SimWire timing", () => {
   });
 
   test("duplicate sends a second copy serialized right behind the first", () => {
-    const { clock, wire, atB } = setup({ delay: 10, bandwidth: 12_000_000, duplicate: 1 });
+    const { clock, wire, atB } = setup({ delay: ms(10), bandwidth: 12_000_000, duplicate: 1 });
     wire.a.send(tagged(9, 1500));
     clock.runUntilIdle();
     expect(atB.map((x) => [indexOf(x.packet), x.time])).toEqual([
@@ -171,7 +172,7 @@ describe("SimWire drops and copies", () => {
   });
 
   test("packets are copied on send: the sender may reuse its buffer", () => {
-    const { clock, wire, atB } = setup({ delay: 5 });
+    const { clock, wire, atB } = setup({ delay: ms(5) });
     const buf = tagged(1);
     wire.a.send(buf);
     buf.fill(0);
@@ -180,9 +181,9 @@ describe("SimWire drops and copies", () => {
   });
 
   test("a cut wire drops what is sent (fault) but delivers what was already on it", () => {
-    const { clock, wire, atB } = setup({ delay: 10 });
+    const { clock, wire, atB } = setup({ delay: ms(10) });
     wire.a.send(tagged(1));
-    clock.advance(5);
+    clock.advance(ms(5));
     wire.configure("both", { down: true });
     wire.a.send(tagged(2));
     wire.b.send(tagged(3));
@@ -202,16 +203,16 @@ describe("SimWire drops and copies", () => {
   });
 
   test("configure changes one direction or both, validates, and leaves in-flight packets alone", () => {
-    const { clock, wire, atB } = setup({ delay: 10 });
+    const { clock, wire, atB } = setup({ delay: ms(10) });
     wire.a.send(tagged(1));
-    wire.configure("a->b", { delay: 50 });
+    wire.configure("a->b", { delay: ms(50) });
     wire.a.send(tagged(2));
     clock.runUntilIdle();
     expect(atB.map((x) => [indexOf(x.packet), x.time])).toEqual([
       [1, 10],
       [2, 50],
     ]);
-    expect(wire.settings("b->a").delay).toBe(10);
+    expect(wire.settings("b->a").delay).toBe(ms(10));
     expect(() => wire.configure("both", { loss: 1.5 })).toThrow(RangeError);
     expect(() => wire.configure("both", { bandwidth: 0 })).toThrow(RangeError);
     expect(wire.settings("a->b").loss).toBe(0); // a rejected change changes nothing
@@ -222,13 +223,13 @@ describe("SimWire randomness", () => {
   const SEED = 20240607;
   const N = 10_000;
   const settings: Partial<WireSettings> = {
-    delay: 10,
-    jitter: 0,
+    delay: ms(10),
+    jitter: ms(0),
     bandwidth: 100_000_000,
     loss: 0.1,
     duplicate: 0.05,
     reorder: 0.1,
-    reorderDelay: 3,
+    reorderDelay: ms(3),
     corrupt: 0.05,
   };
 
@@ -239,7 +240,7 @@ describe("SimWire randomness", () => {
       const p = tagged(i, 200);
       sent.push(p.slice());
       wire.a.send(p);
-      clock.advance(0.1); // 200 bytes at 100 Mbit/s = 0.016 ms: the queue stays short
+      clock.advance(ms(0.1)); // 200 bytes at 100 Mbit/s = 0.016 ms: the queue stays short
     }
     clock.runUntilIdle();
     return { wire, atB, sent };

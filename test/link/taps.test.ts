@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { faults } from "../../src/link/faults.ts";
 import {
@@ -19,7 +20,7 @@ import { Rng } from "../../src/util/rng.ts";
 import { formatPacket } from "../../src/wire/format.ts";
 import { A, B, data, isSyn, seqOf, syn } from "./packets.ts";
 
-function wire(delay = 10) {
+function wire(delay = ms(10)) {
   const clock = new VirtualClock();
   const w = new SimWire(clock, new Rng(1), { settings: { delay } });
   return { clock, w };
@@ -27,7 +28,7 @@ function wire(delay = 10) {
 
 describe("trace", () => {
   test("records > for sent and < for received packets with time, bytes and the formatted line", () => {
-    const { clock, w } = wire(12.345);
+    const { clock, w } = wire(ms(12.345));
     const lines: TraceLine[] = [];
     const a = trace(w.a, (l) => lines.push(l), clock, "a");
     const got: Uint8Array[] = [];
@@ -40,8 +41,8 @@ describe("trace", () => {
     clock.runUntilIdle();
     expect(got.length).toBe(1); // the tap passes packets through
     expect(lines.map((l) => [l.time, l.dir, l.name])).toEqual([
-      [0, ">", "a"],
-      [12.345, "<", "a"],
+      [EPOCH, ">", "a"],
+      [instant(12.345), "<", "a"],
     ]);
     expect(lines[0]!.packet).toEqual(syn(1000));
     expect(lines[0]!.text).toBe(formatPacket(syn(1000)));
@@ -87,12 +88,12 @@ describe("pcap writer and reader", () => {
     const { writer, bytes } = pcapMemory();
     const p1 = syn(1);
     const p2 = data(2, "abc");
-    writer.write(0, p1);
-    writer.write(1234.5678, p2); // 1.234568 s after rounding to µs
-    writer.write(3_600_000.999_9, p1); // carries into the next second
+    writer.write(EPOCH, p1);
+    writer.write(instant(1234.5678), p2); // 1.234568 s after rounding to µs
+    writer.write(instant(3_600_000.999_9), p1); // carries into the next second
     const file = readPcap(bytes());
     expect(file.linktype).toBe(LINKTYPE_RAW);
-    expect(file.records.map((r) => r.time)).toEqual([0, 1234.568, 3_600_001]);
+    expect(file.records.map((r) => r.time)).toEqual([EPOCH, instant(1234.568), instant(3_600_001)]);
     expect(file.records[1]!.packet).toEqual(p2);
     expect(file.records[1]!.originalLength).toBe(p2.length);
     expect(writer.count).toBe(3);
@@ -101,7 +102,7 @@ describe("pcap writer and reader", () => {
   test("packets beyond the snaplen are cut, keeping their original length", () => {
     const { writer, bytes } = pcapMemory({ snaplen: 40 });
     const big = data(1, "x".repeat(100));
-    writer.write(5, big);
+    writer.write(instant(5), big);
     const [rec] = readPcap(bytes()).records;
     expect(rec!.packet).toEqual(big.subarray(0, 40));
     expect(rec!.originalLength).toBe(big.length);
@@ -123,7 +124,7 @@ describe("pcap writer and reader", () => {
     expect(readPcap(be)).toEqual({
       linktype: 101,
       snaplen: 65535,
-      records: [{ time: 2500, packet: new Uint8Array([0xab, 0xcd]), originalLength: 2 }],
+      records: [{ time: instant(2500), packet: new Uint8Array([0xab, 0xcd]), originalLength: 2 }],
     });
     expect(() => readPcap(new Uint8Array(10))).toThrow(PcapFormatError);
     expect(() => readPcap(new Uint8Array(24))).toThrow(/magic/);
@@ -139,13 +140,13 @@ describe("pcap writer and reader", () => {
       for (let i = 0; i < 2000; i++) {
         // ~100 KB: more than the 64 KiB buffer, so both paths of the buffer run
         const p = data(i, "y".repeat(i % 20));
-        file.write(i * 0.5, p);
-        mem.writer.write(i * 0.5, p);
+        file.write(instant(i * 0.5), p);
+        mem.writer.write(instant(i * 0.5), p);
       }
       file.close();
       const onDisk: Uint8Array = Uint8Array.from(readFileSync(path));
       expect(onDisk).toEqual(mem.bytes());
-      expect(() => file.write(0, syn())).toThrow(/closed/);
+      expect(() => file.write(EPOCH, syn())).toThrow(/closed/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -154,7 +155,7 @@ describe("pcap writer and reader", () => {
 
 describe("composed taps", () => {
   test("pcapTap(trace(faults(end))) records what the host sent and what reached it", () => {
-    const { clock, w } = wire(10);
+    const { clock, w } = wire(ms(10));
     const f = faults(w.a, { rng: new Rng(3), clock });
     const lines: TraceLine[] = [];
     const { writer, bytes } = pcapMemory();
@@ -171,9 +172,9 @@ describe("composed taps", () => {
     f.dropNext(1, "out", isSyn); // the first SYN never reaches the wire
     f.dropNext(1, "in"); // nor does the first packet back
     a.send(syn(100));
-    clock.advance(1);
+    clock.advance(ms(1));
     a.send(syn(100)); // the retransmission gets through
-    clock.advance(20);
+    clock.advance(ms(20));
     w.b.send(data(500, "dropped", B, A));
     w.b.send(data(501, "kept", B, A));
     clock.runUntilIdle();
@@ -196,7 +197,7 @@ describe("composed taps", () => {
   });
 
   test("a tap inside the faults sees only what the faults let through", () => {
-    const { clock, w } = wire(10);
+    const { clock, w } = wire(ms(10));
     const lines: TraceLine[] = [];
     const f = faults(
       trace(w.a, (l) => lines.push(l), clock),
@@ -229,7 +230,7 @@ tsharkTest("tshark reads our pcap file: addresses, ports and timestamps as writt
       [1.5, data(1, "hello", B, A)],
       [2500.25, data(6, "world")],
     ];
-    for (const [t, p] of packets) writer.write(t, p);
+    for (const [t, p] of packets) writer.write(instant(t), p);
     writer.close();
     const run = Bun.spawnSync(
       [

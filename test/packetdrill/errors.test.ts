@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatParseError, parseScript } from "../../src/lab/packetdrill/index.ts";
+import { formatParseError, parseScript } from "../../src/packetdrill/script/index.ts";
 
 /** The error of a script that must not parse, as `line:column: message`. */
 function errorOf(text: string): string {

@@ -14,7 +14,7 @@ import {
   type Script,
   type SeqSpec,
   type Statement,
-} from "../../src/lab/packetdrill/index.ts";
+} from "../../src/packetdrill/script/index.ts";
 
 const DIR = fileURLToPath(
   new URL("../../../shared/conformance/freebsd-tcp-testsuite/state-event-engine/", import.meta.url),

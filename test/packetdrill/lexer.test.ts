@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isValidIpv6, lex } from "../../src/lab/packetdrill/index.ts";
+import { isValidIpv6, lex } from "../../src/packetdrill/script/index.ts";
 
 function kinds(text: string): string[] {
   const r = lex(text);

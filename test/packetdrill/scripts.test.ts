@@ -7,7 +7,7 @@ import {
   parseScript,
   type Script,
   type Statement,
-} from "../../src/lab/packetdrill/index.ts";
+} from "../../src/packetdrill/script/index.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 
 function load(name: string): { text: string; path: string } {

@@ -4,8 +4,8 @@
  * that passed everything would fail here.
  */
 import { describe, expect, test } from "bun:test";
-import { formatResult, type ScriptResult } from "../../src/lab/packetdrill/report.ts";
-import { runScript } from "../../src/lab/packetdrill/runner.ts";
+import { formatResult, type ScriptResult } from "../../src/packetdrill/run/report.ts";
+import { runScript } from "../../src/packetdrill/run/runner.ts";
 
 const HEAD = `--ip_version=ipv4
 --tolerance_usecs=1000

@@ -5,8 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { formatResult } from "../../src/lab/packetdrill/report.ts";
-import { runScript } from "../../src/lab/packetdrill/runner.ts";
+import { formatResult } from "../../src/packetdrill/run/report.ts";
+import { runScript } from "../../src/packetdrill/run/runner.ts";
 
 const DIR = fileURLToPath(new URL("./scripts/", import.meta.url));
 const files = readdirSync(DIR)

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Connection } from "../../src/api/net.ts";
-import { type SimPair, simPair } from "../../src/runtime/sim-pair.ts";
+import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
 import { CHARGEN_LINE, chargenPeriod, startChargen } from "../../src/services/chargen.ts";
 import { startDiscard } from "../../src/services/discard.ts";
 import { startEcho } from "../../src/services/echo.ts";
@@ -14,7 +14,7 @@ import { ByteStream, deterministicBytes, startHttp } from "../../src/services/ht
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Drives the virtual clock until `p` settles. */
-async function settle<T>(world: SimPair, p: Promise<T>): Promise<T> {
+async function settle<T>(world: SimSocketPair, p: Promise<T>): Promise<T> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -46,7 +46,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Sends `request` (raw bytes) to b:port, half-closes, and returns everything b sends back. */
 async function exchange(port: number, request: (string | Uint8Array)[]): Promise<Uint8Array> {
-  const world = simPair();
+  const world = simSocketPair();
   startHttp(world.b.net);
   return settle(
     world,
@@ -233,7 +233,7 @@ describe("HTTP service", () => {
   test("a keep-alive response leaves in one write: no wait for the client's delayed ACK", async () => {
     // Two small writes (head, then body) would hold the body behind Nagle
     // until the client's delayed ACK (200 ms here) of the head.
-    const world = simPair();
+    const world = simSocketPair();
     startHttp(world.b.net);
     const elapsed = await settle(
       world,
@@ -271,11 +271,11 @@ describe("HTTP service", () => {
 
 describe("echo, discard, chargen", () => {
   async function withService(
-    start: (world: SimPair) => void,
+    start: (world: SimSocketPair) => void,
     port: number,
     client: (conn: Connection) => Promise<Uint8Array>,
   ): Promise<Uint8Array> {
-    const world = simPair();
+    const world = simSocketPair();
     start(world);
     return settle(
       world,

@@ -4,7 +4,8 @@
  * discard, chargen) or keep-alive timeout (HTTP). On the virtual clock.
  */
 import { describe, expect, test } from "bun:test";
-import { type SimPair, simPair } from "../../src/runtime/sim-pair.ts";
+import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
+import { instant, ms } from "../../src/clock/time.ts";
 import { startEcho } from "../../src/services/echo.ts";
 import { startHttp } from "../../src/services/http.ts";
 import { startServices } from "../../src/services/index.ts";
@@ -12,7 +13,7 @@ import { startServices } from "../../src/services/index.ts";
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Runs the clock event by event (yielding to promises) up to `until` ms, or until `done()`. */
-async function run(world: SimPair, until: number, done: () => boolean = () => false) {
+async function run(world: SimSocketPair, until: number, done: () => boolean = () => false) {
   for (let i = 0; i < 100_000; i++) {
     await turn();
     if (done()) return;
@@ -24,7 +25,7 @@ async function run(world: SimPair, until: number, done: () => boolean = () => fa
 }
 
 /** `p`'s value, the clock running until it settles. */
-async function settle<T>(world: SimPair, p: Promise<T>): Promise<T> {
+async function settle<T>(world: SimSocketPair, p: Promise<T>): Promise<T> {
   let done = false;
   const watched = p.finally(() => {
     done = true;
@@ -37,8 +38,8 @@ const enc = new TextEncoder();
 
 describe("idle timeouts of the built-in services", () => {
   test("echo closes a connection idle for its timeout; one that talks stays", async () => {
-    const world = simPair();
-    const echo = startEcho(world.b.net, 7, { idleTimeout: 10_000 });
+    const world = simSocketPair();
+    const echo = startEcho(world.b.net, 7, { idleTimeout: ms(10_000) });
     const quiet = await settle(world, world.a.net.connect("10.0.0.2", 7));
     const chatty = await settle(world, world.a.net.connect("10.0.0.2", 7));
     let quietEnded: number | undefined;
@@ -47,7 +48,7 @@ describe("idle timeouts of the built-in services", () => {
     });
     for (let t = 4000; t <= 24_000; t += 4000) {
       await run(world, t);
-      world.clock.advanceTo(t);
+      world.clock.advanceTo(instant(t));
       await settle(world, chatty.write(enc.encode("ping")));
       expect(await settle(world, chatty.read())).toEqual(enc.encode("ping"));
     }
@@ -60,8 +61,8 @@ describe("idle timeouts of the built-in services", () => {
   });
 
   test("HTTP closes a persistent connection after its keep-alive timeout", async () => {
-    const world = simPair();
-    const http = startHttp(world.b.net, 80, { idleTimeout: 5000 });
+    const world = simSocketPair();
+    const http = startHttp(world.b.net, 80, { idleTimeout: ms(5000) });
     const conn = await settle(world, world.a.net.connect("10.0.0.2", 80));
     await settle(world, conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
     let ended: number | undefined;
@@ -79,7 +80,7 @@ describe("idle timeouts of the built-in services", () => {
   });
 
   test("startServices: idle timeouts by default (echo 300 s, HTTP 15 s), 0 turns them off", async () => {
-    const world = simPair();
+    const world = simSocketPair();
     const services = startServices(world.b.net, world.b.sockets);
     const echo = await settle(world, world.a.net.connect("10.0.0.2", 7));
     let closedAt: number | undefined;
@@ -90,8 +91,8 @@ describe("idle timeouts of the built-in services", () => {
     expect(closedAt).toBeGreaterThanOrEqual(300_000);
     services.close();
 
-    const never = simPair();
-    const off = startServices(never.b.net, never.b.sockets, { idleTimeout: 0 });
+    const never = simSocketPair();
+    const off = startServices(never.b.net, never.b.sockets, { idleTimeout: ms(0) });
     await settle(never, never.a.net.connect("10.0.0.2", 7));
     await run(never, 1_000_000);
     expect(off.list.find((s) => s.name === "echo")?.stats?.()).toEqual({ open: 1, idleClosed: 0 });

@@ -4,6 +4,7 @@
  * has been processed — and a link without it still gets a flush per packet.
  */
 import { describe, expect, test } from "bun:test";
+import { EPOCH } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import type { LinkEnd, PacketHandler } from "../../src/link/link.ts";
 import { attach } from "../../src/runtime/attach.ts";
@@ -76,7 +77,7 @@ function world(batching: boolean) {
   const ab = attach(b, lb, clock);
   const listener = b.listen(80, 1);
   if (typeof listener === "string") throw new Error(listener);
-  const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, 0);
+  const client = a.connect({ addr: ip("10.0.0.2"), port: 80 }, EPOCH);
   if (typeof client === "string") throw new Error(client);
   aa.flush();
   // Handshake, one packet at a time.

@@ -4,6 +4,7 @@
  * timer re-armed, so its connections' timers still fire.
  */
 import { describe, expect, test } from "bun:test";
+import { ms } from "../../src/clock/time.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import type { LinkEnd, PacketHandler } from "../../src/link/link.ts";
 import { attach, ERROR_RETRY_MS, type HostErrorSource } from "../../src/runtime/attach.ts";
@@ -46,13 +47,13 @@ describe("attach contains a throw from the host", () => {
     host.connect({ addr: ip("10.0.0.1"), port: 80 }, clock.now()); // nobody answers
     att.flush();
     expect(link.sent.filter(isSyn)).toHaveLength(1);
-    clock.advance(1000); // the SYN's retransmission timer: poll throws
+    clock.advance(ms(1000)); // the SYN's retransmission timer: poll throws
     expect(errors).toEqual(["poll"]);
     expect(att.errors).toBe(1);
     // Re-armed, no sooner than ERROR_RETRY_MS later: the SYN goes again.
     clock.advance(ERROR_RETRY_MS);
     expect(link.sent.filter(isSyn)).toHaveLength(2);
-    clock.advance(10_000);
+    clock.advance(ms(10_000));
     expect(link.sent.filter(isSyn).length).toBeGreaterThan(2);
   });
 
@@ -63,7 +64,7 @@ describe("attach contains a throw from the host", () => {
     };
     host.connect({ addr: ip("10.0.0.1"), port: 80 }, clock.now());
     att.flush();
-    clock.advance(1000 + 10 * ERROR_RETRY_MS);
+    clock.advance(ms(1000 + 10 * ERROR_RETRY_MS));
     expect(errors.length).toBe(11);
   });
 

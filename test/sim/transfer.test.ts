@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { ms } from "../../src/clock/time.ts";
 import { runSimTransfer } from "../../src/runtime/sim-transfer.ts";
 
-const FAULTS = { delay: 10, loss: 0.1, reorder: 0.05, duplicate: 0.02, corrupt: 0.01 };
+const FAULTS = { delay: ms(10), loss: 0.1, reorder: 0.05, duplicate: 0.02, corrupt: 0.01 };
 const SEEDS = Array.from({ length: 24 }, (_, i) => i + 1);
 
 describe("transfers over a faulty simulated wire (loss 10%, reorder 5%, duplicate 2%, corrupt 1%)", () => {
@@ -22,7 +23,7 @@ describe("transfers over a faulty simulated wire (loss 10%, reorder 5%, duplicat
   }
 
   test("an ideal wire needs no retransmission and shows no drops", () => {
-    const r = runSimTransfer({ bytes: 300_000, seed: 1, wire: { delay: 5 } });
+    const r = runSimTransfer({ bytes: 300_000, seed: 1, wire: { delay: ms(5) } });
     expect(r.ok).toBe(true);
     expect(r.retransmissions).toBe(0);
     expect(r.stats.a.drops).toEqual({});
@@ -30,12 +31,12 @@ describe("transfers over a faulty simulated wire (loss 10%, reorder 5%, duplicat
   });
 
   test("an empty transfer still opens and closes cleanly", () => {
-    const r = runSimTransfer({ bytes: 0, seed: 1, wire: { delay: 1 } });
+    const r = runSimTransfer({ bytes: 0, seed: 1, wire: { delay: ms(1) } });
     expect(r.ok).toBe(true);
   });
 
   test("limits stop a run that cannot finish, and it reports failure", () => {
-    const r = runSimTransfer({ bytes: 10_000, seed: 1, wire: { loss: 1 }, maxSimMs: 5_000 });
+    const r = runSimTransfer({ bytes: 10_000, seed: 1, wire: { loss: 1 }, maxSimMs: ms(5_000) });
     expect(r.ok).toBe(false);
     expect(r.simulatedMs).toBeLessThanOrEqual(5_000);
     expect(r.failure).toContain("received 0 of 10000");

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
@@ -38,7 +39,7 @@ describe("RFC 791 / RFC 1122 §3.2.1.8: IPv4 options are skipped", () => {
       { options: IP_OPTIONS },
     );
     expect(pkt[0]).toBe(0x47); // IHL 7: 28-byte header
-    b.receive(pkt, 0);
+    b.receive(pkt, EPOCH);
     expect(sock.recvFrom()?.data).toEqual(bytes(30));
     expect(b.stats().drops).toEqual({});
   });
@@ -48,7 +49,7 @@ describe("RFC 791 / RFC 1122 §3.2.1.8: IPv4 options are skipped", () => {
     const data = bytes(16, 5);
     b.receive(
       buildIcmpPacket(A, B, { type: "echo-request", id: 3, seq: 4, data }, { options: IP_OPTIONS }),
-      0,
+      EPOCH,
     );
     const [reply] = parsed(b.takeOutput());
     expect(reply?.header.dst).toBe(A);
@@ -63,7 +64,7 @@ describe("RFC 792 / RFC 1122 §3.2.2: ICMP", () => {
     const udp = new Uint8Array(8 + data.length);
     emitUdp({ srcPort: 5555, dstPort: 53, payload: data }, A, B, udp);
     const repr = { src: A, dst: B, protocol: IpProto.UDP, identification: 0x77 };
-    for (const f of fragments(repr, udp, [1480, 2960])) b.receive(f, 0);
+    for (const f of fragments(repr, udp, [1480, 2960])) b.receive(f, EPOCH);
     const out = parsed(b.takeOutput());
     // One error for the whole datagram, not one per fragment.
     expect(out.length).toBe(1);
@@ -92,7 +93,7 @@ describe("RFC 792 / RFC 1122 §3.2.2: ICMP", () => {
         code: 0,
         original: original.subarray(0, 28),
       }),
-      0,
+      EPOCH,
     );
     expect(seen).toEqual([["time-exceeded", ip("10.0.0.254")]]);
     expect(b.stats().packets["icmp.time-exceeded-in"]).toBe(1);
@@ -104,7 +105,7 @@ describe("RFC 792 / RFC 1122 §3.2.2: ICMP", () => {
     for (const src of [ip("0.0.0.0"), ip("127.0.0.1")]) {
       b.receive(
         buildIcmpPacket(src, B, { type: "echo-request", id: 1, seq: 1, data: bytes(8) }),
-        0,
+        EPOCH,
       );
     }
     expect(b.takeOutput()).toEqual([]);
@@ -118,7 +119,7 @@ describe("RFC 768 at the host", () => {
     const sock = b.udpBind(9) as UdpSocket;
     b.receive(
       buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(12) }, { checksum: "none" }),
-      0,
+      EPOCH,
     );
     expect(sock.recvFrom()?.data).toEqual(bytes(12));
   });
@@ -128,7 +129,7 @@ describe("RFC 768 at the host", () => {
     const sock = b.udpBind(67) as UdpSocket;
     b.receive(
       buildUdpPacket(A, ip("255.255.255.255"), { srcPort: 68, dstPort: 67, payload: bytes(20) }),
-      0,
+      EPOCH,
     );
     expect(sock.recvFrom()?.data).toEqual(bytes(20));
   });
@@ -139,8 +140,8 @@ describe("TCP at the host", () => {
     const a = host("a");
     const b = host("b");
     b.listen(80, 1);
-    const c = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const c = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     const s = b.connections()[0]!;
     const seg = tcpSegment({
       srcPort: c.local.port,
@@ -149,7 +150,7 @@ describe("TCP at the host", () => {
       ack: s.sndNxt,
       flags: Flag.RST,
     });
-    b.receive(buildTcpPacket(A, B, seg, { checksum: "bad" }), 1);
+    b.receive(buildTcpPacket(A, B, seg, { checksum: "bad" }), instant(1));
     expect(s.state).toBe(State.Established);
     expect(b.stats().drops["tcp.bad-checksum"]).toBe(1);
   });
@@ -159,11 +160,11 @@ describe("TCP at the host", () => {
     const b = host("b");
     const listener = b.listen(80, 4);
     if (typeof listener === "string") throw new Error(listener);
-    const c = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const c = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     expect(listener.acceptQueue.length).toBe(1);
-    c.abort(1); // the client gives up before the server accepts: RST
-    pump(a, b, 1);
+    c.abort(instant(1)); // the client gives up before the server accepts: RST
+    pump(a, b, instant(1));
     expect(listener.acceptQueue.length).toBe(0);
     expect(listener.accept()).toBeUndefined();
     expect(b.connections()).toEqual([]);
@@ -174,12 +175,12 @@ describe("TCP at the host", () => {
     // Each connection may ask for two at once (its own limit), and the
     // host's budget is drawn as 2 + 1 (random() % 3 = 1): three.
     const b = host("b", {
-      tcp: { challengeAckLimit: 3, challengeAckPerConnection: 2, challengeAckInterval: 1000 },
+      tcp: { challengeAckLimit: 3, challengeAckPerConnection: 2, challengeAckInterval: ms(1000) },
       random: () => 1,
     });
     b.listen(80, 4);
-    const clients = [0, 1].map(() => a.connect({ addr: B, port: 80 }, 0) as Tcb);
-    pump(a, b, 0);
+    const clients = [0, 1].map(() => a.connect({ addr: B, port: 80 }, EPOCH) as Tcb);
+    pump(a, b, EPOCH);
     const servers = b.connections();
     expect(servers.length).toBe(2);
     // Blind, in-window but inexact RSTs: two per connection, at one instant.
@@ -192,7 +193,7 @@ describe("TCP at the host", () => {
           seq: s.rcvNxt + 100 + i + k,
           flags: Flag.RST,
         });
-        b.receive(buildTcpPacket(A, B, rst), 10);
+        b.receive(buildTcpPacket(A, B, rst), instant(10));
       }
     }
     const acks = b.takeOutput().map((p) => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -24,7 +25,7 @@ describe("ICMP", () => {
   test("echo request → echo reply with the same id, seq and data, byte for byte", () => {
     const b = host("b");
     const data = bytes(56, 3);
-    b.receive(buildIcmpPacket(A, B, { type: "echo-request", id: 0x1234, seq: 7, data }), 0);
+    b.receive(buildIcmpPacket(A, B, { type: "echo-request", id: 0x1234, seq: 7, data }), EPOCH);
     const out = parsed(b.takeOutput());
     expect(out.length).toBe(1);
     const reply = out[0]!;
@@ -42,7 +43,7 @@ describe("ICMP", () => {
     a.ping(B, 77, 1, data);
     const requestFrags = a.takeOutput();
     expect(requestFrags.length).toBe(3);
-    for (const p of requestFrags) b.receive(p, 0);
+    for (const p of requestFrags) b.receive(p, EPOCH);
     const replyFrags = b.takeOutput();
     expect(replyFrags.length).toBe(3);
     const views = parsed(replyFrags);
@@ -56,7 +57,7 @@ describe("ICMP", () => {
     for (const v of views) whole.set(v.payload, v.header.fragmentOffset);
     expect(whole).toEqual(icmpBytes({ type: "echo-reply", id: 77, seq: 1, data }));
     // And host a reassembles it too.
-    for (const p of replyFrags) a.receive(p, 1);
+    for (const p of replyFrags) a.receive(p, instant(1));
     expect(a.stats().packets["ip.reassembled"]).toBe(1);
     expect(a.stats().packets["icmp.echo-replies-in"]).toBe(1);
   });
@@ -72,7 +73,7 @@ describe("ICMP", () => {
     while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
     pkt[10] = (~sum >>> 8) & 0xff;
     pkt[11] = ~sum & 0xff;
-    b.receive(pkt, 0);
+    b.receive(pkt, EPOCH);
     const out = parsed(b.takeOutput());
     const msg = parseIcmp(out[0]!.payload);
     expect(msg.ok && msg.value.type === "dest-unreachable" && msg.value.code).toBe(2);
@@ -84,7 +85,7 @@ describe("UDP to a closed port", () => {
   test("ICMP port unreachable quoting the original IP header + 8 bytes (RFC 1122 §3.2.2.1)", () => {
     const b = host("b");
     const original = buildUdpPacket(A, B, { srcPort: 5555, dstPort: 53, payload: bytes(100) });
-    b.receive(original, 0);
+    b.receive(original, EPOCH);
     const out = parsed(b.takeOutput());
     expect(out.length).toBe(1);
     expect(out[0]!.header.dst).toBe(A);
@@ -99,15 +100,21 @@ describe("UDP to a closed port", () => {
     const b = host("b");
     b.receive(
       buildUdpPacket(A, ip("255.255.255.255"), { srcPort: 1, dstPort: 53, payload: bytes(4) }),
-      0,
+      EPOCH,
     );
-    b.receive(buildUdpPacket(ip("0.0.0.0"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }), 0);
+    b.receive(
+      buildUdpPacket(ip("0.0.0.0"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }),
+      EPOCH,
+    );
     b.receive(
       buildUdpPacket(ip("224.0.0.1"), B, { srcPort: 1, dstPort: 53, payload: bytes(4) }),
-      0,
+      EPOCH,
     );
     // An ICMP error to us: counted, never answered.
-    b.receive(buildIcmpPacket(A, B, { type: "dest-unreachable", code: 3, original: bytes(28) }), 0);
+    b.receive(
+      buildIcmpPacket(A, B, { type: "dest-unreachable", code: 3, original: bytes(28) }),
+      EPOCH,
+    );
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops["udp.no-socket"]).toBe(2);
     // A multicast source is not a host at all: discarded at the IP layer (RFC 1122 §3.2.1.3).
@@ -119,7 +126,7 @@ describe("UDP to a closed port", () => {
 describe("TCP to a closed port (RFC 9293 §3.10.7.1)", () => {
   function reply(seg: Parameters<typeof tcpSegment>[0]) {
     const b = host("b");
-    b.receive(buildTcpPacket(A, B, tcpSegment(seg)), 0);
+    b.receive(buildTcpPacket(A, B, tcpSegment(seg)), EPOCH);
     const out = parsed(b.takeOutput());
     return { b, out };
   }
@@ -170,9 +177,9 @@ describe("TCP demux and ports", () => {
     const b = host("b");
     const listener = b.listen(80, 8);
     if (typeof listener === "string") throw new Error(listener);
-    const c1 = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    const c2 = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const c1 = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    const c2 = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     expect(c1.state).toBe(State.Established);
     expect(c2.state).toBe(State.Established);
     const s1 = listener.accept()!;
@@ -180,37 +187,37 @@ describe("TCP demux and ports", () => {
     expect(new Set([s1.remote.port, s2.remote.port])).toEqual(
       new Set([c1.local.port, c2.local.port]),
     );
-    c1.send(bytes(300, 1), 1);
-    c2.send(bytes(500, 2), 1);
-    pump(a, b, 1);
+    c1.send(bytes(300, 1), instant(1));
+    c2.send(bytes(500, 2), instant(1));
+    pump(a, b, instant(1));
     const bySrc = new Map([
       [s1.remote.port, s1],
       [s2.remote.port, s2],
     ]);
-    expect(bySrc.get(c1.local.port)!.recv(10_000, 2)).toEqual(bytes(300, 1));
-    expect(bySrc.get(c2.local.port)!.recv(10_000, 2)).toEqual(bytes(500, 2));
+    expect(bySrc.get(c1.local.port)!.recv(10_000, instant(2))).toEqual(bytes(300, 1));
+    expect(bySrc.get(c2.local.port)!.recv(10_000, instant(2))).toEqual(bytes(500, 2));
     expect(b.connections().length).toBe(2);
   });
 
   test("ephemeral ports: sequential from 49152, skipping 4-tuples in use and listeners, wrapping at 65535", () => {
     const a = host("a", { ephemeralStart: 65534 });
     a.listen(65535, 1);
-    const p1 = (a.connect({ addr: B, port: 80 }, 0) as Tcb).local.port;
-    const p2 = (a.connect({ addr: B, port: 80 }, 0) as Tcb).local.port;
+    const p1 = (a.connect({ addr: B, port: 80 }, EPOCH) as Tcb).local.port;
+    const p2 = (a.connect({ addr: B, port: 80 }, EPOCH) as Tcb).local.port;
     expect([p1, p2]).toEqual([65534, 49152]);
     // An explicit port already used with the same remote is refused; with another remote it is fine.
-    expect(a.connect({ addr: B, port: 80 }, 0, { localPort: 49152 })).toBe("EADDRINUSE");
-    expect(typeof a.connect({ addr: B, port: 81 }, 0, { localPort: 49152 })).toBe("object");
+    expect(a.connect({ addr: B, port: 80 }, EPOCH, { localPort: 49152 })).toBe("EADDRINUSE");
+    expect(typeof a.connect({ addr: B, port: 81 }, EPOCH, { localPort: 49152 })).toBe("object");
     const b = host("b");
-    const q = [0, 1, 2].map(() => (b.connect({ addr: A, port: 22 }, 0) as Tcb).local.port);
+    const q = [0, 1, 2].map(() => (b.connect({ addr: A, port: 22 }, EPOCH) as Tcb).local.port);
     expect(q).toEqual([49152, 49153, 49154]);
   });
 
   test("bad arguments return errors, never throw", () => {
     const a = host("a");
-    expect(a.connect({ addr: B, port: 0 }, 0)).toBe("EINVAL");
-    expect(a.connect({ addr: B, port: 70000 }, 0)).toBe("EINVAL");
-    expect(a.connect({ addr: ip("255.255.255.255"), port: 80 }, 0)).toBe("EADDRNOTAVAIL");
+    expect(a.connect({ addr: B, port: 0 }, EPOCH)).toBe("EINVAL");
+    expect(a.connect({ addr: B, port: 70000 }, EPOCH)).toBe("EINVAL");
+    expect(a.connect({ addr: ip("255.255.255.255"), port: 80 }, EPOCH)).toBe("EADDRNOTAVAIL");
     expect(a.listen(0, 1)).toBe("EINVAL");
     expect(typeof a.listen(80, 1)).toBe("object");
     expect(a.listen(80, 1)).toBe("EADDRINUSE");
@@ -221,19 +228,19 @@ describe("TCP demux and ports", () => {
     const a = host("a");
     const b = host("b");
     const listener = b.listen(80, 1) as Exclude<ReturnType<typeof b.listen>, string>;
-    const c = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const c = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     const s = listener.accept()!;
-    c.close(1);
-    pump(a, b, 1);
-    s.close(2);
-    pump(a, b, 2);
+    c.close(instant(1));
+    pump(a, b, instant(1));
+    s.close(instant(2));
+    pump(a, b, instant(2));
     expect(s.state).toBe(State.Closed);
     expect(b.connections()).toEqual([]);
     expect(c.state).toBe(State.TimeWait);
     expect(a.connections()).toEqual([c]);
     const at = a.pollAt()!;
-    expect(at).toBe(2 + 2 * a.tcpSettings.msl);
+    expect(at).toBe(instant(2 + 2 * a.tcpSettings.msl));
     a.poll(at);
     expect(c.state).toBe(State.Closed);
     expect(a.connections()).toEqual([]);
@@ -242,7 +249,7 @@ describe("TCP demux and ports", () => {
   test("MSS is derived from the MTU and announced on the SYN", () => {
     const a = host("a", { mtu: 576 });
     expect(a.tcpSettings.mss).toBe(536);
-    a.connect({ addr: B, port: 80 }, 0);
+    a.connect({ addr: B, port: 80 }, EPOCH);
     const [ipPkt] = parsed(a.takeOutput());
     const syn = parseTcp(ipPkt!.payload, A, B);
     if (!syn.ok) throw new Error(syn.drop);

@@ -4,6 +4,7 @@
  * options, and the challenge-ACK side channel replayed at the host.
  */
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, later, ms } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -24,7 +25,7 @@ const C = ip("10.0.0.3");
 function pingId(b: Host, from: number, seq: number, now: number): number {
   b.receive(
     buildIcmpPacket(from, B, { type: "echo-request", id: 7, seq, data: new Uint8Array(8) }),
-    now,
+    instant(now),
   );
   const reply = b.takeOutput()[0];
   if (reply === undefined) throw new Error("no echo reply");
@@ -65,14 +66,14 @@ describe("ICMP errors are rate-limited (RFC 1812 §4.3.2.8, RFC 1122 §3.2.2)", 
     const b = host("b", { icmpErrors: { perSecond: 100, burst: 20 } });
     const probe = (port: number) =>
       buildUdpPacket(A, B, { srcPort: 40000, dstPort: port, payload: new Uint8Array(0) });
-    for (let port = 1; port <= 1024; port++) b.receive(probe(port), 0);
+    for (let port = 1; port <= 1024; port++) b.receive(probe(port), EPOCH);
     expect(b.takeOutput()).toHaveLength(20);
     expect(b.stats().packets["icmp.errors-rate-limited"]).toBe(1004);
     // Half a second later the bucket holds 50 tokens, capped at the burst: 20.
-    for (let port = 1; port <= 1024; port++) b.receive(probe(port), 500);
+    for (let port = 1; port <= 1024; port++) b.receive(probe(port), instant(500));
     expect(b.takeOutput()).toHaveLength(20);
     // 10 ms later: one token.
-    for (let port = 1; port <= 10; port++) b.receive(probe(port), 510);
+    for (let port = 1; port <= 10; port++) b.receive(probe(port), instant(510));
     expect(b.takeOutput()).toHaveLength(1);
     expect(b.stats().drops["udp.no-socket"]).toBe(2058); // every probe still counted as input
   });
@@ -82,7 +83,7 @@ describe("ICMP errors are rate-limited (RFC 1812 §4.3.2.8, RFC 1122 §3.2.2)", 
     for (let port = 1; port <= 1024; port++) {
       b.receive(
         buildUdpPacket(A, B, { srcPort: 4000, dstPort: port, payload: new Uint8Array(0) }),
-        0,
+        EPOCH,
       );
     }
     expect(b.takeOutput()).toHaveLength(50);
@@ -94,12 +95,12 @@ describe("port 0, malformed IP options, malformed TCP options", () => {
     const b = host("b");
     b.listen(80, 4);
     const syn = tcpSegment({ srcPort: 0, dstPort: 80, seq: 100, flags: Flag.SYN, window: 65535 });
-    b.receive(buildTcpPacket(A, B, syn), 0);
+    b.receive(buildTcpPacket(A, B, syn), EPOCH);
     expect(b.takeOutput()).toEqual([]);
     expect(b.connections()).toHaveLength(0);
     expect(b.stats().drops["tcp.bad-port"]).toBe(1);
     // To port 0: no reset either.
-    b.receive(buildTcpPacket(A, B, { ...syn, srcPort: 1234, dstPort: 0 }), 0);
+    b.receive(buildTcpPacket(A, B, { ...syn, srcPort: 1234, dstPort: 0 }), EPOCH);
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops["tcp.bad-port"]).toBe(2);
   });
@@ -118,7 +119,7 @@ describe("port 0, malformed IP options, malformed TCP options", () => {
         { type: "echo-request", id: 1, seq: 1, data: new Uint8Array(4) },
         { options: new Uint8Array(options) },
       );
-      b.receive(pkt, 0);
+      b.receive(pkt, EPOCH);
     }
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops["ip.bad-ip-option"]).toBe(3);
@@ -130,7 +131,7 @@ describe("port 0, malformed IP options, malformed TCP options", () => {
         { type: "echo-request", id: 1, seq: 2, data: new Uint8Array(4) },
         { options: new Uint8Array([1, 1, 1, 0]) },
       ),
-      0,
+      EPOCH,
     );
     expect(b.takeOutput()).toHaveLength(1);
   });
@@ -157,22 +158,22 @@ describe("port 0, malformed IP options, malformed TCP options", () => {
     const a = host("a");
     const b = host("b", badOptionLength === undefined ? {} : { tcp: { badOptionLength } });
     b.listen(80, 4);
-    const client = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const client = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     const server = b.connections()[0] as Tcb;
     return { b, client, server };
   }
 
   test("a TCP option with a bad length is skipped and the segment processed, as Linux and FreeBSD do", () => {
     const { b, client, server } = openPair();
-    b.receive(badOptionData(server, client), 10);
+    b.receive(badOptionData(server, client), instant(10));
     expect(server.recvAvailable).toBe(5);
     expect(b.stats().packets["tcp.bad-option-skipped"]).toBe(1);
   });
 
   test("with badOptionLength 'drop' the whole segment is dropped and counted", () => {
     const { b, client, server } = openPair("drop");
-    b.receive(badOptionData(server, client), 10);
+    b.receive(badOptionData(server, client), instant(10));
     expect(server.recvAvailable).toBe(0);
     expect(b.stats().drops["tcp.bad-option-length"]).toBe(1);
   });
@@ -189,9 +190,9 @@ describe("the challenge-ACK side channel (CVE-2016-5696), replayed at the host",
     const a = host("a");
     const b = host("b", { tcp: { challengeAckLimit: 10 } });
     b.listen(80, 4);
-    const victim = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    const attacker = a.connect({ addr: B, port: 80 }, 0) as Tcb;
-    pump(a, b, 0);
+    const victim = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    const attacker = a.connect({ addr: B, port: 80 }, EPOCH) as Tcb;
+    pump(a, b, EPOCH);
     const server = (t: Tcb) => b.connections().find((s) => s.remote.port === t.local.port) as Tcb;
     const rst = (t: Tcb, seq: number) =>
       buildTcpPacket(
@@ -203,10 +204,11 @@ describe("the challenge-ACK side channel (CVE-2016-5696), replayed at the host",
     for (let second = 1; second <= 10; second++) {
       const now = second * 1000;
       const v = server(victim);
-      b.receive(rst(victim, hit ? v.rcvNxt + 1000 : v.rcvNxt + 10_000_000), now);
+      b.receive(rst(victim, hit ? v.rcvNxt + 1000 : v.rcvNxt + 10_000_000), instant(now));
       b.takeOutput();
       const s = server(attacker);
-      for (let i = 0; i < 20; i++) b.receive(rst(attacker, s.rcvNxt + 100 + i), now + 1);
+      for (let i = 0; i < 20; i++)
+        b.receive(rst(attacker, s.rcvNxt + 100 + i), later(instant(now), ms(1)));
       counts.push(tcpOut(b.takeOutput()).filter((t) => t.dstPort === attacker.local.port).length);
     }
     return counts;

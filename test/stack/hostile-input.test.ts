@@ -20,14 +20,15 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { emitIpv4, IpProto } from "../../src/wire/ipv4.ts";
 import { buildTcpPacket, tcpSegment } from "../../src/wire/packet.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { fcParams } from "../wire/prop.ts";
-import { A, B, host } from "./util.ts";
 import { actionArb, LISTEN_PORT, Run, tcpOf } from "./hostile-input.ts";
+import { A, B, host } from "./util.ts";
 
 const SCALE = Math.max(1, Number(process.env.HOSTILE_RUNS ?? 1));
 const runs = (n: number) => ({ ...fcParams(Math.round(n * SCALE)), includeErrorInReport: true });
@@ -77,8 +78,8 @@ describe("hostile-input findings, as explicit packets", () => {
       emitIpv4({ ...repr, fragmentOffset: 8, moreFragments: more }, len, pkt);
       return pkt;
     };
-    b.receive(frag(8, true), 0); // held, waiting for offset 0
-    b.receive(frag(12, false), 0); // same offset, other length: the datagram is discarded
+    b.receive(frag(8, true), EPOCH); // held, waiting for offset 0
+    b.receive(frag(12, false), EPOCH); // same offset, other length: the datagram is discarded
     expect(b.stats().packets["ip.in"]).toBe(2);
     expect(b.stats().drops).toEqual({ "ip.fragment-overlap": 2 });
     expect(b.reassemblyUsage()).toEqual({ datagrams: 1, bytes: 0 }); // dead until its timer
@@ -100,7 +101,7 @@ describe("hostile-input findings, as explicit packets", () => {
           flags,
           window: 65535,
         });
-        b.receive(buildTcpPacket(src, B, seg), 0);
+        b.receive(buildTcpPacket(src, B, seg), EPOCH);
       }
     }
     expect(b.takeOutput()).toEqual([]);
@@ -118,7 +119,7 @@ describe("hostile-input findings, as explicit packets", () => {
       flags: Flag.SYN,
       window: 65535,
     });
-    b.receive(buildTcpPacket(B, B, seg), 0);
+    b.receive(buildTcpPacket(B, B, seg), EPOCH);
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops).toEqual({ "ip.bad-source": 1 });
   });
@@ -127,26 +128,26 @@ describe("hostile-input findings, as explicit packets", () => {
     const b = host("b");
     const l = b.listen(LISTEN_PORT, 2); // backlog 2, half-open limit 2
     if (typeof l === "string") throw new Error(l);
-    b.receive(synFrom(1), 0);
-    b.receive(synFrom(1, Flag.ACK, 5001), 0); // host b's ISS is 5000
-    b.receive(synFrom(2), 0);
-    b.receive(synFrom(3), 0); // two half-open, one completed
-    b.receive(synFrom(2, Flag.ACK, 5001), 0);
+    b.receive(synFrom(1), EPOCH);
+    b.receive(synFrom(1, Flag.ACK, 5001), EPOCH); // host b's ISS is 5000
+    b.receive(synFrom(2), EPOCH);
+    b.receive(synFrom(3), EPOCH); // two half-open, one completed
+    b.receive(synFrom(2, Flag.ACK, 5001), EPOCH);
     expect(l.acceptQueue.length).toBe(2);
     b.takeOutput();
     // The third completion finds the queue full: dropped, still SYN-RECEIVED.
-    b.receive(synFrom(3, Flag.ACK, 5001), 0);
+    b.receive(synFrom(3, Flag.ACK, 5001), EPOCH);
     expect(l.acceptQueue.length).toBe(2);
     expect(l.acceptOverflows).toBe(1);
     expect([...l.halfOpen].map((t) => t.state)).toEqual([State.SynReceived]);
     expect(b.takeOutput()).toEqual([]);
     // The application accepts one; our SYN-ACK's timer brings the peer's ACK again.
     expect(l.accept()?.remote.port).toBe(1001);
-    b.poll(1000);
+    b.poll(instant(1000));
     const [synAck] = b.takeOutput().map(tcpOf);
     expect(synAck?.flags).toBe(Flag.SYN | Flag.ACK);
     expect(synAck?.dstPort).toBe(1003);
-    b.receive(synFrom(3, Flag.ACK, 5001), 1010);
+    b.receive(synFrom(3, Flag.ACK, 5001), instant(1010));
     expect(l.acceptQueue.map((t) => t.remote.port)).toEqual([1002, 1003]);
     // Every packet accounted for: 7 in, all delivered to the listener or a connection.
     expect(b.stats().packets["tcp.delivered"]).toBe(7);

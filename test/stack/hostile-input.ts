@@ -6,12 +6,12 @@
  * scripts/fuzz.ts runs it for a soak of any length.
  */
 import fc from "fast-check";
-import type { Millis } from "../../src/clock/clock.ts";
+import { EPOCH, type Instant, later, max, ms } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
@@ -40,9 +40,9 @@ interface World {
   readonly listener: Listener;
   readonly udp: UdpSocket;
   /** B's end of the connection A opened before the run. */
-  readonly conn: Tcb;
+  readonly conn: TcbView;
   readonly connPort: number;
-  now: Millis;
+  now: Instant;
   udpRead: number;
   readonly log: string[];
   /** How many connections the host held before the hostile packets. */
@@ -61,9 +61,9 @@ function makeWorld(): World {
   if (typeof listener === "string") throw new Error(listener);
   const udp = b.udpBind(UDP_PORT);
   if (typeof udp === "string") throw new Error(udp);
-  const client = a.connect({ addr: B, port: LISTEN_PORT }, 0);
+  const client = a.connect({ addr: B, port: LISTEN_PORT }, EPOCH);
   if (typeof client === "string") throw new Error(client);
-  pump(a, b, 0);
+  pump(a, b, EPOCH);
   const conn = listener.accept();
   if (conn === undefined || conn.state !== State.Established) throw new Error("no connection");
   return {
@@ -72,7 +72,7 @@ function makeWorld(): World {
     udp,
     conn,
     connPort: client.local.port,
-    now: 0,
+    now: EPOCH,
     udpRead: 0,
     log: [],
     baseConnections: b.connections().length,
@@ -671,7 +671,7 @@ export class Run {
         this.flood(a);
         return;
       case "time":
-        this.advance(w.now + a.dt);
+        this.advance(later(w.now, ms(a.dt)));
         return;
       case "accept": {
         const t = w.listener.accept();
@@ -734,18 +734,18 @@ export class Run {
     for (const ack of acks) this.receive(ack);
   }
 
-  advance(to: Millis): void {
+  advance(to: Instant): void {
     const w = this.w;
     for (let i = 0; ; i++) {
       const at = w.b.pollAt();
       if (at === undefined || at > to) break;
       if (i > 10_000) this.fail(`timer livelock at ${at}`);
-      w.now = Math.max(w.now, at);
+      w.now = max(w.now, at);
       w.log.push(`t=${w.now} poll`);
       w.b.poll(w.now);
       this.afterStep(undefined);
     }
-    w.now = Math.max(w.now, to);
+    w.now = max(w.now, to);
   }
 
   /**
@@ -757,7 +757,7 @@ export class Run {
    */
   finish(): void {
     const w = this.w;
-    this.advance(w.now + 31_000);
+    this.advance(later(w.now, ms(31_000)));
     this.readUdp();
     const { packets, drops } = w.b.stats();
     const p = (k: string) => packets[k] ?? 0;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { emitIpv4, IpProto } from "../../src/wire/ipv4.ts";
@@ -29,7 +30,7 @@ describe("IPv4 input validation", () => {
 
   test("a valid datagram reaches the bound socket", () => {
     const { b, sock } = boundB();
-    b.receive(good(), 0);
+    b.receive(good(), EPOCH);
     expect(sock.recvFrom()?.data).toEqual(bytes(20));
     expect(b.stats().drops).toEqual({});
   });
@@ -45,7 +46,7 @@ describe("IPv4 input validation", () => {
   for (const [name, mangle, key] of cases) {
     test(`${name} → dropped as ${key}`, () => {
       const { b, sock } = boundB();
-      b.receive(mangle(good()), 0);
+      b.receive(mangle(good()), EPOCH);
       expect(sock.queued).toBe(0);
       expect(b.stats().drops).toEqual({ [key]: 1 });
       expect(b.takeOutput()).toEqual([]);
@@ -54,7 +55,10 @@ describe("IPv4 input validation", () => {
 
   test("another destination → not-for-us, no reply", () => {
     const { b, sock } = boundB();
-    b.receive(buildUdpPacket(A, ip("10.0.0.3"), { srcPort: 1, dstPort: 9, payload: bytes(4) }), 0);
+    b.receive(
+      buildUdpPacket(A, ip("10.0.0.3"), { srcPort: 1, dstPort: 9, payload: bytes(4) }),
+      EPOCH,
+    );
     expect(sock.queued).toBe(0);
     expect(b.stats().drops).toEqual({ "ip.not-for-us": 1 });
     expect(b.takeOutput()).toEqual([]);
@@ -64,7 +68,7 @@ describe("IPv4 input validation", () => {
     const { b, sock } = boundB();
     b.receive(
       buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(4) }, { checksum: "bad" }),
-      0,
+      EPOCH,
     );
     expect(sock.queued).toBe(0);
     expect(b.stats().drops).toEqual({ "udp.bad-checksum": 1 });
@@ -74,7 +78,7 @@ describe("IPv4 input validation", () => {
     const b = host("b");
     const sock = b.udpBind(9, 100) as UdpSocket;
     for (let i = 0; i < 4; i++) {
-      b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(40, i) }), 0);
+      b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(40, i) }), EPOCH);
     }
     expect(sock.queued).toBe(2);
     expect(b.stats().drops).toEqual({ "udp.queue-full": 2 });
@@ -88,7 +92,7 @@ describe("UDP queue bounded in datagrams as well as bytes", () => {
     const b = host("b", { udpQueueDatagrams: 50 });
     const sock = b.udpBind(9) as UdpSocket;
     for (let i = 0; i < 1000; i++) {
-      b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(1, i) }), 0);
+      b.receive(buildUdpPacket(A, B, { srcPort: 1, dstPort: 9, payload: bytes(1, i) }), EPOCH);
     }
     expect(sock.queued).toBe(50);
     expect(sock.queuedBytes).toBe(50);
@@ -105,7 +109,7 @@ describe("IPv4 fragment reassembly", () => {
   function deliver(order: number[], extra: (fs: Uint8Array[]) => Uint8Array[] = (f) => f) {
     const { b, sock } = boundB();
     const fs = extra(frags());
-    for (const i of order) b.receive(fs[i]!, 10);
+    for (const i of order) b.receive(fs[i]!, instant(10));
     return { b, sock };
   }
 
@@ -138,33 +142,33 @@ describe("IPv4 fragment reassembly", () => {
       udp.map((x) => x ^ 0xff),
       [1472, 2960],
     )[1]!;
-    b.receive(fs[0]!, 0);
-    b.receive(evil, 0);
-    b.receive(fs[1]!, 0);
-    b.receive(fs[2]!, 0);
+    b.receive(fs[0]!, EPOCH);
+    b.receive(evil, EPOCH);
+    b.receive(fs[1]!, EPOCH);
+    b.receive(fs[2]!, EPOCH);
     expect(sock.queued).toBe(0);
     // Every fragment counted once: the first one (held, discarded with the
     // datagram), the forged one, and the two that arrive for a dead datagram.
     expect(b.stats().drops["ip.fragment-overlap"]).toBe(4);
     // The datagram is dead until its timer runs out; then the id may be used again.
-    b.poll(30_000);
-    for (const f of frags()) b.receive(f, 30_001);
+    b.poll(instant(30_000));
+    for (const f of frags()) b.receive(f, instant(30_001));
     expect(sock.recvFrom()?.data).toEqual(data);
   });
 
   test("missing piece: pollAt is 30 s after the first fragment, then fragment-timeout", () => {
     const { b, sock } = boundB();
     const fs = frags();
-    b.receive(fs[0]!, 1000);
-    b.receive(fs[2]!, 5000);
-    expect(b.pollAt()).toBe(31_000);
-    b.poll(30_999);
+    b.receive(fs[0]!, instant(1000));
+    b.receive(fs[2]!, instant(5000));
+    expect(b.pollAt()).toBe(instant(31_000));
+    b.poll(instant(30_999));
     expect(b.stats().drops["ip.fragment-timeout"]).toBeUndefined();
-    b.poll(31_000);
+    b.poll(instant(31_000));
     expect(b.stats().drops["ip.fragment-timeout"]).toBe(2);
     expect(b.reassemblyUsage()).toEqual({ datagrams: 0, bytes: 0 });
     expect(b.pollAt()).toBeUndefined();
-    b.receive(fs[1]!, 31_001); // the late piece starts a new, incomplete datagram
+    b.receive(fs[1]!, instant(31_001)); // the late piece starts a new, incomplete datagram
     expect(sock.queued).toBe(0);
   });
 
@@ -174,13 +178,14 @@ describe("IPv4 fragment reassembly", () => {
     // Ten datagrams, each missing its last fragment.
     for (let id = 0; id < 10; id++) {
       const fs = fragments({ ...repr, identification: id }, udp, [1480, 2960]);
-      b.receive(fs[0]!, id);
+      b.receive(fs[0]!, instant(id));
       expect(b.reassemblyUsage().bytes).toBeLessThanOrEqual(4000);
       expect(b.reassemblyUsage().datagrams).toBeLessThanOrEqual(3);
     }
     expect(b.stats().drops["ip.fragment-memory"]).toBeGreaterThanOrEqual(7);
     // Fresh traffic still gets through.
-    for (const f of fragments({ ...repr, identification: 99 }, udp, [1480, 2960])) b.receive(f, 20);
+    for (const f of fragments({ ...repr, identification: 99 }, udp, [1480, 2960]))
+      b.receive(f, instant(20));
     expect(sock.recvFrom()?.data).toEqual(data);
   });
 
@@ -190,7 +195,7 @@ describe("IPv4 fragment reassembly", () => {
     const pkt = new Uint8Array(20 + piece.length);
     emitIpv4({ ...repr, moreFragments: true }, piece.length, pkt);
     pkt.set(piece, 20);
-    b.receive(pkt, 0);
+    b.receive(pkt, EPOCH);
     expect(sock.queued).toBe(0);
     expect(b.stats().drops["ip.fragment-bad"]).toBe(1);
   });

@@ -5,10 +5,11 @@
  * and acknowledged at once; checksums the link vouches for not verified.
  */
 import { describe, expect, test } from "bun:test";
+import { instant } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { BULK_BUFFERS, type TcpSettings } from "../../src/tcp/settings.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { parseIpv4 } from "../../src/wire/ipv4.ts";
 import { type Offload, softwareSegments } from "../../src/wire/offload.ts";
 import { parseTcp } from "../../src/wire/tcp.ts";
@@ -34,16 +35,16 @@ function drain(h: Host): Sent[] {
 function pair(
   offload: boolean,
   tcp: Partial<TcpSettings> = TCP,
-): { a: Host; b: Host; server: Tcb; client: Tcb } {
+): { a: Host; b: Host; server: TcbView; client: TcbView } {
   const a = host("a", { tcp });
   const b = host("b", { tcp, ...(offload ? { offload: OFFLOAD } : {}) });
   const listener = b.listen(80, 1) as Listener;
-  const client = a.connect({ addr: B, port: 80 }, 0) as Tcb;
+  const client = a.connect({ addr: B, port: 80 }, instant(0)) as TcbView;
   for (let i = 0; i < 4; i++) {
-    for (const p of a.takeOutput()) b.receive(p, 0);
-    for (const p of b.takeOutput()) a.receive(p, 0);
+    for (const p of a.takeOutput()) b.receive(p, instant(0));
+    for (const p of b.takeOutput()) a.receive(p, instant(0));
   }
-  const server = listener.accept() as Tcb;
+  const server = listener.accept() as TcbView;
   expect(server).toBeDefined();
   return { a, b, server, client };
 }
@@ -56,7 +57,7 @@ function pair(
  */
 function transfer(offload: boolean, data: Uint8Array) {
   const { a, b, server, client } = pair(offload);
-  server.send(data, 1);
+  server.send(data, instant(1));
   const received: Uint8Array[] = [];
   let supers = 0;
   for (let round = 0; round < 200; round++) {
@@ -67,12 +68,12 @@ function transfer(offload: boolean, data: Uint8Array) {
       if (o !== undefined && o.gsoSize > 0) supers++;
       for (const seg of softwareSegments(packet, o)) {
         received.push(seg);
-        a.receive(seg, 1);
+        a.receive(seg, instant(1));
       }
     }
-    for (const p of acks) b.receive(p, 1);
+    for (const p of acks) b.receive(p, instant(1));
   }
-  return { received, supers, got: client.recv(data.length, 1) };
+  return { received, supers, got: client.recv(data.length, instant(1)) };
 }
 
 describe("host with offloads: output", () => {
@@ -92,7 +93,7 @@ describe("host with offloads: output", () => {
 
   test("a run ends at 64 KiB and takes a short last segment; each segment is in exactly one packet", () => {
     const { b, server } = pair(true, { ...TCP, nagle: false }); // the short one goes at once
-    server.send(bytes(50 * 1448 + 10, 5), 1); // 50 full segments and a short one
+    server.send(bytes(50 * 1448 + 10, 5), instant(1)); // 50 full segments and a short one
     const out = drain(b);
     const shapes = out.map(({ packet, offload }) => ({
       bytes: packet.length,
@@ -126,8 +127,8 @@ describe("host with offloads: output", () => {
     const a = host("a");
     const b = host("b", { offload: OFFLOAD });
     b.listen(80, 1);
-    a.connect({ addr: B, port: 80 }, 0);
-    for (const p of a.takeOutput()) b.receive(p, 0);
+    a.connect({ addr: B, port: 80 }, instant(0));
+    for (const p of a.takeOutput()) b.receive(p, instant(0));
     const [synAck, ...rest] = drain(b);
     expect(rest).toEqual([]);
     expect(synAck?.offload).toEqual({ checksum: "partial", gsoSize: 0 });
@@ -142,9 +143,9 @@ describe("host with offloads: output", () => {
 
 describe("host with offloads: input", () => {
   /** b's data to a as super-segments, not cut: what the kernel hands tcplab. */
-  function superSegments(n: number): { a: Host; client: Tcb; supers: Sent[]; end: number } {
+  function superSegments(n: number): { a: Host; client: TcbView; supers: Sent[]; end: number } {
     const { a, b, server, client } = pair(true);
-    server.send(bytes(n, 9), 1);
+    server.send(bytes(n, 9), instant(1));
     const supers = drain(b);
     const last = supers[supers.length - 1] as Sent;
     const segs = softwareSegments(last.packet, last.offload);
@@ -157,7 +158,7 @@ describe("host with offloads: input", () => {
     const { a, client, supers, end } = superSegments(40 * 1448);
     expect(supers.length).toBe(1);
     const { packet, offload } = supers[0] as Sent;
-    a.receive(packet, 2, offload);
+    a.receive(packet, instant(2), offload);
     const acks = a.takeOutput();
     expect(acks.length).toBe(1); // one ACK for the arrival, not one per 2 segments
     const t = parseTcp((acks[0] as Uint8Array).subarray(20), A, B);
@@ -165,7 +166,7 @@ describe("host with offloads: input", () => {
     expect(t.value.flags & Flag.ACK).toBe(Flag.ACK);
     expect(t.value.ack).toBe(end);
     expect(t.value.payload.length).toBe(0);
-    expect(client.recv(1 << 20, 2).length).toBe(40 * 1448);
+    expect(client.recv(1 << 20, instant(2)).length).toBe(40 * 1448);
     // Counted as the segments it stands for, plus one super-segment.
     const p = a.stats().packets;
     expect(p["tcp.gso-in"]).toBe(1);
@@ -176,7 +177,7 @@ describe("host with offloads: input", () => {
     const { a, supers, end } = superSegments(2 * 1448);
     const { packet, offload } = supers[0] as Sent;
     expect(offload?.gsoSize).toBe(1448);
-    a.receive(packet, 2, offload);
+    a.receive(packet, instant(2), offload);
     const acks = a.takeOutput();
     expect(acks.length).toBe(1);
     const t = parseTcp((acks[0] as Uint8Array).subarray(20), A, B);
@@ -184,14 +185,14 @@ describe("host with offloads: input", () => {
     // And a second one, after it: still at once (the first did not make 1448 look small).
     const { a: a2, supers: s2 } = superSegments(4 * 1448);
     expect(s2.length).toBe(1);
-    a2.receive((s2[0] as Sent).packet, 2, (s2[0] as Sent).offload);
+    a2.receive((s2[0] as Sent).packet, instant(2), (s2[0] as Sent).offload);
     expect(a2.takeOutput().length).toBe(1);
   });
 
   test("without the link's word, a partial checksum is a bad checksum", () => {
     const { a, supers } = superSegments(3 * 1448);
     const { packet } = supers[0] as Sent;
-    a.receive(packet, 2); // no Offload: verified, and the pseudo-header sum alone fails
+    a.receive(packet, instant(2)); // no Offload: verified, and the pseudo-header sum alone fails
     expect(a.stats().drops["tcp.bad-checksum"]).toBe(1);
     expect(a.takeOutput()).toEqual([]);
   });

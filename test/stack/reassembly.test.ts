@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { Reassembler } from "../../src/stack/reassembly.ts";
 
 test("property: any 8-aligned cutting, any order, any exact duplicates → the original bytes, once", () => {
@@ -40,7 +41,7 @@ test("property: any 8-aligned cutting, any order, any exact duplicates → the o
               header: "h",
             },
             20,
-            0,
+            EPOCH,
           );
           if (res.kind === "complete") completed.push(res.payload);
           if (res.kind === "drop") expect(res.reason).toBe("fragment-duplicate");
@@ -70,14 +71,14 @@ test("a second, different last fragment poisons the datagram", () => {
         header: null,
       },
       20,
-      0,
+      EPOCH,
     );
   expect(frag(0, 16, true).kind).toBe("pending");
   expect(frag(24, 8, false).kind).toBe("pending");
   expect(frag(16, 24, false)).toEqual({ kind: "drop", reason: "fragment-overlap" });
   expect(frag(0, 16, true)).toEqual({ kind: "drop", reason: "fragment-overlap" });
   expect(r.bytesHeld).toBe(0);
-  r.expire(30_000);
+  r.expire(instant(30_000));
   expect(r.datagramsHeld).toBe(0);
 });
 
@@ -95,7 +96,7 @@ test("past 65535 bytes is a bad fragment", () => {
       header: null,
     },
     20,
-    0,
+    EPOCH,
   );
   expect(res).toEqual({ kind: "drop", reason: "fragment-bad" });
 });

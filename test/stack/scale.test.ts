@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import fc from "fast-check";
+import { type Instant, instant, ms } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
 import { B, bytes, connected, pump } from "./util.ts";
@@ -31,14 +32,14 @@ describe("per-packet work does not grow with idle connections", () => {
     const visitsWith = (n: number): number => {
       const { a, b, clients } = connected(n);
       const one = clients[n >> 1] as Tcb;
-      one.send(bytes(100), 1);
+      one.send(bytes(100), instant(1));
       const packets = a.takeOutput();
       expect(packets.length).toBe(1);
       const visits = countVisits();
-      for (const p of packets) b.receive(p, 1);
+      for (const p of packets) b.receive(p, instant(1));
       b.takeOutput();
       b.pollAt();
-      b.poll(1);
+      b.poll(instant(1));
       b.takeOutput();
       const n1 = visits();
       for (const s of spies.splice(0)) s.mockRestore();
@@ -51,13 +52,13 @@ describe("per-packet work does not grow with idle connections", () => {
   });
 
   test("a timer due on one connection among 2000 runs that one only", () => {
-    const { b, servers } = connected(2000, { keepAliveIdle: 60_000 });
+    const { b, servers } = connected(2000, { keepAliveIdle: ms(60_000) });
     // One connection with keep-alive: its probe is the only deadline.
     const one = servers[7] as Tcb;
-    one.setKeepAlive(true, 10);
-    expect(b.pollAt()).toBe(60_010);
+    one.setKeepAlive(true, instant(10));
+    expect(b.pollAt()).toBe(instant(60_010));
     const visits = countVisits();
-    b.poll(60_010);
+    b.poll(instant(60_010));
     const out = b.takeOutput();
     expect(out.length).toBe(1); // the probe
     expect(visits()).toBeLessThanOrEqual(4);
@@ -83,11 +84,11 @@ describe("per-packet work does not grow with idle connections", () => {
     });
     fc.assert(
       fc.property(fc.array(call, { minLength: 1, maxLength: 60 }), (calls) => {
-        const { a, b, clients, servers } = connected(6, { keepAliveIdle: 5_000 });
+        const { a, b, clients, servers } = connected(6, { keepAliveIdle: ms(5_000) });
         let now = 1;
         const check = () => {
           for (const h of [a, b]) {
-            let min: number | undefined;
+            let min: Instant | undefined;
             for (const t of h.connections()) {
               const at = t.pollAt();
               if (at !== undefined && (min === undefined || at < min)) min = at;
@@ -100,25 +101,25 @@ describe("per-packet work does not grow with idle connections", () => {
           const h = c.side ? a : b;
           switch (c.what) {
             case "send":
-              tcb.send(bytes(c.n), now);
+              tcb.send(bytes(c.n), instant(now));
               break;
             case "recv":
-              tcb.recv(c.n, now);
+              tcb.recv(c.n, instant(now));
               break;
             case "close":
-              tcb.close(now);
+              tcb.close(instant(now));
               break;
             case "abort":
-              tcb.abort(now);
+              tcb.abort(instant(now));
               break;
             case "keepalive":
-              tcb.setKeepAlive(c.n % 2 === 0, now);
+              tcb.setKeepAlive(c.n % 2 === 0, instant(now));
               break;
             case "nodelay":
-              tcb.setNoDelay(c.n % 2 === 0, now);
+              tcb.setNoDelay(c.n % 2 === 0, instant(now));
               break;
             case "deliver":
-              pump(a, b, now);
+              pump(a, b, instant(now));
               break;
             case "drop":
               h.takeOutput(); // lost on the wire
@@ -127,7 +128,7 @@ describe("per-packet work does not grow with idle connections", () => {
               now += c.n;
               for (const x of [a, b]) {
                 const at = x.pollAt();
-                if (at !== undefined && at <= now) x.poll(now);
+                if (at !== undefined && at <= now) x.poll(instant(now));
               }
               break;
             }
@@ -144,12 +145,12 @@ describe("per-packet work does not grow with idle connections", () => {
 describe("TIME-WAIT and half-open entries are lean and bounded", () => {
   test("TIME-WAIT past settings.timeWaitLimit ends the oldest early, counted", () => {
     const { a, b, clients, servers } = connected(8, { timeWaitLimit: 5 });
-    for (const t of clients) t.close(1);
-    pump(a, b, 1);
+    for (const t of clients) t.close(instant(1));
+    pump(a, b, instant(1));
     // The server side closes one by one: its peers enter TIME-WAIT in that order.
     for (const t of servers) {
-      t.close(2);
-      pump(a, b, 2);
+      t.close(instant(2));
+      pump(a, b, instant(2));
     }
     const inTimeWait = a.connections().filter((t) => t.state === State.TimeWait);
     expect(inTimeWait.length).toBe(5);
@@ -162,21 +163,21 @@ describe("TIME-WAIT and half-open entries are lean and bounded", () => {
   test("TIME-WAIT and SYN-RECEIVED with 1 MiB buffers hold no buffer", () => {
     const { a, b, clients } = connected(2, { rcvBuf: 1 << 20, sndBuf: 1 << 20 });
     const c = clients[0] as Tcb;
-    c.send(bytes(50_000), 1);
-    pump(a, b, 1);
+    c.send(bytes(50_000), instant(1));
+    pump(a, b, instant(1));
     for (const t of b.connections()) {
-      t.recv(1 << 20, 2);
-      t.close(2);
+      t.recv(1 << 20, instant(2));
+      t.close(instant(2));
     }
-    c.close(2);
-    pump(a, b, 2);
+    c.close(instant(2));
+    pump(a, b, instant(2));
     expect(c.state).toBe(State.TimeWait);
     expect(c.sendBuf.bytes.chunkCount + c.rcvQueue.chunkCount).toBe(0);
     // A SYN to a listener with no accept() yet: a half-open entry.
     b.listen(81, 4);
-    const half = a.connect({ addr: B, port: 81 }, 3);
+    const half = a.connect({ addr: B, port: 81 }, instant(3));
     if (typeof half === "string") throw new Error(half);
-    for (const p of a.takeOutput()) b.receive(p, 3);
+    for (const p of a.takeOutput()) b.receive(p, instant(3));
     const synRcvd = b.connections().find((t) => t.state === State.SynReceived) as Tcb;
     expect(synRcvd.sendBuf.bytes.chunkCount + synRcvd.rcvQueue.chunkCount).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { EPOCH } from "../../src/clock/time.ts";
 import { Listener } from "../../src/tcp/listener.ts";
 import { B, host } from "./util.ts";
 
@@ -8,8 +9,8 @@ test("takeOutput() never hands out its live queue: an empty result stays empty",
   expect(b.listen(80, 1)).toBeInstanceOf(Listener);
   const empty = b.takeOutput();
   expect(empty).toEqual([]);
-  a.connect({ addr: B, port: 80 }, 0);
-  for (const p of a.takeOutput()) b.receive(p, 0); // b queues its SYN-ACK
+  a.connect({ addr: B, port: 80 }, EPOCH);
+  for (const p of a.takeOutput()) b.receive(p, EPOCH); // b queues its SYN-ACK
   expect(empty).toEqual([]); // the array handed out earlier did not grow
   const synAck = b.takeOutput();
   expect(synAck.length).toBe(1);

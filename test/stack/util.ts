@@ -1,8 +1,9 @@
 import { expect } from "bun:test";
+import { EPOCH, type Instant } from "../../src/clock/time.ts";
 import { Host, type HostOptions } from "../../src/stack/host.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
-import type { Tcb } from "../../src/tcp/tcb.ts";
+import type { TcbView } from "../../src/tcp/view.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { emitIpv4, type Ipv4Repr, parseIpv4 } from "../../src/wire/ipv4.ts";
 
@@ -39,7 +40,7 @@ export function fragments(repr: Ipv4Repr, payload: Uint8Array, cuts: number[]): 
 }
 
 /** Exchanges packets between two hosts until neither has output (no loss, no delay). */
-export function pump(a: Host, b: Host, now: number, maxRounds = 1000): void {
+export function pump(a: Host, b: Host, now: Instant, maxRounds = 1000): void {
   for (let i = 0; i < maxRounds; i++) {
     const fromA = a.takeOutput();
     const fromB = b.takeOutput();
@@ -73,18 +74,18 @@ export function bytes(n: number, seed = 1): Uint8Array {
 export function connected(
   n: number,
   tcp: Partial<TcpSettings> = {},
-): { a: Host; b: Host; clients: Tcb[]; servers: Tcb[] } {
+): { a: Host; b: Host; clients: TcbView[]; servers: TcbView[] } {
   const a = host("a", { tcp });
   const b = host("b", { tcp });
   const listener = b.listen(80, n) as Listener;
-  const clients: Tcb[] = [];
+  const clients: TcbView[] = [];
   for (let i = 0; i < n; i++) {
-    const tcb = a.connect({ addr: B, port: 80 }, 0);
+    const tcb = a.connect({ addr: B, port: 80 }, EPOCH);
     if (typeof tcb === "string") throw new Error(tcb);
     clients.push(tcb);
   }
-  pump(a, b, 0);
-  const servers: Tcb[] = [];
+  pump(a, b, EPOCH);
+  const servers: TcbView[] = [];
   for (let t = listener.accept(); t !== undefined; t = listener.accept()) servers.push(t);
   expect(servers.length).toBe(n);
   return { a, b, clients, servers };

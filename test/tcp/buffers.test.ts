@@ -4,6 +4,7 @@
  * large window may arrive behind one hole and still be kept.
  */
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { defaultTcpSettings } from "../../src/tcp/settings.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
 import { opts, seg } from "./helpers.ts";
@@ -22,7 +23,7 @@ function scaled(rcvBuf: number, oooLimit?: number): Tcb {
         { kind: "wscale", shift: 7 },
       ],
     }),
-    0,
+    EPOCH,
   );
   tcb.takeOutput();
   return tcb;
@@ -32,7 +33,10 @@ function scaled(rcvBuf: number, oooLimit?: number): Tcb {
 function sendBehindHole(tcb: Tcb, total: number): void {
   for (let off = 1460; off < total; off += 1460) {
     const len = Math.min(1460, total - off);
-    tcb.input(seg({ flags: "A", seq: 5001 + off, ack: 1001, payload: new Uint8Array(len) }), 1);
+    tcb.input(
+      seg({ flags: "A", seq: 5001 + off, ack: 1001, payload: new Uint8Array(len) }),
+      instant(1),
+    );
   }
 }
 
@@ -49,7 +53,7 @@ describe("out-of-order bound and the receive buffer", () => {
     const total = 1460 * 700; // 1022000 bytes, within the window
     sendBehindHole(tcb, total);
     expect(tcb.reassembly.bytes).toBe(total - 1460);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(1460) }), 2);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(1460) }), instant(2));
     expect(tcb.recvAvailable).toBe(total);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { instant } from "../../src/clock/time.ts";
 import { ByteQueue } from "../../src/tcp/byte-queue.ts";
 import { BULK_BUFFERS } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
@@ -118,11 +119,11 @@ describe("lazy buffers in the Tcb", () => {
     expect(client.state).toBe(State.Established);
     expect(held(client) + held(server)).toBe(0);
     client.setNoDelay(true);
-    client.send(bytes(300_000), 1);
-    pump(a, b, 1);
+    client.send(bytes(300_000), instant(1));
+    pump(a, b, instant(1));
     expect(held(server)).toBeGreaterThan(0); // received, not read yet
-    expect(server.recv(1 << 20, 2).length).toBe(300_000);
-    pump(a, b, 2);
+    expect(server.recv(1 << 20, instant(2)).length).toBe(300_000);
+    pump(a, b, instant(2));
     expect(held(client) + held(server)).toBe(0);
   });
 });

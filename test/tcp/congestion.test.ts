@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { HyStartPlusPlus, initialWindow, Reno } from "../../src/tcp/congestion/index.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
@@ -26,7 +27,7 @@ function segs(i: number, j = i): string[] {
 
 /** An ACK from the peer. */
 function ack(tcb: Tcb, a: number, now: number, win = 65535, seq = 5001): void {
-  tcb.input(seg({ flags: "A", seq, ack: a, win }), now);
+  tcb.input(seg({ flags: "A", seq, ack: a, win }), instant(now));
 }
 
 function newReno(over: Partial<TcpSettings> = {}): Tcb {
@@ -39,7 +40,7 @@ describe("initial window (RFC 6928) and restart after idle (RFC 5681 §4.1)", ()
     expect(tcb.congestion.cwnd).toBe(14600);
     expect(tcb.congestion.ssthresh).toBe(Number.POSITIVE_INFINITY);
     expect(tcb.congestion.phase).toBe("slow-start");
-    tcb.send(new Uint8Array(40 * SMSS), 0);
+    tcb.send(new Uint8Array(40 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 9));
     expect(tcb.congestion.flightSize).toBe(14600);
   });
@@ -51,38 +52,38 @@ describe("initial window (RFC 6928) and restart after idle (RFC 5681 §4.1)", ()
     expect(initialWindow(1460, 1)).toBe(1460);
     // Over a real handshake: a peer without an MSS option means 536-byte segments.
     const tcb = synSent({ congestionControl: "newreno" });
-    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001 }), 0);
+    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001 }), EPOCH);
     expect(tcb.congestion.cwnd).toBe(5360);
   });
 
   test("the initialWindow setting: IW4", () => {
     const tcb = newReno({ initialWindow: 4 });
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 3));
   });
 
   test("our SYN was retransmitted: the initial window is one segment (RFC 5681 §3.1)", () => {
     const tcb = synSent({ congestionControl: "newreno" });
-    tcb.onTimer(1000); // the SYN again
+    tcb.onTimer(instant(1000)); // the SYN again
     tcb.takeOutput();
     tcb.input(
       seg({ flags: "SA", seq: 5000, ack: 1001, options: [{ kind: "mss", value: 1460 }] }),
-      1050,
+      instant(1050),
     );
     tcb.takeOutput();
     expect(tcb.congestion.cwnd).toBe(SMSS);
-    tcb.send(new Uint8Array(5 * SMSS), 1050);
+    tcb.send(new Uint8Array(5 * SMSS), instant(1050));
     expect(sent(tcb)).toEqual(segs(0));
   });
 
   test("idle longer than the RTO: cwnd restarts from the initial window", () => {
     for (const restart of [true, false]) {
       const tcb = newReno({ slowStartAfterIdle: restart });
-      tcb.send(new Uint8Array(10 * SMSS), 0);
+      tcb.send(new Uint8Array(10 * SMSS), EPOCH);
       tcb.takeOutput();
       ack(tcb, at(10), 50); // all acknowledged: 14600 + 2·SMSS
       expect(tcb.congestion.cwnd).toBe(17520);
-      tcb.send(new Uint8Array(30 * SMSS), 3000); // 2950 ms idle > RTO (1 s)
+      tcb.send(new Uint8Array(30 * SMSS), instant(3000)); // 2950 ms idle > RTO (1 s)
       expect(sent(tcb)).toEqual(restart ? segs(10, 19) : segs(10, 21));
     }
   });
@@ -91,7 +92,7 @@ describe("initial window (RFC 6928) and restart after idle (RFC 5681 §4.1)", ()
 describe("slow start and congestion avoidance (RFC 5681 §3.1, RFC 3465)", () => {
   test("slow start, ACK by ACK: cwnd grows by the bytes acknowledged, at most 2·SMSS per ACK", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(40 * SMSS), 0);
+    tcb.send(new Uint8Array(40 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 9));
     const cwnds: number[] = [tcb.congestion.cwnd];
     // One segment acknowledged: +1460, so two segments go (one replaces it, one is growth).
@@ -114,8 +115,8 @@ describe("slow start and congestion avoidance (RFC 5681 §3.1, RFC 3465)", () =>
   test("congestion avoidance: +1 SMSS once a whole cwnd of bytes is acknowledged (byte counting)", () => {
     const reno = new Reno(1000, 10_000);
     reno.start(1000, 20_000);
-    reno.onEnterRecovery(20_000, 0, true); // ssthresh = 10000, cwnd = 13000
-    reno.onExitRecovery(0); // cwnd = ssthresh
+    reno.onEnterRecovery(20_000, EPOCH, true); // ssthresh = 10000, cwnd = 13000
+    reno.onExitRecovery(EPOCH); // cwnd = ssthresh
     expect([reno.cwnd, reno.ssthresh, reno.phase]).toEqual([
       10_000,
       10_000,
@@ -123,7 +124,7 @@ describe("slow start and congestion avoidance (RFC 5681 §3.1, RFC 3465)", () =>
     ]);
     const seen: number[] = [];
     for (let i = 0; i < 21; i++) {
-      reno.onAck(1000, i, 100);
+      reno.onAck(1000, instant(i), ms(100));
       seen.push(reno.cwnd);
     }
     // 10 ACKs of 1000 bytes = one cwnd → 11000; then 11 more → 12000.
@@ -136,11 +137,11 @@ describe("slow start and congestion avoidance (RFC 5681 §3.1, RFC 3465)", () =>
   test("slow start stops at ssthresh; the rest of that ACK counts towards congestion avoidance", () => {
     const reno = new Reno(1000, 4000);
     reno.start(1000, 4000);
-    reno.onRto(12_000, 0, false); // ssthresh 6000, cwnd 1000 (loss)
-    reno.onExitRecovery(0);
-    reno.onAck(2000, 1); // 3000
-    reno.onAck(2000, 2); // 5000
-    reno.onAck(2000, 3); // 6000 (1000 to CA)
+    reno.onRto(12_000, EPOCH, false); // ssthresh 6000, cwnd 1000 (loss)
+    reno.onExitRecovery(EPOCH);
+    reno.onAck(2000, instant(1)); // 3000
+    reno.onAck(2000, instant(2)); // 5000
+    reno.onAck(2000, instant(3)); // 6000 (1000 to CA)
     expect([reno.cwnd, reno.phase]).toEqual([6000, "congestion-avoidance"]);
   });
 });
@@ -158,8 +159,8 @@ describe("HyStart++ (RFC 9406)", () => {
       const nxt = una + 8001; // SND.NXT when the round began
       for (let i = 0; i < 8; i++) {
         una += 1000;
-        hy.onAck(una, nxt, rtt);
-        reno.onAck(1000, now++, rtt);
+        hy.onAck(una, nxt, ms(rtt));
+        reno.onAck(1000, instant(now++), ms(rtt));
       }
     };
     round(50);
@@ -179,7 +180,7 @@ describe("HyStart++ (RFC 9406)", () => {
 describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, RFC 3042)", () => {
   test("limited transmit on duplicate ACKs 1 and 2; the third retransmits exactly SND.UNA's segment", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(40 * SMSS), 0);
+    tcb.send(new Uint8Array(40 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 9));
     // Segment 0 is lost; segments 1, 2, 3 each bring a duplicate ACK.
     ack(tcb, at(0), 50);
@@ -204,7 +205,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, R
 
   test("in recovery each further duplicate ACK inflates cwnd by SMSS; new data once cwnd − flight allows", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(40 * SMSS), 0);
+    tcb.send(new Uint8Array(40 * SMSS), EPOCH);
     tcb.takeOutput();
     for (let i = 0; i < 3; i++) ack(tcb, at(0), 50 + i);
     tcb.takeOutput();
@@ -226,7 +227,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, R
 
   test("NewReno partial ACK: the next hole is retransmitted at once and cwnd deflates", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 9));
     // Segments 0 and 4 are lost. 1, 2, 3 arrive: three duplicate ACKs.
     for (let i = 0; i < 3; i++) ack(tcb, at(0), 50 + i);
@@ -256,7 +257,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, R
 
   test("limited transmit can be switched off", () => {
     const tcb = newReno({ limitedTransmit: false });
-    tcb.send(new Uint8Array(40 * SMSS), 0);
+    tcb.send(new Uint8Array(40 * SMSS), EPOCH);
     tcb.takeOutput();
     ack(tcb, at(0), 50);
     ack(tcb, at(0), 51);
@@ -267,9 +268,9 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, R
 
   test("only RFC 5681 §2 duplicates count: not with data, a new window, or nothing outstanding", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
-    tcb.input(seg({ flags: "A", seq: 5001, ack: at(0), payload: "hello" }), 50); // carries data
+    tcb.input(seg({ flags: "A", seq: 5001, ack: at(0), payload: "hello" }), instant(50)); // carries data
     ack(tcb, at(0), 51, 60000, 5006); // the window changed
     expect(tcb.congestion.dupAcks).toBe(0);
     ack(tcb, at(0), 52, 60000, 5006); // same ack, same window: a duplicate
@@ -285,9 +286,9 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 NewReno, R
 describe("retransmission timeout (RFC 5681 §3.1, RFC 6298 §5)", () => {
   test("an RTO: cwnd = 1 SMSS, ssthresh = FlightSize / 2, only the earliest segment goes", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     expect(sent(tcb)).toEqual(segs(0, 9));
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     expect(sent(tcb)).toEqual(segs(0));
     const cc = tcb.congestion;
     expect([cc.cwnd, cc.ssthresh, cc.phase]).toEqual([SMSS, 7300, "loss"]);
@@ -297,9 +298,9 @@ describe("retransmission timeout (RFC 5681 §3.1, RFC 6298 §5)", () => {
 
   test("after the RTO the rest is resent in slow start as ACKs come back, skipping what arrived", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     tcb.takeOutput();
     ack(tcb, at(1), 1100); // segment 0 acknowledged: cwnd 2·SMSS (L = 1 SMSS after an RTO)
     expect(tcb.congestion.cwnd).toBe(2 * SMSS);
@@ -318,10 +319,10 @@ describe("retransmission timeout (RFC 5681 §3.1, RFC 6298 §5)", () => {
 
   test("a repeated RTO for the same data keeps ssthresh and backs off", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
-    tcb.onTimer(1000);
-    tcb.onTimer(3000);
+    tcb.onTimer(instant(1000));
+    tcb.onTimer(instant(3000));
     expect(sent(tcb)).toEqual([...segs(0), ...segs(0)]);
     expect([tcb.congestion.cwnd, tcb.congestion.ssthresh]).toEqual([SMSS, 7300]);
     expect(tcb.congestion.stats.timeouts).toBe(2);
@@ -329,9 +330,9 @@ describe("retransmission timeout (RFC 5681 §3.1, RFC 6298 §5)", () => {
 
   test("no fast retransmit for duplicate ACKs below the recovery point after an RTO (RFC 6582 §3.2 step 1)", () => {
     const tcb = newReno();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     tcb.takeOutput();
     for (let i = 0; i < 4; i++) ack(tcb, at(0), 1100 + i);
     expect(sent(tcb)).toEqual([]);

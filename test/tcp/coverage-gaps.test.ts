@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { Listener } from "../../src/tcp/listener.ts";
 import { defaultTcpSettings } from "../../src/tcp/settings.ts";
 import { State, stateName } from "../../src/tcp/state.ts";
@@ -32,7 +33,7 @@ import {
 /** Our SYN-SENT Tcb after the peer's SYN crossed ours: SYN-RECEIVED, SYN-ACK sent. */
 function simultaneousSynReceived(): Tcb {
   const tcb = synSent();
-  tcb.input(seg({ flags: "S", seq: 5000, options: MSS }), 10);
+  tcb.input(seg({ flags: "S", seq: 5000, options: MSS }), instant(10));
   expect(tcb.state).toBe(State.SynReceived);
   expect(out(tcb)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460>"]);
   return tcb;
@@ -71,8 +72,8 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
       "S seq=5000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1 ecr 0>",
     ]);
     // Each SYN arrives at a Tcb in SYN-SENT: SYN-RECEIVED and a SYN-ACK (§3.10.7.3 fourth).
-    for (const s of synB) a.input(s, 10);
-    for (const s of synA) b.input(s, 10);
+    for (const s of synB) a.input(s, instant(10));
+    for (const s of synA) b.input(s, instant(10));
     expect([a.state, b.state]).toEqual([State.SynReceived, State.SynReceived]);
     const synAckA = a.takeOutput();
     const synAckB = b.takeOutput();
@@ -84,8 +85,8 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
       "SA seq=5000 ack=1001 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 11 ecr 1>",
     ]);
     // A SYN-ACK's SYN lies before RCV.NXT: unacceptable, answered with an ACK (§3.10.7.4 first).
-    for (const s of synAckB) a.input(s, 20);
-    for (const s of synAckA) b.input(s, 20);
+    for (const s of synAckB) a.input(s, instant(20));
+    for (const s of synAckA) b.input(s, instant(20));
     const ackA = a.takeOutput();
     const ackB = b.takeOutput();
     expect(ackA.map(fmt)).toEqual([
@@ -95,8 +96,8 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
       "A seq=5001 ack=1001 win=65535 len=0 <nop,nop,TS val 21 ecr 1>",
     ]);
     // Those ACKs acknowledge each SYN: ESTABLISHED on both sides, nothing more to say.
-    for (const s of ackB) a.input(s, 30);
-    for (const s of ackA) b.input(s, 30);
+    for (const s of ackB) a.input(s, instant(30));
+    for (const s of ackA) b.input(s, instant(30));
     expect([a.state, b.state]).toEqual([State.Established, State.Established]);
     expect([...a.takeOutput(), ...b.takeOutput()]).toEqual([]);
     expect([a.sndUna, a.rcvNxt, b.sndUna, b.rcvNxt]).toEqual([1001, 5001, 5001, 1001]);
@@ -112,7 +113,7 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
     const tcb = simultaneousSynReceived();
     let err: string | undefined = "not closed";
     tcb.events = { closed: (_t, e) => (err = e) };
-    tcb.input(seg({ flags: "R", seq: 5001 }), 20);
+    tcb.input(seg({ flags: "R", seq: 5001 }), instant(20));
     expect(tcb.state).toBe(State.Closed);
     expect(err).toBe("ECONNREFUSED");
     expect(out(tcb)).toEqual([]);
@@ -121,7 +122,7 @@ describe("RFC 9293 §3.5: simultaneous open", () => {
 
   test("a new SYN in SYN-RECEIVED after an active open gets a challenge ACK (RFC 5961 §4)", () => {
     const tcb = simultaneousSynReceived();
-    tcb.input(seg({ flags: "S", seq: 5100 }), 20);
+    tcb.input(seg({ flags: "S", seq: 5100 }), instant(20));
     expect(tcb.state).toBe(State.SynReceived);
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0"]);
   });
@@ -133,9 +134,9 @@ describe("RFC 9293 §3.10.7.2 / §3.7.1: what a SYN carries", () => {
     expect(out(tcb)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460>"]);
     expect(tcb.recvAvailable).toBe(0);
     // The peer sends the text again once synchronized; now it is taken.
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "early" }), 10);
+    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "early" }), instant(10));
     expect(tcb.state).toBe(State.Established);
-    expect(text(tcb.recv(100, 10))).toBe("early");
+    expect(text(tcb.recv(100, instant(10)))).toBe("early");
   });
 
   test("window scale, SACK-permitted and timestamps on a SYN are answered in the SYN-ACK", () => {
@@ -181,25 +182,28 @@ describe("RFC 9293 §3.10.7.2 / §3.7.1: what a SYN carries", () => {
 describe("RFC 9293 §3.10.7.4 first step: RCV.WND = 0", () => {
   /** ESTABLISHED with a 1000-byte receive buffer that the peer has filled; 10 bytes of ours in flight. */
   function zeroWindow(): Tcb {
-    const tcb = established({ rcvBuf: 1000, delayedAck: 0 });
+    const tcb = established({ rcvBuf: 1000, delayedAck: ms(0) });
     tcb.setNoDelay(true);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(1000) }), 10);
+    tcb.input(
+      seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(1000) }),
+      instant(10),
+    );
     expect(out(tcb)).toEqual(["A seq=1001 ack=6001 win=0 len=0"]);
-    tcb.send(new Uint8Array(10), 20);
+    tcb.send(new Uint8Array(10), instant(20));
     tcb.takeOutput();
     return tcb;
   }
 
   test("len = 0: only SEG.SEQ = RCV.NXT is acceptable, and its ACK is processed", () => {
     const tcb = zeroWindow();
-    tcb.input(seg({ flags: "A", seq: 6001, ack: 1011, win: 5000 }), 30);
+    tcb.input(seg({ flags: "A", seq: 6001, ack: 1011, win: 5000 }), instant(30));
     expect(out(tcb)).toEqual([]);
     expect([tcb.sndUna, tcb.sndWnd]).toEqual([1011, 5000]);
   });
 
   test("len = 0: any other SEG.SEQ is unacceptable — an ACK goes back, the ACK field is not used", () => {
     const tcb = zeroWindow();
-    tcb.input(seg({ flags: "A", seq: 6002, ack: 1011, win: 5000 }), 30);
+    tcb.input(seg({ flags: "A", seq: 6002, ack: 1011, win: 5000 }), instant(30));
     expect(out(tcb)).toEqual(["A seq=1011 ack=6001 win=0 len=0"]);
     expect(tcb.sndUna).toBe(1001);
   });
@@ -208,14 +212,14 @@ describe("RFC 9293 §3.10.7.4 first step: RCV.WND = 0", () => {
 describe("RFC 9293 §3.10.7.4 second step: RST by state", () => {
   test("FIN-WAIT-2: an exact RST is a reset (ECONNRESET), though our side had finished", () => {
     const tcb = finWait2();
-    tcb.input(seg({ flags: "R", seq: 5001 }), 10);
+    tcb.input(seg({ flags: "R", seq: 5001 }), instant(10));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBe("ECONNRESET");
   });
 
   test("CLOSING: an exact RST ends the connection without an error", () => {
     const tcb = closing();
-    tcb.input(seg({ flags: "R", seq: 5002 }), 10);
+    tcb.input(seg({ flags: "R", seq: 5002 }), instant(10));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBeUndefined();
   });
@@ -224,7 +228,7 @@ describe("RFC 9293 §3.10.7.4 second step: RST by state", () => {
 describe("RFC 9293 §3.10.7.4 seventh step: text after the peer's FIN", () => {
   test("CLOSE-WAIT: new text in the window is ignored (the peer has finished)", () => {
     const tcb = closeWait();
-    tcb.input(seg({ flags: "PA", seq: 5002, ack: 1001, payload: "ghost" }), 10);
+    tcb.input(seg({ flags: "PA", seq: 5002, ack: 1001, payload: "ghost" }), instant(10));
     expect(tcb.recvAvailable).toBe(0);
     expect(tcb.rcvNxt).toBe(5002);
     expect(tcb.state).toBe(State.CloseWait);
@@ -234,18 +238,18 @@ describe("RFC 9293 §3.10.7.4 seventh step: text after the peer's FIN", () => {
 describe("RFC 9293 §3.10.4–3.10.5: CLOSE and ABORT in the handshake states", () => {
   test("CLOSE in SYN-RECEIVED with data queued: data then FIN once ESTABLISHED", () => {
     const tcb = synReceived();
-    expect(tcb.send(new TextEncoder().encode("abc"), 5)).toBe(3);
-    tcb.close(6);
+    expect(tcb.send(new TextEncoder().encode("abc"), instant(5))).toBe(3);
+    tcb.close(instant(6));
     expect(tcb.state).toBe(State.SynReceived);
     expect(out(tcb)).toEqual([]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), instant(10));
     expect(tcb.state).toBe(State.FinWait1);
     expect(out(tcb)).toEqual(["FPA seq=1001 ack=5001 win=65535 len=3"]);
   });
 
   test("ABORT in SYN-SENT: no RST (nothing is synchronized), CLOSED with ECONNABORTED", () => {
     const tcb = synSent();
-    tcb.abort(5);
+    tcb.abort(instant(5));
     expect(out(tcb)).toEqual([]);
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBe("ECONNABORTED");
@@ -256,47 +260,50 @@ describe("RFC 9293 §3.10.4–3.10.5: CLOSE and ABORT in the handshake states", 
 describe("RFC 9293 §3.8.6: window updates", () => {
   test("a window update without data (same ACK, larger window) releases data at once", () => {
     const tcb = established({}, 0);
-    tcb.send(new Uint8Array(100), 0);
+    tcb.send(new Uint8Array(100), EPOCH);
     expect(out(tcb)).toEqual([]);
-    expect(tcb.timers()).toEqual([{ name: "persist", deadline: 1000 }]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 4000 }), 500);
+    expect(tcb.timers()).toEqual([{ name: "persist", deadline: instant(1000) }]);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 4000 }), instant(500));
     expect(tcb.sndWnd).toBe(4000);
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=100"]);
-    expect(tcb.timers()).toEqual([{ name: "retransmission", deadline: 1500 }]);
+    expect(tcb.timers()).toEqual([{ name: "retransmission", deadline: instant(1500) }]);
   });
 
   test("a window update from an older segment (SEG.SEQ < SND.WL1) is ignored", () => {
     const tcb = established();
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, win: 3000, payload: "x" }), 10);
+    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, win: 3000, payload: "x" }), instant(10));
     expect([tcb.sndWnd, tcb.sndWl1]).toEqual([3000, 5001]);
     // A reordered, older pure ACK arrives with a stale, larger window.
-    tcb.input(seg({ flags: "A", seq: 5000, ack: 1001, win: 60000 }), 11);
+    tcb.input(seg({ flags: "A", seq: 5000, ack: 1001, win: 60000 }), instant(11));
     expect(tcb.sndWnd).toBe(3000);
   });
 
   test("a zero-window probe the peer refused is sent again at once when the window opens", () => {
     const tcb = established({}, 0);
-    tcb.send(new Uint8Array(100), 0);
-    tcb.onTimer(1000);
+    tcb.send(new Uint8Array(100), EPOCH);
+    tcb.onTimer(instant(1000));
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=1"]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 0 }), 1010); // refused: still zero
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 0 }), instant(1010)); // refused: still zero
     expect(out(tcb)).toEqual([]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 4000 }), 1500); // window update
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 4000 }), instant(1500)); // window update
     // The refused probe is taken back: its byte leaves at once with the rest,
     // rather than after an RTO (during which Nagle would hold the 99 bytes behind it).
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=100"]);
     expect(tcb.sndNxt).toBe(1101);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, win: 4000 }), 1600);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, win: 4000 }), instant(1600));
     expect(tcb.sndUna).toBe(1101);
     expect(tcb.pollAt()).toBeUndefined();
   });
 
   test("reading in CLOSE-WAIT sends no window update: the peer will send nothing more", () => {
-    const tcb = established({ rcvBuf: 4000, delayedAck: 0 });
-    tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001, payload: new Uint8Array(4000) }), 10);
+    const tcb = established({ rcvBuf: 4000, delayedAck: ms(0) });
+    tcb.input(
+      seg({ flags: "FA", seq: 5001, ack: 1001, payload: new Uint8Array(4000) }),
+      instant(10),
+    );
     expect(tcb.state).toBe(State.CloseWait);
     expect(out(tcb)).toEqual(["A seq=1001 ack=9002 win=0 len=0"]);
-    expect(tcb.recv(4000, 20).length).toBe(4000);
+    expect(tcb.recv(4000, instant(20)).length).toBe(4000);
     expect(out(tcb)).toEqual([]);
   });
 
@@ -306,9 +313,9 @@ describe("RFC 9293 §3.8.6: window updates", () => {
         fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3000 })), { maxLength: 60 }),
         fc.integer({ min: 0, max: 0xffffffff }),
         (ops, peerIss) => {
-          const tcb = Tcb.connect(opts({}, { rcvBuf: 4000, delayedAck: 0 }));
+          const tcb = Tcb.connect(opts({}, { rcvBuf: 4000, delayedAck: ms(0) }));
           tcb.takeOutput();
-          tcb.input(seg({ flags: "SA", seq: peerIss, ack: 1001, options: MSS }), 0);
+          tcb.input(seg({ flags: "SA", seq: peerIss, ack: 1001, options: MSS }), EPOCH);
           let edge: number | undefined;
           let now = 1;
           const check = () => {
@@ -329,10 +336,10 @@ describe("RFC 9293 §3.8.6: window updates", () => {
               if (len === 0) continue;
               tcb.input(
                 seg({ flags: "A", seq: tcb.rcvNxt, ack: 1001, payload: new Uint8Array(len) }),
-                now,
+                instant(now),
               );
             } else {
-              tcb.recv(n, now);
+              tcb.recv(n, instant(now));
             }
             if (!check()) return false;
           }
@@ -350,14 +357,14 @@ describe("RFC 9293 §3.8.6.2.1: sender SWS avoidance", () => {
     // are not bounded to half of it here (boundToHalfWindow, segment-size.test.ts):
     // this is the RFC's rule alone.
     const tcb = established({ boundToHalfWindow: false }, 1000);
-    tcb.send(new Uint8Array(4000), 10);
+    tcb.send(new Uint8Array(4000), instant(10));
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=1000"]);
     // 400 usable bytes: below MSS and below 1000/2 — wait for more (or the persist override).
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 2001, win: 400 }), 50);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 2001, win: 400 }), instant(50));
     expect(out(tcb)).toEqual([]);
     expect(tcb.timers().map((t) => t.name)).toEqual(["persist"]);
     // 600 usable: at least half the largest window — send it.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 2001, win: 600 }), 60);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 2001, win: 600 }), instant(60));
     expect(out(tcb)).toEqual(["A seq=2001 ack=5001 win=65535 len=600"]);
   });
 });
@@ -365,18 +372,18 @@ describe("RFC 9293 §3.8.6.2.1: sender SWS avoidance", () => {
 describe("RFC 6298 §5.7: SYN retransmitted", () => {
   test("no RTT sample from the handshake: RTO is 3 s when data transmission begins", () => {
     const tcb = synSent();
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     expect(out(tcb)).toEqual([
       "S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 0,sackOK,TS val 1001 ecr 0>",
     ]);
-    expect(tcb.rto).toBe(2000);
-    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: MSS }), 1500);
+    expect(tcb.rto).toBe(ms(2000));
+    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: MSS }), instant(1500));
     expect(tcb.state).toBe(State.Established);
     expect(tcb.srtt).toBeUndefined(); // Karn: the SYN was sent twice
-    expect(tcb.rto).toBe(3000);
+    expect(tcb.rto).toBe(ms(3000));
     tcb.takeOutput();
-    tcb.send(new Uint8Array(10), 1600);
-    expect(tcb.timers()).toEqual([{ name: "retransmission", deadline: 4600 }]);
+    tcb.send(new Uint8Array(10), instant(1600));
+    expect(tcb.timers()).toEqual([{ name: "retransmission", deadline: instant(4600) }]);
   });
 });
 
@@ -385,9 +392,9 @@ describe("RFC 5961 §5.2: ACK range edges", () => {
     const tcb = established();
     expect(tcb.maxSndWnd).toBe(65535);
     const lowest = seqAdd(1001, -65535);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: lowest }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: lowest }), instant(10));
     expect(out(tcb)).toEqual([]); // an old duplicate: ignored
-    tcb.input(seg({ flags: "A", seq: 5001, ack: seqAdd(lowest, -1) }), 11);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: seqAdd(lowest, -1) }), instant(11));
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0"]);
     expect(tcb.challengeAcks).toBe(1);
   });
@@ -396,8 +403,14 @@ describe("RFC 5961 §5.2: ACK range edges", () => {
 describe("out-of-order data within a memory bound (RFC 9293 §3.10.7.4 seventh step)", () => {
   test("a Tcb holds at most oooLimit bytes ahead of a hole; the rest must be sent again", () => {
     const tcb = established({ oooLimit: 100 });
-    tcb.input(seg({ flags: "A", seq: 5011, ack: 1001, payload: new Uint8Array(60).fill(1) }), 10);
-    tcb.input(seg({ flags: "A", seq: 5071, ack: 1001, payload: new Uint8Array(60).fill(2) }), 11);
+    tcb.input(
+      seg({ flags: "A", seq: 5011, ack: 1001, payload: new Uint8Array(60).fill(1) }),
+      instant(10),
+    );
+    tcb.input(
+      seg({ flags: "A", seq: 5071, ack: 1001, payload: new Uint8Array(60).fill(2) }),
+      instant(11),
+    );
     // Each out-of-order segment is answered at once with a duplicate ACK.
     expect(out(tcb)).toEqual([
       "A seq=1001 ack=5001 win=65535 len=0",
@@ -405,10 +418,10 @@ describe("out-of-order data within a memory bound (RFC 9293 §3.10.7.4 seventh s
     ]);
     expect(tcb.reassembly.bytes).toBe(100);
     // The hole fills: the held 100 bytes follow, the 20 that did not fit are not acknowledged.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(10) }), 12);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: new Uint8Array(10) }), instant(12));
     expect(out(tcb)).toEqual(["A seq=1001 ack=5111 win=65425 len=0"]);
     expect(tcb.reassembly.bytes).toBe(0);
-    const got = tcb.recv(1000, 13);
+    const got = tcb.recv(1000, instant(13));
     expect(got.length).toBe(110);
     expect([got[10], got[69], got[70], got[109]]).toEqual([1, 1, 2, 2]);
   });
@@ -419,12 +432,12 @@ describe("send and receive buffers", () => {
     const tcb = established({ sndBuf: 1000 }, 0); // a zero window: nothing leaves
     let writable = 0;
     tcb.events = { writable: () => writable++ };
-    expect(tcb.send(new Uint8Array(1500), 1)).toBe(1000);
-    expect(tcb.send(new Uint8Array(1), 2)).toBe(0);
+    expect(tcb.send(new Uint8Array(1500), instant(1))).toBe(1000);
+    expect(tcb.send(new Uint8Array(1), instant(2))).toBe(0);
     expect(tcb.sendSpace).toBe(0);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 65535 }), 3);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 65535 }), instant(3));
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=1000"]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1501 }), 4);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1501 }), instant(4));
     expect(writable).toBe(1);
     expect(tcb.sendSpace).toBe(500);
   });
@@ -434,19 +447,21 @@ describe("listen backlog: the accept queue", () => {
   test("a connection reset while waiting in the accept queue is dropped from it", () => {
     const l = new Listener(LOCAL, { backlog: 2, settings: settings() });
     const syn = seg({ flags: "S", seq: 5000, options: MSS });
-    expect(l.input(syn, REMOTE, 0)).toEqual({ action: "syn" });
+    expect(l.input(syn, REMOTE, EPOCH)).toEqual({ action: "syn" });
     const tcb = Tcb.accept({ ...opts(), syn });
     l.addHalfOpen(tcb);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), instant(10));
     expect(l.acceptQueue).toEqual([tcb]);
     // The peer gives up before accept(): an exact RST.
-    tcb.input(seg({ flags: "R", seq: 5001 }), 20);
+    tcb.input(seg({ flags: "R", seq: 5001 }), instant(20));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBe("ECONNRESET");
     expect(l.acceptQueue).toEqual([]);
     expect(l.accept()).toBeUndefined();
     // Its place in the backlog is free again.
-    expect(l.input({ ...syn, srcPort: 1 }, { ...REMOTE, port: 1 }, 30)).toEqual({ action: "syn" });
+    expect(l.input({ ...syn, srcPort: 1 }, { ...REMOTE, port: 1 }, instant(30))).toEqual({
+      action: "syn",
+    });
   });
 });
 
@@ -455,24 +470,24 @@ describe("a copy of the opening SYN in SYN-RECEIVED", () => {
     const A = { addr: ip("10.0.0.1"), port: 49152 };
     const B = { addr: ip("10.0.0.2"), port: 80 };
     const s = { ...defaultTcpSettings, timestamps: false };
-    const a = Tcb.connect({ local: A, remote: B, iss: 100, settings: s, now: 0 });
+    const a = Tcb.connect({ local: A, remote: B, iss: 100, settings: s, now: EPOCH });
     const [syn] = a.takeOutput();
     if (syn === undefined) throw new Error("no SYN");
-    const b = Tcb.accept({ local: B, remote: A, iss: 900, settings: s, now: 5, syn });
+    const b = Tcb.accept({ local: B, remote: A, iss: 900, settings: s, now: instant(5), syn });
     const [synAck] = b.takeOutput();
     if (synAck === undefined) throw new Error("no SYN-ACK");
-    b.input(syn, 6); // the network duplicated the SYN
+    b.input(syn, instant(6)); // the network duplicated the SYN
     const again = b.takeOutput();
     expect(again).toHaveLength(1);
     expect(again[0]?.flags).toBe(Flag.SYN | Flag.ACK);
     expect(again[0]?.seq).toBe(900);
-    a.input(synAck, 10);
+    a.input(synAck, instant(10));
     const [ack] = a.takeOutput();
     if (ack === undefined) throw new Error("no ACK");
-    b.input(ack, 15);
+    b.input(ack, instant(15));
     expect(b.state).toBe(State.Established);
     expect(b.congestion.cwnd).toBe(10 * b.effSndMss);
-    expect(b.rto).toBe(1000);
+    expect(b.rto).toBe(ms(1000));
     // Karn: the SYN-ACK went twice, so the handshake gave no RTT sample.
     expect(b.srtt).toBeUndefined();
   });

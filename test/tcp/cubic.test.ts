@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { Cubic } from "../../src/tcp/congestion/index.ts";
 import { established, seg } from "./helpers.ts";
 
@@ -15,8 +16,8 @@ const wCubic = (t: number, k: number, wMax: number): number => C * (t - k) ** 3 
 function afterLoss(wMaxSegs: number): Cubic {
   const c = new Cubic(SMSS, 10 * SMSS);
   c.start(SMSS, wMaxSegs * SMSS);
-  c.onEnterRecovery(wMaxSegs * SMSS, 0, false);
-  c.onExitRecovery(0);
+  c.onEnterRecovery(wMaxSegs * SMSS, EPOCH, false);
+  c.onExitRecovery(EPOCH);
   return c;
 }
 
@@ -27,7 +28,7 @@ function afterLoss(wMaxSegs: number): Cubic {
 function ackClock(c: Cubic, from: number, until: number, rtt: number): number {
   let now = from;
   while (now < until) {
-    c.onAck(SMSS, now, rtt);
+    c.onAck(SMSS, instant(now), ms(rtt));
     now += rtt / (c.cwnd / SMSS);
   }
   return now;
@@ -37,10 +38,10 @@ describe("CUBIC (RFC 9438)", () => {
   test("multiplicative decrease: cwnd and ssthresh become β·cwnd; W_max is the window before", () => {
     const c = new Cubic(SMSS, 10 * SMSS);
     c.start(SMSS, 100 * SMSS);
-    c.onEnterRecovery(100 * SMSS, 0, false);
+    c.onEnterRecovery(100 * SMSS, EPOCH, false);
     expect([c.ssthresh, c.cwnd, c.wMax]).toEqual([70 * SMSS, 70 * SMSS, 100 * SMSS]);
     expect(c.phase).toBe("recovery");
-    c.onExitRecovery(5);
+    c.onExitRecovery(instant(5));
     expect([c.cwnd, c.phase]).toEqual([70 * SMSS, "congestion-avoidance"]);
   });
 
@@ -48,7 +49,7 @@ describe("CUBIC (RFC 9438)", () => {
     const c = afterLoss(100);
     const K = Math.cbrt((100 * (1 - BETA)) / C); // ≈ 4.217 s
     // The first ACK in congestion avoidance (at 1 s) starts the epoch: t = 0.
-    c.onAck(SMSS, 1000, 100);
+    c.onAck(SMSS, instant(1000), ms(100));
     expect(c.k).toBeCloseTo(K, 12);
     // At t = 0, W_cubic = cwnd_epoch = 70 and W_est has just grown past it:
     // the Reno-friendly region, cwnd = W_est (§4.3).
@@ -57,7 +58,7 @@ describe("CUBIC (RFC 9438)", () => {
     let cw = west;
     // Chosen times into the epoch: 2 s (concave), K + 1 s (convex), K + 3 s.
     for (const t of [2, K + 1, K + 3]) {
-      c.onAck(SMSS, 1000 + t * 1000, 100);
+      c.onAck(SMSS, instant(1000 + t * 1000), ms(100));
       west += ALPHA * (1 / cw);
       const target = Math.min(Math.max(wCubic(t + 0.1, K, 100), cw), 1.5 * cw);
       expect(wCubic(t, K, 100)).toBeGreaterThan(west); // the cubic region
@@ -96,7 +97,7 @@ describe("CUBIC (RFC 9438)", () => {
     let west = 7;
     let now = 0;
     while (now < 500) {
-      c.onAck(SMSS, now, rtt);
+      c.onAck(SMSS, instant(now), ms(rtt));
       west += (west >= 10 ? 1 : ALPHA) / west; // one segment acknowledged; cwnd = W_est here
       now += rtt / (c.cwnd / SMSS);
     }
@@ -111,11 +112,11 @@ describe("CUBIC (RFC 9438)", () => {
     for (const fast of [true, false]) {
       const c = afterLoss(100); // W_max 100, cwnd 70
       c.fastConvergence = fast;
-      c.onAck(SMSS, 0, 100);
+      c.onAck(SMSS, EPOCH, ms(100));
       ackClock(c, 0, 1000, 100); // grows to ~87 segments, still below W_max
       const cwnd = c.cwnd;
       expect(cwnd).toBeLessThan(100 * SMSS);
-      c.onEnterRecovery(cwnd, 1000, false);
+      c.onEnterRecovery(cwnd, instant(1000), false);
       expect(c.wMax).toBeCloseTo(fast ? (cwnd * (1 + BETA)) / 2 : cwnd, -1);
       expect(c.ssthresh).toBeCloseTo(cwnd * BETA, -1);
     }
@@ -124,27 +125,28 @@ describe("CUBIC (RFC 9438)", () => {
   test("timeout: cwnd = 1 SMSS, ssthresh = β·cwnd; the next epoch starts with K = 0 and W_max = cwnd_epoch", () => {
     const c = new Cubic(SMSS, 10 * SMSS);
     c.start(SMSS, 40 * SMSS);
-    c.onRto(40 * SMSS, 0, false);
+    c.onRto(40 * SMSS, EPOCH, false);
     expect([c.cwnd, c.ssthresh, c.phase]).toEqual([SMSS, 28 * SMSS, "loss"]);
-    c.onExitRecovery(10);
+    c.onExitRecovery(instant(10));
     // Slow start (2·SMSS per ACK of 2 segments) up to ssthresh.
     let now = 10;
     while (c.cwnd < c.ssthresh) {
       now += 10;
-      c.onAck(2 * SMSS, now, 100);
+      c.onAck(2 * SMSS, instant(now), ms(100));
     }
     // The ACK that reached ssthresh began congestion avoidance.
     expect(c.k).toBe(0);
     expect(c.wMax).toBe(28 * SMSS);
-    expect(c.epochStart).toBe(now);
+    expect(c.epochStart).toBe(instant(now));
   });
 
   test("a Tcb uses CUBIC by default: a triple duplicate ACK sets ssthresh = cwnd = 0.7·cwnd", () => {
     const tcb = established();
     expect(tcb.congestion.name).toBe("cubic");
-    tcb.send(new Uint8Array(10 * 1460), 0);
+    tcb.send(new Uint8Array(10 * 1460), EPOCH);
     tcb.takeOutput();
-    for (let i = 0; i < 3; i++) tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 50 + i);
+    for (let i = 0; i < 3; i++)
+      tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), instant(50 + i));
     const out = tcb.takeOutput().filter((s) => s.payload.length > 0);
     expect(out.map((s) => s.seq)).toEqual([1001]);
     // No SACK negotiated: NewReno-style recovery with CUBIC's decrease (+3 SMSS inflation).

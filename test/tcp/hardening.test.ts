@@ -4,8 +4,9 @@
  * bound, challenge-ACK limits, keep-alive, partial SACK blocks, the ECN SYN).
  */
 import { describe, expect, test } from "bun:test";
-import { hostSettingsFor, personalityNamed } from "../../src/lab/personality.ts";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { ChallengeAckLimiter } from "../../src/tcp/challenge.ts";
+import { hostSettingsFor, personalityNamed } from "../../src/tcp/personality.ts";
 import { Reassembly } from "../../src/tcp/reassembly.ts";
 import { Scoreboard } from "../../src/tcp/scoreboard.ts";
 import type { SentSegment } from "../../src/tcp/send-buffer.ts";
@@ -19,7 +20,7 @@ import { bytes, established, fmt, seg, synReceived, synSent } from "./helpers.ts
 /** ESTABLISHED (ISS 1000, peer ISS 5000) after a SYN-ACK carrying `options`. */
 function establishedWith(options: TcpOption[], s: Partial<TcpSettings> = {}): Tcb {
   const tcb = synSent(s);
-  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options }), 0);
+  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }
@@ -53,24 +54,27 @@ describe("out-of-order reassembly: merged runs and a bound on holes", () => {
   test("a peer sending every other byte opens at most oooHoleLimit holes; the rest is dropped", () => {
     const tcb = established({ oooHoleLimit: 100 });
     for (let i = 0; i < 1000; i++) {
-      tcb.input(seg({ flags: "A", seq: 5001 + 1 + 2 * i, ack: 1001, payload: "x" }), 1);
+      tcb.input(seg({ flags: "A", seq: 5001 + 1 + 2 * i, ack: 1001, payload: "x" }), instant(1));
     }
     expect(tcb.reassembly.ranges()).toHaveLength(100);
     expect(tcb.reassembly.bytes).toBe(100);
     expect(tcb.reassembly.holeLimitDrops).toBe(900);
     // A byte that joins a held run opens no hole: it is still taken.
-    tcb.input(seg({ flags: "A", seq: 5001 + 2, ack: 1001, payload: "y" }), 2);
+    tcb.input(seg({ flags: "A", seq: 5001 + 2, ack: 1001, payload: "y" }), instant(2));
     expect(tcb.reassembly.bytes).toBe(101);
     expect(tcb.reassembly.ranges()).toHaveLength(99);
     // Filling the first hole delivers everything that is contiguous.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: "z" }), 3);
-    expect(new TextDecoder().decode(tcb.recv(100, 3))).toBe("zxyx"); // 5001..5004
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, payload: "z" }), instant(3));
+    expect(new TextDecoder().decode(tcb.recv(100, instant(3)))).toBe("zxyx"); // 5001..5004
   });
 
   test("SACK blocks come from the most recently touched holes, whatever their number", () => {
     const tcb = establishedWith([{ kind: "mss", value: 1460 }, { kind: "sackPermitted" }]);
     for (let i = 0; i < 500; i++) {
-      tcb.input(seg({ flags: "A", seq: 5001 + 10 * (i + 1), ack: 1001, payload: "ab" }), 1);
+      tcb.input(
+        seg({ flags: "A", seq: 5001 + 10 * (i + 1), ack: 1001, payload: "ab" }),
+        instant(1),
+      );
     }
     const last = tcb.takeOutput().at(-1);
     const sack = last?.options.find((o) => o.kind === "sack");
@@ -89,7 +93,7 @@ describe("the MSS floor (CVE-2019-11479) and the burst bound", () => {
     for (const mss of [0, 1, 20]) {
       const tcb = establishedWithPeerMss(mss, { nagle: false });
       expect(tcb.sndMss).toBe(48);
-      tcb.send(bytes(480), 1);
+      tcb.send(bytes(480), instant(1));
       const sizes = tcb.takeOutput().map((s) => s.payload.length);
       expect(sizes).toEqual(Array(10).fill(48));
     }
@@ -104,12 +108,15 @@ describe("the MSS floor (CVE-2019-11479) and the burst bound", () => {
 
   test("one event sends at most settings.maxBurst segments; the ACKs of a burst release the next", () => {
     const tcb = establishedWithPeerMss(48, { initialWindow: 2000, maxBurst: 64 });
-    tcb.send(bytes(60_000), 1);
+    tcb.send(bytes(60_000), instant(1));
     const first = tcb.takeOutput();
     expect(first).toHaveLength(64);
     const last = first.at(-1);
     if (last === undefined) throw new Error("no output");
-    tcb.input(seg({ flags: "A", seq: 5001, ack: seqAdd(last.seq, last.payload.length) }), 2);
+    tcb.input(
+      seg({ flags: "A", seq: 5001, ack: seqAdd(last.seq, last.payload.length) }),
+      instant(2),
+    );
     expect(tcb.takeOutput()).toHaveLength(64);
   });
 });
@@ -124,7 +131,7 @@ describe("challenge ACKs leak nothing about other connections (CVE-2016-5696)", 
     });
     for (let second = 0; second < 40; second++) {
       let n = 0;
-      while (host.allow(second * 1000)) n++;
+      while (host.allow(instant(second * 1000))) n++;
       expect(n).toBeGreaterThanOrEqual(5);
       expect(n).toBeLessThan(15);
       budgets.add(n);
@@ -136,8 +143,8 @@ describe("challenge ACKs leak nothing about other connections (CVE-2016-5696)", 
 describe("keep-alive counts only acceptable segments (RFC 9293 §3.10.7.4)", () => {
   const KEEPALIVE: Partial<TcpSettings> = {
     keepAlive: true,
-    keepAliveIdle: 5000,
-    keepAliveInterval: 1000,
+    keepAliveIdle: ms(5000),
+    keepAliveInterval: ms(1000),
     keepAliveCount: 3,
     timestamps: true,
   };
@@ -160,9 +167,9 @@ describe("keep-alive counts only acceptable segments (RFC 9293 §3.10.7.4)", () 
     let closedAt: number | undefined;
     for (let t = 250; t <= 20_000 && closedAt === undefined; t += 250) {
       const due = tcb.pollAt();
-      if (due !== undefined && due <= t) tcb.onTimer(t);
+      if (due !== undefined && due <= t) tcb.onTimer(instant(t));
       if (tcb.state === State.Closed) closedAt = t;
-      else tcb.input(junk[(t / 250) % junk.length]!, t);
+      else tcb.input(junk[(t / 250) % junk.length]!, instant(t));
       tcb.takeOutput();
     }
     // Idle 5 s, then three probes a second apart, unanswered: ETIMEDOUT at 8 s.
@@ -172,8 +179,8 @@ describe("keep-alive counts only acceptable segments (RFC 9293 §3.10.7.4)", () 
 
   test("an acceptable segment still restarts the idle time", () => {
     const tcb = established({ ...KEEPALIVE, timestamps: false });
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), 4000);
-    expect(tcb.pollAt()).toBe(9000);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001 }), instant(4000));
+    expect(tcb.pollAt()).toBe(instant(9000));
   });
 });
 
@@ -185,8 +192,8 @@ describe("SACK blocks that cover part of a segment (RFC 6675 counts octets)", ()
       syn: false,
       fin: false,
       probe: false,
-      firstSentAt: 0,
-      lastSentAt: 0,
+      firstSentAt: EPOCH,
+      lastSentAt: EPOCH,
       transmissions: 1,
     }));
   }
@@ -222,7 +229,7 @@ describe("the opening SYN again, with ECN bits (RFC 3168 §6.1.1)", () => {
   test("a retransmitted SYN carrying ECE and CWR in SYN-RECEIVED gets the SYN-ACK, not a challenge ACK", () => {
     const tcb = synReceived();
     const syn = seg({ flags: "S", seq: 5000, options: [{ kind: "mss", value: 1460 }] });
-    tcb.input({ ...syn, flags: Flag.SYN | Flag.ECE | Flag.CWR }, 100);
+    tcb.input({ ...syn, flags: Flag.SYN | Flag.ECE | Flag.CWR }, instant(100));
     expect(tcb.takeOutput().map(fmt)).toEqual([
       expect.stringMatching(/^SA seq=1000 ack=5001 /) as unknown as string,
     ]);

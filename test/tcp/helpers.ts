@@ -1,9 +1,10 @@
-import { ip } from "../../src/wire/addr.ts";
-import type { Endpoint } from "../../src/wire/addr.ts";
-import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";
-import { type TcpSettings, defaultTcpSettings } from "../../src/tcp/settings.ts";
+import { EPOCH, type Instant, instant } from "../../src/clock/time.ts";
+import { defaultTcpSettings, type TcpSettings } from "../../src/tcp/settings.ts";
 import { Tcb, type TcbOptions } from "../../src/tcp/tcb.ts";
-import type { Millis } from "../../src/clock/clock.ts";
+import type { Endpoint } from "../../src/wire/addr.ts";
+import { ip } from "../../src/wire/addr.ts";
+import { formatOption } from "../../src/wire/notation.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";
 
 export const LOCAL: Endpoint = { addr: ip("10.0.0.1"), port: 80 };
 export const REMOTE: Endpoint = { addr: ip("10.0.0.2"), port: 49152 };
@@ -62,22 +63,9 @@ export function seg(p: {
   };
 }
 
-/** One option as tcpdump writes it: "mss 1460", "wscale 7", "sackOK", "TS val 1 ecr 0", "sack 10:20 30:40". */
+/** One option in packetdrill's notation: "mss 1460", "wscale 7", "sackOK", "TS val 1 ecr 0", "sack 10:20 30:40". */
 export function fmtOption(o: TcpOption): string {
-  switch (o.kind) {
-    case "mss":
-      return `mss ${o.value}`;
-    case "wscale":
-      return `wscale ${o.shift}`;
-    case "sackPermitted":
-      return "sackOK";
-    case "timestamps":
-      return `TS val ${o.tsVal} ecr ${o.tsEcr}`;
-    case "sack":
-      return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(" ")}`;
-    default:
-      return o.kind;
-  }
+  return formatOption(o, "packetdrill");
 }
 
 /** Compact form: "SA seq=1000 ack=101 win=65535 len=0 <mss 1460>". */
@@ -96,7 +84,7 @@ export function settings(over: Partial<TcpSettings> = {}): TcpSettings {
 }
 
 export function opts(over: Partial<TcbOptions> = {}, s: Partial<TcpSettings> = {}): TcbOptions {
-  return { local: LOCAL, remote: REMOTE, iss: 1000, settings: settings(s), now: 0, ...over };
+  return { local: LOCAL, remote: REMOTE, iss: 1000, settings: settings(s), now: EPOCH, ...over };
 }
 
 export function bytes(n: number, seed = 1): Uint8Array {
@@ -123,19 +111,19 @@ export function rng(seed: number): () => number {
   };
 }
 
-export const time = (ms: number): Millis => ms;
+export const time = (n: number): Instant => instant(n);
 
 // ---- getting a Tcb into each state: we are ISS 1000, the peer is ISS 5000 ----
 
 export const MSS: TcpOption[] = [{ kind: "mss", value: 1460 }];
 
-export function synSent(s: Partial<TcpSettings> = {}, now = 0): Tcb {
+export function synSent(s: Partial<TcpSettings> = {}, now: Instant = EPOCH): Tcb {
   const tcb = Tcb.connect(opts({ now }, s));
   tcb.takeOutput();
   return tcb;
 }
 
-export function synReceived(s: Partial<TcpSettings> = {}, now = 0): Tcb {
+export function synReceived(s: Partial<TcpSettings> = {}, now: Instant = EPOCH): Tcb {
   const tcb = Tcb.accept({
     ...opts({ now }, s),
     syn: seg({ flags: "S", seq: 5000, options: MSS }),
@@ -144,7 +132,7 @@ export function synReceived(s: Partial<TcpSettings> = {}, now = 0): Tcb {
   return tcb;
 }
 
-export function established(s: Partial<TcpSettings> = {}, win = 65535, now = 0): Tcb {
+export function established(s: Partial<TcpSettings> = {}, win = 65535, now: Instant = EPOCH): Tcb {
   const tcb = synSent(s, now);
   tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, win, options: MSS }), now);
   tcb.takeOutput();
@@ -154,14 +142,14 @@ export function established(s: Partial<TcpSettings> = {}, win = 65535, now = 0):
 /** ESTABLISHED → CLOSE: FIN 1001 sent, not yet acknowledged. */
 export function finWait1(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = established(s);
-  tcb.close(0);
+  tcb.close(EPOCH);
   tcb.takeOutput();
   return tcb;
 }
 
 export function finWait2(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = finWait1(s);
-  tcb.input(seg({ flags: "A", seq: 5001, ack: 1002 }), 0);
+  tcb.input(seg({ flags: "A", seq: 5001, ack: 1002 }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }
@@ -169,21 +157,21 @@ export function finWait2(s: Partial<TcpSettings> = {}): Tcb {
 /** The peer's FIN (5001) received. */
 export function closeWait(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = established(s);
-  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), 0);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }
 
 export function lastAck(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = closeWait(s);
-  tcb.close(0);
+  tcb.close(EPOCH);
   tcb.takeOutput();
   return tcb;
 }
 
 export function closing(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = finWait1(s);
-  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), 0);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1001 }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }
@@ -191,7 +179,7 @@ export function closing(s: Partial<TcpSettings> = {}): Tcb {
 /** TIME-WAIT entered at t=0 (peer FIN 5001 acknowledged, RCV.NXT = 5002). */
 export function timeWait(s: Partial<TcpSettings> = {}): Tcb {
   const tcb = finWait2(s);
-  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1002 }), 0);
+  tcb.input(seg({ flags: "FA", seq: 5001, ack: 1002 }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }

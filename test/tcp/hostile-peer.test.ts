@@ -20,6 +20,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import { State, stateName } from "../../src/tcp/state.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { fcParams } from "../wire/prop.ts";
@@ -58,22 +59,22 @@ describe("hostile-peer findings, as explicit segments at explicit times", () => 
   test("keep-alive interval falling due with data outstanding leaves no deadline in the past (was: pollAt() stuck at now)", () => {
     const tcb = established({
       keepAlive: true,
-      keepAliveIdle: 5000,
-      keepAliveInterval: 1000,
+      keepAliveIdle: ms(5000),
+      keepAliveInterval: ms(1000),
       keepAliveCount: 3,
     });
-    tcb.onTimer(5000); // idle for keepAliveIdle: a probe <SEQ=SND.NXT-1>
+    tcb.onTimer(instant(5000)); // idle for keepAliveIdle: a probe <SEQ=SND.NXT-1>
     expect(out(tcb)).toEqual(["A seq=1000 ack=5001 win=65535 len=0"]);
-    tcb.send(bytes(1), 5000);
+    tcb.send(bytes(1), instant(5000));
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=1"]);
     // The RTO (1 s) and the next keep-alive probe fall due together. The
     // probe is not sent (data is outstanding: the RTO watches the peer) and
     // the idle time starts again — the keep-alive deadline must move on.
-    tcb.onTimer(6000);
+    tcb.onTimer(instant(6000));
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=1"]);
     expect(tcb.timers()).toEqual([
-      { name: "retransmission", deadline: 8000 },
-      { name: "keepalive", deadline: 11000 },
+      { name: "retransmission", deadline: instant(8000) },
+      { name: "keepalive", deadline: instant(11000) },
     ]);
   });
 
@@ -81,21 +82,24 @@ describe("hostile-peer findings, as explicit segments at explicit times", () => 
     // A receive buffer of 2 × 65535: window scale shift 1.
     const tcb = synSent({ rcvBuf: 131070 });
     // Simultaneous open: the peer's SYN crosses ours.
-    tcb.input(seg({ flags: "S", seq: 5000, options: [...MSS, { kind: "wscale", shift: 0 }] }), 0);
+    tcb.input(
+      seg({ flags: "S", seq: 5000, options: [...MSS, { kind: "wscale", shift: 0 }] }),
+      EPOCH,
+    );
     expect(tcb.state).toBe(State.SynReceived);
     expect(out(tcb)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460,nop,wscale 1>"]);
     // RFC 9293 §3.10.4: CLOSE with nothing to send: FIN, FIN-WAIT-1.
-    tcb.close(0);
+    tcb.close(EPOCH);
     expect(out(tcb)).toEqual(["FA seq=1001 ack=5001 win=32768 len=0"]);
     // The peer's text, its ACK field still at our ISS: a duplicate ACK, so
     // the text is taken (fifth and seventh steps for FIN-WAIT-1).
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1000, payload: bytes(1000) }), 10);
-    tcb.onTimer(210); // the delayed ACK
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1000, payload: bytes(1000) }), instant(10));
+    tcb.onTimer(instant(210)); // the delayed ACK
     const [ack] = tcb.takeOutput();
     expect(ack?.ack).toBe(6001);
     const ackEdge = (ack?.ack ?? 0) + (ack?.window ?? 0) * 2;
     // Our SYN's RTO: the SYN-ACK again, its window unscaled (RFC 7323 §2.2).
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     const [synAck] = tcb.takeOutput();
     expect(synAck?.flags).toBe(Flag.SYN | Flag.ACK);
     const synAckEdge = (synAck?.ack ?? 0) + (synAck?.window ?? 0);

@@ -6,14 +6,14 @@
  * bun test; scripts/fuzz.ts runs it for a soak of any length.
  */
 import fc from "fast-check";
-import type { Millis } from "../../src/clock/clock.ts";
-import { hostSettingsFor, personalityNamed } from "../../src/lab/personality.ts";
+import { EPOCH, type Instant, later, max, ms } from "../../src/clock/time.ts";
 import { Listener } from "../../src/tcp/listener.ts";
+import { hostSettingsFor, personalityNamed } from "../../src/tcp/personality.ts";
 import { resetFor, segLen } from "../../src/tcp/reset.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State, stateName } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
-import { formatFlags } from "../../src/wire/format.ts";
+import { formatFlags } from "../../src/wire/notation.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "../../src/wire/seq.ts";
 import { emitTcp, parseTcp, tcpHeaderLength, tcpOptionsLength } from "../../src/wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../../src/wire/tcp-types.ts";
@@ -387,7 +387,7 @@ class Harness {
   listener: Listener | undefined;
   /** The pseudo-state of a harness holding only a Listener (LISTEN) or nothing. */
   listenerState: State = State.Closed;
-  now: Millis = 0;
+  now: Instant = EPOCH;
   readonly log: string[] = [];
   private peerNxt: number;
   /** Highest right edge (SEG.ACK + window) we have advertised, less the scaling slack. */
@@ -598,16 +598,16 @@ class Harness {
   }
 
   /** Fires every timer due up to `to`, in deadline order, then sets the clock to `to`. */
-  advance(to: Millis): void {
+  advance(to: Instant): void {
     for (let i = 0; ; i++) {
       const t = this.tcb;
       const at = t?.pollAt();
       if (t === undefined || at === undefined || at > to) break;
       if (i > 10_000) this.fail(`timer livelock: pollAt() stays at ${at}`);
-      this.now = Math.max(this.now, at);
+      this.now = max(this.now, at);
       this.timer();
     }
-    this.now = Math.max(this.now, to);
+    this.now = max(this.now, to);
   }
 
   /** The timers at the Tcb's next deadline. */
@@ -615,7 +615,7 @@ class Harness {
     const t = this.tcb;
     const at = t?.pollAt();
     if (t === undefined || at === undefined) return;
-    this.now = Math.max(this.now, at);
+    this.now = max(this.now, at);
     this.step(`t=${this.now} timers`, () => t.onTimer(this.now), undefined);
     const next = t.pollAt();
     if (next !== undefined && next <= this.now) {
@@ -684,7 +684,7 @@ class Harness {
   }
 
   user(a: Exclude<Action, SegAction | { k: "timer" }>): void {
-    this.advance(this.now + a.dt);
+    this.advance(later(this.now, ms(a.dt)));
     const t = this.tcb;
     if (t === undefined) {
       if (a.k === "close" || a.k === "abort") {
@@ -921,7 +921,7 @@ class Harness {
 
 // ───────────────────────────── reaching the start state ─────────────────────────────
 
-function tcbOptions(sc: Scenario, s: TcpSettings, now: Millis) {
+function tcbOptions(sc: Scenario, s: TcpSettings, now: Instant) {
   return { local: LOCAL, remote: REMOTE, iss: sc.iss, settings: s, now };
 }
 
@@ -1042,7 +1042,13 @@ function withScenario(base: TcpSettings, sc: Scenario): TcpSettings {
   let s = base;
   if (sc.small) s = { ...s, rcvBuf: 3000, sndBuf: 4000, oooLimit: 2000 };
   if (sc.keepAlive)
-    s = { ...s, keepAlive: true, keepAliveIdle: 5000, keepAliveInterval: 1000, keepAliveCount: 3 };
+    s = {
+      ...s,
+      keepAlive: true,
+      keepAliveIdle: ms(5000),
+      keepAliveInterval: ms(1000),
+      keepAliveCount: 3,
+    };
   return s;
 }
 
@@ -1051,7 +1057,7 @@ export function runScenario(base: TcpSettings, start: State, sc: Scenario): void
   drive(h, start);
   for (const a of sc.actions) {
     if (a.k === "seg") {
-      h.advance(h.now + a.dt);
+      h.advance(later(h.now, ms(a.dt)));
       h.deliver(h.hostileSeg(a));
     } else if (a.k === "timer") {
       h.timer();

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { ChallengeAckLimiter } from "../../src/tcp/challenge.ts";
 import { IsnGenerator } from "../../src/tcp/isn.ts";
 import { Listener } from "../../src/tcp/listener.ts";
@@ -6,7 +7,7 @@ import { resetFor } from "../../src/tcp/reset.ts";
 import { State } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLt, seqMax, seqMin } from "../../src/wire/seq.ts";
-import { LOCAL, MSS, REMOTE, fmt, opts, seg, settings } from "./helpers.ts";
+import { fmt, LOCAL, MSS, opts, REMOTE, seg, settings } from "./helpers.ts";
 
 describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
   const make = (backlog = 2, halfOpenLimit?: number, synCookies = true) =>
@@ -18,21 +19,21 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
 
   const open = (l: Listener, port: number) => {
     const syn = { ...seg({ flags: "S", seq: 5000, options: MSS }), srcPort: port };
-    expect(l.input(syn, { ...REMOTE, port }, 0)).toEqual({ action: "syn" });
+    expect(l.input(syn, { ...REMOTE, port }, EPOCH)).toEqual({ action: "syn" });
     const tcb = Tcb.accept({ ...opts({ remote: { ...REMOTE, port } }), syn });
     l.addHalfOpen(tcb);
     return tcb;
   };
 
   test("test_listen_rst_ignored", () => {
-    expect(make().input(seg({ flags: "R", seq: 1 }), REMOTE, 0)).toEqual({
+    expect(make().input(seg({ flags: "R", seq: 1 }), REMOTE, EPOCH)).toEqual({
       action: "drop",
       reason: "rst",
     });
   });
 
   test("test_listen_ack_gets_rst", () => {
-    const v = make().input(seg({ flags: "A", seq: 1, ack: 777 }), REMOTE, 0);
+    const v = make().input(seg({ flags: "A", seq: 1, ack: 777 }), REMOTE, EPOCH);
     expect(v.action).toBe("reset");
     if (v.action === "reset") expect(fmt(v.rst)).toBe("R seq=777 ack=0 win=0 len=0");
   });
@@ -40,11 +41,11 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
   test("test_listen_syn_fin_and_plain_segments_dropped", () => {
     // SYN+FIN is dropped only when settings.dropSynFin says so (default: processed).
     const l = new Listener(LOCAL, { backlog: 2, settings: settings({ dropSynFin: "listen" }) });
-    expect(l.input(seg({ flags: "SF", seq: 1 }), REMOTE, 0)).toEqual({
+    expect(l.input(seg({ flags: "SF", seq: 1 }), REMOTE, EPOCH)).toEqual({
       action: "drop",
       reason: "syn-fin",
     });
-    expect(l.input(seg({ flags: "P", seq: 1, payload: "x" }), REMOTE, 0)).toEqual({
+    expect(l.input(seg({ flags: "P", seq: 1, payload: "x" }), REMOTE, EPOCH)).toEqual({
       action: "drop",
       reason: "no-syn",
     });
@@ -54,7 +55,7 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
     const l = make();
     const tcb = open(l, 1111);
     expect(l.halfOpen.size).toBe(1);
-    tcb.input({ ...seg({ flags: "A", seq: 5001, ack: 1001 }), srcPort: 1111 }, 10);
+    tcb.input({ ...seg({ flags: "A", seq: 5001, ack: 1001 }), srcPort: 1111 }, instant(10));
     expect(l.halfOpen.size).toBe(0);
     expect(l.acceptQueue).toEqual([tcb]);
     expect(l.accept()).toBe(tcb);
@@ -65,7 +66,7 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
     const l = make(1, 2, false); // SYN cookies off
     open(l, 1);
     open(l, 2);
-    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 0)).toEqual({
+    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, EPOCH)).toEqual({
       action: "drop",
       reason: "backlog-full",
     });
@@ -76,17 +77,17 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
     const l = make(4, 2); // cookies on (the default)
     open(l, 1);
     open(l, 2);
-    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 7)).toEqual({ action: "cookie" });
-    expect(l.lastCookieAt).toBe(7);
+    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, instant(7))).toEqual({ action: "cookie" });
+    expect(l.lastCookieAt).toBe(instant(7));
     expect(l.halfOpen.size).toBe(2); // nothing kept
   });
 
   test("test_listen_accept_queue_full_drops_syn_even_with_cookies", () => {
     const l = make(1, 4);
     const tcb = open(l, 1);
-    tcb.input({ ...seg({ flags: "A", seq: 5001, ack: 1001 }), srcPort: 1 }, 10);
+    tcb.input({ ...seg({ flags: "A", seq: 5001, ack: 1001 }), srcPort: 1 }, instant(10));
     expect(l.acceptQueue.length).toBe(1);
-    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, 11)).toEqual({
+    expect(l.input(seg({ flags: "S", seq: 9 }), REMOTE, instant(11))).toEqual({
       action: "drop",
       reason: "backlog-full",
     });
@@ -95,7 +96,7 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
   test("test_listen_half_open_reset_is_forgotten", () => {
     const l = make();
     const tcb = open(l, 1);
-    tcb.input({ ...seg({ flags: "R", seq: 5001 }), srcPort: 1 }, 10);
+    tcb.input({ ...seg({ flags: "R", seq: 5001 }), srcPort: 1 }, instant(10));
     expect(l.halfOpen.size).toBe(0);
   });
 
@@ -103,10 +104,10 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
     const l = make();
     const tcb = open(l, 1);
     tcb.takeOutput();
-    l.close(5);
+    l.close(instant(5));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.takeOutput().map(fmt)).toEqual(["R seq=1001 ack=0 win=0 len=0"]);
-    expect(l.input(seg({ flags: "S", seq: 1 }), REMOTE, 6)).toEqual({
+    expect(l.input(seg({ flags: "S", seq: 1 }), REMOTE, instant(6))).toEqual({
       action: "drop",
       reason: "closed",
     });
@@ -135,28 +136,30 @@ describe("CLOSED (RFC 9293 §3.10.7.1): resetFor", () => {
 describe("ISN (RFC 6528)", () => {
   const secret = new Uint8Array(16).fill(7);
   test("test_isn_fixed", () => {
-    expect(new IsnGenerator({ fixed: 42 }).next(LOCAL, REMOTE, 123)).toBe(42);
+    expect(new IsnGenerator({ fixed: 42, secret }).next(LOCAL, REMOTE, instant(123))).toBe(42);
   });
   test("test_isn_keyed_by_tuple_and_advancing_with_4us_clock", () => {
     const g = new IsnGenerator({ secret });
-    const a0 = g.next(LOCAL, REMOTE, 0);
-    expect(g.next(LOCAL, REMOTE, 1)).toBe((a0 + 250) >>> 0); // 1 ms = 250 ticks of 4 µs
-    expect(g.next(LOCAL, { ...REMOTE, port: REMOTE.port + 1 }, 0)).not.toBe(a0);
-    expect(new IsnGenerator({ secret: new Uint8Array(16) }).next(LOCAL, REMOTE, 0)).not.toBe(a0);
-    expect(new IsnGenerator({ secret }).next(LOCAL, REMOTE, 0)).toBe(a0);
+    const a0 = g.next(LOCAL, REMOTE, EPOCH);
+    expect(g.next(LOCAL, REMOTE, instant(1))).toBe((a0 + 250) >>> 0); // 1 ms = 250 ticks of 4 µs
+    expect(g.next(LOCAL, { ...REMOTE, port: REMOTE.port + 1 }, EPOCH)).not.toBe(a0);
+    expect(new IsnGenerator({ secret: new Uint8Array(16) }).next(LOCAL, REMOTE, EPOCH)).not.toBe(
+      a0,
+    );
+    expect(new IsnGenerator({ secret }).next(LOCAL, REMOTE, EPOCH)).toBe(a0);
   });
 });
 
 describe("challenge ACK limiter (RFC 5961 §7)", () => {
   test("test_challenge_limit_per_second_shared", () => {
     const lim = new ChallengeAckLimiter(2);
-    expect([lim.allow(0), lim.allow(10), lim.allow(20), lim.allow(999)]).toEqual([
-      true,
-      true,
-      false,
-      false,
-    ]);
-    expect(lim.allow(1000)).toBe(true);
+    expect([
+      lim.allow(EPOCH),
+      lim.allow(instant(10)),
+      lim.allow(instant(20)),
+      lim.allow(instant(999)),
+    ]).toEqual([true, true, false, false]);
+    expect(lim.allow(instant(1000))).toBe(true);
     expect([lim.sent, lim.suppressed]).toEqual([3, 2]);
   });
 });

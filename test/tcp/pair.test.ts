@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { instant, later, ms } from "../../src/clock/time.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { bytes, rng, settings } from "./helpers.ts";
@@ -18,16 +19,16 @@ class Stream {
     if (tcb === undefined) return;
     if (tcb.state === State.Established || tcb.state === State.CloseWait) {
       while (this.written < this.data.length && tcb.sendSpace > 0) {
-        const n = tcb.send(this.data.subarray(this.written, this.written + 50_000), now);
+        const n = tcb.send(this.data.subarray(this.written, this.written + 50_000), instant(now));
         if (typeof n !== "number" || n === 0) break;
         this.written += n;
       }
       if (this.written === this.data.length && this.closeWhenDone && !this.closed) {
         this.closed = true;
-        tcb.close(now);
+        tcb.close(instant(now));
       }
     }
-    while (tcb.recvAvailable > 0) this.received.push(tcb.recv(65536, now));
+    while (tcb.recvAvailable > 0) this.received.push(tcb.recv(65536, instant(now)));
     if (tcb.peerClosed) this.eof = true;
   }
   get got(): Uint8Array {
@@ -38,7 +39,7 @@ class Stream {
 function transfer(pair: Pair, size: number, until: number) {
   const fromA = new Stream(bytes(size, 1));
   const fromB = new Stream(bytes(size, 2));
-  pair.run(until, (p) => {
+  pair.run(instant(until), (p) => {
     fromA.pump(p.a, p.now);
     fromB.pump(p.b, p.now);
   });
@@ -47,7 +48,7 @@ function transfer(pair: Pair, size: number, until: number) {
 
 describe("two TCBs back to back", () => {
   test("test_transfer_1MB_both_directions_and_close", () => {
-    const pair = new Pair(10);
+    const pair = new Pair(ms(10));
     const size = 1 << 20;
     const { fromA, fromB } = transfer(pair, size, 600_000);
     // a's stream arrives at b (b reads it via fromB.received) and vice versa.
@@ -64,23 +65,23 @@ describe("two TCBs back to back", () => {
   });
 
   test("test_close_sequence_active_closer_time_wait", () => {
-    const pair = new Pair(10);
-    pair.run(100);
+    const pair = new Pair(ms(10));
+    pair.run(instant(100));
     expect(pair.a.state).toBe(State.Established);
     expect(pair.b?.state).toBe(State.Established);
     pair.a.close(pair.now);
-    pair.run(pair.now + 100);
+    pair.run(later(pair.now, ms(100)));
     expect(pair.a.state).toBe(State.FinWait2);
     expect(pair.b?.state).toBe(State.CloseWait);
     // Half-close: b can still send, a still receives.
     pair.b?.send(new TextEncoder().encode("still here"), pair.now);
-    pair.run(pair.now + 500);
+    pair.run(later(pair.now, ms(500)));
     expect(new TextDecoder().decode(pair.a.recv(100, pair.now))).toBe("still here");
     pair.b?.close(pair.now);
-    pair.run(pair.now + 100);
+    pair.run(later(pair.now, ms(100)));
     expect(pair.a.state).toBe(State.TimeWait);
     expect(pair.b?.state).toBe(State.Closed);
-    pair.run(pair.now + 2 * 30_000 + 1);
+    pair.run(later(pair.now, ms(2 * 30_000 + 1)));
     expect(pair.a.state).toBe(State.Closed);
   });
 
@@ -88,10 +89,10 @@ describe("two TCBs back to back", () => {
     test(`test_transfer_with_loss_and_reordering seed=${seed}`, () => {
       const r = rng(seed);
       const pair = new Pair(
-        10,
+        ms(10),
         {
           drop: () => r() < 0.05,
-          jitter: () => (r() < 0.1 ? 25 * r() : 0),
+          jitter: () => ms(r() < 0.1 ? 25 * r() : 0),
         },
         settings(),
         settings(),

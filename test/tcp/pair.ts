@@ -1,9 +1,18 @@
-import type { Millis } from "../../src/clock/clock.ts";
+import {
+  type Duration,
+  EPOCH,
+  type Instant,
+  later,
+  max,
+  ms,
+  plus,
+  ZERO,
+} from "../../src/clock/time.ts";
 import { Listener } from "../../src/tcp/listener.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
-import { ip } from "../../src/wire/addr.ts";
 import type { Endpoint } from "../../src/wire/addr.ts";
+import { ip } from "../../src/wire/addr.ts";
 import type { TcpSegment } from "../../src/wire/tcp-types.ts";
 import { settings } from "./helpers.ts";
 
@@ -11,7 +20,7 @@ export const A: Endpoint = { addr: ip("10.0.0.1"), port: 49152 };
 export const B: Endpoint = { addr: ip("10.0.0.2"), port: 80 };
 
 interface InFlight {
-  at: Millis;
+  at: Instant;
   order: number;
   to: "a" | "b";
   seg: TcpSegment;
@@ -21,7 +30,7 @@ export interface Faults {
   /** Return true to drop this segment. */
   drop?(seg: TcpSegment, from: "a" | "b"): boolean;
   /** Extra one-way delay for this segment (reordering). */
-  jitter?(seg: TcpSegment, from: "a" | "b"): Millis;
+  jitter?(seg: TcpSegment, from: "a" | "b"): Duration;
 }
 
 /**
@@ -30,7 +39,7 @@ export interface Faults {
  * the next arrival or deadline. No I/O, no real clock.
  */
 export class Pair {
-  now: Millis = 0;
+  now: Instant = EPOCH;
   a: Tcb;
   b: Tcb | undefined;
   readonly listener: Listener;
@@ -40,13 +49,13 @@ export class Pair {
   dropped = 0;
 
   constructor(
-    readonly delay: Millis = 10,
+    readonly delay: Duration = ms(10),
     readonly faults: Faults = {},
     readonly sa: TcpSettings = settings(),
     readonly sb: TcpSettings = settings(),
   ) {
     this.listener = new Listener(B, { backlog: 4, settings: sb });
-    this.a = Tcb.connect({ local: A, remote: B, iss: 0xfffff000, settings: sa, now: 0 });
+    this.a = Tcb.connect({ local: A, remote: B, iss: 0xfffff000, settings: sa, now: EPOCH });
     this.collect();
   }
 
@@ -62,7 +71,7 @@ export class Pair {
           this.dropped++;
           continue;
         }
-        const at = this.now + this.delay + (this.faults.jitter?.(seg, from) ?? 0);
+        const at = later(this.now, plus(this.delay, this.faults.jitter?.(seg, from) ?? ZERO));
         this.wire.push({ at, order: this.order++, to: from === "a" ? "b" : "a", seg });
       }
     }
@@ -92,8 +101,8 @@ export class Pair {
   }
 
   /** Next moment something happens, or undefined when all is quiet. */
-  private next(): Millis | undefined {
-    let t: Millis | undefined;
+  private next(): Instant | undefined {
+    let t: Instant | undefined;
     for (const p of this.wire) if (t === undefined || p.at < t) t = p.at;
     for (const tcb of [this.a, this.b]) {
       const d = tcb?.pollAt();
@@ -103,10 +112,10 @@ export class Pair {
   }
 
   /** Advances one event; `app` runs after each. Returns false when quiet or past `until`. */
-  step(until: Millis, app?: (p: Pair) => void): boolean {
+  step(until: Instant, app?: (p: Pair) => void): boolean {
     const t = this.next();
     if (t === undefined || t > until) return false;
-    this.now = Math.max(this.now, t);
+    this.now = max(this.now, t);
     this.wire.sort((x, y) => x.at - y.at || x.order - y.order);
     while (this.wire.length > 0 && this.wire[0]!.at <= this.now) this.deliver(this.wire.shift()!);
     for (const tcb of [this.a, this.b]) {
@@ -118,7 +127,7 @@ export class Pair {
     return true;
   }
 
-  run(until: Millis, app?: (p: Pair) => void): void {
+  run(until: Instant, app?: (p: Pair) => void): void {
     app?.(this);
     this.collect();
     while (this.step(until, app)) {}

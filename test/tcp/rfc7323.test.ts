@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { EPOCH, instant, later, ms } from "../../src/clock/time.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
@@ -77,7 +78,10 @@ describe("negotiation: every combination, both directions of open", () => {
           ts: ours.ts && peers.ts,
           sack: ours.sack && peers.sack,
         };
-        tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: peerOffer(answered, 40) }), 20);
+        tcb.input(
+          seg({ flags: "SA", seq: 5000, ack: 1001, options: peerOffer(answered, 40) }),
+          instant(20),
+        );
         const label = `ours ${name(ours)}, peer ${name(peers)}`;
         expect({ label, state: tcb.state }).toEqual({ label, state: State.Established });
         expect({ label, ws: tcb.sndWscale, ts: tcb.tsEnabled, sack: tcb.sackEnabled }).toEqual({
@@ -131,7 +135,7 @@ describe("negotiation: every combination, both directions of open", () => {
     ]);
     tcb.input(
       seg({ flags: "S", seq: 5000, options: peerOffer({ ws: true, ts: true, sack: true }, 90) }),
-      10,
+      instant(10),
     );
     expect(tcb.state).toBe(State.SynReceived);
     // sackOK is not answered: our own SYN did not offer it.
@@ -179,7 +183,7 @@ describe("negotiation: every combination, both directions of open", () => {
         ack: 1001,
         options: peerOffer({ ws: true, ts: true, sack: true }),
       }),
-      10,
+      instant(10),
     );
     expect([tcb.sndWscale, tcb.tsEnabled, tcb.sackEnabled]).toEqual([0, false, false]);
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0"]);
@@ -195,7 +199,7 @@ describe("window scale (RFC 7323 §2)", () => {
     expect(out(tcb)).toEqual(["S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 5>"]);
     tcb.input(
       seg({ flags: "SA", seq: 5000, ack: 1001, win: 1000, options: [...MSS, NOP, WS(3)] }),
-      10,
+      instant(10),
     );
     expect(tcb.sndWnd).toBe(1000); // the SYN-ACK's window is not scaled either
     expect([tcb.sndWscale, tcb.rcvWscale]).toEqual([3, 5]);
@@ -203,12 +207,15 @@ describe("window scale (RFC 7323 §2)", () => {
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=32768 len=0"]);
     expect(tcb.rcvWnd).toBe(MiB);
     // The peer's windows count units of 2^3 bytes from now on.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 500 }), 20);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 500 }), instant(20));
     expect(tcb.sndWnd).toBe(4000);
     // And the receive side really takes more than 65535 bytes in flight.
     let seq = 5001;
     for (let i = 0; i < 60; i++) {
-      tcb.input(seg({ flags: "A", seq, ack: 1001, win: 500, payload: new Uint8Array(1460) }), 30);
+      tcb.input(
+        seg({ flags: "A", seq, ack: 1001, win: 500, payload: new Uint8Array(1460) }),
+        instant(30),
+      );
       seq += 1460;
     }
     expect(tcb.recvAvailable).toBe(60 * 1460); // 87600 > 65535
@@ -222,7 +229,7 @@ describe("window scale (RFC 7323 §2)", () => {
     });
     expect(out(tcb)).toEqual(["SA seq=1000 ack=5001 win=65535 len=0 <mss 1460,nop,wscale 5>"]);
     expect(tcb.sndWnd).toBe(1000);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 1000 }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 1000 }), instant(10));
     expect(tcb.state).toBe(State.Established);
     expect(tcb.sndWnd).toBe(8000);
   });
@@ -234,50 +241,68 @@ describe("window scale (RFC 7323 §2)", () => {
     expect(out(tcb)).toEqual(["S seq=1000 ack=0 win=65535 len=0 <mss 1460,nop,wscale 14>"]);
     tcb.input(
       seg({ flags: "SA", seq: 5000, ack: 1001, win: 65535, options: [...MSS, NOP, WS(14)] }),
-      10,
+      instant(10),
     );
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=64 len=0"]); // 64 × 16384 = 1 MiB
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 3 }), 20);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 3 }), instant(20));
     expect(tcb.sndWnd).toBe(3 * 16384);
 
     const big = Tcb.connect(opts({}, { timestamps: false, sack: false }));
     big.takeOutput();
-    big.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, NOP, WS(15)] }), 10);
+    big.input(
+      seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, NOP, WS(15)] }),
+      instant(10),
+    );
     // §2.3: "SHOULD log the error but MUST use 14".
     expect(big.sndWscale).toBe(14);
     expect(big.negotiated?.wscale?.peerShiftClamped).toBe(true);
-    big.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 2 }), 20);
+    big.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 2 }), instant(20));
     expect(big.sndWnd).toBe(32768);
   });
 
   test("without scaling negotiated a large buffer still offers at most 65535", () => {
     const tcb = Tcb.connect(opts({}, { rcvBuf: MiB, timestamps: false, sack: false }));
     tcb.takeOutput();
-    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: MSS }), 10);
+    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: MSS }), instant(10));
     expect(tcb.rcvWscale).toBe(0);
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0"]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 500 }), 20);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1001, win: 500 }), instant(20));
     expect(tcb.sndWnd).toBe(500);
   });
 
   test("rounding: a window that is not a whole number of units is rounded up, never behind the buffer's edge (§2.4)", () => {
     // Shift 10 (units of 1024), 8 KiB buffer, ACK every segment.
     const tcb = Tcb.connect(
-      opts({}, { rcvBuf: 8192, wscaleShift: 10, delayedAck: 0, timestamps: false, sack: false }),
+      opts(
+        {},
+        { rcvBuf: 8192, wscaleShift: 10, delayedAck: ms(0), timestamps: false, sack: false },
+      ),
     );
     tcb.takeOutput();
-    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, NOP, WS(0)] }), 10);
+    tcb.input(
+      seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, NOP, WS(0)] }),
+      instant(10),
+    );
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=8 len=0"]); // edge 5001 + 8192 = 13193
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: new Uint8Array(100) }), 20);
+    tcb.input(
+      seg({ flags: "PA", seq: 5001, ack: 1001, payload: new Uint8Array(100) }),
+      instant(20),
+    );
     // 8092 bytes are left to the edge: 7 units (truncation) would pull it back
     // to 12269; 8 units offer up to 5101 + 8192 = 13293, not left of 13193.
     expect(out(tcb)).toEqual(["A seq=1001 ack=5101 win=8 len=0"]);
     expect(tcb.rcvAdv).toBe(13193); // the surplus of 100 is not a promise
-    tcb.input(seg({ flags: "PA", seq: 5101, ack: 1001, payload: new Uint8Array(1000) }), 30);
+    tcb.input(
+      seg({ flags: "PA", seq: 5101, ack: 1001, payload: new Uint8Array(1000) }),
+      instant(30),
+    );
     // 7092 to the edge → 7 units: 6101 + 7168 = 13269, still past 13193.
     expect(out(tcb)).toEqual(["A seq=1001 ack=6101 win=7 len=0"]);
     // With nothing read the buffer fills and the window closes, without creeping past it.
-    tcb.input(seg({ flags: "PA", seq: 6101, ack: 1001, payload: new Uint8Array(7092) }), 40);
+    tcb.input(
+      seg({ flags: "PA", seq: 6101, ack: 1001, payload: new Uint8Array(7092) }),
+      instant(40),
+    );
     expect(out(tcb)).toEqual(["A seq=1001 ack=13193 win=0 len=0"]);
   });
 
@@ -295,7 +320,7 @@ describe("window scale (RFC 7323 §2)", () => {
               {
                 rcvBuf: 200_000,
                 wscaleShift: shift,
-                delayedAck: 0,
+                delayedAck: ms(0),
                 timestamps: false,
                 sack: false,
               },
@@ -304,7 +329,7 @@ describe("window scale (RFC 7323 §2)", () => {
           tcb.takeOutput();
           tcb.input(
             seg({ flags: "SA", seq: peerIss, ack: 1001, options: [...MSS, NOP, WS(0)] }),
-            0,
+            EPOCH,
           );
           let promised: number | undefined; // the buffer-backed edge (RCV.ADV) before this step
           let now = 1;
@@ -327,11 +352,11 @@ describe("window scale (RFC 7323 §2)", () => {
               if (len > 0) {
                 tcb.input(
                   seg({ flags: "A", seq: tcb.rcvNxt, ack: 1001, payload: new Uint8Array(len) }),
-                  now,
+                  instant(now),
                 );
               }
             } else {
-              tcb.recv(n, now);
+              tcb.recv(n, instant(now));
             }
             if (!check()) return false;
           }
@@ -347,7 +372,7 @@ describe("window scale (RFC 7323 §2)", () => {
 function tsEstablished(s: Partial<TcpSettings> = {}, at = 0): Tcb {
   const tcb = Tcb.connect(opts({}, { sack: false, ...s }));
   tcb.takeOutput();
-  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, TS(500, 1)] }), at);
+  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, TS(500, 1)] }), instant(at));
   tcb.takeOutput();
   return tcb;
 }
@@ -356,12 +381,15 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
   test("TSecr echoes TS.Recent; TSval is our per-connection clock", () => {
     const tcb = tsEstablished();
     expect([tcb.tsEnabled, tcb.tsRecent]).toEqual([true, 500]);
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "hi", options: [TS(510, 1)] }), 40);
-    tcb.onTimer(240); // the delayed ACK
+    tcb.input(
+      seg({ flags: "PA", seq: 5001, ack: 1001, payload: "hi", options: [TS(510, 1)] }),
+      instant(40),
+    );
+    tcb.onTimer(instant(240)); // the delayed ACK
     expect(out(tcb)).toEqual(["A seq=1001 ack=5003 win=65533 len=0 <nop,nop,TS val 241 ecr 510>"]);
     // Data segments carry it too, and their payload leaves room for it: 1460 − 12 = 1448.
     tcb.setNoDelay(true);
-    tcb.send(new Uint8Array(1500), 300);
+    tcb.send(new Uint8Array(1500), instant(300));
     expect(out(tcb)).toEqual([
       "A seq=1001 ack=5003 win=65533 len=1448 <nop,nop,TS val 301 ecr 510>",
       "PA seq=2449 ack=5003 win=65533 len=52 <nop,nop,TS val 301 ecr 510>",
@@ -380,14 +408,14 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
       seg({ flags: "R", seq: 5500, ack: 0, options: [TS(99999, 1)] }),
     ]) {
       const tcb = tsEstablished();
-      tcb.input(blind, 10);
+      tcb.input(blind, instant(10));
       // The challenge ACK echoes the real peer's TSval, not the attacker's.
       expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0 <nop,nop,TS val 11 ecr 500>"]);
       expect(tcb.tsRecent).toBe(500);
       // The real peer's next segment (TSval 510) still passes PAWS and is taken.
       tcb.input(
         seg({ flags: "PA", seq: 5001, ack: 1001, payload: "hi", options: [TS(510, 1)] }),
-        20,
+        instant(20),
       );
       expect(tcb.rcvNxt).toBe(5003);
       expect(tcb.tsRecent).toBe(510);
@@ -404,7 +432,7 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
         payload: new Uint8Array(100),
         options: [TS(600, 1)],
       }),
-      10,
+      instant(10),
     );
     expect(tcb.tsRecent).toBe(600); // 5001 ≤ Last.ACK.sent (5001)
     tcb.input(
@@ -415,11 +443,11 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
         payload: new Uint8Array(100),
         options: [TS(601, 1)],
       }),
-      11,
+      instant(11),
     );
     expect(tcb.tsRecent).toBe(600); // 5101 > Last.ACK.sent: the ACK is still owed for 5001
     expect(out(tcb)).toEqual([]);
-    tcb.onTimer(210);
+    tcb.onTimer(instant(210));
     // The sender measures from its first segment: the delay counts in its RTT.
     expect(out(tcb)).toEqual(["A seq=1001 ack=5201 win=65335 len=0 <nop,nop,TS val 211 ecr 600>"]);
     tcb.input(
@@ -430,7 +458,7 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
         payload: new Uint8Array(100),
         options: [TS(602, 1)],
       }),
-      220,
+      instant(220),
     );
     expect(tcb.tsRecent).toBe(602); // 5201 ≤ Last.ACK.sent (5201)
   });
@@ -445,7 +473,7 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
         payload: new Uint8Array(100),
         options: [TS(700, 1)],
       }),
-      10,
+      instant(10),
     );
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0 <nop,nop,TS val 11 ecr 500>"]);
     expect(tcb.tsRecent).toBe(500);
@@ -454,24 +482,27 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
   test("RTTM: the SYN-ACK's and each new ACK's TSecr are RTT samples, retransmissions included", () => {
     const tcb = Tcb.connect(opts({}, { sack: false }));
     tcb.takeOutput();
-    tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, TS(500, 1)] }), 50);
-    expect(tcb.srtt).toBe(50); // TSval 51 now − TSecr 1
+    tcb.input(
+      seg({ flags: "SA", seq: 5000, ack: 1001, options: [...MSS, TS(500, 1)] }),
+      instant(50),
+    );
+    expect(tcb.srtt).toBe(ms(50)); // TSval 51 now − TSecr 1
     tcb.setNoDelay(true);
-    tcb.send(new Uint8Array(100), 100); // TSval 101
+    tcb.send(new Uint8Array(100), instant(100)); // TSval 101
     tcb.takeOutput();
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, options: [TS(510, 101)] }), 180);
-    expect(tcb.srtt).toBe(50 + (80 - 50) / 8); // RFC 6298 §2.3 with R = 80
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, options: [TS(510, 101)] }), instant(180));
+    expect(tcb.srtt).toBe(ms(50 + (80 - 50) / 8)); // RFC 6298 §2.3 with R = 80
     // A duplicate ACK (SND.UNA does not move) is no sample (§4.1).
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, options: [TS(511, 1)] }), 190);
-    expect(tcb.srtt).toBe(53.75);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1101, options: [TS(511, 1)] }), instant(190));
+    expect(tcb.srtt).toBe(ms(53.75));
     // A retransmitted segment is measured by the TSval of the copy that was answered.
-    tcb.send(new Uint8Array(100), 200);
+    tcb.send(new Uint8Array(100), instant(200));
     tcb.takeOutput();
-    tcb.onTimer(200 + tcb.rto); // RTO 1000 (minRto): resent with TSval 1201
+    tcb.onTimer(instant(200 + tcb.rto)); // RTO 1000 (minRto): resent with TSval 1201
     expect(out(tcb)).toEqual([
       "PA seq=1101 ack=5001 win=65535 len=100 <nop,nop,TS val 1201 ecr 511>",
     ]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 1201, options: [TS(520, 1201)] }), 1230);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 1201, options: [TS(520, 1201)] }), instant(1230));
     expect(tcb.srtt).toBeCloseTo(53.75 * (7 / 8) + 30 / 8, 10);
   });
 
@@ -479,18 +510,18 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
     const tcb = tsEstablished();
     tcb.input(
       seg({ flags: "PA", seq: 5001, ack: 1001, payload: "old", options: [TS(499, 1)] }),
-      10,
+      instant(10),
     );
     expect(out(tcb)).toEqual(["A seq=1001 ack=5001 win=65535 len=0 <nop,nop,TS val 11 ecr 500>"]);
     expect(tcb.recvAvailable).toBe(0);
     expect(tcb.ts.pawsDrops).toBe(1);
     tcb.input(
       seg({ flags: "PA", seq: 5001, ack: 1001, payload: "same", options: [TS(500, 1)] }),
-      20,
+      instant(20),
     );
-    expect(text(tcb.recv(10, 20))).toBe("same");
+    expect(text(tcb.recv(10, instant(20)))).toBe("same");
     // A RST with an old TSval, exactly at RCV.NXT, still resets.
-    tcb.input(seg({ flags: "R", seq: 5005, options: [TS(1, 0)] }), 30);
+    tcb.input(seg({ flags: "R", seq: 5005, options: [TS(1, 0)] }), instant(30));
     expect(tcb.state).toBe(State.Closed);
     expect(tcb.error).toBe("ECONNRESET");
   });
@@ -500,28 +531,28 @@ describe("timestamps (RFC 7323 §3–§5)", () => {
     const old = () =>
       seg({ flags: "PA", seq: tcb.rcvNxt, ack: 1001, payload: "x", options: [TS(400, 1)] });
     // Within 24 days TSval 400 < TS.Recent 500 is rejected …
-    tcb.input(old(), PAWS_IDLE_LIMIT);
+    tcb.input(old(), later(EPOCH, PAWS_IDLE_LIMIT));
     expect(tcb.recvAvailable).toBe(0);
     expect(tcb.takeOutput()).toHaveLength(1); // the ACK
     // … after 24 days of silence it is accepted, and becomes TS.Recent.
-    tcb.input(old(), PAWS_IDLE_LIMIT + 1);
+    tcb.input(old(), instant(PAWS_IDLE_LIMIT + 1));
     expect(tcb.recvAvailable).toBe(1);
     expect(tcb.tsRecent).toBe(400);
   });
 
   test("after negotiation a segment without timestamps is dropped silently; a RST without them is processed (§3.2)", () => {
     const tcb = tsEstablished();
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "bare" }), 10);
+    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "bare" }), instant(10));
     expect(out(tcb)).toEqual([]);
     expect(tcb.recvAvailable).toBe(0);
     expect(tcb.ts.missingDrops).toBe(1);
-    tcb.input(seg({ flags: "R", seq: 5001 }), 20);
+    tcb.input(seg({ flags: "R", seq: 5001 }), instant(20));
     expect(tcb.error).toBe("ECONNRESET");
   });
 
   test("our RST carries timestamps too, TSecr 0 without the ACK bit (§3.2)", () => {
     const tcb = tsEstablished();
-    tcb.abort(70);
+    tcb.abort(instant(70));
     expect(out(tcb)).toEqual(["R seq=1001 ack=0 win=0 len=0 <nop,nop,TS val 71 ecr 0>"]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
@@ -15,7 +16,7 @@ const at = (i: number): number => 1001 + i * SMSS;
 function establishedSack(over: Partial<TcpSettings> = {}): Tcb {
   const tcb = synSent({ congestionControl: "newreno", ...over });
   const options: TcpOption[] = [{ kind: "mss", value: SMSS }, { kind: "sackPermitted" }];
-  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options }), 0);
+  tcb.input(seg({ flags: "SA", seq: 5000, ack: 1001, options }), EPOCH);
   tcb.takeOutput();
   return tcb;
 }
@@ -26,7 +27,7 @@ function sackAck(tcb: Tcb, ackIdx: number, blocks: Array<[number, number]>, now:
     blocks.length > 0
       ? [{ kind: "sack", blocks: blocks.map(([l, r]) => [at(l), at(r)] as const) }]
       : [];
-  tcb.input(seg({ flags: "A", seq: 5001, ack: at(ackIdx), options }), now);
+  tcb.input(seg({ flags: "A", seq: 5001, ack: at(ackIdx), options }), instant(now));
 }
 
 /** Data segments sent since the last call, by segment index. */
@@ -41,7 +42,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
   test("of 10 segments, 3 and 6 lost: exactly 3 then 6 are retransmitted, each when IsLost says so", () => {
     const tcb = establishedSack();
     expect(tcb.sackEnabled).toBe(true);
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     expect(sentIdx(tcb)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // Segment n (1-based) has index n − 1: "3" is index 2 and "6" is index 5.
     sackAck(tcb, 1, [], 50); // segment 1
@@ -109,7 +110,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("the last segment lost too: the rescue retransmission (NextSeg rule 4) resends it within the episode, once", () => {
     const tcb = establishedSack();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
     // Segments 3 and 10 (indices 2 and 9) are lost; 4..9 arrive one by one.
     // Nothing follows 10, so no SACK can ever make it IsLost.
@@ -142,7 +143,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("no rescue while new data can still be sent: the tail is then SACK-detectable", () => {
     const tcb = establishedSack();
-    tcb.send(new Uint8Array(30 * SMSS), 0);
+    tcb.send(new Uint8Array(30 * SMSS), EPOCH);
     expect(sentIdx(tcb)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // IW 10
     // The first segment is lost; 2..10 arrive. Sending continues with new data
     // (rule 2), so segment 10 is never rescued: later segments SACK past it.
@@ -158,7 +159,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("recovery starts on the first ACK that makes SND.UNA IsLost, before three duplicates", () => {
     const tcb = establishedSack();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
     sackAck(tcb, 0, [[1, 4]], 50); // one ACK SACKing three segments above the first
     expect(tcb.congestion.dupAcks).toBe(1);
@@ -168,7 +169,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("a D-SACK block (below SND.UNA) marks nothing and is no duplicate ACK; bogus blocks are ignored", () => {
     const tcb = establishedSack();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
     sackAck(tcb, 2, [], 50);
     tcb.input(
@@ -178,7 +179,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
         ack: at(2),
         options: [{ kind: "sack", blocks: [[at(0), at(1)]] }],
       }),
-      51,
+      instant(51),
     );
     tcb.input(
       seg({
@@ -187,7 +188,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
         ack: at(2),
         options: [{ kind: "sack", blocks: [[at(12), at(14)]] }],
       }),
-      52,
+      instant(52),
     );
     expect(tcb.congestion.dupAcks).toBe(0);
     expect(tcb.congestion.sackedRanges).toEqual([]);
@@ -195,11 +196,11 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("a timeout drops the SACK marks (RFC 2018 §8); the resending skips what is SACKed again", () => {
     const tcb = establishedSack();
-    tcb.send(new Uint8Array(10 * SMSS), 0);
+    tcb.send(new Uint8Array(10 * SMSS), EPOCH);
     tcb.takeOutput();
     sackAck(tcb, 0, [[1, 2]], 50);
     expect(tcb.congestion.sackedRanges).toEqual([[at(1), at(2)]]);
-    tcb.onTimer(1000);
+    tcb.onTimer(instant(1000));
     expect(sentIdx(tcb)).toEqual([0]);
     expect(tcb.congestion.sackedRanges).toEqual([]);
     expect([tcb.congestion.phase, tcb.congestion.cwnd]).toEqual(["loss", SMSS]);
@@ -210,7 +211,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
 
   test("a timeout during fast recovery keeps the recovery's ssthresh: SACKed data is not counted as in flight", () => {
     const tcb = establishedSack({ initialWindow: 20 });
-    tcb.send(new Uint8Array(60 * SMSS), 0);
+    tcb.send(new Uint8Array(60 * SMSS), EPOCH);
     expect(sentIdx(tcb)).toHaveLength(20);
     // Segment 0 is lost; 1.. arrive and are SACKed: three duplicates, recovery, ssthresh from FlightSize.
     sackAck(tcb, 0, [[1, 2]], 50);
@@ -225,7 +226,7 @@ describe("SACK-based loss recovery (RFC 6675)", () => {
     for (let i = 5, t = 60; i <= 40; i++, t++) sackAck(tcb, 0, [[1, i]], t);
     tcb.takeOutput();
     expect(tcb.congestion.flightSize).toBeGreaterThan(30 * SMSS);
-    tcb.onTimer(2000);
+    tcb.onTimer(instant(2000));
     expect(tcb.congestion.stats.timeouts).toBe(1);
     // Halving that FlightSize — mostly data that has arrived — would set ssthresh far above
     // what the path carried; the recovery's value stands (as Linux keeps it).
@@ -241,7 +242,7 @@ function oneWay(pair: Pair, size: number, until: number): Uint8Array {
   const data = bytes(size, 7);
   let written = 0;
   const got: Uint8Array[] = [];
-  pair.run(until, (p) => {
+  pair.run(instant(until), (p) => {
     if (p.a.state === State.Established) {
       while (written < size) {
         const n = p.a.send(data.subarray(written, written + 65536), p.now);
@@ -264,7 +265,7 @@ describe("two hosts: loss recovered without timeouts", () => {
         const resent: number[] = [];
         const s = settings({ congestionControl: cc, sack });
         const pair = new Pair(
-          10,
+          ms(10),
           {
             drop: (seg, from) => {
               if (from !== "a" || !isData(seg)) return false;
@@ -296,7 +297,7 @@ describe("two hosts: loss recovered without timeouts", () => {
       const r = rng(seed);
       let dataDropped = 0;
       const pair = new Pair(
-        10,
+        ms(10),
         {
           drop: (seg) => {
             const d = r() < 0.02;

@@ -5,6 +5,7 @@
  * when SND.UNA moves, in the fifth step, before the window is updated).
  */
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { Tcb } from "../../src/tcp/tcb.ts";
 import { seqAdd, seqDiff } from "../../src/wire/seq.ts";
 import type { TcpSegment } from "../../src/wire/tcp-types.ts";
@@ -16,7 +17,7 @@ function establishedMss1000(win: number, sndBuf: number): Tcb {
   tcb.takeOutput();
   tcb.input(
     seg({ flags: "SA", seq: 5000, ack: 1001, win, options: [{ kind: "mss", value: 1000 }] }),
-    0,
+    EPOCH,
   );
   tcb.takeOutput();
   return tcb;
@@ -28,7 +29,7 @@ describe("the peer's right edge (SND.UNA + SND.WND) holds for writes made inside
   test("an ACK that frees buffer space and shrinks the window field: the writable handler's data waits", () => {
     const tcb = establishedMss1000(4000, 4000);
     const stream = bytes(20_000);
-    let written = tcb.send(stream, 0) as number;
+    let written = tcb.send(stream, EPOCH) as number;
     expect(written).toBe(4000);
     expect(tcb.takeOutput().map((s) => [s.seq, s.payload.length])).toEqual([
       [1001, 1000],
@@ -40,12 +41,12 @@ describe("the peer's right edge (SND.UNA + SND.WND) holds for writes made inside
     // sockets layer does, synchronously from the writable event).
     tcb.events = {
       writable: (t) => {
-        written += t.send(stream.subarray(written), 0) as number;
+        written += t.send(stream.subarray(written), EPOCH) as number;
       },
     };
     // 2000 bytes acknowledged; the window shrinks to 2000, so the right edge
     // stays at 3001 + 2000 = 5001 = SND.NXT: nothing new may go.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 3001, win: 2000 }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 3001, win: 2000 }), instant(10));
     expect(written).toBe(6000); // the handler did run and queue 2000 bytes
     const sent = tcb.takeOutput().filter((s) => s.payload.length > 0);
     for (const s of sent) expect(seqDiff(dataEnd(s), 5001)).toBeLessThanOrEqual(0);
@@ -53,7 +54,7 @@ describe("the peer's right edge (SND.UNA + SND.WND) holds for writes made inside
     expect(tcb.sndNxt).toBe(5001);
 
     // The window opens: the queued bytes leave, up to the new edge 5001 + 2000.
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 2000 }), 20);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 2000 }), instant(20));
     const next = tcb.takeOutput().filter((s) => s.payload.length > 0);
     expect(next.map((s) => [s.seq, s.payload.length])).toEqual([
       [5001, 1000],
@@ -70,10 +71,10 @@ describe("the peer's right edge (SND.UNA + SND.WND) holds for writes made inside
       };
       const tcb = establishedMss1000(8000, 6000);
       const stream = bytes(200_000, seed);
-      let written = tcb.send(stream, 0) as number;
+      let written = tcb.send(stream, EPOCH) as number;
       tcb.events = {
         writable: (t) => {
-          written += t.send(stream.subarray(written), 0) as number;
+          written += t.send(stream.subarray(written), EPOCH) as number;
         },
       };
       let edge = 1001 + 8000;
@@ -93,7 +94,7 @@ describe("the peer's right edge (SND.UNA + SND.WND) holds for writes made inside
         const ack = seqAdd(tcb.sndUna, outstanding === 0 ? 0 : rand(outstanding + 1));
         const win = Math.max(0, seqDiff(edge, ack)) + rand(3) * 700;
         edge = seqAdd(ack, win);
-        tcb.input(seg({ flags: "A", seq: 5001, ack, win }), 10 * (i + 1));
+        tcb.input(seg({ flags: "A", seq: 5001, ack, win }), instant(10 * (i + 1)));
       }
       expect(written).toBeGreaterThan(6000);
     }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant } from "../../src/clock/time.ts";
 import { blocksText, createLabSession } from "../../src/lab/session.ts";
 import { defaultTcpSettings } from "../../src/tcp/settings.ts";
 import { established, out, seg } from "./helpers.ts";
@@ -16,14 +17,14 @@ describe("receiverSws off: every opening of the window is announced", () => {
   test("a full 4000-byte buffer: reading one byte sends win=1 with off, nothing with rfc9293", () => {
     for (const mode of ["off", "rfc9293"] as const) {
       const tcb = established({ rcvBuf: 4000, receiverSws: mode });
-      tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "x".repeat(4000) }), 0);
+      tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "x".repeat(4000) }), EPOCH);
       expect(out(tcb)).toEqual(["A seq=1001 ack=9001 win=0 len=0"]);
-      tcb.recv(1, 10);
+      tcb.recv(1, instant(10));
       expect({ mode, out: out(tcb) }).toEqual({
         mode,
         out: mode === "off" ? ["A seq=1001 ack=9001 win=1 len=0"] : [],
       });
-      tcb.recv(1, 20);
+      tcb.recv(1, instant(20));
       expect({ mode, out: out(tcb) }).toEqual({
         mode,
         out: mode === "off" ? ["A seq=1001 ack=9001 win=2 len=0"] : [],
@@ -33,10 +34,10 @@ describe("receiverSws off: every opening of the window is announced", () => {
 
   test("off: an ACK offers all the free space, the edge creeping by what was read", () => {
     const tcb = established({ rcvBuf: 4000, receiverSws: "off" });
-    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "x".repeat(3000) }), 0);
-    tcb.onTimer(200);
+    tcb.input(seg({ flags: "PA", seq: 5001, ack: 1001, payload: "x".repeat(3000) }), EPOCH);
+    tcb.onTimer(instant(200));
     expect(out(tcb)).toEqual(["A seq=1001 ack=8001 win=1000 len=0"]);
-    tcb.recv(3, 300);
+    tcb.recv(3, instant(300));
     expect(out(tcb)).toEqual(["A seq=1001 ack=8001 win=1003 len=0"]);
   });
 });
@@ -46,7 +47,7 @@ describe("senderSws off: whatever the window allows goes at once", () => {
 
   test("a 4000-byte window: two full segments, then 1080 bytes only without avoidance", () => {
     const on = established({}, 4000);
-    on.send(data, 0);
+    on.send(data, EPOCH);
     expect(out(on)).toEqual([
       "A seq=1001 ack=5001 win=65535 len=1460",
       "A seq=2461 ack=5001 win=65535 len=1460",
@@ -54,7 +55,7 @@ describe("senderSws off: whatever the window allows goes at once", () => {
     expect(on.timers().map((t) => t.name)).toEqual(["retransmission"]);
 
     const off = established({ senderSws: false }, 4000);
-    off.send(data, 0);
+    off.send(data, EPOCH);
     expect(out(off)).toEqual([
       "A seq=1001 ack=5001 win=65535 len=1460",
       "A seq=2461 ack=5001 win=65535 len=1460",
@@ -64,18 +65,18 @@ describe("senderSws off: whatever the window allows goes at once", () => {
 
   test("a window that opens by one byte gets a one-byte segment", () => {
     const tcb = established({ senderSws: false }, 4000);
-    tcb.send(data, 0);
+    tcb.send(data, EPOCH);
     tcb.takeOutput();
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 0 }), 10);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 0 }), instant(10));
     expect(out(tcb)).toEqual([]);
-    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 1 }), 20);
+    tcb.input(seg({ flags: "A", seq: 5001, ack: 5001, win: 1 }), instant(20));
     expect(out(tcb)).toEqual(["A seq=5001 ack=5001 win=65535 len=1"]);
   });
 
   test("Nagle still holds the last small piece while data is unacknowledged", () => {
     const tcb = established({ senderSws: false }, 65535);
-    tcb.send(new Uint8Array(10), 0);
-    tcb.send(new Uint8Array(10), 0);
+    tcb.send(new Uint8Array(10), EPOCH);
+    tcb.send(new Uint8Array(10), EPOCH);
     expect(out(tcb)).toEqual(["PA seq=1001 ack=5001 win=65535 len=10"]);
   });
 });

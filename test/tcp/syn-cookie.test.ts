@@ -5,6 +5,7 @@
  * carried.
  */
 import { describe, expect, test } from "bun:test";
+import { EPOCH, instant, ms } from "../../src/clock/time.ts";
 import type { Host } from "../../src/stack/host.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
@@ -33,25 +34,25 @@ const REMOTE = { addr: A, port: 40000 };
 describe("the cookie", () => {
   test("carries the MSS index through and checks out for its minute and the next only", () => {
     for (let i = 0; i < COOKIE_MSS.length; i++) {
-      const iss = cookieIss(KEYS, LOCAL, REMOTE, 123456, i, 90_000);
-      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, 90_000)).toBe(i);
-      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, 150_000)).toBe(i); // next minute
-      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, 180_000)).toBeUndefined(); // too old
+      const iss = cookieIss(KEYS, LOCAL, REMOTE, 123456, i, instant(90_000));
+      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, instant(90_000))).toBe(i);
+      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, instant(150_000))).toBe(i); // next minute
+      expect(checkCookie(KEYS, LOCAL, REMOTE, 123456, iss, instant(180_000))).toBeUndefined(); // too old
     }
   });
 
   test("another peer, another ISN, a flipped bit or another key: rejected", () => {
-    const iss = cookieIss(KEYS, LOCAL, REMOTE, 77, 3, 0);
-    expect(checkCookie(KEYS, LOCAL, { ...REMOTE, port: 40001 }, 77, iss, 0)).toBeUndefined();
+    const iss = cookieIss(KEYS, LOCAL, REMOTE, 77, 3, EPOCH);
+    expect(checkCookie(KEYS, LOCAL, { ...REMOTE, port: 40001 }, 77, iss, EPOCH)).toBeUndefined();
     // The peer's ISN enters linearly, as the MSS index does (Linux's layout): off by
     // a few it only names another MSS, so a forger still has to know the cookie.
-    expect(checkCookie(KEYS, LOCAL, REMOTE, 77 + 1000, iss, 0)).toBeUndefined();
+    expect(checkCookie(KEYS, LOCAL, REMOTE, 77 + 1000, iss, EPOCH)).toBeUndefined();
     // Above the two bits of MSS index every bit is checked (24-bit MAC, 8-bit minute).
     for (const bit of [2, 10, 23, 24, 31]) {
-      expect(checkCookie(KEYS, LOCAL, REMOTE, 77, (iss ^ (1 << bit)) >>> 0, 0)).toBeUndefined();
+      expect(checkCookie(KEYS, LOCAL, REMOTE, 77, (iss ^ (1 << bit)) >>> 0, EPOCH)).toBeUndefined();
     }
     const other = cookieKeys(new Uint8Array(16));
-    expect(checkCookie(other, LOCAL, REMOTE, 77, iss, 0)).toBeUndefined();
+    expect(checkCookie(other, LOCAL, REMOTE, 77, iss, EPOCH)).toBeUndefined();
   });
 
   test("the MSS table: the largest entry not above the peer's MSS", () => {
@@ -77,7 +78,7 @@ describe("the cookie", () => {
 function crowded(tcp: Partial<TcpSettings> = {}, client: Partial<TcpSettings> = tcp) {
   // The client ACKs at once: an RTT sample needs no timer.
   const a = host("a", {
-    tcp: { delayedAck: 0, ...client },
+    tcp: { delayedAck: ms(0), ...client },
     isn: { secret: new Uint8Array(16).fill(1) },
   });
   const b = host("b", { tcp, cookieSecret: new Uint8Array(16).fill(9) });
@@ -93,7 +94,7 @@ function crowded(tcp: Partial<TcpSettings> = {}, client: Partial<TcpSettings> = 
     options: [{ kind: "mss", value: 1460 }],
     payload: new Uint8Array(0),
   };
-  b.receive(buildTcpPacket(A, B, stray), 0);
+  b.receive(buildTcpPacket(A, B, stray), EPOCH);
   b.takeOutput(); // its SYN-ACK is lost
   expect(listener.halfOpen.size).toBe(1);
   return { a, b, listener };
@@ -110,14 +111,14 @@ function segments(packets: Uint8Array[]): TcpSegment[] {
 }
 
 function connectThroughCookie(a: Host, b: Host, listener: Listener) {
-  const client = a.connect({ addr: B, port: 80 }, 10, { localPort: 40000 }) as Tcb;
-  for (const p of a.takeOutput()) b.receive(p, 10);
+  const client = a.connect({ addr: B, port: 80 }, instant(10), { localPort: 40000 }) as Tcb;
+  for (const p of a.takeOutput()) b.receive(p, instant(10));
   const synAck = b.takeOutput();
   expect(b.connections().length).toBe(1); // only the stray: the cookie kept nothing
   expect(b.stats().packets["tcp.syncookies-sent"]).toBe(1);
   const [sa] = segments(synAck);
-  for (const p of synAck) a.receive(p, 20);
-  for (const p of a.takeOutput()) b.receive(p, 20); // the ACK with the cookie
+  for (const p of synAck) a.receive(p, instant(20));
+  for (const p of a.takeOutput()) b.receive(p, instant(20)); // the ACK with the cookie
   expect(b.stats().packets["tcp.syncookies-recv"]).toBe(1);
   const server = listener.accept() as Tcb;
   expect(server.state).toBe(State.Established);
@@ -139,24 +140,24 @@ describe("a listener whose half-open set is full", () => {
     // Data both ways.
     client.setNoDelay(true);
     server.setNoDelay(true);
-    client.send(bytes(5000), 30);
-    pump(a, b, 30);
-    expect(server.recv(10_000, 31)).toEqual(bytes(5000));
-    server.send(bytes(3000, 2), 32);
-    pump(a, b, 32);
-    expect(client.recv(10_000, 33)).toEqual(bytes(3000, 2));
+    client.send(bytes(5000), instant(30));
+    pump(a, b, instant(30));
+    expect(server.recv(10_000, instant(31))).toEqual(bytes(5000));
+    server.send(bytes(3000, 2), instant(32));
+    pump(a, b, instant(32));
+    expect(client.recv(10_000, instant(33))).toEqual(bytes(3000, 2));
   });
 
   test("our TSvals go on above the cookie SYN-ACK's, and its echo is no RTT sample", () => {
     const { a, b, listener } = crowded();
     const { server, synAck } = connectThroughCookie(a, b, listener);
     expect(server.srtt).toBeUndefined();
-    server.send(bytes(10), 40);
+    server.send(bytes(10), instant(40));
     const [data] = segments(b.takeOutput());
     const sent = timestampOf(data as TcpSegment)?.tsVal ?? 0;
     const cookieTs = timestampOf(synAck)?.tsVal ?? 0;
     expect(sent - cookieTs).toBeGreaterThan(0);
-    for (const p of buildReplies(a, data as TcpSegment)) b.receive(p, 45);
+    for (const p of buildReplies(a, data as TcpSegment)) b.receive(p, instant(45));
     expect(server.srtt).toBeDefined();
   });
 
@@ -172,8 +173,8 @@ describe("a listener whose half-open set is full", () => {
 
   test("a forged or stale cookie is refused with a reset, counted", () => {
     const { a, b } = crowded();
-    a.connect({ addr: B, port: 80 }, 0, { localPort: 40000 });
-    for (const p of a.takeOutput()) b.receive(p, 0);
+    a.connect({ addr: B, port: 80 }, EPOCH, { localPort: 40000 });
+    for (const p of a.takeOutput()) b.receive(p, EPOCH);
     const [sa] = segments(b.takeOutput());
     const ack = (seq: number, ackNo: number) =>
       buildTcpPacket(A, B, {
@@ -188,13 +189,13 @@ describe("a listener whose half-open set is full", () => {
         payload: new Uint8Array(0),
       });
     const isn = ((sa as TcpSegment).ack - 1) >>> 0;
-    b.receive(ack(isn + 1, ((sa as TcpSegment).seq + 2) >>> 0), 1); // not the cookie
+    b.receive(ack(isn + 1, ((sa as TcpSegment).seq + 2) >>> 0), instant(1)); // not the cookie
     expect(segments(b.takeOutput()).map((s) => s.flags)).toEqual([Flag.RST]);
     // The cookie itself, 3 minutes later (cookies were sent meanwhile, so it is checked).
     const late: TcpSegment = { ...(sa as TcpSegment), srcPort: 40001, dstPort: 80, seq: 5, ack: 0 };
-    b.receive(buildTcpPacket(A, B, { ...late, flags: Flag.SYN }), 199_000);
+    b.receive(buildTcpPacket(A, B, { ...late, flags: Flag.SYN }), instant(199_000));
     b.takeOutput();
-    b.receive(ack(isn + 1, ((sa as TcpSegment).seq + 1) >>> 0), 200_000);
+    b.receive(ack(isn + 1, ((sa as TcpSegment).seq + 1) >>> 0), instant(200_000));
     expect(segments(b.takeOutput()).map((s) => s.flags)).toEqual([Flag.RST]);
     expect(b.stats().packets["tcp.syncookies-failed"]).toBe(2);
     expect(b.stats().packets["tcp.syncookies-recv"]).toBeUndefined();
@@ -202,8 +203,8 @@ describe("a listener whose half-open set is full", () => {
 
   test("synCookies off: the SYN is dropped", () => {
     const { a, b } = crowded({ synCookies: false });
-    a.connect({ addr: B, port: 80 }, 0);
-    for (const p of a.takeOutput()) b.receive(p, 0);
+    a.connect({ addr: B, port: 80 }, EPOCH);
+    for (const p of a.takeOutput()) b.receive(p, EPOCH);
     expect(b.takeOutput()).toEqual([]);
     expect(b.stats().drops["tcp.listen-backlog-full"]).toBe(1);
   });
@@ -211,6 +212,6 @@ describe("a listener whose half-open set is full", () => {
 
 /** a's answer to `data` from b (its ACK). */
 function buildReplies(a: Host, data: TcpSegment): Uint8Array[] {
-  a.receive(buildTcpPacket(B, A, data), 44);
+  a.receive(buildTcpPacket(B, A, data), instant(44));
   return a.takeOutput();
 }

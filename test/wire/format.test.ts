@@ -1,15 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { ip } from "../../src/wire/addr.ts";
-import {
-  formatFlags,
-  formatIcmp,
-  formatPacket,
-  formatTcp,
-  formatUdp,
-  parseFlags,
-} from "../../src/wire/format.ts";
+import { formatIcmp, formatPacket, formatTcp, formatUdp } from "../../src/wire/format.ts";
 import { icmpErrorQuote } from "../../src/wire/icmp.ts";
 import { emitIpv4, IpProto } from "../../src/wire/ipv4.ts";
+import { formatFlags, parseFlags } from "../../src/wire/notation.ts";
 import {
   buildIcmpPacket,
   buildTcpPacket,

@@ -117,6 +117,17 @@ describe("parseTcp", () => {
     expect(r.value.options).toEqual([{ kind: "nop" }]);
   });
 
+  test('eol "each": every EOL byte is reported and reading goes on, as packetdrill compares options', () => {
+    const r = parseTcp(withRawOptions([2, 4, 5, 0xb4, 4, 2, 0, 0]), A, B, { eol: "each" });
+    if (!r.ok) throw new Error(r.drop);
+    expect(r.value.options).toEqual([
+      { kind: "mss", value: 1460 },
+      { kind: "sackPermitted" },
+      { kind: "eol" },
+      { kind: "eol" },
+    ]);
+  });
+
   test("unknown option kinds are kept byte for byte", () => {
     const r = parseTcp(withRawOptions([0xfd, 4, 0xbe, 0xef, 30, 2, 1, 1]), A, B);
     if (!r.ok) throw new Error(r.drop);

@@ -1,4 +1,4 @@
-import type { Millis } from "../../clock/clock.ts";
+import { type Duration, type Instant, ZERO } from "../../clock/time.ts";
 import type { HyStartPlusPlus } from "./hystart.ts";
 
 /** The congestion controllers a connection may use (`settings.congestionControl`). */
@@ -31,7 +31,7 @@ export interface CongestionController {
   /** The connection is established: SMSS is known, cwnd = the initial window (RFC 5681 §3.1, RFC 6928). */
   start(smss: number, initialWindow: number): void;
   /** New data acknowledged outside fast recovery: slow start or congestion avoidance. `rtt` is SRTT. */
-  onAck(acked: number, now: Millis, rtt?: Millis): void;
+  onAck(acked: number, now: Instant, rtt?: Duration): void;
   /** A further duplicate ACK in NewReno fast recovery: inflate by one SMSS (RFC 5681 §3.2 step 4). */
   onDupAck(): void;
   /** A partial ACK in NewReno fast recovery: deflate (RFC 6582 §3.2 step 5). */
@@ -41,14 +41,14 @@ export interface CongestionController {
    * the three segments that left the network (NewReno without SACK, RFC 5681
    * §3.2 step 3); with SACK the pipe estimate accounts for them instead.
    */
-  onEnterRecovery(flightSize: number, now: Millis, inflate: boolean): void;
+  onEnterRecovery(flightSize: number, now: Instant, inflate: boolean): void;
   /** Fast recovery or the resending after a timeout is over. */
-  onExitRecovery(now: Millis): void;
+  onExitRecovery(now: Instant): void;
   /**
    * Retransmission timeout: cwnd becomes the loss window (1 SMSS). ssthresh is
    * lowered on the first timeout of a loss only (`repeated` false), RFC 5681 §3.1.
    */
-  onRto(flightSize: number, now: Millis, repeated: boolean): void;
+  onRto(flightSize: number, now: Instant, repeated: boolean): void;
   /** Restart after idle (RFC 5681 §4.1): cwnd = min(cwnd, restart window). */
   onIdleRestart(restartWindow: number): void;
 }
@@ -100,7 +100,7 @@ export abstract class WindowController implements CongestionController {
     this.reset();
   }
 
-  onAck(acked: number, now: Millis, rtt?: Millis): void {
+  onAck(acked: number, now: Instant, rtt?: Duration): void {
     if (this.mode === "recovery" || acked <= 0) return; // no growth while repairing
     let rest = acked;
     // RFC 9406 §4.2: Conservative Slow Start has run its rounds — congestion avoidance.
@@ -118,7 +118,7 @@ export abstract class WindowController implements CongestionController {
       rest = Math.max(0, rest - (this.ssthresh - this.w));
       this.w = this.ssthresh;
     }
-    this.congestionAvoidance(rest, now, rtt ?? 0);
+    this.congestionAvoidance(rest, now, rtt ?? ZERO);
   }
 
   onDupAck(): void {
@@ -132,7 +132,7 @@ export abstract class WindowController implements CongestionController {
     this.w = Math.max(this.smss, this.w - acked + (acked >= this.smss ? this.smss : 0));
   }
 
-  onEnterRecovery(flightSize: number, now: Millis, inflate: boolean): void {
+  onEnterRecovery(flightSize: number, now: Instant, inflate: boolean): void {
     this.hystart?.stop();
     this.decrease(flightSize, now);
     // RFC 5681 §3.2 step 3 (NewReno): cwnd = ssthresh + 3·SMSS; with SACK, RFC 6675 §5 (4.2): cwnd = ssthresh.
@@ -140,13 +140,13 @@ export abstract class WindowController implements CongestionController {
     this.mode = "recovery";
   }
 
-  onExitRecovery(_now: Millis): void {
+  onExitRecovery(_now: Instant): void {
     // RFC 6582 §3.2 step 3, option 2: on a full ACK, cwnd = ssthresh.
     if (this.mode === "recovery") this.w = this.ssthresh;
     this.mode = "open";
   }
 
-  onRto(flightSize: number, now: Millis, repeated: boolean): void {
+  onRto(flightSize: number, now: Instant, repeated: boolean): void {
     // RFC 5681 §3.1: ssthresh per equation (4) on the first timeout, held on
     // repeated timeouts of the same data; cwnd = LW = 1 SMSS (§3.1, §5).
     // A timeout during fast recovery keeps the ssthresh the recovery set:
@@ -165,9 +165,9 @@ export abstract class WindowController implements CongestionController {
   }
 
   /** Congestion avoidance for `acked` bytes (cwnd ≥ ssthresh). */
-  protected abstract congestionAvoidance(acked: number, now: Millis, rtt: Millis): void;
+  protected abstract congestionAvoidance(acked: number, now: Instant, rtt: Duration): void;
   /** The multiplicative decrease: set ssthresh (and the controller's memory of the loss). */
-  protected abstract decrease(flightSize: number, now: Millis): void;
+  protected abstract decrease(flightSize: number, now: Instant): void;
   /** A timeout happened (after `decrease` if it ran). */
   protected timedOut(): void {}
   /** Forget per-epoch state (start, idle restart). */

@@ -1,4 +1,4 @@
-import type { Millis } from "../../clock/clock.ts";
+import type { Duration, Instant } from "../../clock/time.ts";
 import { WindowController } from "./controller.ts";
 
 /**
@@ -24,7 +24,7 @@ export class Cubic extends WindowController {
   /** cwnd_prior in bytes: cwnd when ssthresh was last set (§4.3). */
   cwndPrior = 0;
   /** Start of the current congestion-avoidance epoch (undefined = not begun). */
-  epochStart: Millis | undefined;
+  epochStart: Instant | undefined;
   /** cwnd_epoch in bytes. */
   cwndEpoch = 0;
   /** K in seconds. */
@@ -40,7 +40,7 @@ export class Cubic extends WindowController {
     return (Cubic.C * (t - this.k) ** 3 + wMax) * this.smss;
   }
 
-  protected congestionAvoidance(acked: number, now: Millis, rtt: Millis): void {
+  protected congestionAvoidance(acked: number, now: Instant, rtt: Duration): void {
     if (this.epochStart === undefined) this.beginEpoch(now);
     const t = (now - (this.epochStart ?? now)) / 1000;
     // §4.3: W_est grows by α_cubic segments per cwnd of acknowledged bytes
@@ -58,7 +58,7 @@ export class Cubic extends WindowController {
     this.w += ((target - this.w) / this.w) * acked;
   }
 
-  protected decrease(_flightSize: number, _now: Millis): void {
+  protected decrease(_flightSize: number, _now: Instant): void {
     const cwnd = this.w;
     // §4.7 fast convergence: a loss before reaching the previous W_max means
     // another flow is taking bandwidth — release some more.
@@ -83,7 +83,7 @@ export class Cubic extends WindowController {
   }
 
   /** §4.2: a congestion-avoidance epoch starts with the first ACK in congestion avoidance. */
-  private beginEpoch(now: Millis): void {
+  private beginEpoch(now: Instant): void {
     this.epochStart = now;
     this.cwndEpoch = this.w;
     if (this.afterTimeout || this.wMax === undefined) {

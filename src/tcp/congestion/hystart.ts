@@ -1,4 +1,4 @@
-import type { Millis } from "../../clock/clock.ts";
+import { type Duration, ms } from "../../clock/time.ts";
 import { seqGe } from "../../wire/seq.ts";
 
 /**
@@ -11,8 +11,8 @@ import { seqGe } from "../../wire/seq.ts";
  */
 export class HyStartPlusPlus {
   // RFC 9406 §4.3 constants.
-  static readonly MIN_RTT_THRESH: Millis = 4;
-  static readonly MAX_RTT_THRESH: Millis = 16;
+  static readonly MIN_RTT_THRESH: Duration = ms(4);
+  static readonly MAX_RTT_THRESH: Duration = ms(16);
   static readonly MIN_RTT_DIVISOR = 8;
   static readonly N_RTT_SAMPLE = 8;
   static readonly CSS_GROWTH_DIVISOR = 4;
@@ -36,7 +36,7 @@ export class HyStartPlusPlus {
    * An ACK advanced SND.UNA to `una` while in slow start; `nxt` is SND.NXT and
    * `rtt` the new RTT sample this ACK gave, if any.
    */
-  onAck(una: number, nxt: number, rtt: Millis | undefined): void {
+  onAck(una: number, nxt: number, rtt: Duration | undefined): void {
     if (!this.active) return;
     if (this.windowEnd === undefined || seqGe(una, this.windowEnd)) {
       // §4.2: a new round.

@@ -1,4 +1,4 @@
-import type { Millis } from "../../clock/clock.ts";
+import type { Duration, Instant } from "../../clock/time.ts";
 import { WindowController } from "./controller.ts";
 
 /**
@@ -11,7 +11,7 @@ export class Reno extends WindowController {
   /** RFC 3465 §2.1 bytes_acked: bytes acknowledged since cwnd last grew in congestion avoidance. */
   private bytesAcked = 0;
 
-  protected congestionAvoidance(acked: number, _now: Millis, _rtt: Millis): void {
+  protected congestionAvoidance(acked: number, _now: Instant, _rtt: Duration): void {
     // RFC 5681 §3.1 / RFC 3465 §2.1: when a whole cwnd of bytes has been
     // acknowledged, cwnd grows by one SMSS (about one segment per RTT).
     this.bytesAcked += acked;
@@ -21,7 +21,7 @@ export class Reno extends WindowController {
     }
   }
 
-  protected decrease(flightSize: number, _now: Millis): void {
+  protected decrease(flightSize: number, _now: Instant): void {
     // RFC 5681 §3.1 equation (4): ssthresh = max(FlightSize / 2, 2·SMSS).
     this.ssthresh = Math.max(Math.floor(flightSize / 2), 2 * this.smss);
     this.bytesAcked = 0;

@@ -15,7 +15,8 @@
  *   are defined, the window of injected segments that omit `win`).
  */
 
-import type { SynOptionSlot, TcpSettings } from "../tcp/settings.ts";
+import { ms } from "../clock/time.ts";
+import type { SynOptionSlot, TcpSettings } from "./settings.ts";
 
 export type { SynOptionSlot };
 
@@ -106,10 +107,10 @@ const freebsd: Personality = {
     sndBuf: 32768,
     // net.inet.tcp.rexmit_initial; the floor stays RFC 6298's 1 s (FreeBSD's
     // 30 ms rexmit_min plus a 200 ms slop is not an RFC 6298 estimator).
-    initialRto: 1000,
-    maxRto: 64_000,
-    msl: 30_000,
-    delayedAck: 100,
+    initialRto: ms(1000),
+    maxRto: ms(64_000),
+    msl: ms(30_000),
+    delayedAck: ms(100),
     rfc5961: true,
     // Where FreeBSD's tcp_input / tcp_twcheck / syncache choose differently
     // from tcplab's RFC 9293 defaults (src/tcp/settings.ts says why each is open).
@@ -133,7 +134,7 @@ const freebsd: Personality = {
     // net.inet.tcp.reass.maxqueuelen (segments there, holes here).
     minMss: 216,
     challengeAckPerConnection: 5,
-    challengeAckInterval: 1000,
+    challengeAckInterval: ms(1000),
     oooHoleLimit: 100,
     badOptionLength: "skip", // tcp_dooptions passes over what it cannot use
   },
@@ -164,11 +165,11 @@ const linux: Personality = {
   description: "Linux defaults as packetdrill's own scripts expect them",
   tcp: {
     rcvBuf: 65535,
-    initialRto: 1000,
-    minRto: 200,
-    maxRto: 120_000,
-    msl: 30_000,
-    delayedAck: 40,
+    initialRto: ms(1000),
+    minRto: ms(200),
+    maxRto: ms(120_000),
+    msl: ms(30_000),
+    delayedAck: ms(40),
     rfc5961: true,
     // Known Linux choices: tcp_reset() reports ECONNRESET in CLOSING/LAST-ACK,
     // tcp_timewait_state_process() takes a new SYN above RCV.NXT or with a
@@ -184,7 +185,7 @@ const linux: Personality = {
     // the host-wide tcp_challenge_ack_limit before it became unlimited.
     minMss: 48,
     challengeAckPerConnection: 1,
-    challengeAckInterval: 500,
+    challengeAckInterval: ms(500),
     challengeAckLimit: 1000,
     badOptionLength: "skip", // tcp_parse_options, likewise
     synCookies: true, // net.ipv4.tcp_syncookies=1: when the SYN queue overflows

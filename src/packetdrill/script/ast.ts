@@ -11,6 +11,8 @@
  * below say what packetdrill does with each field so the runner can follow.
  */
 
+import type { TcpOption } from "../../wire/tcp-types.ts";
+
 /** A point in time as written: seconds (for display) and whole microseconds (for arithmetic). */
 export interface TimeValue {
   /** Seconds as written, e.g. 0.1 for `0.100`. */
@@ -44,20 +46,12 @@ export type SeqSpec =
   | { readonly kind: "any"; readonly len: number };
 
 /**
- * A TCP option as written in `<...>`. Kinds and field names follow the wire
- * codec's `TcpOption` (src/wire/tcp-types.ts) where the option exists there.
+ * A TCP option as written in `<...>`: one of the wire codec's options
+ * (src/wire/tcp-types.ts) but an uninterpreted one, or one the codec does
+ * not interpret, which packetdrill has words for.
  */
 export type PdTcpOption =
-  | { readonly kind: "nop" }
-  | { readonly kind: "eol" }
-  | { readonly kind: "mss"; readonly value: number }
-  | { readonly kind: "wscale"; readonly shift: number }
-  | { readonly kind: "sackPermitted" }
-  | {
-      readonly kind: "sack";
-      readonly blocks: ReadonlyArray<readonly [left: number, right: number]>;
-    }
-  | { readonly kind: "timestamps"; readonly tsVal: number; readonly tsEcr: number }
+  | Exclude<TcpOption, { readonly kind: "unknown" }>
   /** `md5 <hex>`: TCP-MD5 signature (RFC 2385). */
   | { readonly kind: "md5"; readonly hex: string }
   /** `FO [cookie]` (RFC 7413, kind 34) or `FOEXP [cookie]` (experimental kind 254). */

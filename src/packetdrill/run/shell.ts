@@ -11,6 +11,7 @@
  * Anything else is unsupported, with the command in the reason.
  */
 
+import { ms } from "../../clock/time.ts";
 import type { TcpSettings } from "../../tcp/settings.ts";
 
 export type SysctlEffect =
@@ -77,7 +78,7 @@ export function sysctlEffect(name: string, value: string): SysctlEffect {
       if (value !== "0" && value !== "1") break;
       return { kind: "settings", patch: { synCookies: value === "1" } };
     case "net.inet.tcp.rexmit_initial":
-      if (n !== undefined) return { kind: "settings", patch: { initialRto: n } };
+      if (n !== undefined) return { kind: "settings", patch: { initialRto: ms(n) } };
       break;
     case "net.inet.tcp.recvspace":
       if (n !== undefined) return { kind: "settings", patch: { rcvBuf: n } };
@@ -86,10 +87,10 @@ export function sysctlEffect(name: string, value: string): SysctlEffect {
       if (n !== undefined) return { kind: "settings", patch: { sndBuf: n } };
       break;
     case "net.inet.tcp.msl":
-      if (n !== undefined) return { kind: "settings", patch: { msl: n } };
+      if (n !== undefined) return { kind: "settings", patch: { msl: ms(n) } };
       break;
     case "net.inet.tcp.delacktime":
-      if (n !== undefined) return { kind: "settings", patch: { delayedAck: n } };
+      if (n !== undefined) return { kind: "settings", patch: { delayedAck: ms(n) } };
       break;
     default:
       break;

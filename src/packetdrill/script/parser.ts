@@ -16,7 +16,7 @@
  * place that catches it, so callers always get a result, never a throw.
  */
 
-import { Flag } from "../../wire/tcp-types.ts";
+import { flagOfLetter } from "../../wire/notation.ts";
 import type {
   BareCommand,
   Direction,
@@ -46,17 +46,6 @@ class Failure {
 }
 
 /** packetdrill's flag letters (tcp_packet.c): FIN SYN RST PSH ACK URG ECE CWR. */
-const FLAG_BITS: Readonly<Record<string, number>> = {
-  F: Flag.FIN,
-  S: Flag.SYN,
-  R: Flag.RST,
-  P: Flag.PSH,
-  ".": Flag.ACK,
-  U: Flag.URG,
-  E: Flag.ECE,
-  W: Flag.CWR,
-};
-
 const ECN_WORDS = new Set(["noecn", "ect0", "ect1", "ce", "ect01"]);
 const U8 = 0xff;
 const U16 = 0xffff;
@@ -559,7 +548,7 @@ class Parser {
     }
     let mask = 0;
     for (const ch of text) {
-      const bit = FLAG_BITS[ch];
+      const bit = flagOfLetter(ch);
       if (bit === undefined) {
         const why =
           ch === "A" || /[0-7]/.test(ch)

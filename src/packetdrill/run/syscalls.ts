@@ -12,8 +12,8 @@
 import { SocketError } from "../../api/errors.ts";
 import type { SocketOption, Sockets, WritableOption } from "../../api/sockets.ts";
 import { State } from "../../tcp/state.ts";
-import type { Personality } from "../personality.ts";
-import type { Expr, SyscallResult, SyscallStatement } from "./ast.ts";
+import type { Personality } from "../../tcp/personality.ts";
+import type { Expr, SyscallResult, SyscallStatement } from "../script/index.ts";
 import type { FieldDiff } from "./report.ts";
 
 export interface CallOutcome {

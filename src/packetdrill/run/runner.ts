@@ -27,33 +27,37 @@
  */
 
 import { Sockets } from "../../api/sockets.ts";
+import { EPOCH, instant } from "../../clock/time.ts";
 import { VirtualClock } from "../../clock/virtual-clock.ts";
 import type { LinkEnd, PacketHandler } from "../../link/link.ts";
 import { type Attachment, attach } from "../../runtime/attach.ts";
 import { Host } from "../../stack/host.ts";
-import type { TcpSettings } from "../../tcp/settings.ts";
-import { State } from "../../tcp/state.ts";
-import type { Tcb } from "../../tcp/tcb.ts";
-import { ip } from "../../wire/addr.ts";
-import { formatPacket } from "../../wire/format.ts";
-import { IpProto, parseIpv4 } from "../../wire/ipv4.ts";
-import { buildTcpPacket } from "../../wire/packet.ts";
-import { Flag, type TcpOption } from "../../wire/tcp-types.ts";
 import {
   DEFAULT_PERSONALITY,
   hostSettingsFor,
   type Personality,
   personalityNamed,
-} from "../personality.ts";
-import type { PacketStatement, PdTcpOption, Script, Statement, SyscallStatement } from "./ast.ts";
-import { activeStatements, formatParseError, parseScript } from "./index.ts";
+} from "../../tcp/personality.ts";
+import type { TcpSettings } from "../../tcp/settings.ts";
+import { State } from "../../tcp/state.ts";
+import type { TcbView } from "../../tcp/view.ts";
+import { ip } from "../../wire/addr.ts";
+import { formatIpPacket } from "../../wire/format6.ts";
+import { IpProto, type Ipv4Header, parseIpv4 } from "../../wire/ipv4.ts";
+import { buildTcpPacket } from "../../wire/packet.ts";
+import { parseTcp } from "../../wire/tcp.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../../wire/tcp-types.ts";
 import {
-  type ActualSegment,
-  compareSegment,
-  formatActual,
-  formatExpected,
-  rawOptions,
-} from "./matcher.ts";
+  activeStatements,
+  formatParseError,
+  type PacketStatement,
+  type PdTcpOption,
+  parseScript,
+  type Script,
+  type Statement,
+  type SyscallStatement,
+} from "../script/index.ts";
+import { type ActualSegment, compareSegment, formatActual, formatExpected } from "./matcher.ts";
 import type { FieldDiff, Outcome, ScriptResult } from "./report.ts";
 import {
   FREEBSD_STATES,
@@ -162,6 +166,21 @@ interface Pending {
 interface Captured {
   readonly bytes: Uint8Array;
   readonly atUs: number;
+  /** The TCP segment it carries, read once by wire's parser; undefined if it is none. */
+  readonly tcp: { readonly ip: Ipv4Header; readonly seg: TcpSegment } | undefined;
+}
+
+/**
+ * A packet tcplab sent, read as TCP with every EOL of the padding kept:
+ * packetdrill compares option lists byte for byte (run_packet.c,
+ * verify_outbound_live_tcp_options).
+ */
+function readTcp(bytes: Uint8Array): Captured["tcp"] {
+  const p = parseIpv4(bytes);
+  if (!p.ok || p.value.header.protocol !== IpProto.TCP) return undefined;
+  const { header, payload } = p.value;
+  const t = parseTcp(payload, header.src, header.dst, { eol: "each" });
+  return t.ok ? { ip: header, seg: t.value } : undefined;
 }
 
 const FREEBSD_NAME: Readonly<Record<State, FreebsdState>> = {
@@ -307,7 +326,7 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
 }
 
 class ScenarioRun {
-  private readonly clock = new VirtualClock(0);
+  private readonly clock = new VirtualClock(EPOCH);
   private readonly out: Captured[] = [];
   private readonly notes: string[] = [];
   private readonly tolUs: number;
@@ -321,7 +340,7 @@ class ScenarioRun {
   private sockets: Sockets | undefined;
   private deliver: PacketHandler | undefined;
   private readonly fds = new Map<number, number>();
-  private readonly synced = new Set<Tcb>();
+  private readonly synced = new Set<TcbView>();
   private readonly tsVals = new Map<number, number>();
   private pending: Pending | undefined;
   private settings: Partial<TcpSettings>;
@@ -419,7 +438,8 @@ class ScenarioRun {
       const link: LinkEnd = {
         mtu: this.mtu,
         send: (p) => {
-          const c = { bytes: p.slice(), atUs: this.nowUs() };
+          const bytes = p.slice();
+          const c = { bytes, atUs: this.nowUs(), tcp: readTcp(bytes) };
           this.out.push(c);
           this.trace?.(`${secs(c.atUs)}       tcplab sent ${this.describeOut(c)}`);
         },
@@ -461,7 +481,7 @@ class ScenarioRun {
     const p = this.pending;
     if (p !== undefined && p.limitUs / 1000 > nowMs && p.limitUs / 1000 < to) to = p.limitUs / 1000;
     if (to < nowMs) to = nowMs;
-    this.clock.advanceTo(to);
+    this.clock.advanceTo(instant(to));
   }
 
   /** Settles a pending blocking call if it has returned; fails if it is late. */
@@ -641,34 +661,23 @@ class ScenarioRun {
     }
   }
 
-  /** A captured packet in the script's terms (or tcpdump's, if it is not TCP). */
+  /** A captured packet in the script's terms; undefined if it is not TCP. */
   private actualOf(c: Captured, absoluteSeq = false): ActualSegment | undefined {
-    const parsed = parseIpv4(c.bytes);
-    if (!parsed.ok || parsed.value.header.protocol !== IpProto.TCP) return undefined;
-    const h = parsed.value.header;
-    const t = parsed.value.payload;
-    if (t.length < 20) return undefined;
-    const doff = ((t[12] ?? 0) >> 4) * 4;
-    const options = rawOptions(t.subarray(20, doff));
-    if (options === undefined) return undefined;
-    const be32 = (i: number) =>
-      u32(((t[i] ?? 0) << 24) | ((t[i + 1] ?? 0) << 16) | ((t[i + 2] ?? 0) << 8) | (t[i + 3] ?? 0));
-    const flags = t[13] ?? 0;
-    const syn = (flags & Flag.SYN) !== 0;
+    if (c.tcp === undefined) return undefined;
+    const { ip: h, seg } = c.tcp;
+    const syn = (seg.flags & Flag.SYN) !== 0;
     const k = this.conn;
     const seqOffset = syn ? k.liveLocalIsn - k.scriptLocalIsn : k.liveLocalIsn;
     const ackOffset = syn ? 0 : k.remoteIsn;
-    const rawSeq = be32(4);
-    const rawAck = be32(8);
     return {
-      flags,
-      seq: absoluteSeq ? rawSeq : u32(rawSeq - seqOffset),
-      ack: flags & Flag.ACK ? u32(rawAck - ackOffset) : rawAck,
-      win: ((t[14] ?? 0) << 8) | (t[15] ?? 0),
-      urg: ((t[18] ?? 0) << 8) | (t[19] ?? 0),
-      options,
+      flags: seg.flags,
+      seq: absoluteSeq ? seg.seq : u32(seg.seq - seqOffset),
+      ack: seg.flags & Flag.ACK ? u32(seg.ack - ackOffset) : seg.ack,
+      win: seg.window,
+      urg: seg.urgentPointer,
+      options: seg.options,
       sackBase: ackOffset,
-      payloadLen: t.length - doff,
+      payloadLen: seg.payload.length,
       tos: h.tos,
       ttl: h.ttl,
     };
@@ -676,14 +685,7 @@ class ScenarioRun {
 
   private describeOut(c: Captured): string {
     const a = this.actualOf(c);
-    return a !== undefined ? formatActual(a) : formatPacket(c.bytes);
-  }
-
-  private ports(c: Captured): { src: number; dst: number } | undefined {
-    const parsed = parseIpv4(c.bytes);
-    if (!parsed.ok) return undefined;
-    const t = parsed.value.payload;
-    return { src: ((t[0] ?? 0) << 8) | (t[1] ?? 0), dst: ((t[2] ?? 0) << 8) | (t[3] ?? 0) };
+    return a !== undefined ? formatActual(a) : formatIpPacket(c.bytes);
   }
 
   private async outbound(st: PacketStatement): Promise<void> {
@@ -717,35 +719,34 @@ class ScenarioRun {
         throw new Stop("failed", "the clock made no progress (timer livelock)");
     }
     const captured = this.out.shift() as Captured;
-    const flags = this.actualOf(captured)?.flags ?? 0;
+    const live = captured.tcp?.seg;
+    const flags = live?.flags ?? 0;
     const liveSyn = (flags & Flag.SYN) !== 0;
     const liveAck = (flags & Flag.ACK) !== 0;
     if (c.phase === "synSent" && liveSyn && !liveAck) {
-      c.liveLocalIsn = this.rawSeq(captured);
-      const p = this.ports(captured);
-      if (p !== undefined) c.localPort = p.src;
+      c.liveLocalIsn = live?.seq ?? 0;
+      if (live !== undefined) c.localPort = live.srcPort;
     } else if (c.phase === "passiveReceived" && syn && ack) {
-      c.liveLocalIsn = this.rawSeq(captured);
+      c.liveLocalIsn = live?.seq ?? 0;
       c.phase = "synAckSent";
     }
     const actual = this.actualOf(captured, st.seq.kind === "range" && st.seq.absolute);
     if (actual === undefined) {
       throw new Stop(
         "failed",
-        `expected ${expected} but tcplab sent ${formatPacket(captured.bytes)}`,
+        `expected ${expected} but tcplab sent ${formatIpPacket(captured.bytes)}`,
         {
           expected,
-          actual: formatPacket(captured.bytes),
+          actual: formatIpPacket(captured.bytes),
         },
       );
     }
     const fields = compareSegment(st, actual, this.ignoreOptions);
-    const p = this.ports(captured);
-    if (p !== undefined && (p.src !== c.localPort || p.dst !== c.remotePort)) {
+    if (live !== undefined && (live.srcPort !== c.localPort || live.dstPort !== c.remotePort)) {
       fields.unshift({
         field: "ports",
         expected: `${c.localPort}>${c.remotePort}`,
-        actual: `${p.src}>${p.dst}`,
+        actual: `${live.srcPort}>${live.dstPort}`,
       });
     }
     if (captured.atUs < lo || captured.atUs > hi) {
@@ -772,24 +773,13 @@ class ScenarioRun {
     }
   }
 
-  private rawSeq(c: Captured): number {
-    const parsed = parseIpv4(c.bytes);
-    if (!parsed.ok) return 0;
-    const t = parsed.value.payload;
-    return u32(((t[4] ?? 0) << 24) | ((t[5] ?? 0) << 16) | ((t[6] ?? 0) << 8) | (t[7] ?? 0));
-  }
-
   /** packetdrill maps the script's TS val to ours, so later echo replies can name it. */
   private rememberTsVal(st: PacketStatement, c: Captured): void {
     if (st.options === "any") return;
     const want = st.options.find((o) => o.kind === "timestamps");
-    const got = this.actualOf(c)?.options.find((o) => o.kind === 8 && o.data.length === 8);
-    if (want === undefined || want.kind !== "timestamps" || got === undefined) return;
-    const d = got.data;
-    this.tsVals.set(
-      want.tsVal,
-      u32(((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)),
-    );
+    const got = c.tcp?.seg.options.find((o) => o.kind === "timestamps");
+    if (want?.kind !== "timestamps" || got?.kind !== "timestamps") return;
+    this.tsVals.set(want.tsVal, got.tsVal);
   }
 
   // ---- system calls ----------------------------------------------------------------
@@ -931,7 +921,7 @@ class ScenarioRun {
 
   private sockstat(a: Extract<ShellAction, { kind: "sockstat" }>): void {
     const { host, sockets } = this.world();
-    const owned = new Set<Tcb>();
+    const owned = new Set<TcbView>();
     const entries: { state: string; local?: number; remote?: number; owned: boolean }[] = [];
     for (const info of sockets.list()) {
       if (info.type !== "tcp") continue;
@@ -996,7 +986,7 @@ class ScenarioRun {
   private connectionState(): State {
     const { host, sockets } = this.world();
     const k = this.conn;
-    const match = (t: Tcb) => t.local.port === k.localPort && t.remote.port === k.remotePort;
+    const match = (t: TcbView) => t.local.port === k.localPort && t.remote.port === k.remotePort;
     const live = host.connections().find(match);
     if (live !== undefined) return live.state;
     const held = sockets.list().find((i) => i.tcb !== undefined && match(i.tcb));
