@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { statePath } from "../../src/util/state-path.ts";
+import { statePath } from "../../src/lab/state-path.ts";
 
 export const HISTORY_LIMIT = 1000;
 

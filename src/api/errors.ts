@@ -17,7 +17,8 @@ export type ErrorCode =
   | "EOPNOTSUPP"
   | "ENOPROTOOPT"
   | "EMSGSIZE"
-  | "EDESTADDRREQ";
+  | "EDESTADDRREQ"
+  | "EAFNOSUPPORT";
 
 const MESSAGES: Record<ErrorCode, string> = {
   EAGAIN: "Resource temporarily unavailable",
@@ -38,6 +39,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   ENOPROTOOPT: "Protocol not available",
   EMSGSIZE: "Message too long",
   EDESTADDRREQ: "Destination address required",
+  EAFNOSUPPORT: "Address family not supported by protocol",
 };
 
 /**

@@ -9,6 +9,7 @@ import { State, stateName } from "../tcp/state.ts";
 import type { TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
+import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
 import { type ErrorCode, SocketError } from "./errors.ts";
 
 /** A socket id, like a file descriptor (the first is 3, and the lowest free id is reused). */
@@ -460,7 +461,12 @@ export class Sockets {
   }
 
   /** UDP: sends one datagram (binding an ephemeral port first if needed). */
-  sendTo(fd: Fd, data: Uint8Array, addr: string | Ipv4Addr, port: number): number | SocketError {
+  sendTo(
+    fd: Fd,
+    data: Uint8Array,
+    addr: string | Ipv4Addr | Ipv6Addr,
+    port: number,
+  ): number | SocketError {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     if (sock.type !== "udp") return err("EOPNOTSUPP", "sendTo on a TCP socket");
@@ -752,7 +758,9 @@ export class Sockets {
     return sock;
   }
 
-  private parseAddr(addr: string | Ipv4Addr): Ipv4Addr | SocketError {
+  private parseAddr(addr: string | Ipv4Addr | Ipv6Addr): Ipv4Addr | SocketError {
+    // Sockets are AF_INET until they have a family (docs/ipv6-plan.md, step 6).
+    if (Array.isArray(addr)) return err("EAFNOSUPPORT");
     if (typeof addr === "number") {
       return Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff ? addr >>> 0 : err("EINVAL");
     }

@@ -2,7 +2,7 @@
 
 import { elapsed, max, ZERO } from "../clock/time.ts";
 import { pcapFile } from "../link/pcap.ts";
-import { formatIpv4Addr } from "../wire/addr.ts";
+import { formatIpEndpoint } from "../wire/ip-addr.ts";
 import { formatDuration, formatTime } from "./args.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import { ladderLines } from "./ladder.ts";
@@ -252,7 +252,7 @@ export function registerInspectCommands(reg: Registry<LabEngine>): void {
               { text: h.name },
               { text: idOf(tcb), tone: "accent" },
               {
-                text: `${formatIpv4Addr(tcb.local.addr)}:${tcb.local.port} → ${formatIpv4Addr(tcb.remote.addr)}:${tcb.remote.port}`,
+                text: `${formatIpEndpoint(tcb.local)} → ${formatIpEndpoint(tcb.remote)}`,
               },
               { text: t.name, tone: "warn" },
               { text: `${formatTime(t.deadline)} s` },

@@ -154,6 +154,9 @@ export function craftRelative(
   };
   const unfit = tooLong(options, seg.payload.length);
   if (unfit !== undefined) return unfit;
+  // The lab's hosts have no IPv6 address yet (docs/ipv6-plan.md, step 7).
+  if (src.family === 6 || dst.family === 6)
+    return { error: "cannot inject into an IPv6 connection yet" };
   const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
     checksum,
     ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),

@@ -27,6 +27,7 @@
  */
 import { stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
+import type { Endpoint } from "../wire/addr.ts";
 import { formatIpPacket } from "../wire/format6.ts";
 import { parseInteger, tokenize } from "./args.ts";
 import type { EventLog } from "./event-log.ts";
@@ -420,9 +421,7 @@ function socketEnds(
   ctx: PatternContext,
   host: LabHost,
   fd: number,
-):
-  | { localPort: number | undefined; remote: { addr: number; port: number } | undefined }
-  | undefined {
+): { localPort: number | undefined; remote: Endpoint | undefined } | undefined {
   const tcb: TcbView | undefined = ctx.tcbById(host, fd);
   if (tcb !== undefined) return { localPort: tcb.local.port, remote: tcb.remote };
   const info = host.sockets.info(fd);

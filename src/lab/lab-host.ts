@@ -4,7 +4,7 @@ import type { Clock } from "../clock/clock.ts";
 import type { LinkEnd } from "../link/link.ts";
 import { type Attachment, attach } from "../runtime/attach.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { defaultTcpSettings, mssForMtu, type TcpSettings } from "../tcp/settings.ts";
 import type { Rng } from "../util/rng.ts";
 import type { EventLog } from "./event-log.ts";
 import { type HostLink, hostLink } from "./host-link.ts";
@@ -31,7 +31,7 @@ export function labHostSettings(
   overrides: Partial<TcpSettings>,
 ): TcpSettings {
   // RFC 9293 §3.7.1: the MSS follows the MTU, as Host derives it.
-  return { ...defaultTcpSettings, mss: mtu - 40, ...hostSettingsFor(p), ...overrides };
+  return { ...defaultTcpSettings, mss: mssForMtu(mtu), ...hostSettingsFor(p), ...overrides };
 }
 
 /** The personality a lab host follows unless told otherwise. */

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { statePath } from "../util/state-path.ts";
+import { statePath } from "./state-path.ts";
 
 export interface LabProgressRecord {
   readonly status: "started" | "done";

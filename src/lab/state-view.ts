@@ -7,6 +7,7 @@ import { type Duration, elapsed, type Instant, max, ZERO } from "../clock/time.t
 import { State, stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
 import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
+import { formatIpEndpoint } from "../wire/ip-addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { formatDuration } from "./args.ts";
 import type { Block, Line, Span, Tone } from "./view.ts";
@@ -29,6 +30,7 @@ export const STATE_COLUMNS = [
 ] as const;
 
 export function formatEp(ep: Endpoint): string {
+  if (ep.family === 6) return formatIpEndpoint(ep);
   return `${ep.addr === 0 ? "*" : formatIpv4Addr(ep.addr)}:${ep.port}`;
 }
 

@@ -1,16 +1,18 @@
 import type { DrivenTcb } from "../tcp/view.ts";
 import type { Endpoint } from "../wire/addr.ts";
+import { ipEndpointKey } from "../wire/ip-addr.ts";
 
 /**
  * The host's TCBs by 4-tuple (our address is the host's one): by local
- * port, then by the peer's address and port as one number (48 bits, exact
- * in a double). A lookup per packet builds no key string.
+ * port, then by the peer's address and port (`ipEndpointKey`): for an IPv4
+ * peer one number (48 bits, exact in a double), so a lookup per packet
+ * builds no key string; for an IPv6 peer a short string, never equal to a number.
  */
 export class ConnectionTable {
-  private readonly byPort = new Map<number, Map<number, DrivenTcb>>();
+  private readonly byPort = new Map<number, Map<number | string, DrivenTcb>>();
 
-  private static key(remote: Endpoint): number {
-    return (remote.addr >>> 0) * 65536 + remote.port;
+  private static key(remote: Endpoint): number | string {
+    return ipEndpointKey(remote);
   }
 
   get(localPort: number, remote: Endpoint): DrivenTcb | undefined {

@@ -4,7 +4,7 @@ import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
 import { Listener } from "../tcp/listener.ts";
 import { resetFor } from "../tcp/reset.ts";
-import { defaultTcpSettings, type TcpSettings } from "../tcp/settings.ts";
+import { defaultTcpSettings, mssForMtu, type TcpSettings } from "../tcp/settings.ts";
 import { State } from "../tcp/state.ts";
 import {
   COOKIE_MINUTES,
@@ -54,7 +54,7 @@ export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
 export interface HostOptions {
   readonly name: string;
   readonly addr: Ipv4Addr;
-  /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40. */
+  /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40 (IPv6: MTU − 60). */
   readonly mtu?: number;
   /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
   readonly tcp?: Partial<TcpSettings>;
@@ -192,6 +192,15 @@ function isUnicastSource(addr: Ipv4Addr): boolean {
 }
 
 /**
+ * The address of an endpoint this host made. It has no IPv6 address yet
+ * (docs/ipv6-plan.md, step 4), so it files no IPv6 connection: one here is a bug.
+ */
+function ipv4Of(ep: Endpoint): Ipv4Addr {
+  if (ep.family === 6) throw new Error("an IPv6 endpoint in an IPv4-only host");
+  return ep.addr;
+}
+
+/**
  * An IPv4 end host, sans-IO: packets go in through `receive(packet, now)`,
  * come out through `takeOutput()`, and time moves only through `now`
  * arguments and `poll(now)` at `pollAt()`.
@@ -270,8 +279,8 @@ export class Host {
       // RFC 791: every internet module must handle 68-byte datagrams.
       throw new RangeError(`MTU must be an integer ≥ 68, got ${opts.mtu}`);
     }
-    // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header).
-    this.tcpSettings = { ...defaultTcpSettings, mss: this.mtu - 40, ...opts.tcp };
+    // RFC 9293 §3.7.1 / RFC 879: MSS = MTU − 20 (IP header) − 20 (TCP header); an IPv6 TCB takes 20 less.
+    this.tcpSettings = { ...defaultTcpSettings, mss: mssForMtu(this.mtu), ...opts.tcp };
     const isn = opts.isn;
     this.isn =
       isn instanceof IsnGenerator
@@ -548,7 +557,7 @@ export class Host {
         // RFC 4987 §3.6: the half-open set is full — answer without keeping anything.
         this.counters.count("tcp", "delivered");
         this.sendTcp(
-          remote.addr,
+          ipv4Of(remote),
           cookieSynAck(entry.settings, this.cookies, seg, entry.local, remote, now),
         );
         this.counters.count("tcp", "syncookies-sent");
@@ -559,7 +568,7 @@ export class Host {
         return;
       case "reset":
         this.counters.count("tcp", "delivered");
-        this.sendTcp(remote.addr, verdict.rst);
+        this.sendTcp(ipv4Of(remote), verdict.rst);
         this.counters.count("tcp", "rst-out");
         return;
       case "syn": {
@@ -652,7 +661,7 @@ export class Host {
   private afterTcb(tcb: DrivenTcb): void {
     this.touched.delete(tcb); // first: what a later call does to it is seen again
     // Each payload is copied into its packet before the drain returns: the views may go.
-    const dst = tcb.remote.addr;
+    const dst = ipv4Of(tcb.remote);
     if (this.gsoMax === 0) {
       tcb.drainOutput((seg) => this.sendTcp(dst, seg));
     } else {
@@ -1063,6 +1072,7 @@ export class Host {
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
   connect(remote: Endpoint, now: Instant, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
+    if (remote.family === 6) return "EADDRNOTAVAIL"; // no IPv6 address to send from
     const dst = remote.addr >>> 0;
     if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
     const peer: Endpoint = { addr: dst, port: remote.port };
@@ -1157,6 +1167,7 @@ export class Host {
 
   udpSend(sock: UdpSocket, dst: Endpoint, data: Uint8Array): number | "EMSGSIZE" | "EINVAL" {
     if (!isValidPort(dst.port) || dst.port === 0) return "EINVAL";
+    if (dst.family === 6) return "EINVAL"; // no IPv6 output yet
     // RFC 768: the length field is 16 bits; IPv4 bounds the datagram to 65535 − 20 − 8 bytes of data.
     if (data.length > 0xffff - IPV4_HEADER_LEN - UDP_HEADER_LEN) return "EMSGSIZE";
     const bytes = new Uint8Array(UDP_HEADER_LEN + data.length);

@@ -1,5 +1,6 @@
 import type { TcpOption } from "../wire/tcp-types.ts";
-import type { TcpSettings } from "./settings.ts";
+import type { IpFamily } from "../wire/addr.ts";
+import { defaultSendMss, type TcpSettings } from "./settings.ts";
 import { layOut } from "./syn-options.ts";
 import { clampPeerShift, shiftFor } from "./window-scale.ts";
 
@@ -10,11 +11,11 @@ import { clampPeerShift, shiftFor } from "./window-scale.ts";
  * and padding on the wire come from the settings' layouts (syn-options.ts).
  */
 
-/** RFC 9293 §3.7.1: the send MSS to assume when the peer's SYN has no MSS option. */
-export const DEFAULT_PEER_MSS = 536;
+/** RFC 9293 §3.7.1: the send MSS to assume when the peer's SYN has no MSS option (IPv4; `defaultSendMss`). */
+export const DEFAULT_PEER_MSS = defaultSendMss(4);
 
 export interface Negotiated {
-  /** Effective send MSS: min(peer's MSS option or 536, our own MTU-derived MSS). */
+  /** Effective send MSS: min(peer's MSS option or 536 (IPv6: 1220), our own MTU-derived MSS). */
   readonly sndMss: number;
   /** The MSS the peer announced, if it did. */
   readonly peerMss: number | undefined;
@@ -86,11 +87,13 @@ export function peerMssOf(options: readonly TcpOption[]): number | undefined {
  * What the peer's SYN (or SYN-ACK) options mean for this connection.
  * `active`: we sent a SYN first (its layout says what we offered); otherwise
  * we answer the peer's SYN and agree to whatever it offered that we support.
+ * `settings` are the connection's family's (`settingsForFamily`).
  */
 export function negotiate(
   peerSynOptions: readonly TcpOption[],
   settings: TcpSettings,
   active = false,
+  family: IpFamily = 4,
 ): Negotiated {
   const peerMss = peerMssOf(peerSynOptions);
   // RFC 9293 §3.7.1 / RFC 6691: never send more than the peer accepts nor
@@ -98,7 +101,7 @@ export function negotiate(
   // tcp_min_snd_mss) keeps a peer from asking for one-byte segments
   // (CVE-2019-11479); our own MSS stays the ceiling.
   const floor = Math.max(1, Math.min(settings.minMss, settings.mss));
-  const sndMss = Math.max(floor, Math.min(peerMss ?? DEFAULT_PEER_MSS, settings.mss));
+  const sndMss = Math.max(floor, Math.min(peerMss ?? defaultSendMss(family), settings.mss));
   const ours = offered(settings, active ? settings.synOptionLayout : settings.synAckOptionLayout);
   let wscale: Negotiated["wscale"];
   let timestamps = false;

@@ -15,8 +15,7 @@
  *   are defined, the window of injected segments that omit `win`).
  */
 
-import { ms } from "../clock/time.ts";
-import type { SynOptionSlot, TcpSettings } from "./settings.ts";
+import { ms, type SynOptionSlot, type TcpSettings } from "./settings.ts";
 
 export type { SynOptionSlot };
 

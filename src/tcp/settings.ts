@@ -1,5 +1,9 @@
 import { type Duration, ms } from "../clock/time.ts";
+import type { IpFamily } from "../wire/addr.ts";
 import type { CongestionControlName } from "./congestion/controller.ts";
+
+/** Durations in settings are written `ms(…)`; presets take it from here, so they import nothing outside src/tcp. */
+export { ms };
 
 /**
  * Everything about TCP behaviour that a host, a lab or a personality may
@@ -7,7 +11,11 @@ import type { CongestionControlName } from "./congestion/controller.ts";
  * their layout), keep-alive and the user timeout are switched here too.
  */
 export interface TcpSettings {
-  /** MSS we advertise on our SYN (RFC 9293 §3.7.1); the host derives it from the MTU. */
+  /**
+   * MSS we advertise on our SYN over IPv4 (RFC 9293 §3.7.1); the host derives
+   * it from the MTU (`mssForMtu`). An IPv6 connection uses 20 bytes less
+   * (`settingsForFamily`).
+   */
   readonly mss: number;
   /** Send buffer size in bytes. */
   readonly sndBuf: number;
@@ -332,6 +340,35 @@ export const BULK_BUFFERS: Readonly<Pick<TcpSettings, "rcvBuf" | "sndBuf">> = {
   rcvBuf: 1024 * 1024,
   sndBuf: 1024 * 1024,
 };
+
+/** RFC 9293 §3.7.1: the MSS leaves out the fixed IP header and the 20-byte TCP header. */
+const TCP_HEADER = 20;
+/** IPv4's header without options (RFC 791), IPv6's fixed header (RFC 8200 §3). */
+const IP_HEADER: Readonly<Record<IpFamily, number>> = { 4: 20, 6: 40 };
+
+/** The MSS a link of `mtu` carries (RFC 9293 §3.7.1): MTU − 40 over IPv4, MTU − 60 over IPv6. */
+export function mssForMtu(mtu: number, family: IpFamily = 4): number {
+  return mtu - IP_HEADER[family] - TCP_HEADER;
+}
+
+/**
+ * The send MSS when the peer's SYN has no MSS option (RFC 9293 §3.7.1):
+ * what the smallest MTU every link must carry leaves — 576 over IPv4
+ * (RFC 1122 §3.3.3: 536), 1280 over IPv6 (RFC 8200 §5: 1220).
+ */
+export function defaultSendMss(family: IpFamily): number {
+  return mssForMtu(family === 6 ? 1280 : 576, family);
+}
+
+/**
+ * The settings a connection of `family` runs with: `mss` is written for
+ * IPv4, and over the same link an IPv6 header takes 20 bytes more of each
+ * packet (MTU − 60, RFC 9293 §3.7.1).
+ */
+export function settingsForFamily(settings: TcpSettings, family: IpFamily): TcpSettings {
+  if (family === 4) return settings;
+  return { ...settings, mss: settings.mss - (IP_HEADER[6] - IP_HEADER[4]) };
+}
 
 /** One entry of a SYN / SYN-ACK option layout ("sackOK" is SACK-permitted, "TS" timestamps). */
 export type SynOptionSlot = "mss" | "nop" | "eol" | "wscale" | "sackOK" | "TS";

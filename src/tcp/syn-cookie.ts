@@ -1,10 +1,10 @@
 import type { Instant } from "../clock/time.ts";
 import { type HalfSipKey, halfSipHashWords, halfSipKey } from "../util/halfsiphash.ts";
-import type { Endpoint } from "../wire/addr.ts";
+import { type Endpoint, familyOf, type IpFamily } from "../wire/addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { negotiate, synOptions } from "./options.ts";
-import type { TcpSettings } from "./settings.ts";
+import { defaultSendMss, settingsForFamily, type TcpSettings } from "./settings.ts";
 import { initialTsVal, timestampOf } from "./timestamps.ts";
 import { MAX_WINDOW_FIELD } from "./window-scale.ts";
 
@@ -26,6 +26,13 @@ import { MAX_WINDOW_FIELD } from "./window-scale.ts";
 
 /** MSS values a cookie can name (Linux's msstab): the largest not above the peer's MSS is used. */
 export const COOKIE_MSS: readonly number[] = [536, 1300, 1440, 1460];
+/** Over IPv6 (Linux's msstab6): MTUs 1280, 1480, 1500 and 9000 less 60 bytes of headers; as long as COOKIE_MSS. */
+export const COOKIE_MSS6: readonly number[] = [1220, 1420, 1440, 8940];
+
+function cookieMss(family: IpFamily): readonly number[] {
+  return family === 6 ? COOKIE_MSS6 : COOKIE_MSS;
+}
+
 /** How long a cookie is good: the minute it was made and the next (Linux's MAX_SYNCOOKIE_AGE). */
 export const COOKIE_MINUTES = 2;
 /** The low TSval bits that carry options. */
@@ -44,8 +51,21 @@ export function cookieKeys(secret: Uint8Array): CookieKeys {
   return { h1: halfSipKey(secret.subarray(0, 8)), h2: halfSipKey(secret.subarray(8, 16)) };
 }
 
+/**
+ * The 4-tuple as 32-bit words: an IPv4 address is one word, an IPv6 address
+ * four (as Linux's cookie_v6_hash), so the families never hash the same
+ * number of words.
+ */
 function tupleWords(local: Endpoint, remote: Endpoint): number[] {
-  return [remote.addr >>> 0, local.addr >>> 0, ((remote.port << 16) | local.port) >>> 0];
+  const ports = ((remote.port << 16) | local.port) >>> 0;
+  if (remote.family !== 6 && local.family !== 6) {
+    return [remote.addr >>> 0, local.addr >>> 0, ports];
+  }
+  return [...addrWords(remote), ...addrWords(local), ports];
+}
+
+function addrWords(ep: Endpoint): readonly number[] {
+  return ep.family === 6 ? ep.addr : [ep.addr >>> 0];
 }
 
 const minute = (now: Instant): number => Math.floor(now / 60_000);
@@ -84,11 +104,12 @@ export function checkCookie(
   return index < COOKIE_MSS.length ? index : undefined;
 }
 
-/** The largest cookie MSS not above what the peer announced (536 when it did not). */
-export function mssIndexFor(peerMss: number | undefined): number {
-  const mss = peerMss ?? 536;
-  let i = COOKIE_MSS.length - 1;
-  while (i > 0 && (COOKIE_MSS[i] as number) > mss) i--;
+/** The largest cookie MSS of the family's table not above what the peer announced (`defaultSendMss` when it did not). */
+export function mssIndexFor(peerMss: number | undefined, family: IpFamily = 4): number {
+  const mss = peerMss ?? defaultSendMss(family);
+  const table = cookieMss(family);
+  let i = table.length - 1;
+  while (i > 0 && (table[i] as number) > mss) i--;
   return i;
 }
 
@@ -111,15 +132,18 @@ export function decodeTsOptions(tsEcr: number): { wscale: number | undefined; sa
  * Tcb behind it.
  */
 export function cookieSynAck(
-  settings: TcpSettings,
+  listenerSettings: TcpSettings,
   keys: CookieKeys,
   syn: TcpSegment,
   local: Endpoint,
   remote: Endpoint,
   now: Instant,
 ): TcpSegment {
-  const n = negotiate(syn.options, settings);
-  const iss = cookieIss(keys, local, remote, syn.seq, mssIndexFor(n.peerMss), now);
+  // The MSS we offer is the one the Tcb of this family will have (Tcb.fromCookie).
+  const family = familyOf(remote);
+  const settings = settingsForFamily(listenerSettings, family);
+  const n = negotiate(syn.options, settings, false, family);
+  const iss = cookieIss(keys, local, remote, syn.seq, mssIndexFor(n.peerMss, family), now);
   const peerTs = timestampOf(syn);
   // Without timestamps the cookie cannot carry window scaling or SACK: offer neither.
   const reply = n.timestamps && peerTs !== undefined ? n : { ...n, wscale: undefined, sack: false };
@@ -158,7 +182,8 @@ export function synFromCookie(
   const iss = seqAdd(ack.ack, -1);
   const index = checkCookie(keys, local, remote, peerIsn, iss, now);
   if (index === undefined) return undefined;
-  const options: TcpOption[] = [{ kind: "mss", value: COOKIE_MSS[index] as number }];
+  const mss = cookieMss(familyOf(remote))[index] as number;
+  const options: TcpOption[] = [{ kind: "mss", value: mss }];
   const ts = timestampOf(ack);
   if (ts !== undefined) {
     const o = decodeTsOptions(ts.tsEcr);

@@ -1,5 +1,5 @@
 import { type Duration, type Instant, later, scale, ZERO } from "../clock/time.ts";
-import type { Endpoint } from "../wire/addr.ts";
+import { type Endpoint, familyOf, type IpFamily } from "../wire/addr.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { ByteQueue } from "./byte-queue.ts";
@@ -14,7 +14,7 @@ import { RttEstimator } from "./rtt.ts";
 import { type SackBlock, SackReceiver } from "./sack-blocks.ts";
 import { segmentArrives } from "./segment-arrival.ts";
 import { SendBuffer } from "./send-buffer.ts";
-import type { TcpSettings } from "./settings.ts";
+import { defaultSendMss, settingsForFamily, type TcpSettings } from "./settings.ts";
 import { State, type TcpError } from "./state.ts";
 import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
 import { Timestamps, TS_OPTION_SPACE } from "./timestamps.ts";
@@ -74,6 +74,9 @@ const NO_OBSERVERS: readonly TcbEvents[] = [];
 export class Tcb implements DrivenTcb, EventSource {
   readonly local: Endpoint;
   readonly remote: Endpoint;
+  /** The connection's IP version, from its endpoints: it sizes segments (`settings.mss`, the default send MSS). */
+  readonly family: IpFamily;
+  /** The host's or listener's settings for this connection's family (`settingsForFamily`). */
   readonly settings: TcpSettings;
   /** Passive open (from a Listener): matters for RST/SYN in SYN-RECEIVED (§3.10.7.4). */
   readonly passive: boolean;
@@ -204,13 +207,14 @@ export class Tcb implements DrivenTcb, EventSource {
     this.admit = opts.admit;
     this.local = opts.local;
     this.remote = opts.remote;
-    this.settings = opts.settings;
+    this.family = familyOf(opts.remote);
+    this.settings = settingsForFamily(opts.settings, this.family);
     this.passive = passive;
     this.events = opts.events ?? NO_EVENTS;
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
-    this.sndMss = Math.min(opts.settings.mss, 536);
+    this.sndMss = Math.min(this.settings.mss, defaultSendMss(this.family));
     this.rcvMss = this.sndMss;
     this.rcvWnd = Math.min(opts.settings.rcvBuf, MAX_WINDOW);
     this.noDelay = !opts.settings.nagle;
@@ -480,7 +484,12 @@ export class Tcb implements DrivenTcb, EventSource {
     return timerList(this);
   }
 
-  /** Runs every timer due at `now`, then the output routine; its events follow (as in input()). */
+  /**
+   * Runs every timer due at `now`, then the output routine, then delivers the
+   * events. Unlike input(), output comes first: the timers that raise events
+   * (user timeout, retries exhausted, TIME-WAIT's end) close the connection,
+   * so no output follows them and there is nothing to answer in one segment.
+   */
   onTimer(now: Instant): void {
     const sendData = timersDue(this, now);
     if (sendData !== undefined) output(this, now, sendData);
@@ -616,7 +625,7 @@ export class Tcb implements DrivenTcb, EventSource {
    * SACK-permitted (RFC 2018 §2) — each on only if both SYNs carried it.
    */
   applyNegotiation(syn: TcpSegment, now: Instant): void {
-    const n = negotiate(syn.options, this.settings, !this.passive);
+    const n = negotiate(syn.options, this.settings, !this.passive, this.family);
     this.negotiated = n;
     this.sndMss = n.sndMss;
     this.sndWscale = n.wscale?.snd ?? 0;

@@ -4,6 +4,7 @@
  * mode), and `formatIpPacket` for a trace that carries both families.
  * These never throw: anything unreadable is shown with its drop reason.
  */
+import { be16 } from "./bytes.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum6 } from "./checksum.ts";
 import { formatPacket, formatTcp, type RelativeSeq } from "./format.ts";
 import {
@@ -70,7 +71,7 @@ function describeUnreachable(code: number, original: Uint8Array): string {
   const dst = formatIpv6Addr(header.dst);
   if (code !== Icmpv6Unreachable.PORT) return `destination unreachable, ${name} ${dst}`;
   if (transport.length < 4) return `destination unreachable, ${name} ${dst} (bad quote)`;
-  const port = (transport[2]! << 8) | transport[3]!;
+  const port = be16(transport, 2);
   return `destination unreachable, ${name}, ${dst} ${protoWord(protocol)} port ${port}`;
 }
 
@@ -170,7 +171,7 @@ function extensionText(e: Ipv6Extension, packet: Uint8Array, packetEnd: number):
       return `srcrt (len=${e.length / 8 - 1}, type=${e.routingType}, segleft=${e.segmentsLeft}) `;
     case "fragment": {
       // print-frag6.c: the offset and the bytes after the Fragment header.
-      const offset = ((packet[e.at + 2]! << 8) | packet[e.at + 3]!) & 0xfff8;
+      const offset = be16(packet, e.at + 2) & 0xfff8;
       return `frag (${offset}|${packetEnd - e.at - 8}) `;
     }
   }
@@ -182,8 +183,8 @@ function addrs(p: Ipv6Packet): string {
 
 function badUpper(p: Ipv6Packet, bytes: Uint8Array, what: string, reason: string): string {
   if (bytes.length < 4) return `${addrs(p)}: ${what} (drop: ${reason})`;
-  const sp = (bytes[0]! << 8) | bytes[1]!;
-  const dp = (bytes[2]! << 8) | bytes[3]!;
+  const sp = be16(bytes, 0);
+  const dp = be16(bytes, 2);
   const { src, dst } = p.header;
   return `${formatIpv6Addr(src)}.${sp} > ${formatIpv6Addr(dst)}.${dp}: ${what} (drop: ${reason})`;
 }
@@ -214,10 +215,10 @@ function upperText(
       if (fragmented) {
         // A first fragment holds the header but not the whole datagram: trust the length field.
         if (bytes.length < 8) return badUpper(p, bytes, "udp", "truncated");
-        const len = Math.max(0, ((bytes[4]! << 8) | bytes[5]!) - 8);
+        const len = Math.max(0, be16(bytes, 4) - 8);
         const ports = {
-          srcPort: (bytes[0]! << 8) | bytes[1]!,
-          dstPort: (bytes[2]! << 8) | bytes[3]!,
+          srcPort: be16(bytes, 0),
+          dstPort: be16(bytes, 2),
         };
         return formatUdp6(src, dst, { ...ports, payload: new Uint8Array(len) });
       }

@@ -1,8 +1,8 @@
 /**
  * Addresses and endpoints tagged with their family, for a host that speaks
- * IPv4 and IPv6. The IPv4 variants have exactly the fields of `Endpoint`
- * (addr.ts) plus `family`, so an `IpEndpoint` of family 4 can go wherever an
- * IPv4 `Endpoint` goes today.
+ * IPv4 and IPv6. An `IpEndpoint` is an `Endpoint` (addr.ts) whose `family`
+ * is always written, so it goes wherever an `Endpoint` goes, and
+ * `fromEndpoint` tags an `Endpoint` whose IPv4 side left it out.
  */
 import { type Endpoint, formatIpv4Addr, type Ipv4Addr, parseIpv4Addr } from "./addr.ts";
 import {
@@ -30,8 +30,9 @@ export function ipv6Addr(addr: Ipv6Addr): IpAddr {
   return { family: 6, addr };
 }
 
-/** An IPv4 endpoint as a tagged one (the inverse is a plain assignment). */
+/** An endpoint as a tagged one (the inverse is a plain assignment). */
 export function fromEndpoint(ep: Endpoint): IpEndpoint {
+  if (ep.family === 6) return ep;
   return { family: 4, addr: ep.addr >>> 0, port: ep.port };
 }
 
@@ -72,14 +73,14 @@ export function unmapIpAddr(a: IpAddr): IpAddr {
  * `ConnectionTable` uses today, for IPv6 a string of nine UTF-16 units. The
  * two kinds never collide in one Map, so both families can share it.
  */
-export function ipEndpointKey(ep: IpEndpoint): number | string {
-  if (ep.family === 4) return (ep.addr >>> 0) * 65536 + ep.port;
+export function ipEndpointKey(ep: Endpoint): number | string {
+  if (ep.family !== 6) return (ep.addr >>> 0) * 65536 + ep.port;
   return ipv6Key(ep.addr) + String.fromCharCode(ep.port);
 }
 
 /** `10.0.0.1:80`, `[fd00::1]:80` (RFC 5952 §6: brackets around an address with a port). */
-export function formatIpEndpoint(ep: IpEndpoint): string {
-  return ep.family === 4
+export function formatIpEndpoint(ep: Endpoint): string {
+  return ep.family !== 6
     ? `${formatIpv4Addr(ep.addr)}:${ep.port}`
     : `[${formatIpv6Addr(ep.addr)}]:${ep.port}`;
 }

@@ -1,4 +1,5 @@
 /** UDP codec (RFC 768). */
+import { be16 } from "./bytes.ts";
 import {
   checksumAccumulate,
   checksumFinish,
@@ -41,11 +42,11 @@ export function parseUdp<A extends IpAddrValue>(
   if (bytes.length < UDP_HEADER_LEN) {
     return drop("truncated", `${bytes.length} bytes, udp header needs ${UDP_HEADER_LEN}`);
   }
-  const length = (bytes[4]! << 8) | bytes[5]!;
+  const length = be16(bytes, 4);
   if (length < UDP_HEADER_LEN || length > bytes.length) {
     return drop("bad-length", `udp length ${length}, ${bytes.length} bytes`);
   }
-  const checksum = (bytes[6]! << 8) | bytes[7]!;
+  const checksum = be16(bytes, 6);
   // RFC 768: an all-zero checksum means "not computed" and is accepted; not
   // over IPv6, where the checksum is mandatory (RFC 8200 §8.1).
   if (checksum === 0 && typeof src !== "number" && opts?.verifyChecksum !== false) {
@@ -59,8 +60,8 @@ export function parseUdp<A extends IpAddrValue>(
     if (checksumFinish(sum) !== 0) return drop("bad-checksum", "udp");
   }
   return ok({
-    srcPort: (bytes[0]! << 8) | bytes[1]!,
-    dstPort: (bytes[2]! << 8) | bytes[3]!,
+    srcPort: be16(bytes, 0),
+    dstPort: be16(bytes, 2),
     checksum,
     payload: bytes.subarray(UDP_HEADER_LEN, length),
   });

@@ -53,8 +53,38 @@ describe("the layering check", () => {
     });
     expect(code).not.toBe(0);
     expect(out).toContain(
-      "wire-imports-nothing-above-it: src/wire/planted.ts → src/lab/session.ts",
+      "wire-imports-only-what-is-below-it: src/wire/planted.ts → src/lab/session.ts",
     );
+  });
+
+  test("src/link importing src/stack fails: the two sit side by side", () => {
+    const { code, out } = layers({
+      "src/link/planted.ts": `import { Host } from "../stack/host.ts";\nexport const x = Host;\n`,
+    });
+    expect(code).not.toBe(0);
+    expect(out).toContain(
+      "link-imports-only-what-is-below-it: src/link/planted.ts → src/stack/host.ts",
+    );
+  });
+
+  test("a folder the drawing does not have fails, from either side", () => {
+    const { code, out } = layers({
+      "src/newlayer/a.ts": `import { seqAdd } from "../wire/seq.ts";\nexport const a = seqAdd;\n`,
+      "src/wire/planted.ts": `import { a } from "../newlayer/a.ts";\nexport const x = a;\n`,
+    });
+    expect(code).not.toBe(0);
+    expect(out).toContain("no-unknown-folder: src/wire/planted.ts → src/newlayer/a.ts");
+    expect(out).toContain("no-unknown-folder-importing: src/newlayer/a.ts → src/wire/seq.ts");
+  });
+
+  test("the core reaching a running clock or a Node module through util fails", () => {
+    const { code, out } = layers({
+      "src/tcp/planted.ts": `import { RealClock } from "../clock/real-clock.ts";\nexport const x = RealClock;\n`,
+      "src/util/planted.ts": `import { homedir } from "node:os";\nexport const y = homedir;\n`,
+    });
+    expect(code).not.toBe(0);
+    expect(out).toContain("core-reads-no-clock: src/tcp/planted.ts → src/clock/real-clock.ts");
+    expect(out).toContain("sans-io-core: src/util/planted.ts → os");
   });
 
   test("src/runtime importing src/api fails", () => {
@@ -62,7 +92,7 @@ describe("the layering check", () => {
       "src/runtime/planted.ts": `import { Sockets } from "../api/sockets.ts";\nexport const x = Sockets;\n`,
     });
     expect(code).not.toBe(0);
-    expect(out).toContain("runtime-imports-nothing-above-it: src/runtime/planted.ts");
+    expect(out).toContain("runtime-imports-only-what-is-below-it: src/runtime/planted.ts");
   });
 
   test("the sans-IO core importing a Node module fails", () => {
@@ -80,5 +110,17 @@ describe("the layering check", () => {
     });
     expect(code).not.toBe(0);
     expect(out).toContain("no-cycle-between-folders");
+  });
+
+  test("a cycle of type-only imports between folders fails too", () => {
+    const { code, out } = layers({
+      "src/lab/planted.ts": `import type { Y } from "../stack/planted.ts";\nexport type X = { y?: Y };\n`,
+      "src/stack/planted.ts": `import type { X } from "../lab/planted.ts";\nexport type Y = { x?: X };\n`,
+    });
+    expect(code).not.toBe(0);
+    expect(out).toContain(
+      "stack-imports-only-what-is-below-it: src/stack/planted.ts → src/lab/planted.ts",
+    );
+    expect(out).toContain("no-cycle-between-folders: src/lab/planted.ts");
   });
 });

@@ -12,7 +12,7 @@ import type { UdpSocket } from "../../src/stack/udp-socket.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
-import { ip } from "../../src/wire/addr.ts";
+import { formatEndpoint, ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
 import { emitIcmp, icmpErrorQuote, icmpLength, parseIcmp } from "../../src/wire/icmp.ts";
@@ -677,7 +677,7 @@ export class Run {
         const t = w.listener.accept();
         if (t !== undefined) {
           this.accepted++;
-          w.log.push(`t=${w.now} accept() -> ${t.remote.addr >>> 0}:${t.remote.port}`);
+          w.log.push(`t=${w.now} accept() -> ${formatEndpoint(t.remote)}`);
         }
         return;
       }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ip } from "../../src/wire/addr.ts";
+import { type Endpoint, formatEndpoint, ip } from "../../src/wire/addr.ts";
 import {
   formatIpEndpoint,
   formatTraceEndpoint,
@@ -240,5 +240,15 @@ describe("family-tagged addresses and endpoints", () => {
     expect(unmapIpAddr(mapped)).toEqual({ family: 4, addr: ip("10.0.0.1") });
     expect(unmapIpAddr(v6)).toBe(v6);
     expect(fromEndpoint({ addr: ip("10.0.0.1"), port: 80 })).toEqual(v4);
+  });
+
+  test("an Endpoint without a family is IPv4; one of family 6 holds an IPv6 address", () => {
+    const bare: Endpoint = { addr: ip("10.0.0.1"), port: 80 };
+    const six: Endpoint = v6;
+    expect(ipEndpointKey(bare)).toBe(ipEndpointKey(v4));
+    expect(formatIpEndpoint(bare)).toBe("10.0.0.1:80");
+    expect(formatEndpoint(bare)).toBe("10.0.0.1.80");
+    expect(formatEndpoint(six)).toBe("fd00::1.80");
+    expect(fromEndpoint(six)).toBe(v6);
   });
 });
