@@ -66,7 +66,7 @@ Needs root.
 A pcap (--pcap) records the segments the peer's TCP receives: a
 super-segment as the segments the kernel cuts it into, checksums filled in.
 
-HTTP: GET / (a page), GET /bytes/N (N bytes of a xorshift32 stream, see
+HTTP: GET / (a page), GET /bytes/N (N bytes of a repeated xorshift32 block, see
 src/services/http.ts), POST /sha256 (hex SHA-256 of the body).`;
 
 interface ServeArgs {

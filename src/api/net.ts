@@ -2,7 +2,7 @@ import { Duplex } from "node:stream";
 import type { Instant } from "../clock/time.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import { SocketError } from "./errors.ts";
-import type { Fd, Sockets } from "./sockets.ts";
+import type { Fd, SendFlags, Sockets } from "./sockets.ts";
 
 /** A recv() result as read() gives it: bytes, null at end of stream, or a rejection. */
 function chunkOrEnd(r: Uint8Array | SocketError): Uint8Array | null {
@@ -15,6 +15,15 @@ function check<T>(r: T | SocketError): T {
   if (r instanceof SocketError) throw r;
   return r;
 }
+
+export interface WriteOptions {
+  /** The bytes are never written again (a shared read-only block): queued without a copy. */
+  readonly immutable?: boolean;
+}
+
+const IMMUTABLE: SendFlags = { immutable: true };
+const EOF: SendFlags = { eof: true };
+const IMMUTABLE_EOF: SendFlags = { immutable: true, eof: true };
 
 export interface ConnectOptions {
   readonly localPort?: number;
@@ -135,9 +144,12 @@ export class Connection implements AsyncIterable<Uint8Array> {
     return this.closed ? undefined : this.sockets.tcbOf(this.fd)?.lastHeard;
   }
 
-  /** Resolves once every byte is in the send buffer (not yet acknowledged). */
-  async write(data: Uint8Array): Promise<void> {
-    check(await this.sockets.send(this.fd, data));
+  /**
+   * Resolves once every byte is in the send buffer (not yet acknowledged).
+   * `immutable`: `data` is never written again, so it is queued without a copy.
+   */
+  async write(data: Uint8Array, opts?: WriteOptions): Promise<void> {
+    check(await this.sockets.send(this.fd, data, opts?.immutable === true ? IMMUTABLE : undefined));
   }
 
   /** Up to `max` bytes; null at end of stream. */
@@ -163,9 +175,16 @@ export class Connection implements AsyncIterable<Uint8Array> {
     return all;
   }
 
-  /** Half-close: sends FIN after the queued data; resolves when all of it, FIN included, is acknowledged. */
-  async end(): Promise<void> {
-    check(this.sockets.shutdown(this.fd, "wr"));
+  /**
+   * Half-close: sends FIN after the queued data; resolves when all of it,
+   * FIN included, is acknowledged. With `last`, those bytes are written
+   * first and the FIN leaves in their last segment (MSG_EOF), as with
+   * Node's `socket.end(data)`.
+   */
+  async end(last?: Uint8Array, opts?: WriteOptions): Promise<void> {
+    if (last === undefined) check(this.sockets.shutdown(this.fd, "wr"));
+    else
+      check(await this.sockets.send(this.fd, last, opts?.immutable === true ? IMMUTABLE_EOF : EOF));
     check(await this.sockets.drained(this.fd));
   }
 

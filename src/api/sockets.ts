@@ -6,7 +6,7 @@ import type { UdpSocket } from "../stack/udp-socket.ts";
 import type { Listener } from "../tcp/listener.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName } from "../tcp/state.ts";
-import type { TcbEvents, TcbView } from "../tcp/view.ts";
+import type { TcbEvents, TcbSendOptions, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
 import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
@@ -16,6 +16,21 @@ import { type ErrorCode, SocketError } from "./errors.ts";
 export type Fd = number;
 export type SocketType = "tcp" | "udp";
 export type ShutdownHow = "rd" | "wr" | "rdwr";
+
+/** How send() takes its bytes (TCP). */
+export interface SendFlags {
+  /**
+   * The caller never writes to the bytes again (a shared read-only block):
+   * the send buffer keeps them as they are instead of copying them.
+   */
+  readonly immutable?: boolean;
+  /**
+   * MSG_EOF (4.4BSD, for T/TCP): shutdown(wr) right after the last byte,
+   * before a segment is formed, so the FIN leaves with the last data
+   * (RFC 9293 §3.10.4) instead of in a segment of its own.
+   */
+  readonly eof?: boolean;
+}
 
 /** Socket options and their value types. SO_ERROR is read-only (and reading clears it). */
 export interface SocketOptions {
@@ -56,6 +71,11 @@ export interface SocketInfo {
   readonly state: string;
   readonly tcb: TcbView | undefined;
 }
+
+/** Tcb.send's options for SendFlags, made once (send is on the data path). */
+const IMMUTABLE: TcbSendOptions = { immutable: true };
+const EOF: TcbSendOptions = { close: true };
+const IMMUTABLE_EOF: TcbSendOptions = { immutable: true, close: true };
 
 const MIN_BUF = 256;
 const MAX_BUF = 64 * 1024 * 1024;
@@ -399,14 +419,18 @@ export class Sockets {
    * Queues `data` for sending. Blocking mode: resolves once every byte is in
    * the send buffer. Non-blocking: the bytes that fit now, or EAGAIN.
    */
-  send(fd: Fd, data: Uint8Array): Promise<number | SocketError> {
+  send(fd: Fd, data: Uint8Array, flags?: SendFlags): Promise<number | SocketError> {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return Promise.resolve(sock);
     if (!(data instanceof Uint8Array)) return Promise.resolve(err("EINVAL", "data must be bytes"));
+    const eof = flags?.eof === true;
     if (sock.type === "udp") {
+      if (eof) return Promise.resolve(err("EOPNOTSUPP", "MSG_EOF on a UDP socket"));
       if (sock.peer === undefined) return Promise.resolve(err("EDESTADDRREQ"));
       return Promise.resolve(this.sendTo(fd, data, sock.peer.addr, sock.peer.port));
     }
+    if (eof && data.length === 0) return Promise.resolve(this.shutdown(fd, "wr") ?? 0);
+    const opts = flags?.immutable === true ? IMMUTABLE : undefined;
     let sent = 0;
     return this.block(sock, () => {
       if (sock.closed) return sent > 0 ? sent : err("EBADF");
@@ -418,11 +442,19 @@ export class Sockets {
       if (data.length === sent) return sent;
       // The failure (if any) was reported above; from now on writing is a broken pipe, as in BSD.
       if (tcb.state === State.Closed) return sent > 0 ? sent : err("EPIPE");
-      const r = tcb.send(sent === 0 ? data : data.subarray(sent), this.now());
+      const rest = sent === 0 ? data : data.subarray(sent);
+      // The last bytes with MSG_EOF: the Tcb closes before forming segments (FIN with them).
+      const last = eof && rest.length <= tcb.sendSpace;
+      const r = tcb.send(
+        rest,
+        this.now(),
+        last ? (opts === undefined ? EOF : IMMUTABLE_EOF) : opts,
+      );
       if (typeof r === "string") {
         if (r !== "EPIPE") sock.errorReported = true;
         return sent > 0 ? sent : err(r);
       }
+      if (last) sock.wrShut = true;
       sent += r;
       if (r > 0) this.flush();
       if (sent === data.length) return sent;

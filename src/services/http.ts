@@ -11,7 +11,7 @@
  * Persistent connections follow RFC 9112 §9.3 (HTTP/1.1 keeps the connection
  * unless "Connection: close"; HTTP/1.0 closes unless "keep-alive").
  *
- * Everything streams: a response body is produced 64 KiB at a time and each
+ * Everything streams: a response body is written 64 KiB at a time and each
  * write waits for send-buffer space, and request bodies are hashed as they
  * arrive, so memory stays small whatever N or the body size is.
  */
@@ -31,41 +31,56 @@ const CHUNK = 64 * 1024;
 export const BYTES_SEED = 0x2545f491;
 
 /**
- * The deterministic stream behind /bytes/N: Marsaglia's xorshift32
- * (x ^= x << 13; x ^= x >>> 17; x ^= x << 5, 32-bit) started at BYTES_SEED;
- * each new state is emitted as 4 bytes, little-endian. /bytes/N is the
- * first N bytes. The first state emitted is the one after the seed
- * (0xe124b63a), so the stream starts 3a b6 24 e1 ab 74 9a 8b; the SHA-256
- * of /bytes/16 is d8bf17ea…54aca5c4 (pinned in test/services/http.test.ts).
+ * Length of the /bytes stream's period: the largest prime below 2^20, so
+ * data misplaced by a power-of-two distance (a chunk, a window) still
+ * shows in a checksum, as it would not with a period of exactly 1 MiB.
  */
+export const BYTES_PERIOD = 1_048_573;
+
+let periodBlock: Uint8Array | undefined;
+
+/**
+ * One period of the /bytes stream, made once: Marsaglia's xorshift32
+ * (x ^= x << 13; x ^= x >>> 17; x ^= x << 5, 32-bit) started at BYTES_SEED,
+ * each new state emitted as 4 bytes, little-endian, cut at BYTES_PERIOD
+ * bytes. The first state emitted is the one after the seed (0xe124b63a),
+ * so the stream starts 3a b6 24 e1 ab 74 9a 8b; the SHA-256 of /bytes/16
+ * is d8bf17ea…54aca5c4 (pinned in test/services/http.test.ts).
+ *
+ * /bytes/N is the first N bytes of this block repeated: byte i is
+ * block[i mod BYTES_PERIOD]. The server sends views of the block (never
+ * written after it is made), so the payload costs nothing per byte — as
+ * the kernel baseline's /dev/zero does not — and stays checkable.
+ */
+export function bytesBlock(): Uint8Array {
+  if (periodBlock !== undefined) return periodBlock;
+  const words = Math.ceil(BYTES_PERIOD / 4);
+  const block = new Uint8Array(words * 4);
+  const view = new DataView(block.buffer);
+  let x = BYTES_SEED;
+  for (let i = 0; i < words; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    view.setUint32(i * 4, x >>> 0, true);
+  }
+  periodBlock = block.subarray(0, BYTES_PERIOD);
+  return periodBlock;
+}
+
+/** The /bytes stream read in pieces: each fill() continues where the last ended. */
 export class ByteStream {
-  private x = BYTES_SEED;
-  /** Bytes of the last state not yet emitted (when a fill ended mid-word). */
-  private carry: number[] = [];
+  private at = 0;
 
   /** Fills `out` with the next out.length bytes of the stream. */
   fill(out: Uint8Array): void {
-    let at = 0;
-    while (at < out.length && this.carry.length > 0) out[at++] = this.carry.shift() as number;
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    let x = this.x;
-    const whole = at + ((out.length - at) & ~3);
-    for (; at < whole; at += 4) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      view.setUint32(at, x >>> 0, true);
+    const block = bytesBlock();
+    for (let done = 0; done < out.length; ) {
+      const n = Math.min(out.length - done, BYTES_PERIOD - this.at);
+      out.set(block.subarray(this.at, this.at + n), done);
+      done += n;
+      this.at = (this.at + n) % BYTES_PERIOD;
     }
-    if (at < out.length) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const w = x >>> 0;
-      const bytes = [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24];
-      while (at < out.length) out[at++] = bytes.shift() as number;
-      this.carry = bytes;
-    }
-    this.x = x;
   }
 }
 
@@ -74,6 +89,16 @@ export function deterministicBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   new ByteStream().fill(out);
   return out;
+}
+
+/** SHA-256 (hex) of /bytes/N's body, computed without a server (for tests and tools). */
+export function bytesStreamSha256(n: number): string {
+  const h = new Bun.CryptoHasher("sha256");
+  const block = bytesBlock();
+  for (let left = n; left > 0; left -= BYTES_PERIOD) {
+    h.update(left >= BYTES_PERIOD ? block : block.subarray(0, left));
+  }
+  return h.digest("hex");
 }
 
 // ───────────────────────────── reading requests ─────────────────────────────
@@ -304,6 +329,25 @@ function headBytes(
   return encoder.encode(`${text}\r\n`);
 }
 
+/** Writes of views into the /bytes block: never written again, so queued without a copy. */
+const IMMUTABLE = { immutable: true } as const;
+
+/**
+ * A response's last bytes. When the connection closes after it, the FIN
+ * goes in the same call (MSG_EOF), so it leaves in the last data segment
+ * (RFC 9293 §3.10.4: CLOSE after SEND; a FIN may accompany data) instead
+ * of in a segment of its own once the close comes round: for a small
+ * HTTP/1.0 response, one segment less each way.
+ */
+function finish(
+  conn: Connection,
+  bytes: Uint8Array,
+  persistence: Persistence,
+  opts?: typeof IMMUTABLE,
+): Promise<void> {
+  return persistence === "close" ? conn.end(bytes, opts) : conn.write(bytes, opts);
+}
+
 async function respond(
   conn: Connection,
   status: number,
@@ -320,13 +364,13 @@ async function respond(
     persistence,
   );
   if (headOnly) {
-    await conn.write(head);
+    await finish(conn, head, persistence);
     return;
   }
   const all = new Uint8Array(head.length + bytes.length);
   all.set(head);
   all.set(bytes, head.length);
-  await conn.write(all);
+  await finish(conn, all, persistence);
 }
 
 const INDEX_HTML = `<!doctype html>
@@ -334,16 +378,17 @@ const INDEX_HTML = `<!doctype html>
 <body><h1>tcplab</h1>
 <p>This page came over tcplab, a user-space TCP/IP stack in TypeScript.</p>
 <ul>
-<li><code>GET /bytes/N</code> — N deterministic bytes (xorshift32 stream)</li>
+<li><code>GET /bytes/N</code> — N deterministic bytes (a repeated block of a xorshift32 stream)</li>
 <li><code>POST /sha256</code> — the SHA-256 of the request body</li>
 </ul></body></html>
 `;
 
 /**
- * Streams /bytes/N: 64 KiB at a time, each write waiting for send-buffer
- * space. The head goes in the same write as the first part of the body: two
- * small writes would leave the second behind Nagle (RFC 9293 §3.7.4) until
- * the client's delayed ACK of the first — about 40 ms per request on Linux.
+ * Streams /bytes/N as views of the stream's block, 64 KiB at a time, each
+ * write waiting for send-buffer space. The head goes in the same write as
+ * the first part of the body (a copy of under 64 KiB): two small writes
+ * would leave the second behind Nagle (RFC 9293 §3.7.4) until the client's
+ * delayed ACK of the first — about 40 ms per request on Linux.
  */
 async function sendBytes(conn: Connection, n: number, persistence: Persistence): Promise<void> {
   const head = headBytes(
@@ -351,20 +396,23 @@ async function sendBytes(conn: Connection, n: number, persistence: Persistence):
     { "Content-Type": "application/octet-stream", "Content-Length": n },
     persistence,
   );
-  const stream = new ByteStream();
-  const buf = new Uint8Array(CHUNK);
-  // The head (a hundred-odd bytes) and the first part of the body, in one write.
-  buf.set(head);
+  const block = bytesBlock();
   const first = Math.min(n, CHUNK - head.length);
-  stream.fill(buf.subarray(head.length, head.length + first));
-  await conn.write(buf.subarray(0, head.length + first));
-  let left = n - first;
-  while (left > 0) {
-    const part = left >= CHUNK ? buf : buf.subarray(0, left);
-    stream.fill(part);
-    // write() resolves once the bytes are copied into the send buffer: `buf` may be reused.
-    await conn.write(part);
-    left -= part.length;
+  const opening = new Uint8Array(head.length + first);
+  opening.set(head);
+  opening.set(block.subarray(0, first), head.length);
+  if (first === n) {
+    await finish(conn, opening, persistence);
+    return;
+  }
+  await conn.write(opening);
+  for (let at = first; at < n; ) {
+    const from = at % BYTES_PERIOD;
+    const len = Math.min(n - at, CHUNK, BYTES_PERIOD - from);
+    const part = block.subarray(from, from + len);
+    at += len;
+    if (at === n) await finish(conn, part, persistence, IMMUTABLE);
+    else await conn.write(part, IMMUTABLE);
   }
 }
 
@@ -412,12 +460,14 @@ async function handle(conn: Connection, reader: RequestReader, req: Request): Pr
       return "close";
     }
     if (headOnly) {
-      await conn.write(
+      await finish(
+        conn,
         headBytes(
           200,
           { "Content-Type": "application/octet-stream", "Content-Length": n },
           persistence,
         ),
+        persistence,
       );
     } else {
       await sendBytes(conn, n, persistence);

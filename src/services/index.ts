@@ -13,7 +13,14 @@ import type { Service } from "./service.ts";
 import { startUdpEcho, UDP_ECHO_PORT } from "./udp-echo.ts";
 
 export { chargenPeriod } from "./chargen.ts";
-export { BYTES_SEED, ByteStream, deterministicBytes } from "./http.ts";
+export {
+  BYTES_PERIOD,
+  BYTES_SEED,
+  ByteStream,
+  bytesBlock,
+  bytesStreamSha256,
+  deterministicBytes,
+} from "./http.ts";
 export type { Service, ServiceOptions } from "./service.ts";
 
 export interface RunningServices {

@@ -26,12 +26,12 @@ import { defaultSendMss, headerBytes, settingsForFamily, type TcpSettings } from
 import { State, type TcpError } from "./state.ts";
 import { pollAt, type TimerName, timerList, timersDue } from "./timers.ts";
 import { Timestamps, TS_OPTION_SPACE } from "./timestamps.ts";
-import type { DrivenTcb, TcbEvents } from "./view.ts";
+import type { DrivenTcb, TcbEvents, TcbSendOptions } from "./view.ts";
 import { MAX_WSCALE, maxWindow } from "./window-scale.ts";
 
 export type { TimerName } from "./timers.ts";
 
-export type { DrivenTcb, TcbEvents, TcbView } from "./view.ts";
+export type { DrivenTcb, TcbEvents, TcbSendOptions, TcbView } from "./view.ts";
 
 export interface TcbOptions {
   local: Endpoint;
@@ -421,11 +421,22 @@ export class Tcb implements DrivenTcb, EventSource {
     startPathMtu(this, mtu, clamped, agesAt);
   }
 
-  /** SEND (§3.10.2): bytes accepted into the send buffer (0 when full). */
-  send(data: Uint8Array, now: Instant): number | TcpError {
+  /**
+   * SEND (§3.10.2): bytes accepted into the send buffer (0 when full).
+   * `opts.immutable`: the caller never writes to `data` again, so the buffer
+   * may keep it as it is, without a copy. `opts.close`: CLOSE follows once
+   * every byte is taken, before any segment is formed, so the FIN rides on
+   * the last data segment (§3.10.4; BSD's MSG_EOF) instead of following it
+   * alone.
+   */
+  send(data: Uint8Array, now: Instant, opts?: TcbSendOptions): number | TcpError {
     if (this.error !== undefined) return this.error;
     if (!this.acceptsWrites()) return "EPIPE";
-    const n = this.sendBuf.bytes.push(data);
+    const n = this.sendBuf.bytes.push(data, opts?.immutable === true);
+    if (opts?.close === true && n === data.length) {
+      this.close(now); // runs the output routine
+      return n;
+    }
     this.outputNow(now);
     return n;
   }

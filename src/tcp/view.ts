@@ -11,6 +11,14 @@ import type { TcpSettings } from "./settings.ts";
 import type { State, TcpError } from "./state.ts";
 import type { TimerName } from "./timers.ts";
 
+/** How `Tcb.send` takes its bytes. */
+export interface TcbSendOptions {
+  /** The caller never writes to the bytes again: they may be queued without a copy. */
+  readonly immutable?: boolean;
+  /** Close after the last byte (a FIN with it). */
+  readonly close?: boolean;
+}
+
 /**
  * What a connection raises for its user. Delivered after the segment, timer
  * or call that caused them has been processed (events.ts), never midway.
@@ -169,7 +177,7 @@ export interface TcbView {
 
   // User calls (RFC 9293 §3.10).
   /** SEND: bytes accepted into the send buffer (0 when full), or why not. */
-  send(data: Uint8Array, now: Instant): number | TcpError;
+  send(data: Uint8Array, now: Instant, opts?: TcbSendOptions): number | TcpError;
   /** RECEIVE: in-order bytes (reading may open the window). */
   recv(max: number, now: Instant): Uint8Array;
   peek(max: number): Uint8Array;

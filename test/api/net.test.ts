@@ -96,4 +96,24 @@ describe("Net: promises and streams", () => {
     };
     expect(await settle(world, run())).toBe("hello over a duplex");
   });
+  test("end(last) sends the bytes then the FIN, in one call; more than the send buffer holds too", async () => {
+    const world = simSocketPair({ wire: { delay: ms(2) }, host: { tcp: { sndBuf: 16_384 } } });
+    const got: Promise<Uint8Array>[] = [];
+    const server = world.b.net.listen(9, (conn) => got.push(conn.readAll()));
+    const block = bytes(100_000);
+    await settle(
+      world,
+      (async () => {
+        const conn = await world.a.net.connect("10.0.0.2", 9);
+        await conn.write(block.subarray(0, 10), { immutable: true });
+        // Read-only views, queued without a copy; the rest and the FIN in one call.
+        await conn.end(block.subarray(10), { immutable: true });
+        await expect(conn.write(bytes(1))).rejects.toMatchObject({ code: "EPIPE" });
+        conn.close();
+      })(),
+    );
+    expect(got).toHaveLength(1);
+    expect(await settle(world, got[0] as Promise<Uint8Array>)).toEqual(block);
+    server.close();
+  });
 });

@@ -21,7 +21,6 @@ import {
   type KernelHostOptions,
   startKernelHost,
 } from "../../src/runtime/kernel-host.ts";
-import { ByteStream } from "../../src/services/http.ts";
 
 const isRoot = process.getuid?.() === 0;
 const inCi = process.env.CI === "true";
@@ -117,18 +116,8 @@ export function nsBash(ns: string, script: string, timeoutMs = 20_000): Promise<
   });
 }
 
-/** SHA-256 (hex) of the first `n` bytes of the /bytes stream, computed here without the server. */
-export function bytesStreamSha256(n: number): string {
-  const h = new Bun.CryptoHasher("sha256");
-  const s = new ByteStream();
-  const buf = new Uint8Array(1 << 20);
-  for (let left = n; left > 0; left -= buf.length) {
-    const part = left >= buf.length ? buf : buf.subarray(0, left);
-    s.fill(part);
-    h.update(part);
-  }
-  return h.digest("hex");
-}
+/** SHA-256 (hex) of /bytes/N's body, from the stream's own definition (no server). */
+export { bytesStreamSha256 } from "../../src/services/http.ts";
 
 /**
  * `n` seeded pseudo-random bytes, made `chunk` bytes at a time (a different

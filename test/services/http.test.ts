@@ -9,7 +9,12 @@ import { type SimSocketPair, simSocketPair } from "../../src/api/hosts.ts";
 import { CHARGEN_LINE, chargenPeriod, startChargen } from "../../src/services/chargen.ts";
 import { startDiscard } from "../../src/services/discard.ts";
 import { startEcho } from "../../src/services/echo.ts";
+import { ms } from "../../src/clock/time.ts";
+import { tapLink } from "../../src/link/link.ts";
 import { ByteStream, deterministicBytes, startHttp } from "../../src/services/http.ts";
+import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { parseTcp } from "../../src/wire/tcp.ts";
+import { Flag } from "../../src/wire/tcp-types.ts";
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -265,6 +270,101 @@ describe("HTTP service", () => {
       const rs = parseResponses(await exchange(80, [request, get("/")]));
       expect(rs.map((r) => r.status)).toEqual([200]);
       expect(rs[0]?.headers.get("connection")).toBe("close");
+    }
+  });
+});
+
+/** A TCP segment as the wire saw it, from b's (the server's) side. */
+interface Seen {
+  readonly dir: "in" | "out";
+  readonly flags: number;
+  readonly len: number;
+}
+
+/**
+ * An HTTP/1.0 client on a: sends `request`, reads to the end, closes as ab
+ * does. Returns the response and every segment at b's end of the wire.
+ */
+async function tapped10(request: string): Promise<{ body: Uint8Array; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const world = simSocketPair({
+    link: (name, end) =>
+      name === "b"
+        ? tapLink(end, (dir, p) => {
+            const ipp = parseIpv4(p);
+            if (!ipp.ok || ipp.value.header.protocol !== IpProto.TCP) return;
+            const h = ipp.value.header;
+            const t = parseTcp(ipp.value.payload, h.src, h.dst);
+            if (t.ok) seen.push({ dir, flags: t.value.flags, len: t.value.payload.length });
+          })
+        : end,
+  });
+  startHttp(world.b.net);
+  const body = await settle(
+    world,
+    (async () => {
+      const conn = await world.a.net.connect("10.0.0.2", 80);
+      await conn.write(enc.encode(request));
+      const all = await conn.readAll();
+      conn.close();
+      return all;
+    })(),
+  );
+  // The client's close and the server's last ACK cross after readAll returns.
+  await turn();
+  world.clock.advance(ms(1));
+  return { body, seen };
+}
+
+describe("the FIN of a closing response", () => {
+  const flagNames = (s: Seen) =>
+    `${s.dir} ${[
+      [Flag.SYN, "S"],
+      [Flag.FIN, "F"],
+      [Flag.RST, "R"],
+      [Flag.PSH, "P"],
+      [Flag.ACK, "."],
+    ]
+      .filter(([f]) => (s.flags & (f as number)) !== 0)
+      .map(([, n]) => n)
+      .join("")} ${s.len}`;
+
+  test("HTTP/1.0 GET /: the response's only segment carries the FIN; 8 segments in all", async () => {
+    const { body, seen } = await tapped10("GET / HTTP/1.0\r\n\r\n");
+    const [r] = parseResponses(body);
+    expect(r?.status).toBe(200);
+    const out = seen.filter((s) => s.dir === "out" && s.len > 0);
+    expect(out).toHaveLength(1);
+    expect((out[0]?.flags ?? 0) & Flag.FIN).toBe(Flag.FIN);
+    expect(out[0]?.len).toBe(body.length);
+    // SYN, SYN-ACK, ACK; the request; the response with our FIN (it was 9
+    // segments with the FIN alone after the response); the client's ACK of
+    // the FIN at once (RFC 9293 §3.10.7.4), its own FIN once its application
+    // has read the end and closed; our ACK.
+    expect(seen.map(flagNames)).toEqual([
+      "in S 0",
+      "out S. 0",
+      "in . 0",
+      "in P. 18",
+      `out FP. ${body.length}`,
+      "in . 0",
+      "in F. 0",
+      "out . 0",
+    ]);
+  });
+
+  test("GET /bytes/N with Connection: close: the FIN rides on the last data segment", async () => {
+    for (const n of [100, 300_001]) {
+      const { body, seen } = await tapped10(
+        `GET /bytes/${n} HTTP/1.1\r\nConnection: close\r\n\r\n`,
+      );
+      const [r] = parseResponses(body);
+      expect(sha256(r?.body ?? new Uint8Array())).toBe(sha256(deterministicBytes(n)));
+      const out = seen.filter((s) => s.dir === "out" && (s.len > 0 || (s.flags & Flag.FIN) !== 0));
+      const fins = out.filter((s) => (s.flags & Flag.FIN) !== 0);
+      expect(fins).toHaveLength(1);
+      expect(out.at(-1)).toBe(fins[0]);
+      expect(fins[0]?.len).toBeGreaterThan(0);
     }
   });
 });
