@@ -18,6 +18,7 @@ import {
   DEFAULT_KERNEL_ADDR,
   DEFAULT_KERNEL_PEER,
   type KernelHost,
+  offloadByDefault,
   startKernelHost,
 } from "../src/runtime/kernel-host.ts";
 import {
@@ -32,7 +33,7 @@ import { parseIpv4Addr } from "../src/wire/addr.ts";
 import { parseArgsError } from "./args.ts";
 
 export const SERVE_USAGE =
-  "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME] [--idle-timeout S] [--http-keepalive S] [--keepalive S]";
+  "usage: tcplab serve [--netns NAME] [--addr A.B.C.D] [--peer A.B.C.D] [--mtu BYTES] [--pcap FILE] [--tun NAME] [--no-offload] [--idle-timeout S] [--http-keepalive S] [--keepalive S]";
 
 const SERVE_HELP = `${SERVE_USAGE}
 
@@ -49,6 +50,10 @@ Needs root.
   --mtu BYTES    device and host MTU, 68..65535 (default ${DEFAULT_TUN_MTU})
   --pcap FILE    record every packet to FILE (classic pcap, raw IPv4)
   --tun NAME     interface name (default ${DEFAULT_TUN_NAME})
+  --no-offload   no TUN offloads: every packet on the device one segment,
+                 checksummed by tcplab (default: checksum and TSO offloads,
+                 64 KiB super-segments both ways; also TCPLAB_OFFLOAD=off).
+                 The ready line says what the kernel granted.
   --idle-timeout S    echo, discard, chargen close a connection whose peer
                       sent nothing for S seconds (default ${DEFAULT_IDLE_TIMEOUT / 1000}; 0: never)
   --http-keepalive S  HTTP closes a persistent connection idle S seconds
@@ -57,6 +62,9 @@ Needs root.
                       after S idle seconds, then every S/3 (at least 1 s),
                       dropped after 3 unanswered (default: off)
   --help         this text
+
+A pcap (--pcap) records the segments the peer's TCP receives: a
+super-segment as the segments the kernel cuts it into, checksums filled in.
 
 HTTP: GET / (a page), GET /bytes/N (N bytes of a xorshift32 stream, see
 src/services/http.ts), POST /sha256 (hex SHA-256 of the body).`;
@@ -72,6 +80,8 @@ interface ServeArgs {
   readonly httpKeepAlive: Duration;
   /** Keep-alive idle time, or undefined (off). */
   readonly keepAlive: Duration | undefined;
+  /** TUN offloads (--no-offload turns them off). */
+  readonly offload: boolean;
 }
 
 class ServeUsageError extends Error {}
@@ -98,6 +108,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
         "idle-timeout": { type: "string" },
         "http-keepalive": { type: "string" },
         keepalive: { type: "string" },
+        "no-offload": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -143,7 +154,8 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | "help" {
   const httpKeepAlive = seconds("http-keepalive", DEFAULT_HTTP_KEEPALIVE) ?? ZERO;
   const keepAlive = seconds("keepalive", undefined);
   if (keepAlive !== undefined && keepAlive < 1000) usage("--keepalive must be at least 1 second");
-  return { netns, addr, peer, mtu, pcap, tun, idleTimeout, httpKeepAlive, keepAlive };
+  const offload = values["no-offload"] !== true && offloadByDefault();
+  return { netns, addr, peer, mtu, pcap, tun, idleTimeout, httpKeepAlive, keepAlive, offload };
 }
 
 /** TCP settings for --keepalive S: probes after S idle, every S/3 (≥ 1 s), 3 unanswered drop it. */
@@ -180,6 +192,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
       peer: args.peer,
       mtu: args.mtu,
       tunName: args.tun,
+      offload: args.offload,
       host: { tcp: keepAliveSettings(args.keepAlive) },
       // Our own signal handlers below close gracefully, then remove the namespace.
       cleanupOnExit: false,
@@ -250,6 +263,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
       peer: args.peer,
       mtu: args.mtu,
       tun: kh.tun.name,
+      // What the kernel granted: "csum+tso4+tso6", or "none" and why.
+      offload: kh.tun.offload,
       services: services.ports,
       ...(args.pcap !== undefined ? { pcap: args.pcap } : {}),
       pid: process.pid,

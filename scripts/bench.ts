@@ -13,6 +13,11 @@
  *   download  curl -o /dev/null http://HOST/bytes/N (curl's time_total)
  *   upload    head -c N /dev/zero | socat - TCP:HOST:9 (timed inside the namespace)
  *
+ * At the first MTU, with serve still running, the small-packet figures
+ * (scripts/bench/small.ts): request/response rate on one connection,
+ * connections per second, ping round trips and memory per idle
+ * connection, each beside the kernel over the veth pair.
+ *
  * Each case first runs a probe transfer that sizes the runs to about a
  * second or two each (also a warm-up for tcplab's JIT), then repeats and
  * reports the median. Idle CPU is /proc/PID/stat utime+stime of serve over a
@@ -41,6 +46,7 @@ import { type ServeProc, startServe } from "./bench/serve-proc.ts";
 import { type ReassemblyBench, reassemblyText, runReassemblyBench } from "./bench/reassembly.ts";
 import { loadSectionOf, mergeIntoLatest } from "./load/report.ts";
 import { runSimBench, SIM_FULL, SIM_QUICK, type SimBenchResult } from "./bench/sim.ts";
+import { runSmallBench, type SmallBench } from "./bench/small.ts";
 import {
   type Direction,
   download,
@@ -51,7 +57,7 @@ import {
 } from "./bench/transfer.ts";
 
 const USAGE =
-  "usage: bun scripts/bench.ts [--quick] [--out DIR] [--mtu 1500,9000,65535] [--reps N] [--idle-seconds S] [--serve-cmd CMD] [--no-sim]";
+  "usage: bun scripts/bench.ts [--quick] [--out DIR] [--mtu 1500,9000,65535] [--reps N] [--idle-seconds S] [--serve-cmd CMD] [--no-sim] [--no-small]";
 
 const HELP = `${USAGE}
 
@@ -64,6 +70,9 @@ const HELP = `${USAGE}
   --no-sim           skip the simulated cases (congestion control, window scaling: 5 seeds
                      and 200 MB long runs, about a minute, --quick: 1 seed, 4 MB; and
                      out-of-order reassembly with 2,000 and 20,000 holes, a few seconds)
+  --no-small         skip the small-packet figures at the first MTU: request/response rate,
+                     connections/s, ping round trips, memory per idle connection, each
+                     beside the kernel over the veth pair (about a minute)
   --help             this text`;
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -105,6 +114,8 @@ interface Options {
   readonly idleSeconds: number;
   readonly serveCmd: readonly string[];
   readonly sim: boolean;
+  /** Request/response, connections/s, ping and idle memory at the first MTU. */
+  readonly small: boolean;
 }
 
 function usageError(message: string): never {
@@ -125,6 +136,7 @@ function parseOptions(argv: string[]): Options {
         "idle-seconds": { type: "string" },
         "serve-cmd": { type: "string" },
         "no-sim": { type: "boolean" },
+        "no-small": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -163,6 +175,7 @@ function parseOptions(argv: string[]): Options {
     idleSeconds,
     serveCmd,
     sim: values["no-sim"] !== true,
+    small: values["no-small"] !== true,
   };
 }
 
@@ -304,6 +317,7 @@ async function main(): Promise<number> {
   const cases: CaseResult[] = [];
   const tunCounters: Record<string, Record<string, number>> = {};
   const kernelCounters: Record<string, Record<string, number>> = {};
+  let small: SmallBench | null = null;
   let idleFresh: IdleSample | null = null;
   let idleAfter: IdleSample | null = null;
   const idleMtu = opts.mtus[0] ?? 1500;
@@ -352,6 +366,9 @@ async function main(): Promise<number> {
         }
         // The kernel's view of the runs at this MTU (the namespace is new per serve).
         kernelCounters[String(mtu)] = await tcpCounters(serveNetns);
+        if (mtu === idleMtu && serve.alive() && opts.small) {
+          small = await runSmallBench(serve, serveNetns, pair, opts.quick, log);
+        }
         if (mtu === idleMtu && serve.alive()) {
           log(`bench: idle after load ${opts.idleSeconds} s…`);
           idleAfter = await measureIdle(serve.pid, opts.idleSeconds);
@@ -397,6 +414,7 @@ async function main(): Promise<number> {
     bun: `${Bun.version} (${Bun.revision.slice(0, 9)})`,
     git: gitDescribe(),
     cases,
+    small,
     idle: { fresh: idleFresh, afterLoad: idleAfter, mtu: idleMtu },
     tunCounters,
     kernelCounters,
@@ -414,6 +432,7 @@ async function main(): Promise<number> {
       "kernel download": `ip netns exec tcplab-bench-a${tag} ${downloadArgv(KERNEL_SERVER_ADDR, 0, maxSeconds).map(shellQuote).join(" ").replace("/bytes/0", "/bytes/N")}`,
       "kernel upload": `ip netns exec tcplab-bench-a${tag} sh -c ${shellQuote(uploadScript(KERNEL_SERVER_ADDR, DISCARD_PORT, "N", maxSeconds))}`,
       "idle CPU": `utime+stime of /proc/<serve pid>/stat and voluntary_ctxt_switches of /proc/<serve pid>/task/*/status over ${opts.idleSeconds} s`,
+      ...(small === null ? {} : small.commands),
       ...(sim === null ? {} : sim.commands),
       ...(reassembly === null ? {} : { "reassembly (no root)": reassembly.command }),
     },

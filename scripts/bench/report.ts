@@ -5,6 +5,7 @@
 import type { IdleSample } from "./proc-stat.ts";
 import { type ReassemblyBench, reassemblyMarkdown, reassemblyText } from "./reassembly.ts";
 import { type SimBenchResult, simMarkdown, simText } from "./sim.ts";
+import { SMALL_HEAD, type SmallBench, smallRows } from "./small.ts";
 import type { Direction } from "./transfer.ts";
 
 export interface SideResult {
@@ -53,6 +54,8 @@ export interface BenchResult {
   /** The kernel's TCP counters (nstat) in serve's namespace after the runs, per MTU. */
   readonly kernelCounters: Record<string, Record<string, number>>;
   readonly commands: Record<string, string>;
+  /** Request/response, connections/s, ping, idle memory (MTU 1500), null if not run. */
+  readonly small: SmallBench | null;
   /** The simulated-wire cases (congestion control, window scaling), null if skipped. */
   readonly sim: SimBenchResult | null;
   /** Out-of-order reassembly against a hostile peer (simulated, with the sim cases), null if skipped. */
@@ -104,17 +107,25 @@ function idleLine(label: string, s: IdleSample | null): string {
   return `${label}: ${fmt(s.cpuPct, 2)} % of one core, ${s.wakeups} wake-ups in ${fmt(s.seconds, 1)} s (${fmt(s.wakeupsPerSecond, 1)}/s, ${s.threads} threads)`;
 }
 
-export function textTable(r: BenchResult): string {
-  const all = [HEAD, ...rows(r)];
-  const widths = HEAD.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
+/** Columns padded to their widest cell: the first to the left, the rest to the right. */
+function aligned(head: string[], body: string[][]): string[] {
+  const all = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
   const line = (row: string[]) =>
     row
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
       .join("  ");
-  const out = [line(HEAD), widths.map((w) => "-".repeat(w)).join("  "), ...rows(r).map(line)];
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
+}
+
+export function textTable(r: BenchResult): string {
+  const out = aligned(HEAD, rows(r));
+  if (r.small !== null) out.push("", ...aligned(SMALL_HEAD, smallRows(r.small)));
   out.push("");
   out.push(idleLine(`idle tcplab serve (MTU ${r.idle.mtu}), fresh`, r.idle.fresh));
   out.push(idleLine(`idle tcplab serve (MTU ${r.idle.mtu}), after load`, r.idle.afterLoad));
+  for (const f of r.small?.figures ?? [])
+    if (f.error !== undefined) out.push(`${f.name}: ${f.error}`);
   for (const c of r.cases) {
     for (const [side, s] of [
       ["tcplab", c.tcplab],
@@ -149,6 +160,21 @@ export function markdown(r: BenchResult): string {
     `- ${idleLine(`Idle \`tcplab serve\` (MTU ${r.idle.mtu}), after load`, r.idle.afterLoad)}`,
   );
   md.push("");
+  if (r.small !== null) {
+    md.push(
+      "Small packets at MTU 1500, each beside the kernel over the veth pair in the same run (scripts/bench/small.ts):",
+    );
+    md.push("");
+    md.push(`| ${SMALL_HEAD.join(" | ")} |`);
+    md.push(`|${SMALL_HEAD.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
+    for (const row of smallRows(r.small)) md.push(`| ${row.join(" | ")} |`);
+    md.push("");
+    for (const f of r.small.figures) {
+      const more = [f.note, f.error].filter((x) => x !== undefined).join("; ");
+      if (more !== "") md.push(`- ${f.name}: ${more}`);
+    }
+    md.push("");
+  }
   md.push("Every repetition, MB/s:");
   md.push("");
   for (const c of r.cases) {

@@ -14,6 +14,9 @@
  *   echo HOST PORT COUNT [SIZE]
  *       one connection, COUNT round trips of SIZE bytes (default 64);
  *       {"p50":ms,"p90":ms,"max":ms,"count":COUNT}.
+ *   rr HOST PORT SECONDS [SIZE]
+ *       one connection, round trips of SIZE bytes (default 64) back to back
+ *       for SECONDS, like netperf's TCP_RR; {"count":…,"perSecond":…,"p50":ms,…}.
  *   probe HOST PORT SECONDS INTERVAL_MS
  *       one connection, a 16-byte echo every INTERVAL_MS for SECONDS (each
  *       waits at most 5 s); {"count":…,"failed":…,"max":ms,"p99":ms,"p50":ms}.
@@ -142,6 +145,23 @@ async function echo(host: string, port: number, count: number, size: number): Pr
   out({ count, ...quantiles(times) });
 }
 
+async function rr(host: string, port: number, seconds: number, size: number): Promise<void> {
+  const s = await open(host, port, 5000);
+  s.setNoDelay(true);
+  const trip = roundTripper(s, size);
+  const times: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    const ms = await trip(5000);
+    if (ms === undefined) die("echo timeout");
+    times.push(ms);
+  }
+  const took = (performance.now() - t0) / 1000;
+  s.end();
+  out({ count: times.length, seconds: took, perSecond: times.length / took, ...quantiles(times) });
+}
+
 async function probe(
   host: string,
   port: number,
@@ -253,6 +273,9 @@ switch (mode) {
   case "echo":
     await echo(host, port, num(rest[0], "COUNT"), num(rest[1] ?? "64", "SIZE"));
     break;
+  case "rr":
+    await rr(host, port, num(rest[0], "SECONDS"), num(rest[1] ?? "64", "SIZE"));
+    break;
   case "probe":
     await probe(host, port, num(rest[0], "SECONDS"), num(rest[1], "INTERVAL_MS"));
     break;
@@ -263,6 +286,6 @@ switch (mode) {
     await churn(host, port, num(rest[0], "N"), num(rest[1], "C"), num(rest[2], "TIMEOUT_MS"));
     break;
   default:
-    die("mode must be idle, echo, probe, connect or churn");
+    die("mode must be idle, echo, rr, probe, connect or churn");
 }
 process.exit(0);

@@ -2,6 +2,7 @@ import type { Clock } from "../clock/clock.ts";
 import { type Duration, later, plus, ZERO } from "../clock/time.ts";
 import { Rng } from "../util/rng.ts";
 import { flipRandomBit } from "./bits.ts";
+import { type Offload, softwareSegments } from "../wire/offload.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
 
 /** "out" is what the wrapped side sends; "in" is what arrives for it. */
@@ -224,16 +225,53 @@ export function faults(inner: LinkEnd, options: FaultOptions = {}): FaultyLink {
     for (const p of out) emit(p);
   };
 
-  inner.onReceive((packet) => {
-    process("in", packet, (p) => receiver?.(p));
+  /** Whether anything could happen to a packet going `dir`. */
+  const active = (dir: FaultDir): boolean => {
+    const ch = chances[dir];
+    if (ch.loss > 0 || ch.duplicate > 0 || ch.corrupt > 0 || (ch.delay > 0 && ch.delayChance > 0)) {
+      return true;
+    }
+    return live.some(
+      (r) =>
+        r.remaining !== 0 &&
+        (r.spec.dir === undefined || r.spec.dir === "both" || r.spec.dir === dir),
+    );
+  };
+
+  /**
+   * Rules and chances apply to the segments a peer sees: an offloaded
+   * packet is cut and checksummed in software first (softwareSegments) —
+   * unless nothing could happen to it, when it passes as it is.
+   */
+  const handle = (
+    dir: FaultDir,
+    packet: Uint8Array,
+    offload: Offload | undefined,
+    emit: (p: Uint8Array, offload?: Offload) => void,
+  ): void => {
+    if (offload === undefined) {
+      process(dir, packet, emit);
+    } else if (!active(dir)) {
+      counters[dir].seen++;
+      emit(packet, offload);
+    } else {
+      for (const p of softwareSegments(packet, offload)) process(dir, p, emit);
+    }
+  };
+
+  inner.onReceive((packet, offload) => {
+    handle("in", packet, offload, (p, o) => receiver?.(p, o));
   });
 
   return {
     get mtu() {
       return inner.mtu;
     },
-    send(packet) {
-      process("out", packet, (p) => inner.send(p));
+    get offloads() {
+      return inner.offloads;
+    },
+    send(packet, offload) {
+      handle("out", packet, offload, (p, o) => inner.send(p, o));
     },
     onReceive(handler) {
       receiver = handler;

@@ -1,7 +1,8 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Clock } from "../clock/clock.ts";
 import { type Instant, instant } from "../clock/time.ts";
-import type { LinkEnd } from "./link.ts";
+import { type Offload, softwareSegments } from "../wire/offload.ts";
+import { type LinkEnd, tapLink } from "./link.ts";
 
 /** Classic libpcap format ("tcpdump" format), as described in the pcap file-format draft. */
 export const PCAP_MAGIC = 0xa1b2c3d4;
@@ -155,27 +156,19 @@ export function pcapMemory(options?: PcapWriterOptions): {
   return { writer: new PcapWriter(sink, options), bytes: () => sink.bytes() };
 }
 
-/** A tap that records every packet sent and received through `inner`, stamped with the clock. */
+/**
+ * A tap that records every packet sent and received through `inner`,
+ * stamped with the clock. An offloaded packet is recorded as the segments
+ * the peer's TCP receives — a super-segment cut, checksums completed
+ * (softwareSegments) — not as the bytes that crossed the TUN device.
+ */
 export function pcapTap(inner: LinkEnd, writer: PcapWriter, clock: Clock): LinkEnd {
-  return {
-    get mtu() {
-      return inner.mtu;
-    },
-    send(packet) {
-      writer.write(clock.now(), packet);
-      inner.send(packet);
-    },
-    onReceive(handler) {
-      inner.onReceive((packet) => {
-        writer.write(clock.now(), packet);
-        handler(packet);
-      });
-    },
-    // A synchronous pass-through: the inner link's bursts are the tap's.
-    ...(inner.onBatchEnd === undefined
-      ? {}
-      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
+  const record = (packet: Uint8Array, offload: Offload | undefined): void => {
+    const now = clock.now();
+    if (offload === undefined) writer.write(now, packet);
+    else for (const p of softwareSegments(packet, offload)) writer.write(now, p);
   };
+  return tapLink(inner, (_dir, packet, offload) => record(packet, offload));
 }
 
 export interface PcapRecord {

@@ -1,7 +1,8 @@
 import type { Clock } from "../clock/clock.ts";
 import type { Instant } from "../clock/time.ts";
 import { formatIpPacket } from "../wire/format6.ts";
-import type { LinkEnd } from "./link.ts";
+import { type Offload, softwareSegments } from "../wire/offload.ts";
+import { type LinkEnd, tapLink } from "./link.ts";
 
 /** `>` is a packet leaving tcplab, `<` one arriving (packetdrill's convention). */
 export type TraceDir = ">" | "<";
@@ -42,33 +43,22 @@ export function trace(
   name?: string,
   format: PacketFormatter = formatIpPacket,
 ): LinkEnd {
-  const record = (dir: TraceDir, packet: Uint8Array): void => {
-    const line: TraceLine = {
+  const line = (dir: TraceDir, packet: Uint8Array, copy: boolean): void => {
+    const l: TraceLine = {
       time: clock.now(),
       dir,
-      packet: packet.slice(),
+      packet: copy ? packet.slice() : packet,
       text: format(packet),
     };
-    if (name !== undefined) line.name = name;
-    sink(line);
+    if (name !== undefined) l.name = name;
+    sink(l);
   };
-  return {
-    get mtu() {
-      return inner.mtu;
-    },
-    send(packet) {
-      record(">", packet);
-      inner.send(packet);
-    },
-    onReceive(handler) {
-      inner.onReceive((packet) => {
-        record("<", packet);
-        handler(packet);
-      });
-    },
-    // A synchronous pass-through: the inner link's bursts are the trace's.
-    ...(inner.onBatchEnd === undefined
-      ? {}
-      : { onBatchEnd: (handler: () => void) => inner.onBatchEnd?.(handler) }),
+  // An offloaded packet is shown as the segments the peer's TCP receives (as pcapTap records them).
+  const record = (dir: TraceDir, packet: Uint8Array, offload: Offload | undefined): void => {
+    if (offload === undefined) line(dir, packet, true);
+    else for (const p of softwareSegments(packet, offload)) line(dir, p, p === packet);
   };
+  return tapLink(inner, (dir, packet, offload) =>
+    record(dir === "out" ? ">" : "<", packet, offload),
+  );
 }

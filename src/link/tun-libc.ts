@@ -38,8 +38,26 @@ export const SOCK_CLOEXEC = O_CLOEXEC;
 
 // <linux/if_tun.h>: TUNSETIFF = _IOW('T', 202, int)
 export const TUNSETIFF = 0x400454ca;
+/** _IOR('T', 207, unsigned int): the IFF_* flags this kernel's TUN driver knows. */
+export const TUNGETFEATURES = 0x800454cf;
+/** _IOW('T', 208, unsigned int): the TUN_F_* offloads the driver may hand us and take from us. */
+export const TUNSETOFFLOAD = 0x400454d0;
 export const IFF_TUN = 0x0001;
 export const IFF_NO_PI = 0x1000;
+/** Every read and write starts with a struct virtio_net_hdr. */
+export const IFF_VNET_HDR = 0x4000;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+
+// <linux/virtio_net.h>: struct virtio_net_hdr, 10 bytes, little-endian on
+// little-endian hosts (the legacy layout TUN uses unless told otherwise).
+export const VNET_HDR_LEN = 10;
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 // <linux/sockios.h>
 export const SIOCGIFFLAGS = 0x8913;
@@ -72,6 +90,7 @@ function load() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    writev: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
     // ioctl and fcntl are variadic; passing the third argument as a fixed
     // pointer/long is what the x86-64 and aarch64 calling conventions allow.
     ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },

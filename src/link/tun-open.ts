@@ -37,7 +37,13 @@ import {
   SOCK_DGRAM,
   setIfreqAddr,
   strerror,
+  TUN_F_CSUM,
+  TUN_F_TSO4,
+  TUN_F_TSO6,
+  TUNGETFEATURES,
   TUNSETIFF,
+  TUNSETOFFLOAD,
+  IFF_VNET_HDR,
 } from "./tun-libc.ts";
 
 export interface TunConfig {
@@ -50,12 +56,34 @@ export interface TunConfig {
   readonly peerAddr: number;
   /** Open with O_NONBLOCK (default true). */
   readonly nonBlocking?: boolean;
+  /** Ask for IFF_VNET_HDR and checksum/segmentation offloads (default false). */
+  readonly offload?: boolean;
+}
+
+/** What the kernel granted of the offloads asked for (TunConfig.offload). */
+export interface TunOffloadGrant {
+  /** Reads and writes carry a virtio_net_hdr. */
+  readonly vnetHdr: boolean;
+  /** The TUN_F_* bits TUNSETOFFLOAD accepted (0: none). */
+  readonly flags: number;
+  /** Why less than everything was granted, in a few words; undefined when all was. */
+  readonly refused: string | undefined;
 }
 
 export interface OpenedTun {
   readonly fd: number;
   readonly name: string;
+  readonly offload: TunOffloadGrant;
 }
+
+const NO_OFFLOAD: TunOffloadGrant = { vnetHdr: false, flags: 0, refused: undefined };
+
+/** What to ask TUNSETOFFLOAD for, most first: a kernel refuses a set with a bit it lacks (EINVAL). */
+const OFFLOAD_TRIES = [
+  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+  TUN_F_CSUM | TUN_F_TSO4,
+  TUN_F_CSUM,
+] as const;
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]*$/;
 
@@ -71,7 +99,7 @@ function fail(what: string, e: number): TunError {
 }
 
 /** Open /dev/net/tun and attach it to a new TUN interface in the current namespace. */
-export function openTunFd(name: string, nonBlocking: boolean): OpenedTun {
+export function openTunFd(name: string, nonBlocking: boolean, offload = false): OpenedTun {
   const c = libc();
   const flags = O_RDWR | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0);
   const fd = c.open(cstr("/dev/net/tun"), flags);
@@ -86,8 +114,20 @@ export function openTunFd(name: string, nonBlocking: boolean): OpenedTun {
     }
     throw fail("open /dev/net/tun", e);
   }
+  let vnetHdr = false;
+  let refused: string | undefined;
+  if (offload) {
+    const features = new Uint32Array(1);
+    if (c.ioctl(fd, TUNGETFEATURES, features) < 0) {
+      refused = `TUNGETFEATURES failed: ${strerror(errno())}`;
+    } else if (((features[0] ?? 0) & IFF_VNET_HDR) === 0) {
+      refused = "the TUN driver has no IFF_VNET_HDR";
+    } else {
+      vnetHdr = true;
+    }
+  }
   const req = ifreq(name);
-  req.view.setUint16(16, IFF_TUN | IFF_NO_PI, true);
+  req.view.setUint16(16, IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0), true);
   if (c.ioctl(fd, TUNSETIFF, req.bytes) < 0) {
     const e = errno();
     c.close(fd);
@@ -104,7 +144,26 @@ export function openTunFd(name: string, nonBlocking: boolean): OpenedTun {
   }
   const end = req.bytes.indexOf(0);
   const actual = new TextDecoder().decode(req.bytes.subarray(0, end < 0 ? IFNAMSIZ : end));
-  return { fd, name: actual };
+  if (!vnetHdr) return { fd, name: actual, offload: { ...NO_OFFLOAD, refused } };
+  let granted = 0;
+  for (const want of OFFLOAD_TRIES) {
+    // The argument is the flags themselves, passed where the pointer goes.
+    if (c.ioctl(fd, TUNSETOFFLOAD, want) === 0) {
+      granted = want;
+      break;
+    }
+    refused ??= `TUNSETOFFLOAD refused ${offloadNames(want)}: ${strerror(errno())}`;
+  }
+  return { fd, name: actual, offload: { vnetHdr, flags: granted, refused } };
+}
+
+/** "csum+tso4+tso6" for TUN_F_* bits. */
+export function offloadNames(flags: number): string {
+  const names: string[] = [];
+  if (flags & TUN_F_CSUM) names.push("csum");
+  if (flags & TUN_F_TSO4) names.push("tso4");
+  if (flags & TUN_F_TSO6) names.push("tso6");
+  return names.length === 0 ? "none" : names.join("+");
 }
 
 /** MTU, point-to-point addresses, link up — for the interface `name` in the current namespace. */
@@ -134,7 +193,7 @@ export function configureTun(name: string, mtu: number, localAddr: number, peerA
 
 /** Open and configure in the current namespace; the fd is closed again on failure. */
 export function openConfiguredTun(cfg: TunConfig): OpenedTun {
-  const opened = openTunFd(cfg.name, cfg.nonBlocking ?? true);
+  const opened = openTunFd(cfg.name, cfg.nonBlocking ?? true, cfg.offload ?? false);
   try {
     configureTun(opened.name, cfg.mtu, cfg.localAddr, cfg.peerAddr);
   } catch (err) {

@@ -16,8 +16,8 @@ export interface ReaderInit {
   readonly fd: number;
   /** An eventfd: writing to it makes the worker leave its poll loop. */
   readonly stopFd: number;
-  /** Largest packet to read (the device MTU). */
-  readonly mtu: number;
+  /** Largest read: the device MTU, or 64 KiB super-segments, plus any virtio_net_hdr. */
+  readonly readBytes: number;
   /** The ring: `slots` × `slotBytes`. */
   readonly ring: SharedArrayBuffer;
   readonly slots: number;

@@ -74,14 +74,14 @@ function run(init: ReaderInit): void {
     let failed = 0;
     for (;;) {
       if (!held && !take()) break;
-      if (count === MAX_PACKETS_PER_SLOT || init.slotBytes - used < init.mtu) {
+      if (count === MAX_PACKETS_PER_SLOT || init.slotBytes - used < init.readBytes) {
         send();
         count = 0;
         used = 0;
         continue;
       }
       const base = slot * init.slotBytes;
-      const got = Number(c.read(init.fd, ptr(ring, base + used), init.mtu));
+      const got = Number(c.read(init.fd, ptr(ring, base + used), init.readBytes));
       if (got < 0) {
         const e = errno();
         if (e === EINTR) continue;

@@ -5,8 +5,19 @@
  * worker can never poll a closed (and possibly reused) fd number.
  */
 
+import { CHECKSUM_PARTIAL, CHECKSUM_VALID, type Offload, tcpGso } from "../wire/offload.ts";
 import { TunError } from "./tun-error.ts";
-import { EFD_CLOEXEC, EFD_NONBLOCK, errno, libc, strerror } from "./tun-libc.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  errno,
+  libc,
+  strerror,
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+} from "./tun-libc.ts";
 import {
   CREDIT,
   CREDIT_WORDS,
@@ -25,11 +36,16 @@ const STOP_TIMEOUT_MS = 2000;
 
 export interface ReaderSink {
   /**
-   * One wake-up's packets. The views are valid during the call only (the
-   * slot is reused afterwards): whoever keeps bytes copies them, as the
-   * host, the taps and the fault rules do.
+   * One wake-up's packets, and with a virtio_net_hdr what it said of each
+   * (`offloads[i]`, undefined for a plain packet). The views are valid
+   * during the call only (the slot is reused afterwards): whoever keeps
+   * bytes copies them, as the host, the taps and the fault rules do.
    */
-  batch(packets: readonly Uint8Array[], bytes: number): void;
+  batch(
+    packets: readonly Uint8Array[],
+    offloads: readonly (Offload | undefined)[] | undefined,
+    bytes: number,
+  ): void;
   /** The read loop ended because of an error (the device went away). */
   failed(message: string): void;
 }
@@ -46,8 +62,18 @@ export class WorkerReader {
     return Atomics.load(this.credit, STALLS);
   }
 
-  /** `queueBytes`: the ring's size, rounded to whole slots (at least 2). */
-  constructor(fd: number, mtu: number, sink: ReaderSink, queueBytes = DEFAULT_READER_QUEUE_BYTES) {
+  /**
+   * `readBytes`: the largest read (packet and header); `vnetHdr`: the
+   * virtio_net_hdr's length before each packet (0: none); `queueBytes`:
+   * the ring's size, rounded to whole slots (at least 2).
+   */
+  constructor(
+    fd: number,
+    readBytes: number,
+    sink: ReaderSink,
+    queueBytes = DEFAULT_READER_QUEUE_BYTES,
+    vnetHdr = 0,
+  ) {
     const c = libc();
     this.stopFd = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (this.stopFd < 0) {
@@ -58,36 +84,50 @@ export class WorkerReader {
         e,
       );
     }
-    // A slot must hold at least one packet of the MTU.
-    const slotBytes = Math.max(READER_SLOT_BYTES, mtu);
+    // A slot must hold at least one read.
+    const slotBytes = Math.max(READER_SLOT_BYTES, readBytes);
     const slots = Math.max(2, Math.round(queueBytes / slotBytes));
     const ring = new SharedArrayBuffer(slots * slotBytes);
     const lengths = new SharedArrayBuffer(slots * MAX_PACKETS_PER_SLOT * 4);
     const sab = new SharedArrayBuffer(CREDIT_WORDS * 4);
     this.credit = new Int32Array(sab);
     this.credit[CREDIT] = slots;
+    const wakeAt = Math.ceil(slots / 2);
     const lengthOf = new Uint32Array(lengths);
+    const bytesOf = new Uint8Array(ring);
     this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
     this.worker.onmessage = (event: MessageEvent<ReaderMessage>) => {
       const msg = event.data;
       if (msg.type === "batch") {
         const packets: Uint8Array[] = new Array(msg.count);
+        const offloads: (Offload | undefined)[] | undefined =
+          vnetHdr > 0 ? new Array(msg.count) : undefined;
         let off = msg.slot * slotBytes;
         const first = msg.slot * MAX_PACKETS_PER_SLOT;
         for (let i = 0; i < msg.count; i++) {
           const len = lengthOf[first + i] ?? 0;
-          packets[i] = new Uint8Array(ring, off, len);
+          if (offloads !== undefined) {
+            offloads[i] = offloadOf(bytesOf, off);
+            packets[i] = new Uint8Array(ring, off + vnetHdr, Math.max(0, len - vnetHdr));
+          } else {
+            packets[i] = new Uint8Array(ring, off, len);
+          }
           off += len;
         }
         try {
-          sink.batch(packets, msg.bytes);
+          sink.batch(packets, offloads, msg.bytes);
         } finally {
-          Atomics.add(this.credit, CREDIT, 1);
-          // A notify costs a futex call: make it only when the worker waits
-          // for credit. The worker sets WAITING before it waits, and its wait
-          // expects credit 0, so a credit added before it sleeps is never
+          const free = Atomics.add(this.credit, CREDIT, 1) + 1;
+          // A notify costs a futex call and wakes a thread that competes with
+          // this one for the CPU: make it only when the worker waits for
+          // credit, and only once half the ring is free again (the worker
+          // waits only when every slot is posted, so this thread frees them
+          // all in the end). The worker sets WAITING before it waits, and its
+          // wait expects credit 0, so a credit added before it sleeps is never
           // missed (all Atomics operations are sequentially consistent).
-          if (Atomics.load(this.credit, WAITING) !== 0) Atomics.notify(this.credit, CREDIT);
+          if (free >= wakeAt && Atomics.load(this.credit, WAITING) !== 0) {
+            Atomics.notify(this.credit, CREDIT);
+          }
         }
       } else if (msg.type === "stopped") {
         this.resolveStopped?.();
@@ -99,7 +139,7 @@ export class WorkerReader {
     const init: ReaderInit = {
       fd,
       stopFd: this.stopFd,
-      mtu,
+      readBytes,
       ring,
       slots,
       slotBytes,
@@ -130,4 +170,22 @@ export class WorkerReader {
     });
     return this.stopping;
   }
+}
+
+/**
+ * What the virtio_net_hdr at b[at] says (little-endian, the legacy layout):
+ * flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. The
+ * checksum offsets are always the IPv4 transport's, so only the flags and
+ * the segment size matter here.
+ */
+function offloadOf(b: Uint8Array, at: number): Offload | undefined {
+  const flags = b[at] ?? 0;
+  const gsoType = (b[at + 1] ?? 0) & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (gsoType === VIRTIO_NET_HDR_GSO_TCPV4) {
+    const gsoSize = (b[at + 4] ?? 0) | ((b[at + 5] ?? 0) << 8);
+    if (gsoSize > 0) return tcpGso(gsoSize);
+  }
+  if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) return CHECKSUM_PARTIAL;
+  if ((flags & VIRTIO_NET_HDR_F_DATA_VALID) !== 0) return CHECKSUM_VALID;
+  return undefined;
 }

@@ -9,14 +9,37 @@
  * thread blocked in poll(2) (see tun-reader-worker.ts); writing is one
  * write(2) per packet on the calling thread: a TUN write never blocks, it
  * hands the packet straight to the kernel's IP input.
+ *
+ * With offloads (TunOptions.offload) every read and write carries a
+ * virtio_net_hdr: the kernel hands us TCP super-segments of up to 64 KiB
+ * with partial checksums and takes ours the same way (TUNSETOFFLOAD with
+ * checksum, TSO4 and TSO6), so one write(2) carries up to 44 segments of
+ * 1448 bytes. What the kernel refuses is done in software here instead.
  */
+import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { parseIpv4Addr } from "../wire/addr.ts";
-import type { LinkEnd, PacketHandler } from "./link.ts";
+import { checksumOffset, type Offload, softwareSegments } from "../wire/offload.ts";
+import type { LinkEnd, LinkOffloads, PacketHandler } from "./link.ts";
 import { enterNetns, NETNS_DIR, type Netns, netnsExists, validNetnsName } from "./netns.ts";
 import { TunError } from "./tun-error.ts";
-import { EAGAIN, errno, libc } from "./tun-libc.ts";
-import { type OpenedTun, openConfiguredTun, validIfName } from "./tun-open.ts";
+import {
+  EAGAIN,
+  errno,
+  libc,
+  TUN_F_CSUM,
+  TUN_F_TSO4,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VNET_HDR_LEN,
+} from "./tun-libc.ts";
+import {
+  type OpenedTun,
+  offloadNames,
+  openConfiguredTun,
+  type TunOffloadGrant,
+  validIfName,
+} from "./tun-open.ts";
 import { requireLinuxRoot } from "./tun-preflight.ts";
 import { WorkerReader } from "./tun-reader.ts";
 
@@ -25,6 +48,14 @@ export { TunError } from "./tun-error.ts";
 export const DEFAULT_TUN_NAME = "tcplab0";
 export const DEFAULT_TUN_MTU = 1500;
 const MIN_MTU = 68; // RFC 791: every internet module must forward 68 octets
+/** The largest super-segment: an IPv4 total length (Linux's GSO_LEGACY_MAX_SIZE less one). */
+const MAX_SUPER_SEGMENT = 0xffff;
+
+/** A 64-bit little-endian pointer into an iovec (addresses stay below 2^53). */
+function setPointer(v: DataView, at: number, p: number): void {
+  v.setUint32(at, p % 0x1_0000_0000, true);
+  v.setUint32(at + 4, Math.floor(p / 0x1_0000_0000), true);
+}
 
 export interface TunOptions {
   /** Interface name (default "tcplab0"); at most 15 characters. */
@@ -43,6 +74,22 @@ export interface TunOptions {
   readonly queueBytes?: number;
   /** tcplab's side, e.g. "10.0.0.2". */
   readonly peerAddr: string;
+  /**
+   * Ask the kernel for checksum and segmentation offloads (IFF_VNET_HDR,
+   * TUNSETOFFLOAD): super-segments both ways. Default false: every packet
+   * on the device is one segment, as the lab shows them.
+   */
+  readonly offload?: boolean;
+}
+
+/** A device's offloads as `tcplab serve` reports them. */
+export interface TunOffloadState {
+  /** Offloads were asked for. */
+  readonly requested: boolean;
+  /** "csum+tso4+tso6", or "none". */
+  readonly granted: string;
+  /** Why less was granted than asked, if so. */
+  readonly refused?: string;
 }
 
 export interface TunStats {
@@ -61,6 +108,10 @@ export interface TunStats {
   writeErrors: number;
   /** Times the reader found the hand-off full (the stack was behind; the kernel's queue took the excess). */
   readerStalls: number;
+  /** TCP super-segments read (each counted once in packetsIn). */
+  superIn: number;
+  /** TCP super-segments written (each counted once in packetsOut). */
+  superOut: number;
 }
 
 export interface TunDevice extends LinkEnd {
@@ -71,6 +122,8 @@ export interface TunDevice extends LinkEnd {
   readonly stats: Readonly<TunStats>;
   /** Why the device stopped delivering packets, if it did (set before onError fires). */
   readonly error: string | undefined;
+  /** What the kernel granted of the offloads asked for. */
+  readonly offload: TunOffloadState;
   onError(handler: (message: string) => void): void;
   /**
    * Packets the kernel dropped at the device's queue because tcplab did not
@@ -103,6 +156,8 @@ class Tun implements TunDevice {
     droppedOut: 0,
     writeErrors: 0,
     readerStalls: 0,
+    superIn: 0,
+    superOut: 0,
   };
   error: string | undefined;
   private receiver: PacketHandler | undefined;
@@ -110,6 +165,10 @@ class Tun implements TunDevice {
   private errorHandler: ((message: string) => void) | undefined;
   private readonly reader: WorkerReader;
   private closing: Promise<void> | undefined;
+  readonly offloads: LinkOffloads | undefined;
+  readonly offload: TunOffloadState;
+  /** With a virtio_net_hdr: the header of the next write, and the iovec pair that writes it with the packet. */
+  private readonly vnet: { hdr: Uint8Array; iov: DataView; iovPtr: number } | undefined;
 
   constructor(
     private readonly opened: OpenedTun,
@@ -120,17 +179,39 @@ class Tun implements TunDevice {
     /** Runs `fn` inside the device's namespace. */
     private readonly inNetns: <T>(fn: () => T) => T,
   ) {
+    const grant: TunOffloadGrant = opened.offload;
+    const tso = (grant.flags & TUN_F_TSO4) !== 0;
+    this.offloads =
+      (grant.flags & TUN_F_CSUM) !== 0
+        ? { checksum: true, gsoMaxBytes: tso ? MAX_SUPER_SEGMENT : 0 }
+        : undefined;
+    this.offload = {
+      requested: grant.vnetHdr || grant.refused !== undefined,
+      granted: offloadNames(grant.flags),
+      ...(grant.refused !== undefined ? { refused: grant.refused } : {}),
+    };
+    if (grant.vnetHdr) {
+      const hdr = new Uint8Array(VNET_HDR_LEN);
+      const iovBytes = new Uint8Array(32); // struct iovec[2] { void *base; size_t len; }
+      const iov = new DataView(iovBytes.buffer);
+      setPointer(iov, 0, ptr(hdr));
+      iov.setUint32(8, VNET_HDR_LEN, true);
+      // The record keeps both buffers (the DataView holds the iovec's) alive while their addresses are in use.
+      this.vnet = { hdr, iov, iovPtr: ptr(iovBytes) };
+    }
+    const packetMax = tso ? MAX_SUPER_SEGMENT : mtu;
     this.reader = new WorkerReader(
       opened.fd,
-      mtu,
+      grant.vnetHdr ? VNET_HDR_LEN + packetMax : mtu,
       {
-        batch: (packets, bytes) => this.deliver(packets, bytes),
+        batch: (packets, offloads, bytes) => this.deliver(packets, offloads, bytes),
         failed: (message) => {
           this.error = message;
           this.errorHandler?.(message);
         },
       },
       queueBytes,
+      grant.vnetHdr ? VNET_HDR_LEN : 0,
     );
   }
 
@@ -166,13 +247,18 @@ class Tun implements TunDevice {
     return this.closing !== undefined;
   }
 
-  private deliver(packets: readonly Uint8Array[], bytes: number): void {
+  private deliver(
+    packets: readonly Uint8Array[],
+    offloads: readonly (Offload | undefined)[] | undefined,
+    bytes: number,
+  ): void {
     const s = this.counts;
     s.readWakeups++;
     s.packetsIn += packets.length;
     s.bytesIn += bytes;
     try {
-      for (const p of packets) {
+      for (let i = 0; i < packets.length; i++) {
+        const p = packets[i] as Uint8Array;
         if (this.closing !== undefined) return;
         // The link carries IPv4 only; the kernel may still emit the odd IPv6 packet.
         if (p.length === 0 || p[0]! >> 4 !== 4) {
@@ -184,7 +270,9 @@ class Tun implements TunDevice {
           s.droppedNoReceiver++;
           continue;
         }
-        receiver(p);
+        const offload = offloads?.[i];
+        if (offload !== undefined && offload.gsoSize > 0) s.superIn++;
+        receiver(p, offload);
       }
     } finally {
       // One wake-up's packets are one burst (LinkEnd.onBatchEnd).
@@ -192,16 +280,67 @@ class Tun implements TunDevice {
     }
   }
 
-  send(packet: Uint8Array): void {
+  send(packet: Uint8Array, offload?: Offload): void {
     const s = this.counts;
-    if (this.closing !== undefined || packet.length === 0 || packet.length > this.mtu) {
+    const gso = offload?.gsoSize ?? 0;
+    const max = gso > 0 ? MAX_SUPER_SEGMENT : this.mtu;
+    if (this.closing !== undefined || packet.length === 0 || packet.length > max) {
       s.droppedOut++;
       return;
     }
-    const n = Number(libc().write(this.opened.fd, packet, packet.length));
-    if (n === packet.length) {
+    const vnet = this.vnet;
+    const kernelDoes =
+      offload === undefined ||
+      offload.checksum === "valid" ||
+      (this.offloads !== undefined && (gso === 0 || this.offloads.gsoMaxBytes >= packet.length));
+    if (!kernelDoes || vnet === undefined) {
+      // What the device does not take is done here: cut, checksums completed.
+      if (offload === undefined || offload.checksum === "valid") this.write(packet, undefined);
+      else for (const p of softwareSegments(packet, offload)) this.write(p, undefined);
+      return;
+    }
+    const hdr = vnet.hdr;
+    hdr.fill(0);
+    if (offload !== undefined && offload.checksum === "partial") {
+      // struct virtio_net_hdr, little-endian: the checksum from csum_start to the end goes at csum_start + csum_offset.
+      const ihl = (packet[0]! & 0x0f) * 4;
+      const field = checksumOffset(packet[9]!) ?? 0;
+      hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+      hdr[6] = ihl & 0xff;
+      hdr[7] = ihl >>> 8;
+      hdr[8] = field;
+      if (gso > 0) {
+        const hdrLen = ihl + (packet[ihl + 12]! >> 4) * 4;
+        hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+        hdr[2] = hdrLen & 0xff;
+        hdr[3] = hdrLen >>> 8;
+        hdr[4] = gso & 0xff;
+        hdr[5] = gso >>> 8;
+      }
+    }
+    this.write(packet, vnet);
+    if (gso > 0) s.superOut++;
+  }
+
+  /** One write(2) — a writev(2) of header and packet with a virtio_net_hdr. */
+  private write(packet: Uint8Array, vnet: Tun["vnet"]): void {
+    const s = this.counts;
+    const fd = this.opened.fd;
+    let want = packet.length;
+    let n: number;
+    if (this.vnet === undefined) {
+      n = Number(libc().write(fd, packet, want));
+    } else {
+      if (vnet === undefined) this.vnet.hdr.fill(0);
+      const iov = this.vnet.iov;
+      setPointer(iov, 16, ptr(packet));
+      iov.setUint32(24, want, true);
+      want += VNET_HDR_LEN;
+      n = Number(libc().writev(fd, this.vnet.iovPtr, 2));
+    }
+    if (n === want) {
       s.packetsOut++;
-      s.bytesOut += n;
+      s.bytesOut += packet.length;
       return;
     }
     s.droppedOut++;
@@ -237,6 +376,7 @@ class Tun implements TunDevice {
  * up and start reading. Fails with a one-line TunError.
  */
 export async function openTun(opts: TunOptions): Promise<TunDevice> {
+  const offload = opts.offload ?? false;
   const name = opts.name ?? DEFAULT_TUN_NAME;
   const mtu = opts.mtu ?? DEFAULT_TUN_MTU;
   if (!validIfName(name)) {
@@ -252,7 +392,7 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
   const peerAddr = addrOption("peer address", opts.peerAddr);
   requireLinuxRoot();
 
-  const cfg = { name, mtu, localAddr, peerAddr };
+  const cfg = { name, mtu, localAddr, peerAddr, offload };
   let inNetns: <T>(fn: () => T) => T;
   if (opts.netns === undefined) {
     inNetns = (fn) => fn();

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from "../clock/clock.ts";
 import { type Duration, type Instant, later, max, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
 import type { Host } from "../stack/host.ts";
+import type { Offload } from "../wire/offload.ts";
 
 /**
  * A Host bound to a link and a clock: the one place where the sans-IO host
@@ -110,23 +111,24 @@ export function attach(
       return;
     }
     flushWanted = false;
-    let out: Uint8Array[] = [];
     try {
-      out = host.takeOutput();
+      host.flushOutput(send);
     } catch (error) {
       report(error, "flush");
     }
-    for (let i = 0; i < out.length; i++) link.send(out[i] as Uint8Array);
     arm();
   };
 
+  // Offloaded packets (super-segments, partial checksums) go to the link as they are.
+  const send = (packet: Uint8Array, offload: Offload | undefined): void =>
+    link.send(packet, offload);
   const batching = link.onBatchEnd !== undefined;
-  link.onReceive((packet) => {
+  link.onReceive((packet, offload) => {
     if (!attached) return;
     if (batching) inBatch = true;
     inHost = true;
     try {
-      host.receive(packet, clock.now());
+      host.receive(packet, clock.now(), offload);
     } catch (error) {
       report(error, "receive");
     } finally {

@@ -37,6 +37,12 @@ export interface KernelHostOptions {
   /** Interface name (default "tcplab0"). */
   readonly tunName?: string;
   /**
+   * TUN offloads (TunOptions.offload): super-segments and partial
+   * checksums both ways. Default on, unless the environment says
+   * TCPLAB_OFFLOAD=off (to run a suite both ways).
+   */
+  readonly offload?: boolean;
+  /**
    * Wraps the device before the host sees it, e.g. fault rules:
    * `(tun, clock) => faults(tun, { clock, in: { loss: 0.05 } })`. A pcap
    * tap, if any, goes outside it (it records what the host sends and gets).
@@ -78,6 +84,12 @@ export interface KernelHost {
    * it. Idempotent.
    */
   close(): Promise<void>;
+}
+
+/** Offloads unless TCPLAB_OFFLOAD=off (or 0, no, false). */
+export function offloadByDefault(): boolean {
+  const v = (process.env.TCPLAB_OFFLOAD ?? "").toLowerCase();
+  return !["off", "0", "no", "false"].includes(v);
 }
 
 /**
@@ -132,6 +144,7 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       mtu,
       localAddr: peerText,
       peerAddr: addrText,
+      offload: opts.offload ?? offloadByDefault(),
     });
     const inner = opts.wrapLink === undefined ? tun : opts.wrapLink(tun, clock);
     const link: LinkEnd = pcap === undefined ? inner : pcapTap(inner, pcap, clock);
@@ -141,6 +154,8 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       name: opts.name ?? "tcplab",
       addr,
       mtu,
+      // What the device does for the host: partial checksums, super-segments.
+      ...(link.offloads !== undefined ? { offload: link.offloads } : {}),
       // A real peer: challenge-ACK budgets, IP ID keys, ISNs and SYN cookies it cannot predict.
       random: opts.host?.random ?? cryptoRandom32(),
       isn: opts.host?.isn ?? { secret: cryptoSecret() },

@@ -74,9 +74,17 @@ import {
   reassembleIpv6,
 } from "../wire/ipv6-fragment.ts";
 import type { Parsed } from "../wire/result.ts";
+import { CHECKSUM_PARTIAL, type Offload, softwareSegments, tcpGso } from "../wire/offload.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
-import { emitTcp, parseTcp, type TcpParseOptions, tcpLength } from "../wire/tcp.ts";
-import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
+import {
+  emitTcp,
+  parseTcp,
+  type TcpEmitOptions,
+  type TcpParseOptions,
+  tcpHeaderLength,
+  tcpLength,
+} from "../wire/tcp.ts";
+import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
 import { emitUdp, parseUdp, UDP_HEADER_LEN, type UdpDatagram } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
@@ -128,6 +136,23 @@ export interface HostOptions {
   readonly icmpErrors?: { readonly perSecond: number; readonly burst: number };
   /** 16 secret bytes for SYN cookies; default: derived from the ISN generator's secret. */
   readonly cookieSecret?: Uint8Array;
+  /** What the link does for the host (a TUN device with offloads); default nothing. */
+  readonly offload?: HostOffload;
+}
+
+/**
+ * The link's offloads, as the host uses them on output. With `checksum`,
+ * TCP segments leave with a partial checksum (wire/offload.ts) that the
+ * link completes. With `gsoMaxBytes` too, a run of segments one drain of a
+ * connection's output produced — consecutive, full-sized but the last,
+ * headers alike — leaves as one super-segment of at most that many IPv4
+ * bytes, which the link cuts into those very segments. The TCP engine
+ * still sees, records and retransmits each segment on its own.
+ */
+export interface HostOffload {
+  readonly checksum: boolean;
+  /** Largest super-segment (IPv4 total length); 0: none. */
+  readonly gsoMaxBytes: number;
 }
 
 /**
@@ -189,6 +214,10 @@ interface Datagram {
    * when it was not reassembled: quoted verbatim by ICMP errors.
    */
   readonly raw: Uint8Array | undefined;
+  /** The link vouched for the transport checksum, or will complete it (Offload): not verified here. */
+  readonly checksumTrusted: boolean;
+  /** Segments a TCP super-segment stands for (its Offload.gsoSize); 1 otherwise. */
+  readonly segments: number;
 }
 
 /** The first fragment of an IPv6 packet in reassembly: its headers through the Fragment header. */
@@ -203,6 +232,9 @@ type Icmpv6ErrorOut =
   | { readonly type: "parameter-problem"; readonly code: number; readonly pointer: number };
 
 const BROADCAST = 0xffffffff;
+
+/** The super-segment arena: room for the 64-segment burst one event may send (settings.maxBurst). */
+const ARENA_BYTES = 2 * 1024 * 1024;
 
 /** A datagram was queued on `sock`: its reader learns after the packet (the api layer wakes readers). */
 const udpReadable = (sock: UdpSocket): void => sock.onReadable?.(sock);
@@ -281,6 +313,20 @@ export class Host {
   readonly udpQueueDatagrams: number;
 
   private out: Uint8Array[] = [];
+  /** The offload of each packet in `out` (undefined: a whole, checksummed packet). */
+  private outOffload: (Offload | undefined)[] = [];
+  private readonly tcpEmit: TcpEmitOptions | undefined;
+  /** Largest super-segment; 0 without segmentation offload. */
+  private readonly gsoMax: number;
+  /** The run of segments being gathered into a super-segment (see emitSegment). */
+  private run: TcpSegment[] = [];
+  private runBytes = 0;
+  /**
+   * Where super-segments are built, reused from one flush to the next:
+   * fresh 64 KiB buffers cost more in page faults than the copy into them.
+   */
+  private arena = new Uint8Array(0);
+  private arenaUsed = 0;
   private readonly ipIds: IpIds;
   private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
@@ -358,6 +404,9 @@ export class Host {
     this.udpQueueBytes = opts.udpQueueBytes ?? 64 * 1024;
     this.udpQueueDatagrams = opts.udpQueueDatagrams ?? DEFAULT_UDP_DATAGRAMS;
     this.ephemeral = new EphemeralPorts(opts.ephemeralStart);
+    const offload = opts.offload;
+    this.tcpEmit = offload?.checksum === true ? { checksum: "partial" } : undefined;
+    this.gsoMax = offload?.checksum === true ? Math.min(offload.gsoMaxBytes, 0xffff) : 0;
     this.reassembler = new Reassembler<Ipv4Header>({
       ...opts.reassembly,
       onDiscard: (reason: FragmentDrop, fragments: number) =>
@@ -365,7 +414,7 @@ export class Host {
       // RFC 792, RFC 1122 §3.3.2: Time Exceeded, code 1, about the first fragment.
       onTimeout: (header, data, now) =>
         this.sendIcmpError(
-          { header, payload: data, raw: undefined },
+          { header, payload: data, raw: undefined, checksumTrusted: false, segments: 1 },
           IcmpTimeExceeded.REASSEMBLY,
           now,
           "time-exceeded",
@@ -395,24 +444,30 @@ export class Host {
   /**
    * One IPv4 packet from the link (or IPv6, by its version nibble, when the host has an IPv6 address). Never throws on bad bytes: every discard
    * is counted. What it raises is delivered once it is processed.
+   * `offload` is what a link with offloads says of it: its transport
+   * checksum is not verified here, and a TCP super-segment goes to its
+   * connection whole — one segment of many MSS, one copy.
    */
-  receive(packet: Uint8Array, now: Instant): void {
+  receive(packet: Uint8Array, now: Instant, offload?: Offload): void {
     this.eventQueue.hold();
     try {
-      this.input(packet, now);
+      this.input(packet, now, offload);
     } finally {
       this.eventQueue.release();
     }
     this.settle(); // the output the events and the segment's output routine queued
   }
 
-  private input(packet: Uint8Array, now: Instant): void {
+  private input(packet: Uint8Array, now: Instant, offload: Offload | undefined): void {
     const addr6 = this.addr6;
+    // The link's offloads are IPv4's (HostOffload): IPv6 verifies its own checksums.
     if (addr6 !== undefined && packet.length > 0 && (packet[0] as number) >> 4 === 6) {
       this.input6(packet, addr6, now);
       return;
     }
-    this.counters.count("ip", "in");
+    const gso = offload?.gsoSize ?? 0;
+    const segments = gso > 0 ? gsoSegmentCount(packet, gso) : 1;
+    this.counters.count("ip", "in", segments);
     const parsed = parseIpv4(packet);
     if (!parsed.ok) {
       this.counters.drop("ip", parsed.drop);
@@ -433,7 +488,11 @@ export class Host {
       return;
     }
     if (!isFragment(header)) {
-      this.deliver({ header, payload, raw: packet }, now);
+      if (segments > 1) this.counters.count("tcp", "gso-in");
+      this.deliver(
+        { header, payload, raw: packet, checksumTrusted: offload !== undefined, segments },
+        now,
+      );
       return;
     }
     this.counters.count("ip", "fragments-in");
@@ -464,7 +523,16 @@ export class Host {
       moreFragments: false,
       fragmentOffset: 0,
     };
-    this.deliver({ header: whole, payload: result.payload, raw: undefined }, now);
+    this.deliver(
+      {
+        header: whole,
+        payload: result.payload,
+        raw: undefined,
+        checksumTrusted: false,
+        segments: 1,
+      },
+      now,
+    );
   }
 
   /**
@@ -569,7 +637,7 @@ export class Host {
           return;
         }
         this.tcpDemux(
-          parseTcp(ip.payload, ip.header.src, ip.header.dst, this.tcpParseOptions()),
+          parseTcp(ip.payload, ip.header.src, ip.header.dst, this.tcpParseOptions(false)),
           ip.header.src,
           now,
         );
@@ -725,7 +793,9 @@ export class Host {
 
   private udpInput(dg: Datagram, now: Instant): void {
     this.counters.count("udp", "in");
-    const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst);
+    const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst, {
+      verifyChecksum: !dg.checksumTrusted,
+    });
     // RFC 1122 §3.2.2.1 / §4.1.3.1: Port Unreachable — never about a broadcast.
     if (!this.udpDeliver(parsed, dg.header.src) && dg.header.dst !== BROADCAST) {
       this.sendIcmpError(dg, IcmpUnreachable.PORT, now);
@@ -758,7 +828,7 @@ export class Host {
   }
 
   private tcpInput(dg: Datagram, now: Instant): void {
-    this.counters.count("tcp", "in");
+    this.counters.count("tcp", "in", dg.segments);
     const { src, dst } = dg.header;
     // RFC 1122 §3.2.1.3 (g), done by the transport: 0.0.0.0 and 127/8 may
     // reach UDP (a host learning its address), but never name a TCP peer —
@@ -767,13 +837,18 @@ export class Host {
       this.counters.drop("tcp", "bad-source");
       return;
     }
-    this.tcpDemux(parseTcp(dg.payload, src, dst, this.tcpParseOptions()), src, now);
+    this.tcpDemux(
+      parseTcp(dg.payload, src, dst, this.tcpParseOptions(dg.checksumTrusted)),
+      src,
+      now,
+    );
   }
 
   /** A bad option length: skipped or the segment dropped (settings.badOptionLength); counted either way. */
-  private tcpParseOptions(): TcpParseOptions {
+  private tcpParseOptions(checksumTrusted: boolean): TcpParseOptions {
     const skipBad = this.tcpSettings.badOptionLength === "skip";
     return {
+      verifyChecksum: !checksumTrusted,
       badOptions: skipBad ? "skip" : "drop",
       onSkippedOption: () => this.counters.count("tcp", "bad-option-skipped"),
     };
@@ -949,8 +1024,17 @@ export class Host {
     // RFC 1191: DF lets the path say it is too narrow — unless a report was
     // below the floor (path-mtu.ts) or path-MTU discovery is off.
     const df = tcb.settings.pmtuDiscovery && !tcb.pmtu.clamped;
-    // sendTcp copies each payload into its packet at once: the views may go.
-    tcb.drainOutput((seg) => this.sendSegment(tcb.remote, seg, df));
+    // Each payload is copied into its packet before the drain returns: the views may go.
+    const remote = tcb.remote;
+    if (remote.family === 6) {
+      tcb.drainOutput((seg) => this.sendTcp6(remote.addr, seg));
+    } else if (this.gsoMax === 0 || !df) {
+      // Without DF the segments may be fragmented on the way: no super-segments then.
+      tcb.drainOutput((seg) => this.sendTcp(remote.addr, seg, df));
+    } else {
+      tcb.drainOutput((seg) => this.emitSegment(remote.addr, seg));
+      this.endRun(remote.addr);
+    }
     if (this.halfOpen.size > 0) {
       const entry = this.halfOpen.get(tcb);
       if (entry !== undefined && tcb.state !== State.SynReceived) {
@@ -1021,21 +1105,160 @@ export class Host {
 
   // ───────────────────────────── output ─────────────────────────────
 
-  /** Whole IPv4 packets to put on the link, oldest first; draining empties the queue. */
+  /**
+   * Whole IPv4 packets to put on the link, oldest first; draining empties
+   * the queue. Offloaded packets come out as the link would send them:
+   * super-segments cut, checksums completed (softwareSegments).
+   */
   takeOutput(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.flushOutput((packet, offload) => {
+      if (offload === undefined) out.push(packet);
+      else for (const p of softwareSegments(packet, offload)) out.push(p);
+    });
+    return out;
+  }
+
+  /**
+   * Hands every queued packet to `send`, oldest first, with its offload
+   * (HostOptions.offload) — what a link with offloads takes as it is. A
+   * super-segment's bytes are valid during the call only (the host builds
+   * the next ones in the same memory): a link that keeps one copies it.
+   */
+  flushOutput(send: (packet: Uint8Array, offload: Offload | undefined) => void): void {
     // User calls on a Tcb (send, recv, close …) queue segments the Host has not seen yet.
     this.settle();
     const out = this.out;
-    // Never hand out the live queue: a caller holding an empty result would
-    // see packets queued later appear in it (and send them twice).
-    if (out.length === 0) return [];
+    if (out.length === 0) return;
+    const offloads = this.outOffload;
+    // A fresh queue first: whatever `send` leads to queues behind these packets.
     this.out = [];
-    return out;
+    this.outOffload = [];
+    for (let i = 0; i < out.length; i++) send(out[i] as Uint8Array, offloads[i]);
+    if (this.out.length === 0) this.arenaUsed = 0;
+  }
+
+  /** `n` bytes of the arena (not zeroed: the caller writes every one). */
+  private arenaBytes(n: number): Uint8Array {
+    if (this.arenaUsed + n > this.arena.length) {
+      // Packets still queued keep the old arena alive until they are sent.
+      this.arena = new Uint8Array(Math.max(ARENA_BYTES, n));
+      this.arenaUsed = 0;
+    }
+    const at = this.arenaUsed;
+    this.arenaUsed += n;
+    return this.arena.subarray(at, at + n);
   }
 
   /** True when takeOutput() would return something (without draining). */
   get hasOutput(): boolean {
     return this.out.length > 0;
+  }
+
+  private push(packet: Uint8Array, offload: Offload | undefined): void {
+    this.out.push(packet);
+    this.outOffload.push(offload);
+  }
+
+  /**
+   * With segmentation offload: gathers the segments of one drain into runs
+   * that a super-segment carries exactly — the next segment continues the
+   * run's sequence space after a full-sized one, with the same ACK, window,
+   * flags and options (the link copies the first header into every
+   * segment; PSH and FIN stay on the last, as Linux's tcp_gso_segment
+   * does). Anything else ends the run and goes out on its own.
+   */
+  private emitSegment(dst: Ipv4Addr, seg: TcpSegment): void {
+    if (this.run.length > 0 && !this.continuesRun(seg)) this.endRun(dst);
+    const len = seg.payload.length;
+    if (len === 0 || (seg.flags & (Flag.SYN | Flag.RST | Flag.URG)) !== 0) {
+      this.sendTcp(dst, seg);
+      return;
+    }
+    const run = this.run; // endRun started a new one
+    run.push(seg);
+    this.runBytes += len;
+    // A segment shorter than the first, a PSH or a FIN is the last one a run can take.
+    if ((seg.flags & (Flag.PSH | Flag.FIN)) !== 0 || len < (run[0] as TcpSegment).payload.length) {
+      this.endRun(dst);
+    }
+  }
+
+  private continuesRun(seg: TcpSegment): boolean {
+    const run = this.run;
+    const first = run[0] as TcpSegment;
+    const last = run[run.length - 1] as TcpSegment;
+    const size = first.payload.length;
+    const len = seg.payload.length;
+    const tail = Flag.PSH | Flag.FIN;
+    return (
+      len > 0 &&
+      len <= size &&
+      seg.seq === seqAdd(last.seq, last.payload.length) &&
+      (seg.flags & ~tail) === (first.flags & ~tail) &&
+      seg.ack === first.ack &&
+      seg.window === first.window &&
+      seg.urgentPointer === 0 &&
+      sameOptions(seg.options, first.options) &&
+      IPV4_HEADER_LEN + tcpHeaderLength(first.options) + this.runBytes + len <= this.gsoMax
+    );
+  }
+
+  /** Sends the gathered run: one segment as it is, several as one super-segment. */
+  private endRun(dst: Ipv4Addr): void {
+    const run = this.run;
+    if (run.length === 0) return;
+    this.run = [];
+    const bytes = this.runBytes;
+    this.runBytes = 0;
+    if (run.length === 1) {
+      this.sendTcp(dst, run[0] as TcpSegment);
+      return;
+    }
+    const first = run[0] as TcpSegment;
+    const last = run[run.length - 1] as TcpSegment;
+    const hdr = IPV4_HEADER_LEN + tcpHeaderLength(first.options);
+    if (hdr + first.payload.length > this.mtu) {
+      this.counters.drop("ip", "out-too-big", run.length);
+      return;
+    }
+    const packet = this.arenaBytes(hdr + bytes);
+    let at = hdr;
+    for (const seg of run) {
+      packet.set(seg.payload, at);
+      at += seg.payload.length;
+    }
+    // The link gives its segments this ID and the ones after it (Linux's inet_gso_segment).
+    emitIpv4(
+      {
+        src: this.addr,
+        dst,
+        protocol: IpProto.TCP,
+        ttl: this.ttl,
+        identification: this.ipIds.next(dst, IpProto.TCP, run.length),
+        dontFragment: true,
+      },
+      packet.length - IPV4_HEADER_LEN,
+      packet,
+      0,
+    );
+    const tail = Flag.PSH | Flag.FIN;
+    emitTcp(
+      {
+        ...first,
+        flags: (first.flags & ~tail) | (last.flags & tail),
+        payload: packet.subarray(hdr),
+      },
+      this.addr,
+      dst,
+      packet,
+      IPV4_HEADER_LEN,
+      this.tcpEmit,
+    );
+    this.push(packet, tcpGso(first.payload.length));
+    this.counters.count("tcp", "out", run.length);
+    this.counters.count("tcp", "gso-out");
+    this.counters.count("ip", "out", run.length);
   }
 
   private sendTcp(dst: Ipv4Addr, seg: TcpSegment, dontFragment = true): void {
@@ -1055,17 +1278,17 @@ export class Host {
       packet,
       0,
     );
-    emitTcp(seg, this.addr, dst, packet, IPV4_HEADER_LEN);
-    this.pushSegment(packet, "ip");
+    emitTcp(seg, this.addr, dst, packet, IPV4_HEADER_LEN, this.tcpEmit);
+    this.pushSegment(packet, "ip", this.tcpEmit === undefined ? undefined : CHECKSUM_PARTIAL);
   }
 
   /** A TCP packet onto the link, unless it passes the MTU (TCP is never fragmented). */
-  private pushSegment(packet: Uint8Array, ip: "ip" | "ip6"): void {
+  private pushSegment(packet: Uint8Array, ip: "ip" | "ip6", offload: Offload | undefined): void {
     if (packet.length > this.mtu) {
       this.counters.drop(ip, "out-too-big");
       return;
     }
-    this.out.push(packet);
+    this.push(packet, offload);
     this.counters.count("tcp", "out");
     this.counters.count(ip, "out");
   }
@@ -1076,7 +1299,7 @@ export class Host {
       this.counters.count(ip, "fragmented");
       this.counters.count(ip, "fragments-out", packets.length);
     }
-    for (const p of packets) this.out.push(p);
+    for (const p of packets) this.push(p, undefined);
     this.counters.count(ip, "out", packets.length);
   }
 
@@ -1169,7 +1392,7 @@ export class Host {
     // TCP is sized by its MSS (MTU − 60) and never fragmented over IPv6.
     emitIpv6(this.ipv6Repr(dst, NextHeader.TCP), len, packet, 0);
     emitTcp(seg, this.source6(), dst, packet, IPV6_HEADER_LEN);
-    this.pushSegment(packet, "ip6");
+    this.pushSegment(packet, "ip6", undefined);
   }
 
   /**
@@ -1483,4 +1706,46 @@ export class Host {
     this.sendIcmp6(dst, { type: "echo-request", id: id & 0xffff, seq: seq & 0xffff, data });
     this.counters.count("icmp6", "echo-requests-out");
   }
+}
+
+/** Segments a TCP super-segment of `gsoSize`-byte segments stands for (its payload cut that way). */
+function gsoSegmentCount(packet: Uint8Array, gsoSize: number): number {
+  if (packet.length < 40 || packet[9] !== IpProto.TCP) return 1;
+  const ihl = (packet[0]! & 0x0f) * 4;
+  const total = Math.min((packet[2]! << 8) | packet[3]!, packet.length);
+  const payload = total - ihl - (packet[ihl + 12]! >> 4) * 4;
+  return payload > gsoSize ? Math.ceil(payload / gsoSize) : 1;
+}
+
+/** Whether two option lists encode to the same bytes (in practice: the same timestamps and SACK blocks). */
+function sameOptions(a: readonly TcpOption[], b: readonly TcpOption[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TcpOption;
+    const y = b[i] as TcpOption;
+    if (x.kind !== y.kind) return false;
+    switch (x.kind) {
+      case "timestamps":
+        if (y.kind !== "timestamps" || x.tsVal !== y.tsVal || x.tsEcr !== y.tsEcr) return false;
+        break;
+      case "sack": {
+        if (y.kind !== "sack" || x.blocks.length !== y.blocks.length) return false;
+        for (let j = 0; j < x.blocks.length; j++) {
+          const p = x.blocks[j] as readonly [number, number];
+          const q = y.blocks[j] as readonly [number, number];
+          if (p[0] !== q[0] || p[1] !== q[1]) return false;
+        }
+        break;
+      }
+      case "eol":
+      case "nop":
+      case "sackPermitted":
+        break;
+      default:
+        // MSS, window scale and unknown kinds appear on SYNs, which never join a run.
+        return false;
+    }
+  }
+  return true;
 }

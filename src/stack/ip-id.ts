@@ -31,10 +31,11 @@ export class IpIds {
     for (let i = 0; i < TABLE_SIZE; i++) this.counters[i] = random() & 0xffff;
   }
 
-  next(dst: Ipv4Addr, protocol: number): number {
+  /** The next ID for `dst`; `count` > 1 takes that many in a row (a super-segment's segments). */
+  next(dst: Ipv4Addr, protocol: number, count = 1): number {
     const slot = mix(dst, protocol, this.key1) & (TABLE_SIZE - 1);
     const n = this.counters[slot] as number;
-    this.counters[slot] = (n + 1) & 0xffff;
+    this.counters[slot] = (n + count) & 0xffff;
     return (mix(dst, protocol, this.key2) + n) & 0xffff;
   }
 

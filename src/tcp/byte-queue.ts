@@ -10,12 +10,21 @@
  * or skb queue of a kernel, not a preallocated ring. Small writes share a
  * chunk (no per-byte overhead for a stream of one-byte segments); a large,
  * owned array (a received segment's payload) is kept as it is, without a copy.
+ *
+ * A queue whose chunks never leave it (the send buffer: nothing it hands
+ * out outlives the bytes) may `recycle`: the last two chunks it allocated
+ * and consumed whole are used again for the next appends — a fresh 64 KiB
+ * array costs more in page faults than the copy into it (9–11 µs against
+ * 2–2.5 µs). The spares go when the queue empties, so an idle connection
+ * still holds nothing.
  */
 
 /** Smallest chunk allocated for copied data (smaller pushes share one). */
 const MIN_CHUNK = 1024;
 /** Owned arrays at least this long are kept as they are; shorter ones are copied together. */
 const ADOPT_MIN = 512;
+/** Chunks a recycling queue keeps for reuse. */
+const SPARES = 2;
 
 export class ByteQueue {
   /** The chunks, oldest first, from index `first` on (dropped ones are compacted away in bulk). */
@@ -33,9 +42,13 @@ export class ByteQueue {
   /** Where the last lookup ended, so a run of sends walks the chunks once. */
   private cacheIndex = 0;
   private cachePos = 0;
+  /** With `recycle`: allocations of ours (never an adopted array), and those consumed whole. */
+  private readonly mine: WeakSet<ArrayBufferLike> | undefined;
+  private spares: Uint8Array[] = [];
 
-  constructor(capacity: number) {
+  constructor(capacity: number, recycle = false) {
     this.cap = capacity;
+    this.mine = recycle ? new WeakSet() : undefined;
   }
 
   get capacity(): number {
@@ -95,7 +108,15 @@ export class ByteQueue {
     const rest = data.length - done;
     // Room for what is likely to follow, within the bound.
     const size = Math.max(rest, Math.min(MIN_CHUNK, this.free));
-    const fresh = new Uint8Array(size);
+    const spare = this.spares.at(-1);
+    let fresh: Uint8Array;
+    if (spare !== undefined && spare.length >= size) {
+      fresh = spare;
+      this.spares.pop();
+    } else {
+      fresh = new Uint8Array(size);
+      this.mine?.add(fresh.buffer);
+    }
     fresh.set(data.subarray(done));
     this.tail = fresh;
     this.tailUsed = rest;
@@ -134,6 +155,7 @@ export class ByteQueue {
     const head = this.chunks[this.first];
     if (head !== undefined && n > 0 && n <= head.length - this.headSkip) {
       const out = head.subarray(this.headSkip, this.headSkip + n);
+      this.mine?.delete(head.buffer); // handed out: never written again
       this.consume(n);
       return out;
     }
@@ -157,6 +179,9 @@ export class ByteQueue {
       this.headPos += chunk.length;
       this.first++;
       this.headSkip = 0;
+      if (this.mine?.has(chunk.buffer) && chunk.byteOffset === 0 && this.spares.length < SPARES) {
+        this.spares.push(new Uint8Array(chunk.buffer));
+      }
     }
     if (this.len === 0) {
       this.clear();
@@ -181,6 +206,7 @@ export class ByteQueue {
     this.headPos = 0;
     this.cacheIndex = 0;
     this.cachePos = 0;
+    if (this.spares.length > 0) this.spares = [];
   }
 
   /** The chunk index and offset in it of the byte `offset` bytes after the head. */

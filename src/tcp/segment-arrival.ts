@@ -1,5 +1,6 @@
 import { elapsed, type Instant, later } from "../clock/time.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
+import { TCP_HEADER_LEN, tcpHeaderLength } from "../wire/tcp.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
 import { TcbEvent } from "./events.ts";
 import {
@@ -475,7 +476,10 @@ function segmentText(tcb: Tcb, seg: TcpSegment, now: Instant): void {
       const hadHoles = tcb.reassembly.bytes > 0;
       deliver(tcb, data);
       for (const chunk of tcb.reassembly.take(tcb.rcvNxt)) deliver(tcb, chunk);
-      tcb.rcvMss = Math.max(tcb.rcvMss, Math.min(data.length, tcb.settings.mss));
+      // A full-sized segment holds our MSS less its options (RFC 6691); a
+      // longer one is a super-segment the link took whole, not a larger MSS.
+      const full = tcb.settings.mss - (tcpHeaderLength(seg.options) - TCP_HEADER_LEN);
+      tcb.rcvMss = Math.max(tcb.rcvMss, Math.min(data.length, full));
       if (hadHoles) {
         tcb.ackNow = true; // RFC 5681 §4.2: a segment that fills a hole is ACKed at once
       } else {

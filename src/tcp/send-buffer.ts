@@ -52,7 +52,8 @@ export class SendBuffer {
   readonly inFlight: SentSegment[] = [];
 
   constructor(capacity: number, firstDataSeq: number) {
-    this.bytes = new ByteQueue(capacity);
+    // Nothing the send buffer hands out outlives the bytes (Tcb.drainOutput): its chunks recycle.
+    this.bytes = new ByteQueue(capacity, true);
     this.headSeq = firstDataSeq;
   }
 

@@ -272,8 +272,13 @@ function writeOption(b: Uint8Array, i: number, opt: TcpOption): number {
 }
 
 export interface TcpEmitOptions {
-  /** "bad" writes a checksum that will not verify (for fault labs). Default "good". */
-  readonly checksum?: "good" | "bad";
+  /**
+   * "bad" writes a checksum that will not verify (for fault labs).
+   * "partial" writes only the pseudo-header sum, for a device with checksum
+   * offload to complete (wire/offload.ts): no pass over the payload here.
+   * Default "good".
+   */
+  readonly checksum?: "good" | "bad" | "partial";
 }
 
 /** Bytes emitTcp writes for `seg`: header with padded options, plus payload. */
@@ -315,7 +320,16 @@ export function emitTcp<A extends IpAddrValue>(
   let i = o + TCP_HEADER_LEN;
   for (const opt of seg.options) i = writeOption(b, i, opt);
   b.fill(0, i, o + headerLength);
-  b.set(seg.payload, o + headerLength);
+  // A payload already in place (a super-segment's, copied there by the caller) is not copied onto itself.
+  const p = seg.payload;
+  if (p.buffer !== b.buffer || p.byteOffset !== b.byteOffset + o + headerLength) {
+    b.set(p, o + headerLength);
+  }
+  if (opts?.checksum === "partial") {
+    // The folded pseudo-header sum, not complemented (wire/offload.ts).
+    put16(b, o + 16, ~checksumFinish(ipPseudoHeaderSum(src, dst, IpProto.TCP, length)) & 0xffff);
+    return length;
+  }
   let sum = checksumFinish(
     checksumAccumulate(b, ipPseudoHeaderSum(src, dst, IpProto.TCP, length), o, o + length),
   );

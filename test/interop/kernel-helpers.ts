@@ -168,6 +168,7 @@ export interface ReadyLine {
   peer: string;
   mtu: number;
   tun: string;
+  offload: { requested: boolean; granted: string; refused?: string };
   services: { tcp: number[]; udp: number[] };
   pcap?: string;
   pid: number;
