@@ -10,14 +10,16 @@ import type { DropReason } from "../wire/result.ts";
  *   whole datagram), "udp.delivered" (queued to a socket), "tcp.delivered"
  *   (to a connection, or taken or answered by a listener); with the ICMP
  *   "...-in" counts and the drops they account for every packet received:
- *   ip.in + ip.reassembled = input drops + delivered.
+ *   ip.in + ip.reassembled = input drops + delivered. IPv6 has its own
+ *   "ip6.*" and "icmp6.*" (ip6.in, ip6.reassembled, ip6.fragments-reassembled,
+ *   icmp6.echo-requests-in …), and the sum above takes them too.
  * - `drops`: discarded input by protocol and reason, `<proto>.<reason>` —
  *   e.g. "ip.bad-checksum", "ip.fragment-timeout", "udp.no-socket",
- *   "tcp.no-socket", "udp.queue-full".
+ *   "tcp.no-socket", "udp.queue-full", "ip6.not-for-us", "udp.udp-zero-checksum".
  *
  * Keys appear the first time they are counted, so a snapshot lists only what happened.
  */
-export type Proto = "ip" | "icmp" | "udp" | "tcp";
+export type Proto = "ip" | "ip6" | "icmp" | "icmp6" | "udp" | "tcp";
 
 /** Drop reasons that belong to the stack rather than to a codec. */
 export type StackDropReason =

@@ -1,4 +1,4 @@
-import type { Instant } from "../clock/time.ts";
+import { type Instant, ms } from "../clock/time.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
@@ -19,6 +19,18 @@ import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { Rng } from "../util/rng.ts";
 import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
 import {
+  emitIcmpv6,
+  type Icmpv6Message,
+  Icmpv6ParamProblem,
+  Icmpv6TimeExceeded,
+  Icmpv6Type,
+  Icmpv6Unreachable,
+  icmpv6ErrorQuote,
+  icmpv6Length,
+  isIcmpv6Error,
+  parseIcmpv6,
+} from "../wire/icmpv6.ts";
+import {
   emitIcmp,
   type IcmpMessage,
   IcmpTimeExceeded,
@@ -37,11 +49,43 @@ import {
   isFragment,
   parseIpv4,
 } from "../wire/ipv4.ts";
+import {
+  emitIpv6,
+  findUpperLayer,
+  IPV6_HEADER_LEN,
+  type Ipv6FragmentInfo,
+  type Ipv6Packet,
+  isIpv6Fragment,
+  NextHeader,
+  parseIpv6,
+} from "../wire/ipv6.ts";
+import {
+  type Ipv6Addr,
+  ipv6Equal,
+  isIpv6Loopback,
+  isIpv6Multicast,
+  isIpv6Unspecified,
+  readIpv6Addr,
+} from "../wire/ipv6-addr.ts";
+import {
+  fragmentIpv6,
+  IPV6_REASSEMBLY_TIMEOUT_MS,
+  ipv6FragmentKey,
+  reassembleIpv6,
+} from "../wire/ipv6-fragment.ts";
+import type { Parsed } from "../wire/result.ts";
 import { CHECKSUM_PARTIAL, type Offload, softwareSegments, tcpGso } from "../wire/offload.ts";
 import { seqAdd, seqGt } from "../wire/seq.ts";
-import { emitTcp, parseTcp, type TcpEmitOptions, tcpHeaderLength, tcpLength } from "../wire/tcp.ts";
+import {
+  emitTcp,
+  parseTcp,
+  type TcpEmitOptions,
+  type TcpParseOptions,
+  tcpHeaderLength,
+  tcpLength,
+} from "../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../wire/tcp-types.ts";
-import { emitUdp, parseUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
+import { emitUdp, parseUdp, UDP_HEADER_LEN, type UdpDatagram } from "../wire/udp.ts";
 import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "../wire/ipv4-fragment.ts";
@@ -58,6 +102,8 @@ export type StackError = "EADDRINUSE" | "EADDRNOTAVAIL" | "EINVAL" | "EMSGSIZE";
 export interface HostOptions {
   readonly name: string;
   readonly addr: Ipv4Addr;
+  /** The host's IPv6 address; without one IPv6 packets are IPv4 input's to drop (bad-version). */
+  readonly addr6?: Ipv6Addr;
   /** Largest IPv4 packet the host sends (default 1500). The TCP MSS is derived from it: MTU − 40 (IPv6: MTU − 60). */
   readonly mtu?: number;
   /** TCP behaviour; `mss` is always derived from the MTU unless given here. */
@@ -77,7 +123,7 @@ export interface HostOptions {
   readonly udpQueueDatagrams?: number;
   /** Where the ephemeral port cursor starts (RFC 6335 range 49152–65535). */
   readonly ephemeralStart?: number;
-  /** TTL of packets we originate (default 64). */
+  /** TTL (IPv6: hop limit) of packets we originate (default 64). */
   readonly ttl?: number;
   /**
    * Entropy from the edge, 32 random bits per call: each second's
@@ -126,7 +172,12 @@ export interface HostEvents {
   connectionRemoved?(tcb: TcbView): void;
   /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
   icmpError?(msg: IcmpMessage, from: Ipv4Addr): void;
+  /** An ICMPv6 error arrived (RFC 4443 §3); TCP and UDP are not told yet (docs/ipv6-plan.md, step 10). */
+  icmp6Error?(msg: Icmpv6Error, from: Ipv6Addr): void;
 }
+
+/** An ICMPv6 error message: one that quotes the packet it is about. */
+export type Icmpv6Error = Extract<Icmpv6Message, { readonly original: Uint8Array }>;
 
 export interface ConnectOptions {
   /** Local port; 0 or absent picks an ephemeral one. */
@@ -147,6 +198,8 @@ interface ListenerEntry {
   readonly settings: TcpSettings;
   /** Our end of every connection it accepts (one object shared by them all). */
   readonly local: Endpoint;
+  /** The same over IPv6, when the host has an IPv6 address. */
+  readonly local6: Endpoint | undefined;
 }
 
 /** An ICMP error message (RFC 792): what TCP and UDP are told about. */
@@ -166,6 +219,17 @@ interface Datagram {
   /** Segments a TCP super-segment stands for (its Offload.gsoSize); 1 otherwise. */
   readonly segments: number;
 }
+
+/** The first fragment of an IPv6 packet in reassembly: its headers through the Fragment header. */
+interface FirstFragment6 {
+  readonly head: Uint8Array;
+  readonly fragment: Ipv6FragmentInfo;
+}
+
+/** What an ICMPv6 error we originate says (RFC 4443 §3.1, §3.3, §3.4). */
+type Icmpv6ErrorOut =
+  | { readonly type: "dest-unreachable" | "time-exceeded"; readonly code: number }
+  | { readonly type: "parameter-problem"; readonly code: number; readonly pointer: number };
 
 const BROADCAST = 0xffffffff;
 
@@ -198,23 +262,46 @@ function isUnicastSource(addr: Ipv4Addr): boolean {
   return addr !== 0 && first !== 127 && first < 224;
 }
 
-/**
- * The address of an endpoint this host made. It has no IPv6 address yet
- * (docs/ipv6-plan.md, step 4), so it files no IPv6 connection: one here is a bug.
- */
-function ipv4Of(ep: Endpoint): Ipv4Addr {
-  if (ep.family === 6) throw new Error("an IPv6 endpoint in an IPv4-only host");
-  return ep.addr;
+/** RFC 4291 §2.5.2, §2.5.3, §2.7: an address that names a single other node (not ::, ::1, multicast). */
+function isUnicast6(a: Ipv6Addr): boolean {
+  return !isIpv6Multicast(a) && !isIpv6Unspecified(a) && !isIpv6Loopback(a);
+}
+
+/** Our end of a connection `entry` accepts from `remote`: the address of the peer's family. */
+function localFor(entry: ListenerEntry, remote: Endpoint): Endpoint {
+  return (remote.family === 6 ? entry.local6 : undefined) ?? entry.local;
 }
 
 /**
- * An IPv4 end host, sans-IO: packets go in through `receive(packet, now)`,
+ * Whether an IPv6 packet is an ICMPv6 error or a redirect (RFC 4443
+ * §2.4(e.1), (e.2)): its chain followed by lengths to an ICMPv6 type.
+ */
+function isAboutIcmpv6Error(packet: Uint8Array): boolean {
+  const end = Math.min(
+    packet.length,
+    IPV6_HEADER_LEN + (((packet[4] as number) << 8) | (packet[5] as number)),
+  );
+  const chain = findUpperLayer(packet.subarray(0, end), packet[6] as number, IPV6_HEADER_LEN);
+  if (chain === undefined || chain.protocol !== NextHeader.ICMPV6) return false;
+  if (chain.fragmentOffset !== undefined || chain.at >= end) return false;
+  const type = packet[chain.at] as number;
+  return isIcmpv6Error(type) || type === Icmpv6Type.REDIRECT;
+}
+
+/** A peer of either family, as TCP and UDP file it. */
+function endpointOf(addr: Ipv4Addr | Ipv6Addr, port: number): Endpoint {
+  return typeof addr === "number" ? { addr, port } : { family: 6, addr, port };
+}
+
+/**
+ * An IPv4 end host, and an IPv6 one when given `addr6`, sans-IO: packets go in through `receive(packet, now)`,
  * come out through `takeOutput()`, and time moves only through `now`
  * arguments and `poll(now)` at `pollAt()`.
  */
 export class Host {
   readonly name: string;
   readonly addr: Ipv4Addr;
+  readonly addr6: Ipv6Addr | undefined;
   readonly mtu: number;
   readonly tcpSettings: TcpSettings;
   readonly isn: IsnGenerator;
@@ -243,6 +330,8 @@ export class Host {
   private readonly ipIds: IpIds;
   private readonly icmpErrorBucket: TokenBucket;
   private readonly reassembler: Reassembler<Ipv4Header>;
+  /** IPv6's own, as Linux keeps them apart: the same bounds, RFC 8200 §4.5's timeout. */
+  private readonly reassembler6: Reassembler<FirstFragment6>;
   private readonly tcbs = new ConnectionTable();
   /** RFC 1191 §5: path MTUs learned from ICMP, per destination. */
   private readonly pathMtus = new PathMtuCache();
@@ -271,6 +360,8 @@ export class Host {
     this.events.acceptable?.(entry.listener, entry.port);
   private readonly emitIcmpError = (msg: IcmpMessage, from: Ipv4Addr): void =>
     this.events.icmpError?.(msg, from);
+  private readonly emitIcmp6Error = (msg: Icmpv6Error, from: Ipv6Addr): void =>
+    this.events.icmp6Error?.(msg, from);
   /** Connections in TIME-WAIT, oldest first: bounded by settings.timeWaitLimit. */
   private readonly timeWait = new Set<DrivenTcb>();
   /**
@@ -283,6 +374,10 @@ export class Host {
   constructor(opts: HostOptions) {
     this.name = opts.name;
     this.addr = opts.addr >>> 0;
+    if (opts.addr6 !== undefined && !isUnicast6(opts.addr6)) {
+      throw new RangeError("the IPv6 address must be unicast (not ::, ::1 or multicast)");
+    }
+    this.addr6 = opts.addr6;
     this.mtu = opts.mtu ?? 1500;
     if (!Number.isInteger(this.mtu) || this.mtu < 68) {
       // RFC 791: every internet module must handle 68-byte datagrams.
@@ -325,12 +420,29 @@ export class Host {
           "time-exceeded",
         ),
     });
+    this.reassembler6 = new Reassembler<FirstFragment6>({
+      ...opts.reassembly,
+      timeout: ms(IPV6_REASSEMBLY_TIMEOUT_MS),
+      onDiscard: (reason: FragmentDrop, fragments: number) =>
+        this.counters.drop("ip6", reason, Math.max(1, fragments)),
+      // RFC 8200 §4.5: Time Exceeded, code 1, about the first fragment — only if it came.
+      onTimeout: (first, data, now) => {
+        const packet = new Uint8Array(first.head.length + data.length);
+        packet.set(first.head);
+        packet.set(data, first.head.length);
+        this.sendIcmp6Error(
+          packet,
+          { type: "time-exceeded", code: Icmpv6TimeExceeded.REASSEMBLY },
+          now,
+        );
+      },
+    });
   }
 
   // ───────────────────────────── input ─────────────────────────────
 
   /**
-   * One IPv4 packet from the link. Never throws on bad bytes: every discard
+   * One IPv4 packet from the link (or IPv6, by its version nibble, when the host has an IPv6 address). Never throws on bad bytes: every discard
    * is counted. What it raises is delivered once it is processed.
    * `offload` is what a link with offloads says of it: its transport
    * checksum is not verified here, and a TCP super-segment goes to its
@@ -347,6 +459,12 @@ export class Host {
   }
 
   private input(packet: Uint8Array, now: Instant, offload: Offload | undefined): void {
+    const addr6 = this.addr6;
+    // The link's offloads are IPv4's (HostOffload): IPv6 verifies its own checksums.
+    if (addr6 !== undefined && packet.length > 0 && (packet[0] as number) >> 4 === 6) {
+      this.input6(packet, addr6, now);
+      return;
+    }
     const gso = offload?.gsoSize ?? 0;
     const segments = gso > 0 ? gsoSegmentCount(packet, gso) : 1;
     this.counters.count("ip", "in", segments);
@@ -415,6 +533,163 @@ export class Host {
       },
       now,
     );
+  }
+
+  /**
+   * One IPv6 packet (RFC 8200): the header chain, the source and destination
+   * checks (RFC 4291), reassembly, then the upper layer. Every discard is
+   * counted as `ip6.<reason>`.
+   */
+  private input6(packet: Uint8Array, addr6: Ipv6Addr, now: Instant): void {
+    this.counters.count("ip6", "in");
+    const parsed = parseIpv6(packet);
+    if (!parsed.ok) {
+      this.counters.drop("ip6", parsed.drop);
+      // RFC 8200 §4: a header we cannot process is answered with a Parameter Problem.
+      const pp = parsed.paramProblem;
+      if (pp !== undefined && packet.length >= IPV6_HEADER_LEN) {
+        const msg = { type: "parameter-problem", code: pp.code, pointer: pp.pointer } as const;
+        this.sendIcmp6Error(packet, msg, now);
+      }
+      return;
+    }
+    const ip = parsed.value;
+    const { src, dst } = ip.header;
+    // RFC 4291 §2.7: a multicast source names no sender; §2.5.3: ::1 never
+    // comes from a link. Our own address from the link is forged (as IPv4's "land").
+    if (isIpv6Multicast(src) || isIpv6Loopback(src) || ipv6Equal(src, addr6)) {
+      this.counters.drop("ip6", "bad-source");
+      return;
+    }
+    // Only our address: we join no multicast group (a layer-3 device needs no neighbour discovery).
+    if (!ipv6Equal(dst, addr6)) {
+      this.counters.drop("ip6", "not-for-us");
+      return;
+    }
+    if (!isIpv6Fragment(ip) || ip.fragment === undefined) {
+      this.deliver6(ip, packet, now);
+      return;
+    }
+    this.counters.count("ip6", "fragments-in");
+    const f = ip.fragment;
+    const result = this.reassembler6.input(
+      {
+        key: ipv6FragmentKey(src, dst, f.identification),
+        offset: f.offset,
+        moreFragments: f.more,
+        payload: ip.payload.slice(), // the link may reuse its buffer
+        header: { head: packet.slice(0, ip.payloadOffset), fragment: f },
+      },
+      // RFC 8200 §4.5: the unfragmentable part after the fixed header counts toward 65535.
+      f.at - IPV6_HEADER_LEN,
+      now,
+    );
+    if (result.kind === "drop") {
+      this.counters.drop("ip6", result.reason);
+      return;
+    }
+    if (result.kind === "pending") return;
+    this.counters.count("ip6", "reassembled");
+    this.counters.count("ip6", "fragments-reassembled", result.fragments);
+    const first = result.header;
+    const whole = reassembleIpv6(first.head, first.fragment, result.payload);
+    if (whole === undefined) {
+      this.counters.drop("ip6", "fragment-bad");
+      return;
+    }
+    // RFC 8200 §4.5: the headers after the Fragment header are processed only now.
+    const again = parseIpv6(whole);
+    if (!again.ok) {
+      this.counters.drop("ip6", again.drop);
+      const pp = again.paramProblem;
+      if (pp !== undefined) {
+        const msg = { type: "parameter-problem", code: pp.code, pointer: pp.pointer } as const;
+        this.sendIcmp6Error(whole, msg, now);
+      }
+      return;
+    }
+    if (isIpv6Fragment(again.value)) {
+      this.counters.drop("ip6", "fragment-nested");
+      return;
+    }
+    this.deliver6(again.value, whole, now);
+  }
+
+  /** A whole IPv6 packet for us; `bytes` is it as received or rebuilt (what errors quote). */
+  private deliver6(ip: Ipv6Packet, bytes: Uint8Array, now: Instant): void {
+    switch (ip.protocol) {
+      case NextHeader.ICMPV6:
+        this.icmp6Input(ip);
+        return;
+      case NextHeader.UDP:
+        this.counters.count("udp", "in");
+        if (!this.udpDeliver(parseUdp(ip.payload, ip.header.src, ip.header.dst), ip.header.src)) {
+          // RFC 4443 §3.1: Port Unreachable, code 4.
+          const msg = { type: "dest-unreachable", code: Icmpv6Unreachable.PORT } as const;
+          this.sendIcmp6Error(bytes, msg, now);
+        }
+        return;
+      case NextHeader.TCP:
+        this.counters.count("tcp", "in");
+        // RFC 4291 §2.5.2: the unspecified address names no peer — no connection, no reset.
+        if (isIpv6Unspecified(ip.header.src)) {
+          this.counters.drop("tcp", "bad-source");
+          return;
+        }
+        this.tcpDemux(
+          parseTcp(ip.payload, ip.header.src, ip.header.dst, this.tcpParseOptions(false)),
+          ip.header.src,
+          now,
+        );
+        return;
+      case NextHeader.NO_NEXT_HEADER:
+        // RFC 8200 §4.7: nothing follows; the packet is for no one.
+        this.counters.drop("ip6", "no-next-header");
+        return;
+      default: {
+        // RFC 8200 §4: an unrecognised Next Header — Parameter Problem code 1 pointing at it.
+        this.counters.drop("ip6", "unknown-protocol");
+        const code = Icmpv6ParamProblem.UNRECOGNIZED_NEXT_HEADER;
+        this.sendIcmp6Error(
+          bytes,
+          { type: "parameter-problem", code, pointer: ip.protocolAt },
+          now,
+        );
+      }
+    }
+  }
+
+  private icmp6Input(ip: Ipv6Packet): void {
+    this.counters.count("icmp6", "in");
+    const { src, dst } = ip.header;
+    const parsed = parseIcmpv6(ip.payload, src, dst);
+    if (!parsed.ok) {
+      // Neighbour discovery among them (RFC 4861 §3: a layer-3 device has no link addresses).
+      this.counters.drop("icmp6", parsed.drop);
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.type) {
+      case "echo-request":
+        // RFC 4443 §4.2: the same identifier, sequence number and data, to the source.
+        this.counters.count("icmp6", "echo-requests-in");
+        if (isIpv6Unspecified(src)) return;
+        this.sendIcmp6(src, { type: "echo-reply", id: msg.id, seq: msg.seq, data: msg.data });
+        this.counters.count("icmp6", "echo-replies-out");
+        return;
+      case "echo-reply":
+        this.counters.count("icmp6", "echo-replies-in");
+        return;
+      case "other":
+        // RFC 4443 §2.4(a): an unknown error goes to the upper layer (none takes
+        // one yet); (b): an unknown informational message is discarded.
+        if (isIcmpv6Error(msg.icmpType)) this.counters.count("icmp6", "other-errors-in");
+        else this.counters.drop("icmp6", "unknown-informational");
+        return;
+      default:
+        this.counters.count("icmp6", `${msg.type}-in`);
+        this.eventQueue.defer(this.emitIcmp6Error, msg, src);
+    }
   }
 
   private deliver(dg: Datagram, now: Instant): void {
@@ -521,28 +796,35 @@ export class Host {
     const parsed = parseUdp(dg.payload, dg.header.src, dg.header.dst, {
       verifyChecksum: !dg.checksumTrusted,
     });
+    // RFC 1122 §3.2.2.1 / §4.1.3.1: Port Unreachable — never about a broadcast.
+    if (!this.udpDeliver(parsed, dg.header.src) && dg.header.dst !== BROADCAST) {
+      this.sendIcmpError(dg, IcmpUnreachable.PORT, now);
+    }
+  }
+
+  /**
+   * A datagram from `src` of either family to its socket. Returns false when
+   * no socket has its port (the caller answers with its family's error).
+   */
+  private udpDeliver(parsed: Parsed<UdpDatagram>, src: Ipv4Addr | Ipv6Addr): boolean {
     if (!parsed.ok) {
       this.counters.drop("udp", parsed.drop);
-      return;
+      return true;
     }
     const d = parsed.value;
     const sock = this.udpSockets.get(d.dstPort);
     if (sock === undefined) {
       this.counters.drop("udp", "no-socket");
-      // RFC 1122 §3.2.2.1 / §4.1.3.1: Port Unreachable — never about a broadcast.
-      if (dg.header.dst !== BROADCAST) this.sendIcmpError(dg, IcmpUnreachable.PORT, now);
-      return;
+      return false;
     }
-    const ok = sock.deliver({
-      from: { addr: dg.header.src, port: d.srcPort },
-      data: d.payload.slice(),
-    });
+    const ok = sock.deliver({ from: endpointOf(src, d.srcPort), data: d.payload.slice() });
     if (!ok) {
       this.counters.drop("udp", "queue-full");
-      return;
+      return true;
     }
     this.counters.count("udp", "delivered");
     this.eventQueue.defer(udpReadable, sock, undefined);
+    return true;
   }
 
   private tcpInput(dg: Datagram, now: Instant): void {
@@ -555,13 +837,25 @@ export class Host {
       this.counters.drop("tcp", "bad-source");
       return;
     }
-    // A bad option length: skipped or the segment dropped (settings.badOptionLength); counted either way.
+    this.tcpDemux(
+      parseTcp(dg.payload, src, dst, this.tcpParseOptions(dg.checksumTrusted)),
+      src,
+      now,
+    );
+  }
+
+  /** A bad option length: skipped or the segment dropped (settings.badOptionLength); counted either way. */
+  private tcpParseOptions(checksumTrusted: boolean): TcpParseOptions {
     const skipBad = this.tcpSettings.badOptionLength === "skip";
-    const parsed = parseTcp(dg.payload, src, dst, {
-      verifyChecksum: !dg.checksumTrusted,
+    return {
+      verifyChecksum: !checksumTrusted,
       badOptions: skipBad ? "skip" : "drop",
       onSkippedOption: () => this.counters.count("tcp", "bad-option-skipped"),
-    });
+    };
+  }
+
+  /** A segment from `src` of either family: to its connection, a listener, or answered with a reset. */
+  private tcpDemux(parsed: Parsed<TcpSegment>, src: Ipv4Addr | Ipv6Addr, now: Instant): void {
     if (!parsed.ok) {
       this.counters.drop("tcp", parsed.drop);
       return;
@@ -576,7 +870,7 @@ export class Host {
     // Copy the payload out of the link's buffer: the TCB may keep it.
     const p = parsed.value;
     const seg: TcpSegment = p.payload.length === 0 ? p : { ...p, payload: p.payload.slice() };
-    const remote: Endpoint = { addr: src, port: seg.srcPort };
+    const remote = endpointOf(src, seg.srcPort);
     const tcb = this.tcbs.get(seg.dstPort, remote);
     let issAbove: number | undefined;
     if (tcb !== undefined) {
@@ -602,7 +896,7 @@ export class Host {
     this.counters.drop("tcp", "no-socket");
     const rst = resetFor(seg);
     if (rst !== undefined) {
-      this.sendTcp(src, rst);
+      this.sendSegment(remote, rst);
       this.counters.count("tcp", "rst-out");
     }
   }
@@ -620,9 +914,9 @@ export class Host {
       case "cookie": {
         // RFC 4987 §3.6: the half-open set is full — answer without keeping anything.
         this.counters.count("tcp", "delivered");
-        this.sendTcp(
-          ipv4Of(remote),
-          cookieSynAck(entry.settings, this.cookies, seg, entry.local, remote, now),
+        this.sendSegment(
+          remote,
+          cookieSynAck(entry.settings, this.cookies, seg, localFor(entry, remote), remote, now),
         );
         this.counters.count("tcp", "syncookies-sent");
         return;
@@ -632,12 +926,12 @@ export class Host {
         return;
       case "reset":
         this.counters.count("tcp", "delivered");
-        this.sendTcp(ipv4Of(remote), verdict.rst);
+        this.sendSegment(remote, verdict.rst);
         this.counters.count("tcp", "rst-out");
         return;
       case "syn": {
         this.counters.count("tcp", "delivered");
-        const local = entry.local;
+        const local = localFor(entry, remote);
         let iss = this.isn.next(local, remote, now);
         if (issAbove !== undefined && !seqGt(iss, issAbove)) iss = seqAdd(issAbove, 1);
         const tcb = openTcb.accept({
@@ -686,7 +980,8 @@ export class Host {
       return false;
     }
     if (now - l.lastCookieAt > COOKIE_MINUTES * 60_000 || !entry.settings.synCookies) return false;
-    const found = synFromCookie(this.cookies, seg, entry.local, remote, now);
+    const local = localFor(entry, remote);
+    const found = synFromCookie(this.cookies, seg, local, remote, now);
     if (found === undefined) {
       this.counters.count("tcp", "syncookies-failed");
       return false; // the listener answers it as any stray ACK (a reset)
@@ -699,7 +994,7 @@ export class Host {
     this.counters.count("tcp", "delivered");
     this.counters.count("tcp", "syncookies-recv");
     const tcb = openTcb.fromCookie({
-      local: entry.local,
+      local,
       remote,
       iss: found.iss,
       settings: entry.settings,
@@ -730,13 +1025,15 @@ export class Host {
     // below the floor (path-mtu.ts) or path-MTU discovery is off.
     const df = tcb.settings.pmtuDiscovery && !tcb.pmtu.clamped;
     // Each payload is copied into its packet before the drain returns: the views may go.
-    const dst = ipv4Of(tcb.remote);
-    if (this.gsoMax === 0 || !df) {
+    const remote = tcb.remote;
+    if (remote.family === 6) {
+      tcb.drainOutput((seg) => this.sendTcp6(remote.addr, seg));
+    } else if (this.gsoMax === 0 || !df) {
       // Without DF the segments may be fragmented on the way: no super-segments then.
-      tcb.drainOutput((seg) => this.sendTcp(dst, seg, df));
+      tcb.drainOutput((seg) => this.sendTcp(remote.addr, seg, df));
     } else {
-      tcb.drainOutput((seg) => this.emitSegment(dst, seg));
-      this.endRun(dst);
+      tcb.drainOutput((seg) => this.emitSegment(remote.addr, seg));
+      this.endRun(remote.addr);
     }
     if (this.halfOpen.size > 0) {
       const entry = this.halfOpen.get(tcb);
@@ -982,13 +1279,28 @@ export class Host {
       0,
     );
     emitTcp(seg, this.addr, dst, packet, IPV4_HEADER_LEN, this.tcpEmit);
+    this.pushSegment(packet, "ip", this.tcpEmit === undefined ? undefined : CHECKSUM_PARTIAL);
+  }
+
+  /** A TCP packet onto the link, unless it passes the MTU (TCP is never fragmented). */
+  private pushSegment(packet: Uint8Array, ip: "ip" | "ip6", offload: Offload | undefined): void {
     if (packet.length > this.mtu) {
-      this.counters.drop("ip", "out-too-big");
+      this.counters.drop(ip, "out-too-big");
       return;
     }
-    this.push(packet, this.tcpEmit === undefined ? undefined : CHECKSUM_PARTIAL);
+    this.push(packet, offload);
     this.counters.count("tcp", "out");
-    this.counters.count("ip", "out");
+    this.counters.count(ip, "out");
+  }
+
+  /** A datagram's packets (one, or its fragments) onto the link. */
+  private pushPackets(packets: readonly Uint8Array[], ip: "ip" | "ip6"): void {
+    if (packets.length > 1) {
+      this.counters.count(ip, "fragmented");
+      this.counters.count(ip, "fragments-out", packets.length);
+    }
+    for (const p of packets) this.push(p, undefined);
+    this.counters.count(ip, "out", packets.length);
   }
 
   /** Sends a transport payload, fragmenting it when it exceeds the MTU. */
@@ -1008,12 +1320,7 @@ export class Host {
       this.counters.drop("ip", "out-too-big");
       return false;
     }
-    if (packets.length > 1) {
-      this.counters.count("ip", "fragmented");
-      this.counters.count("ip", "fragments-out", packets.length);
-    }
-    for (const p of packets) this.push(p, undefined);
-    this.counters.count("ip", "out", packets.length);
+    this.pushPackets(packets, "ip");
     return true;
   }
 
@@ -1062,6 +1369,85 @@ export class Host {
     }
   }
 
+  /** A segment to `remote` over its family. */
+  private sendSegment(remote: Endpoint, seg: TcpSegment, dontFragment = true): void {
+    if (remote.family === 6) this.sendTcp6(remote.addr, seg);
+    else this.sendTcp(remote.addr, seg, dontFragment);
+  }
+
+  /** Our IPv6 address: a TCB or a reply of family 6 exists only on a host that has one. */
+  private source6(): Ipv6Addr {
+    if (this.addr6 === undefined) throw new Error("IPv6 output on a host without an IPv6 address");
+    return this.addr6;
+  }
+
+  /** The fixed header of what we originate: RFC 6437 lets the flow label be 0. */
+  private ipv6Repr(dst: Ipv6Addr, nextHeader: number) {
+    return { src: this.source6(), dst, nextHeader, hopLimit: this.ttl, flowLabel: 0 };
+  }
+
+  private sendTcp6(dst: Ipv6Addr, seg: TcpSegment): void {
+    const len = tcpLength(seg);
+    const packet = new Uint8Array(IPV6_HEADER_LEN + len);
+    // TCP is sized by its MSS (MTU − 60) and never fragmented over IPv6.
+    emitIpv6(this.ipv6Repr(dst, NextHeader.TCP), len, packet, 0);
+    emitTcp(seg, this.source6(), dst, packet, IPV6_HEADER_LEN);
+    this.pushSegment(packet, "ip6", undefined);
+  }
+
+  /**
+   * An IPv6 packet of `payload` for `dst`, cut into fragments when it passes
+   * the MTU (RFC 8200 §4.5) with an Identification per destination (RFC 7739).
+   */
+  private sendIp6(dst: Ipv6Addr, nextHeader: number, payload: Uint8Array): boolean {
+    const packet = new Uint8Array(IPV6_HEADER_LEN + payload.length);
+    emitIpv6(this.ipv6Repr(dst, nextHeader), payload.length, packet, 0);
+    packet.set(payload, IPV6_HEADER_LEN);
+    const id = packet.length > this.mtu ? this.ipIds.next6(dst) : 0;
+    const cut = fragmentIpv6(packet, this.mtu, id);
+    if (!cut.ok) {
+      this.counters.drop("ip6", "out-too-big");
+      return false;
+    }
+    this.pushPackets(cut.packets, "ip6");
+    return true;
+  }
+
+  private sendIcmp6(dst: Ipv6Addr, msg: Icmpv6Message): void {
+    const bytes = new Uint8Array(icmpv6Length(msg));
+    emitIcmpv6(msg, this.source6(), dst, bytes, 0);
+    if (this.sendIp6(dst, NextHeader.ICMPV6, bytes)) this.counters.count("icmp6", "out");
+  }
+
+  /**
+   * An ICMPv6 error about `invoking` (at least its fixed header), quoting as
+   * much of it as fits in 1280 bytes (RFC 4443 §2.4(c)). Never about
+   * (§2.4(e)): an ICMPv6 error or a redirect; a packet not to our own
+   * address (we join no multicast group, so (e.3)'s exception for some
+   * Parameter Problems never arises); a source that names no single node
+   * (::, multicast, ::1 — ours is forged). Rate-limited (§2.4(f)) by the
+   * token bucket IPv4's errors take from: one budget, as Linux's
+   * icmp_global_allow.
+   */
+  private sendIcmp6Error(invoking: Uint8Array, err: Icmpv6ErrorOut, now: Instant): void {
+    const addr6 = this.source6();
+    const src = readIpv6Addr(invoking, 8);
+    if (!isUnicast6(src) || ipv6Equal(src, addr6)) return;
+    if (!ipv6Equal(readIpv6Addr(invoking, 24), addr6)) return;
+    if (isAboutIcmpv6Error(invoking)) return;
+    if (!this.icmpErrorBucket.take(now)) {
+      this.counters.count("icmp6", "errors-rate-limited");
+      return;
+    }
+    const original = icmpv6ErrorQuote(invoking).slice();
+    this.sendIcmp6(src, { ...err, original });
+    const named =
+      err.type === "dest-unreachable" && err.code === Icmpv6Unreachable.PORT
+        ? "port-unreachable"
+        : err.type;
+    this.counters.count("icmp6", `${named}-out`);
+  }
+
   /**
    * The quote of a datagram kept in pieces: a reassembled one (its header
    * as rebuilt, no fragment bits) or a first fragment (MF set), plus 8 bytes.
@@ -1080,7 +1466,9 @@ export class Host {
   /** The earliest deadline of any TCB or fragment reassembly, if any. */
   pollAt(): Instant | undefined {
     this.settle(); // deadlines moved by user calls
-    const at = this.reassembler.pollAt();
+    const at4 = this.reassembler.pollAt();
+    const at6 = this.reassembler6.pollAt();
+    const at = at6 !== undefined && (at4 === undefined || at6 < at4) ? at6 : at4;
     const t = this.timers.peek();
     return t !== undefined && (at === undefined || t < at) ? t : at;
   }
@@ -1095,6 +1483,7 @@ export class Host {
     this.eventQueue.hold(); // what the timers raise is delivered once they have all run
     try {
       this.reassembler.expire(now);
+      this.reassembler6.expire(now);
       const due = this.timers.popDue(now);
       if (due.length > 1) due.sort((x, y) => this.rank(x) - this.rank(y));
       for (const tcb of due) {
@@ -1126,7 +1515,15 @@ export class Host {
         ...(opts.halfOpenLimit !== undefined ? { halfOpenLimit: opts.halfOpenLimit } : {}),
       },
     );
-    this.listenerTable.set(port, { port, listener, settings, local: { addr: this.addr, port } });
+    const local6: Endpoint | undefined =
+      this.addr6 !== undefined ? { family: 6, addr: this.addr6, port } : undefined;
+    this.listenerTable.set(port, {
+      port,
+      listener,
+      settings,
+      local: { addr: this.addr, port },
+      local6,
+    });
     return listener;
   }
 
@@ -1148,10 +1545,16 @@ export class Host {
   /** Active OPEN to `remote`: a TCB in SYN-SENT with its SYN queued. */
   connect(remote: Endpoint, now: Instant, opts: ConnectOptions = {}): TcbView | StackError {
     if (!isValidPort(remote.port) || remote.port === 0) return "EINVAL";
-    if (remote.family === 6) return "EADDRNOTAVAIL"; // no IPv6 address to send from
-    const dst = remote.addr >>> 0;
-    if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
-    const peer: Endpoint = { addr: dst, port: remote.port };
+    let peer: Endpoint;
+    if (remote.family === 6) {
+      // Without an IPv6 address there is nothing to send from.
+      if (this.addr6 === undefined || !isUnicast6(remote.addr)) return "EADDRNOTAVAIL";
+      peer = { family: 6, addr: remote.addr, port: remote.port };
+    } else {
+      const dst = remote.addr >>> 0;
+      if (!isUnicastSource(dst)) return "EADDRNOTAVAIL";
+      peer = { addr: dst, port: remote.port };
+    }
     let port = opts.localPort ?? 0;
     if (!isValidPort(port)) return "EINVAL";
     if (port === 0) {
@@ -1163,7 +1566,8 @@ export class Host {
     } else if (this.tcbs.has(port, peer)) {
       return "EADDRINUSE";
     }
-    const local: Endpoint = { addr: this.addr, port };
+    const local: Endpoint =
+      peer.family === 6 ? { family: 6, addr: this.source6(), port } : { addr: this.addr, port };
     this.eventQueue.hold();
     try {
       return this.openActive(local, peer, now, opts);
@@ -1244,7 +1648,7 @@ export class Host {
 
   udpSend(sock: UdpSocket, dst: Endpoint, data: Uint8Array): number | "EMSGSIZE" | "EINVAL" {
     if (!isValidPort(dst.port) || dst.port === 0) return "EINVAL";
-    if (dst.family === 6) return "EINVAL"; // no IPv6 output yet
+    if (dst.family === 6) return this.udpSend6(sock, dst.addr, dst.port, data);
     // RFC 768: the length field is 16 bits; IPv4 bounds the datagram to 65535 − 20 − 8 bytes of data.
     if (data.length > 0xffff - IPV4_HEADER_LEN - UDP_HEADER_LEN) return "EMSGSIZE";
     const bytes = new Uint8Array(UDP_HEADER_LEN + data.length);
@@ -1256,6 +1660,21 @@ export class Host {
       0,
     );
     if (this.sendIp(dst.addr >>> 0, IpProto.UDP, bytes)) this.counters.count("udp", "out");
+    return data.length;
+  }
+
+  private udpSend6(
+    sock: UdpSocket,
+    dst: Ipv6Addr,
+    port: number,
+    data: Uint8Array,
+  ): number | "EMSGSIZE" | "EINVAL" {
+    if (this.addr6 === undefined) return "EINVAL";
+    // RFC 8200 §3: the payload length is 16 bits (no jumbograms, RFC 2675).
+    if (data.length > 0xffff - UDP_HEADER_LEN) return "EMSGSIZE";
+    const bytes = new Uint8Array(UDP_HEADER_LEN + data.length);
+    emitUdp({ srcPort: sock.port, dstPort: port, payload: data }, this.addr6, dst, bytes, 0);
+    if (this.sendIp6(dst, NextHeader.UDP, bytes)) this.counters.count("udp", "out");
     return data.length;
   }
 
@@ -1272,13 +1691,20 @@ export class Host {
 
   /** Fragment reassembly occupancy, for the lab. */
   reassemblyUsage(): { datagrams: number; bytes: number } {
-    return { datagrams: this.reassembler.datagramsHeld, bytes: this.reassembler.bytesHeld };
+    const [r4, r6] = [this.reassembler, this.reassembler6];
+    return { datagrams: r4.datagramsHeld + r6.datagramsHeld, bytes: r4.bytesHeld + r6.bytesHeld };
   }
 
   /** An ICMP echo request from this host (the lab's `ping`). */
   ping(dst: Ipv4Addr, id: number, seq: number, data: Uint8Array): void {
     this.sendIcmp(dst >>> 0, { type: "echo-request", id: id & 0xffff, seq: seq & 0xffff, data });
     this.counters.count("icmp", "echo-requests-out");
+  }
+
+  /** An ICMPv6 echo request from this host (RFC 4443 §4.1); fragmented if it passes the MTU. */
+  ping6(dst: Ipv6Addr, id: number, seq: number, data: Uint8Array): void {
+    this.sendIcmp6(dst, { type: "echo-request", id: id & 0xffff, seq: seq & 0xffff, data });
+    this.counters.count("icmp6", "echo-requests-out");
   }
 }
 

@@ -1,10 +1,14 @@
 import { type Duration, type Instant, later, ms } from "../clock/time.ts";
+import { placeFragment } from "../wire/ipv6-fragment.ts";
 
 /**
- * IPv4 fragment reassembly (RFC 791 §3.2, RFC 815), sans-IO.
+ * Fragment reassembly of either family (RFC 791 §3.2, RFC 815; RFC 8200
+ * §4.5), sans-IO; the host keeps one Reassembler per family, each with its
+ * own timeout and the same bounds.
  *
- * Each datagram in reassembly is keyed by (source, destination, protocol,
- * identification) and holds a sorted list of non-overlapping byte intervals.
+ * Each datagram in reassembly is keyed — IPv4: (source, destination,
+ * protocol, identification); IPv6: `ipv6FragmentKey` (no protocol) — and
+ * holds a sorted list of non-overlapping byte intervals.
  * Policy choices, all deliberate:
  *
  * - Overlap: any fragment that overlaps bytes already held (other than an
@@ -13,26 +17,33 @@ import { type Duration, type Instant, later, ms } from "../clock/time.ts";
  *   too, so that no overlap trick can choose which bytes the upper layer sees.
  * - Exact duplicate (same offset, same bytes): dropped alone; the datagram
  *   keeps reassembling (the simulated wire duplicates packets).
- * - Timeout: 30 s from the first fragment (RFC 791 suggests a lower bound of
- *   15 s; RFC 1122 §3.3.2 recommends 60–120 s; 30 s is Linux's default).
+ * - Timeout: 30 s from the first fragment for IPv4 (RFC 791 suggests a lower
+ *   bound of 15 s; RFC 1122 §3.3.2 recommends 60–120 s; 30 s is Linux's
+ *   default); 60 s for IPv6 (RFC 8200 §4.5).
  * - Memory: at most `maxBytes` held (payload plus a fixed per-fragment
  *   overhead) and `maxDatagrams` in reassembly. When a new fragment would go
  *   over, the oldest datagrams are evicted first (as Linux does), so a flood
  *   of never-completed datagrams cannot starve fresh traffic forever.
  */
 
-export interface FragmentInput<H> {
-  readonly src: number;
-  readonly dst: number;
-  readonly protocol: number;
-  readonly identification: number;
+/** Which datagram a fragment belongs to: IPv4's four fields, or a key made by the caller (IPv6). */
+export type FragmentId =
+  | {
+      readonly src: number;
+      readonly dst: number;
+      readonly protocol: number;
+      readonly identification: number;
+    }
+  | { readonly key: string };
+
+export type FragmentInput<H> = FragmentId & {
   /** Fragment offset in bytes (header field × 8). */
   readonly offset: number;
   readonly moreFragments: boolean;
   readonly payload: Uint8Array;
   /** The fragment's header; the header of the offset-0 fragment becomes the datagram's. */
   readonly header: H;
-}
+};
 
 export type FragmentDrop =
   | "fragment-bad"
@@ -68,7 +79,7 @@ export interface ReassemblyOptions<H = unknown> {
 
 /** Bookkeeping cost charged per fragment on top of its payload. */
 export const FRAGMENT_OVERHEAD = 64;
-/** RFC 791: a datagram is at most 65535 bytes, header included. */
+/** RFC 791: a datagram is at most 65535 bytes, header included (IPv6: the caller passes the header bytes not counted, RFC 8200 §4.5). */
 const MAX_DATAGRAM = 65535;
 
 interface Piece {
@@ -117,6 +128,7 @@ export class Reassembler<H> {
     return this.datagrams.size;
   }
 
+  /** `headerLength` counts toward the 65535-byte bound with the fragment's end. */
   input(frag: FragmentInput<H>, headerLength: number, now: Instant): ReassemblyResult<H> {
     this.expire(now);
     const start = frag.offset;
@@ -127,7 +139,8 @@ export class Reassembler<H> {
     }
     if (headerLength + end > MAX_DATAGRAM) return { kind: "drop", reason: "fragment-bad" };
 
-    const key = `${frag.src}/${frag.dst}/${frag.protocol}/${frag.identification}`;
+    const key =
+      "key" in frag ? frag.key : `${frag.src}/${frag.dst}/${frag.protocol}/${frag.identification}`;
     let dg = this.datagrams.get(key);
     if (dg?.poisoned) return { kind: "drop", reason: "fragment-overlap" };
 
@@ -175,24 +188,18 @@ export class Reassembler<H> {
     start: number,
     end: number,
   ): ReassemblyResult<H> | undefined {
-    // The last fragment fixes the length; a second, different "last" or data past it is an error.
-    if (!frag.moreFragments) {
-      if (dg.total !== undefined && dg.total !== end) return this.poison(dg);
-      const last = dg.pieces[dg.pieces.length - 1];
-      if (last !== undefined && last.end > end) return this.poison(dg);
-    } else if (dg.total !== undefined && end > dg.total) {
-      return this.poison(dg);
-    }
-    const i = this.firstEndingAfter(dg.pieces, start);
-    const p = dg.pieces[i];
-    if (p !== undefined && p.start < end) {
-      if (p.start === start && p.end === end && sameBytes(p.data, frag.payload)) {
-        return { kind: "drop", reason: "fragment-duplicate" };
+    // RFC 5722 §4 / RFC 8200 §4.5 for both families: overlaps and a disagreeing end poison the datagram.
+    switch (placeFragment(dg.pieces, start, end, frag.moreFragments, dg.total)) {
+      case "fits":
+        return undefined;
+      case "same-span": {
+        const p = dg.pieces[this.firstEndingAfter(dg.pieces, start)] as Piece;
+        if (sameBytes(p.data, frag.payload)) return { kind: "drop", reason: "fragment-duplicate" };
+        return this.poison(dg);
       }
-      return this.poison(dg);
+      default:
+        return this.poison(dg);
     }
-    // A zero-length last fragment exactly at a held piece's end is fine; at its start it overlaps nothing.
-    return undefined;
   }
 
   private insert(

@@ -14,6 +14,9 @@
  * every packet received is accounted for: the drop counters plus what was
  * delivered equal what came in.
  *
+ * With an IPv6 address too, the same properties hold for IPv6 packets
+ * beside IPv4 ones (RFC 4291 addresses, RFC 4443 §2.4(e) for errors).
+ *
  * Seeded (test/wire/prop.ts: FC_SEED=<n> replays); HOSTILE_RUNS=<k>
  * multiplies the run counts for a soak. A failure prints the shrunk run as
  * the list of packets, each with the host's replies.
@@ -31,7 +34,7 @@ import { buildIcmpPacket, buildTcpPacket, tcpSegment } from "../../src/wire/pack
 import { seqAdd } from "../../src/wire/seq.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
 import { fcParams } from "../wire/prop.ts";
-import { actionArb, LISTEN_PORT, Run, tcpOf } from "./hostile-input.ts";
+import { action6Arb, actionArb, LISTEN_PORT, Run, tcpOf } from "./hostile-input.ts";
 import { A, B, connected, host } from "./util.ts";
 
 const SCALE = Math.max(1, Number(process.env.HOSTILE_RUNS ?? 1));
@@ -53,6 +56,30 @@ describe("a Host under hostile packets", () => {
       );
     },
     10_000 * SCALE,
+  );
+
+  test(
+    "with an IPv6 address too: malformed headers, extension-header chains, tiny and overlapping fragments, ICMPv6 floods",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof({ arbitrary: action6Arb, weight: 2 }, { arbitrary: actionArb, weight: 1 }),
+            {
+              maxLength: 40,
+              size: "max",
+            },
+          ),
+          (actions) => {
+            const r = new Run({ ipv6: true });
+            for (const a of actions) r.act(a);
+            r.finish();
+          },
+        ),
+        runs(800),
+      );
+    },
+    20_000 * SCALE,
   );
 });
 

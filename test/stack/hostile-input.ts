@@ -16,14 +16,40 @@ import type { TcbView } from "../../src/tcp/view.ts";
 import { formatEndpoint, ip } from "../../src/wire/addr.ts";
 import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "../../src/wire/checksum.ts";
 import { formatPacket } from "../../src/wire/format.ts";
+import { formatIpPacket } from "../../src/wire/format6.ts";
 import { emitIcmp, icmpErrorQuote, icmpLength, parseIcmp } from "../../src/wire/icmp.ts";
+import { parseIcmpv6 } from "../../src/wire/icmpv6.ts";
 import { emitIpv4, IpProto, parseIpv4, parseIpv4Quote } from "../../src/wire/ipv4.ts";
+import {
+  emitIpv6,
+  type Ipv6ExtensionRepr,
+  ipv6HeaderLength,
+  isIpv6Fragment,
+  NextHeader,
+  parseIpv6,
+  parseIpv6Quote,
+} from "../../src/wire/ipv6.ts";
+import {
+  type Ipv6Addr,
+  ip6,
+  ipv6Equal,
+  isIpv6Loopback,
+  isIpv6Multicast,
+  isIpv6Unspecified,
+  readIpv6Addr,
+} from "../../src/wire/ipv6-addr.ts";
 import {
   buildIcmpPacket,
   buildTcpPacket,
   buildUdpPacket,
   tcpSegment,
 } from "../../src/wire/packet.ts";
+import {
+  buildIcmpv6Packet,
+  buildTcpPacket6,
+  buildUdpPacket6,
+  parsePacket6,
+} from "../../src/wire/packet6.ts";
 import { seqAdd, seqDiff } from "../../src/wire/seq.ts";
 import { emitTcp, parseTcp, tcpLength } from "../../src/wire/tcp.ts";
 import { Flag } from "../../src/wire/tcp-types.ts";
@@ -55,10 +81,11 @@ interface World {
   readonly baseConnections: number;
 }
 
-function makeWorld(): World {
+function makeWorld(ipv6: boolean): World {
   const tcp = { oooLimit: OOO_LIMIT };
   const a = host("a", { tcp });
   const b = host("b", {
+    ...(ipv6 ? { addr6: B6 } : {}),
     tcp,
     reassembly: { maxBytes: REASM_BYTES, maxDatagrams: REASM_DATAGRAMS },
     udpQueueBytes: UDP_QUEUE,
@@ -593,18 +620,331 @@ function fragmentsOf(w: World, a: Extract<Action, { k: "frags" }>): Uint8Array[]
     pkt.set(data.subarray(0, len), 20);
     return pkt;
   });
-  for (const d of a.dups) {
+  return duplicatedAndShuffled(frags, a.dups, a.order);
+}
+
+/** Fragments with the ones `dups` names sent twice, in a deterministic shuffle driven by `order`. */
+function duplicatedAndShuffled(
+  frags: Uint8Array[],
+  dups: readonly number[],
+  order: readonly number[],
+): Uint8Array[] {
+  for (const d of dups) {
     const f = frags[d % frags.length];
     if (f !== undefined) frags.push(f);
   }
-  // A deterministic shuffle driven by `order`.
   return frags
-    .map((f, i) => ({ f, key: (a.order[i % a.order.length] ?? 0) * 16 + i }))
+    .map((f, i) => ({ f, key: (order[i % order.length] ?? 0) * 16 + i }))
     .sort((x, y) => x.key - y.key)
     .map((x) => x.f);
 }
 
+// ───────────────────────────── IPv6 ─────────────────────────────
+
+export const A6 = ip6("fd00::1");
+export const B6 = ip6("fd00::2");
+
+const u32x4 = fc.tuple(u32, u32, u32, u32);
+
+/** IPv6 sources: our peer, other hosts, what RFC 4291 rules out (::, ::1, multicast, ourselves), anything. */
+const src6Arb: fc.Arbitrary<Ipv6Addr> = fc.oneof(
+  { arbitrary: fc.constant(A6), weight: 4 },
+  { arbitrary: fc.tuple(u32, u32).map(([x, y]) => [0xfd000000, 0, x, y] as const), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      ip6("::"),
+      ip6("::1"),
+      ip6("ff02::1"),
+      B6,
+      ip6("fe80::1"),
+      ip6("::ffff:10.0.0.1"),
+    ),
+    weight: 2,
+  },
+  { arbitrary: u32x4, weight: 1 },
+);
+
+const dst6Arb: fc.Arbitrary<Ipv6Addr> = fc.oneof(
+  { arbitrary: fc.constant(B6), weight: 8 },
+  { arbitrary: fc.constantFrom(ip6("ff02::1"), A6, ip6("::"), ip6("::1")), weight: 1 },
+  { arbitrary: u32x4, weight: 1 },
+);
+
+/** Option types by their two high bits (RFC 8200 §4.2): skip, discard, discard and report (always, unless multicast). */
+const optionArb = fc.record({
+  type: fc.constantFrom(0x05, 0x1e, 0x5e, 0x9e, 0xde, 0x01),
+  data: fc.uint8Array({ maxLength: 6 }),
+});
+
+/** Extension headers in any order and number: more than MAX_EXTENSION_HEADERS is a flood. */
+const extensionArb: fc.Arbitrary<Ipv6ExtensionRepr> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom("hop-by-hop" as const, "destination" as const),
+    options: fc.array(optionArb, { maxLength: 10 }),
+  }),
+  fc.record({
+    kind: fc.constant("routing" as const),
+    routingType: fc.nat(4),
+    segmentsLeft: fc.constantFrom(0, 0, 1, 2),
+  }),
+  fc.record({
+    kind: fc.constant("fragment" as const),
+    offset: fc.constantFrom(0, 0, 8),
+    more: fc.boolean(),
+    identification: u32,
+  }),
+);
+
+type Transport6 =
+  | { readonly k: "tcp"; readonly listen: boolean; readonly flags: number; readonly len: number }
+  | { readonly k: "udp"; readonly open: boolean; readonly len: number; readonly zero: boolean }
+  | { readonly k: "echo"; readonly len: number }
+  | { readonly k: "icmp6"; readonly type: number; readonly code: number; readonly len: number }
+  | { readonly k: "proto"; readonly proto: number; readonly len: number };
+
+const transport6Arb: fc.Arbitrary<Transport6> = fc.oneof(
+  fc.record({
+    k: fc.constant("tcp" as const),
+    listen: fc.boolean(),
+    flags: fc.oneof(fc.constantFrom(Flag.SYN, Flag.ACK, Flag.RST, Flag.SYN | Flag.ACK), u8),
+    len: fc.integer({ min: 0, max: 1400 }),
+  }),
+  fc.record({
+    k: fc.constant("udp" as const),
+    open: fc.boolean(),
+    len: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 4000 })),
+    zero: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 5 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
+  }),
+  fc.record({ k: fc.constant("echo" as const), len: fc.integer({ min: 0, max: 3000 }) }),
+  fc.record({
+    k: fc.constant("icmp6" as const),
+    // Errors, echo, neighbour discovery, unknown informational and error types.
+    type: fc.oneof(fc.constantFrom(1, 2, 3, 4, 100, 129, 133, 135, 136, 137, 200), u8),
+    code: fc.nat(5),
+    len: fc.integer({ min: 0, max: 1400 }),
+  }),
+  fc.record({
+    k: fc.constant("proto" as const),
+    proto: fc.constantFrom(NextHeader.NO_NEXT_HEADER, NextHeader.ESP, 99, 255),
+    len: fc.nat(40),
+  }),
+);
+
+type Action6 =
+  | { readonly k: "random6"; readonly bytes: Uint8Array }
+  | {
+      readonly k: "packet6";
+      readonly src: Ipv6Addr;
+      readonly dst: Ipv6Addr;
+      readonly t: Transport6;
+      readonly extensions: readonly Ipv6ExtensionRepr[];
+      readonly edits: ReadonlyArray<readonly [number, number]>;
+      readonly cut: number | null;
+    }
+  | {
+      readonly k: "frags6";
+      readonly src: Ipv6Addr;
+      readonly t: Transport6;
+      readonly id: number;
+      /** In 8-byte units; a raw cut (tiny, not a multiple of 8) now and then. */
+      readonly cuts: readonly number[];
+      readonly raw: boolean;
+      /** Per fragment: 0 as cut, ±8·n shifted (an overlap or a hole). */
+      readonly shifts: readonly number[];
+      readonly dups: readonly number[];
+      readonly order: readonly number[];
+    }
+  | { readonly k: "icmp6-flood"; readonly n: number; readonly seed: number };
+
+export const action6Arb: fc.Arbitrary<Action6> = fc.oneof(
+  {
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0x60, max: 0x6f }), fc.uint8Array({ maxLength: 120 }))
+      .map(([b0, rest]) => ({ k: "random6" as const, bytes: Uint8Array.of(b0, ...rest) })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("packet6" as const),
+      src: src6Arb,
+      dst: dst6Arb,
+      t: transport6Arb,
+      extensions: fc.oneof(
+        { arbitrary: fc.constant([] as Ipv6ExtensionRepr[]), weight: 3 },
+        { arbitrary: fc.array(extensionArb, { maxLength: 4 }), weight: 2 },
+        { arbitrary: fc.array(extensionArb, { minLength: 15, maxLength: 20 }), weight: 1 },
+        // A chain that goes round and round: one header repeated past any sender's use.
+        {
+          arbitrary: fc
+            .integer({ min: 15, max: 40 })
+            .map((n) => Array<Ipv6ExtensionRepr>(n).fill({ kind: "destination", options: [] })),
+          weight: 1,
+        },
+      ),
+      edits: fc.oneof(
+        { arbitrary: fc.constant([] as Array<[number, number]>), weight: 3 },
+        { arbitrary: fc.array(fc.tuple(fc.nat(80), u8), { maxLength: 4 }), weight: 1 },
+      ),
+      cut: fc.option(fc.nat(90), { freq: 8 }),
+    }),
+    weight: 8,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("frags6" as const),
+      src: fc.oneof({ arbitrary: fc.constant(A6), weight: 3 }, { arbitrary: src6Arb, weight: 1 }),
+      t: transport6Arb,
+      id: fc.nat(7),
+      cuts: fc.array(fc.integer({ min: 1, max: 200 }), { maxLength: 5 }),
+      raw: fc.oneof(
+        { arbitrary: fc.constant(false), weight: 5 },
+        { arbitrary: fc.constant(true), weight: 1 },
+      ),
+      shifts: fc.array(
+        fc.oneof(
+          { arbitrary: fc.constant(0), weight: 6 },
+          { arbitrary: fc.integer({ min: -3, max: 3 }).map((n) => n * 8), weight: 2 },
+        ),
+        { maxLength: 6 },
+      ),
+      dups: fc.array(fc.nat(5), { maxLength: 2 }),
+      order: fc.array(fc.nat(100), { minLength: 6, maxLength: 6 }),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("icmp6-flood" as const),
+      n: fc.integer({ min: 1, max: 60 }),
+      seed: u32,
+    }),
+    weight: 1,
+  },
+);
+
+/** The upper-layer bytes of a transport spec from `src` to `dst`, and its Next Header. */
+function transport6Bytes(
+  t: Transport6,
+  src: Ipv6Addr,
+  dst: Ipv6Addr,
+): { nh: number; bytes: Uint8Array } {
+  const upper = (p: Uint8Array) => p.slice(40);
+  switch (t.k) {
+    case "tcp": {
+      const seg = tcpSegment({
+        srcPort: 40000,
+        dstPort: t.listen ? LISTEN_PORT : 81,
+        seq: 1,
+        flags: t.flags,
+        window: 65535,
+        payload: filler(t.len, t.len),
+      });
+      return { nh: NextHeader.TCP, bytes: upper(buildTcpPacket6(src, dst, seg)) };
+    }
+    case "udp": {
+      const d = { srcPort: 5353, dstPort: t.open ? UDP_PORT : 54, payload: filler(t.len, 7) };
+      const checksum = t.zero ? ("none" as const) : ("good" as const);
+      return { nh: NextHeader.UDP, bytes: upper(buildUdpPacket6(src, dst, d, { checksum })) };
+    }
+    case "echo": {
+      const msg = { type: "echo-request", id: 1, seq: 2, data: filler(t.len, 3) } as const;
+      return { nh: NextHeader.ICMPV6, bytes: upper(buildIcmpv6Packet(src, dst, msg)) };
+    }
+    case "icmp6": {
+      // Long enough, it quotes a UDP datagram of ours; shorter, junk.
+      const body = filler(t.len, t.type);
+      const ours = buildUdpPacket6(B6, A6, {
+        srcPort: UDP_PORT,
+        dstPort: 9,
+        payload: new Uint8Array(8),
+      });
+      if (body.length >= 4 + ours.length) body.set(ours, 4);
+      const msg = { type: "other", icmpType: t.type, code: t.code, body } as const;
+      return { nh: NextHeader.ICMPV6, bytes: upper(buildIcmpv6Packet(src, dst, msg)) };
+    }
+    case "proto":
+      return { nh: t.proto, bytes: filler(t.len, 5) };
+  }
+}
+
+function packet6Of(a: Extract<Action6, { k: "packet6" }>): Uint8Array {
+  const { nh, bytes } = transport6Bytes(a.t, a.src, a.dst);
+  const repr = { src: a.src, dst: a.dst, nextHeader: nh, extensions: a.extensions };
+  const hl = ipv6HeaderLength(repr);
+  if (hl - 40 + bytes.length > 0xffff) return bytes;
+  const pkt = new Uint8Array(hl + bytes.length);
+  emitIpv6(repr, bytes.length, pkt, 0);
+  pkt.set(bytes, hl);
+  for (const [at, v] of a.edits) if (at < pkt.length) pkt[at] = v;
+  return a.cut === null ? pkt : pkt.subarray(0, a.cut);
+}
+
+/** Cuts an upper-layer message into IPv6 fragments by hand: shifts overlap, tiny cuts break RFC 7112. */
+function fragments6Of(a: Extract<Action6, { k: "frags6" }>): Uint8Array[] {
+  const { nh, bytes } = transport6Bytes(a.t, a.src, B6);
+  const unit = a.raw ? 1 : 8;
+  const cuts = [...new Set(a.cuts.map((c) => c * unit).filter((c) => c < bytes.length))].sort(
+    (x, y) => x - y,
+  );
+  if (cuts.length === 0) cuts.push(Math.max(8, Math.floor(bytes.length / 16) * 8));
+  const starts = [0, ...cuts];
+  const frags = starts.map((start, i) => {
+    const end = Math.min(bytes.length, starts[i + 1] ?? bytes.length);
+    const data = bytes.subarray(start, Math.max(start, end));
+    const offset = Math.min(0xfff8, Math.max(0, start + (a.shifts[i] ?? 0)) & ~7);
+    const ext = {
+      kind: "fragment",
+      offset,
+      more: end < bytes.length,
+      identification: a.id,
+    } as const;
+    const repr = { src: a.src, dst: B6, nextHeader: nh, extensions: [ext] };
+    const pkt = new Uint8Array(48 + data.length);
+    emitIpv6(repr, data.length, pkt, 0);
+    pkt.set(data, 48);
+    return pkt;
+  });
+  return duplicatedAndShuffled(frags, a.dups, a.order);
+}
+
+/** A burst from many sources: pings, neighbour discovery, errors, closed UDP ports (the rate limit). */
+function icmp6Flood(a: Extract<Action6, { k: "icmp6-flood" }>): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < a.n; i++) {
+    const r = (a.seed + i * 2654435761) >>> 0;
+    const src: Ipv6Addr = [0xfd000001, 0, 0, r];
+    const data = filler(r & 0x3f, r);
+    switch (r % 4) {
+      case 0:
+        out.push(
+          buildIcmpv6Packet(src, B6, { type: "echo-request", id: r & 0xffff, seq: i, data }),
+        );
+        break;
+      case 1:
+        out.push(buildIcmpv6Packet(src, B6, { type: "other", icmpType: 135, code: 0, body: data }));
+        break;
+      case 2:
+        out.push(
+          buildIcmpv6Packet(src, B6, { type: "packet-too-big", mtu: r & 0xffff, original: data }),
+        );
+        break;
+      default:
+        out.push(
+          buildUdpPacket6(src, B6, { srcPort: 1000, dstPort: 2000 + (r & 0xff), payload: data }),
+        );
+    }
+  }
+  return out;
+}
+
 // ───────────────────────────── the harness ─────────────────────────────
+
+/** RFC 4291: not ::, ::1 or multicast. */
+const isSingleNode6 = (a: Ipv6Addr): boolean =>
+  !isIpv6Multicast(a) && !isIpv6Unspecified(a) && !isIpv6Loopback(a);
 
 const isUnicast = (addr: number): boolean => {
   const first = addr >>> 24;
@@ -621,7 +961,14 @@ export const hostileInputStats = { packets: 0 };
 export class Finding extends Error {}
 
 export class Run {
-  private readonly w = makeWorld();
+  private readonly w: World;
+  /** The host has an IPv6 address too, and IPv6 packets come in beside IPv4 ones. */
+  private readonly ipv6: boolean;
+
+  constructor(opts: { readonly ipv6?: boolean } = {}) {
+    this.ipv6 = opts.ipv6 === true;
+    this.w = makeWorld(this.ipv6);
+  }
 
   fail(msg: string): never {
     throw new Finding(
@@ -631,7 +978,7 @@ export class Run {
 
   receive(pkt: Uint8Array): void {
     const w = this.w;
-    w.log.push(`t=${w.now} < ${formatPacket(pkt)} [${pkt.length} bytes]`);
+    w.log.push(`t=${w.now} < ${formatIpPacket(pkt)} [${pkt.length} bytes]`);
     hostileInputStats.packets++;
     w.b.receive(pkt, w.now);
     this.afterStep(pkt);
@@ -640,7 +987,7 @@ export class Run {
   private afterStep(input: Uint8Array | undefined): void {
     const w = this.w;
     const out = w.b.takeOutput();
-    for (const p of out) w.log.push(`  > ${formatPacket(p)}`);
+    for (const p of out) w.log.push(`  > ${formatIpPacket(p)}`);
     const inTcp = input !== undefined ? tcpOf(input) : undefined;
     for (const p of out) this.checkOutput(p, inTcp !== undefined && (inTcp.flags & Flag.RST) !== 0);
     this.checkBounds();
@@ -649,6 +996,10 @@ export class Run {
 
   private checkOutput(p: Uint8Array, answeringRst: boolean): void {
     const w = this.w;
+    if (p.length > 0 && (p[0] as number) >> 4 === 6) {
+      this.checkOutput6(p, answeringRst);
+      return;
+    }
     const parsed = parseIpv4(p);
     if (!parsed.ok) this.fail(`we sent an invalid IPv4 packet: ${parsed.drop}`);
     const { header, payload } = parsed.value;
@@ -711,6 +1062,68 @@ export class Run {
     }
   }
 
+  /**
+   * What we send over IPv6: valid, from our address to a single node (RFC
+   * 4291), within the MTU; an ICMPv6 error never about an error, a redirect,
+   * a packet not to us or from no single node (RFC 4443 §2.4(e)), and at
+   * most 1280 bytes (§2.4(c)).
+   */
+  private checkOutput6(p: Uint8Array, answeringRst: boolean): void {
+    const w = this.w;
+    const parsed = parseIpv6(p);
+    if (!parsed.ok) this.fail(`we sent an invalid IPv6 packet: ${parsed.drop}`);
+    const { header } = parsed.value;
+    if (40 + header.payloadLength !== p.length) this.fail("payload length differs from the packet");
+    if (p.length > w.b.mtu) this.fail(`packet of ${p.length} bytes over the MTU`);
+    if (!ipv6Equal(header.src, B6)) this.fail("a packet not from our address");
+    if (!isSingleNode6(header.dst) || ipv6Equal(header.dst, B6)) {
+      this.fail(`a packet to a non-unicast address or ourselves ${formatIpPacket(p)}`);
+    }
+    if (isIpv6Fragment(parsed.value)) return; // checked when whole
+    const { src, dst } = header;
+    const payload = parsed.value.payload;
+    switch (parsed.value.protocol) {
+      case NextHeader.TCP: {
+        const seg = parseTcp(payload, src, dst);
+        if (!seg.ok) this.fail(`our TCP segment does not parse: ${seg.drop}`);
+        if (answeringRst && seg.value.flags & Flag.RST) this.fail("a RST answered with a RST");
+        return;
+      }
+      case NextHeader.UDP: {
+        const d = parseUdp(payload, src, dst);
+        if (!d.ok) this.fail(`our UDP datagram does not parse: ${d.drop}`);
+        return;
+      }
+      case NextHeader.ICMPV6: {
+        const m = parseIcmpv6(payload, src, dst);
+        if (!m.ok) this.fail(`our ICMPv6 message does not parse: ${m.drop}`);
+        const msg = m.value;
+        if (!("original" in msg)) return;
+        if (p.length > 1280) this.fail(`an ICMPv6 error of ${p.length} bytes`);
+        const o = msg.original;
+        if (o.length < 40) this.fail("our ICMPv6 error quotes no IPv6 header");
+        const qsrc = readIpv6Addr(o, 8);
+        if (!isSingleNode6(qsrc)) this.fail("an ICMPv6 error about a packet from no single node");
+        if (!ipv6Equal(qsrc, dst)) this.fail("an ICMPv6 error not sent to the quoted source");
+        if (!ipv6Equal(readIpv6Addr(o, 24), B6))
+          this.fail("an ICMPv6 error about a packet not to us");
+        const q = parseIpv6Quote(o);
+        if (
+          q.ok &&
+          q.value.protocol === NextHeader.ICMPV6 &&
+          q.value.fragmentOffset === undefined
+        ) {
+          const type = q.value.transport[0];
+          if (type !== undefined && (type < 128 || type === 137))
+            this.fail(`an ICMPv6 error about an ICMPv6 message of type ${type}`);
+        }
+        return;
+      }
+      default:
+        this.fail(`we sent Next Header ${parsed.value.protocol}`);
+    }
+  }
+
   private checkBounds(): void {
     const w = this.w;
     const l = w.listener;
@@ -719,7 +1132,9 @@ export class Run {
     if (l.acceptQueue.length > l.backlog)
       this.fail(`${l.acceptQueue.length} in the accept queue, backlog ${l.backlog}`);
     const usage = w.b.reassemblyUsage();
-    if (usage.bytes > REASM_BYTES || usage.datagrams > REASM_DATAGRAMS) {
+    // One reassembler per family, each with these bounds.
+    const families = this.ipv6 ? 2 : 1;
+    if (usage.bytes > REASM_BYTES * families || usage.datagrams > REASM_DATAGRAMS * families) {
       this.fail(`reassembly holds ${usage.bytes} bytes in ${usage.datagrams} datagrams`);
     }
     if (w.udp.queued > 1 && w.udp.queuedBytes > UDP_QUEUE)
@@ -750,9 +1165,22 @@ export class Run {
 
   private accepted = 0;
 
-  act(a: Action): void {
+  act(a: Action | Action6): void {
     const w = this.w;
     switch (a.k) {
+      case "random6":
+        this.receive(a.bytes);
+        return;
+      case "packet6": {
+        this.receive(packet6Of(a));
+        return;
+      }
+      case "frags6":
+        for (const f of fragments6Of(a)) this.receive(f);
+        return;
+      case "icmp6-flood":
+        for (const p of icmp6Flood(a)) this.receive(p);
+        return;
       case "random":
         this.receive(a.bytes);
         return;
@@ -877,21 +1305,37 @@ export class Run {
    */
   finish(): void {
     const w = this.w;
-    this.advance(later(w.now, ms(31_000)));
+    // IPv4 reassembly gives up after 30 s, IPv6's after 60 s (RFC 8200 §4.5).
+    this.advance(later(w.now, ms(this.ipv6 ? 61_000 : 31_000)));
     this.readUdp();
     const { packets, drops } = w.b.stats();
     const p = (k: string) => packets[k] ?? 0;
     let dropped = 0;
-    for (const [k, v] of Object.entries(drops)) if (k !== "ip.out-too-big") dropped += v;
+    for (const [k, v] of Object.entries(drops)) {
+      if (k !== "ip.out-too-big" && k !== "ip6.out-too-big") dropped += v;
+    }
     const icmpHandled =
       p("icmp.echo-requests-in") +
       p("icmp.echo-replies-in") +
       p("icmp.dest-unreachable-in") +
       p("icmp.time-exceeded-in") +
       p("icmp.other-in");
+    const icmp6Handled =
+      p("icmp6.echo-requests-in") +
+      p("icmp6.echo-replies-in") +
+      p("icmp6.dest-unreachable-in") +
+      p("icmp6.packet-too-big-in") +
+      p("icmp6.time-exceeded-in") +
+      p("icmp6.parameter-problem-in") +
+      p("icmp6.other-errors-in");
     const delivered =
-      p("ip.fragments-reassembled") + icmpHandled + p("udp.delivered") + p("tcp.delivered");
-    const received = p("ip.in") + p("ip.reassembled");
+      p("ip.fragments-reassembled") +
+      p("ip6.fragments-reassembled") +
+      icmpHandled +
+      icmp6Handled +
+      p("udp.delivered") +
+      p("tcp.delivered");
+    const received = p("ip.in") + p("ip.reassembled") + p("ip6.in") + p("ip6.reassembled");
     if (dropped + delivered !== received) {
       this.fail(
         `accounting: ${received} in (ip.in ${p("ip.in")} + reassembled ${p("ip.reassembled")}) but ${dropped} dropped + ${delivered} delivered\n${JSON.stringify({ packets, drops })}`,
@@ -903,6 +1347,10 @@ export class Run {
 }
 
 export function tcpOf(pkt: Uint8Array) {
+  if (pkt.length > 0 && (pkt[0] as number) >> 4 === 6) {
+    const r6 = parsePacket6(pkt);
+    return r6.ok && r6.value.kind === "tcp" ? r6.value.tcp : undefined;
+  }
   const r = parseIpv4(pkt);
   if (!r.ok || r.value.header.protocol !== IpProto.TCP) return undefined;
   const s = parseTcp(r.value.payload, r.value.header.src, r.value.header.dst);
