@@ -1,8 +1,9 @@
 import { Duplex } from "node:stream";
 import type { Instant } from "../clock/time.ts";
-import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import { parseIpAddr, parseIpEndpoint } from "../wire/ip-addr.ts";
 import { SocketError } from "./errors.ts";
-import type { Fd, SendFlags, Sockets } from "./sockets.ts";
+import type { AddressFamily, Fd, SendFlags, SockAddr, Sockets } from "./sockets.ts";
 
 /** A recv() result as read() gives it: bytes, null at end of stream, or a rejection. */
 function chunkOrEnd(r: Uint8Array | SocketError): Uint8Array | null {
@@ -25,6 +26,14 @@ const IMMUTABLE: SendFlags = { immutable: true };
 const EOF: SendFlags = { eof: true };
 const IMMUTABLE_EOF: SendFlags = { immutable: true, eof: true };
 
+/** The family of an address as `connect` takes it (text of neither family is left for `Sockets` to refuse). */
+function familyOf(addr: SockAddr, port: number | undefined): AddressFamily {
+  if (typeof addr === "number") return "AF_INET";
+  if (typeof addr !== "string") return "AF_INET6";
+  const family = port === undefined ? parseIpEndpoint(addr)?.family : parseIpAddr(addr)?.family;
+  return family === 6 ? "AF_INET6" : "AF_INET";
+}
+
 export interface ConnectOptions {
   readonly localPort?: number;
   readonly noDelay?: boolean;
@@ -34,7 +43,7 @@ export interface ConnectOptions {
  * Promise and stream style over `Sockets`, for application code:
  *
  * ```ts
- * const conn = await net.connect("10.0.0.2", 80);
+ * const conn = await net.connect("10.0.0.2", 80); // or ("fd00::2", 80), ("[fd00::2]:80")
  * await conn.write(bytes);
  * for await (const chunk of conn) …;
  * await conn.end();
@@ -45,13 +54,10 @@ export interface ConnectOptions {
 export class Net {
   constructor(readonly sockets: Sockets) {}
 
-  async connect(
-    addr: string | Ipv4Addr,
-    port: number,
-    opts: ConnectOptions = {},
-  ): Promise<Connection> {
+  /** A connection to `addr` and `port`, or to an endpoint's text without a port; the family is the address's. */
+  async connect(addr: SockAddr, port?: number, opts: ConnectOptions = {}): Promise<Connection> {
     const s = this.sockets;
-    const fd = check(s.socket("tcp"));
+    const fd = check(s.socket("tcp", familyOf(addr, port)));
     try {
       if (opts.noDelay) check(s.setsockopt(fd, "TCP_NODELAY", true));
       if (opts.localPort !== undefined) check(s.bind(fd, opts.localPort));
@@ -65,11 +71,17 @@ export class Net {
 
   /**
    * Listens on `port`. Connections are delivered to `onConnection` if given,
-   * else through the Server's async iterator / accept().
+   * else through the Server's async iterator / accept(). `family`: the
+   * peers it takes (AF_INET6: IPv6 peers only, see `Sockets.socket`).
    */
-  listen(port: number, onConnection?: (conn: Connection) => void, backlog = 128): Server {
+  listen(
+    port: number,
+    onConnection?: (conn: Connection) => void,
+    backlog = 128,
+    family: AddressFamily = "AF_INET",
+  ): Server {
     const s = this.sockets;
-    const fd = check(s.socket("tcp"));
+    const fd = check(s.socket("tcp", family));
     const bound = s.bind(fd, port);
     const listening = bound ?? s.listen(fd, backlog);
     if (listening instanceof SocketError) {

@@ -8,14 +8,31 @@ import type { TcpSettings } from "../tcp/settings.ts";
 import { State, stateName } from "../tcp/state.ts";
 import type { TcbEvents, TcbSendOptions, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
-import { type Endpoint, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
-import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
+import { type Endpoint, familyOf, type Ipv4Addr } from "../wire/addr.ts";
+import {
+  fromEndpoint,
+  type IpEndpoint,
+  ipEndpointEqual,
+  parseIpAddr,
+  parseIpEndpoint,
+} from "../wire/ip-addr.ts";
+import {
+  IPV6_UNSPECIFIED,
+  type Ipv6Addr,
+  ipv4FromMapped,
+  ipv6Equal,
+  isIpv6Unspecified,
+} from "../wire/ipv6-addr.ts";
 import { type ErrorCode, SocketError } from "./errors.ts";
 
 /** A socket id, like a file descriptor (the first is 3, and the lowest free id is reused). */
 export type Fd = number;
 export type SocketType = "tcp" | "udp";
 export type ShutdownHow = "rd" | "wr" | "rdwr";
+/** A socket's address family, fixed when it is made. */
+export type AddressFamily = "AF_INET" | "AF_INET6";
+/** An address as the calls take it: text (`10.0.0.2`, `fd00::2`) or a value of either family. */
+export type SockAddr = string | Ipv4Addr | Ipv6Addr;
 
 /** How send() takes its bytes (TCP). */
 export interface SendFlags {
@@ -82,6 +99,8 @@ const MAX_BUF = 64 * 1024 * 1024;
 
 interface BaseSock {
   readonly fd: Fd;
+  /** 4 for AF_INET, 6 for AF_INET6. */
+  readonly family: 4 | 6;
   nonBlocking: boolean;
   closed: boolean;
   /** Blocked calls, retried on every event of the socket. */
@@ -204,10 +223,21 @@ export class Sockets {
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
-  socket(type: SocketType): Fd | SocketError {
+  /**
+   * A new socket. An AF_INET6 socket is IPv6 only (as with IPV6_V6ONLY set):
+   * IPv4-mapped peers (`::ffff:a.b.c.d`, RFC 3493 §5.3) are not taken yet.
+   */
+  socket(type: SocketType, family: AddressFamily = "AF_INET"): Fd | SocketError {
     if (type !== "tcp" && type !== "udp") return err("EINVAL", `socket type ${String(type)}`);
+    if (family !== "AF_INET" && family !== "AF_INET6") return err("EAFNOSUPPORT", String(family));
     const fd = this.allocateFd();
-    const base = { fd, nonBlocking: false, closed: false, waiters: new Set<Waiter>() };
+    const base = {
+      fd,
+      family: family === "AF_INET6" ? (6 as const) : (4 as const),
+      nonBlocking: false,
+      closed: false,
+      waiters: new Set<Waiter>(),
+    };
     if (type === "tcp") {
       this.socks.set(fd, {
         ...base,
@@ -249,15 +279,29 @@ export class Sockets {
     return undefined;
   }
 
-  bind(fd: Fd, port: number, addr?: string | Ipv4Addr): undefined | SocketError {
+  /**
+   * Binds to `port` (and `addr`: the host's own address of the socket's
+   * family, or the wildcard), or to an endpoint's text: `10.0.0.1:80`, `[fd00::1]:80`.
+   */
+  bind(fd: Fd, port: number | string, addr?: SockAddr): undefined | SocketError {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
+    if (typeof port === "string") {
+      if (addr !== undefined) return err("EINVAL", "an endpoint's text and an address");
+      const ep = this.endpointOf(sock, port, undefined);
+      if (ep instanceof SocketError) return ep;
+      return this.bind(fd, ep.port, ep.addr);
+    }
     if (!isValidPort(port)) return err("EINVAL", `port ${port}`);
     if (addr !== undefined) {
-      const a = this.parseAddr(addr);
+      const a = this.parseAddr(sock, addr);
       if (a instanceof SocketError) return a;
-      // One address per host: bind to it or to INADDR_ANY.
-      if (a !== 0 && a !== this.host.addr) return err("EADDRNOTAVAIL");
+      // One address per host and family: bind to it or to the wildcard.
+      if (a.family === 6) {
+        const own = this.host.addr6;
+        if (!isIpv6Unspecified(a.addr) && (own === undefined || !ipv6Equal(a.addr, own)))
+          return err("EADDRNOTAVAIL");
+      } else if (a.addr !== 0 && a.addr !== this.host.addr) return err("EADDRNOTAVAIL");
     }
     if (sock.type === "udp") {
       if (sock.udp !== undefined) return err("EINVAL", "already bound");
@@ -308,6 +352,7 @@ export class Sockets {
     const port = sock.boundPort as number;
     const listener = this.host.listen(port, Math.max(0, backlog), {
       settings: this.settingsOf(sock),
+      family: sock.family,
     });
     if (typeof listener === "string") return fromStack(listener);
     sock.listener = listener;
@@ -330,7 +375,7 @@ export class Sockets {
 
   /** A new fd for an accepted connection; it inherits the listener's options. */
   private adopt(parent: TcpSock, tcb: TcbView): Fd {
-    const fd = this.socket("tcp") as Fd;
+    const fd = this.socket("tcp", parent.family === 6 ? "AF_INET6" : "AF_INET") as Fd;
     const sock = this.socks.get(fd) as TcpSock;
     sock.noDelay = parent.noDelay;
     sock.rcvBuf = parent.rcvBuf;
@@ -345,19 +390,20 @@ export class Sockets {
     return fd;
   }
 
-  connect(fd: Fd, addr: string | Ipv4Addr, port: number): Promise<undefined | SocketError> {
+  /** Connects to `addr` and `port`, or to an endpoint's text (`[fd00::2]:80`) without a port. */
+  connect(fd: Fd, addr: SockAddr, port?: number): Promise<undefined | SocketError> {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return Promise.resolve(sock);
-    const a = this.parseAddr(addr);
-    if (a instanceof SocketError) return Promise.resolve(a);
-    if (!isValidPort(port) || port === 0) return Promise.resolve(err("EINVAL", `port ${port}`));
+    const peer = this.endpointOf(sock, addr, port);
+    if (peer instanceof SocketError) return Promise.resolve(peer);
+    if (peer.port === 0) return Promise.resolve(err("EINVAL", "port 0"));
     if (sock.type === "udp") {
       // UDP connect only fixes the default peer.
       if (sock.udp === undefined) {
         const bound = this.bind(fd, 0);
         if (bound instanceof SocketError) return Promise.resolve(bound);
       }
-      sock.peer = { addr: a, port };
+      sock.peer = peer;
       return Promise.resolve(undefined);
     }
     if (sock.listener !== undefined) return Promise.resolve(err("EINVAL", "listening socket"));
@@ -366,7 +412,7 @@ export class Sockets {
       if (s === State.SynSent || s === State.SynReceived) return Promise.resolve(err("EALREADY"));
       return Promise.resolve(err("EISCONN"));
     }
-    const tcb = this.host.connect({ addr: a, port }, this.now(), {
+    const tcb = this.host.connect(peer, this.now(), {
       localPort: sock.boundPort ?? 0,
       settings: this.settingsOf(sock),
     });
@@ -495,25 +541,23 @@ export class Sockets {
     return sock.nonBlocking ? err("EAGAIN") : undefined;
   }
 
-  /** UDP: sends one datagram (binding an ephemeral port first if needed). */
-  sendTo(
-    fd: Fd,
-    data: Uint8Array,
-    addr: string | Ipv4Addr | Ipv6Addr,
-    port: number,
-  ): number | SocketError {
+  /**
+   * UDP: sends one datagram (binding an ephemeral port first if needed) to
+   * `addr` and `port`, or to an endpoint's text (`[fd00::2]:7`) without a port.
+   */
+  sendTo(fd: Fd, data: Uint8Array, addr: SockAddr, port?: number): number | SocketError {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     if (sock.type !== "udp") return err("EOPNOTSUPP", "sendTo on a TCP socket");
     if (!(data instanceof Uint8Array)) return err("EINVAL", "data must be bytes");
-    const a = this.parseAddr(addr);
-    if (a instanceof SocketError) return a;
-    if (!isValidPort(port) || port === 0) return err("EINVAL", `port ${port}`);
+    const to = this.endpointOf(sock, addr, port);
+    if (to instanceof SocketError) return to;
+    if (to.port === 0) return err("EINVAL", "port 0");
     if (sock.udp === undefined) {
       const bound = this.bind(fd, 0);
       if (bound instanceof SocketError) return bound;
     }
-    const r = (sock.udp as UdpSocket).sendTo({ addr: a, port }, data);
+    const r = (sock.udp as UdpSocket).sendTo(to, data);
     if (typeof r === "string") return err(r);
     this.flush();
     return r;
@@ -532,7 +576,9 @@ export class Sockets {
       // Linux's __skb_try_recv_datagram: a pending error is reported before any datagram.
       const pending = this.takeError(sock);
       if (pending !== undefined) return pending;
-      const msg = udp.recvFrom();
+      let msg = udp.recvFrom();
+      // The port is the host's for both families: a datagram of the other family is not this socket's.
+      while (msg !== undefined && familyOf(msg.from) !== sock.family) msg = udp.recvFrom();
       if (msg === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
       return { data: msg.data.length > max ? msg.data.slice(0, max) : msg.data, from: msg.from };
     });
@@ -741,13 +787,12 @@ export class Sockets {
   }
 
   private describe(sock: Sock): SocketInfo {
-    const addr = this.host.addr;
     if (sock.type === "udp") {
       return {
         fd: sock.fd,
         type: "udp",
         nonBlocking: sock.nonBlocking,
-        local: sock.udp ? { addr, port: sock.udp.port } : undefined,
+        local: sock.udp ? this.ownEndpoint(sock, sock.udp.port) : undefined,
         remote: sock.peer,
         state: sock.udp ? "BOUND" : "UNBOUND",
         tcb: undefined,
@@ -762,11 +807,38 @@ export class Sockets {
       type: "tcp",
       nonBlocking: sock.nonBlocking,
       local:
-        tcb?.local ?? (sock.boundPort !== undefined ? { addr, port: sock.boundPort } : undefined),
+        tcb?.local ??
+        (sock.boundPort !== undefined ? this.ownEndpoint(sock, sock.boundPort) : undefined),
       remote: tcb?.remote,
       state,
       tcb,
     };
+  }
+
+  /** Our address of the socket's family with `port` (IPv6: `::` on a host without one). */
+  private ownEndpoint(sock: Sock, port: number): Endpoint {
+    if (sock.family === 4) return { addr: this.host.addr, port };
+    return { family: 6, addr: this.host.addr6 ?? IPV6_UNSPECIFIED, port };
+  }
+
+  /** getsockname(2): the local endpoint in the socket's family's form (EINVAL while unbound). */
+  getsockname(fd: Fd): IpEndpoint | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    const local = this.describe(sock).local;
+    return local === undefined ? err("EINVAL", "not bound") : this.familyForm(local);
+  }
+
+  /** getpeername(2): the peer's endpoint in the socket's family's form. */
+  getpeername(fd: Fd): IpEndpoint | SocketError {
+    const sock = this.get(fd);
+    if (sock instanceof SocketError) return sock;
+    const remote = this.describe(sock).remote;
+    return remote === undefined ? err("ENOTCONN") : this.familyForm(remote);
+  }
+
+  private familyForm(ep: Endpoint): IpEndpoint {
+    return ep.family === 6 ? ep : { family: 4, addr: ep.addr >>> 0, port: ep.port };
   }
 
   /** The TCB behind a socket (for the lab and the stream adapter). */
@@ -797,15 +869,49 @@ export class Sockets {
     return sock;
   }
 
-  private parseAddr(addr: string | Ipv4Addr | Ipv6Addr): Ipv4Addr | SocketError {
-    // Sockets are AF_INET until they have a family (docs/ipv6-plan.md, step 6).
-    if (Array.isArray(addr)) return err("EAFNOSUPPORT");
+  /**
+   * An address of the socket's family. Text of the other family, or an
+   * IPv4-mapped address on an AF_INET6 socket (no dual-stack sockets yet),
+   * is EAFNOSUPPORT; text that is no address is EINVAL, naming it.
+   */
+  private parseAddr(sock: Sock, addr: SockAddr): Endpoint | SocketError {
+    let ep: Endpoint;
     if (typeof addr === "number") {
-      return Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff ? addr >>> 0 : err("EINVAL");
+      if (!Number.isInteger(addr) || addr < 0 || addr > 0xffffffff) return err("EINVAL", "address");
+      ep = { addr: addr >>> 0, port: 0 };
+    } else if (isIpv6Value(addr)) {
+      ep = { family: 6, addr, port: 0 };
+    } else if (typeof addr === "string") {
+      const a = parseIpAddr(addr);
+      if (a === undefined)
+        return err("EINVAL", `address "${addr}" is neither IPv4 (10.0.0.2) nor IPv6 (fd00::2)`);
+      ep = a.family === 6 ? { family: 6, addr: a.addr, port: 0 } : { addr: a.addr, port: 0 };
+    } else {
+      return err("EINVAL", "address");
     }
-    if (typeof addr !== "string") return err("EINVAL", "address");
-    const a = parseIpv4Addr(addr);
-    return a === undefined ? err("EINVAL", `address ${addr}`) : a;
+    const family = familyOf(ep);
+    if (family !== sock.family) {
+      const want = sock.family === 6 ? "AF_INET6" : "AF_INET";
+      return err("EAFNOSUPPORT", `an IPv${family} address on an ${want} socket`);
+    }
+    if (ep.family === 6 && ipv4FromMapped(ep.addr) !== undefined)
+      return err("EAFNOSUPPORT", "IPv4-mapped addresses: the socket is IPv6 only");
+    return ep;
+  }
+
+  /** `addr` with `port`, or, without a port, an endpoint's text (`10.0.0.2:80`, `[fd00::2]:80`). */
+  private endpointOf(sock: Sock, addr: SockAddr, port: number | undefined): Endpoint | SocketError {
+    if (port === undefined) {
+      if (typeof addr !== "string") return err("EINVAL", "no port");
+      const ep = parseIpEndpoint(addr);
+      if (ep === undefined)
+        return err("EINVAL", `endpoint "${addr}" is neither 10.0.0.2:80 nor [fd00::2]:80`);
+      const a = this.parseAddr(sock, ep.addr);
+      return a instanceof SocketError ? a : { ...a, port: ep.port };
+    }
+    if (!isValidPort(port)) return err("EINVAL", `port ${port}`);
+    const a = this.parseAddr(sock, addr);
+    return a instanceof SocketError ? a : { ...a, port };
   }
 
   private setUdp(sock: UdpSock, udp: UdpSocket): void {
@@ -817,9 +923,8 @@ export class Sockets {
     // unconnected socket cannot tell whose datagram it was, and soft errors pass.
     udp.onError = (_udp, e) => {
       const peer = sock.peer;
-      if (!e.hard || peer === undefined || peer.addr !== e.to.addr || peer.port !== e.to.port) {
+      if (!e.hard || peer === undefined || !ipEndpointEqual(fromEndpoint(peer), fromEndpoint(e.to)))
         return;
-      }
       sock.pendingError = e.errno;
       this.wake(sock);
     };
@@ -874,4 +979,13 @@ export class Sockets {
       this.again.delete(sock);
     }
   }
+}
+
+/** Four 32-bit words: an IPv6 address value. */
+function isIpv6Value(addr: unknown): addr is Ipv6Addr {
+  return (
+    Array.isArray(addr) &&
+    addr.length === 4 &&
+    addr.every((w) => typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 0xffffffff)
+  );
 }

@@ -17,7 +17,7 @@ import { openTcb, type TcbOwner } from "../tcp/tcb.ts";
 import type { DrivenTcb, TcbEvents, TcbView } from "../tcp/view.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { Rng } from "../util/rng.ts";
-import type { Endpoint, Ipv4Addr } from "../wire/addr.ts";
+import { type Endpoint, familyOf, type Ipv4Addr } from "../wire/addr.ts";
 import {
   emitIcmpv6,
   type Icmpv6Message,
@@ -189,6 +189,8 @@ export interface ConnectOptions {
 
 export interface ListenOptions {
   readonly settings?: Partial<TcpSettings>;
+  /** Peers of this family only (a socket's AF_INET / AF_INET6); both when left out. */
+  readonly family?: 4 | 6;
   readonly halfOpenLimit?: number;
 }
 
@@ -200,6 +202,8 @@ interface ListenerEntry {
   readonly local: Endpoint;
   /** The same over IPv6, when the host has an IPv6 address. */
   readonly local6: Endpoint | undefined;
+  /** The only family it takes peers of, if one. */
+  readonly family: 4 | 6 | undefined;
 }
 
 /** An ICMP error message (RFC 792): what TCP and UDP are told about. */
@@ -888,7 +892,7 @@ export class Host {
       issAbove = tcb.sndNxt;
     }
     const entry = this.listenerTable.get(seg.dstPort);
-    if (entry !== undefined) {
+    if (entry !== undefined && (entry.family ?? familyOf(remote)) === familyOf(remote)) {
       this.listenInput(entry, seg, remote, now, issAbove);
       return;
     }
@@ -1523,6 +1527,7 @@ export class Host {
       settings,
       local: { addr: this.addr, port },
       local6,
+      family: opts.family,
     });
     return listener;
   }

@@ -1,0 +1,191 @@
+import { describe, expect, test } from "bun:test";
+import { SocketError } from "../../src/api/errors.ts";
+import { Net } from "../../src/api/net.ts";
+import { Sockets } from "../../src/api/sockets.ts";
+import { VirtualClock } from "../../src/clock/virtual-clock.ts";
+import { SimWire } from "../../src/link/sim-wire.ts";
+import { attach } from "../../src/runtime/attach.ts";
+import { Host } from "../../src/stack/host.ts";
+import { Rng } from "../../src/util/rng.ts";
+import { ip } from "../../src/wire/addr.ts";
+import { ip6 } from "../../src/wire/ipv6-addr.ts";
+
+const A6 = ip6("fd00::1");
+const B6 = ip6("fd00::2");
+
+/** Two hosts with an IPv4 and an IPv6 address each, on one simulated wire, with sockets. */
+function world() {
+  const clock = new VirtualClock();
+  const rng = new Rng(1);
+  const wire = new SimWire(clock, rng.fork("wire"), { mtu: 1500 });
+  const node = (name: "a" | "b", addr: string, addr6: typeof A6) => {
+    const host = new Host({
+      name,
+      addr: ip(addr),
+      addr6,
+      isn: { secret: rng.fork(name).bytes(16) },
+    });
+    const sockets = new Sockets(host, attach(host, name === "a" ? wire.a : wire.b, clock));
+    return { host, sockets, net: new Net(sockets) };
+  };
+  return { clock, a: node("a", "10.0.0.1", A6), b: node("b", "10.0.0.2", B6) };
+}
+type World = ReturnType<typeof world>;
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Runs the virtual clock until `p` settles. */
+async function settle<T>(w: World, p: Promise<T>): Promise<T> {
+  let done = false;
+  const watched = p.finally(() => {
+    done = true;
+  });
+  for (let i = 0; i < 100_000; i++) {
+    await turn();
+    if (done) return watched;
+    if (!w.clock.runToNextDeadline()) {
+      await turn();
+      if (done) return watched;
+      throw new Error("idle with the call still pending");
+    }
+  }
+  throw new Error("event budget exhausted");
+}
+
+function ok<T>(r: T | SocketError): T {
+  if (r instanceof SocketError) throw r;
+  return r;
+}
+
+function bytes(n: number): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+}
+
+describe("TCP over IPv6 through the socket API", () => {
+  test("echo, with getsockname / getpeername in IPv6 form", async () => {
+    const w = world();
+    const sa = w.a.sockets;
+    const sb = w.b.sockets;
+    const lfd = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.bind(lfd, "[::]:7")).toBeUndefined();
+    expect(sb.listen(lfd)).toBeUndefined();
+    expect(sb.getsockname(lfd)).toEqual({ family: 6, addr: B6, port: 7 });
+    const cfd = ok(sa.socket("tcp", "AF_INET6"));
+    const accepting = sb.accept(lfd);
+    expect(await settle(w, sa.connect(cfd, "fd00::2", 7))).toBeUndefined();
+    const sfd = ok(await settle(w, accepting));
+    const local = ok(sa.getsockname(cfd));
+    expect(local).toEqual({ family: 6, addr: A6, port: local.port });
+    expect(sa.getpeername(cfd)).toEqual({ family: 6, addr: B6, port: 7 });
+    expect(sb.getpeername(sfd)).toEqual(local);
+    expect(sb.getsockname(sfd)).toEqual({ family: 6, addr: B6, port: 7 });
+    const data = bytes(20_000);
+    expect(await settle(w, sa.send(cfd, data))).toBe(data.length);
+    const got: number[] = [];
+    while (got.length < data.length) got.push(...ok(await settle(w, sb.recv(sfd))));
+    expect(await settle(w, sb.send(sfd, Uint8Array.from(got)))).toBe(data.length);
+    const back: number[] = [];
+    while (back.length < data.length) back.push(...ok(await settle(w, sa.recv(cfd))));
+    expect(Uint8Array.from(back)).toEqual(data);
+    expect(w.a.host.stats().packets["ip6.out"]).toBeGreaterThan(0);
+    expect(w.a.host.stats().packets["ip.out"]).toBeUndefined();
+  });
+
+  test("echo through the Net adapter, to [addr]:port", async () => {
+    const w = world();
+    const server = w.b.net.listen(
+      8080,
+      (conn) => {
+        void (async () => {
+          await conn.end(await conn.readAll());
+        })();
+      },
+      128,
+      "AF_INET6",
+    );
+    const conn = await settle(w, w.a.net.connect("[fd00::2]:8080"));
+    expect(conn.remote).toEqual({ family: 6, addr: B6, port: 8080 });
+    await settle(w, conn.end(bytes(3000)));
+    expect(await settle(w, conn.readAll())).toEqual(bytes(3000));
+    conn.close();
+    server.close();
+  });
+
+  test("an AF_INET6 listener refuses IPv4 peers and an AF_INET one IPv6 peers", async () => {
+    const w = world();
+    const sb = w.b.sockets;
+    const l6 = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.bind(l6, 80)).toBeUndefined();
+    expect(sb.listen(l6)).toBeUndefined();
+    const l4 = ok(sb.socket("tcp"));
+    expect(sb.bind(l4, 81)).toBeUndefined();
+    expect(sb.listen(l4)).toBeUndefined();
+    const c4 = ok(w.a.sockets.socket("tcp"));
+    const r4 = await settle(w, w.a.sockets.connect(c4, "10.0.0.2", 80));
+    expect(r4 instanceof SocketError && r4.code).toBe("ECONNREFUSED");
+    const c6 = ok(w.a.sockets.socket("tcp", "AF_INET6"));
+    const r6 = await settle(w, w.a.sockets.connect(c6, "[fd00::2]:81"));
+    expect(r6 instanceof SocketError && r6.code).toBe("ECONNREFUSED");
+  });
+});
+
+describe("UDP over IPv6", () => {
+  test("sendTo / recvFrom, both ways", async () => {
+    const w = world();
+    const sa = w.a.sockets;
+    const sb = w.b.sockets;
+    const ufd = ok(sb.socket("udp", "AF_INET6"));
+    expect(sb.bind(ufd, 5353, "fd00::2")).toBeUndefined();
+    const cfd = ok(sa.socket("udp", "AF_INET6"));
+    expect(sa.sendTo(cfd, bytes(100), "[fd00::2]:5353")).toBe(100);
+    const msg = ok(await settle(w, sb.recvFrom(ufd)));
+    expect(msg.data).toEqual(bytes(100));
+    const local = ok(sa.getsockname(cfd));
+    expect(msg.from).toEqual({ family: 6, addr: A6, port: local.port });
+    expect(sb.sendTo(ufd, bytes(3000), msg.from.addr, msg.from.port)).toBe(3000); // fragmented
+    const reply = ok(await settle(w, sa.recvFrom(cfd)));
+    expect(reply.data).toEqual(bytes(3000));
+    expect(reply.from).toEqual({ family: 6, addr: B6, port: 5353 });
+    expect(await sa.connect(cfd, "fd00::2", 5353)).toBeUndefined();
+    expect(sa.getpeername(cfd)).toEqual({ family: 6, addr: B6, port: 5353 });
+  });
+
+  test("an AF_INET socket keeps the IPv4 form and takes no IPv6 datagrams", async () => {
+    const w = world();
+    const sb = w.b.sockets;
+    const u4 = ok(sb.socket("udp"));
+    expect(sb.bind(u4, 9)).toBeUndefined();
+    expect(sb.getsockname(u4)).toEqual({ family: 4, addr: ip("10.0.0.2"), port: 9 });
+    const c6 = ok(w.a.sockets.socket("udp", "AF_INET6"));
+    expect(w.a.sockets.sendTo(c6, bytes(10), "fd00::2", 9)).toBe(10);
+    const c4 = ok(w.a.sockets.socket("udp"));
+    expect(w.a.sockets.sendTo(c4, bytes(20), "10.0.0.2:9")).toBe(20);
+    const msg = ok(await settle(w, sb.recvFrom(u4)));
+    expect(msg.data).toEqual(bytes(20));
+    expect(msg.from.family).toBeUndefined();
+  });
+});
+
+describe("addresses the socket cannot take", () => {
+  test("bad text, the other family, a mapped address, an address not ours", () => {
+    const w = world();
+    const s = w.a.sockets;
+    const u6 = ok(s.socket("udp", "AF_INET6"));
+    const u4 = ok(s.socket("udp"));
+    const bad = s.sendTo(u6, bytes(1), "fd00::zz", 7);
+    expect(bad instanceof SocketError && bad.code).toBe("EINVAL");
+    expect(String(bad)).toContain('address "fd00::zz" is neither IPv4');
+    const badEp = s.sendTo(u6, bytes(1), "fd00::2:7");
+    expect(badEp instanceof SocketError && badEp.message).toContain('endpoint "fd00::2:7"');
+    const mixed = s.sendTo(u4, bytes(1), "[fd00::2]:7");
+    expect(mixed instanceof SocketError && mixed.message).toContain("IPv6 address on an AF_INET");
+    const mixed6 = s.sendTo(u6, bytes(1), "10.0.0.2", 7);
+    expect(mixed6 instanceof SocketError && mixed6.code).toBe("EAFNOSUPPORT");
+    const mapped = s.sendTo(u6, bytes(1), "::ffff:10.0.0.2", 7);
+    expect(mapped instanceof SocketError && mapped.code).toBe("EAFNOSUPPORT");
+    const notOurs = s.bind(u6, 7, "fd00::2");
+    expect(notOurs instanceof SocketError && notOurs.code).toBe("EADDRNOTAVAIL");
+    expect(s.socket("tcp", "AF_UNIX" as "AF_INET") instanceof SocketError).toBe(true);
+    expect(s.getpeername(u6) instanceof SocketError).toBe(true);
+  });
+});
