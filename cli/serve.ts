@@ -307,8 +307,15 @@ function statusLine(kh: KernelHost, services: RunningServices): Record<string, u
     services: serviceCounts(services),
     stats: kh.host.stats(),
     tun: { ...kh.tun.stats, kernelDropped: kh.tun.kernelDropped() ?? null },
-    rssKiB: Math.round(process.memoryUsage().rss / 1024),
+    ...memoryKiB(),
   };
+}
+
+/** RSS, and the JavaScript heap and the memory outside it (array buffers) within it, in KiB. */
+function memoryKiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const kib = (n: number) => Math.round(n / 1024);
+  return { rssKiB: kib(m.rss), heapKiB: kib(m.heapUsed), externalKiB: kib(m.external) };
 }
 
 if (import.meta.main) {

@@ -54,7 +54,7 @@ function idleRows(r: IdleResult): Row[] {
     ],
     [
       `RSS growth per idle ESTABLISHED connection at ${r.rssConnections} ≤ 8 KiB (both RSS after a full collection)`,
-      `${f(r.rssPerConnectionKiB)} KiB`,
+      `${f(r.rssPerConnectionKiB)} KiB (heap ${f(r.heapPerConnectionKiB)})`,
       `RSS ${mb(r.none.rssKiB)} with none`,
       yes(r.rssPerConnectionKiB <= 8),
     ],

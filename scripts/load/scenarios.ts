@@ -95,6 +95,8 @@ export interface IdleResult {
   readonly none: LatencyFigures;
   readonly rssConnections: number;
   readonly rssPerConnectionKiB: number;
+  /** The JavaScript heap's growth per connection, in the same two status lines. */
+  readonly heapPerConnectionKiB: number;
   readonly connections: number;
   readonly opened: number;
   readonly openSeconds: number;
@@ -117,12 +119,17 @@ export async function idleScale(
     log(`load idle: warm-up`);
     await warmUp(netns);
     const none = { ...(await rttAndGet(netns, rounds, gets)), rssKiB: await settledRss(s) };
-    const base = await settledRss(s);
+    const baseStatus = await s.status();
+    const base = Number(baseStatus.rssKiB);
     log(`load idle: no load (RSS ${base} KiB); ${rssAt} idle connections`);
     const first = await idleClients(netns, TCPLAB, ECHO, rssAt, 180_000);
     await Bun.sleep(1000);
-    const at = await settledRss(s);
+    const atStatus = await s.status();
+    const at = Number(atStatus.rssKiB);
     const perConn = (at - base) / Math.max(1, first.opened);
+    // The JavaScript heap's share of it: what the stack holds, without the allocator's slack.
+    const heapPerConn =
+      (Number(atStatus.heapKiB) - Number(baseStatus.heapKiB)) / Math.max(1, first.opened);
     let second: Awaited<ReturnType<typeof idleClients>> | undefined;
     if (n > rssAt) {
       log(`load idle: ${n} idle connections`);
@@ -139,6 +146,7 @@ export async function idleScale(
       none,
       rssConnections: first.opened,
       rssPerConnectionKiB: Math.round(perConn * 100) / 100,
+      heapPerConnectionKiB: Math.round(heapPerConn * 100) / 100,
       connections: n,
       opened,
       openSeconds,

@@ -103,8 +103,8 @@ interface BaseSock {
   readonly family: 4 | 6;
   nonBlocking: boolean;
   closed: boolean;
-  /** Blocked calls, retried on every event of the socket. */
-  readonly waiters: Set<Waiter>;
+  /** Blocked calls, retried on every event of the socket (an array: rarely more than two, and a Set's table would be most of an idle socket). */
+  readonly waiters: Waiter[];
 }
 
 /** A blocked call: `attempt` again until it has a result, then `resolve` with it. */
@@ -236,7 +236,7 @@ export class Sockets {
       family: family === "AF_INET6" ? (6 as const) : (4 as const),
       nonBlocking: false,
       closed: false,
-      waiters: new Set<Waiter>(),
+      waiters: [] as Waiter[],
     };
     if (type === "tcp") {
       this.socks.set(fd, {
@@ -949,7 +949,7 @@ export class Sockets {
     if (first !== undefined) return Promise.resolve(first);
     // A record, not a closure over a closure: an idle blocked read stays small.
     const { promise, resolve } = Promise.withResolvers<T>();
-    sock.waiters.add({ attempt, resolve: resolve as (value: unknown) => void });
+    sock.waiters.push({ attempt, resolve: resolve as (value: unknown) => void });
     return promise;
   }
 
@@ -957,7 +957,7 @@ export class Sockets {
   private again = new Set<Sock>();
 
   private wake(sock: Sock): void {
-    if (sock.waiters.size === 0) return;
+    if (sock.waiters.length === 0) return;
     // Attempts call into the TCB, which may raise events for this socket again: run once more then.
     if (this.waking.has(sock)) {
       this.again.add(sock);
@@ -970,10 +970,11 @@ export class Sockets {
         for (const w of [...sock.waiters]) {
           const r = w.attempt();
           if (r === undefined) continue;
-          sock.waiters.delete(w);
+          const i = sock.waiters.indexOf(w);
+          if (i >= 0) sock.waiters.splice(i, 1);
           w.resolve(r);
         }
-      } while (this.again.has(sock) && sock.waiters.size > 0);
+      } while (this.again.has(sock) && sock.waiters.length > 0);
     } finally {
       this.waking.delete(sock);
       this.again.delete(sock);

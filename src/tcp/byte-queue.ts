@@ -43,12 +43,14 @@ export class ByteQueue {
   private cacheIndex = 0;
   private cachePos = 0;
   /** With `recycle`: allocations of ours (never an adopted array), and those consumed whole. */
-  private readonly mine: WeakSet<ArrayBufferLike> | undefined;
-  private spares: Uint8Array[] = [];
+  /** Made at the first allocation, so an idle connection's queue holds no set. */
+  private mine: WeakSet<ArrayBufferLike> | undefined;
+  private readonly recycle: boolean;
+  private spares: Uint8Array[] | undefined;
 
   constructor(capacity: number, recycle = false) {
     this.cap = capacity;
-    this.mine = recycle ? new WeakSet() : undefined;
+    this.recycle = recycle;
   }
 
   get capacity(): number {
@@ -108,14 +110,17 @@ export class ByteQueue {
     const rest = data.length - done;
     // Room for what is likely to follow, within the bound.
     const size = Math.max(rest, Math.min(MIN_CHUNK, this.free));
-    const spare = this.spares.at(-1);
+    const spare = this.spares?.at(-1);
     let fresh: Uint8Array;
     if (spare !== undefined && spare.length >= size) {
       fresh = spare;
-      this.spares.pop();
+      this.spares?.pop();
     } else {
       fresh = new Uint8Array(size);
-      this.mine?.add(fresh.buffer);
+      if (this.recycle) {
+        this.mine ??= new WeakSet();
+        this.mine.add(fresh.buffer);
+      }
     }
     fresh.set(data.subarray(done));
     this.tail = fresh;
@@ -179,7 +184,12 @@ export class ByteQueue {
       this.headPos += chunk.length;
       this.first++;
       this.headSkip = 0;
-      if (this.mine?.has(chunk.buffer) && chunk.byteOffset === 0 && this.spares.length < SPARES) {
+      if (
+        this.mine?.has(chunk.buffer) &&
+        chunk.byteOffset === 0 &&
+        (this.spares?.length ?? 0) < SPARES
+      ) {
+        this.spares ??= [];
         this.spares.push(new Uint8Array(chunk.buffer));
       }
     }
@@ -206,7 +216,7 @@ export class ByteQueue {
     this.headPos = 0;
     this.cacheIndex = 0;
     this.cachePos = 0;
-    if (this.spares.length > 0) this.spares = [];
+    this.spares = undefined;
   }
 
   /** The chunk index and offset in it of the byte `offset` bytes after the head. */

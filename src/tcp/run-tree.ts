@@ -3,6 +3,11 @@ import { seqDiff } from "../wire/seq.ts";
 /** No node. */
 export const NIL = -1;
 
+// Shared by every tree that has never held a run (grow() replaces them, nothing writes to them).
+const NO_U32 = new Uint32Array(0);
+const NO_I32 = new Int32Array(0);
+const NO_U8 = new Uint8Array(0);
+
 /**
  * The runs of the out-of-order queue in sequence order, as a splay tree
  * (Sleator and Tarjan's top-down splaying): every search, insert and delete
@@ -16,12 +21,14 @@ export const NIL = -1;
  * lie within one window).
  */
 export class RunTree {
-  private seqs = new Uint32Array(16);
-  private lens = new Uint32Array(16);
-  private left = new Int32Array(16);
-  private right = new Int32Array(16);
+  // Empty until the first run: most connections never see one out of
+  // order, and five arrays each would be a third of an idle one's memory.
+  private seqs = NO_U32;
+  private lens = NO_U32;
+  private left = NO_I32;
+  private right = NO_I32;
   /** 1 while a node is in the tree (a freed index may be remembered elsewhere). */
-  private live = new Uint8Array(16);
+  private live = NO_U8;
   private root = NIL;
   /** Free nodes, chained through `right`. */
   private free = NIL;
@@ -170,7 +177,7 @@ export class RunTree {
   }
 
   private grow(): void {
-    const size = this.seqs.length * 2;
+    const size = Math.max(16, this.seqs.length * 2);
     const copy = <T extends Uint32Array | Int32Array | Uint8Array>(a: T, b: T): T => {
       b.set(a);
       return b;
