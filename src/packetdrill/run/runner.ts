@@ -114,6 +114,8 @@ export interface RunOptions {
   readonly ignoreOptions?: boolean;
   /** Called with one line per event: statements as they run, packets in and out. */
   readonly trace?: (line: string) => void;
+  /** Called with every packet as it crosses the link: `<` to tcplab, `>` from it. */
+  readonly onPacket?: (direction: "<" | ">", bytes: Uint8Array) => void;
 }
 
 /** Script options the runner understands (others make a script unsupported). */
@@ -267,7 +269,7 @@ export function unsupportedIn(
     if (r !== undefined) return { reason: r };
   }
   for (const st of statements) {
-    const why = statementUnsupported(st);
+    const why = statementUnsupported(st, family);
     if (why !== undefined) return { reason: why, st };
   }
   return undefined;
@@ -284,7 +286,7 @@ function shellUnsupported(a: ShellAction): string | undefined {
 
 const ASSERT_STATE = /^assert\s+tcpi_state\s*==\s*(TCPI_[A-Z0-9_]+)$/;
 
-function statementUnsupported(st: Statement): string | undefined {
+function statementUnsupported(st: Statement, family: IpFamily): string | undefined {
   switch (st.type) {
     case "udp":
       return "UDP packets are not supported by the TCP runner";
@@ -310,6 +312,10 @@ function statementUnsupported(st: Statement): string | undefined {
         }
       }
       if (st.direction === "<" && st.ip?.ecn === "ect01") return "[ect01] on an inbound packet";
+      if (st.ip?.flowLabel !== undefined) {
+        if (family === 4) return "[flowlabel] in an IPv4 script: the Flow Label is IPv6's";
+        if (st.direction === ">") return "[flowlabel] on an outbound packet: not checked by the runner";
+      }
       return undefined;
     }
   }
@@ -371,6 +377,7 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
     path,
     opts.ignoreOptions ?? false,
     opts.trace,
+    opts.onPacket,
   ).run();
 }
 
@@ -407,6 +414,7 @@ class ScenarioRun {
     private readonly path: string,
     private readonly ignoreOptions: boolean,
     private readonly trace: ((line: string) => void) | undefined,
+    private readonly onPacket: RunOptions["onPacket"],
   ) {
     const o = script.options;
     this.tolUs =
@@ -495,6 +503,7 @@ class ScenarioRun {
           const bytes = p.slice();
           const c = { bytes, atUs: this.nowUs(), tcp: readTcp(bytes) };
           this.out.push(c);
+          this.onPacket?.(">", bytes);
           this.trace?.(`${secs(c.atUs)}       tcplab sent ${this.describeOut(c)}`);
         },
         onReceive: (h) => {
@@ -693,6 +702,7 @@ class ScenarioRun {
         ? buildTcpPacket6(ip6(REMOTE_ADDR6), ip6(LOCAL_ADDR6), seg, {
             trafficClass: tos,
             ...(ttl !== undefined ? { hopLimit: ttl } : {}),
+            ...(st.ip?.flowLabel !== undefined ? { flowLabel: st.ip.flowLabel } : {}),
           })
         : buildTcpPacket(ip(REMOTE_ADDR), ip(LOCAL_ADDR), seg, {
             tos,
@@ -700,6 +710,7 @@ class ScenarioRun {
           });
     if (this.deliver === undefined)
       throw new Stop("failed", "internal error: the host is not attached");
+    this.onPacket?.("<", packet);
     this.deliver(packet);
     attachment.flush();
   }
