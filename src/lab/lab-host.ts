@@ -93,6 +93,7 @@ export function labHostOver(
   return {
     name: host.name,
     addr: host.addr,
+    addr6: host.addr6,
     host,
     sockets,
     attachment,
