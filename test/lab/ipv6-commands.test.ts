@@ -145,6 +145,16 @@ describe("inject, faults, ladder and mtu over IPv6", () => {
     expect(ladder[2]).toMatch(/1\.000 .*\|-- S 0:0\(0\) .*-+>\|$/);
   });
 
+  test("an IPv6 connection's segments are sampled for plot, as an IPv4 one's", async () => {
+    const { s } = await established6();
+    await runAll(s, ["send #3 --bytes 5000", "run 500ms"]);
+    const a = s.world.hosts[0];
+    const tcb = a && s.tcbById(a, 3);
+    const sent = tcb && a.samples.series(tcb)?.sent.filter((x) => x.len > 0);
+    // 5000 bytes at IPv6's MSS of 1428 (1440 less 12 of timestamps): four data segments.
+    expect(sent?.map((x) => x.len)).toEqual([1428, 1428, 1428, 716]);
+  });
+
   test("mtu below 1280 warns that IPv6 needs 1280 (RFC 8200 §5); 1280 does not", async () => {
     const { s } = session();
     const low = await run(s, "mtu 1200");
