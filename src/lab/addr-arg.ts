@@ -16,7 +16,7 @@ export interface AddrValue {
 }
 
 /** How the forms are written, for error messages. */
-export const ADDR_FORMS = "an IPv4 address (10.0.0.2), an IPv6 address (fd00::2) or a host name";
+const ADDR_FORMS = "an IPv4 address (10.0.0.2), an IPv6 address (fd00::2) or a host name";
 
 /**
  * Reads `text` as an address (or an endpoint when `withPort`); `named`
@@ -33,8 +33,8 @@ export function readAddrArg(
   if (ip !== undefined) return { ip };
   if (withPort) {
     const ep = parseIpEndpoint(text);
-    if (ep !== undefined)
-      return { ip: { family: ep.family, addr: ep.addr } as IpAddr, port: ep.port };
+    // An IpEndpoint is an IpAddr with a port.
+    if (ep !== undefined) return { ip: ep, port: ep.port };
   }
   return { error: addrProblem(text, withPort) };
 }
@@ -42,7 +42,7 @@ export function readAddrArg(
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** What is wrong with an address that did not parse, in one sentence. */
-export function addrProblem(text: string, withPort: boolean): string {
+function addrProblem(text: string, withPort: boolean): string {
   const forms = withPort ? `${ADDR_FORMS}, with or without :PORT` : ADDR_FORMS;
   const bracketed = /^\[(.*)\](?::(.*))?$/.exec(text);
   if (bracketed !== null) {

@@ -2,9 +2,8 @@
 import { SocketError } from "../api/errors.ts";
 import type { Fd } from "../api/sockets.ts";
 import { stateName } from "../tcp/state.ts";
-import { formatIpv4Addr } from "../wire/addr.ts";
+import type { Endpoint } from "../wire/addr.ts";
 import { formatIpAddr, type IpAddr } from "../wire/ip-addr.ts";
-import { formatIpv6Addr } from "../wire/ipv6-addr.ts";
 import { type AddrValue, portHint } from "./addr-arg.ts";
 import { escapeBytes, unescapeBytes } from "./args.ts";
 import type { Args, CommandContext, Registry } from "./registry.ts";
@@ -65,6 +64,13 @@ function familyFlag(ctx: Ctx, a: Args, what: string, usage: string): 4 | 6 | Blo
   return ctx.host.addr6 === undefined
     ? err(`${what} -6: ${ctx.host.name} has no IPv6 address`, usage)
     : 6;
+}
+
+/** The host's own endpoint of `family` on `port` (a listener takes its peers there). */
+function own(host: LabHost, family: 4 | 6, port: number): Endpoint {
+  return family === 6 && host.addr6 !== undefined
+    ? { family: 6, addr: host.addr6, port }
+    : { addr: host.addr, port };
 }
 
 function pausedHint(ctx: Ctx): Line[] {
@@ -145,9 +151,7 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       return [
         text([
           { text: `#${fd}`, tone: "accent" },
-          {
-            text: ` listening on ${family === 6 ? `[${formatIpv6Addr(ctx.host.addr6 ?? [0, 0, 0, 0])}]` : formatIpv4Addr(ctx.host.addr)}:${port} (backlog ${backlog})`,
-          },
+          { text: ` listening on ${formatEp(own(ctx.host, family, port))} (backlog ${backlog})` },
         ]),
       ];
     },
