@@ -155,6 +155,9 @@ export interface ReadyLine {
   netns: string;
   addr: string;
   peer: string;
+  /** tcplab's and the kernel's IPv6 addresses; null when the device has no IPv6. */
+  addr6: string | null;
+  peer6: string | null;
   mtu: number;
   tun: string;
   offload: { requested: boolean; granted: string; refused?: string };
