@@ -8,6 +8,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { openTun } from "../../src/link/tun.ts";
+import { TunError } from "../../src/link/tun-error.ts";
 import {
   cleanupAll,
   expectBytes,
@@ -189,5 +191,53 @@ describe.skipIf(skipKernel)("kernel host over IPv6 (library)", () => {
         await kh.close();
       }
     });
+  });
+});
+
+/** The TunError `fn` fails with. */
+async function tunErrorOf(fn: () => Promise<unknown>): Promise<TunError> {
+  const err = await fn().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TunError);
+  return err as TunError;
+}
+
+// Checked before anything is created, so these need no root.
+test("IPv6 options of a TUN device: both addresses, one /64, an MTU of 1280 or more", async () => {
+  const v4 = { localAddr: "10.0.0.1", peerAddr: "10.0.0.2" };
+  const half = await tunErrorOf(() => openTun({ ...v4, localAddr6: "fd00::1" }));
+  expect(half.reason).toBe("bad-address");
+  expect(half.message).toContain("both addresses");
+  const bad = await tunErrorOf(() =>
+    openTun({ ...v4, localAddr6: "fd00::1", peerAddr6: "fd00::g" }),
+  );
+  expect(bad.message).toBe('peer IPv6 address "fd00::g" is not an IPv6 address (like fd00::1)');
+  const apart = await tunErrorOf(() =>
+    openTun({ ...v4, localAddr6: "fd00::1", peerAddr6: "fd01::2" }),
+  );
+  expect(apart.message).toContain("must differ within one /64");
+  const same = await tunErrorOf(() =>
+    openTun({ ...v4, localAddr6: "fd00::1", peerAddr6: "fd00::1" }),
+  );
+  expect(same.reason).toBe("bad-address");
+  // RFC 8200 §5: a link carries 1280 bytes at least.
+  const small = await tunErrorOf(() =>
+    openTun({ ...v4, mtu: 1279, localAddr6: "fd00::1", peerAddr6: "fd00::2" }),
+  );
+  expect(small.message).toBe("MTU 1279 is too small for IPv6: use 1280 or more");
+});
+
+describe.skipIf(skipKernel)("kernel host under IPv6's minimum MTU", () => {
+  test("a 1200-byte device carries IPv4 only: no IPv6 address on it or on the host", async () => {
+    const kh = await kernelHost({ mtu: 1200 });
+    expect(kh.tun.localAddr6).toBeUndefined();
+    expect(kh.host.addr6).toBeUndefined();
+    const addrs = await nsBash(kh.netns.name, "ip -6 -o addr show dev tl0");
+    expect(addrs.stdout).toBe("");
+    const ping = await nsBash(kh.netns.name, "ping -n -c 1 -W 2 10.0.0.2");
+    expect(ping.exitCode).toBe(0);
+    await kh.close();
   });
 });
