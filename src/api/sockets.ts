@@ -1,6 +1,7 @@
 import type { Instant } from "../clock/time.ts";
 import type { Attachment } from "../runtime/attach.ts";
 import type { Host, StackError } from "../stack/host.ts";
+import type { PeerFamily } from "../stack/port-table.ts";
 import { isValidPort } from "../stack/ports.ts";
 import type { UdpSocket } from "../stack/udp-socket.ts";
 import type { Listener } from "../tcp/listener.ts";
@@ -305,7 +306,11 @@ export class Sockets {
     }
     if (sock.type === "udp") {
       if (sock.udp !== undefined) return err("EINVAL", "already bound");
-      const udp = this.host.udpBind(port, sock.rcvBuf ?? this.host.udpQueueBytes);
+      const udp = this.host.udpBind(
+        port,
+        sock.rcvBuf ?? this.host.udpQueueBytes,
+        this.peerFamilies(sock),
+      );
       if (typeof udp === "string") return fromStack(udp);
       this.setUdp(sock, udp);
       return undefined;
@@ -324,18 +329,30 @@ export class Sockets {
   }
 
   /**
-   * Whether binding TCP `port` conflicts: with a listener always; with another
-   * bound socket or a live connection unless both sides set SO_REUSEADDR
-   * (a simplification of BSD's rules that keeps the common "restart a server
-   * while its old connections sit in TIME-WAIT" case working).
+   * Whether binding TCP `port` conflicts: with a listener taking peers of a
+   * family this socket takes always; with another such bound socket or a
+   * live connection unless both sides set SO_REUSEADDR (a simplification of
+   * BSD's rules that keeps the common "restart a server while its old
+   * connections sit in TIME-WAIT" case working). An AF_INET socket and an
+   * IPv6-only AF_INET6 one never conflict (Linux: their addresses differ).
    */
   private tcpPortBusy(sock: TcpSock, port: number): boolean {
-    if (this.host.listenerOn(port) !== undefined) return true;
+    const families = this.peerFamilies(sock);
+    for (const f of [4, 6] as const) {
+      if (families !== undefined && families !== f) continue;
+      if (this.host.listenerOn(port, f) !== undefined) return true;
+    }
     for (const other of this.socks.values()) {
       if (other === sock || other.type !== "tcp" || other.boundPort !== port) continue;
+      if (!familiesOverlap(families, this.peerFamilies(other))) continue;
       if (!(sock.reuseAddr && other.reuseAddr)) return true;
     }
     return !sock.reuseAddr && this.host.tcpPortConnected(port);
+  }
+
+  /** The families of the peers a socket takes: its own (both: undefined). */
+  private peerFamilies(sock: Sock): PeerFamily | undefined {
+    return sock.family;
   }
 
   listen(fd: Fd, backlog = 128): undefined | SocketError {
@@ -352,7 +369,7 @@ export class Sockets {
     const port = sock.boundPort as number;
     const listener = this.host.listen(port, Math.max(0, backlog), {
       settings: this.settingsOf(sock),
-      family: sock.family,
+      family: this.peerFamilies(sock),
     });
     if (typeof listener === "string") return fromStack(listener);
     sock.listener = listener;
@@ -576,9 +593,8 @@ export class Sockets {
       // Linux's __skb_try_recv_datagram: a pending error is reported before any datagram.
       const pending = this.takeError(sock);
       if (pending !== undefined) return pending;
-      let msg = udp.recvFrom();
-      // The port is the host's for both families: a datagram of the other family is not this socket's.
-      while (msg !== undefined && familyOf(msg.from) !== sock.family) msg = udp.recvFrom();
+      // The host delivers only datagrams of the families the socket was bound for.
+      const msg = udp.recvFrom();
       if (msg === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
       return { data: msg.data.length > max ? msg.data.slice(0, max) : msg.data, from: msg.from };
     });
@@ -626,7 +642,7 @@ export class Sockets {
       sock.udp?.close();
     } else if (sock.listener !== undefined) {
       this.byListener.delete(sock.listener);
-      this.host.unlisten(sock.boundPort as number, now);
+      this.host.unlisten(sock.boundPort as number, now, this.peerFamilies(sock));
     } else if (sock.tcb !== undefined) {
       const tcb = sock.tcb;
       if (tcb.state !== State.Closed) {
@@ -989,4 +1005,9 @@ function isIpv6Value(addr: unknown): addr is Ipv6Addr {
     addr.length === 4 &&
     addr.every((w) => typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 0xffffffff)
   );
+}
+
+/** Whether two sockets' peer families (undefined: both) share one. */
+function familiesOverlap(a: PeerFamily | undefined, b: PeerFamily | undefined): boolean {
+  return a === undefined || b === undefined || a === b;
 }

@@ -1,4 +1,5 @@
 import type { Connection, Net, Server } from "../api/net.ts";
+import type { AddressFamily, Sockets } from "../api/sockets.ts";
 import { type Duration, ZERO } from "../clock/time.ts";
 import { IdleReaper } from "./idle.ts";
 
@@ -26,7 +27,16 @@ export interface ServiceOptions {
 }
 
 /**
- * A TCP service: `handle` runs once per accepted connection; whatever it
+ * The families a service listens on: AF_INET, and AF_INET6 too when the
+ * host has an IPv6 address — two sockets on one port, each taking the peers
+ * of its family (an AF_INET6 socket is IPv6-only).
+ */
+export function serviceFamilies(sockets: Sockets): AddressFamily[] {
+  return sockets.host.addr6 === undefined ? ["AF_INET"] : ["AF_INET", "AF_INET6"];
+}
+
+/**
+ * A TCP service, on both families (`serviceFamilies`) with one set of connections: `handle` runs once per accepted connection; whatever it
  * throws ends that connection only (a peer's reset is not the server's problem).
  */
 export function tcpService(
@@ -41,30 +51,33 @@ export function tcpService(
     (opts.idleTimeout ?? 0) > 0
       ? new IdleReaper(net.sockets.attachment.clock, opts.idleTimeout ?? ZERO, (c) => c.close())
       : undefined;
-  let server: Server | undefined;
-  server = net.listen(
-    port,
-    (conn) => {
-      open.add(conn);
-      idle?.watch(conn);
-      handle(conn)
-        .catch(() => conn.destroy())
-        .finally(() => {
-          conn.close();
-          open.delete(conn);
-          idle?.forget(conn);
-        });
-    },
-    LISTEN_BACKLOG,
-  );
+  const onConnection = (conn: Connection): void => {
+    open.add(conn);
+    idle?.watch(conn);
+    handle(conn)
+      .catch(() => conn.destroy())
+      .finally(() => {
+        conn.close();
+        open.delete(conn);
+        idle?.forget(conn);
+      });
+  };
+  const servers: Server[] = [];
+  for (const family of serviceFamilies(net.sockets)) {
+    try {
+      servers.push(net.listen(port, onConnection, LISTEN_BACKLOG, family));
+    } catch (e) {
+      for (const s of servers) s.close();
+      throw e;
+    }
+  }
   return {
     name,
     protocol: "tcp",
     port,
     stats: () => ({ open: open.size, idleClosed: idle?.closed ?? 0 }),
     close() {
-      server?.close();
-      server = undefined;
+      for (const s of servers.splice(0)) s.close();
       idle?.stop();
       for (const conn of open) conn.destroy();
       open.clear();

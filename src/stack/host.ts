@@ -91,6 +91,7 @@ import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "../wire/ipv4-fragment.ts";
 import { IpIds } from "./ip-id.ts";
 import { PathMtuCache } from "./path-mtu-cache.ts";
+import { type PeerFamily, PortTable } from "./port-table.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -189,8 +190,12 @@ export interface ConnectOptions {
 
 export interface ListenOptions {
   readonly settings?: Partial<TcpSettings>;
-  /** Peers of this family only (a socket's AF_INET / AF_INET6); both when left out. */
-  readonly family?: 4 | 6;
+  /**
+   * Peers of this family only (an AF_INET socket, an IPv6-only AF_INET6 one);
+   * both when left out (a dual-stack AF_INET6 socket, RFC 3493 §3.7). One
+   * listener per port and family: an IPv4 and an IPv6 listener share a port.
+   */
+  readonly family?: PeerFamily;
   readonly halfOpenLimit?: number;
 }
 
@@ -203,7 +208,7 @@ interface ListenerEntry {
   /** The same over IPv6, when the host has an IPv6 address. */
   readonly local6: Endpoint | undefined;
   /** The only family it takes peers of, if one. */
-  readonly family: 4 | 6 | undefined;
+  readonly family: PeerFamily | undefined;
 }
 
 /** An ICMP error message (RFC 792): what TCP and UDP are told about. */
@@ -339,10 +344,12 @@ export class Host {
   private readonly tcbs = new ConnectionTable();
   /** RFC 1191 §5: path MTUs learned from ICMP, per destination. */
   private readonly pathMtus = new PathMtuCache();
-  private readonly listenerTable = new Map<number, ListenerEntry>();
+  /** Listeners by port and the family of the peers they take. */
+  private readonly listenerPorts = new PortTable<ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
   private readonly halfOpen = new Map<DrivenTcb, ListenerEntry>();
-  private readonly udpSockets = new Map<number, UdpSocket>();
+  /** UDP sockets by port and the family of the peers they take. */
+  private readonly udpPorts = new PortTable<UdpSocket>();
   private readonly ephemeral: EphemeralPorts;
   private readonly cookies: CookieKeys;
   /**
@@ -765,7 +772,7 @@ export class Host {
     if (header.src !== this.addr) return "quote-not-ours";
     const remote: Endpoint = { addr: header.dst, port: dstPort };
     if (header.protocol === IpProto.UDP) {
-      const sock = this.udpSockets.get(srcPort);
+      const sock = this.udpPorts.get(srcPort, 4);
       if (sock === undefined) return "no-socket";
       sock.icmpError({ ...icmpErrorMeaning(msg.type, msg.code), to: remote });
       this.counters.count("udp", "icmp-errors");
@@ -816,7 +823,7 @@ export class Host {
       return true;
     }
     const d = parsed.value;
-    const sock = this.udpSockets.get(d.dstPort);
+    const sock = this.udpPorts.get(d.dstPort, typeof src === "number" ? 4 : 6);
     if (sock === undefined) {
       this.counters.drop("udp", "no-socket");
       return false;
@@ -891,8 +898,9 @@ export class Host {
       this.afterTcb(tcb);
       issAbove = tcb.sndNxt;
     }
-    const entry = this.listenerTable.get(seg.dstPort);
-    if (entry !== undefined && (entry.family ?? familyOf(remote)) === familyOf(remote)) {
+    // A SYN goes to the listener of its family on the port (RFC 3493 §3.7).
+    const entry = this.listenerPorts.get(seg.dstPort, familyOf(remote));
+    if (entry !== undefined) {
       this.listenInput(entry, seg, remote, now, issAbove);
       return;
     }
@@ -1509,7 +1517,7 @@ export class Host {
     if (!isValidPort(port) || port === 0 || !Number.isInteger(backlog) || backlog < 0) {
       return "EINVAL";
     }
-    if (this.listenerTable.has(port)) return "EADDRINUSE";
+    if (!this.listenerPorts.free(port, opts.family)) return "EADDRINUSE";
     const settings = { ...this.tcpSettings, ...opts.settings };
     const listener = new Listener(
       { addr: 0, port },
@@ -1521,7 +1529,7 @@ export class Host {
     );
     const local6: Endpoint | undefined =
       this.addr6 !== undefined ? { family: 6, addr: this.addr6, port } : undefined;
-    this.listenerTable.set(port, {
+    this.listenerPorts.set(port, opts.family, {
       port,
       listener,
       settings,
@@ -1532,11 +1540,19 @@ export class Host {
     return listener;
   }
 
-  /** Stops listening on `port`; queued and half-open connections are aborted. */
-  unlisten(port: number, now: Instant): void {
-    const entry = this.listenerTable.get(port);
+  /**
+   * Stops the listener on `port` that takes peers of `family` (every
+   * listener on the port when left out); its queued and half-open
+   * connections are aborted.
+   */
+  unlisten(port: number, now: Instant, family?: PeerFamily): void {
+    if (family === undefined) {
+      for (const f of [4, 6] as const) this.unlisten(port, now, f);
+      return;
+    }
+    const entry = this.listenerPorts.get(port, family);
     if (entry === undefined) return;
-    this.listenerTable.delete(port);
+    this.listenerPorts.delete(port, entry);
     for (const [tcb, e] of this.halfOpen) if (e === entry) this.halfOpen.delete(tcb);
     this.eventQueue.hold();
     try {
@@ -1564,7 +1580,7 @@ export class Host {
     if (!isValidPort(port)) return "EINVAL";
     if (port === 0) {
       const found = this.ephemeral.allocate(
-        (p) => !this.listenerTable.has(p) && !this.tcbs.has(p, peer),
+        (p) => !this.listenerPorts.has(p) && !this.tcbs.has(p, peer),
       );
       if (found === undefined) return "EADDRNOTAVAIL";
       port = found;
@@ -1607,16 +1623,18 @@ export class Host {
   }
 
   listeners(): { port: number; listener: Listener }[] {
-    return [...this.listenerTable.values()].map((e) => ({ port: e.port, listener: e.listener }));
+    return this.listenerPorts.entries().map((e) => ({ port: e.port, listener: e.item.listener }));
   }
 
-  listenerOn(port: number): Listener | undefined {
-    return this.listenerTable.get(port)?.listener;
+  /** The listener on `port` that takes peers of `family` (without one: IPv4's, else IPv6's). */
+  listenerOn(port: number, family?: PeerFamily): Listener | undefined {
+    if (family !== undefined) return this.listenerPorts.get(port, family)?.listener;
+    return (this.listenerPorts.get(port, 4) ?? this.listenerPorts.get(port, 6))?.listener;
   }
 
   /** Whether any listener or connection uses local TCP port `port`. */
   tcpPortInUse(port: number): boolean {
-    return this.listenerTable.has(port) || this.tcbs.portInUse(port);
+    return this.listenerPorts.has(port) || this.tcbs.portInUse(port);
   }
 
   /** Whether a connection (not a listener) uses local TCP port `port`. */
@@ -1636,18 +1654,25 @@ export class Host {
 
   // ───────────────────────────── UDP calls ─────────────────────────────
 
-  /** Binds a UDP socket to `port` (0 = ephemeral). */
-  udpBind(port: number, queueBytes = this.udpQueueBytes): UdpSocket | StackError {
+  /**
+   * Binds a UDP socket to `port` (0 = ephemeral) for peers of `family`
+   * (both when left out), as `listen` does: one socket per port and family.
+   */
+  udpBind(
+    port: number,
+    queueBytes = this.udpQueueBytes,
+    family?: PeerFamily,
+  ): UdpSocket | StackError {
     if (!isValidPort(port)) return "EINVAL";
     if (port === 0) {
-      const found = this.ephemeral.allocate((p) => !this.udpSockets.has(p));
+      const found = this.ephemeral.allocate((p) => !this.udpPorts.has(p));
       if (found === undefined) return "EADDRINUSE";
       port = found;
-    } else if (this.udpSockets.has(port)) {
+    } else if (!this.udpPorts.free(port, family)) {
       return "EADDRINUSE";
     }
     const sock = new UdpSocket(this, port, queueBytes, this.udpQueueDatagrams);
-    this.udpSockets.set(port, sock);
+    this.udpPorts.set(port, family, sock);
     return sock;
   }
 
@@ -1684,7 +1709,7 @@ export class Host {
   }
 
   udpUnbind(sock: UdpSocket): void {
-    if (this.udpSockets.get(sock.port) === sock) this.udpSockets.delete(sock.port);
+    this.udpPorts.delete(sock.port, sock);
   }
 
   // ───────────────────────────── statistics ─────────────────────────────

@@ -1,10 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { SocketError } from "../../src/api/errors.ts";
-import { Net } from "../../src/api/net.ts";
+import { type Connection, Net } from "../../src/api/net.ts";
 import { Sockets } from "../../src/api/sockets.ts";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { SimWire } from "../../src/link/sim-wire.ts";
 import { attach } from "../../src/runtime/attach.ts";
+import { startEcho } from "../../src/services/echo.ts";
+import { serviceFamilies } from "../../src/services/service.ts";
+import { startUdpEcho } from "../../src/services/udp-echo.ts";
 import { Host } from "../../src/stack/host.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -126,6 +129,101 @@ describe("TCP over IPv6 through the socket API", () => {
     const c6 = ok(w.a.sockets.socket("tcp", "AF_INET6"));
     const r6 = await settle(w, w.a.sockets.connect(c6, "[fd00::2]:81"));
     expect(r6 instanceof SocketError && r6.code).toBe("ECONNREFUSED");
+  });
+});
+
+describe("AF_INET and AF_INET6 on one port", () => {
+  test("two listeners share a port, each taking the peers of its family", async () => {
+    const w = world();
+    const sb = w.b.sockets;
+    const l4 = ok(sb.socket("tcp"));
+    const l6 = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.bind(l4, 80)).toBeUndefined();
+    expect(sb.bind(l6, 80)).toBeUndefined();
+    expect(sb.listen(l4)).toBeUndefined();
+    expect(sb.listen(l6)).toBeUndefined();
+    const again = ok(sb.socket("tcp"));
+    const busy = sb.bind(again, 80);
+    expect(busy instanceof SocketError && busy.code).toBe("EADDRINUSE");
+    const c4 = ok(w.a.sockets.socket("tcp"));
+    const c6 = ok(w.a.sockets.socket("tcp", "AF_INET6"));
+    expect(await settle(w, w.a.sockets.connect(c4, "10.0.0.2:80"))).toBeUndefined();
+    expect(await settle(w, w.a.sockets.connect(c6, "[fd00::2]:80"))).toBeUndefined();
+    const s4 = ok(await settle(w, sb.accept(l4)));
+    const s6 = ok(await settle(w, sb.accept(l6)));
+    expect(sb.getpeername(s4)).toEqual(ok(w.a.sockets.getsockname(c4)));
+    expect(sb.getpeername(s6)).toEqual(ok(w.a.sockets.getsockname(c6)));
+    expect(sb.getsockname(s4)).toEqual({ family: 4, addr: ip("10.0.0.2"), port: 80 });
+    expect(sb.getsockname(s6)).toEqual({ family: 6, addr: B6, port: 80 });
+    // Closing one leaves the other listening.
+    sb.close(l4);
+    const c4b = ok(w.a.sockets.socket("tcp"));
+    const refused = await settle(w, w.a.sockets.connect(c4b, "10.0.0.2:80"));
+    expect(refused instanceof SocketError && refused.code).toBe("ECONNREFUSED");
+    const c6b = ok(w.a.sockets.socket("tcp", "AF_INET6"));
+    expect(await settle(w, w.a.sockets.connect(c6b, "[fd00::2]:80"))).toBeUndefined();
+    expect(sb.poll(l6)).toMatchObject({ readable: true });
+  });
+
+  test("Net.listen with a family, twice on one port", async () => {
+    const w = world();
+    const seen: (4 | 6 | undefined)[] = [];
+    const onConn = (conn: Connection) => {
+      seen.push(conn.remote?.family ?? 4);
+      conn.close();
+    };
+    const s4 = w.b.net.listen(8080, onConn, 16, "AF_INET");
+    const s6 = w.b.net.listen(8080, onConn, 16, "AF_INET6");
+    expect(() => w.b.net.listen(8080, onConn, 16, "AF_INET6")).toThrow("EADDRINUSE");
+    (await settle(w, w.a.net.connect("[fd00::2]:8080"))).close();
+    (await settle(w, w.a.net.connect("10.0.0.2:8080"))).close();
+    await settle(w, turn());
+    expect(seen.sort()).toEqual([4, 6]);
+    s4.close();
+    s6.close();
+  });
+});
+
+describe("built-in services on both families", () => {
+  test("TCP echo on one port answers over IPv4 and IPv6, with one set of connections", async () => {
+    const w = world();
+    const echo = startEcho(w.b.net, 7);
+    const over4 = await settle(w, w.a.net.connect("10.0.0.2", 7));
+    const over6 = await settle(w, w.a.net.connect("fd00::2", 7));
+    await settle(w, turn());
+    expect(echo.stats?.().open).toBe(2);
+    await settle(w, over4.end(bytes(2000)));
+    await settle(w, over6.end(bytes(3000)));
+    expect(await settle(w, over4.readAll())).toEqual(bytes(2000));
+    expect(await settle(w, over6.readAll())).toEqual(bytes(3000));
+    expect(w.b.host.stats().packets["ip6.in"]).toBeGreaterThan(0);
+    expect(w.b.host.stats().packets["ip.in"]).toBeGreaterThan(0);
+    echo.close();
+    const after = await settle(
+      w,
+      w.a.net.connect("fd00::2", 7).catch((e: unknown) => e),
+    );
+    expect(after instanceof SocketError && after.code).toBe("ECONNREFUSED");
+  });
+
+  test("UDP echo answers over IPv4 and IPv6; an IPv4-only host binds AF_INET alone", async () => {
+    const w = world();
+    const echo = startUdpEcho(w.b.sockets, 7);
+    const sa = w.a.sockets;
+    const c4 = ok(sa.socket("udp"));
+    const c6 = ok(sa.socket("udp", "AF_INET6"));
+    expect(sa.sendTo(c4, bytes(40), "10.0.0.2:7")).toBe(40);
+    expect(sa.sendTo(c6, bytes(60), "[fd00::2]:7")).toBe(60);
+    const r4 = ok(await settle(w, sa.recvFrom(c4)));
+    const r6 = ok(await settle(w, sa.recvFrom(c6)));
+    expect(r4).toEqual({ data: bytes(40), from: { addr: ip("10.0.0.2"), port: 7 } });
+    expect(r6).toEqual({ data: bytes(60), from: { family: 6, addr: B6, port: 7 } });
+    echo.close();
+    const clock = new VirtualClock();
+    const v4only = new Host({ name: "c", addr: ip("10.0.0.3") });
+    const s = new Sockets(v4only, attach(v4only, new SimWire(clock, new Rng(2)).a, clock));
+    expect(serviceFamilies(s)).toEqual(["AF_INET"]);
+    startUdpEcho(s, 7).close();
   });
 });
 
