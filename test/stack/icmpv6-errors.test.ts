@@ -12,6 +12,7 @@ import type { Listener } from "../../src/tcp/listener.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
+import { Rng } from "../../src/util/rng.ts";
 import { type Icmpv6Message, icmpv6ErrorQuote } from "../../src/wire/icmpv6.ts";
 import { NextHeader, parseIpv6 } from "../../src/wire/ipv6.ts";
 import { type Ipv6Addr, ip6, readIpv6Addr } from "../../src/wire/ipv6-addr.ts";
@@ -273,6 +274,48 @@ describe("RFC 1122 §4.2.3.9, RFC 5461: hard and soft ICMPv6 errors", () => {
       "icmp6.quote-bad": 1,
     });
     expect(a.takeOutput()).toEqual([]);
+  });
+});
+
+describe("forged ICMPv6 errors in bulk (RFC 5927, RFC 8201 §4)", () => {
+  test("5,000 forged errors about one connection: it lives, the 1280 floor holds, every one counted", () => {
+    const { a, b, client, server, sent } = sentData(20_000);
+    const first = sent[0] as Uint8Array;
+    const rng = new Rng(6);
+    const n = 5_000;
+    const bodies = (r: number): ErrorBody[] => [
+      { type: "packet-too-big", mtu: r >>> 16 },
+      { type: "dest-unreachable", code: [0, 1, 3, 4][r % 4] as number },
+      { type: "time-exceeded", code: r % 2 },
+      { type: "parameter-problem", code: r % 3, pointer: [6, 40, r >>> 20][r % 3] as number },
+    ];
+    for (let i = 0; i < n; i++) {
+      const r = rng.uint32();
+      const forged = first.slice();
+      const view = new DataView(forged.buffer);
+      // The sequence number anywhere (mostly out of the window), the source port sometimes wrong.
+      view.setUint32(44, seqAdd(client.sndUna, r % 4 === 0 ? r % 20_000 : r));
+      if (r % 7 === 0) view.setUint16(40, r & 0xffff);
+      const from = ip6(`fd07::${(r & 0xffff).toString(16)}`);
+      a.receive(icmp6About(forged, bodies(r)[(r >>> 8) % 4] as ErrorBody, from), instant(12));
+    }
+    const stats = a.stats();
+    const ignored = Object.entries(stats.drops)
+      .filter(([k]) => k.startsWith("icmp6."))
+      .reduce((sum, [, v]) => sum + v, 0);
+    const taken = ["packet-too-big", "dest-unreachable", "time-exceeded", "parameter-problem"]
+      .map((t) => stats.packets[`icmp6.${t}-in`] ?? 0)
+      .reduce((x, y) => x + y, 0);
+    expect(ignored + taken).toBe(n);
+    expect(stats.drops["icmp6.out-of-window"]).toBeGreaterThan(n / 2);
+    expect(stats.drops["icmp6.ptb-below-minimum"]).toBeGreaterThan(0);
+    expect(client.state).toBe(State.Established);
+    expect(client.pmtu.mtu).toBeGreaterThanOrEqual(1280);
+    expect(client.effSndMss).toBeGreaterThanOrEqual(1280 - 60 - 12);
+    expect(a.connections()).toEqual([client]);
+    // And the data still gets through.
+    settle(a, b, 20);
+    expect(server.recv(30_000, instant(21)).length).toBe(20_000);
   });
 });
 
