@@ -11,9 +11,10 @@ import {
 } from "../clock/time.ts";
 import type { Rng } from "../util/rng.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
+import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
 import { flipRandomBit } from "./bits.ts";
 import type { LinkEnd, PacketHandler } from "./link.ts";
-import { tooBigForPath } from "./sim-router.ts";
+import { type TooBig, tooBigForPath, tooBigForPath6 } from "./sim-router.ts";
 
 export type WireDirection = "a->b" | "b->a";
 
@@ -72,7 +73,7 @@ export interface WireCounters {
   corrupted: number;
   /** Packets over the MTU without DF that the path's router cut into fragments. */
   fragmented: number;
-  /** ICMP "fragmentation needed" messages the router sent back about this direction's packets. */
+  /** ICMP "fragmentation needed" (and ICMPv6 Packet Too Big) messages the router sent back about this direction's packets. */
   fragNeededSent: number;
 }
 
@@ -86,6 +87,8 @@ export interface SimWireOptions {
    * larger packet is just dropped, and nobody says so.
    */
   router?: Ipv4Addr;
+  /** The same router's IPv6 address: a larger IPv6 packet draws a Packet Too Big (RFC 4443 §3.2). */
+  router6?: Ipv6Addr;
   /** Settings for both directions (defaults: an ideal wire). */
   settings?: Partial<WireSettings>;
 }
@@ -247,10 +250,20 @@ export class SimWire {
     };
     this.a = this.end(this.lanes["a->b"], this.lanes["b->a"]);
     this.b = this.end(this.lanes["b->a"], this.lanes["a->b"]);
-    const router = options.router;
-    if (router !== undefined) {
+    const { router, router6 } = options;
+    if (router !== undefined || router6 !== undefined) {
+      const decide = (packet: Uint8Array): TooBig => {
+        if (packet[0]! >> 4 === 6) {
+          return router6 === undefined
+            ? { kind: "drop" }
+            : tooBigForPath6(packet, this.currentMtu, router6);
+        }
+        return router === undefined
+          ? { kind: "drop" }
+          : tooBigForPath(packet, this.currentMtu, router);
+      };
       const answer = (lane: Lane, back: Lane) => (packet: Uint8Array) => {
-        const r = tooBigForPath(packet, this.currentMtu, router);
+        const r = decide(packet);
         if (r.kind === "fragments") {
           lane.counters.fragmented++;
           for (const p of r.packets) lane.send(p);

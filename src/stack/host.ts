@@ -1,4 +1,4 @@
-import { type Instant, ms } from "../clock/time.ts";
+import { EPOCH, type Instant, later, ms } from "../clock/time.ts";
 import { ChallengeAckLimiter, type Random32 } from "../tcp/challenge.ts";
 import { EventQueue } from "../tcp/events.ts";
 import { IsnGenerator } from "../tcp/isn.ts";
@@ -41,6 +41,11 @@ import {
 } from "../wire/icmp.ts";
 import { icmpErrorMeaning, parseQuotedDatagram } from "../wire/icmp-errors.ts";
 import {
+  icmpv6ErrorMeaning,
+  parseQuotedPacket6,
+  pointsAtTransport,
+} from "../wire/icmpv6-errors.ts";
+import {
   emitIpv4,
   IPV4_HEADER_LEN,
   IpProto,
@@ -53,6 +58,7 @@ import {
   emitIpv6,
   findUpperLayer,
   IPV6_HEADER_LEN,
+  IPV6_MIN_MTU,
   type Ipv6FragmentInfo,
   type Ipv6Packet,
   isIpv6Fragment,
@@ -62,6 +68,7 @@ import {
 import {
   type Ipv6Addr,
   ipv6Equal,
+  ipv6Key,
   isIpv6Loopback,
   isIpv6Multicast,
   isIpv6Unspecified,
@@ -90,7 +97,7 @@ import { ConnectionTable } from "./connection-table.ts";
 import { type CounterSnapshot, Counters } from "./counters.ts";
 import { ipv4Packets } from "../wire/ipv4-fragment.ts";
 import { IpIds } from "./ip-id.ts";
-import { PathMtuCache } from "./path-mtu-cache.ts";
+import { PathMtuCache, type PathMtuEntry } from "./path-mtu-cache.ts";
 import { type PeerFamily, PortTable } from "./port-table.ts";
 import { EphemeralPorts, isValidPort } from "./ports.ts";
 import { type FragmentDrop, Reassembler, type ReassemblyOptions } from "./reassembly.ts";
@@ -173,7 +180,7 @@ export interface HostEvents {
   connectionRemoved?(tcb: TcbView): void;
   /** An ICMP error arrived for one of our datagrams (quoted header parsed by the caller if needed). */
   icmpError?(msg: IcmpMessage, from: Ipv4Addr): void;
-  /** An ICMPv6 error arrived (RFC 4443 §3); TCP and UDP are not told yet (docs/ipv6-plan.md, step 10). */
+  /** An ICMPv6 error arrived (RFC 4443 §3), whether or not TCP or UDP took it. */
   icmp6Error?(msg: Icmpv6Error, from: Ipv6Addr): void;
 }
 
@@ -344,6 +351,10 @@ export class Host {
   private readonly tcbs = new ConnectionTable();
   /** RFC 1191 §5: path MTUs learned from ICMP, per destination. */
   private readonly pathMtus = new PathMtuCache();
+  /** RFC 8201 §5.2: the same from ICMPv6 Packet Too Big, by `ipv6Key`. */
+  private readonly pathMtus6 = new PathMtuCache<string>();
+  /** The latest time the host was given: what ages pathMtus6 for output that has no clock (UDP). */
+  private seen: Instant = EPOCH;
   /** Listeners by port and the family of the peers they take. */
   private readonly listenerPorts = new PortTable<ListenerEntry>();
   /** Passive opens not yet handed to their listener's accept queue. */
@@ -460,6 +471,7 @@ export class Host {
    * connection whole — one segment of many MSS, one copy.
    */
   receive(packet: Uint8Array, now: Instant, offload?: Offload): void {
+    if (now > this.seen) this.seen = now;
     this.eventQueue.hold();
     try {
       this.input(packet, now, offload);
@@ -630,7 +642,7 @@ export class Host {
   private deliver6(ip: Ipv6Packet, bytes: Uint8Array, now: Instant): void {
     switch (ip.protocol) {
       case NextHeader.ICMPV6:
-        this.icmp6Input(ip);
+        this.icmp6Input(ip, now);
         return;
       case NextHeader.UDP:
         this.counters.count("udp", "in");
@@ -670,7 +682,7 @@ export class Host {
     }
   }
 
-  private icmp6Input(ip: Ipv6Packet): void {
+  private icmp6Input(ip: Ipv6Packet, now: Instant): void {
     this.counters.count("icmp6", "in");
     const { src, dst } = ip.header;
     const parsed = parseIcmpv6(ip.payload, src, dst);
@@ -697,10 +709,69 @@ export class Host {
         if (isIcmpv6Error(msg.icmpType)) this.counters.count("icmp6", "other-errors-in");
         else this.counters.drop("icmp6", "unknown-informational");
         return;
-      default:
-        this.counters.count("icmp6", `${msg.type}-in`);
+      default: {
         this.eventQueue.defer(this.emitIcmp6Error, msg, src);
+        const ignored = this.icmp6ErrorInput(msg, now);
+        if (ignored === undefined) this.counters.count("icmp6", `${msg.type}-in`);
+        else this.counters.drop("icmp6", ignored);
+      }
     }
+  }
+
+  /**
+   * An ICMPv6 error about one of our packets (RFC 4443 §2.4(d)): as
+   * icmpErrorInput, by the quote's ports and `ipEndpointKey`. Returns why it
+   * was ignored, if it was (counted as `icmp6.<reason>`).
+   */
+  private icmp6ErrorInput(msg: Icmpv6Error, now: Instant): string | undefined {
+    // RFC 8201 §4: a Packet Too Big under the minimum link MTU is discarded
+    // (no atomic fragments instead: RFC 8021).
+    if (msg.type === "packet-too-big" && msg.mtu < IPV6_MIN_MTU) return "ptb-below-minimum";
+    const q = parseQuotedPacket6(msg.original);
+    if (!q.ok) return q.drop === "truncated" ? "quote-truncated" : "quote-bad";
+    const { header, protocol, srcPort, dstPort, seq } = q.value;
+    const addr6 = this.addr6;
+    if (addr6 === undefined || !ipv6Equal(header.src, addr6)) return "quote-not-ours";
+    const remote: Endpoint = { family: 6, addr: header.dst, port: dstPort };
+    const meaning =
+      msg.type === "packet-too-big"
+        ? ({ errno: "EMSGSIZE", hard: false } as const)
+        : icmpv6ErrorMeaning(
+            msg.type,
+            msg.code,
+            msg.type === "parameter-problem" && pointsAtTransport(q.value, msg.pointer),
+          );
+    if (protocol === NextHeader.UDP) {
+      const sock = this.udpPorts.get(srcPort, 6);
+      if (sock === undefined) return "no-socket";
+      if (msg.type === "packet-too-big") this.learnPathMtu6(header.dst, msg.mtu, now);
+      sock.icmpError({ ...meaning, to: remote });
+      this.counters.count("udp", "icmp-errors");
+      return undefined;
+    }
+    if (protocol !== NextHeader.TCP) return undefined; // about a ping of ours: counted only
+    const tcb = this.tcbs.get(srcPort, remote);
+    if (tcb === undefined) return "no-connection";
+    const verdict = tcb.icmpError(
+      msg.type === "packet-too-big"
+        ? { type: "packet-too-big", mtu: msg.mtu, seq }
+        : { type: "icmpv6", meaning, seq },
+      now,
+    );
+    this.afterTcb(tcb);
+    if (verdict === "pmtu-lowered") this.learnPathMtu6(header.dst, tcb.pmtu.mtu, now);
+    else if (verdict !== "soft-error" && verdict !== "aborted") return verdict;
+    this.counters.count("tcp", `icmp6-${verdict}`);
+    return undefined;
+  }
+
+  /** RFC 8201 §5.2: a lower path MTU for `dst`, kept for 10 minutes (§5.3). */
+  private learnPathMtu6(dst: Ipv6Addr, mtu: number, now: Instant): void {
+    const key = ipv6Key(dst);
+    const known = this.pathMtus6.lookup(key, now)?.mtu ?? this.mtu;
+    if (mtu >= known) return;
+    const agesAt = later(now, this.tcpSettings.pmtuExpiry);
+    this.pathMtus6.learn(key, { mtu, clamped: false, agesAt });
   }
 
   private deliver(dg: Datagram, now: Instant): void {
@@ -1107,11 +1178,15 @@ export class Host {
     this.eventQueue.defer(this.emitRemoved, tcb, undefined);
   }
 
-  /** RFC 1191 §6.5: a new connection starts from the path MTU known for its peer. */
+  /** RFC 1191 §6.5, RFC 8201 §5.2: a new connection starts from the path MTU known for its peer. */
   private startPathMtu(tcb: DrivenTcb, now: Instant): void {
-    // IPv4 only: RFC 1191's messages are ICMPv4 (IPv6's Packet Too Big is RFC 8201, not yet).
-    if (this.pathMtus.size === 0 || tcb.remote.family === 6) return;
-    const known = this.pathMtus.lookup(tcb.remote.addr, now);
+    const remote = tcb.remote;
+    let known: PathMtuEntry | undefined;
+    if (remote.family === 6) {
+      if (this.pathMtus6.size > 0) known = this.pathMtus6.lookup(ipv6Key(remote.addr), now);
+    } else if (this.pathMtus.size > 0) {
+      known = this.pathMtus.lookup(remote.addr, now);
+    }
     if (known !== undefined) tcb.knownPathMtu(known.mtu, known.clamped, known.agesAt);
   }
 
@@ -1409,14 +1484,19 @@ export class Host {
 
   /**
    * An IPv6 packet of `payload` for `dst`, cut into fragments when it passes
-   * the MTU (RFC 8200 §4.5) with an Identification per destination (RFC 7739).
+   * the path MTU (RFC 8200 §4.5, RFC 8201 §5.2: the link's, or less as a
+   * Packet Too Big said) with an Identification per destination (RFC 7739).
    */
   private sendIp6(dst: Ipv6Addr, nextHeader: number, payload: Uint8Array): boolean {
     const packet = new Uint8Array(IPV6_HEADER_LEN + payload.length);
     emitIpv6(this.ipv6Repr(dst, nextHeader), payload.length, packet, 0);
     packet.set(payload, IPV6_HEADER_LEN);
-    const id = packet.length > this.mtu ? this.ipIds.next6(dst) : 0;
-    const cut = fragmentIpv6(packet, this.mtu, id);
+    const mtu =
+      this.pathMtus6.size > 0
+        ? (this.pathMtus6.lookup(ipv6Key(dst), this.seen)?.mtu ?? this.mtu)
+        : this.mtu;
+    const id = packet.length > mtu ? this.ipIds.next6(dst) : 0;
+    const cut = fragmentIpv6(packet, mtu, id);
     if (!cut.ok) {
       this.counters.drop("ip6", "out-too-big");
       return false;
@@ -1491,6 +1571,7 @@ export class Host {
    * their deadlines).
    */
   poll(now: Instant): void {
+    if (now > this.seen) this.seen = now;
     this.settle();
     this.eventQueue.hold(); // what the timers raise is delivered once they have all run
     try {

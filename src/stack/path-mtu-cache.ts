@@ -1,7 +1,7 @@
 import type { Instant } from "../clock/time.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
 
-/** What the host remembers of one destination's path (RFC 1191 §5). */
+/** What the host remembers of one destination's path (RFC 1191 §5, RFC 8201 §5.2). */
 export interface PathMtuEntry {
   readonly mtu: number;
   /** Raised to the floor from a smaller report: connections send without DF. */
@@ -19,10 +19,11 @@ export const PATH_MTU_CACHE_LIMIT = 1024;
  * it learned here, and new connections to the same destination start from
  * it (§6.5: TCP takes its MSS from the IP layer's estimate). Entries age
  * out (§6.3); the table is bounded, oldest first out — and only a message
- * that matched a connection's window gets in.
+ * that matched a connection's window gets in. Keyed by the IPv4 address,
+ * or an IPv6 address's text (`ipv6Key`) in the IPv6 table.
  */
-export class PathMtuCache {
-  private readonly entries = new Map<Ipv4Addr, PathMtuEntry>();
+export class PathMtuCache<K extends Ipv4Addr | string = Ipv4Addr> {
+  private readonly entries = new Map<K, PathMtuEntry>();
 
   constructor(readonly limit = PATH_MTU_CACHE_LIMIT) {}
 
@@ -31,18 +32,18 @@ export class PathMtuCache {
   }
 
   /** The estimate for `dst` at `now`, if one is remembered and not aged out. */
-  lookup(dst: Ipv4Addr, now: Instant): PathMtuEntry | undefined {
+  lookup(dst: K, now: Instant): PathMtuEntry | undefined {
     const e = this.entries.get(dst);
     if (e === undefined || now < e.agesAt) return e;
     this.entries.delete(dst);
     return undefined;
   }
 
-  learn(dst: Ipv4Addr, entry: PathMtuEntry): void {
+  learn(dst: K, entry: PathMtuEntry): void {
     this.entries.delete(dst); // to the end of the order: the newest
     this.entries.set(dst, entry);
     while (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next().value as Ipv4Addr;
+      const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
     }
   }

@@ -1,8 +1,8 @@
 import type { Instant } from "../clock/time.ts";
 import { IcmpUnreachable } from "../wire/icmp.ts";
-import { icmpErrorMeaning } from "../wire/icmp-errors.ts";
+import { type IcmpErrorMeaning, icmpErrorMeaning } from "../wire/icmp-errors.ts";
 import { seqLe, seqLt } from "../wire/seq.ts";
-import { lowerPathMtu, reportedPathMtu } from "./path-mtu.ts";
+import { lowerPathMtu, reportedPathMtu, tooBigPathMtu } from "./path-mtu.ts";
 import { State, type TcpError } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -11,7 +11,10 @@ import type { Tcb } from "./tcb.ts";
  * RFC 1122 §4.2.3.9, RFC 5927), after the host matched its quote to the
  * connection by addresses and ports.
  */
-export interface TcpIcmpError {
+export type TcpIcmpError = TcpIcmpv4Error | TcpPacketTooBig | TcpIcmpv6Error;
+
+/** An ICMPv4 Destination Unreachable or Time Exceeded. */
+export interface TcpIcmpv4Error {
   readonly type: "dest-unreachable" | "time-exceeded";
   readonly code: number;
   /** RFC 1191 §4: the next-hop MTU of a "fragmentation needed" (0 from old routers). */
@@ -19,6 +22,20 @@ export interface TcpIcmpError {
   /** Total length of the quoted datagram: what the router refused. */
   readonly quotedLength: number;
   /** The quoted segment's sequence number. */
+  readonly seq: number;
+}
+
+/** An ICMPv6 Packet Too Big (RFC 4443 §3.2, RFC 8201), its MTU at least 1280 (the host checked). */
+export interface TcpPacketTooBig {
+  readonly type: "packet-too-big";
+  readonly mtu: number;
+  readonly seq: number;
+}
+
+/** Any other ICMPv6 error, with what the host read it to mean (icmpv6-errors.ts). */
+export interface TcpIcmpv6Error {
+  readonly type: "icmpv6";
+  readonly meaning: IcmpErrorMeaning;
   readonly seq: number;
 }
 
@@ -47,6 +64,8 @@ export interface SoftError {
  * number in the window to be heard, as for a reset (RFC 5961). Then:
  *
  * - "fragmentation needed": RFC 1191 path MTU discovery (path-mtu.ts);
+ *   IPv6's Packet Too Big: RFC 8201's, always on — IPv6 routers never
+ *   fragment, so a connection that ignored it would stall (§4);
  * - a hard error (port or protocol unreachable, the prohibited codes) while
  *   the connection is being set up ends it with that error (RFC 1122
  *   §4.2.3.9 SHOULD; ECONNREFUSED for a port) — later it is only kept as a
@@ -59,6 +78,12 @@ export interface SoftError {
  */
 export function tcpIcmpError(tcb: Tcb, err: TcpIcmpError, now: Instant): TcpIcmpVerdict {
   if (!(seqLe(tcb.sndUna, err.seq) && seqLt(err.seq, tcb.sndNxt))) return "out-of-window";
+  if (err.type === "packet-too-big") {
+    const mtu = tooBigPathMtu(err.mtu, tcb.pmtu.mtu);
+    if (mtu === undefined) return "pmtu-not-lower";
+    lowerPathMtu(tcb, mtu, false, now);
+    return "pmtu-lowered";
+  }
   if (err.type === "dest-unreachable" && err.code === IcmpUnreachable.FRAG_NEEDED) {
     if (!tcb.settings.pmtuDiscovery) return "pmtu-off";
     const r = reportedPathMtu(err.nextHopMtu, err.quotedLength, tcb.pmtu.mtu, tcb.settings.minPmtu);
@@ -66,7 +91,7 @@ export function tcpIcmpError(tcb: Tcb, err: TcpIcmpError, now: Instant): TcpIcmp
     lowerPathMtu(tcb, r.mtu, r.clamped, now);
     return "pmtu-lowered";
   }
-  const meaning = icmpErrorMeaning(err.type, err.code);
+  const meaning = err.type === "icmpv6" ? err.meaning : icmpErrorMeaning(err.type, err.code);
   if (meaning.hard && (tcb.state === State.SynSent || tcb.state === State.SynReceived)) {
     tcb.closeWith(meaning.errno);
     return "aborted";

@@ -1,4 +1,5 @@
 import { type Instant, later, max } from "../clock/time.ts";
+import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
 import { seqAdd } from "../wire/seq.ts";
 import type { SentSegment } from "./send-buffer.ts";
 import { mssForMtu } from "./settings.ts";
@@ -18,7 +19,9 @@ import type { Tcb } from "./tcb.ts";
  *   its bytes (RFC 5681 names no response to a narrower path). A second
  *   message about the same flight says nothing new and is ignored (§6.5:
  *   not a retransmission per message).
- * - RFC 1191 §6.3: an estimate learned from ICMP ages out after
+ * - RFC 8201 (IPv6): the same, from a Packet Too Big's MTU (the MSS is
+ *   MTU − 60), never below IPv6's 1280 (§4); no fragments instead.
+ * - RFC 1191 §6.3, RFC 8201 §5.3: an estimate learned from ICMP ages out after
  *   settings.pmtuExpiry, and the connection sends full segments again (a
  *   route may have widened; if not, the next "fragmentation needed" says so).
  * - RFC 4821 §7.7 / RFC 8899 §4.3 (settings.mtuProbing, Linux's
@@ -126,7 +129,16 @@ export function reportedPathMtu(
 }
 
 /**
- * A "fragmentation needed" the connection accepted (icmp-error.ts): the
+ * RFC 8201 §4: the path MTU a Packet Too Big reports (at least 1280: the
+ * host discards smaller ones), or undefined when it would not lower
+ * `current` — a report never raises the estimate (§4, as RFC 1191 §6.3).
+ */
+export function tooBigPathMtu(mtu: number, current: number): number | undefined {
+  return mtu < current ? Math.max(mtu, IPV6_MIN_MTU) : undefined;
+}
+
+/**
+ * A "fragmentation needed" or Packet Too Big the connection accepted (icmp-error.ts): the
  * path MTU drops to `mtu`, the MSS with it, and the data sent in larger
  * segments goes again in pieces that fit, now (RFC 1191 §6.5).
  */
@@ -169,7 +181,9 @@ export function blackHoleCheck(tcb: Tcb): void {
   const s = tcb.settings;
   if (!s.mtuProbing || tcb.rtxCount < MTU_PROBE_RTOS || tcb.negotiated === undefined) return;
   const p = tcb.pmtu;
-  const floor = Math.max(s.minMss, mssForMtu(s.minPmtu, tcb.family));
+  // RFC 8201 §4: an IPv6 path carries 1280 bytes, whatever minPmtu says.
+  const minPmtu = tcb.family === 6 ? Math.max(s.minPmtu, IPV6_MIN_MTU) : s.minPmtu;
+  const floor = Math.max(s.minMss, mssForMtu(minPmtu, tcb.family));
   const next = Math.max(
     floor,
     p.probedMss === undefined ? s.mtuProbeBaseMss : Math.floor(p.probedMss / 2),

@@ -68,15 +68,9 @@ export function icmpErrorMeaning(
 }
 
 /** The datagram an ICMP error is about, as far as a transport needs it. */
-export interface QuotedDatagram {
+export interface QuotedDatagram extends QuotedTransport {
   /** Its IP header as the router saw it (TTL and checksum may differ from ours). */
   readonly header: Ipv4Header;
-  /** The first 16 bits of data: the source port of TCP and UDP. */
-  readonly srcPort: number;
-  /** The next 16 bits: the destination port. */
-  readonly dstPort: number;
-  /** Bits 32–63: TCP's sequence number (UDP's length and checksum). */
-  readonly seq: number;
 }
 
 /**
@@ -87,12 +81,26 @@ export interface QuotedDatagram {
 export function parseQuotedDatagram(original: Uint8Array): Parsed<QuotedDatagram> {
   const q = parseIpv4Quote(original);
   if (!q.ok) return q;
-  const t = q.value.transport;
+  const t = quotedTransport(q.value.transport);
+  return t.ok ? ok({ header: q.value.header, ...t.value }) : t;
+}
+
+/** What a transport reads of a quote's first 8 bytes of data: ports and TCP's sequence number. */
+export interface QuotedTransport {
+  /** The first 16 bits of data: the source port of TCP and UDP. */
+  readonly srcPort: number;
+  /** The next 16 bits: the destination port. */
+  readonly dstPort: number;
+  /** Bits 32–63: TCP's sequence number (UDP's length and checksum). */
+  readonly seq: number;
+}
+
+/** The ports and sequence number at the start of quoted transport bytes; "truncated" under 8 bytes. */
+export function quotedTransport(t: Uint8Array): Parsed<QuotedTransport> {
   if (t.length < QUOTED_DATA_BYTES) {
     return drop("truncated", `${t.length} bytes of data quoted, ${QUOTED_DATA_BYTES} needed`);
   }
   return ok({
-    header: q.value.header,
     srcPort: (t[0]! << 8) | t[1]!,
     dstPort: (t[2]! << 8) | t[3]!,
     seq: ((t[4]! << 24) | (t[5]! << 16) | (t[6]! << 8) | t[7]!) >>> 0,

@@ -262,6 +262,18 @@ describe("UDP over IPv6", () => {
     expect(msg.data).toEqual(bytes(20));
     expect(msg.from.family).toBeUndefined();
   });
+
+  test("a connected socket hears the peer's ICMPv6 port unreachable as ECONNREFUSED on its next recv", async () => {
+    const w = world();
+    const s = w.a.sockets;
+    const fd = ok(s.socket("udp", "AF_INET6"));
+    expect(await s.connect(fd, "fd00::2", 7)).toBeUndefined(); // nothing bound on b:7
+    expect(await s.send(fd, bytes(5))).toBe(5);
+    const failed = await settle(w, s.recv(fd));
+    expect(failed instanceof SocketError && failed.code).toBe("ECONNREFUSED");
+    expect(w.a.host.stats().packets["icmp6.dest-unreachable-in"]).toBe(1);
+    expect(w.a.host.stats().packets["udp.icmp-errors"]).toBe(1);
+  });
 });
 
 describe("addresses the socket cannot take", () => {

@@ -8,12 +8,14 @@ import { ms } from "../../src/clock/time.ts";
 import { describe, expect, test } from "bun:test";
 import { VirtualClock } from "../../src/clock/virtual-clock.ts";
 import { SimWire } from "../../src/link/sim-wire.ts";
-import { tooBigForPath } from "../../src/link/sim-router.ts";
+import { tooBigForPath, tooBigForPath6 } from "../../src/link/sim-router.ts";
 import { Host } from "../../src/stack/host.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
 import { icmpErrorQuote, parseIcmp } from "../../src/wire/icmp.ts";
 import { parseIpv4 } from "../../src/wire/ipv4.ts";
+import { ip6 } from "../../src/wire/ipv6-addr.ts";
+import { buildIcmpv6Packet, buildUdpPacket6, parsePacket6 } from "../../src/wire/packet6.ts";
 import {
   buildIcmpPacket,
   buildTcpPacket,
@@ -24,6 +26,9 @@ import {
 const A = ip("10.0.0.1");
 const B = ip("10.0.0.2");
 const R = ip("10.0.0.254");
+const A6 = ip6("fd00::1");
+const B6 = ip6("fd00::2");
+const R6 = ip6("fd00::fe");
 
 function payload(n: number): Uint8Array {
   return new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
@@ -88,6 +93,24 @@ describe("the router of the simulated path", () => {
       { dontFragment: true },
     );
     expect(tooBigForPath(err, 576, R).kind).toBe("drop");
+  });
+
+  test("IPv6: Packet Too Big with the next-hop MTU, quoting as much as fits; never about an ICMPv6 error", () => {
+    const dg = buildUdpPacket6(A6, B6, { srcPort: 1, dstPort: 2, payload: payload(1400) });
+    const r = tooBigForPath6(dg, 1280, R6);
+    if (r.kind !== "reply") throw new Error(r.kind);
+    const got = parsePacket6(r.icmp);
+    if (!got.ok || got.value.kind !== "icmpv6") throw new Error("not ICMPv6");
+    expect(got.value.ip.header.src).toEqual(R6);
+    expect(got.value.ip.header.dst).toEqual(A6);
+    const msg = got.value.icmpv6;
+    expect(msg.type).toBe("packet-too-big");
+    if (msg.type !== "packet-too-big") return;
+    expect(msg.mtu).toBe(1280);
+    expect(msg.original).toEqual(dg.subarray(0, 1280 - 48)); // RFC 4443 §2.4(c)
+    expect(r.icmp.length).toBe(1280);
+    const err = buildIcmpv6Packet(B6, A6, { type: "dest-unreachable", code: 4, original: dg });
+    expect(tooBigForPath6(err, 1280, R6).kind).toBe("drop");
   });
 });
 

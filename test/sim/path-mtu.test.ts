@@ -10,6 +10,8 @@
  *   §2.1), the connection hangs — unless the packetization-layer fallback
  *   (settings.mtuProbing, RFC 4821 §7.7) lowers the MSS after repeated
  *   timeouts.
+ * - over IPv6 (RFC 8201), the router answers with Packet Too Big and never
+ *   fragments: the same one round trip to the 1280-byte minimum.
  */
 import { instant, ms } from "../../src/clock/time.ts";
 import { describe, expect, test } from "bun:test";
@@ -22,8 +24,10 @@ import type { TcpSettings } from "../../src/tcp/settings.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
 import { Rng } from "../../src/util/rng.ts";
-import { ip } from "../../src/wire/addr.ts";
+import { type Endpoint, ip } from "../../src/wire/addr.ts";
 import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { NextHeader, parseIpv6 } from "../../src/wire/ipv6.ts";
+import { ip6 } from "../../src/wire/ipv6-addr.ts";
 import { streamOut } from "./stream.ts";
 
 interface Run {
@@ -37,12 +41,21 @@ interface Run {
   readonly clock: VirtualClock;
 }
 
+/** Whether `p` carries TCP, over either family. */
+function isTcp(p: Uint8Array): boolean {
+  if (p[0]! >> 4 === 6) {
+    const h = parseIpv6(p);
+    return h.ok && h.value.protocol === NextHeader.TCP;
+  }
+  const h = parseIpv4(p);
+  return h.ok && h.value.header.protocol === IpProto.TCP;
+}
+
 /** A link end that reports the size of every TCP packet sent through it. */
 function sizes(inner: LinkEnd, clock: VirtualClock, out: [number, number][]): LinkEnd {
   return {
     send(p) {
-      const h = parseIpv4(p);
-      if (h.ok && h.value.header.protocol === IpProto.TCP) out.push([clock.now(), p.length]);
+      if (isTcp(p)) out.push([clock.now(), p.length]);
       inner.send(p);
     },
     onReceive: (handler) => inner.onReceive(handler),
@@ -60,17 +73,26 @@ function transfer(opts: {
   readonly router: boolean;
   readonly tcp?: Partial<TcpSettings>;
   readonly maxTime: number;
+  /** 6: the hosts talk over IPv6 (fd00::1, fd00::2), the router is fd00::fe. */
+  readonly family?: 6;
 }): Run {
   const clock = new VirtualClock();
   const rng = new Rng(opts.seed);
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu: opts.pathMtu,
-    ...(opts.router ? { router: ip("10.0.0.254") } : {}),
+    ...(opts.router ? { router: ip("10.0.0.254"), router6: ip6("fd00::fe") } : {}),
     settings: { delay: ms(10), bandwidth: 20e6 },
   });
   const tcp = opts.tcp ?? {};
-  const a = new Host({ name: "a", addr: ip("10.0.0.1"), mtu: 1500, tcp, random: () => 7 });
-  const b = new Host({ name: "b", addr: ip("10.0.0.2"), mtu: 1500, tcp });
+  const a = new Host({
+    name: "a",
+    addr: ip("10.0.0.1"),
+    addr6: ip6("fd00::1"),
+    mtu: 1500,
+    tcp,
+    random: () => 7,
+  });
+  const b = new Host({ name: "b", addr: ip("10.0.0.2"), addr6: ip6("fd00::2"), mtu: 1500, tcp });
   const sentSizes: [number, number][] = [];
   const aa = attach(a, sizes(wire.a, clock, sentSizes), clock);
   const ab = attach(b, wire.b, clock);
@@ -96,7 +118,11 @@ function transfer(opts: {
     drain();
     server?.observe({ readable: () => clock.schedule(clock.now(), drain) });
   };
-  const client = a.connect({ addr: ip("10.0.0.2"), port: 5001 }, clock.now());
+  const to: Endpoint =
+    opts.family === 6
+      ? { family: 6, addr: ip6("fd00::2"), port: 5001 }
+      : { addr: ip("10.0.0.2"), port: 5001 };
+  const client = a.connect(to, clock.now());
   if (typeof client === "string") throw new Error(client);
   streamOut(client, data, clock);
   aa.flush();
@@ -133,6 +159,34 @@ describe("RFC 1191 through a router that says so", () => {
     expect(r.client.pmtu.mtu).toBe(1500);
     expect(r.wire.counters("a->b").fragNeededSent).toBe(0);
   });
+});
+
+describe("RFC 8201 through an IPv6 router that says so", () => {
+  for (const seed of SEEDS) {
+    test(`seed ${seed}: 1 MiB through a 1280-byte hop: one round trip to learn, no timeout, no recovery`, () => {
+      const r = transfer({
+        seed,
+        bytes: 1 << 20,
+        pathMtu: 1280,
+        router: true,
+        maxTime: 60_000,
+        family: 6,
+      });
+      expect(r.received).toEqual(r.data);
+      expect([State.TimeWait, State.Closed]).toContain(r.client.state);
+      expect(r.client.error).toBeUndefined();
+      expect(r.client.pmtu.mtu).toBe(1280);
+      expect(r.client.sndMss).toBe(1220); // PMTU − 60
+      expect(r.client.effSndMss).toBe(1208); // and 12 bytes of timestamps
+      const firstIcmpAt = (r.sentSizes.find(([, n]) => n > 1280)?.[0] ?? 0) + 10;
+      expect(r.sentSizes.filter(([t, n]) => t > firstIcmpAt + 5 && n > 1280)).toEqual([]);
+      expect(r.wire.counters("a->b").fragNeededSent).toBeGreaterThan(0);
+      expect(r.wire.counters("a->b").fragmented).toBe(0); // IPv6 routers never fragment
+      expect(r.a.stats().packets["tcp.icmp6-pmtu-lowered"]).toBe(1);
+      expect(r.client.congestion.stats.timeouts).toBe(0);
+      expect(r.client.congestion.stats.recoveries).toBe(0);
+    });
+  }
 });
 
 describe("RFC 2923 §2.1: a black hole, and RFC 4821 §7.7's fallback", () => {

@@ -7,7 +7,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { instant } from "../../src/clock/time.ts";
-import type { Host } from "../../src/stack/host.ts";
 import { State } from "../../src/tcp/state.ts";
 import type { Tcb } from "../../src/tcp/tcb.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -16,7 +15,7 @@ import { IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { buildIcmpPacket, buildUdpPacket } from "../../src/wire/packet.ts";
 import { seqAdd } from "../../src/wire/seq.ts";
 import { tcpOf } from "./hostile-input.ts";
-import { A, B, bytes, connected, fragments, host, pump } from "./util.ts";
+import { A, B, bytes, connected, fragments, host, loseUntilClosed, pump, settle } from "./util.ts";
 
 const ROUTER = ip("10.0.0.254");
 
@@ -56,19 +55,6 @@ function dataSegments(tcb: Tcb, packets: Uint8Array[]): [number, number, number,
     out.push([seqAdd(s.seq, -tcb.iss), s.payload.length, p.length, h.value.header.dontFragment]);
   }
   return out;
-}
-
-/** Packets and timers between a and b until both are quiet (at most `limit` ms on); returns the time. */
-function settle(a: Host, b: Host, now: number, limit = 10_000): number {
-  let t = now;
-  for (;;) {
-    pump(a, b, instant(t));
-    const next = Math.min(a.pollAt() ?? Infinity, b.pollAt() ?? Infinity);
-    if (next > now + limit) return t;
-    t = Math.max(t, next);
-    a.poll(instant(t));
-    b.poll(instant(t));
-  }
 }
 
 /** a (10.0.0.1) connected to b:80, with `n` bytes written and sent by a at t=10 (and not delivered). */
@@ -297,10 +283,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
     const { a, client, sent } = sentData(100, { maxRetransmissions: 2 });
     a.receive(icmpAbout(sent[0] as Uint8Array, { code: 1 }), instant(500));
     expect(client.state).toBe(State.Established); // RFC 1122 §4.2.3.9: MUST NOT abort
-    for (let t = a.pollAt(); t !== undefined && client.state !== State.Closed; t = a.pollAt()) {
-      a.poll(t);
-      a.takeOutput();
-    }
+    loseUntilClosed(a, client);
     expect(client.error).toBe("EHOSTUNREACH");
   });
 
@@ -312,10 +295,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
     expect(client.sndUna).toBe(client.sndNxt);
     client.send(bytes(100), instant(800));
     a.takeOutput(); // lost from here on
-    for (let t = a.pollAt(); t !== undefined && client.state !== State.Closed; t = a.pollAt()) {
-      a.poll(t);
-      a.takeOutput();
-    }
+    loseUntilClosed(a, client);
     expect(client.error).toBe("ETIMEDOUT");
   });
 
@@ -323,10 +303,7 @@ describe("RFC 1122 §4.2.3.9: hard and soft errors", () => {
     const { a, tcb, syn } = synSent({ synRetries: 1 });
     a.receive(icmpAbout(syn, { code: 1 }), instant(5));
     expect(tcb.state).toBe(State.SynSent);
-    for (let t = a.pollAt(); t !== undefined && tcb.state !== State.Closed; t = a.pollAt()) {
-      a.poll(t);
-      a.takeOutput();
-    }
+    loseUntilClosed(a, tcb);
     expect(tcb.error).toBe("EHOSTUNREACH");
   });
 

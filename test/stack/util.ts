@@ -1,7 +1,8 @@
 import { expect } from "bun:test";
-import { EPOCH, type Instant } from "../../src/clock/time.ts";
+import { EPOCH, type Instant, instant } from "../../src/clock/time.ts";
 import { Host, type HostOptions } from "../../src/stack/host.ts";
 import type { Listener } from "../../src/tcp/listener.ts";
+import { State } from "../../src/tcp/state.ts";
 import type { TcpSettings } from "../../src/tcp/settings.ts";
 import type { TcbView } from "../../src/tcp/view.ts";
 import { ip } from "../../src/wire/addr.ts";
@@ -89,4 +90,25 @@ export function connected(
   for (let t = listener.accept(); t !== undefined; t = listener.accept()) servers.push(t);
   expect(servers.length).toBe(n);
   return { a, b, clients, servers };
+}
+
+/** Packets and timers between a and b until both are quiet (at most `limit` ms on); returns the time. */
+export function settle(a: Host, b: Host, now: number, limit = 10_000): number {
+  let t = now;
+  for (;;) {
+    pump(a, b, instant(t));
+    const next = Math.min(a.pollAt() ?? Infinity, b.pollAt() ?? Infinity);
+    if (next > now + limit) return t;
+    t = Math.max(t, next);
+    a.poll(instant(t));
+    b.poll(instant(t));
+  }
+}
+
+/** Runs a's timers, losing everything it sends, until `tcb` closes. */
+export function loseUntilClosed(a: Host, tcb: TcbView): void {
+  for (let t = a.pollAt(); t !== undefined && tcb.state !== State.Closed; t = a.pollAt()) {
+    a.poll(t);
+    a.takeOutput();
+  }
 }
