@@ -37,7 +37,8 @@ export function serviceFamilies(sockets: Sockets): AddressFamily[] {
 }
 
 /**
- * A TCP service, on both families (`serviceFamilies`) with one set of connections: `handle` runs once per accepted connection; whatever it
+ * A TCP service, on both families (`serviceFamilies`) with one set of
+ * connections: `handle` runs once per accepted connection; whatever it
  * throws ends that connection only (a peer's reset is not the server's problem).
  */
 export function tcpService(
