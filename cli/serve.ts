@@ -2,7 +2,8 @@
  * `tcplab serve`: a headless tcplab host on a TUN device inside a network
  * namespace, running the built-in services (TCP echo 7, discard 9, chargen
  * 19, HTTP 80; UDP echo 7) until SIGINT or SIGTERM. The kernel's tools reach
- * it from inside the namespace: `ip netns exec tcplab curl http://10.0.0.2/`.
+ * it from inside the namespace: `ip netns exec tcplab curl http://10.0.0.2/`,
+ * and over IPv6 at fd00::2 (the kernel is fd00::1).
  *
  * stdout: one JSON line when ready, one when stopped. Errors: one line on
  * stderr; exit 1 (kernel world unavailable) or 2 (bad arguments).
@@ -41,6 +42,8 @@ Runs a tcplab host on a TUN device inside network namespace NAME (created,
 and removed on exit), with TCP echo 7, discard 9, chargen 19, HTTP 80 and
 UDP echo 7 on its address. Reach it with the kernel's tools from inside:
   ip netns exec tcplab curl http://10.0.0.2/bytes/1048576 | sha256sum
+It is also fd00::2 over IPv6 (the kernel fd00::1; not with --mtu under
+1280): ip netns exec tcplab ping -6 fd00::2
 Prints one JSON line when ready; stops on SIGINT or SIGTERM (exit 0).
 Needs root.
 
@@ -48,11 +51,12 @@ Needs root.
   --addr A       tcplab's address (default ${DEFAULT_KERNEL_ADDR})
   --peer A       the kernel's address on the device (default ${DEFAULT_KERNEL_PEER})
   --mtu BYTES    device and host MTU, 68..65535 (default ${DEFAULT_TUN_MTU})
-  --pcap FILE    record every packet to FILE (classic pcap, raw IPv4)
+  --pcap FILE    record every packet to FILE (classic pcap, raw IP)
   --tun NAME     interface name (default ${DEFAULT_TUN_NAME})
   --no-offload   no TUN offloads: every packet on the device one segment,
                  checksummed by tcplab (default: checksum and TSO offloads,
-                 64 KiB super-segments both ways; also TCPLAB_OFFLOAD=off).
+                 64 KiB IPv4 super-segments both ways; IPv6 has the checksum
+                 offload only; also TCPLAB_OFFLOAD=off).
                  The ready line says what the kernel granted.
   --idle-timeout S    echo, discard, chargen close a connection whose peer
                       sent nothing for S seconds (default ${DEFAULT_IDLE_TIMEOUT / 1000}; 0: never)
@@ -261,9 +265,12 @@ export async function runServe(argv: readonly string[]): Promise<number> {
       netns: kh.netns.name,
       addr: args.addr,
       peer: args.peer,
+      // The IPv6 twins (null when the MTU is under IPv6's 1280).
+      addr6: kh.tun.peerAddr6 ?? null,
+      peer6: kh.tun.localAddr6 ?? null,
       mtu: args.mtu,
       tun: kh.tun.name,
-      // What the kernel granted: "csum+tso4+tso6", or "none" and why.
+      // What the kernel granted: "csum+tso4", or "none" and why.
       offload: kh.tun.offload,
       services: services.ports,
       ...(args.pcap !== undefined ? { pcap: args.pcap } : {}),

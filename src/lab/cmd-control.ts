@@ -186,6 +186,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       "  inject #3 < R 1:1(0)                 (`>` puts it on the wire as if the host sent it)",
       "With absolute fields (defaults: seq 0, win 65535, no flags; ack= sets the ACK flag):",
       "  inject tcp 10.0.0.1:4000 > 10.0.0.2:80 flags=S seq=1000 win=512 mss=536",
+      "  inject tcp [fd00::1]:4000 > [fd00::2]:80 flags=S seq=1000      (IPv6: ttl= sets the Hop Limit)",
       '  fields: flags seq ack win urg mss wscale len data="…" ttl csum=bad',
       "csum=bad sends a wrong TCP checksum: the host must drop it (see `stats`).",
     ],
@@ -199,7 +200,7 @@ export function registerControlCommands(reg: Registry<LabEngine>): void {
       const rest = a.str("PACKET") as string;
       let crafted: ReturnType<typeof craftAbsolute>;
       if (target.toLowerCase() === "tcp") {
-        crafted = craftAbsolute(rest, (t) => engine.address(t));
+        crafted = craftAbsolute(rest, (t) => engine.hostAddress(t));
       } else {
         const m = /^#?(\d+)$/.exec(target);
         if (m === null) return [err(`inject: expected #ID or tcp, got "${target}"`, USAGE.inject)];

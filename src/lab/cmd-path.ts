@@ -13,13 +13,14 @@
 
 import { ms, scale } from "../clock/time.ts";
 import type { TcbView } from "../tcp/view.ts";
+import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
 import { formatDuration, parseInteger } from "./args.ts";
 import { formatRate } from "./cmd-plot.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import { PATH_ROUTER } from "./sim-world.ts";
-import type { Block } from "./view.ts";
+import type { Block, Line } from "./view.ts";
 import type { Bottleneck, World } from "./world.ts";
 
 const USAGE = {
@@ -142,6 +143,8 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
       'drops it (✕ in the trace and the ladder) and sends its sender ICMP "fragmentation needed" with the',
       "MTU of its next hop, from which path-MTU discovery lowers the MSS (RFC 1191). A packet without DF",
       "(UDP) is fragmented instead. blackhole BYTES drops large packets without a word. mtu alone shows it.",
+      "IPv6 needs a path of at least 1280 bytes (RFC 8200 §5): mtu warns below it. The router does not",
+      "yet send IPv6's Packet Too Big: an IPv6 packet over the path's MTU is dropped without a word.",
       "Example: mtu 1492   mtu 1500 (back to the hosts' MTU)",
     ],
     args: [{ name: "BYTES", kind: "int", optional: true, min: 68, max: 65535 }],
@@ -164,9 +167,30 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
         mtu < hostMtu
           ? `path MTU ${mtu} bytes; the hosts' MTU is ${hostMtu}: the router ${PATH_ROUTER} answers a packet over ${mtu} bytes with DF by ICMP "fragmentation needed (mtu ${mtu})", and fragments one without DF`
           : `path MTU ${mtu} bytes: the path carries every packet the hosts send (their MTU is ${hostMtu})`;
+      const six = world.hosts.filter((h) => h.addr6 !== undefined).map((h) => h.name);
+      const warn: Line[] =
+        mtu < IPV6_MIN_MTU && six.length > 0
+          ? [
+              [
+                {
+                  text: `warning: IPv6 needs links that carry ${IPV6_MIN_MTU}-byte packets (RFC 8200 §5): below that, IPv6 between ${six.join(" and ")} breaks (IPv4 is unaffected)`,
+                  tone: "warn",
+                },
+              ],
+            ]
+          : [];
+      const quiet6: Line[] =
+        mtu < hostMtu && six.length > 0
+          ? [
+              hint(
+                `IPv6 packets over ${mtu} bytes are dropped without a Packet Too Big (not sent by this router yet)`,
+              ),
+            ]
+          : [];
       return [
         text(
           line,
+          ...warn,
           ...(mtu < hostMtu
             ? [
                 hint(
@@ -174,6 +198,7 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
                 ),
               ]
             : []),
+          ...quiet6,
         ),
       ];
     },

@@ -10,14 +10,15 @@ import { ms } from "../clock/time.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { defaultTcpSettings } from "../tcp/settings.ts";
 import { formatDuration, parseDuration, parseInteger } from "./args.ts";
-import { err, text } from "./cmd-sockets.ts";
+import type { AddrValue } from "./addr-arg.ts";
+import { addrFor, err, text } from "./cmd-sockets.ts";
 import { setPersonality } from "./lab-host.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
 import type { Span } from "./view.ts";
 import type { LabHost } from "./world.ts";
 
-const USAGE = { set: "set [NAME [VALUE]]", ping: "ping ADDR [SIZE]" } as const;
+const USAGE = { set: "set [NAME [VALUE]]", ping: "ping ADDR [SIZE] [-6]" } as const;
 
 type Key = keyof TcpSettings;
 
@@ -194,23 +195,30 @@ export function registerSetCommands(reg: Registry<LabEngine>): void {
   reg.add({
     name: "ping",
     usage: USAGE.ping,
-    summary: "send an ICMP echo request (RFC 792) from the host",
+    summary: "send an ICMP echo request (RFC 792; ICMPv6, RFC 4443 §4.1) from the host",
     help: [
       "Sends one echo request with SIZE bytes of data (default 56) to ADDR; the reply shows in the",
       "trace. A datagram larger than the MTU leaves in fragments (RFC 791): ping b 4000.",
+      "An IPv6 ADDR (or -6 with a host name) sends an ICMPv6 echo request, as ping6 does:",
+      "ping fd00::2    ping b -6. Fragments then come from the sender only (RFC 8200 §4.5).",
     ],
     args: [
       { name: "ADDR", kind: "addr" },
       { name: "SIZE", kind: "int", optional: true, max: 65507 },
     ],
+    flags: [{ name: "6" }],
     run(ctx, a) {
-      const dst = a.num("ADDR") as number;
+      const to = addrFor(ctx, a.addr("ADDR") as AddrValue, a.has("6"));
+      if ("error" in to) return [err(`ping: ${to.error}`, USAGE.ping)];
+      if (to.family === 6 && ctx.host.addr6 === undefined)
+        return [err(`ping: ${ctx.host.name} has no IPv6 address to send from`, USAGE.ping)];
       const size = a.num("SIZE") ?? 56;
       const data = new Uint8Array(size);
       for (let i = 0; i < size; i++) data[i] = i & 0xff;
       const seq = (pingSeqs.get(ctx.host) ?? 0) + 1;
       pingSeqs.set(ctx.host, seq);
-      ctx.host.host.ping(dst, 0x7c1b, seq, data);
+      if (to.family === 6) ctx.host.host.ping6(to.addr, 0x7c1b, seq, data);
+      else ctx.host.host.ping(to.addr, 0x7c1b, seq, data);
       ctx.host.attachment.flush();
       return [text(`echo request ${seq}, ${size} bytes of data`)];
     },

@@ -2,7 +2,9 @@
 import { SocketError } from "../api/errors.ts";
 import type { Fd } from "../api/sockets.ts";
 import { stateName } from "../tcp/state.ts";
-import { formatIpv4Addr } from "../wire/addr.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import { formatIpAddr, type IpAddr } from "../wire/ip-addr.ts";
+import { type AddrValue, portHint } from "./addr-arg.ts";
 import { escapeBytes, unescapeBytes } from "./args.ts";
 import type { Args, CommandContext, Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
@@ -29,11 +31,46 @@ function sockErr(what: string, e: SocketError, usage: string): Block {
 }
 
 /** A new non-blocking socket: lab calls never wait; the clock decides when things happen. */
-function newSocket(host: LabHost, type: "tcp" | "udp"): Fd | SocketError {
-  const fd = host.sockets.socket(type);
+function newSocket(host: LabHost, type: "tcp" | "udp", family: 4 | 6 = 4): Fd | SocketError {
+  const fd = host.sockets.socket(type, family === 6 ? "AF_INET6" : "AF_INET");
   if (fd instanceof SocketError) return fd;
   host.sockets.setNonBlocking(fd, true);
   return fd;
+}
+
+/**
+ * The address an `addr` argument names: as written, or, with `-6`, the
+ * IPv6 address of the host it names (`connect b 80 -6` → fd00::2).
+ */
+export function addrFor(ctx: Ctx, v: AddrValue, six: boolean): IpAddr | { error: string } {
+  if (!six || v.ip.family === 6) return v.ip;
+  if (v.host === undefined)
+    return {
+      error: `-6 picks a host's IPv6 address: give a host name or an IPv6 address, not ${formatIpAddr(v.ip)}`,
+    };
+  const h = ctx.engine.hostNamed(v.host);
+  if (h?.addr6 === undefined) return { error: `${v.host} has no IPv6 address` };
+  return { family: 6, addr: h.addr6 };
+}
+
+/**
+ * The family switch of `listen` and `udp bind`: `-6` for AF_INET6, else
+ * AF_INET. An IPv6 socket needs the host to have an IPv6 address (the
+ * kernel world's host has none yet).
+ */
+function familyFlag(ctx: Ctx, a: Args, what: string, usage: string): 4 | 6 | Block {
+  if (a.has("4") && a.has("6")) return err(`${what}: -4 or -6, not both`, usage);
+  if (!a.has("6")) return 4;
+  return ctx.host.addr6 === undefined
+    ? err(`${what} -6: ${ctx.host.name} has no IPv6 address`, usage)
+    : 6;
+}
+
+/** The host's own endpoint of `family` on `port` (a listener takes its peers there). */
+function own(host: LabHost, family: 4 | 6, port: number): Endpoint {
+  return family === 6 && host.addr6 !== undefined
+    ? { family: 6, addr: host.addr6, port }
+    : { addr: host.addr, port };
 }
 
 function pausedHint(ctx: Ctx): Line[] {
@@ -55,8 +92,8 @@ const MAX_SEND_BYTES = 64 * 1024 * 1024;
 const RECV_SHOWN = 256;
 
 const USAGE = {
-  listen: "listen PORT [BACKLOG]",
-  connect: "connect ADDR PORT [--port LOCAL]",
+  listen: "listen PORT [BACKLOG] [-4|-6]",
+  connect: "connect ADDR PORT [-6] [--port LOCAL]  (or ADDR:PORT, [IPV6]:PORT)",
   accept: "accept [#ID]",
   send: "send #ID TEXT | send #ID --bytes N",
   recv: "recv #ID [N]",
@@ -64,7 +101,7 @@ const USAGE = {
   close: "close #ID",
   abort: "abort #ID",
   sockopt: "sockopt #ID NAME [VALUE]",
-  udpBind: "udp bind PORT",
+  udpBind: "udp bind PORT [-4|-6]",
   udpSendto: "udp sendto #ID ADDR PORT TEXT",
   udpRecv: "udp recv #ID",
 } as const;
@@ -88,17 +125,22 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       "Creates a TCP socket, binds it to PORT and listens (RFC 9293 §3.10.1, passive OPEN).",
       "Handshakes complete without you; `accept` takes a finished connection from the queue.",
       "BACKLOG bounds the queue of completed connections (default 16).",
-      "Example: b: listen 80",
+      "-4 (the default) listens for IPv4 peers (AF_INET), -6 for IPv6 peers (AF_INET6, fd00::/64):",
+      "one listener per port, of one family, until a port may take both.",
+      "Example: b: listen 80    b: listen 80 -6",
     ],
     args: [
       { name: "PORT", kind: "port" },
       { name: "BACKLOG", kind: "int", optional: true, max: 4096 },
     ],
+    flags: [{ name: "4" }, { name: "6" }],
     run(ctx, a) {
       const { sockets } = ctx.host;
       const port = a.num("PORT") as number;
       const backlog = a.num("BACKLOG") ?? 16;
-      const fd = newSocket(ctx.host, "tcp");
+      const family = familyFlag(ctx, a, "listen", USAGE.listen);
+      if (typeof family === "object") return [family];
+      const fd = newSocket(ctx.host, "tcp", family);
       if (fd instanceof SocketError) return [sockErr("listen", fd, USAGE.listen)];
       const bound = sockets.bind(fd, port);
       const listened = bound ?? sockets.listen(fd, backlog);
@@ -109,7 +151,7 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       return [
         text([
           { text: `#${fd}`, tone: "accent" },
-          { text: ` listening on ${formatIpv4Addr(ctx.host.addr)}:${port} (backlog ${backlog})` },
+          { text: ` listening on ${formatEp(own(ctx.host, family, port))} (backlog ${backlog})` },
         ]),
       ];
     },
@@ -121,25 +163,44 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
     summary: "active open: a SYN to ADDR PORT",
     help: [
       "Creates a TCP socket and connects it (RFC 9293 §3.10.1, active OPEN): the SYN leaves at once",
-      "and the connection waits in SYN-SENT. ADDR is an IPv4 address or a host name (a, b).",
+      "and the connection waits in SYN-SENT. ADDR is an IPv4 address, an IPv6 address or a host name",
+      "(a, b); the port may be written with it: 10.0.0.2:80, [fd00::2]:80 (RFC 5952 §6: brackets",
+      "around an IPv6 address with a port). -6 takes the named host's IPv6 address (b: fd00::2).",
       "The call does not block: watch the state table while the handshake goes on.",
       "--port LOCAL binds the local port first (else an ephemeral one is picked): two hosts",
       "connecting to each other's bound ports open simultaneously (RFC 9293 §3.5, figure 8).",
-      "Example: connect 10.0.0.2 80    connect b 80 --port 7000",
+      "Example: connect 10.0.0.2 80    connect [fd00::2]:80    connect b 80 -6    connect b 80 --port 7000",
     ],
     args: [
-      { name: "ADDR", kind: "addr" },
-      { name: "PORT", kind: "port" },
+      { name: "ADDR", kind: "addr", withPort: true },
+      { name: "PORT", kind: "port", optional: true },
     ],
-    flags: [{ name: "port", value: "int" }],
+    flags: [{ name: "port", value: "int" }, { name: "6" }],
     async run(ctx, a) {
-      const addr = a.num("ADDR") as number;
-      const port = a.num("PORT") as number;
+      const dest = a.addr("ADDR") as AddrValue;
+      const addr = addrFor(ctx, dest, a.has("6"));
+      if ("error" in addr) return [err(`connect: ${addr.error}`, USAGE.connect)];
+      const written = a.num("PORT");
+      if (dest.port !== undefined && written !== undefined)
+        return [
+          err(
+            `connect: the port twice (:${dest.port} and ${written}): give it once`,
+            USAGE.connect,
+          ),
+        ];
+      const port = dest.port ?? written;
+      if (port === undefined) {
+        // fd00::2:80 is an address (its last group 0x80): a port needs the brackets.
+        const six = addr.family === 6 ? portHint(formatIpAddr(addr)) : "";
+        return [err(`connect: missing PORT${six}`, USAGE.connect)];
+      }
+      if (port < 1)
+        return [err("connect: PORT should be a port number 1–65535, got 0", USAGE.connect)];
       const local = a.num("port");
       if (local !== undefined && (local < 1 || local > 65535)) {
         return [err(`connect: --port takes 1 to 65535, got ${local}`, USAGE.connect)];
       }
-      const fd = newSocket(ctx.host, "tcp");
+      const fd = newSocket(ctx.host, "tcp", addr.family);
       if (fd instanceof SocketError) return [sockErr("connect", fd, USAGE.connect)];
       if (local !== undefined) {
         const bound = ctx.host.sockets.bind(fd, local);
@@ -148,7 +209,7 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
           return [sockErr("connect", bound, USAGE.connect)];
         }
       }
-      const r = await ctx.host.sockets.connect(fd, addr, port);
+      const r = await ctx.host.sockets.connect(fd, addr.addr, port);
       if (r instanceof SocketError && r.code !== "EINPROGRESS") {
         ctx.host.sockets.close(fd);
         return [sockErr("connect", r, USAGE.connect)];
@@ -405,11 +466,17 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
     name: "udp bind",
     usage: USAGE.udpBind,
     summary: "a UDP socket bound to PORT",
-    help: ["Creates a UDP socket on PORT (0 picks an ephemeral port)."],
+    help: [
+      "Creates a UDP socket on PORT (0 picks an ephemeral port): -4 (the default) an AF_INET one,",
+      "-6 an AF_INET6 one, which sends to and receives from IPv6 addresses only.",
+    ],
     args: [{ name: "PORT", kind: "int", max: 65535 }],
+    flags: [{ name: "4" }, { name: "6" }],
     run(ctx, a) {
       const port = a.num("PORT") as number;
-      const fd = newSocket(ctx.host, "udp");
+      const family = familyFlag(ctx, a, "udp bind", USAGE.udpBind);
+      if (typeof family === "object") return [family];
+      const fd = newSocket(ctx.host, "udp", family);
       if (fd instanceof SocketError) return [sockErr("udp bind", fd, USAGE.udpBind)];
       const r = ctx.host.sockets.bind(fd, port);
       if (r instanceof SocketError) {
@@ -431,7 +498,10 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
     name: "udp sendto",
     usage: USAGE.udpSendto,
     summary: "send one UDP datagram",
-    help: ["Sends TEXT (same escapes as send) as one datagram to ADDR PORT."],
+    help: [
+      "Sends TEXT (same escapes as send) as one datagram to ADDR PORT; ADDR is of the socket's",
+      "family (a host name names its IPv6 address on a socket bound with -6).",
+    ],
     args: [
       { name: "#ID", kind: "socket" },
       { name: "ADDR", kind: "addr" },
@@ -442,7 +512,19 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       const fd = a.num("#ID") as number;
       const data = readText(a.str("TEXT") as string);
       if (!(data instanceof Uint8Array)) return [err(`udp sendto: ${data.error}`, USAGE.udpSendto)];
-      const r = ctx.host.sockets.sendTo(fd, data, a.num("ADDR") as number, a.num("PORT") as number);
+      const info = ctx.host.sockets.info(fd);
+      const six = !(info instanceof SocketError) && info.local?.family === 6;
+      const dest = a.addr("ADDR") as AddrValue;
+      if (six && dest.host === undefined && dest.ip.family === 4)
+        return [
+          err(
+            `udp sendto: #${fd} is an IPv6 socket (udp bind -6): give an IPv6 address or a host name`,
+            USAGE.udpSendto,
+          ),
+        ];
+      const to = addrFor(ctx, dest, six);
+      if ("error" in to) return [err(`udp sendto: ${to.error}`, USAGE.udpSendto)];
+      const r = ctx.host.sockets.sendTo(fd, data, to.addr, a.num("PORT") as number);
       if (r instanceof SocketError) return [sockErr("udp sendto", r, USAGE.udpSendto)];
       return [text(`#${fd} sent a datagram of ${r} bytes`, ...pausedHint(ctx))];
     },

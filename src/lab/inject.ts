@@ -8,9 +8,11 @@
 
 import { State } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
-import type { Ipv4Addr } from "../wire/addr.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import { type IpAddr, parseIpEndpoint } from "../wire/ip-addr.ts";
 import { readFlags } from "../wire/notation.ts";
 import { buildTcpPacket } from "../wire/packet.ts";
+import { buildTcpPacket6 } from "../wire/packet6.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
 import { TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, tcpOptionsLength } from "../wire/tcp.ts";
@@ -27,24 +29,55 @@ export interface CraftedPacket {
 export type Crafted = CraftedPacket | { readonly error: string };
 
 /**
- * What cannot be put in one IPv4 packet: options over the 40 bytes the data
+ * What cannot be put in one packet: options over the 40 bytes the data
  * offset allows (RFC 9293 §3.1), or a datagram over 65535 bytes (RFC 791
- * §3.1, Total Length is 16 bits).
+ * §3.1, Total Length is 16 bits; RFC 8200 §3: IPv6's Payload Length, which
+ * leaves out the fixed header, is 16 bits too).
  */
-function tooLong(options: readonly TcpOption[], payloadLen: number): { error: string } | undefined {
+function tooLong(
+  options: readonly TcpOption[],
+  payloadLen: number,
+  family: 4 | 6,
+): { error: string } | undefined {
   const n = tcpOptionsLength(options);
   if (n > TCP_MAX_OPTIONS_LEN) {
     return {
       error: `these options take ${n} bytes; a TCP header holds at most ${TCP_MAX_OPTIONS_LEN}`,
     };
   }
-  const headers = IPV4_HEADER_LEN + TCP_HEADER_LEN + n;
+  const headers = (family === 4 ? IPV4_HEADER_LEN : 0) + TCP_HEADER_LEN + n;
   if (headers + payloadLen > 0xffff) {
+    const what =
+      family === 4
+        ? `a ${headers + payloadLen}-byte datagram; an IPv4 datagram holds at most 65535 bytes (RFC 791)`
+        : `an IPv6 payload of ${headers + payloadLen} bytes; its Payload Length holds at most 65535 (RFC 8200 §3)`;
     return {
-      error: `${payloadLen} bytes of data make a ${headers + payloadLen}-byte datagram; an IPv4 datagram holds at most 65535 bytes (RFC 791), so at most ${0xffff - headers} bytes of data here`,
+      error: `${payloadLen} bytes of data make ${what}, so at most ${0xffff - headers} bytes of data here`,
     };
   }
   return undefined;
+}
+
+/** The packet for `seg` between two endpoints of one family (TTL is the Hop Limit over IPv6). */
+function tcpPacket(
+  src: Endpoint,
+  dst: Endpoint,
+  seg: TcpSegment,
+  checksum: "good" | "bad",
+  ttl: number | undefined,
+): Uint8Array | { error: string } {
+  if (src.family === 6 && dst.family === 6) {
+    return buildTcpPacket6(src.addr, dst.addr, seg, {
+      checksum,
+      ...(ttl !== undefined ? { hopLimit: ttl } : {}),
+    });
+  }
+  if (src.family === 6 || dst.family === 6)
+    return { error: "SRC and DST must be of one family: both IPv4 or both IPv6" };
+  return buildTcpPacket(src.addr, dst.addr, seg, {
+    checksum,
+    ...(ttl !== undefined ? { ttl } : {}),
+  });
 }
 
 /** Generated payload bytes: abc…z repeating. */
@@ -152,28 +185,22 @@ export function craftRelative(
     options,
     payload: filler(len),
   };
-  const unfit = tooLong(options, seg.payload.length);
+  const unfit = tooLong(options, seg.payload.length, src.family === 6 ? 6 : 4);
   if (unfit !== undefined) return unfit;
-  // The lab's hosts have no IPv6 address yet (docs/ipv6-plan.md, step 7).
-  if (src.family === 6 || dst.family === 6)
-    return { error: "cannot inject into an IPv6 connection yet" };
-  const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
-    checksum,
-    ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}),
-  });
-  return { bytes, dir: st.direction };
+  const bytes = tcpPacket(src, dst, seg, checksum, st.ip?.ttl);
+  return bytes instanceof Uint8Array ? { bytes, dir: st.direction } : bytes;
 }
 
-function endpoint(
-  text: string,
-  address: (t: string) => Ipv4Addr | undefined,
-): { addr: Ipv4Addr; port: number } | undefined {
+/** `10.0.0.1:4000`, `[fd00::1]:4000` or `a:4000` (a host name: its IPv4 address). */
+function endpoint(text: string, address: (t: string) => IpAddr | undefined): Endpoint | undefined {
+  const literal = parseIpEndpoint(text);
+  if (literal !== undefined) return literal;
   const i = text.lastIndexOf(":");
   if (i <= 0) return undefined;
   const addr = address(text.slice(0, i));
   const port = parseInteger(text.slice(i + 1));
   if (addr === undefined || port === undefined || port > 65535) return undefined;
-  return { addr, port };
+  return addr.family === 6 ? { family: 6, addr: addr.addr, port } : { addr: addr.addr, port };
 }
 
 export const ABSOLUTE_FIELDS = [
@@ -191,11 +218,14 @@ export const ABSOLUTE_FIELDS = [
 ] as const;
 
 /** `inject tcp SRC:PORT > DST:PORT [field=value …]` (the words after `tcp`). */
-export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | undefined): Crafted {
+export function craftAbsolute(text: string, address: (t: string) => IpAddr | undefined): Crafted {
   const tokens = tokenize(text);
   const src = tokens[0] ? endpoint(tokens[0].text, address) : undefined;
   if (tokens[1]?.text !== ">" || src === undefined) {
-    return { error: "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80" };
+    return {
+      error:
+        "expected SRC:PORT > DST:PORT, like 10.0.0.1:4000 > 10.0.0.2:80 or [fd00::1]:4000 > [fd00::2]:80",
+    };
   }
   const dst = tokens[2] ? endpoint(tokens[2].text, address) : undefined;
   if (dst === undefined)
@@ -302,11 +332,8 @@ export function craftAbsolute(text: string, address: (t: string) => Ipv4Addr | u
     options,
     payload,
   };
-  const unfit = tooLong(options, seg.payload.length);
+  const unfit = tooLong(options, seg.payload.length, src.family === 6 ? 6 : 4);
   if (unfit !== undefined) return unfit;
-  const bytes = buildTcpPacket(src.addr, dst.addr, seg, {
-    checksum,
-    ...(ttl !== undefined ? { ttl } : {}),
-  });
-  return { bytes, dir: "<" };
+  const bytes = tcpPacket(src, dst, seg, checksum, ttl);
+  return bytes instanceof Uint8Array ? { bytes, dir: "<" } : bytes;
 }

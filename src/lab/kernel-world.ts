@@ -1,6 +1,8 @@
 /**
- * The kernel world: tcplab host `lab` at 10.0.0.2 on a TUN device inside a
- * network namespace of its own; the Linux kernel at 10.0.0.1 is the peer.
+ * The kernel world: tcplab host `lab` at 10.0.0.2 and fd00::2 on a TUN
+ * device inside a network namespace of its own; the Linux kernel at
+ * 10.0.0.1 and fd00::1 is the peer (`host ping -6 fd00::2` works; a TUN
+ * device is layer 3, so no neighbour discovery is needed).
  * Needs root. tcplab's timers still live on the lab clock, which runs along
  * real time from the start and can be paused and stepped like the simulated
  * one (the kernel's own timers keep real time regardless).
@@ -14,6 +16,8 @@ import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
+import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
+import { ip6 } from "../wire/ipv6-addr.ts";
 import { EventLog } from "./event-log.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
 import { isnSecret, makeLabHost } from "./lab-host.ts";
@@ -37,6 +41,8 @@ export interface KernelWorldOptions {
 
 export const KERNEL_ADDR = "10.0.0.1";
 export const LAB_ADDR = "10.0.0.2";
+export const KERNEL_ADDR6 = "fd00::1";
+export const LAB_ADDR6 = "fd00::2";
 
 /** How long an interrupted host command may take to end before it is killed. */
 const KILL_GRACE_MS = 2000;
@@ -81,12 +87,15 @@ export async function pump(
 export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<World> {
   const ns = await createNetns(opts.netns ?? DEFAULT_NETNS);
   const mtu = opts.mtu ?? 1500;
+  // RFC 8200 §5: IPv6 needs a 1280-byte link; below that the world speaks IPv4 only.
+  const v6 = mtu >= IPV6_MIN_MTU;
   let tun: Awaited<ReturnType<typeof openTun>>;
   try {
     tun = await openTun({
       netns: ns,
       localAddr: KERNEL_ADDR,
       peerAddr: LAB_ADDR,
+      ...(v6 ? { localAddr6: KERNEL_ADDR6, peerAddr6: LAB_ADDR6 } : {}),
       mtu,
       ...(opts.tunName !== undefined ? { name: opts.tunName } : {}),
     });
@@ -101,6 +110,7 @@ export async function createKernelWorld(opts: KernelWorldOptions = {}): Promise<
     {
       name: "lab",
       addr: ip(LAB_ADDR),
+      ...(v6 ? { addr6: ip6(LAB_ADDR6) } : {}),
       mtu,
       // A seeded session replays its ISNs; otherwise the key is the platform's (RFC 6528 §3).
       isn: { secret: opts.seed !== undefined ? isnSecret(rng.fork("isn")) : cryptoSecret() },

@@ -68,9 +68,7 @@ export function labHostOver(
 ): LabHost {
   const { host, attachment, link } = node;
   const sockets = new Sockets(host, attachment);
-  const samples = new HostSamples((port, addr, remotePort) =>
-    host.connection(port, { addr, port: remotePort }),
-  );
+  const samples = new HostSamples((port, remote) => host.connection(port, remote));
   link.delivered = (packet) => samples.delivered(packet, clock.now());
   log.onEvent((ev) => {
     if (ev.kind === "packet" && ev.host === host.name && ev.dir === ">" && !ev.injected)
@@ -93,6 +91,7 @@ export function labHostOver(
   return {
     name: host.name,
     addr: host.addr,
+    addr6: host.addr6,
     host,
     sockets,
     attachment,

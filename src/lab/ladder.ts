@@ -12,8 +12,9 @@
 
 import type { Instant } from "../clock/time.ts";
 import { stateName } from "../tcp/state.ts";
-import { formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
-import { type IpAddr, ipAddrEqual, ipv4Addr } from "../wire/ip-addr.ts";
+import { type Endpoint, formatIpv4Addr, type Ipv4Addr } from "../wire/addr.ts";
+import { type IpAddr, ipAddrEqual, ipv6Addr } from "../wire/ip-addr.ts";
+import { formatIpv6Addr, type Ipv6Addr } from "../wire/ipv6-addr.ts";
 import { parseIpPacket } from "../wire/ip-packet.ts";
 import { formatOption, formatSegmentLine } from "../wire/notation.ts";
 import { seqAdd } from "../wire/seq.ts";
@@ -25,6 +26,35 @@ import type { Line, Span } from "./view.ts";
 export interface LadderSide {
   readonly name: string;
   readonly addr: Ipv4Addr;
+  /** Its IPv6 address, if it has one: segments between the two IPv6 addresses are drawn too. */
+  readonly addr6?: Ipv6Addr | undefined;
+}
+
+/** Whether `a` is one of the side's addresses. */
+function isSide(a: IpAddr, side: LadderSide): boolean {
+  if (a.family === 4) return a.addr === side.addr;
+  return side.addr6 !== undefined && ipAddrEqual(a, ipv6Addr(side.addr6));
+}
+
+/** Whether a local endpoint is the side's. */
+function isSideEp(ep: Endpoint, side: LadderSide): boolean {
+  return ep.family === 6 ? isSide(ipv6Addr(ep.addr), side) : ep.addr === side.addr;
+}
+
+/** A side's name over the ladder: its address of the family the shown rows are in (both if mixed). */
+function sideName(
+  side: LadderSide,
+  families: ReadonlySet<4 | 6>,
+  port: number | undefined,
+): string {
+  const six = side.addr6 !== undefined ? formatIpv6Addr(side.addr6) : undefined;
+  const addr =
+    families.has(6) && six !== undefined
+      ? families.has(4)
+        ? `${formatIpv4Addr(side.addr)} ${six}`
+        : six
+      : formatIpv4Addr(side.addr);
+  return `${side.name} ${addr}${port !== undefined ? `.${port}` : ""}`;
 }
 
 interface Row {
@@ -35,6 +65,8 @@ interface Row {
   readonly lost: boolean;
   /** Ports of the segment as [left port, right port], when TCP/UDP. */
   readonly ports: readonly [number, number] | undefined;
+  /** The IP version of the row's packet (none for a state row). */
+  readonly family?: 4 | 6;
   leftState?: string;
   rightState?: string;
   readonly isSegment: boolean;
@@ -169,8 +201,9 @@ export function ladderLines(
       : r.label;
   const width = Math.max(36, ...shown.map((r) => label(r).length + 12));
   const stateW = 12;
-  const leftName = `${left.name} ${formatIpv4Addr(left.addr)}${onePair ? `.${onePair[0]}` : ""}`;
-  const rightName = `${right.name} ${formatIpv4Addr(right.addr)}${onePair ? `.${onePair[1]}` : ""}`;
+  const families = new Set(shown.flatMap((r) => (r.family !== undefined ? [r.family] : [])));
+  const leftName = sideName(left, families, onePair?.[0]);
+  const rightName = sideName(right, families, onePair?.[1]);
   const lines: Line[] = [];
   const gap = Math.max(1, width + 2 - leftName.length - rightName.length);
   lines.push([
@@ -216,13 +249,17 @@ function packetRow(
   if (!parsed.ok) return undefined;
   const p = parsed.value;
   const { src, dst } = p;
-  const l = ipv4Addr(left.addr);
-  const r = ipv4Addr(right.addr);
   const between =
-    (ipAddrEqual(src, l) && ipAddrEqual(dst, r)) || (ipAddrEqual(src, r) && ipAddrEqual(dst, l));
+    (isSide(src, left) && isSide(dst, right)) || (isSide(src, right) && isSide(dst, left));
   if (!between && !ev.injected) return undefined;
-  const rightward = ipAddrEqual(src, l) || (ev.injected && ipAddrEqual(dst, r));
-  const base = { time: ev.time, rightward, lost: ev.dropped !== undefined, isSegment: true };
+  const rightward = isSide(src, left) || (ev.injected && isSide(dst, right));
+  const base = {
+    time: ev.time,
+    rightward,
+    lost: ev.dropped !== undefined,
+    isSegment: true,
+    family: src.family,
+  };
   if (p.kind === "tcp") {
     const seg = p.tcp;
     book.see(src, dst, seg, wasInjected(ev));
@@ -245,8 +282,8 @@ function packetRow(
 }
 
 function sideOf(ev: StateEvent, left: LadderSide, right: LadderSide): "left" | "right" | undefined {
-  if (ev.local.addr === left.addr) return "left";
-  if (ev.local.addr === right.addr) return "right";
+  if (isSideEp(ev.local, left)) return "left";
+  if (isSideEp(ev.local, right)) return "right";
   return undefined;
 }
 

@@ -5,7 +5,9 @@
  */
 
 import { type Duration, ms } from "../clock/time.ts";
-import { type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
+import type { Ipv4Addr } from "../wire/addr.ts";
+import type { IpAddr } from "../wire/ip-addr.ts";
+import { type AddrValue, readAddrArg } from "./addr-arg.ts";
 import { parseDuration, parseInteger, parsePercent, type Token } from "./args.ts";
 import type { Block } from "./view.ts";
 import type { LabHost } from "./world.ts";
@@ -40,15 +42,18 @@ export interface ArgSpec {
   readonly closedOk?: boolean;
   readonly min?: number;
   readonly max?: number;
+  /** For "addr": the port may be written with the address (`10.0.0.2:80`, `[fd00::2]:80`). */
+  readonly withPort?: boolean;
 }
 
 export interface FlagSpec {
+  /** `--name`; a name of one character is written `-6` too. */
   readonly name: string;
   /** A flag with a value (`--bytes 100`); otherwise a switch (`--abs`). */
   readonly value?: "int";
 }
 
-export type ArgValue = string | number;
+export type ArgValue = string | number | AddrValue;
 
 export class Args {
   constructor(
@@ -65,6 +70,12 @@ export class Args {
   duration(name: string): Duration | undefined {
     const v = this.num(name);
     return v === undefined ? undefined : ms(v);
+  }
+
+  /** An `addr` argument. */
+  addr(name: string): AddrValue | undefined {
+    const v = this.values.get(name);
+    return typeof v === "object" ? v : undefined;
   }
 
   str(name: string): string | undefined {
@@ -111,6 +122,8 @@ export interface Resolver {
   hostNames(): readonly string[];
   /** An address by dotted quad or by host name (`b` → 10.0.0.2). */
   address(text: string): Ipv4Addr | undefined;
+  /** A host's address by its name (`b` → 10.0.0.2), or its IPv6 address when `family` is 6. */
+  hostAddress(name: string, family?: 4 | 6): IpAddr | undefined;
   labNames(): readonly string[];
   /** Whether a closed socket id still names a connection the lab remembers. */
   remembers(host: LabHost, fd: number): boolean;
@@ -167,6 +180,11 @@ export function parseArgs<E>(
   const words: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as Token;
+    const short = /^-(\w)$/.exec(t.text)?.[1];
+    if (!t.quoted && short !== undefined && cmd.flags?.some((f) => f.name === short)) {
+      flags.set(short, true);
+      continue;
+    }
     if (!t.quoted && t.text.startsWith("--") && t.text.length > 2) {
       const name = t.text.slice(2);
       const spec = cmd.flags?.find((f) => f.name === name);
@@ -203,7 +221,7 @@ export function parseArgs<E>(
     // An optional socket id that is not written like one (#3) may be the next argument.
     if (spec.optional && spec.kind === "socket" && !SOCKET_ID.test(t.text)) continue;
     const v = parseValue(spec, t.text, host, resolve);
-    if (typeof v === "object") {
+    if (typeof v === "object" && "error" in v) {
       // An optional word that is not one of its words may be the next argument.
       if (spec.optional && spec.kind === "word") continue;
       return v;
@@ -256,10 +274,9 @@ function parseValue(
       return n;
     }
     case "addr": {
-      const a = resolve.address(text) ?? parseIpv4Addr(text);
-      if (a === undefined)
-        return { error: `${name} should be an IPv4 address or a host name, got "${text}"` };
-      return a;
+      const a = readAddrArg(text, spec.withPort === true, (n) => resolve.hostAddress(n));
+      if (!("error" in a)) return a;
+      return { error: a.error.startsWith("should") ? `${name} ${a.error}` : `${name}: ${a.error}` };
     }
     case "host": {
       if (resolve.hostNamed(text) === undefined) {

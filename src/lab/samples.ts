@@ -10,6 +10,8 @@
 import type { Instant } from "../clock/time.ts";
 import type { CongestionPhase } from "../tcp/congestion/controller.ts";
 import type { TcbView } from "../tcp/view.ts";
+import type { Endpoint } from "../wire/addr.ts";
+import type { IpAddr } from "../wire/ip-addr.ts";
 import { parseIpPacket } from "../wire/ip-packet.ts";
 import { seqAdd, seqDiff } from "../wire/seq.ts";
 import { Flag, type TcpSegment } from "../wire/tcp-types.ts";
@@ -135,13 +137,9 @@ export class HostSamples {
   /** The sample of each packet sent, to mark it lost when the log learns it was dropped. */
   private readonly byEvent = new WeakMap<PacketEvent, SentSample>();
 
-  /** `lookup` finds a connection by its ports and the peer's address (the host's table, O(1)). */
+  /** `lookup` finds a connection by its local port and the peer's endpoint (the host's table, O(1)). */
   constructor(
-    private readonly lookup: (
-      localPort: number,
-      remoteAddr: number,
-      remotePort: number,
-    ) => TcbView | undefined,
+    private readonly lookup: (localPort: number, remote: Endpoint) => TcbView | undefined,
   ) {}
 
   series(tcb: TcbView): ConnectionSeries | undefined {
@@ -159,7 +157,7 @@ export class HostSamples {
   sent(ev: PacketEvent): void {
     const seg = tcpOf(ev.bytes);
     if (seg === undefined) return;
-    const tcb = this.find(seg.srcPort, seg.dst, seg.dstPort);
+    const tcb = this.lookup(seg.srcPort, endpoint(seg.dst, seg.dstPort));
     if (tcb === undefined) return;
     const s = this.byTcb.get(tcb);
     if (s === undefined) return;
@@ -179,27 +177,26 @@ export class HostSamples {
   delivered(packet: Uint8Array, now: Instant): void {
     const seg = tcpOf(packet);
     if (seg === undefined) return;
-    const tcb = this.find(seg.dstPort, seg.src, seg.srcPort);
+    const tcb = this.lookup(seg.dstPort, endpoint(seg.src, seg.srcPort));
     if (tcb === undefined) return;
     const s = this.byTcb.get(tcb);
     s?.receivedAck(now, seg.tcp);
     s?.sample(now);
   }
+}
 
-  private find(localPort: number, remoteAddr: number, remotePort: number): TcbView | undefined {
-    return this.lookup(localPort, remoteAddr, remotePort);
-  }
+/** An address and port as the connection table keys a peer (IPv4 untagged, as Tcbs hold it). */
+function endpoint(a: IpAddr, port: number): Endpoint {
+  return a.family === 6 ? { family: 6, addr: a.addr, port } : { addr: a.addr, port };
 }
 
 function tcpOf(
   packet: Uint8Array,
-): { tcp: TcpSegment; src: number; dst: number; srcPort: number; dstPort: number } | undefined {
+): { tcp: TcpSegment; src: IpAddr; dst: IpAddr; srcPort: number; dstPort: number } | undefined {
   const p = parseIpPacket(packet, { verifyChecksum: false });
-  // Connections are found by IPv4 address until a Tcb's endpoints
-  // may be IPv6 (docs/ipv6-plan.md, step 2).
-  if (!p.ok || p.value.kind !== "tcp" || p.value.family !== 4) return undefined;
+  if (!p.ok || p.value.kind !== "tcp") return undefined;
   const { src, dst, tcp } = p.value;
-  return { tcp, src: src.addr, dst: dst.addr, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
+  return { tcp, src, dst, srcPort: tcp.srcPort, dstPort: tcp.dstPort };
 }
 
 /** True when the connection's sequence plot has data segments only going forward. */

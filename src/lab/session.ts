@@ -8,7 +8,8 @@
  * progress.ts).
  */
 import type { TcbView } from "../tcp/view.ts";
-import { formatIpv4Addr, type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
+import { type Ipv4Addr, parseIpv4Addr } from "../wire/addr.ts";
+import { type IpAddr, ipv4Addr, ipv6Addr } from "../wire/ip-addr.ts";
 import { formatTime } from "./args.ts";
 import { DEFAULT_LABS_DIR, LabCatalog } from "./catalog.ts";
 import { registerControlCommands } from "./cmd-control.ts";
@@ -30,7 +31,7 @@ import { Registry, type Resolver } from "./registry.ts";
 import { blocksText } from "./render.ts";
 import { createSimWorld, type SimWorldOptions } from "./sim-world.ts";
 import { SocketNames } from "./socket-names.ts";
-import { STATE_COLUMNS, stateRows } from "./state-view.ts";
+import { hostTitle, STATE_COLUMNS, stateRows } from "./state-view.ts";
 import { TraceFeed } from "./trace-feed.ts";
 import type { Block, CommandResult, Completion, LabSession, StatusView } from "./view.ts";
 import type { LabHost, World } from "./world.ts";
@@ -168,7 +169,7 @@ export class LabEngine implements LabSession, Resolver {
       host: h.name,
       connections: {
         kind: "table",
-        title: `${h.name} ${formatIpv4Addr(h.addr)}`,
+        title: hostTitle(h),
         columns: STATE_COLUMNS,
         rows: stateRows(h, this.clock.now(), { absolute: false }, this.names.idOf(h)),
       },
@@ -211,6 +212,18 @@ export class LabEngine implements LabSession, Resolver {
 
   hostNames(): readonly string[] {
     return this.world.hosts.map((h) => h.name);
+  }
+
+  hostAddress(name: string, family: 4 | 6 = 4): IpAddr | undefined {
+    const h = this.hostNamed(name);
+    if (h !== undefined) {
+      if (family === 4) return ipv4Addr(h.addr);
+      return h.addr6 !== undefined ? ipv6Addr(h.addr6) : undefined;
+    }
+    const peer = this.world.peer;
+    return peer !== undefined && peer.name === name && family === 4
+      ? ipv4Addr(peer.addr)
+      : undefined;
   }
 
   address(text: string): Ipv4Addr | undefined {

@@ -8,6 +8,7 @@ import { State, stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
 import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
 import { formatIpEndpoint } from "../wire/ip-addr.ts";
+import { formatIpv6Addr } from "../wire/ipv6-addr.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { formatDuration } from "./args.ts";
 import type { Block, Line, Span, Tone } from "./view.ts";
@@ -28,6 +29,12 @@ export const STATE_COLUMNS = [
   "sndq",
   "rcvq",
 ] as const;
+
+/** A host's name and addresses: `a 10.0.0.1 fd00::1`. */
+export function hostTitle(host: LabHost): string {
+  const six = host.addr6 !== undefined ? ` ${formatIpv6Addr(host.addr6)}` : "";
+  return `${host.name} ${formatIpv4Addr(host.addr)}${six}`;
+}
 
 export function formatEp(ep: Endpoint): string {
   if (ep.family === 6) return formatIpEndpoint(ep);
@@ -100,7 +107,10 @@ export function stateRows(host: LabHost, now: Instant, view: SeqView, idOf: IdOf
       s.state === "LISTEN" && s.local ? host.host.listenerOn(s.local.port) : undefined;
     rows.push([
       { text: `#${s.fd}`, tone: "accent" },
-      { text: s.local ? formatEp({ addr: 0, port: s.local.port }) : "-" },
+      // A wildcard listener or socket: `*:80`, or `[::]:80` for an AF_INET6 one.
+      {
+        text: s.local ? (s.local.family === 6 ? `[::]:${s.local.port}` : `*:${s.local.port}`) : "-",
+      },
       { text: s.remote ? formatEp(s.remote) : "*" },
       { text: s.type === "udp" ? "UDP" : s.state, tone: "state" },
       { text: "" },
@@ -153,7 +163,7 @@ export function tcbRow(tcb: TcbView, now: Instant, view: SeqView, id: string): S
 export function stateTable(host: LabHost, now: Instant, view: SeqView, idOf: IdOf): Block {
   return {
     kind: "table",
-    title: `${host.name} ${formatIpv4Addr(host.addr)}${view.absolute ? "" : " (sequence numbers relative to ISS/IRS)"}`,
+    title: `${hostTitle(host)}${view.absolute ? "" : " (sequence numbers relative to ISS/IRS)"}`,
     columns: STATE_COLUMNS,
     rows: stateRows(host, now, view, idOf),
   };

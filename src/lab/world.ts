@@ -12,6 +12,7 @@ import type { Host } from "../stack/host.ts";
 import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import type { Ipv4Addr } from "../wire/addr.ts";
+import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
 import type { EventLog } from "./event-log.ts";
 import type { HostLink } from "./host-link.ts";
 import type { LabClock } from "./lab-clock.ts";
@@ -23,6 +24,8 @@ export type WorldKind = "simulated" | "kernel";
 export interface LabHost {
   readonly name: string;
   readonly addr: Ipv4Addr;
+  /** Its IPv6 address, if it has one (the simulated world's hosts: fd00::1, fd00::2). */
+  readonly addr6: Ipv6Addr | undefined;
   readonly host: Host;
   readonly sockets: Sockets;
   readonly attachment: Attachment;

@@ -23,12 +23,12 @@ import {
   ifreq,
   libc,
   O_CLOEXEC,
-  O_WRONLY,
   SIOCGIFFLAGS,
   SIOCSIFFLAGS,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   strerror,
+  sysctlHere,
 } from "./tun-libc.ts";
 import { notRootError, requireIproute2, requireLinuxRoot } from "./tun-preflight.ts";
 
@@ -250,20 +250,6 @@ function linkUpHere(ifname: string): void {
   }
 }
 
-/**
- * Write a sysctl of the current thread's namespace: /proc/sys/net is resolved
- * against the opener's namespace, so this must be a plain open(2) on this
- * thread (node:fs may run on another). Absent files (no IPv6) are skipped.
- */
-function sysctlHere(path: string, value: string): void {
-  const c = libc();
-  const fd = c.open(cstr(path), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  const bytes = new TextEncoder().encode(value);
-  c.write(fd, bytes, bytes.length);
-  c.close(fd);
-}
-
 /** Run `fn` with the calling thread in the namespace at `nsPath`, then return home. */
 export function enterNetns<T>(nsPath: string, fn: () => T): T {
   const c = libc();
@@ -456,8 +442,9 @@ export async function createNetns(
   try {
     ns.enter(() => {
       linkUpHere("lo");
-      // The lab speaks IPv4: keep the kernel from sending IPv6 router
-      // solicitations and MLD reports down every new device.
+      // IPv6 stays off unless asked for, per device (tun-open.ts turns it on
+      // for tcplab's TUN device only): no router solicitations or MLD
+      // reports down every new device.
       sysctlHere("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
       sysctlHere("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
     });

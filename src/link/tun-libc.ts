@@ -33,6 +33,7 @@ export const EFD_NONBLOCK = O_NONBLOCK;
 
 // <sys/socket.h>
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = O_CLOEXEC;
 
@@ -57,6 +58,7 @@ export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 export const VIRTIO_NET_HDR_GSO_NONE = 0;
 export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 // <linux/sockios.h>
@@ -65,6 +67,7 @@ export const SIOCSIFFLAGS = 0x8914;
 export const SIOCSIFADDR = 0x8916;
 export const SIOCSIFDSTADDR = 0x8918;
 export const SIOCSIFMTU = 0x8922;
+export const SIOCGIFINDEX = 0x8933;
 
 // <net/if.h>
 export const IFF_UP = 0x1;
@@ -146,6 +149,35 @@ export function setIfreqAddr(view: DataView, addr: number): void {
   view.setUint16(16, AF_INET, true); // sin_family, host order
   view.setUint16(18, 0, false); // sin_port
   view.setUint32(20, addr >>> 0, false); // sin_addr, network order
+}
+
+/**
+ * A `struct in6_ifreq` (<linux/ipv6.h>): the address, its prefix length and
+ * the interface index — what SIOCSIFADDR takes on an AF_INET6 socket.
+ */
+export function in6Ifreq(words: readonly number[], prefixLen: number, ifindex: number): Uint8Array {
+  const bytes = new Uint8Array(24);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < 4; i++) view.setUint32(i * 4, (words[i] ?? 0) >>> 0, false);
+  view.setUint32(16, prefixLen, true);
+  view.setInt32(20, ifindex, true);
+  return bytes;
+}
+
+/**
+ * Writes a sysctl of the calling thread's namespace: /proc/sys/net is
+ * resolved against the opener's namespace, so this must be a plain open(2)
+ * on this thread (node:fs may run on another). False when the file is
+ * absent (a kernel without IPv6) or the write fails.
+ */
+export function sysctlHere(path: string, value: string): boolean {
+  const c = libc();
+  const fd = c.open(cstr(path), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bytes = new TextEncoder().encode(value);
+  const n = Number(c.write(fd, bytes, bytes.length));
+  c.close(fd);
+  return n === bytes.length;
 }
 
 /** Result of a syscall wrapper: the value, or the errno it failed with. */

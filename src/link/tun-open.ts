@@ -1,14 +1,17 @@
 /**
  * Opening and configuring a TUN device with our own system calls: open
- * /dev/net/tun, TUNSETIFF (IFF_TUN | IFF_NO_PI: whole IPv4 packets, no
+ * /dev/net/tun, TUNSETIFF (IFF_TUN | IFF_NO_PI: whole IP packets, no
  * 4-byte packet-information prefix), then MTU, point-to-point addresses and
- * IFF_UP through the classic SIOCSIF* ioctls on an AF_INET datagram socket.
+ * IFF_UP through the classic SIOCSIF* ioctls on an AF_INET datagram socket;
+ * for IPv6, the device's own sysctls and SIOCSIFADDR on an AF_INET6 socket.
  * Everything here is synchronous so that it can run while the calling thread
  * is inside the lab namespace (see `enterNetns`).
  */
+import type { Ipv6Addr } from "../wire/ipv6-addr.ts";
 import { NOT_ROOT_HINT, TunError } from "./tun-error.ts";
 import {
   AF_INET,
+  AF_INET6,
   cstr,
   EACCES,
   EBUSY,
@@ -24,11 +27,13 @@ import {
   IFF_UP,
   IFNAMSIZ,
   ifreq,
+  in6Ifreq,
   libc,
   O_CLOEXEC,
   O_NONBLOCK,
   O_RDWR,
   SIOCGIFFLAGS,
+  SIOCGIFINDEX,
   SIOCSIFADDR,
   SIOCSIFDSTADDR,
   SIOCSIFFLAGS,
@@ -37,6 +42,7 @@ import {
   SOCK_DGRAM,
   setIfreqAddr,
   strerror,
+  sysctlHere,
   TUN_F_CSUM,
   TUN_F_TSO4,
   TUN_F_TSO6,
@@ -54,6 +60,12 @@ export interface TunConfig {
   readonly localAddr: number;
   /** The far end's address: tcplab's own (host order). */
   readonly peerAddr: number;
+  /**
+   * The kernel's IPv6 address on the link (a /64 on the device, so the far
+   * end's address in it is reached through the device); none: IPv6 stays
+   * off on the device.
+   */
+  readonly localAddr6?: Ipv6Addr;
   /** Open with O_NONBLOCK (default true). */
   readonly nonBlocking?: boolean;
   /** Ask for IFF_VNET_HDR and checksum/segmentation offloads (default false). */
@@ -78,12 +90,15 @@ export interface OpenedTun {
 
 const NO_OFFLOAD: TunOffloadGrant = { vnetHdr: false, flags: 0, refused: undefined };
 
-/** What to ask TUNSETOFFLOAD for, most first: a kernel refuses a set with a bit it lacks (EINVAL). */
-const OFFLOAD_TRIES = [
-  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
-  TUN_F_CSUM | TUN_F_TSO4,
-  TUN_F_CSUM,
-] as const;
+/**
+ * What to ask TUNSETOFFLOAD for, most first: a kernel refuses a set with a
+ * bit it lacks (EINVAL). Not TSO6: the host neither takes nor sends IPv6
+ * super-segments, so the kernel cuts its IPv6 segments itself.
+ */
+const OFFLOAD_TRIES = [TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM] as const;
+
+/** The prefix the kernel's IPv6 address gets on the device. */
+export const TUN_PREFIX6 = 64;
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]*$/;
 
@@ -191,11 +206,51 @@ export function configureTun(name: string, mtu: number, localAddr: number, peerA
   }
 }
 
+/**
+ * IPv6 on the interface `name` only (the namespace keeps it off elsewhere):
+ * no link-local address (addr_gen_mode 1), no router advertisements taken
+ * and no solicitations sent, then `addr`/64. A TUN device is layer 3 and
+ * IFF_NOARP: the kernel runs no neighbour discovery (RFC 4861) and no
+ * duplicate address detection (RFC 4862 §5.4) on it, so the address is
+ * usable at once and nothing on the device needs answering but IPv6 itself.
+ */
+export function configureTun6(name: string, addr: Ipv6Addr): void {
+  const conf = `/proc/sys/net/ipv6/conf/${name}`;
+  // Order matters: the address mode must be set before IPv6 comes up on the device.
+  for (const [key, value] of [
+    ["addr_gen_mode", "1"],
+    ["accept_ra", "0"],
+    ["router_solicitations", "0"],
+    ["disable_ipv6", "0"],
+  ] as const) {
+    if (!sysctlHere(`${conf}/${key}`, value)) {
+      throw new TunError(
+        "configure-failed",
+        `could not set ${conf}/${key}: is IPv6 available in this kernel? (ipv6.disable=1 on the kernel command line turns it off)`,
+      );
+    }
+  }
+  const c = libc();
+  const sock = c.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) throw fail("open an IPv6 configuration socket", errno());
+  try {
+    const req = ifreq(name);
+    if (c.ioctl(sock, SIOCGIFINDEX, req.bytes) < 0) throw fail(`find ${name}'s index`, errno());
+    const ifindex = req.view.getInt32(16, true);
+    if (c.ioctl(sock, SIOCSIFADDR, in6Ifreq(addr, TUN_PREFIX6, ifindex)) < 0) {
+      throw fail(`set the IPv6 address of ${name}`, errno());
+    }
+  } finally {
+    c.close(sock);
+  }
+}
+
 /** Open and configure in the current namespace; the fd is closed again on failure. */
 export function openConfiguredTun(cfg: TunConfig): OpenedTun {
   const opened = openTunFd(cfg.name, cfg.nonBlocking ?? true, cfg.offload ?? false);
   try {
     configureTun(opened.name, cfg.mtu, cfg.localAddr, cfg.peerAddr);
+    if (cfg.localAddr6 !== undefined) configureTun6(opened.name, cfg.localAddr6);
   } catch (err) {
     libc().close(opened.fd);
     throw err;

@@ -4,21 +4,23 @@
  * thread stays free: the worker sleeps in the kernel until the device (or
  * the stop eventfd) is readable, then drains every queued packet with
  * non-blocking `read()`s straight into the next free slot of the shared
- * ring and posts the slot's number — many packets per wake-up under load.
+ * ring and posts it (POSTED, then a notify) — many packets per wake-up
+ * under load.
  *
  * Backpressure: when no slot is free the worker blocks (Atomics.wait) and
  * the kernel's device queue fills and drops, as a real NIC ring would
  * (tun-reader-protocol.ts).
  *
- * Protocol (see tun-reader.ts): init ReaderInit → batches
- * {type:"batch", slot, count, bytes} … → {type:"stopped"} or
- * {type:"error", errno}.
+ * Protocol (see tun-reader-protocol.ts): init ReaderInit → batches through
+ * the shared POSTED count … → {type:"stopped"} or {type:"error", errno}.
  */
 import { ptr } from "bun:ffi";
 import { EAGAIN, EINTR, errno, libc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./tun-libc.ts";
 import {
+  BATCH_WORDS,
   CREDIT,
   MAX_PACKETS_PER_SLOT,
+  POSTED,
   type ReaderInit,
   type ReaderMessage,
   STALLS,
@@ -45,6 +47,7 @@ function run(init: ReaderInit): void {
   let stopping = false;
   const ring = new Uint8Array(init.ring);
   const lengths = new Uint32Array(init.lengths);
+  const batches = new Int32Array(init.batches);
   let slot = 0;
   /** Whether `slot` is ours to fill (a credit was taken for it). */
   let held = false;
@@ -100,7 +103,11 @@ function run(init: ReaderInit): void {
     }
 
     function send(): void {
-      post({ type: "batch", slot, count, bytes: used });
+      batches[slot * BATCH_WORDS] = count;
+      batches[slot * BATCH_WORDS + 1] = used;
+      // The add publishes the writes above (Atomics are sequentially consistent).
+      Atomics.add(credit, POSTED, 1);
+      Atomics.notify(credit, POSTED);
       slot = (slot + 1) % init.slots;
       held = false;
     }

@@ -1,8 +1,9 @@
 /**
- * Main-thread side of the TUN read loop: starts the worker, hands each
- * batch's packets to a callback as views into the shared ring (no copy),
- * frees the slot, and stops the worker before the fd is closed — so the
- * worker can never poll a closed (and possibly reused) fd number.
+ * Main-thread side of the TUN read loop: starts the worker, waits for its
+ * batches (Atomics.waitAsync on the POSTED count), hands each batch's
+ * packets to a callback as views into the shared ring (no copy), frees the
+ * slot, and stops the worker before the fd is closed — so the worker can
+ * never poll a closed (and possibly reused) fd number.
  */
 
 import { CHECKSUM_PARTIAL, CHECKSUM_VALID, type Offload, tcpGso } from "../wire/offload.ts";
@@ -19,9 +20,11 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV4,
 } from "./tun-libc.ts";
 import {
+  BATCH_WORDS,
   CREDIT,
   CREDIT_WORDS,
   MAX_PACKETS_PER_SLOT,
+  POSTED,
   type ReaderInit,
   type ReaderMessage,
   STALLS,
@@ -56,6 +59,8 @@ export class WorkerReader {
   private readonly credit: Int32Array;
   private stopping: Promise<void> | undefined;
   private resolveStopped: (() => void) | undefined;
+  /** Set once the worker has stopped or failed: the batch loop ends. */
+  private done = false;
 
   /** Times the worker found every slot taken: the stack was behind, the kernel's queue took the excess. */
   get stalls(): number {
@@ -95,43 +100,80 @@ export class WorkerReader {
     const wakeAt = Math.ceil(slots / 2);
     const lengthOf = new Uint32Array(lengths);
     const bytesOf = new Uint8Array(ring);
+    const batches = new SharedArrayBuffer(slots * BATCH_WORDS * 4);
+    const batchOf = new Int32Array(batches);
+    const deliver = (slot: number) => {
+      const count = batchOf[slot * BATCH_WORDS] ?? 0;
+      const packets: Uint8Array[] = new Array(count);
+      const offloads: (Offload | undefined)[] | undefined =
+        vnetHdr > 0 ? new Array(count) : undefined;
+      let off = slot * slotBytes;
+      const first = slot * MAX_PACKETS_PER_SLOT;
+      for (let i = 0; i < count; i++) {
+        const len = lengthOf[first + i] ?? 0;
+        if (offloads !== undefined) {
+          offloads[i] = offloadOf(bytesOf, off);
+          packets[i] = new Uint8Array(ring, off + vnetHdr, Math.max(0, len - vnetHdr));
+        } else {
+          packets[i] = new Uint8Array(ring, off, len);
+        }
+        off += len;
+      }
+      try {
+        sink.batch(packets, offloads, batchOf[slot * BATCH_WORDS + 1] ?? 0);
+      } finally {
+        const free = Atomics.add(this.credit, CREDIT, 1) + 1;
+        // A notify costs a futex call and wakes a thread that competes with
+        // this one for the CPU: make it only when the worker waits for
+        // credit, and only once half the ring is free again (the worker
+        // waits only when every slot is posted, so this thread frees them
+        // all in the end). The worker sets WAITING before it waits, and its
+        // wait expects credit 0, so a credit added before it sleeps is never
+        // missed (all Atomics operations are sequentially consistent).
+        if (free >= wakeAt && Atomics.load(this.credit, WAITING) !== 0) {
+          Atomics.notify(this.credit, CREDIT);
+        }
+      }
+    };
+    // Batches come in ring order: deliver every one posted, then wait for the count to move.
+    const batchLoop = async () => {
+      let consumed = 0;
+      let slot = 0;
+      while (!this.done) {
+        const posted = Atomics.load(this.credit, POSTED);
+        if (posted === consumed) {
+          const wait = Atomics.waitAsync(this.credit, POSTED, posted);
+          if (wait.async) await wait.value;
+          continue;
+        }
+        for (let first = true; consumed !== posted && !this.done; first = false) {
+          // One batch per task, as with a message each: what the batch
+          // started (an application's reads, its promises) runs before the
+          // next batch comes in.
+          if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+          const at = slot;
+          slot = (slot + 1) % slots;
+          consumed = (consumed + 1) | 0;
+          try {
+            deliver(at);
+          } catch (e) {
+            // The sink's fault, not the device's: reported as uncaught, as a
+            // throwing message handler was, and the loop goes on.
+            queueMicrotask(() => {
+              throw e;
+            });
+          }
+        }
+      }
+    };
     this.worker = new Worker(new URL("./tun-reader-worker.ts", import.meta.url).href);
     this.worker.onmessage = (event: MessageEvent<ReaderMessage>) => {
       const msg = event.data;
-      if (msg.type === "batch") {
-        const packets: Uint8Array[] = new Array(msg.count);
-        const offloads: (Offload | undefined)[] | undefined =
-          vnetHdr > 0 ? new Array(msg.count) : undefined;
-        let off = msg.slot * slotBytes;
-        const first = msg.slot * MAX_PACKETS_PER_SLOT;
-        for (let i = 0; i < msg.count; i++) {
-          const len = lengthOf[first + i] ?? 0;
-          if (offloads !== undefined) {
-            offloads[i] = offloadOf(bytesOf, off);
-            packets[i] = new Uint8Array(ring, off + vnetHdr, Math.max(0, len - vnetHdr));
-          } else {
-            packets[i] = new Uint8Array(ring, off, len);
-          }
-          off += len;
-        }
-        try {
-          sink.batch(packets, offloads, msg.bytes);
-        } finally {
-          const free = Atomics.add(this.credit, CREDIT, 1) + 1;
-          // A notify costs a futex call and wakes a thread that competes with
-          // this one for the CPU: make it only when the worker waits for
-          // credit, and only once half the ring is free again (the worker
-          // waits only when every slot is posted, so this thread frees them
-          // all in the end). The worker sets WAITING before it waits, and its
-          // wait expects credit 0, so a credit added before it sleeps is never
-          // missed (all Atomics operations are sequentially consistent).
-          if (free >= wakeAt && Atomics.load(this.credit, WAITING) !== 0) {
-            Atomics.notify(this.credit, CREDIT);
-          }
-        }
-      } else if (msg.type === "stopped") {
+      if (msg.type === "stopped") {
+        this.finish();
         this.resolveStopped?.();
       } else {
+        this.finish();
         this.resolveStopped?.();
         sink.failed(msg.errno === 0 ? "the TUN device went away" : strerror(msg.errno));
       }
@@ -144,9 +186,17 @@ export class WorkerReader {
       slots,
       slotBytes,
       lengths,
+      batches,
       credit: sab,
     };
     this.worker.postMessage(init);
+    void batchLoop();
+  }
+
+  /** Ends the batch loop (it may be waiting on POSTED). */
+  private finish(): void {
+    this.done = true;
+    Atomics.notify(this.credit, POSTED);
   }
 
   /** Stop the worker; resolves once it no longer touches the fd. Idempotent. */
@@ -165,6 +215,7 @@ export class WorkerReader {
     });
     this.stopping = Promise.race([stopped, timeout]).then(async () => {
       clearTimeout(timer);
+      this.finish();
       await this.worker.terminate();
       libc().close(this.stopFd);
     });

@@ -1,6 +1,7 @@
 /**
- * A TUN device as a tcplab link: whole IPv4 packets between the Linux
- * kernel (at `localAddr` on the device) and tcplab (at `peerAddr`).
+ * A TUN device as a tcplab link: whole IP packets between the Linux kernel
+ * (at `localAddr` on the device, and `localAddr6` with IPv6) and tcplab (at
+ * `peerAddr`, `peerAddr6`).
  *
  * The device is created from inside the lab's network namespace (the
  * calling thread enters it with setns(2) for the few synchronous calls that
@@ -13,13 +14,23 @@
  * With offloads (TunOptions.offload) every read and write carries a
  * virtio_net_hdr: the kernel hands us TCP super-segments of up to 64 KiB
  * with partial checksums and takes ours the same way (TUNSETOFFLOAD with
- * checksum, TSO4 and TSO6), so one write(2) carries up to 44 segments of
- * 1448 bytes. What the kernel refuses is done in software here instead.
+ * checksum and TSO4), so one write(2) carries up to 44 segments of 1448
+ * bytes. What the kernel refuses is done in software here instead. IPv6
+ * has the checksum offload only: the host takes no IPv6 super-segments
+ * (TSO6 is not asked for, so the kernel cuts its own) and verifies IPv6
+ * checksums itself, so a partial one is completed here on the way in.
  */
 import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { parseIpv4Addr } from "../wire/addr.ts";
-import { checksumOffset, type Offload, softwareSegments } from "../wire/offload.ts";
+import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
+import { type Ipv6Addr, parseIpv6Addr } from "../wire/ipv6-addr.ts";
+import {
+  checksumOffset,
+  completeChecksum6,
+  type Offload,
+  softwareSegments,
+} from "../wire/offload.ts";
 import type { LinkEnd, LinkOffloads, PacketHandler } from "./link.ts";
 import { enterNetns, NETNS_DIR, type Netns, netnsExists, validNetnsName } from "./netns.ts";
 import { TunError } from "./tun-error.ts";
@@ -37,6 +48,7 @@ import {
   type OpenedTun,
   offloadNames,
   openConfiguredTun,
+  TUN_PREFIX6,
   type TunOffloadGrant,
   validIfName,
 } from "./tun-open.ts";
@@ -75,6 +87,13 @@ export interface TunOptions {
   /** tcplab's side, e.g. "10.0.0.2". */
   readonly peerAddr: string;
   /**
+   * The kernel's IPv6 address, e.g. "fd00::1": IPv6 is turned on for this
+   * device (only), with this address as a /64. Given with `peerAddr6`, or not at all.
+   */
+  readonly localAddr6?: string;
+  /** tcplab's IPv6 address, e.g. "fd00::2", in the kernel's /64. */
+  readonly peerAddr6?: string;
+  /**
    * Ask the kernel for checksum and segmentation offloads (IFF_VNET_HDR,
    * TUNSETOFFLOAD): super-segments both ways. Default false: every packet
    * on the device is one segment, as the lab shows them.
@@ -99,8 +118,8 @@ export interface TunStats {
   bytesOut: number;
   /** Times the reader woke up with packets (packetsIn / readWakeups = batch size). */
   readWakeups: number;
-  /** Packets read that were not IPv4 (dropped here; the link carries IPv4 only). */
-  droppedNotIpv4: number;
+  /** Packets read that were neither IPv4 nor IPv6 (dropped here). */
+  droppedNotIp: number;
   /** Packets read before anyone called onReceive. */
   droppedNoReceiver: number;
   /** Packets not written: too long for the MTU, empty, or the write failed. */
@@ -119,6 +138,9 @@ export interface TunDevice extends LinkEnd {
   readonly fd: number;
   readonly localAddr: string;
   readonly peerAddr: string;
+  /** The IPv6 addresses, when the device carries IPv6. */
+  readonly localAddr6: string | undefined;
+  readonly peerAddr6: string | undefined;
   readonly stats: Readonly<TunStats>;
   /** Why the device stopped delivering packets, if it did (set before onError fires). */
   readonly error: string | undefined;
@@ -136,6 +158,47 @@ export interface TunDevice extends LinkEnd {
   readonly closed: boolean;
 }
 
+function addr6Option(label: string, text: string): Ipv6Addr {
+  const addr = parseIpv6Addr(text);
+  if (addr === undefined) {
+    throw new TunError("bad-address", `${label} "${text}" is not an IPv6 address (like fd00::1)`);
+  }
+  return addr;
+}
+
+/** The kernel's IPv6 address, checked against tcplab's: both given or neither, one /64. */
+function ipv6Options(opts: TunOptions, mtu: number): Ipv6Addr | undefined {
+  const { localAddr6, peerAddr6 } = opts;
+  if (localAddr6 === undefined && peerAddr6 === undefined) return undefined;
+  if (localAddr6 === undefined || peerAddr6 === undefined) {
+    throw new TunError(
+      "bad-address",
+      "IPv6 needs both addresses: the kernel's (localAddr6) and tcplab's (peerAddr6)",
+    );
+  }
+  const local = addr6Option("local IPv6 address", localAddr6);
+  const peer = addr6Option("peer IPv6 address", peerAddr6);
+  // TUN_PREFIX6 is 64: the first two words are the prefix.
+  if (
+    local[0] !== peer[0] ||
+    local[1] !== peer[1] ||
+    (local[2] === peer[2] && local[3] === peer[3])
+  ) {
+    throw new TunError(
+      "bad-address",
+      `IPv6 addresses ${localAddr6} and ${peerAddr6} must differ within one /${TUN_PREFIX6}`,
+    );
+  }
+  // RFC 8200 §5: every link carries 1280 bytes; Linux turns IPv6 off on a device with less.
+  if (mtu < IPV6_MIN_MTU) {
+    throw new TunError(
+      "configure-failed",
+      `MTU ${mtu} is too small for IPv6: use ${IPV6_MIN_MTU} or more`,
+    );
+  }
+  return local;
+}
+
 function addrOption(label: string, text: string): number {
   const addr = parseIpv4Addr(text);
   if (addr === undefined) {
@@ -151,7 +214,7 @@ class Tun implements TunDevice {
     packetsOut: 0,
     bytesOut: 0,
     readWakeups: 0,
-    droppedNotIpv4: 0,
+    droppedNotIp: 0,
     droppedNoReceiver: 0,
     droppedOut: 0,
     writeErrors: 0,
@@ -175,6 +238,8 @@ class Tun implements TunDevice {
     readonly mtu: number,
     readonly localAddr: string,
     readonly peerAddr: string,
+    readonly localAddr6: string | undefined,
+    readonly peerAddr6: string | undefined,
     queueBytes: number | undefined,
     /** Runs `fn` inside the device's namespace. */
     private readonly inNetns: <T>(fn: () => T) => T,
@@ -260,9 +325,9 @@ class Tun implements TunDevice {
       for (let i = 0; i < packets.length; i++) {
         const p = packets[i] as Uint8Array;
         if (this.closing !== undefined) return;
-        // The link carries IPv4 only; the kernel may still emit the odd IPv6 packet.
-        if (p.length === 0 || p[0]! >> 4 !== 4) {
-          s.droppedNotIpv4++;
+        const version = p.length === 0 ? 0 : p[0]! >> 4;
+        if (version !== 4 && version !== 6) {
+          s.droppedNotIp++;
           continue;
         }
         const receiver = this.receiver;
@@ -270,7 +335,12 @@ class Tun implements TunDevice {
           s.droppedNoReceiver++;
           continue;
         }
-        const offload = offloads?.[i];
+        let offload = offloads?.[i];
+        if (version === 6 && offload !== undefined) {
+          // The host checks IPv6 checksums itself: one the kernel left to the device is filled in.
+          if (offload.checksum === "partial") completeChecksum6(p);
+          offload = undefined;
+        }
         if (offload !== undefined && offload.gsoSize > 0) s.superIn++;
         receiver(p, offload);
       }
@@ -373,7 +443,7 @@ class Tun implements TunDevice {
 /**
  * Create a TUN device `name` (in `netns` when given), set its MTU and the
  * point-to-point addresses localAddr (kernel) → peerAddr (tcplab), bring it
- * up and start reading. Fails with a one-line TunError.
+ * up — with localAddr6/peerAddr6, IPv6 on it too — and start reading. Fails with a one-line TunError.
  */
 export async function openTun(opts: TunOptions): Promise<TunDevice> {
   const offload = opts.offload ?? false;
@@ -390,9 +460,17 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
   }
   const localAddr = addrOption("local address", opts.localAddr);
   const peerAddr = addrOption("peer address", opts.peerAddr);
+  const localAddr6 = ipv6Options(opts, mtu);
   requireLinuxRoot();
 
-  const cfg = { name, mtu, localAddr, peerAddr, offload };
+  const cfg = {
+    name,
+    mtu,
+    localAddr,
+    peerAddr,
+    offload,
+    ...(localAddr6 !== undefined ? { localAddr6 } : {}),
+  };
   let inNetns: <T>(fn: () => T) => T;
   if (opts.netns === undefined) {
     inNetns = (fn) => fn();
@@ -417,7 +495,16 @@ export async function openTun(opts: TunOptions): Promise<TunDevice> {
   }
   const opened = inNetns(() => openConfiguredTun(cfg));
   try {
-    return new Tun(opened, mtu, opts.localAddr, opts.peerAddr, opts.queueBytes, inNetns);
+    return new Tun(
+      opened,
+      mtu,
+      opts.localAddr,
+      opts.peerAddr,
+      opts.localAddr6,
+      opts.peerAddr6,
+      opts.queueBytes,
+      inNetns,
+    );
   } catch (err) {
     libc().close(opened.fd);
     throw err instanceof TunError

@@ -1,7 +1,7 @@
 /**
  * The kernel world's tcplab host: a Host on a TUN device inside a network
- * namespace, bound to a RealClock. The Linux kernel at `peer` (inside the
- * namespace) is the other end; tcplab is at `addr`. Used by `tcplab serve`
+ * namespace, bound to a RealClock. The Linux kernel at `peer` and `peer6`
+ * (inside the namespace) is the other end; tcplab is at `addr` and `addr6`. Used by `tcplab serve`
  * and the interop tests; their sockets go above it (src/api, `withSockets`).
  */
 import type { Clock } from "../clock/clock.ts";
@@ -14,11 +14,16 @@ import { TunError } from "../link/tun-error.ts";
 import { Host, type HostOptions } from "../stack/host.ts";
 import { BULK_BUFFERS } from "../tcp/settings.ts";
 import { parseIpv4Addr } from "../wire/addr.ts";
+import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
+import { ip6 } from "../wire/ipv6-addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
 import { cryptoRandom32, cryptoSecret } from "./entropy.ts";
 
 export const DEFAULT_KERNEL_ADDR = "10.0.0.2";
 export const DEFAULT_KERNEL_PEER = "10.0.0.1";
+/** The IPv6 twins: tcplab fd00::2, the kernel fd00::1, as with IPv4's .2 and .1. */
+export const DEFAULT_KERNEL_ADDR6 = "fd00::2";
+export const DEFAULT_KERNEL_PEER6 = "fd00::1";
 
 export interface KernelHostOptions {
   /**
@@ -30,6 +35,13 @@ export interface KernelHostOptions {
   readonly addr?: string;
   /** The kernel's address on the device (default 10.0.0.1). */
   readonly peer?: string;
+  /**
+   * tcplab's IPv6 address (default fd00::2, unless the MTU is under IPv6's
+   * 1280), or false for a device and a host without IPv6.
+   */
+  readonly addr6?: string | false;
+  /** The kernel's IPv6 address on the device, in addr6's /64 (default fd00::1). */
+  readonly peer6?: string;
   /** MTU of the device and the host (default 1500). */
   readonly mtu?: number;
   /** Record every packet to this pcap file (path), or to this writer. */
@@ -63,7 +75,7 @@ export interface KernelHostOptions {
    * More Host options (TCP settings, ISN …). TCP buffers default to
    * BULK_BUFFERS (1 MiB each) here; `host.tcp` overrides them.
    */
-  readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
+  readonly host?: Omit<HostOptions, "name" | "addr" | "addr6" | "mtu">;
   /** How the attachment reports a throw from the host (default: to stderr). */
   readonly attach?: AttachOptions;
 }
@@ -114,6 +126,11 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
     throw new TunError("bad-address", `address and peer are both ${addrText}: they must differ`);
   }
   const mtu = opts.mtu ?? DEFAULT_TUN_MTU;
+  // openTun checks these (addresses, one /64, an MTU IPv6 can use) before anything exists.
+  // RFC 8200 §5: a link under 1280 bytes carries no IPv6, so by default such a device has none.
+  const v6Off = opts.addr6 === false || (opts.addr6 === undefined && mtu < IPV6_MIN_MTU);
+  const addr6Text = v6Off ? undefined : (opts.addr6 ?? DEFAULT_KERNEL_ADDR6);
+  const peer6Text = addr6Text === undefined ? undefined : (opts.peer6 ?? DEFAULT_KERNEL_PEER6);
 
   // The pcap file first: a bad path fails before anything exists in the kernel.
   const ownPcap = typeof opts.pcap === "string";
@@ -144,6 +161,7 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       mtu,
       localAddr: peerText,
       peerAddr: addrText,
+      ...(addr6Text !== undefined ? { localAddr6: peer6Text, peerAddr6: addr6Text } : {}),
       offload: opts.offload ?? offloadByDefault(),
     });
     const inner = opts.wrapLink === undefined ? tun : opts.wrapLink(tun, clock);
@@ -153,6 +171,7 @@ export async function startKernelHost(opts: KernelHostOptions = {}): Promise<Ker
       tcp: { ...BULK_BUFFERS, ...opts.host?.tcp },
       name: opts.name ?? "tcplab",
       addr,
+      ...(addr6Text !== undefined ? { addr6: ip6(addr6Text) } : {}),
       mtu,
       // What the device does for the host: partial checksums, super-segments.
       ...(link.offloads !== undefined ? { offload: link.offloads } : {}),

@@ -1,7 +1,8 @@
 /**
  * The simulated world, built in one place for everything that uses it (the
  * `sim` command and sim-transfer, the lab, tests): host `a` 10.0.0.1 and
- * host `b` 10.0.0.2 joined by a SimWire, each attached to it on one clock.
+ * fd00::1, host `b` 10.0.0.2 and fd00::2, joined by a SimWire (it carries
+ * either family's bytes), each attached to it on one clock.
  * Sockets go above (src/api); the lab wraps each end of the wire with its
  * log and fault rules (`link`) and runs it on its own clock (`simPairOn`).
  *
@@ -15,12 +16,16 @@ import { SimWire, type WireDirection, type WireSettings } from "../link/sim-wire
 import { Host, type HostOptions } from "../stack/host.ts";
 import { Rng } from "../util/rng.ts";
 import { type Ipv4Addr, ip } from "../wire/addr.ts";
+import { ip6 } from "../wire/ipv6-addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
 
 export type SimHostName = "a" | "b";
 
 /** The hosts' addresses. */
 export const SIM_ADDRS: Readonly<Record<SimHostName, string>> = { a: "10.0.0.1", b: "10.0.0.2" };
+
+/** The hosts' IPv6 addresses: unique local ones (RFC 4193), one /64 for the wire. */
+export const SIM_ADDRS6: Readonly<Record<SimHostName, string>> = { a: "fd00::1", b: "fd00::2" };
 
 /** The direction of the wire a host sends on. */
 export const outbound = (name: SimHostName): WireDirection => (name === "a" ? "a->b" : "b->a");
@@ -46,8 +51,10 @@ export interface SimPairOptions {
   readonly wire?: Partial<WireSettings>;
   /** A router on the path that answers for the wire's MTU (SimWireOptions.router). */
   readonly router?: Ipv4Addr;
-  /** Extra host options for both hosts (name and addr are fixed: a 10.0.0.1, b 10.0.0.2). */
-  readonly host?: Omit<HostOptions, "name" | "addr" | "mtu">;
+  /** Whether the hosts have their IPv6 addresses too (SIM_ADDRS6; default true). */
+  readonly ipv6?: boolean;
+  /** Extra host options for both hosts (name and addresses are fixed: SIM_ADDRS, SIM_ADDRS6). */
+  readonly host?: Omit<HostOptions, "name" | "addr" | "addr6" | "mtu">;
   /** Wraps a host's end of the wire before the host is attached to it (taps, fault rules, a log). */
   readonly link?: (name: SimHostName, end: LinkEnd, wire: SimWire) => LinkEnd;
   readonly attach?: AttachOptions;
@@ -74,6 +81,8 @@ export function simPairOn<C extends Clock>(clock: C, opts: SimPairOptions = {}):
       ...opts.host,
       name,
       addr: ip(SIM_ADDRS[name]),
+      // The ISN secret is drawn above either way: an IPv4 run is the same with or without IPv6.
+      ...(opts.ipv6 !== false ? { addr6: ip6(SIM_ADDRS6[name]) } : {}),
       mtu,
     });
     return { name, host, attachment: attach(host, link, clock, opts.attach) };

@@ -5,14 +5,22 @@
  * super-segment into the segments a peer receives, completing a partial
  * checksum — for taps, fault rules and links without the offload.
  *
- * IPv4 only, like the rest of the link. The cut follows Linux's
+ * Segmentation is IPv4's only; an IPv6 packet's partial checksum is
+ * completed (`completeChecksum6`). The cut follows Linux's
  * tcp_gso_segment and inet_gso_segment: every segment carries the
  * super-segment's headers; sequence numbers advance by gsoSize; FIN and PSH
  * stay on the last segment only, CWR on the first only; IP IDs count up
  * from the super-segment's.
  */
-import { checksumAccumulate, checksumFinish, pseudoHeaderSum } from "./checksum.ts";
+import {
+  checksumAccumulate,
+  checksumFinish,
+  pseudoHeaderSum,
+  pseudoHeaderSum6,
+} from "./checksum.ts";
 import { IpProto } from "./ipv4.ts";
+import { findUpperLayer, IPV6_HEADER_LEN } from "./ipv6.ts";
+import { readIpv6Addr } from "./ipv6-addr.ts";
 import { Flag } from "./tcp-types.ts";
 
 export interface Offload {
@@ -112,6 +120,32 @@ function fillIpChecksum(p: Uint8Array, ihl: number): void {
   p[10] = 0;
   p[11] = 0;
   put16(p, 10, checksumFinish(checksumAccumulate(p, 0, 0, ihl)));
+}
+
+/**
+ * Writes the full TCP or UDP checksum of IPv6 packet `p` in place, over the
+ * IPv6 pseudo-header (RFC 8200 §8.1) — for a packet whose device left it
+ * partial. False, and `p` untouched, when `p` is no unfragmented IPv6 TCP
+ * or UDP packet whose transport header fits.
+ */
+export function completeChecksum6(p: Uint8Array): boolean {
+  if (p.length < IPV6_HEADER_LEN || p[0]! >> 4 !== 6) return false;
+  const total = Math.min(IPV6_HEADER_LEN + be16(p, 4), p.length);
+  const end = findUpperLayer(p.subarray(0, total), p[6]!, IPV6_HEADER_LEN);
+  if (end === undefined || end.fragmentOffset !== undefined) return false;
+  const off = checksumOffset(end.protocol);
+  if (off === undefined || end.at + off + 2 > total) return false;
+  const at = end.at + off;
+  p[at] = 0;
+  p[at + 1] = 0;
+  const src = readIpv6Addr(p, 8);
+  const dst = readIpv6Addr(p, 24);
+  const pseudo = pseudoHeaderSum6(src, dst, end.protocol, total - end.at);
+  let sum = checksumFinish(checksumAccumulate(p, pseudo, end.at, total));
+  // RFC 8200 §8.1: a computed UDP checksum of zero is sent as all ones.
+  if (sum === 0 && end.protocol === IpProto.UDP) sum = 0xffff;
+  put16(p, at, sum);
+  return true;
 }
 
 /**

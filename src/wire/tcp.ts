@@ -321,8 +321,9 @@ export function emitTcp<A extends IpAddrValue>(
   for (const opt of seg.options) i = writeOption(b, i, opt);
   b.fill(0, i, o + headerLength);
   // A payload already in place (a super-segment's, copied there by the caller) is not copied onto itself.
+  // `.buffer` is read last: on a typed array the engine made without one it allocates one.
   const p = seg.payload;
-  if (p.buffer !== b.buffer || p.byteOffset !== b.byteOffset + o + headerLength) {
+  if (p.length > 0 && (p.byteOffset !== b.byteOffset + o + headerLength || p.buffer !== b.buffer)) {
     b.set(p, o + headerLength);
   }
   if (opts?.checksum === "partial") {

@@ -16,6 +16,7 @@ import {
   type Netns,
   netnsExists,
 } from "../../src/link/netns.ts";
+import { bytesStreamSha256 } from "../../src/services/http.ts";
 import {
   type KernelHost,
   type KernelHostOptions,
@@ -117,7 +118,7 @@ export function nsBash(ns: string, script: string, timeoutMs = 20_000): Promise<
 }
 
 /** SHA-256 (hex) of /bytes/N's body, from the stream's own definition (no server). */
-export { bytesStreamSha256 } from "../../src/services/http.ts";
+export { bytesStreamSha256 };
 
 /**
  * `n` seeded pseudo-random bytes, made `chunk` bytes at a time (a different
@@ -155,6 +156,9 @@ export interface ReadyLine {
   netns: string;
   addr: string;
   peer: string;
+  /** tcplab's and the kernel's IPv6 addresses; null when the device has no IPv6. */
+  addr6: string | null;
+  peer6: string | null;
   mtu: number;
   tun: string;
   offload: { requested: boolean; granted: string; refused?: string };
@@ -273,6 +277,78 @@ export async function kernelIcmpCounters(ns: string): Promise<Record<string, num
   const names = (rows[0] ?? "").split(/\s+/).slice(1);
   const values = (rows[1] ?? "").split(/\s+/).slice(1).map(Number);
   return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0]));
+}
+
+/** The kernel's ICMPv6 counters inside `ns` (/proc/net/snmp6, "Icmp6…" rows). */
+export async function kernelIcmp6Counters(ns: string): Promise<Record<string, number>> {
+  const r = await nsBash(ns, "cat /proc/net/snmp6");
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("Icmp6"));
+  return Object.fromEntries(rows.map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+}
+
+/**
+ * The kernel pings `addr` from inside `ns`, 5 echoes at each size: all are
+ * answered, and the reply's size (ICMP header + data, as iputils prints it)
+ * says the data came back whole.
+ */
+export async function expectPings(
+  ns: string,
+  addr: string,
+  sizes: readonly number[],
+): Promise<void> {
+  const six = addr.includes(":") ? "-6 " : "";
+  for (const size of sizes) {
+    const r = await nsBash(ns, `ping ${six}-n -c 5 -i 0.05 -W 2 -s ${size} ${addr}`, 15_000);
+    expect(r.stdout).toContain("5 packets transmitted, 5 received");
+    expect(r.stdout).toContain(`${size + 8} bytes from ${addr}`);
+    expect(r.exitCode).toBe(0);
+  }
+}
+
+/**
+ * Probes a closed UDP port of `addr` with `nc -u -z` from inside `ns`: nc
+ * fails when the kernel got a port unreachable (ECONNREFUSED). Returns how
+ * many Destination Unreachables the kernel counted meanwhile (`counters`
+ * reads them: kernelIcmpCounters or kernelIcmp6Counters, `field` names the row).
+ */
+export async function probeClosedUdp(
+  ns: string,
+  addr: string,
+  counters: (ns: string) => Promise<Record<string, number>>,
+  field: string,
+): Promise<number> {
+  const six = addr.includes(":") ? "-6 " : "";
+  const before = await counters(ns);
+  const probe = await nsBash(ns, `nc ${six}-u -z -v -w 1 ${addr} 9999`);
+  expect(probe.exitCode).toBe(1);
+  const after = await counters(ns);
+  return (after[field] ?? 0) - (before[field] ?? 0);
+}
+
+/**
+ * curl GETs `base`/bytes/`n` from inside `ns` (curl's own options in
+ * `curlArgs`): status 200, `n` bytes, and the SHA-256 of the stream
+ * /bytes/N defines. Logs the rate.
+ */
+export async function expectBytes(
+  ns: string,
+  base: string,
+  n: number,
+  curlArgs = "",
+): Promise<void> {
+  const t0 = performance.now();
+  const r = await nsBash(
+    ns,
+    `curl ${curlArgs} -sS --fail -w '%{stderr}%{size_download} %{http_code}' '${base}/bytes/${n}' | sha256sum`,
+    60_000,
+  );
+  const secs = (performance.now() - t0) / 1000;
+  console.log(
+    `[interop]   GET ${base}/bytes/${n}: ${secs.toFixed(2)} s, ${(n / 1e6 / secs).toFixed(1)} MB/s`,
+  );
+  expect(r.exitCode).toBe(0);
+  expect(r.stderr).toBe(`${n} 200`);
+  expect(r.stdout.split(" ")[0]).toBe(bytesStreamSha256(n));
 }
 
 /** Wait until a kernel TCP listener on `port` exists in `ns` (bounded). */

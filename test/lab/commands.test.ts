@@ -30,15 +30,16 @@ describe("socket commands", () => {
 
   test("socket command errors name the problem and give the usage", async () => {
     const { s } = session();
+    const CONNECT = "connect ADDR PORT [-6] [--port LOCAL]  (or ADDR:PORT, [IPV6]:PORT)";
     await established(s);
     const cases: [string, string, string][] = [
-      ["listen", "missing PORT", "listen PORT [BACKLOG]"],
-      ["listen 0", "PORT should be a port number", "listen PORT [BACKLOG]"],
-      ["listen 80 x", "BACKLOG should be a whole number", "listen PORT [BACKLOG]"],
-      ["b: listen 80", "EADDRINUSE", "listen PORT [BACKLOG]"],
-      ["connect 10.0.0 80", "ADDR should be an IPv4 address", "connect ADDR PORT [--port LOCAL]"],
-      ["connect b", "missing PORT", "connect ADDR PORT [--port LOCAL]"],
-      ["connect b 80 90", 'unexpected "90"', "connect ADDR PORT [--port LOCAL]"],
+      ["listen", "missing PORT", "listen PORT [BACKLOG] [-4|-6]"],
+      ["listen 0", "PORT should be a port number", "listen PORT [BACKLOG] [-4|-6]"],
+      ["listen 80 x", "BACKLOG should be a whole number", "listen PORT [BACKLOG] [-4|-6]"],
+      ["b: listen 80", "EADDRINUSE", "listen PORT [BACKLOG] [-4|-6]"],
+      ["connect 10.0.0 80", "ADDR should be an IPv4 address", CONNECT],
+      ["connect b", "missing PORT", CONNECT],
+      ["connect b 80 90", 'unexpected "90"', CONNECT],
       ["accept", "no listening socket on a", "accept [#ID]"],
       ["send #9 x", "no socket #9 on a", "send #ID TEXT | send #ID --bytes N"],
       ["send three x", "should be a socket id", "send #ID TEXT | send #ID --bytes N"],
@@ -56,7 +57,7 @@ describe("socket commands", () => {
       ["sockopt #3 nodelay maybe", "nodelay takes on or off", "sockopt #ID NAME [VALUE]"],
       ["sockopt #3 rcvbuf lots", "rcvbuf takes a size", "sockopt #ID NAME [VALUE]"],
       ["sockopt #3 error 1", "read-only", "sockopt #ID NAME [VALUE]"],
-      ["udp bind", "missing PORT", "udp bind PORT"],
+      ["udp bind", "missing PORT", "udp bind PORT [-4|-6]"],
       ["udp sendto #3 b 53 hi", "EOPNOTSUPP", "udp sendto #ID ADDR PORT TEXT"],
       ["udp recv #3", "EOPNOTSUPP", "udp recv #ID"],
     ];
@@ -148,7 +149,7 @@ describe("state and stats", () => {
       "rcvq",
     ]);
     // The local end is a port: the host's address is the table's title.
-    expect(table.title).toBe("a 10.0.0.1 (sequence numbers relative to ISS/IRS)");
+    expect(table.title).toBe("a 10.0.0.1 fd00::1 (sequence numbers relative to ISS/IRS)");
     expect(table.rows[0]?.map((c) => c.text)).toEqual([
       "#3",
       ":49152",

@@ -23,22 +23,28 @@ async function ipv6Arrivals() {
   return { s, output };
 }
 
-describe("IPv6 packets in the lab (no host speaks IPv6 yet)", () => {
-  test("the trace shows them as tcpdump's IP6 lines", async () => {
+describe("IPv6 packets in the lab (a is fd00::1, b fd00::2)", () => {
+  test("the trace shows them as tcpdump's IP6 lines, and b answers them", async () => {
     const { output } = await ipv6Arrivals();
+    // b answers the echo (RFC 4443 §4.2) and the SYN to a closed port with RST (RFC 9293 §3.10.7.1).
     expect(blocksText(output).split("\n")).toEqual([
       "b 0.000000 < IP6 fd00::1 > fd00::2: ICMP6, echo request, id 1, seq 1, length 64  (injected)",
+      "b 0.000000 > IP6 fd00::2 > fd00::1: ICMP6, echo reply, id 1, seq 1, length 64",
       "a 0.000000 > IP6 fd00::1.5000 > fd00::2.80: Flags [S], seq 1000, win 65535, options [mss 1440], length 0  (injected)",
+      "a 0.010000 < IP6 fd00::2 > fd00::1: ICMP6, echo reply, id 1, seq 1, length 64",
       "b 0.010000 < IP6 fd00::1.5000 > fd00::2.80: Flags [S], seq 1000, win 65535, options [mss 1440], length 0",
+      "b 0.010000 > IP6 fd00::2.80 > fd00::1.5000: Flags [R.], seq 0, ack 1001, win 0, length 0",
     ]);
   });
 
-  test("the ladder draws an injected IPv6 segment of no known connection, and skips others", async () => {
+  test("the ladder draws IPv6 packets between the hosts' IPv6 addresses, and skips others", async () => {
     const { s } = await ipv6Arrivals();
     expect(linesOf((await run(s, "ladder")).blocks[0])).toEqual([
-      "    time              a 10.0.0.1.80                          b 10.0.0.2.5000",
-      "   0.000              |<-- icmp6 echo-request -----------------------------|",
-      "   0.000              |<-- S 0:0(0) win 65535 <mss 1440> (injected) -------|",
+      "    time              a fd00::1.5000                            b fd00::2.80",
+      "   0.000              |-- icmp6 echo-request ----------------------------->|",
+      "   0.000              |<-- icmp6 echo-reply -------------------------------|",
+      "   0.000              |-- S 0:0(0) win 65535 <mss 1440> (injected) ------->|",
+      "   0.010              |<-- R. 0:0(0) ack 1 win 0 --------------------------|",
     ]);
     // Not injected and between neither side: not a segment of this ladder.
     const log = new EventLog();

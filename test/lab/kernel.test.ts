@@ -72,6 +72,27 @@ describeKernelWorld("kernel world", () => {
     }
   }, 30_000);
 
+  test("the kernel reaches tcplab over IPv6: host ping -6, with fragments; a closed UDP port draws port unreachable", async () => {
+    const s = await createKernelLabSession({ ...uniqueKernelNames("k6"), trace: false, seed: 3 });
+    try {
+      const out: string[] = [];
+      s.onOutput((bs) => {
+        for (const b of bs) out.push(...linesOf(b));
+      });
+      const ping = await run(s, "host ping -6 -c 1 -W 2 -s 3000 fd00::2");
+      expect(ping.text).toBe("exit status 0");
+      expect(out.join("\n")).toContain("3008 bytes from fd00::2");
+      // ICMPv6 port unreachable from tcplab: nc -z -v (it probes only with -v) reports the refusal.
+      const probe = await run(s, "host nc -6 -u -z -v -w 1 fd00::2 9999");
+      expect(probe.text).toBe("exit status 1");
+      const stats = s.world.hosts[0]?.host.stats();
+      expect(stats?.packets["icmp6.port-unreachable-out"]).toBeGreaterThanOrEqual(1);
+      expect(stats?.packets["ip6.reassembled"]).toBe(1);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
   test("host … & runs in the background; wait waits for the kernel; personality applies to lab", async () => {
     const s = await createKernelLabSession({ ...uniqueKernelNames("bg"), trace: false, seed: 2 });
     const out: Block[] = [];

@@ -10,9 +10,9 @@ import { connected } from "../stack/util.ts";
 test("the lab's per-packet samples find their connection by lookup, not by walking every connection", () => {
   const { a, clients } = connected(300);
   const lookups: [number, number, number][] = [];
-  const samples = new HostSamples((port, addr, remotePort) => {
-    lookups.push([port, addr, remotePort]);
-    return a.connection(port, { addr, port: remotePort });
+  const samples = new HostSamples((port, remote) => {
+    lookups.push([port, remote.addr as number, remote.port]);
+    return a.connection(port, remote);
   });
   const tcb = clients[123] as Tcb;
   const remote = tcb.remote;

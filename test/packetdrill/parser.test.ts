@@ -62,6 +62,13 @@ describe("comments, blank lines and option lines", () => {
     expect(script.options.define).toBe('CC="reno"');
   });
 
+  test("a hyphenated option value is one word; a blank ends it", () => {
+    const script = parse("--ip_version=ipv4-mapped-ipv6\n0 close(3) = 0");
+    expect(script.options.ip_version).toBe("ipv4-mapped-ipv6");
+    const r = parseScript("--ip_version=ipv4 -mapped\n0 close(3) = 0");
+    expect(r.ok).toBe(false);
+  });
+
   test("untimed commands before the first and after the last statement are init and cleanup", () => {
     const script = parse("`ifconfig lo up`\n0 close(3) = 0\n`echo done`\n");
     expect(script.initCommand).toEqual({ command: "ifconfig lo up", line: 1 });

@@ -199,10 +199,24 @@ describe("deliberately broken scripts fail with a clear message", () => {
 });
 
 describe("what the runner cannot do is unsupported, never a pass", () => {
-  test("IPv6", async () => {
-    const r = await run("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
+  test("IPv4-mapped IPv6 (dual-stack sockets)", async () => {
+    const r = await run(
+      "--ip_version=ipv4-mapped-ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
     expect(r.outcome).toBe("unsupported");
-    expect(r.reason).toContain("IPv4 only");
+    expect(r.reason).toContain("IPv4-mapped addresses");
+  });
+  test("an IP version packetdrill does not know", async () => {
+    const r = await run("--ip_version=ipv5\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
+    expect(r).toMatchObject({
+      outcome: "unsupported",
+      reason: "--ip_version=ipv5 is not an IP version packetdrill knows",
+    });
+  });
+  test("a socket domain other than AF_INET and AF_INET6", async () => {
+    const r = await run("0 socket(AF_UNIX, SOCK_STREAM, IPPROTO_TCP) = 3\n");
+    expect(r).toMatchObject({ outcome: "unsupported", line: 1 });
+    expect(r.reason).toContain("only AF_INET and AF_INET6");
   });
   test("UDP lines", async () => {
     const r = await run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < udp (10)\n");

@@ -39,6 +39,8 @@ import { A, B, connected, host } from "./util.ts";
 
 const SCALE = Math.max(1, Number(process.env.HOSTILE_RUNS ?? 1));
 const runs = (n: number) => ({ ...fcParams(Math.round(n * SCALE)), includeErrorInReport: true });
+/** A guard against a hang, not a speed bound: the run counts are the work (13 s on a loaded 2-core machine). */
+const TIMEOUT = 120_000 * SCALE;
 
 // ───────────────────────────── the properties ─────────────────────────────
 
@@ -55,7 +57,7 @@ describe("a Host under hostile packets", () => {
         runs(2000),
       );
     },
-    10_000 * SCALE,
+    TIMEOUT,
   );
 
   test(
@@ -79,7 +81,7 @@ describe("a Host under hostile packets", () => {
         runs(800),
       );
     },
-    20_000 * SCALE,
+    TIMEOUT,
   );
 });
 

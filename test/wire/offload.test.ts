@@ -7,15 +7,20 @@
 import { describe, expect, test } from "bun:test";
 import { ip } from "../../src/wire/addr.ts";
 import { emitIpv4, IpProto, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { checksumFinish, pseudoHeaderSum6 } from "../../src/wire/checksum.ts";
+import { NextHeader } from "../../src/wire/ipv6.ts";
+import { ip6 } from "../../src/wire/ipv6-addr.ts";
 import {
   CHECKSUM_PARTIAL,
   CHECKSUM_VALID,
+  completeChecksum6,
   partialChecksum,
   softwareSegments,
   tcpGso,
 } from "../../src/wire/offload.ts";
 import { emitTcp, parseTcp } from "../../src/wire/tcp.ts";
 import { Flag, type TcpSegment } from "../../src/wire/tcp-types.ts";
+import { buildTcpPacket6, buildUdpPacket6 } from "../../src/wire/packet6.ts";
 import { emitUdp, parseUdp } from "../../src/wire/udp.ts";
 
 const SRC = ip("10.0.0.2");
@@ -118,5 +123,67 @@ describe("softwareSegments", () => {
     expect(parseUdp(ipp.value.payload, SRC, DST).ok).toBe(true);
     expect(softwareSegments(packet, CHECKSUM_VALID)[0]).toBe(packet);
     expect(softwareSegments(packet, undefined)[0]).toBe(packet);
+  });
+});
+
+describe("completeChecksum6: an IPv6 checksum the device left partial", () => {
+  const src = ip6("fd00::1");
+  const dst = ip6("fd00::2");
+  const payload = new Uint8Array(1001).map((_, i) => (i * 37) & 0xff);
+  const seg: TcpSegment = {
+    srcPort: 40000,
+    dstPort: 80,
+    seq: 123456,
+    ack: 7890,
+    flags: Flag.ACK | Flag.PSH,
+    window: 512,
+    urgentPointer: 0,
+    options: [],
+    payload,
+  };
+
+  /** `good` with its checksum field at `at` holding what a partial one holds: the pseudo-header sum. */
+  function partialOf(good: Uint8Array, at: number, protocol: number, upper: number): Uint8Array {
+    const p = good.slice();
+    const partial =
+      ~checksumFinish(pseudoHeaderSum6(src, dst, protocol, p.length - upper)) & 0xffff;
+    p[at] = partial >>> 8;
+    p[at + 1] = partial & 0xff;
+    return p;
+  }
+
+  test("TCP and UDP, with and without an extension header: the full checksum, as a sender computes it", () => {
+    const hbh = { extensions: [{ kind: "hop-by-hop", options: [] }] } as const;
+    const cases = [
+      { good: buildTcpPacket6(src, dst, seg), upper: 40, field: 16, protocol: NextHeader.TCP },
+      { good: buildTcpPacket6(src, dst, seg, hbh), upper: 48, field: 16, protocol: NextHeader.TCP },
+      {
+        good: buildUdpPacket6(src, dst, { srcPort: 5000, dstPort: 7, payload }),
+        upper: 40,
+        field: 6,
+        protocol: NextHeader.UDP,
+      },
+    ];
+    for (const { good, upper, field, protocol } of cases) {
+      const p = partialOf(good, upper + field, protocol, upper);
+      expect(p).not.toEqual(good);
+      expect(completeChecksum6(p)).toBe(true);
+      expect(p).toEqual(good);
+    }
+  });
+
+  test("a later fragment, a cut header, or IPv4: false, and the bytes untouched", () => {
+    const later = buildUdpPacket6(
+      src,
+      dst,
+      { srcPort: 5000, dstPort: 7, payload },
+      { extensions: [{ kind: "fragment", offset: 1448, more: false, identification: 9 }] },
+    );
+    const v4 = tcpPacket(seg, payload);
+    for (const p of [later, v4, later.subarray(0, 39)]) {
+      const before = p.slice();
+      expect(completeChecksum6(p)).toBe(false);
+      expect(p).toEqual(before);
+    }
   });
 });

@@ -1,11 +1,14 @@
 /**
  * Runs a packetdrill script against a fresh tcplab Host on a VirtualClock.
  *
- * The runner is the remote peer: `<` lines become IPv4 packets handed to
- * the host, what the host sends is captured and matched against `>` lines,
- * and system calls go to tcplab's Sockets. tcplab is 10.0.0.2, the peer
- * 10.0.0.1. The semantics follow packetdrill's (run.c, run_packet.c,
- * run_system_call.c, socket.h):
+ * The runner is the remote peer: `<` lines become packets handed to the
+ * host, what the host sends is captured and matched against `>` lines, and
+ * system calls go to tcplab's Sockets. `--ip_version=ipv4` (the default):
+ * tcplab is 10.0.0.2, the peer 10.0.0.1, sockets AF_INET. `--ip_version=ipv6`:
+ * tcplab is fd00::2, the peer fd00::1, packets IPv6 (the TOS of a line is the
+ * Traffic Class, its TTL the Hop Limit) and sockets AF_INET6; the MSS is the
+ * family's (RFC 9293 §3.7.1: MTU − 60 over IPv6). The semantics follow
+ * packetdrill's (run.c, run_packet.c, run_system_call.c, socket.h):
  *
  * - Sequence numbers are relative. Inbound: SYN segments carry absolute
  *   numbers, the others are offset by the peer's ISN, which is the seq of
@@ -42,9 +45,13 @@ import type { TcpSettings } from "../../tcp/settings.ts";
 import { State } from "../../tcp/state.ts";
 import type { TcbView } from "../../tcp/view.ts";
 import { ip } from "../../wire/addr.ts";
+import { type Endpoint, familyOf, type IpFamily } from "../../wire/addr.ts";
 import { formatIpPacket } from "../../wire/format6.ts";
-import { IpProto, type Ipv4Header, parseIpv4 } from "../../wire/ipv4.ts";
+import { IpProto, parseIpv4 } from "../../wire/ipv4.ts";
+import { isIpv6Fragment, parseIpv6 } from "../../wire/ipv6.ts";
+import { ip6 } from "../../wire/ipv6-addr.ts";
 import { buildTcpPacket } from "../../wire/packet.ts";
+import { buildTcpPacket6 } from "../../wire/packet6.ts";
 import { parseTcp } from "../../wire/tcp.ts";
 import { Flag, type TcpOption, type TcpSegment } from "../../wire/tcp-types.ts";
 import {
@@ -79,6 +86,9 @@ import {
 export const LOCAL_ADDR = "10.0.0.2";
 /** The peer the runner plays. */
 export const REMOTE_ADDR = "10.0.0.1";
+/** The same two under `--ip_version=ipv6` (the lab's hosts b and a). */
+export const LOCAL_ADDR6 = "fd00::2";
+export const REMOTE_ADDR6 = "fd00::1";
 /** The peer's port for connections it opens (packetdrill picks an ephemeral one). */
 export const REMOTE_PORT = 40000;
 /** packetdrill's defaults: bind(…, ...) binds 8080, connect(…, ...) goes to 8080. */
@@ -104,6 +114,8 @@ export interface RunOptions {
   readonly ignoreOptions?: boolean;
   /** Called with one line per event: statements as they run, packets in and out. */
   readonly trace?: (line: string) => void;
+  /** Called with every packet as it crosses the link: `<` to tcplab, `>` from it. */
+  readonly onPacket?: (direction: "<" | ">", bytes: Uint8Array) => void;
 }
 
 /** Script options the runner understands (others make a script unsupported). */
@@ -167,20 +179,60 @@ interface Captured {
   readonly bytes: Uint8Array;
   readonly atUs: number;
   /** The TCP segment it carries, read once by wire's parser; undefined if it is none. */
-  readonly tcp: { readonly ip: Ipv4Header; readonly seg: TcpSegment } | undefined;
+  readonly tcp: CapturedTcp | undefined;
+}
+
+/** A TCP segment and the IP fields a line may check (IPv6's Traffic Class and Hop Limit as tos and ttl). */
+interface CapturedTcp {
+  readonly family: IpFamily;
+  readonly tos: number;
+  readonly ttl: number;
+  readonly seg: TcpSegment;
 }
 
 /**
  * A packet tcplab sent, read as TCP with every EOL of the padding kept:
  * packetdrill compares option lists byte for byte (run_packet.c,
- * verify_outbound_live_tcp_options).
+ * verify_outbound_live_tcp_options). The version nibble picks the parser.
  */
-function readTcp(bytes: Uint8Array): Captured["tcp"] {
+function readTcp(bytes: Uint8Array): CapturedTcp | undefined {
+  if (bytes.length > 0 && (bytes[0] as number) >> 4 === 6) {
+    const p = parseIpv6(bytes);
+    if (!p.ok || isIpv6Fragment(p.value) || p.value.protocol !== IpProto.TCP) return undefined;
+    const { header, payload } = p.value;
+    const t = parseTcp(payload, header.src, header.dst, { eol: "each" });
+    return t.ok
+      ? { family: 6, tos: header.trafficClass, ttl: header.hopLimit, seg: t.value }
+      : undefined;
+  }
   const p = parseIpv4(bytes);
   if (!p.ok || p.value.header.protocol !== IpProto.TCP) return undefined;
   const { header, payload } = p.value;
   const t = parseTcp(payload, header.src, header.dst, { eol: "each" });
-  return t.ok ? { ip: header, seg: t.value } : undefined;
+  return t.ok ? { family: 4, tos: header.tos, ttl: header.ttl, seg: t.value } : undefined;
+}
+
+/**
+ * The family a script's `--ip_version` asks for, or why the runner cannot
+ * play it. ipv4-mapped-ipv6 (IPv4 on the wire, AF_INET6 sockets naming
+ * ::ffff:a.b.c.d, RFC 4291 §2.5.5.2) needs dual-stack sockets, which tcplab's
+ * Sockets do not have yet.
+ */
+export function scriptFamily(version: string | undefined): IpFamily | { unsupported: string } {
+  switch (version) {
+    case undefined:
+    case "ipv4":
+      return 4;
+    case "ipv6":
+      return 6;
+    case "ipv4-mapped-ipv6":
+      return {
+        unsupported:
+          "--ip_version=ipv4-mapped-ipv6: tcplab's AF_INET6 sockets are IPv6-only (as with IPV6_V6ONLY set); IPv4-mapped addresses (::ffff:a.b.c.d, RFC 3493 §3.7) are not supported yet",
+      };
+    default:
+      return { unsupported: `--ip_version=${version} is not an IP version packetdrill knows` };
+  }
 }
 
 const FREEBSD_NAME: Readonly<Record<State, FreebsdState>> = {
@@ -206,9 +258,8 @@ export function unsupportedIn(
   script: Script,
   statements: readonly Statement[],
 ): { reason: string; st?: Statement } | undefined {
-  if (script.options.ip_version === "ipv6" || script.options.ip_version === "ipv4-mapped-ipv6") {
-    return { reason: `--ip_version=${script.options.ip_version}: tcplab speaks IPv4 only` };
-  }
+  const family = scriptFamily(script.options.ip_version);
+  if (typeof family !== "number") return { reason: family.unsupported };
   for (const o of script.optionList) {
     if (!KNOWN_OPTIONS.has(o.name)) return { reason: `script option --${o.name} is not supported` };
   }
@@ -218,7 +269,7 @@ export function unsupportedIn(
     if (r !== undefined) return { reason: r };
   }
   for (const st of statements) {
-    const why = statementUnsupported(st);
+    const why = statementUnsupported(st, family);
     if (why !== undefined) return { reason: why, st };
   }
   return undefined;
@@ -235,7 +286,7 @@ function shellUnsupported(a: ShellAction): string | undefined {
 
 const ASSERT_STATE = /^assert\s+tcpi_state\s*==\s*(TCPI_[A-Z0-9_]+)$/;
 
-function statementUnsupported(st: Statement): string | undefined {
+function statementUnsupported(st: Statement, family: IpFamily): string | undefined {
   switch (st.type) {
     case "udp":
       return "UDP packets are not supported by the TCP runner";
@@ -261,6 +312,10 @@ function statementUnsupported(st: Statement): string | undefined {
         }
       }
       if (st.direction === "<" && st.ip?.ecn === "ect01") return "[ect01] on an inbound packet";
+      if (st.ip?.flowLabel !== undefined) {
+        if (family === 4) return "[flowlabel] in an IPv4 script: the Flow Label is IPv6's";
+        if (st.direction === ">") return "[flowlabel] on an outbound packet: not checked by the runner";
+      }
       return undefined;
     }
   }
@@ -322,6 +377,7 @@ export async function runParsed(script: Script, opts: RunOptions = {}): Promise<
     path,
     opts.ignoreOptions ?? false,
     opts.trace,
+    opts.onPacket,
   ).run();
 }
 
@@ -335,6 +391,8 @@ class ScenarioRun {
   private readonly bindPort: number;
   private readonly connectPort: number;
   private readonly syms: Readonly<Record<string, number>>;
+  /** The family of the script's packets and sockets (`--ip_version`). */
+  private readonly family: IpFamily;
   private host: Host | undefined;
   private attachment: Attachment | undefined;
   private sockets: Sockets | undefined;
@@ -356,6 +414,7 @@ class ScenarioRun {
     private readonly path: string,
     private readonly ignoreOptions: boolean,
     private readonly trace: ((line: string) => void) | undefined,
+    private readonly onPacket: RunOptions["onPacket"],
   ) {
     const o = script.options;
     this.tolUs =
@@ -365,6 +424,8 @@ class ScenarioRun {
     this.bindPort = o.bind_port !== undefined ? Number(o.bind_port) : DEFAULT_BIND_PORT;
     this.connectPort = o.connect_port !== undefined ? Number(o.connect_port) : DEFAULT_CONNECT_PORT;
     this.syms = symbols(personality);
+    const family = scriptFamily(o.ip_version);
+    this.family = typeof family === "number" ? family : 4;
     this.settings = hostSettingsFor(personality);
     this.conn = {
       phase: "new",
@@ -430,6 +491,7 @@ class ScenarioRun {
       const host = new Host({
         name: "tcplab",
         addr: ip(LOCAL_ADDR),
+        addr6: ip6(LOCAL_ADDR6),
         mtu: this.mtu,
         tcp: this.settings,
         // A fixed key: runs are reproducible; scripts see ISNs only relatively.
@@ -441,6 +503,7 @@ class ScenarioRun {
           const bytes = p.slice();
           const c = { bytes, atUs: this.nowUs(), tcp: readTcp(bytes) };
           this.out.push(c);
+          this.onPacket?.(">", bytes);
           this.trace?.(`${secs(c.atUs)}       tcplab sent ${this.describeOut(c)}`);
         },
         onReceive: (h) => {
@@ -621,24 +684,33 @@ class ScenarioRun {
     const ecn = st.ip?.ecn;
     const ecnBits = ecn === "ect1" ? 1 : ecn === "ect0" ? 2 : ecn === "ce" ? 3 : 0;
     const tos = ((st.ip?.tos ?? 0) & ~3) | ecnBits;
-    const packet = buildTcpPacket(
-      ip(REMOTE_ADDR),
-      ip(LOCAL_ADDR),
-      {
-        srcPort: c.remotePort,
-        dstPort: c.localPort,
-        seq,
-        ack: ackNum,
-        flags: st.flagMask,
-        window: st.win ?? this.personality.script.inboundWindow,
-        urgentPointer: st.urg ?? 0,
-        options,
-        payload: new Uint8Array(st.seq.len),
-      },
-      { tos, ...(st.ip?.ttl !== undefined ? { ttl: st.ip.ttl } : {}) },
-    );
+    const seg = {
+      srcPort: c.remotePort,
+      dstPort: c.localPort,
+      seq,
+      ack: ackNum,
+      flags: st.flagMask,
+      window: st.win ?? this.personality.script.inboundWindow,
+      urgentPointer: st.urg ?? 0,
+      options,
+      payload: new Uint8Array(st.seq.len),
+    };
+    const ttl = st.ip?.ttl;
+    // IPv6 has no DF bit or fragment ID: the Traffic Class takes the TOS byte, the Hop Limit the TTL (RFC 8200 §3).
+    const packet =
+      this.family === 6
+        ? buildTcpPacket6(ip6(REMOTE_ADDR6), ip6(LOCAL_ADDR6), seg, {
+            trafficClass: tos,
+            ...(ttl !== undefined ? { hopLimit: ttl } : {}),
+            ...(st.ip?.flowLabel !== undefined ? { flowLabel: st.ip.flowLabel } : {}),
+          })
+        : buildTcpPacket(ip(REMOTE_ADDR), ip(LOCAL_ADDR), seg, {
+            tos,
+            ...(ttl !== undefined ? { ttl } : {}),
+          });
     if (this.deliver === undefined)
       throw new Stop("failed", "internal error: the host is not attached");
+    this.onPacket?.("<", packet);
     this.deliver(packet);
     attachment.flush();
   }
@@ -664,7 +736,7 @@ class ScenarioRun {
   /** A captured packet in the script's terms; undefined if it is not TCP. */
   private actualOf(c: Captured, absoluteSeq = false): ActualSegment | undefined {
     if (c.tcp === undefined) return undefined;
-    const { ip: h, seg } = c.tcp;
+    const { tos, ttl, seg } = c.tcp;
     const syn = (seg.flags & Flag.SYN) !== 0;
     const k = this.conn;
     const seqOffset = syn ? k.liveLocalIsn - k.scriptLocalIsn : k.liveLocalIsn;
@@ -678,8 +750,8 @@ class ScenarioRun {
       options: seg.options,
       sackBase: ackOffset,
       payloadLen: seg.payload.length,
-      tos: h.tos,
-      ttl: h.ttl,
+      tos,
+      ttl,
     };
   }
 
@@ -799,7 +871,8 @@ class ScenarioRun {
       personality: this.personality,
       fds: this.fds,
       bindPort: this.bindPort,
-      remoteAddr: REMOTE_ADDR,
+      family: this.family,
+      remoteAddr: this.family === 6 ? REMOTE_ADDR6 : REMOTE_ADDR,
       connectPort: this.connectPort,
       now: () => this.clock.now(),
       connected: (fd) => {
@@ -922,7 +995,16 @@ class ScenarioRun {
   private sockstat(a: Extract<ShellAction, { kind: "sockstat" }>): void {
     const { host, sockets } = this.world();
     const owned = new Set<TcbView>();
-    const entries: { state: string; local?: number; remote?: number; owned: boolean }[] = [];
+    const entries: {
+      state: string;
+      family: IpFamily;
+      local?: number;
+      remote?: number;
+      owned: boolean;
+    }[] = [];
+    // A socket with no endpoint yet is of the family the script opens its sockets in.
+    const familyOfEntry = (ep: Endpoint | undefined) =>
+      ep === undefined ? this.family : familyOf(ep);
     for (const info of sockets.list()) {
       if (info.type !== "tcp") continue;
       if (info.tcb !== undefined) owned.add(info.tcb);
@@ -934,6 +1016,7 @@ class ScenarioRun {
             : "CLOSED";
       entries.push({
         state,
+        family: familyOfEntry(info.local ?? info.remote),
         ...(info.local ? { local: info.local.port } : {}),
         ...(info.remote ? { remote: info.remote.port } : {}),
         owned: true,
@@ -943,6 +1026,7 @@ class ScenarioRun {
       if (owned.has(tcb)) continue;
       entries.push({
         state: FREEBSD_NAME[tcb.state],
+        family: familyOf(tcb.local),
         local: tcb.local.port,
         remote: tcb.remote.port,
         owned: false,
@@ -951,6 +1035,7 @@ class ScenarioRun {
     const count = entries.filter(
       (e) =>
         e.state === a.state &&
+        (a.families.length === 0 || a.families.includes(e.family)) &&
         (!a.ownedOnly || e.owned) &&
         (a.port === undefined || e.local === a.port || e.remote === a.port),
     ).length;

@@ -4,8 +4,9 @@
  *
  * - `sysctl -w NAME=VALUE`: a TCP setting (mapped onto TcpSettings where a
  *   mapping exists), or a restore of a default tcplab already has;
- * - `sockstat [-4] [-N] [-P tcp] [-s] [-p PORT] | [grep WORD |] grep -c STATE | grep N`:
- *   "N connections are in STATE" (grep's substring semantics kept);
+ * - `sockstat [-4] [-6] [-N] [-P tcp] [-s] [-p PORT] | [grep WORD |] grep -c STATE | grep N`:
+ *   "N connections are in STATE" (grep's substring semantics kept; `-4`
+ *   and `-6` count only sockets of that family, both or neither all);
  * - `tcpdrop -s STATE`: drop every connection in STATE.
  *
  * Anything else is unsupported, with the command in the reason.
@@ -13,6 +14,7 @@
 
 import { ms } from "../../clock/time.ts";
 import type { TcpSettings } from "../../tcp/settings.ts";
+import type { IpFamily } from "../../wire/addr.ts";
 
 export type SysctlEffect =
   /** Settings for connections opened from now on. */
@@ -124,6 +126,8 @@ export type ShellAction =
       readonly kind: "sockstat";
       /** `-p PORT`: only sockets with this local or remote port. */
       readonly port: number | undefined;
+      /** `-4` / `-6`: only sockets of these families; empty means every family. */
+      readonly families: readonly IpFamily[];
       /** `grep WORD` before the count: only sockets the script's process owns (an open fd). */
       readonly ownedOnly: boolean;
       readonly state: FreebsdState;
@@ -170,9 +174,14 @@ export function parseShell(command: string): ShellAction {
 function parseSockstat(command: string, stages: string[][]): ShellAction {
   const args = (stages[0] ?? []).slice(1);
   let port: number | undefined;
+  const families: IpFamily[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "-4" || a === "-N" || a === "-s") continue;
+    if (a === "-4" || a === "-6") {
+      families.push(a === "-4" ? 4 : 6);
+      continue;
+    }
+    if (a === "-N" || a === "-s") continue;
     if (a === "-P" && args[i + 1] === "tcp") {
       i++;
       continue;
@@ -209,6 +218,7 @@ function parseSockstat(command: string, stages: string[][]): ShellAction {
   return {
     kind: "sockstat",
     port,
+    families,
     ownedOnly,
     state: count[2] as FreebsdState,
     expect: last[1] as string,

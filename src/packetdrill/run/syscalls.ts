@@ -13,6 +13,8 @@ import { SocketError } from "../../api/errors.ts";
 import type { SocketOption, Sockets, WritableOption } from "../../api/sockets.ts";
 import { State } from "../../tcp/state.ts";
 import type { Personality } from "../../tcp/personality.ts";
+import { settingsForFamily } from "../../tcp/settings.ts";
+import type { IpFamily } from "../../wire/addr.ts";
 import type { Expr, SyscallResult, SyscallStatement } from "../script/index.ts";
 import type { FieldDiff } from "./report.ts";
 
@@ -37,6 +39,9 @@ export interface SyscallHost {
   /** The script's fd → tcplab's fd. */
   readonly fds: Map<number, number>;
   readonly bindPort: number;
+  /** The script's family: `socket(..., …)` opens AF_INET or AF_INET6 by it, as packetdrill does. */
+  readonly family: IpFamily;
+  /** The peer's address, of that family. */
   readonly remoteAddr: string;
   readonly connectPort: number;
   /** Virtual now in ms (poll timeouts). */
@@ -139,6 +144,14 @@ function sameErrno(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
+/** socket()'s domains by name; `...` is the script's --ip_version. */
+const DOMAINS: Readonly<Record<string, "AF_INET" | "AF_INET6">> = {
+  AF_INET: "AF_INET",
+  PF_INET: "AF_INET",
+  AF_INET6: "AF_INET6",
+  PF_INET6: "AF_INET6",
+};
+
 const SUPPORTED = new Set([
   "socket",
   "bind",
@@ -166,8 +179,8 @@ export function unsupportedSyscall(st: SyscallStatement): string | undefined {
       return `socket(…, ${type.name}, …): only SOCK_STREAM (TCP) sockets are supported`;
     }
     const dom = st.args[0];
-    if (dom?.kind === "word" && dom.name !== "AF_INET" && dom.name !== "PF_INET") {
-      return `socket(${dom.name}, …): tcplab speaks IPv4 only`;
+    if (dom?.kind === "word" && DOMAINS[dom.name] === undefined) {
+      return `socket(${dom.name}, …): only AF_INET and AF_INET6 sockets are supported`;
     }
   }
   return undefined;
@@ -224,7 +237,9 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
   const s = h.sockets;
 
   if (st.name === "socket") {
-    const fd = s.socket("tcp");
+    const dom = a[0];
+    const byScript = h.family === 6 ? "AF_INET6" : "AF_INET";
+    const fd = s.socket("tcp", dom?.kind === "word" ? (DOMAINS[dom.name] ?? byScript) : byScript);
     if (fd instanceof SocketError) return now(fail(fd));
     const scriptFd = intOf(st.result.value, syms);
     return now(ok(fd, [], () => h.fds.set(scriptFd ?? fd, fd)));
@@ -370,7 +385,11 @@ function getsockopt(
   let actual: number | string;
   if (name === "TCP_MAXSEG") {
     const tcb = h.sockets.tcbOf(fd);
-    actual = tcb !== undefined && h.mssKnown(fd) ? tcb.sndMss : h.sockets.host.tcpSettings.mss;
+    // Before the peer's MSS is known: the MSS we would offer, MTU − 40 or − 60 by the script's family.
+    actual =
+      tcb !== undefined && h.mssKnown(fd)
+        ? tcb.sndMss
+        : settingsForFamily(h.sockets.host.tcpSettings, h.family).mss;
   } else {
     const opt = SOCKOPT[name];
     if (opt === undefined || opt === "SO_LINGER") return unsup(`getsockopt ${name}`);

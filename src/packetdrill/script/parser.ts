@@ -258,7 +258,24 @@ class Parser {
     }
     this.next();
     let value = v.value;
-    if (v.kind === "word" && this.isPunct(this.peekSameLine(), "=")) {
+    // A hyphenated word, as in --ip_version=ipv4-mapped-ipv6: the parts touch, no blanks between.
+    let end = v.end;
+    for (;;) {
+      const dash = this.peekSameLine();
+      const part = this.peekSameLine(1);
+      if (v.kind !== "word" || !this.isPunct(dash, "-") || dash?.start !== end) break;
+      if (
+        part === undefined ||
+        (part.kind !== "word" && part.kind !== "int") ||
+        part.start !== dash.end
+      )
+        break;
+      this.next();
+      this.next();
+      value = `${value}-${part.text}`;
+      end = part.end;
+    }
+    if (v.kind === "word" && value === v.value && this.isPunct(this.peekSameLine(), "=")) {
       this.next();
       const rhs = this.peekSameLine();
       if (rhs === undefined || !["word", "int", "string", "backquote"].includes(rhs.kind)) {
