@@ -34,6 +34,11 @@ function familyOf(addr: SockAddr, port: number | undefined): AddressFamily {
   return family === 6 ? "AF_INET6" : "AF_INET";
 }
 
+export interface ListenOptions {
+  /** IPV6_V6ONLY on an AF_INET6 listener: IPv6 peers only (Linux's default is off: both). */
+  readonly v6Only?: boolean;
+}
+
 export interface ConnectOptions {
   readonly localPort?: number;
   readonly noDelay?: boolean;
@@ -72,17 +77,21 @@ export class Net {
   /**
    * Listens on `port`. Connections are delivered to `onConnection` if given,
    * else through the Server's async iterator / accept(). `family`: the
-   * peers it takes (AF_INET6: IPv6 peers only, see `Sockets.socket`).
+   * peers it takes (AF_INET6: both families, IPv4's as `::ffff:a.b.c.d`,
+   * unless `opts.v6Only`; see `Sockets.socket`).
    */
   listen(
     port: number,
     onConnection?: (conn: Connection) => void,
     backlog = 128,
     family: AddressFamily = "AF_INET",
+    opts: ListenOptions = {},
   ): Server {
     const s = this.sockets;
     const fd = check(s.socket("tcp", family));
-    const bound = s.bind(fd, port);
+    const v6Only =
+      opts.v6Only === undefined ? undefined : s.setsockopt(fd, "IPV6_V6ONLY", opts.v6Only);
+    const bound = v6Only ?? s.bind(fd, port);
     const listening = bound ?? s.listen(fd, backlog);
     if (listening instanceof SocketError) {
       s.close(fd);

@@ -21,6 +21,7 @@ import {
   IPV6_UNSPECIFIED,
   type Ipv6Addr,
   ipv4FromMapped,
+  ipv4MappedIpv6,
   ipv6Equal,
   isIpv6Unspecified,
 } from "../wire/ipv6-addr.ts";
@@ -61,6 +62,12 @@ export interface SocketOptions {
   /** Seconds to linger on close; 0 makes close() abort with a RST; undefined is the default (no linger). */
   SO_LINGER: number | undefined;
   SO_ERROR: ErrorCode | undefined;
+  /**
+   * AF_INET6 only, set before bind (RFC 3493 §5.3): IPv6 peers only. Off by
+   * default, as Linux's net.ipv6.bindv6only=0: the socket takes IPv4 peers
+   * too and names them `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2).
+   */
+  IPV6_V6ONLY: boolean;
 }
 export type SocketOption = keyof SocketOptions;
 export type WritableOption = Exclude<SocketOption, "SO_ERROR">;
@@ -102,6 +109,14 @@ interface BaseSock {
   readonly fd: Fd;
   /** 4 for AF_INET, 6 for AF_INET6. */
   readonly family: 4 | 6;
+  /** IPV6_V6ONLY (AF_INET6 only). */
+  v6Only: boolean;
+  /**
+   * An AF_INET6 socket bound to an address of one family: IPv6 for its own
+   * IPv6 address, IPv4 for `::ffff:` and its own IPv4 address; undefined
+   * while unbound or bound to `::`.
+   */
+  scope: PeerFamily | undefined;
   nonBlocking: boolean;
   closed: boolean;
   /** Blocked calls, retried on every event of the socket (an array: rarely more than two, and a Set's table would be most of an idle socket). */
@@ -225,8 +240,8 @@ export class Sockets {
   // ───────────────────────────── lifecycle ─────────────────────────────
 
   /**
-   * A new socket. An AF_INET6 socket is IPv6 only (as with IPV6_V6ONLY set):
-   * IPv4-mapped peers (`::ffff:a.b.c.d`, RFC 3493 §5.3) are not taken yet.
+   * A new socket. An AF_INET6 socket takes IPv4 peers too, as
+   * `::ffff:a.b.c.d` (RFC 3493 §3.7), unless IPV6_V6ONLY is set.
    */
   socket(type: SocketType, family: AddressFamily = "AF_INET"): Fd | SocketError {
     if (type !== "tcp" && type !== "udp") return err("EINVAL", `socket type ${String(type)}`);
@@ -235,6 +250,8 @@ export class Sockets {
     const base = {
       fd,
       family: family === "AF_INET6" ? (6 as const) : (4 as const),
+      v6Only: false,
+      scope: undefined as PeerFamily | undefined,
       nonBlocking: false,
       closed: false,
       waiters: [] as Waiter[],
@@ -294,38 +311,54 @@ export class Sockets {
       return this.bind(fd, ep.port, ep.addr);
     }
     if (!isValidPort(port)) return err("EINVAL", `port ${port}`);
+    if (this.isBound(sock)) return err("EINVAL", "already bound");
+    let scope: PeerFamily | undefined;
     if (addr !== undefined) {
       const a = this.parseAddr(sock, addr);
       if (a instanceof SocketError) return a;
+      const mapped = a.family === 6 ? ipv4FromMapped(a.addr) : undefined;
+      // Linux's __inet6_bind: a mapped address on an IPv6-only socket is EINVAL.
+      if (mapped !== undefined && sock.v6Only) return err("EINVAL", "an IPv4-mapped address");
       // One address per host and family: bind to it or to the wildcard.
-      if (a.family === 6) {
+      if (a.family === 6 && mapped === undefined) {
         const own = this.host.addr6;
         if (!isIpv6Unspecified(a.addr) && (own === undefined || !ipv6Equal(a.addr, own)))
           return err("EADDRNOTAVAIL");
-      } else if (a.addr !== 0 && a.addr !== this.host.addr) return err("EADDRNOTAVAIL");
+        if (!isIpv6Unspecified(a.addr)) scope = 6;
+      } else {
+        const v4 = mapped ?? (a.addr as Ipv4Addr);
+        if (v4 !== 0 && v4 !== this.host.addr) return err("EADDRNOTAVAIL");
+        if (mapped !== undefined) scope = 4;
+      }
     }
+    sock.scope = scope;
     if (sock.type === "udp") {
-      if (sock.udp !== undefined) return err("EINVAL", "already bound");
       const udp = this.host.udpBind(
         port,
         sock.rcvBuf ?? this.host.udpQueueBytes,
         this.peerFamilies(sock),
       );
-      if (typeof udp === "string") return fromStack(udp);
+      if (typeof udp === "string") {
+        sock.scope = undefined;
+        return fromStack(udp);
+      }
       this.setUdp(sock, udp);
       return undefined;
     }
-    if (sock.boundPort !== undefined || sock.tcb !== undefined)
-      return err("EINVAL", "already bound");
-    if (port === 0) {
-      const p = this.host.allocateTcpPort();
-      if (p === undefined) return err("EADDRINUSE");
-      sock.boundPort = p;
-      return undefined;
+    const p = port === 0 ? this.host.allocateTcpPort() : port;
+    if (p === undefined || (port !== 0 && this.tcpPortBusy(sock, port))) {
+      sock.scope = undefined;
+      return err("EADDRINUSE", port === 0 ? undefined : `port ${port}`);
     }
-    if (this.tcpPortBusy(sock, port)) return err("EADDRINUSE", `port ${port}`);
-    sock.boundPort = port;
+    sock.boundPort = p;
     return undefined;
+  }
+
+  /** Whether the socket has a local port (bound, listening or connected). */
+  private isBound(sock: Sock): boolean {
+    return sock.type === "udp"
+      ? sock.udp !== undefined
+      : sock.boundPort !== undefined || sock.tcb !== undefined;
   }
 
   /**
@@ -350,9 +383,16 @@ export class Sockets {
     return !sock.reuseAddr && this.host.tcpPortConnected(port);
   }
 
-  /** The families of the peers a socket takes: its own (both: undefined). */
+  /**
+   * The families of the peers a socket takes (both: undefined): an AF_INET
+   * socket IPv4's; an AF_INET6 one IPv6's with IPV6_V6ONLY, else those of
+   * the address it is bound to, both for `::` (RFC 3493 §3.7, §5.3). So an
+   * AF_INET6 socket on `::` without IPV6_V6ONLY conflicts with an AF_INET
+   * one on its port, as on Linux, and an IPv6-only one does not.
+   */
   private peerFamilies(sock: Sock): PeerFamily | undefined {
-    return sock.family;
+    if (sock.family === 4) return 4;
+    return sock.v6Only ? 6 : sock.scope;
   }
 
   listen(fd: Fd, backlog = 128): undefined | SocketError {
@@ -399,6 +439,8 @@ export class Sockets {
     sock.sndBuf = parent.sndBuf;
     sock.linger = parent.linger;
     sock.keepAlive = parent.keepAlive;
+    sock.v6Only = parent.v6Only;
+    sock.scope = parent.scope;
     sock.boundPort = tcb.local.port;
     this.bindTcb(sock, tcb);
     if (parent.noDelay) tcb.setNoDelay(true);
@@ -411,7 +453,7 @@ export class Sockets {
   connect(fd: Fd, addr: SockAddr, port?: number): Promise<undefined | SocketError> {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return Promise.resolve(sock);
-    const peer = this.endpointOf(sock, addr, port);
+    const peer = this.peerOf(sock, addr, port);
     if (peer instanceof SocketError) return Promise.resolve(peer);
     if (peer.port === 0) return Promise.resolve(err("EINVAL", "port 0"));
     if (sock.type === "udp") {
@@ -490,7 +532,7 @@ export class Sockets {
     if (sock.type === "udp") {
       if (eof) return Promise.resolve(err("EOPNOTSUPP", "MSG_EOF on a UDP socket"));
       if (sock.peer === undefined) return Promise.resolve(err("EDESTADDRREQ"));
-      return Promise.resolve(this.sendTo(fd, data, sock.peer.addr, sock.peer.port));
+      return Promise.resolve(this.sendDatagram(sock, sock.peer, data));
     }
     if (eof && data.length === 0) return Promise.resolve(this.shutdown(fd, "wr") ?? 0);
     const opts = flags?.immutable === true ? IMMUTABLE : undefined;
@@ -567,11 +609,16 @@ export class Sockets {
     if (sock instanceof SocketError) return sock;
     if (sock.type !== "udp") return err("EOPNOTSUPP", "sendTo on a TCP socket");
     if (!(data instanceof Uint8Array)) return err("EINVAL", "data must be bytes");
-    const to = this.endpointOf(sock, addr, port);
+    const to = this.peerOf(sock, addr, port);
     if (to instanceof SocketError) return to;
+    return this.sendDatagram(sock, to, data);
+  }
+
+  /** One datagram to `to` (as on the wire: an IPv4 peer unmapped). */
+  private sendDatagram(sock: UdpSock, to: Endpoint, data: Uint8Array): number | SocketError {
     if (to.port === 0) return err("EINVAL", "port 0");
     if (sock.udp === undefined) {
-      const bound = this.bind(fd, 0);
+      const bound = this.bind(sock.fd, 0);
       if (bound instanceof SocketError) return bound;
     }
     const r = (sock.udp as UdpSocket).sendTo(to, data);
@@ -596,7 +643,8 @@ export class Sockets {
       // The host delivers only datagrams of the families the socket was bound for.
       const msg = udp.recvFrom();
       if (msg === undefined) return sock.nonBlocking ? err("EAGAIN") : undefined;
-      return { data: msg.data.length > max ? msg.data.slice(0, max) : msg.data, from: msg.from };
+      const data = msg.data.length > max ? msg.data.slice(0, max) : msg.data;
+      return { data, from: sock.family === 6 ? this.familyForm(sock, msg.from) : msg.from };
     });
   }
 
@@ -724,6 +772,14 @@ export class Sockets {
         }
         sock.linger = v as number | undefined;
         return undefined;
+      case "IPV6_V6ONLY":
+        // An IPPROTO_IPV6 option: Linux's ip_setsockopt has none (ENOPROTOOPT);
+        // once the socket has a port it is EINVAL (do_ipv6_setsockopt).
+        if (sock.family !== 6) return err("ENOPROTOOPT", "IPV6_V6ONLY on an AF_INET socket");
+        if (typeof v !== "boolean") return err("EINVAL", "IPV6_V6ONLY takes a boolean");
+        if (this.isBound(sock)) return err("EINVAL", "IPV6_V6ONLY after bind");
+        sock.v6Only = v;
+        return undefined;
       default:
         return err("ENOPROTOOPT", String(opt));
     }
@@ -753,6 +809,8 @@ export class Sockets {
         return sock.reuseAddr;
       case "SO_LINGER":
         return sock.type === "tcp" ? sock.linger : err("ENOPROTOOPT");
+      case "IPV6_V6ONLY":
+        return sock.family === 6 ? sock.v6Only : err("ENOPROTOOPT");
       case "SO_ERROR":
         // Reading SO_ERROR clears it (how a non-blocking connect learns its outcome).
         return this.takeError(sock)?.code;
@@ -833,7 +891,7 @@ export class Sockets {
 
   /** Our address of the socket's family with `port` (IPv6: `::` on a host without one). */
   private ownEndpoint(sock: Sock, port: number): Endpoint {
-    if (sock.family === 4) return { addr: this.host.addr, port };
+    if (sock.family === 4 || sock.scope === 4) return { addr: this.host.addr, port };
     return { family: 6, addr: this.host.addr6 ?? IPV6_UNSPECIFIED, port };
   }
 
@@ -842,7 +900,7 @@ export class Sockets {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     const local = this.describe(sock).local;
-    return local === undefined ? err("EINVAL", "not bound") : this.familyForm(local);
+    return local === undefined ? err("EINVAL", "not bound") : this.familyForm(sock, local);
   }
 
   /** getpeername(2): the peer's endpoint in the socket's family's form. */
@@ -850,11 +908,17 @@ export class Sockets {
     const sock = this.get(fd);
     if (sock instanceof SocketError) return sock;
     const remote = this.describe(sock).remote;
-    return remote === undefined ? err("ENOTCONN") : this.familyForm(remote);
+    return remote === undefined ? err("ENOTCONN") : this.familyForm(sock, remote);
   }
 
-  private familyForm(ep: Endpoint): IpEndpoint {
-    return ep.family === 6 ? ep : { family: 4, addr: ep.addr >>> 0, port: ep.port };
+  /**
+   * An endpoint as the socket names it: an AF_INET6 socket names an IPv4
+   * one `::ffff:a.b.c.d` (RFC 3493 §3.7), the Host files it as IPv4.
+   */
+  private familyForm(sock: Sock, ep: Endpoint): IpEndpoint {
+    if (ep.family === 6) return ep;
+    if (sock.family === 6) return { family: 6, addr: ipv4MappedIpv6(ep.addr >>> 0), port: ep.port };
+    return { family: 4, addr: ep.addr >>> 0, port: ep.port };
   }
 
   /** The TCB behind a socket (for the lab and the stream adapter). */
@@ -886,9 +950,9 @@ export class Sockets {
   }
 
   /**
-   * An address of the socket's family. Text of the other family, or an
-   * IPv4-mapped address on an AF_INET6 socket (no dual-stack sockets yet),
-   * is EAFNOSUPPORT; text that is no address is EINVAL, naming it.
+   * An address of the socket's family (an IPv4-mapped one stays IPv6 here).
+   * Text of the other family is EAFNOSUPPORT; text that is no address is
+   * EINVAL, naming it.
    */
   private parseAddr(sock: Sock, addr: SockAddr): Endpoint | SocketError {
     let ep: Endpoint;
@@ -910,9 +974,29 @@ export class Sockets {
       const want = sock.family === 6 ? "AF_INET6" : "AF_INET";
       return err("EAFNOSUPPORT", `an IPv${family} address on an ${want} socket`);
     }
-    if (ep.family === 6 && ipv4FromMapped(ep.addr) !== undefined)
-      return err("EAFNOSUPPORT", "IPv4-mapped addresses: the socket is IPv6 only");
     return ep;
+  }
+
+  /**
+   * A peer for connect/sendTo as the Host takes it: `::ffff:a.b.c.d` is the
+   * IPv4 peer it names (RFC 3493 §3.7). An IPv6-only socket cannot reach
+   * one: ENETUNREACH, as Linux's tcp_v6_connect and udpv6_sendmsg say. Nor
+   * can a socket bound to an address of the other family (our choice: its
+   * packets would need a source it has not got).
+   */
+  private peerOf(sock: Sock, addr: SockAddr, port: number | undefined): Endpoint | SocketError {
+    const ep = this.endpointOf(sock, addr, port);
+    if (ep instanceof SocketError || ep.family !== 6) return ep;
+    const v4 = ipv4FromMapped(ep.addr);
+    const family = v4 === undefined ? 6 : 4;
+    if (sock.v6Only && family === 4)
+      return err("ENETUNREACH", "an IPv4-mapped peer on an IPV6_V6ONLY socket");
+    if (sock.scope !== undefined && sock.scope !== family)
+      return err(
+        "ENETUNREACH",
+        `an IPv${family} peer on a socket bound to an IPv${sock.scope} address`,
+      );
+    return v4 === undefined ? ep : { addr: v4, port: ep.port };
   }
 
   /** `addr` with `port`, or, without a port, an endpoint's text (`10.0.0.2:80`, `[fd00::2]:80`). */

@@ -30,11 +30,16 @@ function sockErr(what: string, e: SocketError, usage: string): Block {
   return err(`${what}: ${e.message}`, usage);
 }
 
-/** A new non-blocking socket: lab calls never wait; the clock decides when things happen. */
+/**
+ * A new non-blocking socket: lab calls never wait; the clock decides when
+ * things happen. An AF_INET6 one is IPv6-only (IPV6_V6ONLY), so `-4` and
+ * `-6` each name one family and may share a port.
+ */
 function newSocket(host: LabHost, type: "tcp" | "udp", family: 4 | 6 = 4): Fd | SocketError {
   const fd = host.sockets.socket(type, family === 6 ? "AF_INET6" : "AF_INET");
   if (fd instanceof SocketError) return fd;
   host.sockets.setNonBlocking(fd, true);
+  if (family === 6) host.sockets.setsockopt(fd, "IPV6_V6ONLY", true);
   return fd;
 }
 
@@ -126,7 +131,7 @@ export function registerSocketCommands(reg: Registry<LabEngine>): void {
       "Handshakes complete without you; `accept` takes a finished connection from the queue.",
       "BACKLOG bounds the queue of completed connections (default 16).",
       "-4 (the default) listens for IPv4 peers (AF_INET), -6 for IPv6 peers (AF_INET6, fd00::/64):",
-      "one listener per port, of one family, until a port may take both.",
+      "an IPv4 and an IPv6 listener may share a port, each taking the peers of its family.",
       "Example: b: listen 80    b: listen 80 -6",
     ],
     args: [

@@ -29,14 +29,16 @@ export interface ServiceOptions {
 /**
  * The families a service listens on: AF_INET, and AF_INET6 too when the
  * host has an IPv6 address — two sockets on one port, each taking the peers
- * of its family (an AF_INET6 socket is IPv6-only).
+ * of its family (the AF_INET6 one with IPV6_V6ONLY, so IPv4 peers keep
+ * their own form).
  */
 export function serviceFamilies(sockets: Sockets): AddressFamily[] {
   return sockets.host.addr6 === undefined ? ["AF_INET"] : ["AF_INET", "AF_INET6"];
 }
 
 /**
- * A TCP service, on both families (`serviceFamilies`) with one set of connections: `handle` runs once per accepted connection; whatever it
+ * A TCP service, on both families (`serviceFamilies`) with one set of
+ * connections: `handle` runs once per accepted connection; whatever it
  * throws ends that connection only (a peer's reset is not the server's problem).
  */
 export function tcpService(
@@ -65,7 +67,8 @@ export function tcpService(
   const servers: Server[] = [];
   for (const family of serviceFamilies(net.sockets)) {
     try {
-      servers.push(net.listen(port, onConnection, LISTEN_BACKLOG, family));
+      const v6Only = family === "AF_INET6" ? { v6Only: true } : {};
+      servers.push(net.listen(port, onConnection, LISTEN_BACKLOG, family, v6Only));
     } catch (e) {
       for (const s of servers) s.close();
       throw e;

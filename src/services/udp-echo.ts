@@ -9,7 +9,11 @@ export function startUdpEcho(sockets: Sockets, port = UDP_ECHO_PORT): Service {
   const fds: Fd[] = [];
   for (const family of serviceFamilies(sockets)) {
     const fd = sockets.socket("udp", family);
-    const bound = fd instanceof SocketError ? fd : sockets.bind(fd, port);
+    const bound =
+      fd instanceof SocketError
+        ? fd
+        : ((family === "AF_INET6" ? sockets.setsockopt(fd, "IPV6_V6ONLY", true) : undefined) ??
+          sockets.bind(fd, port));
     if (bound instanceof SocketError) {
       for (const f of fds) sockets.close(f);
       if (typeof fd === "number") sockets.close(fd);

@@ -11,7 +11,7 @@ import { startUdpEcho } from "../../src/services/udp-echo.ts";
 import { Host } from "../../src/stack/host.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { ip } from "../../src/wire/addr.ts";
-import { ip6 } from "../../src/wire/ipv6-addr.ts";
+import { ip6, ipv4MappedIpv6 } from "../../src/wire/ipv6-addr.ts";
 
 const A6 = ip6("fd00::1");
 const B6 = ip6("fd00::2");
@@ -60,6 +60,13 @@ function ok<T>(r: T | SocketError): T {
   return r;
 }
 
+/** Reads to the end, then sends it all back and closes. */
+function echoAll(conn: Connection): void {
+  void (async () => {
+    await conn.end(await conn.readAll());
+  })();
+}
+
 function bytes(n: number): Uint8Array<ArrayBuffer> {
   return Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
 }
@@ -96,16 +103,7 @@ describe("TCP over IPv6 through the socket API", () => {
 
   test("echo through the Net adapter, to [addr]:port", async () => {
     const w = world();
-    const server = w.b.net.listen(
-      8080,
-      (conn) => {
-        void (async () => {
-          await conn.end(await conn.readAll());
-        })();
-      },
-      128,
-      "AF_INET6",
-    );
+    const server = w.b.net.listen(8080, echoAll, 128, "AF_INET6");
     const conn = await settle(w, w.a.net.connect("[fd00::2]:8080"));
     expect(conn.remote).toEqual({ family: 6, addr: B6, port: 8080 });
     await settle(w, conn.end(bytes(3000)));
@@ -114,10 +112,11 @@ describe("TCP over IPv6 through the socket API", () => {
     server.close();
   });
 
-  test("an AF_INET6 listener refuses IPv4 peers and an AF_INET one IPv6 peers", async () => {
+  test("an IPV6_V6ONLY listener refuses IPv4 peers and an AF_INET one IPv6 peers", async () => {
     const w = world();
     const sb = w.b.sockets;
     const l6 = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.setsockopt(l6, "IPV6_V6ONLY", true)).toBeUndefined();
     expect(sb.bind(l6, 80)).toBeUndefined();
     expect(sb.listen(l6)).toBeUndefined();
     const l4 = ok(sb.socket("tcp"));
@@ -125,7 +124,10 @@ describe("TCP over IPv6 through the socket API", () => {
     expect(sb.listen(l4)).toBeUndefined();
     const c4 = ok(w.a.sockets.socket("tcp"));
     const r4 = await settle(w, w.a.sockets.connect(c4, "10.0.0.2", 80));
+    // The SYN is answered with a RST, as for no listener (RFC 9293 §3.10.7.1).
     expect(r4 instanceof SocketError && r4.code).toBe("ECONNREFUSED");
+    expect(w.b.host.stats().packets["tcp.rst-out"]).toBe(1);
+    expect(w.b.host.stats().drops["tcp.no-socket"]).toBe(1);
     const c6 = ok(w.a.sockets.socket("tcp", "AF_INET6"));
     const r6 = await settle(w, w.a.sockets.connect(c6, "[fd00::2]:81"));
     expect(r6 instanceof SocketError && r6.code).toBe("ECONNREFUSED");
@@ -138,6 +140,7 @@ describe("AF_INET and AF_INET6 on one port", () => {
     const sb = w.b.sockets;
     const l4 = ok(sb.socket("tcp"));
     const l6 = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.setsockopt(l6, "IPV6_V6ONLY", true)).toBeUndefined();
     expect(sb.bind(l4, 80)).toBeUndefined();
     expect(sb.bind(l6, 80)).toBeUndefined();
     expect(sb.listen(l4)).toBeUndefined();
@@ -173,8 +176,10 @@ describe("AF_INET and AF_INET6 on one port", () => {
       conn.close();
     };
     const s4 = w.b.net.listen(8080, onConn, 16, "AF_INET");
-    const s6 = w.b.net.listen(8080, onConn, 16, "AF_INET6");
-    expect(() => w.b.net.listen(8080, onConn, 16, "AF_INET6")).toThrow("EADDRINUSE");
+    const s6 = w.b.net.listen(8080, onConn, 16, "AF_INET6", { v6Only: true });
+    expect(() => w.b.net.listen(8080, onConn, 16, "AF_INET6", { v6Only: true })).toThrow(
+      "EADDRINUSE",
+    );
     (await settle(w, w.a.net.connect("[fd00::2]:8080"))).close();
     (await settle(w, w.a.net.connect("10.0.0.2:8080"))).close();
     await settle(w, turn());
@@ -291,11 +296,173 @@ describe("addresses the socket cannot take", () => {
     expect(mixed instanceof SocketError && mixed.message).toContain("IPv6 address on an AF_INET");
     const mixed6 = s.sendTo(u6, bytes(1), "10.0.0.2", 7);
     expect(mixed6 instanceof SocketError && mixed6.code).toBe("EAFNOSUPPORT");
+    expect(s.setsockopt(u6, "IPV6_V6ONLY", true)).toBeUndefined();
+    // Linux's udpv6_sendmsg: an IPv4-mapped peer on an IPv6-only socket.
     const mapped = s.sendTo(u6, bytes(1), "::ffff:10.0.0.2", 7);
-    expect(mapped instanceof SocketError && mapped.code).toBe("EAFNOSUPPORT");
+    expect(mapped instanceof SocketError && mapped.code).toBe("ENETUNREACH");
     const notOurs = s.bind(u6, 7, "fd00::2");
     expect(notOurs instanceof SocketError && notOurs.code).toBe("EADDRNOTAVAIL");
     expect(s.socket("tcp", "AF_UNIX" as "AF_INET") instanceof SocketError).toBe(true);
     expect(s.getpeername(u6) instanceof SocketError).toBe(true);
+  });
+});
+
+const MAPPED_A = ipv4MappedIpv6(ip("10.0.0.1"));
+const MAPPED_B = ipv4MappedIpv6(ip("10.0.0.2"));
+
+describe("dual-stack AF_INET6 sockets (RFC 3493 §3.7, §5.3)", () => {
+  test("IPV6_V6ONLY: off by default, AF_INET6 only, set before bind", () => {
+    const w = world();
+    const s = w.b.sockets;
+    const t6 = ok(s.socket("tcp", "AF_INET6"));
+    expect(s.getsockopt(t6, "IPV6_V6ONLY")).toBe(false);
+    expect(s.setsockopt(t6, "IPV6_V6ONLY", true)).toBeUndefined();
+    expect(s.getsockopt(t6, "IPV6_V6ONLY")).toBe(true);
+    expect(s.bind(t6, 80)).toBeUndefined();
+    const late = s.setsockopt(t6, "IPV6_V6ONLY", false);
+    expect(late instanceof SocketError && late.code).toBe("EINVAL");
+    const t4 = ok(s.socket("tcp"));
+    const on4 = s.setsockopt(t4, "IPV6_V6ONLY", true);
+    expect(on4 instanceof SocketError && on4.code).toBe("ENOPROTOOPT");
+    const get4 = s.getsockopt(t4, "IPV6_V6ONLY");
+    expect(get4 instanceof SocketError && get4.code).toBe("ENOPROTOOPT");
+    const u6 = ok(s.socket("udp", "AF_INET6"));
+    expect(s.sendTo(u6, bytes(1), "[fd00::1]:9")).toBe(1); // binds a port
+    const lateUdp = s.setsockopt(u6, "IPV6_V6ONLY", true);
+    expect(lateUdp instanceof SocketError && lateUdp.code).toBe("EINVAL");
+  });
+
+  test("a listener on :: accepts an IPv4 peer, shown as ::ffff:10.0.0.1, and an IPv6 one", async () => {
+    const w = world();
+    const sb = w.b.sockets;
+    const lfd = ok(sb.socket("tcp", "AF_INET6"));
+    expect(sb.bind(lfd, "[::]:80")).toBeUndefined();
+    expect(sb.listen(lfd)).toBeUndefined();
+    const c4 = ok(w.a.sockets.socket("tcp"));
+    expect(await settle(w, w.a.sockets.connect(c4, "10.0.0.2", 80))).toBeUndefined();
+    const s4 = ok(await settle(w, sb.accept(lfd)));
+    const local4 = ok(w.a.sockets.getsockname(c4));
+    expect(sb.getpeername(s4)).toEqual({ family: 6, addr: MAPPED_A, port: local4.port });
+    expect(sb.getsockname(s4)).toEqual({ family: 6, addr: MAPPED_B, port: 80 });
+    // On the wire it is IPv4: b sent no IPv6 packet.
+    expect(w.b.host.stats().packets["ip6.out"]).toBeUndefined();
+    expect(w.b.host.connection(80, { addr: ip("10.0.0.1"), port: local4.port })).toBeDefined();
+    expect(await settle(w, w.a.sockets.send(c4, bytes(5000)))).toBe(5000);
+    const got: number[] = [];
+    while (got.length < 5000) got.push(...ok(await settle(w, sb.recv(s4))));
+    expect(Uint8Array.from(got)).toEqual(bytes(5000));
+    const c6 = ok(w.a.sockets.socket("tcp", "AF_INET6"));
+    expect(await settle(w, w.a.sockets.connect(c6, "[fd00::2]:80"))).toBeUndefined();
+    const s6 = ok(await settle(w, sb.accept(lfd)));
+    expect(sb.getpeername(s6)).toEqual(ok(w.a.sockets.getsockname(c6)));
+    expect(sb.getsockopt(s6, "IPV6_V6ONLY")).toBe(false);
+  });
+
+  test("bind conflicts: :: without IPV6_V6ONLY and AF_INET on one port, in either order", () => {
+    const w = world();
+    const s = w.b.sockets;
+    const busy = (r: undefined | SocketError) => r instanceof SocketError && r.code;
+    for (const type of ["tcp", "udp"] as const) {
+      // AF_INET first.
+      const v4 = ok(s.socket(type));
+      expect(s.bind(v4, 700)).toBeUndefined();
+      const dual = ok(s.socket(type, "AF_INET6"));
+      expect(busy(s.bind(dual, 700))).toBe("EADDRINUSE");
+      const only6 = ok(s.socket(type, "AF_INET6"));
+      expect(s.setsockopt(only6, "IPV6_V6ONLY", true)).toBeUndefined();
+      expect(s.bind(only6, 700)).toBeUndefined();
+      // AF_INET6 on :: first.
+      const dual2 = ok(s.socket(type, "AF_INET6"));
+      expect(s.bind(dual2, "[::]:701")).toBeUndefined();
+      const v4b = ok(s.socket(type));
+      expect(busy(s.bind(v4b, 701))).toBe("EADDRINUSE");
+      const only6b = ok(s.socket(type, "AF_INET6"));
+      expect(s.setsockopt(only6b, "IPV6_V6ONLY", true)).toBeUndefined();
+      expect(busy(s.bind(only6b, 701))).toBe("EADDRINUSE");
+      // Bound to our IPv6 address, a dual-stack socket takes IPv6 peers only.
+      const own6 = ok(s.socket(type, "AF_INET6"));
+      expect(s.bind(own6, 702, "fd00::2")).toBeUndefined();
+      const v4c = ok(s.socket(type));
+      expect(s.bind(v4c, 702)).toBeUndefined();
+      for (const fd of [v4, dual, only6, dual2, v4b, only6b, own6, v4c]) s.close(fd);
+    }
+    // A listener on :: holds the port for both families too.
+    const l = ok(s.socket("tcp", "AF_INET6"));
+    expect(s.bind(l, 703)).toBeUndefined();
+    expect(s.listen(l)).toBeUndefined();
+    expect(w.b.host.listenerOn(703, 4)).toBe(w.b.host.listenerOn(703, 6));
+    expect(busy(s.bind(ok(s.socket("tcp")), 703))).toBe("EADDRINUSE");
+  });
+
+  test("connect to ::ffff:10.0.0.2 talks IPv4; IPV6_V6ONLY makes it ENETUNREACH", async () => {
+    const w = world();
+    const server = w.b.net.listen(80, echoAll, 16);
+    const sa = w.a.sockets;
+    const c = ok(sa.socket("tcp", "AF_INET6"));
+    expect(await settle(w, sa.connect(c, "::ffff:10.0.0.2", 80))).toBeUndefined();
+    expect(sa.getpeername(c)).toEqual({ family: 6, addr: MAPPED_B, port: 80 });
+    const local = ok(sa.getsockname(c));
+    expect(local).toEqual({ family: 6, addr: MAPPED_A, port: local.port });
+    expect(w.a.host.stats().packets["ip6.out"]).toBeUndefined();
+    expect(w.a.host.stats().packets["ip.out"]).toBeGreaterThan(0);
+    // Through Net: the address picks AF_INET6, the wire stays IPv4.
+    const conn = await settle(w, w.a.net.connect("[::ffff:10.0.0.2]:80"));
+    expect(conn.remote).toEqual({ addr: ip("10.0.0.2"), port: 80 });
+    await settle(w, conn.end(bytes(700)));
+    expect(await settle(w, conn.readAll())).toEqual(bytes(700));
+    const only6 = ok(sa.socket("tcp", "AF_INET6"));
+    expect(sa.setsockopt(only6, "IPV6_V6ONLY", true)).toBeUndefined();
+    // Linux's tcp_v6_connect: ENETUNREACH.
+    const refused = await settle(w, sa.connect(only6, "::ffff:10.0.0.2", 80));
+    expect(refused instanceof SocketError && refused.code).toBe("ENETUNREACH");
+    // Linux's __inet6_bind: a mapped address on an IPv6-only socket is EINVAL.
+    const bindMapped = sa.bind(only6, 0, "::ffff:10.0.0.1");
+    expect(bindMapped instanceof SocketError && bindMapped.code).toBe("EINVAL");
+    // A dual-stack socket bound to our IPv6 address cannot reach an IPv4 peer.
+    const own6 = ok(sa.socket("tcp", "AF_INET6"));
+    expect(sa.bind(own6, 0, "fd00::1")).toBeUndefined();
+    const cross = await settle(w, sa.connect(own6, "::ffff:10.0.0.2", 80));
+    expect(cross instanceof SocketError && cross.code).toBe("ENETUNREACH");
+    server.close();
+  });
+
+  test("UDP: IPv4 datagrams on a dual-stack socket come from ::ffff:a.b.c.d and go back over IPv4", async () => {
+    const w = world();
+    const sb = w.b.sockets;
+    const sa = w.a.sockets;
+    const u = ok(sb.socket("udp", "AF_INET6"));
+    expect(sb.bind(u, 5353)).toBeUndefined();
+    const c4 = ok(sa.socket("udp"));
+    expect(sa.sendTo(c4, bytes(30), "10.0.0.2:5353")).toBe(30);
+    const msg = ok(await settle(w, sb.recvFrom(u)));
+    const local4 = ok(sa.getsockname(c4));
+    expect(msg.from).toEqual({ family: 6, addr: MAPPED_A, port: local4.port });
+    expect(sb.sendTo(u, bytes(31), msg.from.addr, msg.from.port)).toBe(31);
+    expect(ok(await settle(w, sa.recvFrom(c4)))).toEqual({
+      data: bytes(31),
+      from: { addr: ip("10.0.0.2"), port: 5353 },
+    });
+    expect(w.b.host.stats().packets["ip6.out"]).toBeUndefined();
+    // From a dual-stack socket to a mapped address: IPv4 on the wire.
+    const c6 = ok(sa.socket("udp", "AF_INET6"));
+    expect(await sa.connect(c6, "[::ffff:10.0.0.2]:5353")).toBeUndefined();
+    expect(sa.getpeername(c6)).toEqual({ family: 6, addr: MAPPED_B, port: 5353 });
+    expect(await settle(w, sa.send(c6, bytes(12)))).toBe(12);
+    const via6 = ok(await settle(w, sb.recvFrom(u)));
+    expect(via6.data).toEqual(bytes(12));
+    expect(via6.from.addr).toEqual(MAPPED_A);
+    expect(w.a.host.stats().packets["ip6.out"]).toBeUndefined();
+    // An IPv6-only socket takes no IPv4 datagram: the port is unreachable.
+    const only6 = ok(sb.socket("udp", "AF_INET6"));
+    expect(sb.setsockopt(only6, "IPV6_V6ONLY", true)).toBeUndefined();
+    expect(sb.bind(only6, 5354)).toBeUndefined();
+    expect(sa.sendTo(c4, bytes(5), "10.0.0.2:5354")).toBe(5);
+    expect(sa.sendTo(c6, bytes(6), "[fd00::2]:5354")).toBe(6);
+    const only = ok(await settle(w, sb.recvFrom(only6)));
+    expect(only.data).toEqual(bytes(6));
+    expect(w.b.host.stats().drops["udp.no-socket"]).toBe(1);
+    sb.setNonBlocking(only6, true);
+    const none = await sb.recvFrom(only6);
+    expect(none instanceof SocketError && none.code).toBe("EAGAIN");
   });
 });

@@ -215,8 +215,9 @@ function readTcp(bytes: Uint8Array): CapturedTcp | undefined {
 /**
  * The family a script's `--ip_version` asks for, or why the runner cannot
  * play it. ipv4-mapped-ipv6 (IPv4 on the wire, AF_INET6 sockets naming
- * ::ffff:a.b.c.d, RFC 4291 §2.5.5.2) needs dual-stack sockets, which tcplab's
- * Sockets do not have yet.
+ * ::ffff:a.b.c.d, RFC 4291 §2.5.5.2) needs the runner to name and match
+ * mapped addresses; the dual-stack sockets it would use exist, the runner's
+ * part does not yet.
  */
 export function scriptFamily(version: string | undefined): IpFamily | { unsupported: string } {
   switch (version) {
@@ -228,7 +229,7 @@ export function scriptFamily(version: string | undefined): IpFamily | { unsuppor
     case "ipv4-mapped-ipv6":
       return {
         unsupported:
-          "--ip_version=ipv4-mapped-ipv6: tcplab's AF_INET6 sockets are IPv6-only (as with IPV6_V6ONLY set); IPv4-mapped addresses (::ffff:a.b.c.d, RFC 3493 §3.7) are not supported yet",
+          "--ip_version=ipv4-mapped-ipv6: the runner does not play IPv4-mapped addresses (::ffff:a.b.c.d, RFC 3493 §3.7) yet, though tcplab's AF_INET6 sockets take them",
       };
     default:
       return { unsupported: `--ip_version=${version} is not an IP version packetdrill knows` };
