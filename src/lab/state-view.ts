@@ -6,7 +6,7 @@
 import { type Duration, elapsed, type Instant, max, ZERO } from "../clock/time.ts";
 import { State, stateName } from "../tcp/state.ts";
 import type { TcbView } from "../tcp/view.ts";
-import { type Endpoint, formatIpv4Addr } from "../wire/addr.ts";
+import { type Endpoint, familyOf, formatIpv4Addr } from "../wire/addr.ts";
 import { formatIpEndpoint } from "../wire/ip-addr.ts";
 import { formatIpv6Addr } from "../wire/ipv6-addr.ts";
 import { seqAdd } from "../wire/seq.ts";
@@ -103,8 +103,11 @@ export function stateRows(host: LabHost, now: Instant, view: SeqView, idOf: IdOf
   for (const s of socks) {
     if (s.tcb !== undefined) continue;
     if (s.state !== "LISTEN" && s.state !== "BOUND") continue;
+    // An IPv4 and an IPv6-only listener may share a port: each row shows its own.
     const listener =
-      s.state === "LISTEN" && s.local ? host.host.listenerOn(s.local.port) : undefined;
+      s.state === "LISTEN" && s.local
+        ? host.host.listenerOn(s.local.port, familyOf(s.local))
+        : undefined;
     rows.push([
       { text: `#${s.fd}`, tone: "accent" },
       // A wildcard listener or socket: `*:80`, or `[::]:80` for an AF_INET6 one.

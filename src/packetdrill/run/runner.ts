@@ -7,7 +7,11 @@
  * tcplab is 10.0.0.2, the peer 10.0.0.1, sockets AF_INET. `--ip_version=ipv6`:
  * tcplab is fd00::2, the peer fd00::1, packets IPv6 (the TOS of a line is the
  * Traffic Class, its TTL the Hop Limit) and sockets AF_INET6; the MSS is the
- * family's (RFC 9293 §3.7.1: MTU − 60 over IPv6). The semantics follow
+ * family's (RFC 9293 §3.7.1: MTU − 60 over IPv6). `--ip_version=ipv4-mapped-ipv6`:
+ * IPv4 on the wire as in ipv4 mode, but sockets are AF_INET6 and the
+ * addresses they take and return are the mapped forms ::ffff:10.0.0.x
+ * (RFC 4291 §2.5.5.2; packetdrill's IP_VERSION_4_MAPPED_6, which keeps the
+ * IPv4 packets and MSS and sets the socket domain to AF_INET6). The semantics follow
  * packetdrill's (run.c, run_packet.c, run_system_call.c, socket.h):
  *
  * - Sequence numbers are relative. Inbound: SYN segments carry absolute
@@ -213,24 +217,27 @@ function readTcp(bytes: Uint8Array): CapturedTcp | undefined {
 }
 
 /**
- * The family a script's `--ip_version` asks for, or why the runner cannot
- * play it. ipv4-mapped-ipv6 (IPv4 on the wire, AF_INET6 sockets naming
- * ::ffff:a.b.c.d, RFC 4291 §2.5.5.2) needs the runner to name and match
- * mapped addresses; the dual-stack sockets it would use exist, the runner's
- * part does not yet.
+ * What a script's `--ip_version` means: the family of its packets and the
+ * domain `socket(..., …)` opens (packetdrill's ip_version and socket_domain,
+ * config.c). ipv4-mapped-ipv6 is IPv4 on the wire with AF_INET6 sockets
+ * naming IPv4 ends ::ffff:a.b.c.d (RFC 3493 §3.7), as tcplab's dual-stack
+ * AF_INET6 sockets do.
  */
-export function scriptFamily(version: string | undefined): IpFamily | { unsupported: string } {
+export interface IpMode {
+  readonly wire: IpFamily;
+  readonly domain: "AF_INET" | "AF_INET6";
+}
+
+/** The mode a script's `--ip_version` asks for, or why the runner cannot play it. */
+export function scriptMode(version: string | undefined): IpMode | { unsupported: string } {
   switch (version) {
     case undefined:
     case "ipv4":
-      return 4;
+      return { wire: 4, domain: "AF_INET" };
     case "ipv6":
-      return 6;
+      return { wire: 6, domain: "AF_INET6" };
     case "ipv4-mapped-ipv6":
-      return {
-        unsupported:
-          "--ip_version=ipv4-mapped-ipv6: the runner does not play IPv4-mapped addresses (::ffff:a.b.c.d, RFC 3493 §3.7) yet, though tcplab's AF_INET6 sockets take them",
-      };
+      return { wire: 4, domain: "AF_INET6" };
     default:
       return { unsupported: `--ip_version=${version} is not an IP version packetdrill knows` };
   }
@@ -259,25 +266,33 @@ export function unsupportedIn(
   script: Script,
   statements: readonly Statement[],
 ): { reason: string; st?: Statement } | undefined {
-  const family = scriptFamily(script.options.ip_version);
-  if (typeof family !== "number") return { reason: family.unsupported };
+  const mode = scriptMode(script.options.ip_version);
+  if ("unsupported" in mode) return { reason: mode.unsupported };
   for (const o of script.optionList) {
     if (!KNOWN_OPTIONS.has(o.name)) return { reason: `script option --${o.name} is not supported` };
   }
   const commands = [script.initCommand, script.cleanupCommand].filter((c) => c !== undefined);
   for (const c of commands) {
-    const r = shellUnsupported(parseShell(c.command));
+    const r = shellUnsupported(parseShell(c.command), mode);
     if (r !== undefined) return { reason: r };
   }
   for (const st of statements) {
-    const why = statementUnsupported(st, family);
+    const why = statementUnsupported(st, mode);
     if (why !== undefined) return { reason: why, st };
   }
   return undefined;
 }
 
-function shellUnsupported(a: ShellAction): string | undefined {
+function shellUnsupported(a: ShellAction, mode: IpMode): string | undefined {
   if (a.kind === "unsupported") return a.reason;
+  if (
+    a.kind === "sockstat" &&
+    a.families.length > 0 &&
+    mode.wire === 4 &&
+    mode.domain === "AF_INET6"
+  )
+    // FreeBSD's sockstat lists a dual-stack inpcb as tcp46, under -4 and -6 alike.
+    return "sockstat -4/-6 in an ipv4-mapped-ipv6 script: the runner does not model FreeBSD's tcp46 (dual-stack) sockets";
   if (a.kind === "sysctl") {
     const e = sysctlEffect(a.name, a.value);
     if (e.kind === "unsupported") return e.reason;
@@ -287,7 +302,7 @@ function shellUnsupported(a: ShellAction): string | undefined {
 
 const ASSERT_STATE = /^assert\s+tcpi_state\s*==\s*(TCPI_[A-Z0-9_]+)$/;
 
-function statementUnsupported(st: Statement, family: IpFamily): string | undefined {
+function statementUnsupported(st: Statement, mode: IpMode): string | undefined {
   switch (st.type) {
     case "udp":
       return "UDP packets are not supported by the TCP runner";
@@ -296,7 +311,7 @@ function statementUnsupported(st: Statement, family: IpFamily): string | undefin
     case "syscall":
       return unsupportedSyscall(st);
     case "shell":
-      return shellUnsupported(parseShell(st.command));
+      return shellUnsupported(parseShell(st.command), mode);
     case "code": {
       const m = ASSERT_STATE.exec(st.code.trim());
       if (m === null)
@@ -314,8 +329,9 @@ function statementUnsupported(st: Statement, family: IpFamily): string | undefin
       }
       if (st.direction === "<" && st.ip?.ecn === "ect01") return "[ect01] on an inbound packet";
       if (st.ip?.flowLabel !== undefined) {
-        if (family === 4) return "[flowlabel] in an IPv4 script: the Flow Label is IPv6's";
-        if (st.direction === ">") return "[flowlabel] on an outbound packet: not checked by the runner";
+        if (mode.wire === 4) return "[flowlabel] in an IPv4 script: the Flow Label is IPv6's";
+        if (st.direction === ">")
+          return "[flowlabel] on an outbound packet: not checked by the runner";
       }
       return undefined;
     }
@@ -392,8 +408,10 @@ class ScenarioRun {
   private readonly bindPort: number;
   private readonly connectPort: number;
   private readonly syms: Readonly<Record<string, number>>;
-  /** The family of the script's packets and sockets (`--ip_version`). */
+  /** The family of the script's packets (`--ip_version`). */
   private readonly family: IpFamily;
+  /** The domain of the script's sockets: AF_INET6 under ipv6 and ipv4-mapped-ipv6. */
+  private readonly domain: IpMode["domain"];
   private host: Host | undefined;
   private attachment: Attachment | undefined;
   private sockets: Sockets | undefined;
@@ -425,8 +443,9 @@ class ScenarioRun {
     this.bindPort = o.bind_port !== undefined ? Number(o.bind_port) : DEFAULT_BIND_PORT;
     this.connectPort = o.connect_port !== undefined ? Number(o.connect_port) : DEFAULT_CONNECT_PORT;
     this.syms = symbols(personality);
-    const family = scriptFamily(o.ip_version);
-    this.family = typeof family === "number" ? family : 4;
+    const mode = scriptMode(o.ip_version);
+    this.family = "unsupported" in mode ? 4 : mode.wire;
+    this.domain = "unsupported" in mode ? "AF_INET" : mode.domain;
     this.settings = hostSettingsFor(personality);
     this.conn = {
       phase: "new",
@@ -873,7 +892,8 @@ class ScenarioRun {
       fds: this.fds,
       bindPort: this.bindPort,
       family: this.family,
-      remoteAddr: this.family === 6 ? REMOTE_ADDR6 : REMOTE_ADDR,
+      domain: this.domain,
+      remoteAddr: this.remoteAddr(),
       connectPort: this.connectPort,
       now: () => this.clock.now(),
       connected: (fd) => {
@@ -932,6 +952,13 @@ class ScenarioRun {
       });
     }
     o.commit?.();
+    if (o.note !== undefined) this.trace?.(`${secs(this.nowUs())}       ${o.note}`);
+  }
+
+  /** The peer as the script's sockets name it: ::ffff:10.0.0.1 on AF_INET6 over IPv4. */
+  private remoteAddr(): string {
+    if (this.family === 6) return REMOTE_ADDR6;
+    return this.domain === "AF_INET6" ? `::ffff:${REMOTE_ADDR}` : REMOTE_ADDR;
   }
 
   // ---- shell and code ----------------------------------------------------------------
@@ -1003,9 +1030,9 @@ class ScenarioRun {
       remote?: number;
       owned: boolean;
     }[] = [];
-    // A socket with no endpoint yet is of the family the script opens its sockets in.
+    // A socket with no endpoint yet is of the domain the script opens its sockets in.
     const familyOfEntry = (ep: Endpoint | undefined) =>
-      ep === undefined ? this.family : familyOf(ep);
+      ep === undefined ? (this.domain === "AF_INET6" ? 6 : 4) : familyOf(ep);
     for (const info of sockets.list()) {
       if (info.type !== "tcp") continue;
       if (info.tcb !== undefined) owned.add(info.tcb);

@@ -15,6 +15,7 @@ import { State } from "../../tcp/state.ts";
 import type { Personality } from "../../tcp/personality.ts";
 import { settingsForFamily } from "../../tcp/settings.ts";
 import type { IpFamily } from "../../wire/addr.ts";
+import { formatTraceEndpoint, type IpEndpoint } from "../../wire/ip-addr.ts";
 import type { Expr, SyscallResult, SyscallStatement } from "../script/index.ts";
 import type { FieldDiff } from "./report.ts";
 
@@ -26,6 +27,8 @@ export interface CallOutcome {
   readonly diffs: readonly FieldDiff[];
   /** Runs once the outcome matched the script (fd bookkeeping). */
   readonly commit?: () => void;
+  /** A line for the trace: the ends a new connection's socket names. */
+  readonly note?: string;
 }
 
 export type Started =
@@ -39,9 +42,11 @@ export interface SyscallHost {
   /** The script's fd → tcplab's fd. */
   readonly fds: Map<number, number>;
   readonly bindPort: number;
-  /** The script's family: `socket(..., …)` opens AF_INET or AF_INET6 by it, as packetdrill does. */
+  /** The family of the script's packets (the MSS a socket offers before it knows the peer's). */
   readonly family: IpFamily;
-  /** The peer's address, of that family. */
+  /** What `socket(..., …)` opens, as packetdrill's socket_domain: AF_INET6 under ipv6 and ipv4-mapped-ipv6. */
+  readonly domain: "AF_INET" | "AF_INET6";
+  /** The peer's address as the script's sockets name it (::ffff:10.0.0.1 under ipv4-mapped-ipv6). */
   readonly remoteAddr: string;
   readonly connectPort: number;
   /** Virtual now in ms (poll timeouts). */
@@ -229,6 +234,15 @@ function fromPromise<T>(p: Promise<T>, convert: (v: T) => CallOutcome): Started 
 const now = (o: CallOutcome): Started => ({ kind: "call", complete: () => o });
 const unsup = (reason: string): Started => ({ kind: "unsupported", reason });
 
+/** `accepted fd 4: ::ffff:10.0.0.2.8080 to ::ffff:10.0.0.1.40000`, from getsockname and getpeername. */
+function ends(s: Sockets, fd: number, what: string): string {
+  const local = s.getsockname(fd);
+  const peer = s.getpeername(fd);
+  const text = (e: IpEndpoint | SocketError) =>
+    e instanceof SocketError ? e.code : formatTraceEndpoint(e);
+  return `${what} fd ${fd}: ${text(local)} to ${text(peer)}`;
+}
+
 export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
   const syms = symbols(h.personality);
   const early = unsupportedSyscall(st);
@@ -238,8 +252,7 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
 
   if (st.name === "socket") {
     const dom = a[0];
-    const byScript = h.family === 6 ? "AF_INET6" : "AF_INET";
-    const fd = s.socket("tcp", dom?.kind === "word" ? (DOMAINS[dom.name] ?? byScript) : byScript);
+    const fd = s.socket("tcp", dom?.kind === "word" ? (DOMAINS[dom.name] ?? h.domain) : h.domain);
     if (fd instanceof SocketError) return now(fail(fd));
     const scriptFd = intOf(st.result.value, syms);
     return now(ok(fd, [], () => h.fds.set(scriptFd ?? fd, fd)));
@@ -273,6 +286,7 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
               ret: want !== undefined && want >= 0 ? want : r,
               diffs: [],
               commit: () => h.fds.set(want ?? r, r),
+              note: ends(s, r, "accepted"),
             },
       );
     }
@@ -281,7 +295,9 @@ export function startSyscall(st: SyscallStatement, h: SyscallHost): Started {
       const p = s.connect(fd, h.remoteAddr, h.connectPort);
       // The SYN is queued at once, blocking or not: packets now belong to this connection.
       if (s.tcbOf(fd) !== undefined) h.connected(fd);
-      return fromPromise(p, (r) => (r instanceof SocketError ? fail(r) : ok(0)));
+      return fromPromise(p, (r) =>
+        r instanceof SocketError ? fail(r) : { ...ok(0), note: ends(s, fd, "connected") },
+      );
     }
     case "read":
     case "recv": {
