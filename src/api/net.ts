@@ -1,7 +1,6 @@
 import { Duplex } from "node:stream";
 import type { Instant } from "../clock/time.ts";
-import type { Endpoint } from "../wire/addr.ts";
-import { parseIpAddr, parseIpEndpoint } from "../wire/ip-addr.ts";
+import { type IpEndpoint, parseIpAddr, parseIpEndpoint } from "../wire/ip-addr.ts";
 import { SocketError } from "./errors.ts";
 import type { AddressFamily, Fd, SendFlags, SockAddr, Sockets } from "./sockets.ts";
 
@@ -9,6 +8,11 @@ import type { AddressFamily, Fd, SendFlags, SockAddr, Sockets } from "./sockets.
 function chunkOrEnd(r: Uint8Array | SocketError): Uint8Array | null {
   const data = check(r);
   return data.length === 0 ? null : data;
+}
+
+/** A Sockets result, or undefined where it failed (a closed or unconnected socket). */
+function orUndefined<T>(r: T | SocketError): T | undefined {
+  return r instanceof SocketError ? undefined : r;
 }
 
 /** Unwraps a Sockets result: a SocketError becomes a rejection. */
@@ -152,12 +156,17 @@ export class Connection implements AsyncIterable<Uint8Array> {
     readonly fd: Fd,
   ) {}
 
-  get local(): Endpoint | undefined {
-    return this.sockets.tcbOf(this.fd)?.local;
+  /**
+   * Our end as getsockname(2) names it: on an AF_INET6 socket with an IPv4
+   * peer, `::ffff:a.b.c.d` (RFC 3493 §3.7), not the IPv4 form the TCB keeps.
+   */
+  get local(): IpEndpoint | undefined {
+    return orUndefined(this.sockets.getsockname(this.fd));
   }
 
-  get remote(): Endpoint | undefined {
-    return this.sockets.tcbOf(this.fd)?.remote;
+  /** The peer as getpeername(2) names it, in the socket's family's form (as `local`). */
+  get remote(): IpEndpoint | undefined {
+    return orUndefined(this.sockets.getpeername(this.fd));
   }
 
   /** When a segment last came from the peer (undefined once the socket is closed). */

@@ -6,7 +6,8 @@
  * keeps up would — the receiver never closes its window, and what limits
  * the transfer is the network. `mtu BYTES` gives the path a smaller MTU
  * than the hosts': its router answers a larger packet with DF by ICMP
- * "fragmentation needed" (RFC 1191) and fragments one without DF.
+ * "fragmentation needed" (RFC 1191) and fragments one without DF; a larger
+ * IPv6 packet it answers by ICMPv6 Packet Too Big (RFC 8201).
  * `blackhole BYTES` drops every packet over BYTES on the path without a
  * word, in either world — a path-MTU black hole (RFC 2923 §2.1).
  */
@@ -19,7 +20,7 @@ import { formatRate } from "./cmd-plot.ts";
 import { err, hint, text } from "./cmd-sockets.ts";
 import type { Registry } from "./registry.ts";
 import type { LabEngine } from "./session.ts";
-import { PATH_ROUTER } from "./sim-world.ts";
+import { PATH_ROUTER, PATH_ROUTER6 } from "./sim-world.ts";
 import type { Block, Line } from "./view.ts";
 import type { Bottleneck, World } from "./world.ts";
 
@@ -135,16 +136,18 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
   reg.add({
     name: "mtu",
     usage: USAGE.mtu,
-    summary: "the path's MTU: a router answers a larger packet with ICMP",
+    summary: "the path's MTU: a router answers a larger packet with ICMP (ICMPv6 for IPv6)",
     help: [
       "mtu 1492: the simulated path carries IP packets of at most 1492 bytes (each way), as a link with a",
-      `smaller MTU behind the router ${PATH_ROUTER} would. The hosts' own MTU stays as it was, and so does the`,
-      "MSS their SYNs announce. A larger packet with DF (TCP sets it) may not be fragmented: the router",
-      'drops it (✕ in the trace and the ladder) and sends its sender ICMP "fragmentation needed" with the',
-      "MTU of its next hop, from which path-MTU discovery lowers the MSS (RFC 1191). A packet without DF",
-      "(UDP) is fragmented instead. blackhole BYTES drops large packets without a word. mtu alone shows it.",
-      "IPv6 needs a path of at least 1280 bytes (RFC 8200 §5): mtu warns below it. The router does not",
-      "yet send IPv6's Packet Too Big: an IPv6 packet over the path's MTU is dropped without a word.",
+      `smaller MTU behind the router ${PATH_ROUTER} (${PATH_ROUTER6}) would. The hosts' own MTU stays as it was,`,
+      "and so does the MSS their SYNs announce. A larger packet with DF (TCP sets it) may not be fragmented:",
+      'the router drops it (✕ in the trace and the ladder) and sends its sender ICMP "fragmentation needed"',
+      "with the MTU of its next hop, from which path-MTU discovery lowers the MSS (RFC 1191). A packet",
+      "without DF (UDP) is fragmented instead. A larger IPv6 packet is never fragmented on the way (RFC 8200",
+      '§5): the router drops it and sends ICMPv6 "packet too big" with the MTU (RFC 4443 §3.2, RFC 8201).',
+      "IPv6 needs a path of at least 1280 bytes (RFC 8200 §5): mtu warns below it, where the hosts discard",
+      "the router's Packet Too Big (RFC 8201 §4) and larger IPv6 packets never arrive. blackhole BYTES drops",
+      "large packets without a word. mtu alone shows the path's MTU.",
       "Example: mtu 1492   mtu 1500 (back to the hosts' MTU)",
     ],
     args: [{ name: "BYTES", kind: "int", optional: true, min: 68, max: 65535 }],
@@ -168,37 +171,41 @@ export function registerPathCommands(reg: Registry<LabEngine>): void {
           ? `path MTU ${mtu} bytes; the hosts' MTU is ${hostMtu}: the router ${PATH_ROUTER} answers a packet over ${mtu} bytes with DF by ICMP "fragmentation needed (mtu ${mtu})", and fragments one without DF`
           : `path MTU ${mtu} bytes: the path carries every packet the hosts send (their MTU is ${hostMtu})`;
       const six = world.hosts.filter((h) => h.addr6 !== undefined).map((h) => h.name);
-      const warn: Line[] =
-        mtu < IPV6_MIN_MTU && six.length > 0
-          ? [
-              [
-                {
-                  text: `warning: IPv6 needs links that carry ${IPV6_MIN_MTU}-byte packets (RFC 8200 §5): below that, IPv6 between ${six.join(" and ")} breaks (IPv4 is unaffected)`,
-                  tone: "warn",
-                },
-              ],
-            ]
-          : [];
-      const quiet6: Line[] =
-        mtu < hostMtu && six.length > 0
-          ? [
-              hint(
-                `IPv6 packets over ${mtu} bytes are dropped without a Packet Too Big (not sent by this router yet)`,
-              ),
-            ]
-          : [];
+      const lower = mtu < hostMtu;
+      // RFC 8201 §4: a Packet Too Big under 1280 is discarded, so nothing lowers IPv6's MSS.
+      const below = lower
+        ? `the router's Packet Too Big (mtu ${mtu}) is below that, so ${six.join(" and ")} discard it (RFC 8201 §4) and an IPv6 packet over ${mtu} bytes never arrives — an IPv6 connection stalls at its first full-sized segment`
+        : `below that, IPv6 between ${six.join(" and ")} breaks`;
+      const v6: Line[] =
+        six.length === 0
+          ? []
+          : mtu < IPV6_MIN_MTU
+            ? [
+                [
+                  {
+                    text: `warning: IPv6 needs links that carry ${IPV6_MIN_MTU}-byte packets (RFC 8200 §5): ${below} (IPv4 is unaffected)`,
+                    tone: "warn",
+                  },
+                ],
+              ]
+            : lower
+              ? [
+                  hint(
+                    `the router ${PATH_ROUTER6} answers an IPv6 packet over ${mtu} bytes by ICMPv6 "packet too big (mtu ${mtu})" and never fragments it (RFC 8200 §5); the sender lowers its MSS to ${mtu - 60} from it (RFC 8201)`,
+                  ),
+                ]
+              : [];
       return [
         text(
           line,
-          ...warn,
-          ...(mtu < hostMtu
+          ...(lower
             ? [
                 hint(
                   "the sender lowers its MSS from that message (RFC 1191); blackhole BYTES drops large packets without one",
                 ),
               ]
             : []),
-          ...quiet6,
+          ...v6,
         ),
       ];
     },

@@ -10,9 +10,11 @@
  * share it as flows from different senders share a router's. A packet the
  * full queue drops is marked dropped in the log like one a fault rule drops.
  *
- * A router on the path (PATH_ROUTER) answers for the path's MTU (`mtu
- * BYTES`): a larger packet with DF draws its ICMP "fragmentation needed"
- * (RFC 1191), one without DF is fragmented (src/link/sim-router.ts).
+ * A router on the path (PATH_ROUTER, PATH_ROUTER6) answers for the path's
+ * MTU (`mtu BYTES`): a larger IPv4 packet with DF draws its ICMP
+ * "fragmentation needed" (RFC 1191), one without DF is fragmented; a larger
+ * IPv6 packet draws an ICMPv6 Packet Too Big (RFC 8201, RFC 4443 §3.2),
+ * never fragments (src/link/sim-router.ts).
  */
 import { type Duration, ms } from "../clock/time.ts";
 import type { LinkEnd } from "../link/link.ts";
@@ -22,6 +24,7 @@ import type { Personality } from "../tcp/personality.ts";
 import type { TcpSettings } from "../tcp/settings.ts";
 import { Rng } from "../util/rng.ts";
 import { ip } from "../wire/addr.ts";
+import { ip6 } from "../wire/ipv6-addr.ts";
 import { EventLog } from "./event-log.ts";
 import { type HostLink, hostLink } from "./host-link.ts";
 import { LabClock, type RealTime } from "./lab-clock.ts";
@@ -50,6 +53,9 @@ export const DEFAULT_SIM_DELAY: Duration = ms(10);
 /** The router between a and b that speaks for the path's MTU. */
 export const PATH_ROUTER = "10.0.0.254";
 
+/** The same router's IPv6 address, in the wire's fd00::/64 beside the hosts' fd00::1 and fd00::2. */
+export const PATH_ROUTER6 = "fd00::fe";
+
 /** How a drop on the wire reads in the trace, the ladder and the plots. */
 const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
   queue: "bottleneck queue full",
@@ -58,6 +64,9 @@ const WIRE_DROP: Readonly<Record<WireDropReason, string>> = {
   mtu: "larger than the path's MTU, DF set",
   "no-receiver": "no receiver",
 };
+
+/** RFC 8200 §5: no router fragments an IPv6 packet, DF or not. */
+const MTU_DROP6 = "larger than the path's MTU; routers never fragment IPv6";
 
 /** One end of the wire, and why the last packet sent through it was dropped on the wire. */
 function watched(
@@ -75,7 +84,10 @@ function watched(
         const before = reasons.map((r) => counters().dropped[r]);
         end.send(packet);
         const i = reasons.findIndex((r, k) => counters().dropped[r] > (before[k] as number));
-        if (i >= 0) why = WIRE_DROP[reasons[i] as WireDropReason];
+        const reason = reasons[i];
+        if (reason !== undefined) {
+          why = reason === "mtu" && packet[0]! >> 4 === 6 ? MTU_DROP6 : WIRE_DROP[reason];
+        }
       },
       onReceive: (handler) => end.onReceive(handler),
     },
@@ -100,6 +112,7 @@ export function createSimWorld(opts: SimWorldOptions = {}): World {
     seed,
     mtu,
     router: ip(PATH_ROUTER),
+    router6: ip6(PATH_ROUTER6),
     wire: {
       delay: opts.delay ?? DEFAULT_SIM_DELAY,
       ...(opts.bottleneck !== undefined

@@ -263,14 +263,18 @@ function mssText(tcb: TcbView): string {
   return `send ${tcb.sndMss}${path}, receive ${tcb.rcvMss}${offered}${eff}`;
 }
 
-/** RFC 1191: what the connection knows of its path, and RFC 4821's fallback if it acted. */
+/** RFC 1191 (RFC 8201 for IPv6): what the connection knows of its path, and RFC 4821's fallback if it acted. */
 function pathMtuText(tcb: TcbView, now: Instant): string {
   const p = tcb.pmtu;
   const parts: string[] = [];
   if (p.agesAt === undefined) parts.push(`${p.mtu} (the first hop's: no ICMP message lowered it)`);
   else {
+    const from =
+      tcb.remote.family === 6
+        ? 'ICMPv6 "packet too big" (RFC 8201)'
+        : 'ICMP "fragmentation needed" (RFC 1191)';
     parts.push(
-      `${p.mtu} from ICMP "fragmentation needed" (RFC 1191), forgotten in ${formatDuration(max(ZERO, elapsed(now, p.agesAt)))}`,
+      `${p.mtu} from ${from}, forgotten in ${formatDuration(max(ZERO, elapsed(now, p.agesAt)))}`,
     );
   }
   if (p.clamped) parts.push("raised to minPmtu from a smaller report: sent without DF");

@@ -144,7 +144,13 @@ class Lane {
     this.settings = settings;
   }
 
-  send(packet: Uint8Array): void {
+  /**
+   * `fromRouter`: the path's router answering a sender. Its message goes back
+   * over the sender's side of the narrow hop, not across it, so the path's
+   * MTU does not apply: a 1280-byte Packet Too Big (RFC 4443 §2.4(c))
+   * reaches its sender even when the hop carries less.
+   */
+  send(packet: Uint8Array, fromRouter = false): void {
     const c = this.counters;
     const s = this.settings;
     c.sent++;
@@ -152,7 +158,7 @@ class Lane {
       c.dropped.fault++;
       return;
     }
-    if (packet.length > this.mtu()) {
+    if (!fromRouter && packet.length > this.mtu()) {
       if (this.tooBig !== undefined) this.tooBig(packet);
       else c.dropped.mtu++;
       return;
@@ -272,7 +278,7 @@ export class SimWire {
         lane.counters.dropped.mtu++;
         if (r.kind === "reply") {
           lane.counters.fragNeededSent++;
-          back.send(r.icmp);
+          back.send(r.icmp, true);
         }
       };
       this.lanes["a->b"].tooBig = answer(this.lanes["a->b"], this.lanes["b->a"]);

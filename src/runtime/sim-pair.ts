@@ -16,7 +16,7 @@ import { SimWire, type WireDirection, type WireSettings } from "../link/sim-wire
 import { Host, type HostOptions } from "../stack/host.ts";
 import { Rng } from "../util/rng.ts";
 import { type Ipv4Addr, ip } from "../wire/addr.ts";
-import { ip6 } from "../wire/ipv6-addr.ts";
+import { type Ipv6Addr, ip6 } from "../wire/ipv6-addr.ts";
 import { type AttachOptions, type Attachment, attach } from "./attach.ts";
 
 export type SimHostName = "a" | "b";
@@ -51,6 +51,8 @@ export interface SimPairOptions {
   readonly wire?: Partial<WireSettings>;
   /** A router on the path that answers for the wire's MTU (SimWireOptions.router). */
   readonly router?: Ipv4Addr;
+  /** The same router's IPv6 address: a larger IPv6 packet draws a Packet Too Big (SimWireOptions.router6). */
+  readonly router6?: Ipv6Addr;
   /** Whether the hosts have their IPv6 addresses too (SIM_ADDRS6; default true). */
   readonly ipv6?: boolean;
   /** Extra host options for both hosts (name and addresses are fixed: SIM_ADDRS, SIM_ADDRS6). */
@@ -72,6 +74,7 @@ export function simPairOn<C extends Clock>(clock: C, opts: SimPairOptions = {}):
   const wire = new SimWire(clock, rng.fork("wire"), {
     mtu,
     ...(opts.router !== undefined ? { router: opts.router } : {}),
+    ...(opts.router6 !== undefined ? { router6: opts.router6 } : {}),
     ...(opts.wire !== undefined ? { settings: opts.wire } : {}),
   });
   const node = (name: SimHostName, end: LinkEnd): SimNode => {

@@ -394,6 +394,25 @@ describe("dual-stack AF_INET6 sockets (RFC 3493 §3.7, §5.3)", () => {
     expect(busy(s.bind(ok(s.socket("tcp")), 703))).toBe("EADDRINUSE");
   });
 
+  test("Net's Connection names its ends as the socket does: mapped on AF_INET6, plain on AF_INET", async () => {
+    const w = world();
+    const accepted: Connection[] = [];
+    const server = w.b.net.listen(8080, (c) => accepted.push(c), 16, "AF_INET6"); // dual-stack
+    const over4 = await settle(w, w.a.net.connect("10.0.0.2", 8080));
+    await settle(w, turn());
+    const peer = accepted[0];
+    if (peer === undefined) throw new Error("nothing accepted");
+    // The dual-stack listener's connection to an IPv4 peer: both ends mapped (RFC 3493 §3.7).
+    expect(peer.remote).toEqual({ family: 6, addr: MAPPED_A, port: over4.local?.port ?? -1 });
+    expect(peer.local).toEqual({ family: 6, addr: MAPPED_B, port: 8080 });
+    // The AF_INET client's: IPv4 as it is.
+    expect(over4.remote).toEqual({ family: 4, addr: ip("10.0.0.2"), port: 8080 });
+    expect(over4.local?.family).toBe(4);
+    over4.close();
+    peer.close();
+    server.close();
+  });
+
   test("connect to ::ffff:10.0.0.2 talks IPv4; IPV6_V6ONLY makes it ENETUNREACH", async () => {
     const w = world();
     const server = w.b.net.listen(80, echoAll, 16);
@@ -407,7 +426,10 @@ describe("dual-stack AF_INET6 sockets (RFC 3493 §3.7, §5.3)", () => {
     expect(w.a.host.stats().packets["ip.out"]).toBeGreaterThan(0);
     // Through Net: the address picks AF_INET6, the wire stays IPv4.
     const conn = await settle(w, w.a.net.connect("[::ffff:10.0.0.2]:80"));
-    expect(conn.remote).toEqual({ addr: ip("10.0.0.2"), port: 80 });
+    // It names its ends as getsockname/getpeername do: mapped (RFC 3493 §3.7).
+    expect(conn.remote).toEqual({ family: 6, addr: MAPPED_B, port: 80 });
+    expect(conn.local).toEqual(ok(sa.getsockname(conn.fd)));
+    expect(conn.local?.family === 6 && conn.local.addr).toEqual(MAPPED_A);
     await settle(w, conn.end(bytes(700)));
     expect(await settle(w, conn.readAll())).toEqual(bytes(700));
     const only6 = ok(sa.socket("tcp", "AF_INET6"));

@@ -112,7 +112,7 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       const n = 50 * 1024 * 1024;
       const t0 = performance.now();
       const conn = await kh.net.connect("10.0.0.1", 5000);
-      expect(conn.remote).toEqual({ addr: 0x0a000001, port: 5000 });
+      expect(conn.remote).toEqual({ family: 4, addr: 0x0a000001, port: 5000 });
       await writeAll(conn, seededChunks(n, 11));
       await conn.end();
       conn.close();
@@ -166,7 +166,11 @@ describe.skipIf(skipKernel)("kernel host (library)", () => {
       const received = new Promise<string>((resolve, reject) => {
         const server = a.net.listen(6000, (conn) => {
           (async () => {
-            expect(conn.remote).toEqual({ addr: 0x0a000202, port: conn.remote?.port ?? -1 });
+            expect(conn.remote).toEqual({
+              family: 4,
+              addr: 0x0a000202,
+              port: conn.remote?.port ?? -1,
+            });
             const h = new Bun.CryptoHasher("sha256");
             let total = 0;
             for await (const chunk of conn) {

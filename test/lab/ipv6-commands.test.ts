@@ -159,7 +159,7 @@ describe("inject, faults, ladder and mtu over IPv6", () => {
     const { s } = session();
     const low = await run(s, "mtu 1200");
     expect(low.text).toContain("IPv6 needs links that carry 1280-byte packets (RFC 8200 §5)");
-    expect((await run(s, "mtu 1280")).text).not.toContain("RFC 8200 §5");
+    expect((await run(s, "mtu 1280")).text).not.toContain("warning");
   });
 });
 

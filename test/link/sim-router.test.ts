@@ -158,6 +158,20 @@ describe("SimWire with a router", () => {
     expect(a.stats().drops["icmp.no-connection"]).toBe(1); // no connection sent it: ignored
   });
 
+  test("the router's 1280-byte Packet Too Big reaches its sender over a narrower hop: it goes back on the sender's side", () => {
+    const clock = new VirtualClock();
+    const wire = new SimWire(clock, new Rng(1), { mtu: 1200, router6: R6 });
+    const back: Uint8Array[] = [];
+    wire.a.onReceive((p) => back.push(p.slice()));
+    wire.b.onReceive(() => {});
+    wire.a.send(buildUdpPacket6(A6, B6, { srcPort: 1, dstPort: 2, payload: payload(1400) }));
+    clock.runUntilIdle();
+    expect(back.map((p) => p.length)).toEqual([1280]); // RFC 4443 §2.4(c): as much as fits in 1280
+    const got = parsePacket6(back[0] as Uint8Array);
+    expect(got.ok && got.value.kind === "icmpv6" && got.value.icmpv6.type).toBe("packet-too-big");
+    expect(wire.counters("b->a").dropped.mtu).toBe(0);
+  });
+
   test("without a router a larger packet is just dropped", () => {
     const clock = new VirtualClock();
     const wire = new SimWire(clock, new Rng(1), { mtu: 800 });
